@@ -1,0 +1,8 @@
+"""pyocijail: an OCI runtime for FreeBSD jails and Linux namespaces.
+
+Imports nothing: every runtime call pays for what this file imports.
+"""
+
+__version__ = "0.1.0"
+#: The runtime-spec version this runtime implements.
+SPEC_VERSION = "1.3.0"

@@ -1,0 +1,101 @@
+"""The platform seam: what the lifecycle core asks of a jail or namespace backend.
+
+The core (`pyocijail.lifecycle`, `pyocijail.process`) owns the CLI contract,
+state, locking, the start barrier, hooks, the console and the process set-up
+common to every platform (rlimits, umask, env, cwd, fds, exec). A backend
+owns isolation. Three processes are involved (see `process/sync.py`):
+
+    runtime (R)  the `pyocijail create` process, on the host
+    init (I)     forked by R; becomes the container's first process
+    hook (H)     forked by I for each createContainer hook
+
+Create, in order (hooks are run by the core between the steps):
+
+    R  plan = backend.plan(...)        pure; every error before any side effect
+    R  backend.prepare(plan, undo)     host side: jail + mounts (FreeBSD), cgroup (Linux)
+    R  with backend.fork_scope(plan):  fork I  (Linux: new or joined pid namespace)
+    I  backend.isolate(plan, undo)     Linux: unshare namespaces, mount the rootfs
+    R  prestart, createRuntime hooks
+    H  backend.enter_hook(plan)        then exec the hook (FreeBSD: jail_attach)
+    I  backend.enter(plan)             Linux: pivot_root, hostname; FreeBSD: jail_attach
+    I  ... waits on the start barrier; at start:
+    I  backend.become(process)         groups, gid, uid (+ capabilities on Linux)
+    I  backend.before_exec(process)    last step before execve (seccomp on Linux)
+
+Every host-side change is appended to the container's undo log *before* it is
+made, so `destroy` can undo a create that was killed at any point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from pyocijail.spec.model import Process, Spec
+
+
+class UndoLog(Protocol):
+    """Append-only journal of host-side changes, replayed in reverse by destroy."""
+
+    def append(self, entry: dict[str, Any]) -> None: ...
+
+    def entries(self) -> list[dict[str, Any]]: ...
+
+
+class Plan(Protocol):
+    """A backend's complete, ordered description of a container (frozen attrs)."""
+
+    def to_json(self) -> dict[str, Any]: ...
+
+    def to_text(self) -> str: ...
+
+
+class Backend(Protocol):
+    name: str  # "linux" or "freebsd"
+
+    # --- pure ---------------------------------------------------------------
+    def plan(self, container_id: str, spec: Spec, bundle: str, state_dir: str) -> Plan:
+        """Everything create will do, as data; ConfigError for what cannot be done."""
+
+    def features(self) -> dict[str, Any]:
+        """This backend's part of `pyocijail features` (mount options, ...)."""
+
+    # --- runtime process, create ----------------------------------------------
+    def prepare(self, plan: Plan, undo: UndoLog) -> dict[str, Any]:
+        """Host-side resources before init exists; returns data kept in state.json."""
+
+    def fork_scope(self, plan: Plan) -> AbstractContextManager[None]:
+        """Context in which R forks init (Linux enters the pid namespace for children)."""
+
+    def adopt(self, plan: Plan, pid: int, undo: UndoLog) -> None:
+        """After fork, in R: place init in the container's resources (cgroup)."""
+
+    # --- init process ------------------------------------------------------------
+    def isolate(self, plan: Plan, undo: UndoLog) -> None:
+        """In I, before the runtime hooks: namespaces and mounts (Linux)."""
+
+    def enter_hook(self, plan: Plan) -> None:
+        """In a createContainer hook's child, just before exec."""
+
+    def enter(self, plan: Plan) -> None:
+        """In I after createContainer hooks: change root / attach to the jail."""
+
+    def become(self, process: Process) -> None:
+        """In I at start (or in an exec'd process): groups, gid, uid, privileges."""
+
+    def before_exec(self, process: Process) -> None:
+        """The last step before execve (seccomp on Linux)."""
+
+    # --- a running container, from any later runtime call ----------------------------
+    def join_scope(self, state: dict[str, Any], pid: int) -> AbstractContextManager[None]:
+        """Context in which R forks an exec'd process (join the pid namespace)."""
+
+    def join(self, state: dict[str, Any], pid: int) -> None:
+        """In the forked exec process: enter the container of init `pid`."""
+
+    def processes(self, state: dict[str, Any], pid: int) -> Iterator[int]:
+        """Host pids of every process in the container (for kill --all, ps)."""
+
+    def destroy(self, state: dict[str, Any], undo: UndoLog) -> None:
+        """Remove everything prepare/isolate made; idempotent, tolerant of partial state."""

@@ -1,0 +1,83 @@
+"""`--log`, `--log-format`, `--log-level`: where messages go and in what shape.
+
+Callers parse the log file: podman reads the *whole* file as one JSON object
+after a failure, containerd decodes a stream of objects and keeps the last
+error. So at the default level a failure appends exactly one line and nothing
+else is written there; `--log-level debug` adds trace lines (one object each).
+Errors always go to stderr too (conmon reads it after a failed create).
+Without `--log` the caller is a person: warnings go to stderr as well.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+_LEVELS = {"debug": 10, "info": 20, "warn": 30, "warning": 30, "error": 40, "fatal": 50,
+           "panic": 50}
+
+
+def rfc3339(now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    secs = int(now)
+    frac = int((now - secs) * 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:09d}Z"
+
+
+class LogSink:
+    def __init__(self) -> None:
+        self.path: str | None = None
+        self.format = "text"
+        self.level = _LEVELS["error"]
+
+    def configure(self, path: str | None, fmt: str, level: str | None) -> None:
+        self.path, self.format = path, fmt
+        if level is not None:
+            if level.lower() not in _LEVELS:
+                from pyocijail.errors import UsageError
+
+                raise UsageError(f"invalid log level {level!r}")
+            self.level = _LEVELS[level.lower()]
+
+    @property
+    def debugging(self) -> bool:
+        return self.level <= _LEVELS["debug"]
+
+    def debug(self, msg: str) -> None:
+        if self.debugging:
+            self._write("debug", msg)
+
+    def warn(self, msg: str) -> None:
+        if self.path is None:
+            sys.stderr.write(f"pyocijail: warning: {msg}\n")
+        elif self.level <= _LEVELS["warn"]:
+            self._write("warning", msg)
+
+    def error(self, msg: str) -> None:
+        sys.stderr.write(f"pyocijail: {msg}\n" if not msg.endswith("\n") else msg)
+        sys.stderr.flush()
+        self._write("error", msg)
+
+    def _write(self, level: str, msg: str) -> None:
+        if self.path is None:
+            return
+        if self.format == "json":
+            import json
+
+            line = json.dumps({"level": level, "msg": msg, "time": rfc3339()}) + "\n"
+        else:
+            line = f'time="{rfc3339()}" level={level} msg="{_escape(msg)}"\n'
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as err:
+            sys.stderr.write(f"pyocijail: cannot open log {self.path}: {err.strerror}\n")
+            return
+        try:
+            os.write(fd, line.encode("utf-8", "replace"))
+        finally:
+            os.close(fd)
+
+
+def _escape(msg: str) -> str:
+    return msg.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

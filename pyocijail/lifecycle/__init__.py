@@ -1,0 +1,1 @@
+"""Platform-neutral operations, one module per verb. No argparse here."""

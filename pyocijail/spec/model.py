@@ -1,0 +1,310 @@
+"""The parts of config.json the runtime uses, as frozen attrs values.
+
+Field names are the spec's camelCase keys in snake_case; `spec.convert` maps
+between them. Keys the runtime does not know are dropped at conversion (the
+spec says unknown properties MUST be ignored); values of known keys have
+been checked against `schemas/` before they get here.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+frozen = attrs.frozen(kw_only=True)
+
+
+@frozen
+class Root:
+    path: str
+    readonly: bool = False
+
+
+@frozen
+class Mount:
+    destination: str
+    type: str | None = None
+    source: str | None = None
+    options: tuple[str, ...] = ()
+    uid_mappings: tuple[IdMapping, ...] = ()
+    gid_mappings: tuple[IdMapping, ...] = ()
+
+
+@frozen
+class ConsoleSize:
+    height: int
+    width: int
+
+
+@frozen
+class User:
+    uid: int = 0
+    gid: int = 0
+    umask: int | None = None
+    additional_gids: tuple[int, ...] = ()
+    username: str | None = None
+
+
+@frozen
+class Rlimit:
+    type: str
+    soft: int
+    hard: int
+
+
+@frozen
+class Capabilities:
+    bounding: tuple[str, ...] | None = None
+    effective: tuple[str, ...] | None = None
+    inheritable: tuple[str, ...] | None = None
+    permitted: tuple[str, ...] | None = None
+    ambient: tuple[str, ...] | None = None
+
+
+@frozen
+class Process:
+    cwd: str
+    args: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()
+    terminal: bool = False
+    console_size: ConsoleSize | None = None
+    user: User = User()
+    rlimits: tuple[Rlimit, ...] = ()
+    capabilities: Capabilities | None = None
+    no_new_privileges: bool = False
+    oom_score_adj: int | None = None
+    apparmor_profile: str | None = None
+    selinux_label: str | None = None
+
+
+@frozen
+class Hook:
+    path: str
+    args: tuple[str, ...] | None = None
+    env: tuple[str, ...] | None = None
+    timeout: int | None = None
+
+
+@frozen
+class Hooks:
+    prestart: tuple[Hook, ...] = ()
+    create_runtime: tuple[Hook, ...] = ()
+    create_container: tuple[Hook, ...] = ()
+    start_container: tuple[Hook, ...] = ()
+    poststart: tuple[Hook, ...] = ()
+    poststop: tuple[Hook, ...] = ()
+
+
+# --- linux ----------------------------------------------------------------
+
+@frozen
+class IdMapping:
+    container_id: int
+    host_id: int
+    size: int
+
+
+@frozen
+class Namespace:
+    type: str
+    path: str | None = None
+
+
+@frozen
+class Device:
+    type: str
+    path: str
+    major: int | None = None
+    minor: int | None = None
+    file_mode: int | None = None
+    uid: int | None = None
+    gid: int | None = None
+
+
+@frozen
+class DeviceRule:
+    allow: bool
+    type: str | None = None
+    major: int | None = None
+    minor: int | None = None
+    access: str | None = None
+
+
+@frozen
+class Memory:
+    limit: int | None = None
+    reservation: int | None = None
+    swap: int | None = None
+    kernel: int | None = None
+    kernel_tcp: int | None = None
+    swappiness: int | None = None
+    disable_oom_killer: bool | None = None
+    use_hierarchy: bool | None = None
+    check_before_update: bool | None = None
+
+
+@frozen
+class Cpu:
+    shares: int | None = None
+    quota: int | None = None
+    burst: int | None = None
+    period: int | None = None
+    realtime_runtime: int | None = None
+    realtime_period: int | None = None
+    cpus: str | None = None
+    mems: str | None = None
+    idle: int | None = None
+
+
+@frozen
+class Pids:
+    limit: int | None = None
+
+
+@frozen
+class WeightDevice:
+    major: int
+    minor: int
+    weight: int | None = None
+    leaf_weight: int | None = None
+
+
+@frozen
+class ThrottleDevice:
+    major: int
+    minor: int
+    rate: int
+
+
+@frozen
+class BlockIO:
+    weight: int | None = None
+    leaf_weight: int | None = None
+    weight_device: tuple[WeightDevice, ...] = ()
+    throttle_read_bps_device: tuple[ThrottleDevice, ...] = ()
+    throttle_write_bps_device: tuple[ThrottleDevice, ...] = ()
+    throttle_read_iops_device: tuple[ThrottleDevice, ...] = ()
+    throttle_write_iops_device: tuple[ThrottleDevice, ...] = ()
+
+
+@frozen
+class HugepageLimit:
+    page_size: str
+    limit: int
+
+
+@frozen
+class Resources:
+    devices: tuple[DeviceRule, ...] = ()
+    memory: Memory | None = None
+    cpu: Cpu | None = None
+    pids: Pids | None = None
+    block_io: BlockIO | None = None
+    hugepage_limits: tuple[HugepageLimit, ...] = ()
+    unified: dict[str, str] | None = None
+
+
+@frozen
+class SeccompArg:
+    index: int
+    value: int
+    op: str
+    value_two: int | None = None
+
+
+@frozen
+class SeccompRule:
+    names: tuple[str, ...]
+    action: str
+    errno_ret: int | None = None
+    args: tuple[SeccompArg, ...] = ()
+
+
+@frozen
+class Seccomp:
+    default_action: str
+    default_errno_ret: int | None = None
+    architectures: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    listener_path: str | None = None
+    listener_metadata: str | None = None
+    syscalls: tuple[SeccompRule, ...] = ()
+
+
+@frozen
+class Linux:
+    namespaces: tuple[Namespace, ...] = ()
+    uid_mappings: tuple[IdMapping, ...] = ()
+    gid_mappings: tuple[IdMapping, ...] = ()
+    devices: tuple[Device, ...] = ()
+    cgroups_path: str | None = None
+    resources: Resources | None = None
+    sysctl: dict[str, str] = attrs.field(factory=dict)
+    seccomp: Seccomp | None = None
+    rootfs_propagation: str | None = None
+    masked_paths: tuple[str, ...] = ()
+    readonly_paths: tuple[str, ...] = ()
+    mount_label: str | None = None
+    personality: dict[str, object] | None = None
+
+
+# --- freebsd ----------------------------------------------------------------
+
+@frozen
+class FreeBSDDevice:
+    path: str
+    mode: int | None = None
+
+
+@frozen
+class JailAllow:
+    """`freebsd.jail.allow`; None means "not in the config" (defaults apply)."""
+
+    set_hostname: bool | None = None
+    raw_sockets: bool | None = None
+    chflags: bool | None = None
+    mount: tuple[str, ...] = ()
+    quotas: bool | None = None
+    socket_af: bool | None = None
+    mlock: bool | None = None
+    reserved_ports: bool | None = None
+    suser: bool | None = None
+
+
+@frozen
+class Jail:
+    parent: str | None = None
+    host: str | None = None
+    ip4: str | None = None
+    ip6: str | None = None
+    ip4_addr: tuple[str, ...] = ()
+    ip6_addr: tuple[str, ...] = ()
+    vnet: str | None = None
+    interface: str | None = None
+    vnet_interfaces: tuple[str, ...] = ()
+    sysvmsg: str | None = None
+    sysvsem: str | None = None
+    sysvshm: str | None = None
+    enforce_statfs: int | None = None
+    allow: JailAllow | None = None
+
+
+@frozen
+class FreeBSD:
+    devices: tuple[FreeBSDDevice, ...] = ()
+    jail: Jail | None = None
+
+
+# --- the whole config --------------------------------------------------------
+
+@frozen
+class Spec:
+    oci_version: str
+    root: Root | None = None
+    process: Process | None = None
+    mounts: tuple[Mount, ...] = ()
+    hostname: str | None = None
+    domainname: str | None = None
+    hooks: Hooks = Hooks()
+    annotations: dict[str, str] = attrs.field(factory=dict)
+    linux: Linux | None = None
+    freebsd: FreeBSD | None = None
