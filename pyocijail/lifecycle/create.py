@@ -102,13 +102,14 @@ def _spawn(ctx: Context, cdir: ContainerDir, record: Record, plan: Any, process:
     if req.console_socket is not None:
         console_sock = console.connect(req.console_socket)
     parent, child = Channel.pair()
-    with backend.fork_scope(plan):
-        pid = os.fork()
-    if pid == 0:  # I: never returns
+
+    def init() -> None:
+        cdir.unlock()  # the flock is shared with the parent's fd: drop our reference
         parent.close()
         init_main(backend, plan, process, hooks, child, barrier, console_sock,
                   req.preserve_fds, undo)
-        os._exit(1)
+
+    pid = backend.fork(plan, init)
     ctx.log.debug(f"forked init process {pid}")
     child.close()
     barrier.close()

@@ -42,9 +42,8 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
     elif process.terminal:
         relay, console_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     parent, child = Channel.pair()
-    with backend.join_scope(record.backend_state, record.pid):
-        pid = os.fork()
-    if pid == 0:
+
+    def run_in_container() -> None:
         from pyocijail.process.init import exec_main
 
         parent.close()
@@ -52,7 +51,8 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
             relay.close()
         exec_main(backend, record.backend_state, record.pid, process, child, console_sock,
                   preserve_fds)
-        os._exit(1)
+
+    pid = backend.fork_joined(record.backend_state, record.pid, run_in_container)
     child.close()
     if console_sock is not None:
         console_sock.close()

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pyocijail.errors import HookError
+from pyocijail.process.signals import reset_for_exec
 
 OUTPUT_LIMIT = 16384
 
@@ -51,8 +52,6 @@ def _run_one(stage: str, hook: dict[str, Any], payload: bytes,
             os.dup2(out_w, 1)
             os.dup2(out_w, 2)
             os.closerange(3, _max_fd())
-            from pyocijail.process.signals import reset_for_exec
-
             reset_for_exec()
             if in_child is not None:
                 in_child()

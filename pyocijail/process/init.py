@@ -3,7 +3,8 @@
 Everything here runs in a forked copy of the runtime and must never return
 into it: each entry point ends in execve or os._exit. Errors travel back to
 the runtime over the sync channel (or the start barrier); stdio belongs to
-the container and is never written to.
+the container and is never written to. Once the process has entered the
+container the package is out of reach: import nothing lazily on these paths.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import signal
 import socket
 from typing import TYPE_CHECKING, Any
 
+from pyocijail.errors import PyocijailError
 from pyocijail.process import console, setup
 from pyocijail.process.hooks import run_hooks
 from pyocijail.process.sync import ERROR, GO, ISOLATED, READY, Channel, read_stream
@@ -123,8 +125,6 @@ def _report(chan: Channel, err: BaseException) -> None:
 
 
 def _message(err: BaseException) -> str:
-    from pyocijail.errors import PyocijailError
-
     if isinstance(err, PyocijailError):
         return str(err)
     if isinstance(err, OSError):

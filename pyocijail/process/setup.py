@@ -1,5 +1,8 @@
 """Inside the container, the last steps before the user program runs.
 
+Imports are all at module level: after pivot_root or jail_attach the
+package's files are out of reach, so nothing may be imported lazily here.
+
 Shared by the init process (at start) and by `exec`: look up args[0] the
 way the container will (PATH from `process.env`, relative to `cwd`), then
 rlimits → user (backend) → umask → env → cwd → signals → fds → execve.
@@ -9,10 +12,12 @@ The wording of lookup errors is what podman maps to exit codes 126/127.
 from __future__ import annotations
 
 import os
+import resource
 import stat
 from typing import TYPE_CHECKING
 
 from pyocijail.errors import ConfigError, ExecutableError, KernelError
+from pyocijail.process.signals import reset_for_exec
 
 if TYPE_CHECKING:
     from pyocijail.backends.base import Backend
@@ -72,8 +77,6 @@ def ensure_cwd(process: Process) -> None:
 
 
 def apply_rlimits(process: Process) -> None:
-    import resource
-
     for rl in process.rlimits:
         kind = getattr(resource, rl.type, None)
         if not isinstance(kind, int):
@@ -101,8 +104,6 @@ def home_for(uid: int) -> str:
 def exec_process(backend: Backend, process: Process, path: str, *, preserve_fds: int,
                  keep_fd: int) -> None:
     """Become the user program. Never returns; raises if a step fails."""
-    from pyocijail.process.signals import reset_for_exec
-
     env = env_dict(process.env)
     if "HOME" not in env:
         env["HOME"] = home_for(process.user.uid)

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
 
 from pyocijail.backends.linux import libc
 from pyocijail.errors import ConfigError, KernelError
+from pyocijail.process.spawn import fork_child
 from pyocijail.spec.model import Device, Mount, Process, Spec
 
 # namespace type (config) -> (clone flag, /proc/<pid>/ns name)
@@ -136,20 +137,18 @@ class LinuxBackend:
     def prepare(self, plan: LinuxPlan, undo: Any) -> dict[str, Any]:
         return {"namespaces": [list(ns) for ns in plan.namespaces]}
 
-    @contextlib.contextmanager
-    def fork_scope(self, plan: LinuxPlan) -> Iterator[None]:
+    def fork(self, plan: LinuxPlan, child: Callable[[], None]) -> int:
         if not any(k == "pid" for k, _ in plan.namespaces):
-            yield
-            return
+            return fork_child(child)
         with _pid_namespace_for_children(plan.path("pid")):
-            yield
+            return fork_child(child)
 
     def adopt(self, plan: LinuxPlan, pid: int, undo: Any) -> None:
         pass
 
     # --- init process ---------------------------------------------------------------------
     def isolate(self, plan: LinuxPlan, undo: Any) -> None:
-        from pyocijail.backends.linux import mounts
+        from pyocijail.backends.linux import mounts, rootfs  # noqa: F401 - needed after pivot
 
         for kind, path in plan.namespaces:
             if path and kind != "pid":
@@ -198,13 +197,11 @@ class LinuxBackend:
             libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
 
     # --- later calls -------------------------------------------------------------------
-    @contextlib.contextmanager
-    def join_scope(self, state: dict[str, Any], pid: int) -> Iterator[None]:
+    def fork_joined(self, state: dict[str, Any], pid: int, child: Callable[[], None]) -> int:
         if not _has(state, "pid"):
-            yield
-            return
+            return fork_child(child)
         with _pid_namespace_for_children(f"/proc/{pid}/ns/pid"):
-            yield
+            return fork_child(child)
 
     def join(self, state: dict[str, Any], pid: int) -> None:
         fds = []
