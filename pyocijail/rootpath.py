@@ -171,11 +171,18 @@ def open_in_root(root: str, path: str, flags: int) -> int:
 
         root_fd = os.open(root, _O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
-            return libc.openat2(root_fd, path, flags,
-                                libc.RESOLVE_IN_ROOT | libc.RESOLVE_NO_MAGICLINKS)
-        except KernelError as e:
-            if e.errno != errno.ENOSYS:
-                raise
+            for _attempt in range(32):
+                try:
+                    return libc.openat2(root_fd, path, flags,
+                                        libc.RESOLVE_IN_ROOT | libc.RESOLVE_NO_MAGICLINKS)
+                except KernelError as e:
+                    # EAGAIN: a rename or mount raced with a ".." step; retry.
+                    if e.errno != errno.EAGAIN:
+                        if e.errno != errno.ENOSYS:
+                            raise
+                        break
+            else:
+                raise KernelError("open", errno.EAGAIN, path)
         finally:
             os.close(root_fd)
     host = resolve(root, path)

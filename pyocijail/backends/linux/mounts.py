@@ -2,14 +2,14 @@
 
 Library functions for the container's init process. Order of use:
 
-    unshare(CLONE_NEWNS); make "/" rslave (or rprivate)   (the caller)
+    unshare(CLONE_NEWNS); set_root_propagation(...)         (the caller)
     mount_all(rootfs, spec.mounts, bundle)                  before pivot
     setup_devices(rootfs, linux.devices)                    before pivot
     pivot_root(rootfs)
     mask_paths(...), readonly_paths(...), apply_sysctl(...) after pivot
     remount_readonly_root()                                  last, if root.readonly
 
-`setup_devices`, `pivot_root`, `remount_readonly_root`, `mask_paths`,
+`set_root_propagation`, `setup_devices`, `pivot_root`, `remount_readonly_root`, `mask_paths`,
 `readonly_paths` and `apply_sysctl` live in `rootfs` (module size) and are
 reachable from here too.
 
@@ -357,7 +357,7 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
     return created
 
 
-_IN_ROOTFS = frozenset({"setup_devices", "pivot_root", "remount_readonly_root", "mask_paths",
+_IN_ROOTFS = frozenset({"set_root_propagation", "setup_devices", "pivot_root", "remount_readonly_root", "mask_paths",
                         "readonly_paths", "apply_sysctl", "check_sysctl", "DEFAULT_DEVICES"})
 
 

@@ -12,7 +12,9 @@ import stat
 
 from pyocijail import rootpath
 from pyocijail.backends.linux import libc
-from pyocijail.backends.linux.libc import MNT_DETACH, MS_BIND, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SLAVE
+from pyocijail.backends.linux.libc import (
+    MNT_DETACH, MS_BIND, MS_PRIVATE, MS_RDONLY, MS_REC, MS_SHARED, MS_SLAVE, MS_UNBINDABLE,
+)
 from pyocijail.backends.linux.mounts import _fd, _mount, _remount_bind, mountinfo
 from pyocijail.errors import ConfigError, KernelError
 
@@ -146,6 +148,23 @@ def setup_devices(rootfs: str, devices: Sequence[model.Device], *, default: bool
 
 
 # --- pivot_root ----------------------------------------------------------------------
+
+_ROOT_PROPAGATION = {"private": MS_PRIVATE, "rprivate": MS_PRIVATE | MS_REC,
+                     "slave": MS_SLAVE, "rslave": MS_SLAVE | MS_REC,
+                     "shared": MS_SHARED, "rshared": MS_SHARED | MS_REC,
+                     "unbindable": MS_UNBINDABLE, "runbindable": MS_UNBINDABLE | MS_REC}
+
+
+def set_root_propagation(propagation: str | None = None, *, log=None) -> None:
+    """First step after unshare(CLONE_NEWNS): change "/" recursively to
+    `linux.rootfsPropagation` (default rslave, as runc), so that nothing
+    mounted from now on propagates back to the host. Diverges from runc: the
+    change is always recursive ("private" acts as "rprivate"), since a
+    submount left shared with the host would carry our mounts back to it."""
+    if propagation is not None and propagation not in _ROOT_PROPAGATION:
+        raise ConfigError(f"unknown rootfsPropagation {propagation!r}")
+    _mount(log, None, "/", None, _ROOT_PROPAGATION[propagation or "rslave"] | MS_REC, None, "/")
+
 
 def pivot_root(rootfs: str, *, log=None) -> None:
     """Make `rootfs` the root of this mount namespace and drop the old root.

@@ -368,3 +368,52 @@ def test_apply_sysctl_in_new_ipc_namespace():
     before = open("/proc/sys/kernel/msgmax").read()
     assert run_in_child(child, extra_unshare=libc.CLONE_NEWIPC) == "4242"
     assert open("/proc/sys/kernel/msgmax").read() == before
+
+
+def test_sysfs_falls_back_to_rbind_on_eperm(tmp_path, busybox_rootfs):
+    """When a fresh sysfs is refused (EPERM: host network namespace in a userns),
+    the host's /sys is rbound with the requested flags instead."""
+    def child():
+        real = libc.mount
+
+        def mount(source, target, fstype, flags=0, data=None):
+            if fstype == "sysfs":
+                raise KernelError("mount", errno.EPERM, target)
+            return real(source, target, fstype, flags, data)
+
+        libc.mount = mount  # only in this child
+        mounts.mount_all(busybox_rootfs, [Mount(destination="/sys", type="sysfs",
+                         source="sysfs", options=("ro", "nosuid"))], str(tmp_path))
+        entry = mountinfo_entry(busybox_rootfs + "/sys")
+        assert entry["fstype"] == "sysfs" and {"ro", "nosuid"} <= entry["opts"]
+        assert mountinfo_entry(busybox_rootfs + "/sys/fs/cgroup") is not None  # recursive
+
+    run_in_child(child)
+
+
+def test_set_root_propagation():
+    """set_root_propagation changes "/" recursively; unknown names are ConfigErrors."""
+    def child():
+        mounts.set_root_propagation("rshared")
+        shared = [mountinfo_entry(p)["optional"] for p in ("/", "/proc")]
+        mounts.set_root_propagation()  # rslave (a lone peer group becomes private)
+        slave = [mountinfo_entry(p)["optional"] for p in ("/", "/proc")]
+        return shared, slave
+
+    shared, slave = run_in_child(child)
+    assert all(any(f.startswith("shared:") for f in opt) for opt in shared)
+    assert not any(f.startswith("shared:") for opt in slave for f in opt)
+    with pytest.raises(ConfigError):
+        mounts.set_root_propagation("sideways")
+
+
+def test_sethostname_in_new_uts_namespace():
+    """The libc wrappers reach the kernel: sethostname in a fresh UTS namespace."""
+    def child():
+        libc.sethostname("pyocijail-test")
+        libc.setdomainname("example")
+        return os.uname().nodename
+
+    before = os.uname().nodename
+    assert run_in_child(child, extra_unshare=libc.CLONE_NEWUTS) == "pyocijail-test"
+    assert os.uname().nodename == before
