@@ -30,10 +30,29 @@ import attrs
 from pyocijail import rootpath
 from pyocijail.backends.linux import libc
 from pyocijail.backends.linux.libc import (
-    MS_BIND, MS_DIRSYNC, MS_I_VERSION, MS_LAZYTIME, MS_MANDLOCK, MS_NOATIME, MS_NODEV,
-    MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW, MS_POSIXACL, MS_PRIVATE, MS_RDONLY,
-    MS_REC, MS_RELATIME, MS_REMOUNT, MS_SHARED, MS_SILENT, MS_SLAVE, MS_STRICTATIME,
-    MS_SYNCHRONOUS, MS_UNBINDABLE,
+    MS_BIND,
+    MS_DIRSYNC,
+    MS_I_VERSION,
+    MS_LAZYTIME,
+    MS_MANDLOCK,
+    MS_NOATIME,
+    MS_NODEV,
+    MS_NODIRATIME,
+    MS_NOEXEC,
+    MS_NOSUID,
+    MS_NOSYMFOLLOW,
+    MS_POSIXACL,
+    MS_PRIVATE,
+    MS_RDONLY,
+    MS_REC,
+    MS_RELATIME,
+    MS_REMOUNT,
+    MS_SHARED,
+    MS_SILENT,
+    MS_SLAVE,
+    MS_STRICTATIME,
+    MS_SYNCHRONOUS,
+    MS_UNBINDABLE,
 )
 from pyocijail.errors import ConfigError, KernelError
 
@@ -296,6 +315,30 @@ def _cgroup(log, rootfs: str, dest: str, opts: MountOptions) -> None:
             _remount_bind(log, point, extra, opts.clear, dest + point[len(top):])
 
 
+def _plain(log, source: str, rootfs: str, dest: str, kind: str, opts: MountOptions) -> None:
+    """Any other filesystem type: one mount(2) with the flags and data."""
+    data = opts.data
+    if kind == "devpts":  # a private pty instance, usable by non-root users (as runc)
+        words = data.split(",") if data else []
+        given = {w.split("=")[0] for w in words}
+        words += [w for w in ("newinstance", "ptmxmode=0666") if w.split("=")[0] not in given]
+        data = ",".join(words)
+    fd = _in_root(rootfs, dest)
+    try:
+        _mount(log, source, _fd(fd), kind, opts.flags, data, dest)
+    except KernelError as e:
+        # Without its own network namespace (in a userns) the kernel refuses a
+        # fresh sysfs, and cgroup2 may be refused too: show the host's, like runc
+        # does for sysfs.
+        if e.errno not in (errno.EPERM, errno.EBUSY) or kind not in ("sysfs", "cgroup2"):
+            raise
+        host = "/sys" if kind == "sysfs" else "/sys/fs/cgroup/unified"
+        _bind(log, host, rootfs, dest,
+              MountOptions(flags=opts.flags | MS_BIND | MS_REC, clear=opts.clear))
+    finally:
+        os.close(fd)
+
+
 # --- mount_all ------------------------------------------------------------------------
 
 def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=None,
@@ -323,31 +366,14 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
         _, made = rootpath.make_mountpoint(rootfs, m.destination, directory=is_dir)
         created.extend(made)
         if is_bind:
-            _bind(log, source, rootfs, m.destination, attrs.evolve(opts, flags=opts.flags | MS_BIND))
+            opts = attrs.evolve(opts, flags=opts.flags | MS_BIND)  # type "bind" alone binds
+            _bind(log, source, rootfs, m.destination, opts)
         elif opts.tmpcopyup:
             _tmpfs_copyup(log, source, rootfs, m.destination, opts)
         elif kind == "cgroup":
             _cgroup(log, rootfs, m.destination, opts)
         else:
-            data = opts.data
-            if kind == "devpts":  # a private pty instance, usable by non-root users
-                words = data.split(",") if data else []
-                words += [w for w in ("newinstance", "ptmxmode=0666")
-                          if w.split("=")[0] not in {x.split("=")[0] for x in words}]
-                data = ",".join(words)
-            fd = _in_root(rootfs, m.destination)
-            try:
-                _mount(log, source, _fd(fd), kind, opts.flags, data, m.destination)
-            except KernelError as e:
-                # Without a new network namespace the kernel refuses a fresh sysfs
-                # (and cgroup2 may be busy): show the host's, as runc does for sysfs.
-                if e.errno not in (errno.EPERM, errno.EBUSY) or kind not in ("sysfs", "cgroup2"):
-                    raise
-                host = "/sys" if kind == "sysfs" else "/sys/fs/cgroup/unified"
-                _bind(log, host, rootfs, m.destination,
-                      MountOptions(flags=opts.flags | MS_BIND | MS_REC, clear=opts.clear))
-            finally:
-                os.close(fd)
+            _plain(log, source, rootfs, m.destination, kind, opts)
         for flag in opts.propagation:
             fd = _in_root(rootfs, m.destination)
             try:
@@ -357,8 +383,9 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
     return created
 
 
-_IN_ROOTFS = frozenset({"set_root_propagation", "setup_devices", "pivot_root", "remount_readonly_root", "mask_paths",
-                        "readonly_paths", "apply_sysctl", "check_sysctl", "DEFAULT_DEVICES"})
+_IN_ROOTFS = frozenset({"set_root_propagation", "setup_devices", "pivot_root",
+                        "remount_readonly_root", "mask_paths", "readonly_paths", "apply_sysctl",
+                        "check_sysctl", "DEFAULT_DEVICES"})
 
 
 def __getattr__(name: str):

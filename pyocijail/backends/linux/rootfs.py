@@ -13,7 +13,14 @@ import stat
 from pyocijail import rootpath
 from pyocijail.backends.linux import libc
 from pyocijail.backends.linux.libc import (
-    MNT_DETACH, MS_BIND, MS_PRIVATE, MS_RDONLY, MS_REC, MS_SHARED, MS_SLAVE, MS_UNBINDABLE,
+    MNT_DETACH,
+    MS_BIND,
+    MS_PRIVATE,
+    MS_RDONLY,
+    MS_REC,
+    MS_SHARED,
+    MS_SLAVE,
+    MS_UNBINDABLE,
 )
 from pyocijail.backends.linux.mounts import _fd, _mount, _remount_bind, mountinfo
 from pyocijail.errors import ConfigError, KernelError

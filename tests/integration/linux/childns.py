@@ -9,6 +9,7 @@ import traceback
 
 import pytest
 
+
 def run_in_child(fn, *args, extra_unshare: int = 0):
     """Run fn(*args) in a fork that unshared its mount namespace (made rprivate).
 
