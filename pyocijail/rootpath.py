@@ -194,3 +194,39 @@ def open_in_root(root: str, path: str, flags: int) -> int:
         os.close(fd)
         raise KernelError("open", errno.ELOOP, path)
     return fd
+
+
+def remove_created(root: str, paths: list[str]) -> list[str]:
+    """Undo make_mountpoint: remove `paths` (host paths under `root`), deepest first.
+
+    Only empty directories and empty regular files are removed, each through
+    a parent opened with open_in_root, so a container that replaced a parent
+    with a symlink cannot make this delete anything outside `root`. Missing
+    or non-empty entries are left alone. Returns the paths actually removed.
+    """
+    root = os.path.abspath(root)
+    removed = []
+    for path in sorted(set(paths), key=lambda p: p.count("/"), reverse=True):
+        rel = os.path.relpath(path, root)
+        if rel == "." or rel.startswith("../") or rel == "..":
+            continue
+        parent, name = os.path.split(rel)
+        try:
+            pfd = open_in_root(root, parent or "/", _O_PATH | os.O_DIRECTORY)
+        except KernelError:
+            continue
+        try:
+            st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
+            if stat.S_ISDIR(st.st_mode):
+                os.rmdir(name, dir_fd=pfd)
+            elif stat.S_ISREG(st.st_mode) and st.st_size == 0:
+                os.unlink(name, dir_fd=pfd)
+            else:
+                continue
+            removed.append(path)
+        except OSError as e:
+            if e.errno not in (errno.ENOENT, errno.ENOTEMPTY, errno.EBUSY):
+                raise KernelError("remove", e.errno, path) from None
+        finally:
+            os.close(pfd)
+    return removed

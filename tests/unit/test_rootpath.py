@@ -230,3 +230,28 @@ def test_open_in_root_missing(tree):
     with pytest.raises(KernelError) as info:
         rootpath.open_in_root(root, "/nope", os.O_RDONLY)
     assert info.value.errno == errno.ENOENT
+
+
+def test_remove_created_undoes_make_mountpoint(tree):
+    """remove_created removes what make_mountpoint made, deepest first, keeping
+    anything that has content now."""
+    root, _ = tree
+    _, created = rootpath.make_mountpoint(root, "/a/b/c", directory=True)
+    _, created2 = rootpath.make_mountpoint(root, "/a/keep/file", directory=False)
+    with open(root + "/a/keep/file", "w") as f:
+        f.write("data")
+    removed = rootpath.remove_created(root, created + created2)
+    assert removed == [root + "/a/b/c", root + "/a/b"]
+    assert os.path.exists(root + "/a/keep/file")
+
+
+def test_remove_created_cannot_escape_through_planted_symlink(tree):
+    """If the container swapped a created parent for a symlink to the host, the
+    removal happens inside the root (or not at all), never on the host."""
+    root, outside = tree
+    _, created = rootpath.make_mountpoint(root, "/a/b", directory=True)
+    os.makedirs(outside + "/b")
+    os.rename(root + "/a", root + "/a.old")
+    os.symlink(outside, root + "/a")
+    rootpath.remove_created(root, created)
+    assert os.path.isdir(outside + "/b")
