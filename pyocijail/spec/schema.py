@@ -31,10 +31,11 @@ _REPR_LIMIT = 80
 # Highest runtime-spec minor version pyocijail was written against.
 _KNOWN_MINOR = 3
 
-# SemVer 2.0.0: MAJOR.MINOR.PATCH, optional -prerelease and +build.
-_IDENT = r"(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)"
+# SemVer 2.0.0: MAJOR.MINOR.PATCH, optional -prerelease and +build. [0-9], not
+# \d, which also matches non-ASCII digits.
+_IDENT = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
 _SEMVER = re.compile(
-    r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
     rf"(?:-{_IDENT}(?:\.{_IDENT})*)?"
     r"(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?"
 )
