@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pyocijail.errors import ConfigError
 from pyocijail.spec import load, model, schema
@@ -251,6 +253,48 @@ def test_surrogate_pairs_are_fine():
     """A proper escaped pair is just a non-BMP character."""
     data = load.parse_json(b'{"hostname": "\\ud83d\\ude00"}', "config.json")
     assert data["hostname"] == "\U0001f600"
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-2**65, max_value=2**65)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                max_size=3),
+    max_leaves=8)
+
+#: Where fuzzed values are planted: known keys whose types the model relies on.
+KNOWN_PATHS = [
+    ("process",), ("process", "args"), ("process", "user"), ("process", "user", "uid"),
+    ("process", "rlimits"), ("process", "capabilities"), ("root",), ("mounts",),
+    ("hooks",), ("hooks", "poststart"), ("annotations",), ("linux",),
+    ("linux", "resources"), ("linux", "seccomp"), ("linux", "personality"),
+    ("linux", "sysctl"), ("freebsd",), ("freebsd", "jail"), ("freebsd", "jail", "allow"),
+    ("freebsd", "devices"),
+]
+
+
+@given(st.binary(max_size=300))
+def test_parse_json_only_raises_config_error(raw):
+    """Arbitrary bytes either parse to an object or give ConfigError."""
+    try:
+        assert isinstance(load.parse_json(raw, "config.json"), dict)
+    except ConfigError:
+        pass
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(KNOWN_PATHS), JSON_VALUES)
+def test_any_value_at_a_known_key_loads_or_fails_cleanly(path, value):
+    """Whatever sits at a known key, loading yields a Spec or a ConfigError, never a crash."""
+    data = json.loads(json.dumps(MINIMAL))
+    node = data
+    for key in path[:-1]:
+        node = node.setdefault(key, {}) if isinstance(node.get(key, {}), dict) else {}
+    node[path[-1]] = value
+    try:
+        assert isinstance(load.spec_from_data(data), model.Spec)
+    except ConfigError as err:
+        assert str(err).startswith("config.json: ")
 
 
 # --- load_config / load_process ----------------------------------------------------
