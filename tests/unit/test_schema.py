@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,30 @@ def test_every_ref_is_a_bare_file_name_or_local_and_resolves():
 def test_schemas_dir_finds_the_checkout():
     """In a source tree the schemas next to the package are used."""
     assert schema.schemas_dir() == SCHEMAS
+
+
+def test_schemas_dir_falls_back_to_the_installed_data_files(tmp_path, monkeypatch):
+    """Installed from a wheel, the schemas are found under <prefix>/share/pyocijail/schemas."""
+    import shutil
+    import sysconfig
+
+    installed = tmp_path / "prefix" / "share" / "pyocijail" / "schemas"
+    shutil.copytree(SCHEMAS, installed)
+    monkeypatch.setattr(schema, "__file__", str(tmp_path / "site" / "pyocijail" / "spec" / "x.py"))
+    monkeypatch.setattr(sysconfig, "get_path", lambda name: str(tmp_path / "prefix"))
+    assert schema.schemas_dir() == installed
+
+
+def test_missing_schemas_are_a_config_error(tmp_path, monkeypatch):
+    """Without any schema directory the error says where it looked."""
+    import sysconfig
+
+    monkeypatch.setattr(schema, "__file__", str(tmp_path / "a" / "b" / "c" / "x.py"))
+    monkeypatch.setattr(sysconfig, "get_path", lambda name: str(tmp_path))
+    monkeypatch.setattr(sys, "prefix", str(tmp_path))
+    monkeypatch.setattr(sys, "base_prefix", str(tmp_path))
+    with pytest.raises(ConfigError, match="cannot find the JSON schemas"):
+        schema.schemas_dir()
 
 
 def test_validators_are_built_once_per_process():
