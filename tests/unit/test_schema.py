@@ -214,6 +214,12 @@ def test_pointer_escapes_slash_and_tilde():
     _expect({**MINIMAL, "annotations": {"a/b~c": 1}}, "/annotations/a~1b~0c: 1 is not of type")
 
 
+@pytest.mark.parametrize("key", ["", "\n"])
+def test_map_values_must_be_strings_for_every_key(key):
+    """Annotation keys the pattern `.{1,}` misses still need string values."""
+    _expect({**MINIMAL, "annotations": {key: 1}}, "1 is not of type 'string'")
+
+
 def test_huge_values_are_truncated_in_messages():
     """A megabyte-long bad value does not end up in the message."""
     msg = _expect({**MINIMAL, "hostname": ["x" * 1_000_000]}, "/hostname:")
