@@ -58,6 +58,11 @@ def converter() -> cattrs.Converter:
         return make_dict_unstructure_fn(cls, conv, **names)
 
     conv.register_structure_hook_factory(attrs.has, structure_factory)
+    # Free-form values (`linux.personality`'s `dict[str, object]`) pass through;
+    # cattrs has no hook for `object` and would fail on any such config.
+    # (A predicate, not register_structure_hook(object): that would dispatch
+    # every class to it.)
+    conv.register_structure_hook_func(lambda t: t is object, lambda value, _type: value)
     conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)
     # JSON has no tuples; the model uses them so values stay immutable.
     return conv

@@ -6,8 +6,9 @@ The JSON reader is stricter than `json.loads`: Python accepts duplicate keys
 (last wins), `NaN`/`Infinity` and lone surrogates, none of which is JSON a
 generator should write or that the runtime should guess the meaning of.
 
-`pyocijail.spec.schema` (and with it jsonschema) is imported only when a
-document is actually validated; importing this module stays cheap.
+`pyocijail.spec.schema` (and with it jsonschema) and the cattrs converter
+are imported only when a document is actually loaded, so importing this
+module costs little more than `json`.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyocijail.errors import ConfigError
-from pyocijail.spec import convert, model
+
+if TYPE_CHECKING:
+    from pyocijail.spec import model
 
 #: Larger files are refused before parsing; real configs are a few KiB to
 #: a few hundred KiB (big seccomp profiles), so 16 MiB is generous.
@@ -50,7 +53,7 @@ def load_config(bundle_dir: str | os.PathLike[str],
 def spec_from_data(data: Any, what: str = "config.json",
                    warn: Callable[[str], None] | None = None) -> model.Spec:
     """Validate parsed config data, check its ociVersion and convert it."""
-    from pyocijail.spec import schema
+    from pyocijail.spec import convert, schema
 
     schema.validate_config(data, what)
     warning = schema.check_oci_version(data["ociVersion"], what)
@@ -73,7 +76,7 @@ def load_process(path_or_dash: str) -> model.Process:
         what = path_or_dash
         raw = _read(path_or_dash, what)
     data = parse_json(raw, what)
-    from pyocijail.spec import schema
+    from pyocijail.spec import convert, schema
 
     schema.validate_process(data, what)
     _require_args(data, what, "/args")
