@@ -154,8 +154,13 @@ def test_kill_accepts_every_signal_spelling(runtime, bundle, sig):
 
 
 def test_kill_default_is_term(runtime, bundle):
-    """kill without a signal sends SIGTERM."""
-    b = bundle(["sleep", "30"])
+    """kill without a signal sends SIGTERM.
+
+    Without a pid namespace: as pid 1 of its own namespace, `sleep` would
+    ignore SIGTERM (the kernel drops signals init has no handler for).
+    """
+    b = bundle(["sleep", "30"], linux={"namespaces": [{"type": t} for t in
+                                                      ("network", "ipc", "uts", "mount")]})
     runtime.ok("run", "--detach", "--bundle", b, "c1")
     pid = runtime.state("c1")["pid"]
     runtime.ok("kill", "c1")

@@ -115,9 +115,15 @@ class LinuxBackend:
             raise ConfigError("hostname requires a new uts namespace")
         if "mount" not in names:
             raise ConfigError("a new mount namespace is required (linux.namespaces: mount)")
+        from pyocijail.backends.linux import mounts
+        from pyocijail.backends.linux import rootfs as after_pivot
+
         for m in spec.mounts:
             if not m.destination.startswith("/"):
                 raise ConfigError(f"mount destination {m.destination!r} is not absolute")
+            mounts.check_mount(m)
+        if linux and linux.sysctl:
+            after_pivot.check_sysctl(linux.sysctl)
         return LinuxPlan(
             container_id=container_id, bundle=bundle, rootfs=rootfs,
             readonly=spec.root.readonly, namespaces=tuple(namespaces),
@@ -131,7 +137,7 @@ class LinuxBackend:
     def features(self) -> dict[str, Any]:
         from pyocijail.backends.linux import mounts
 
-        return {"mountOptions": sorted(mounts.KNOWN_OPTIONS)}
+        return {"mountOptions": sorted(mounts.MOUNT_OPTIONS)}
 
     # --- runtime process ----------------------------------------------------------------
     def prepare(self, plan: LinuxPlan, undo: Any) -> dict[str, Any]:
@@ -148,7 +154,7 @@ class LinuxBackend:
 
     # --- init process ---------------------------------------------------------------------
     def isolate(self, plan: LinuxPlan, undo: Any) -> None:
-        from pyocijail.backends.linux import mounts, rootfs  # noqa: F401 - needed after pivot
+        from pyocijail.backends.linux import mounts, rootfs  # noqa: F401 - rootfs: after pivot
 
         for kind, path in plan.namespaces:
             if path and kind != "pid":
@@ -164,24 +170,23 @@ class LinuxBackend:
                 libc.sethostname(plan.hostname)
             if plan.domainname:
                 libc.setdomainname(plan.domainname)
-        propagation = _PROPAGATION.get(plan.rootfs_propagation or "rslave", libc.MS_SLAVE)
-        libc.mount(None, "/", None, libc.MS_REC | propagation, None)
+        mounts.set_root_propagation(plan.rootfs_propagation)
         mounts.mount_all(plan.rootfs, plan.mounts, plan.bundle, log=self.log)
-        mounts.setup_devices(plan.rootfs, plan.devices)
+        mounts.setup_devices(plan.rootfs, plan.devices, log=self.log)
 
     def enter_hook(self, plan: LinuxPlan) -> None:
         pass  # the hook inherits the init's namespaces
 
     def enter(self, plan: LinuxPlan) -> None:
-        from pyocijail.backends.linux import mounts
+        from pyocijail.backends.linux import rootfs
 
-        mounts.pivot_root(plan.rootfs)
+        rootfs.pivot_root(plan.rootfs, log=self.log)
         if plan.sysctl:
-            mounts.apply_sysctl(plan.sysctl)
-        mounts.mask_paths(plan.masked_paths)
-        mounts.readonly_paths(plan.readonly_paths)
+            rootfs.apply_sysctl(plan.sysctl, log=self.log)
+        rootfs.mask_paths(plan.masked_paths, log=self.log)
+        rootfs.readonly_paths(plan.readonly_paths, log=self.log)
         if plan.readonly:
-            mounts.remount_readonly_root()
+            rootfs.remount_readonly_root(log=self.log)
 
     def become(self, process: Process) -> None:
         user = process.user
@@ -244,12 +249,6 @@ class LinuxBackend:
 
     def destroy(self, state: dict[str, Any], undo: Any) -> None:
         pass  # mounts live in the container's mount namespace and die with it
-
-
-_PROPAGATION = {"private": libc.MS_PRIVATE, "rprivate": libc.MS_PRIVATE,
-                "slave": libc.MS_SLAVE, "rslave": libc.MS_SLAVE,
-                "shared": libc.MS_SHARED, "rshared": libc.MS_SHARED,
-                "unbindable": libc.MS_UNBINDABLE, "runbindable": libc.MS_UNBINDABLE}
 
 
 def _has(state: dict[str, Any], kind: str) -> bool:
