@@ -44,6 +44,7 @@ def runtime(workdir):
     before = _mounts()
     rt = Runtime(os.path.join(workdir, "state"))
     yield rt
+    _reap_orphans()
     rt.cleanup()
     _reap_orphans()
     leaked_mounts = {m for m in _mounts() - before if m.startswith(workdir)}

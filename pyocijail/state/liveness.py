@@ -10,6 +10,9 @@ from __future__ import annotations
 import sys
 
 _LINUX = sys.platform.startswith("linux")
+# A killed pid-namespace init stays in exit (waiting for its namespace's
+# zombies to be reaped by their parents) long after it stopped being alive.
+_PF_EXITING = 0x4
 
 
 def start_time(pid: int) -> str | None:
@@ -24,7 +27,7 @@ def start_time(pid: int) -> str | None:
             return None
         # comm may hold spaces and parentheses: split after the last ')'.
         fields = data[data.rfind(b")") + 2:].split()
-        if fields[0] in (b"Z", b"X"):
+        if fields[0] in (b"Z", b"X") or int(fields[6]) & _PF_EXITING:
             return None
         return fields[19].decode()
     import psutil

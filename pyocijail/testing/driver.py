@@ -79,7 +79,9 @@ class Runtime:
         """delete --force everything; returns the ids that were still there."""
         left = self.ids()
         for cid in left:
-            self("delete", "--force", cid)
+            res = self("delete", "--force", cid)
+            if res.code:
+                print(f"cleanup: delete --force {cid}: {res}")
         return left
 
 

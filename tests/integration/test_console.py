@@ -1,0 +1,92 @@
+"""The console socket: the test plays conmon, receives the pty master and talks through it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+from pyocijail.process.console import recv_master
+from pyocijail.testing.driver import reap
+from tests.conftest import needs_busybox, needs_root
+
+pytestmark = [needs_root, needs_busybox]
+
+
+def _listen(workdir):
+    path = os.path.join(workdir, "console.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+    server.settimeout(20)
+    return server, path
+
+
+def _read_until(fd, needle, timeout=10):
+    out = b""
+    deadline = time.monotonic() + timeout
+    os.set_blocking(fd, False)
+    while needle not in out and time.monotonic() < deadline:
+        try:
+            out += os.read(fd, 4096)
+        except BlockingIOError:
+            time.sleep(0.01)
+        except OSError:  # EIO: the slave side closed
+            break
+    return out
+
+
+def test_create_sends_pty_master_over_console_socket(runtime, bundle, workdir):
+    """One SCM_RIGHTS fd arrives; through it we see the container's tty and window size."""
+    server, path = _listen(workdir)
+    b = bundle(["sh", "-c", "tty; stty size; read x; echo got:$x"],
+               process={"terminal": True, "consoleSize": {"height": 33, "width": 101}})
+    runtime.ok("create", "--bundle", b, "--console-socket", path, "c1")
+    conn, _ = server.accept()
+    master = recv_master(conn)
+    conn.close()
+    server.close()
+    pid = runtime.state("c1")["pid"]
+    runtime.ok("start", "c1")
+    out = _read_until(master, b"33 101")
+    assert b"/dev/pts/" in out, out
+    assert b"33 101" in out, out
+    os.write(master, b"typed\n")
+    out = _read_until(master, b"got:typed")
+    assert b"got:typed" in out, out
+    assert reap(pid) == 0
+    os.close(master)
+
+
+def test_terminal_without_console_socket_is_an_error(runtime, bundle):
+    """process.terminal needs --console-socket for create; nothing is left."""
+    b = bundle(["sh"], process={"terminal": True})
+    res = runtime("create", "--bundle", b, "c1")
+    assert res.code == 1 and "console-socket" in res.err
+    assert runtime.ids() == []
+
+
+def test_console_socket_without_terminal_is_an_error(runtime, bundle, workdir):
+    """--console-socket with terminal false is refused before anything is made."""
+    server, path = _listen(workdir)
+    b = bundle(["sh"])
+    res = runtime("create", "--bundle", b, "--console-socket", path, "c1")
+    server.close()
+    assert res.code == 1 and "terminal is false" in res.err
+    assert runtime.ids() == []
+
+
+def test_exec_tty_over_console_socket(runtime, bundle, workdir):
+    """exec --tty --console-socket gives the exec'd process its own pty."""
+    b = bundle(["sleep", "60"])
+    runtime.ok("run", "--detach", "--bundle", b, "c1")
+    server, path = _listen(workdir)
+    runtime.ok("exec", "--tty", "--detach", "--console-socket", path, "c1", "sh", "-c",
+               "tty; echo done")
+    conn, _ = server.accept()
+    master = recv_master(conn)
+    conn.close()
+    server.close()
+    out = _read_until(master, b"done")
+    assert b"/dev/pts/" in out and b"done" in out, out
+    os.close(master)

@@ -1,0 +1,98 @@
+"""exec into running containers: detached with a pid file, attached, and failures."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import psutil
+
+from pyocijail.testing.driver import read_pid, reap
+from tests.conftest import needs_busybox, needs_root
+
+pytestmark = [needs_root, needs_busybox]
+
+
+def _running(runtime, bundle, **overrides):
+    b = bundle(["sleep", "60"], **overrides)
+    runtime.ok("run", "--detach", "--bundle", b, "c1")
+    return b
+
+
+def test_exec_command_returns_its_exit_code(runtime, bundle):
+    """`exec ID CMD` runs in the container and exits with the command's code."""
+    _running(runtime, bundle)
+    res = runtime("exec", "c1", "sh", "-c", "hostname; exit 5")
+    assert res.code == 5
+    assert res.out == "pyocijail\n"
+
+
+def test_exec_sees_the_container_pid_namespace(runtime, bundle):
+    """The exec'd process joins the container's pid namespace (init is pid 1)."""
+    _running(runtime, bundle)
+    res = runtime.ok("exec", "c1", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '")
+    assert res.out.strip() == "sleep 60"
+
+
+def test_exec_detached_writes_pid_file_of_the_program(runtime, bundle, workdir):
+    """--detach --pid-file: the pid is our descendant and becomes the program."""
+    _running(runtime, bundle)
+    proc = os.path.join(workdir, "process.json")
+    with open(proc, "w") as f:
+        json.dump({"args": ["sleep", "7"], "cwd": "/", "env": ["PATH=/bin"],
+                   "user": {"uid": 0, "gid": 0}}, f)
+    pid_file = os.path.join(workdir, "exec.pid")
+    res = runtime("exec", "--process", proc, "--detach", "--pid-file", pid_file, "c1")
+    assert res.code == 0 and res.out == "" and res.err == "", res
+    pid = read_pid(pid_file)
+    assert psutil.Process(pid).cmdline() == ["sleep", "7"]
+    os.kill(pid, 9)
+    assert reap(pid) == -9
+
+
+def test_exec_process_file_settings_apply(runtime, bundle, workdir):
+    """cwd, env and user from the process file are what the program gets."""
+    _running(runtime, bundle)
+    proc = os.path.join(workdir, "process.json")
+    with open(proc, "w") as f:
+        json.dump({"args": ["sh", "-c", "pwd; echo $FOO; id -u; id -g"], "cwd": "/tmp",
+                   "env": ["PATH=/bin", "FOO=bar"], "user": {"uid": 65534, "gid": 65534}}, f)
+    res = runtime.ok("exec", "--process", proc, "c1")
+    assert res.out.split() == ["/tmp", "bar", "65534", "65534"]
+
+
+def test_exec_missing_binary_fails_before_pid_file(runtime, bundle, workdir):
+    """A missing command is reported with runc's words and no pid file appears."""
+    _running(runtime, bundle)
+    pid_file = os.path.join(workdir, "exec.pid")
+    res = runtime("exec", "--detach", "--pid-file", pid_file, "c1", "nosuchcmd")
+    assert res.code == 1
+    assert 'exec: "nosuchcmd": executable file not found in $PATH' in res.err
+    assert not os.path.exists(pid_file)
+
+
+def test_exec_in_stopped_container_fails(runtime, bundle):
+    """exec needs a running container."""
+    b = bundle(["true"])
+    runtime.ok("create", "--bundle", b, "c1")
+    pid = runtime.state("c1")["pid"]
+    runtime.ok("start", "c1")
+    reap(pid)
+    res = runtime("exec", "c1", "true")
+    assert res.code == 1 and "stopped" in res.err
+
+
+def test_exec_in_created_container_fails(runtime, bundle):
+    """exec before start is refused."""
+    b = bundle(["sleep", "60"])
+    runtime.ok("create", "--bundle", b, "c1")
+    res = runtime("exec", "c1", "true")
+    assert res.code == 1 and "created" in res.err
+
+
+def test_exec_env_and_cwd_flags(runtime, bundle):
+    """--env adds to the container's env, --cwd sets the directory, --user the ids."""
+    _running(runtime, bundle)
+    res = runtime.ok("exec", "--env", "A=1", "--cwd", "/etc", "--user", "65534:65534", "c1",
+                     "sh", "-c", "echo $A $(pwd) $(id -u)")
+    assert res.out == "1 /etc 65534\n"

@@ -1,0 +1,112 @@
+"""Hooks: every stage at its time, full argv, exact env, state on stdin, timeouts, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from pyocijail.testing.driver import reap
+from tests.conftest import needs_busybox, needs_root
+
+pytestmark = [needs_root, needs_busybox]
+
+STAGES = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+          "poststop")
+
+
+def _hook_script(path, body):
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\n" + body + "\n")
+    os.chmod(path, 0o755)
+    return path
+
+
+def test_every_stage_runs_in_order_with_state_on_stdin(runtime, bundle, workdir):
+    """Six stages, in spec order, each gets the state JSON with the expected status."""
+    log = os.path.join(workdir, "hooks.log")
+    host_hook = _hook_script(os.path.join(workdir, "hook"),
+                             f'echo "$1 $(cat)" >> {log}')
+    hooks = {stage: [{"path": host_hook, "args": ["hook", stage]}] for stage in STAGES}
+    # startContainer runs inside the container: its path is resolved there.
+    hooks["startContainer"] = [{"path": "/bin/sh",
+                                "args": ["sh", "-c", "cat > /tmp/start-state"]}]
+    b = bundle(["sleep", "30"], hooks=hooks)
+    runtime.ok("create", "--bundle", b, "c1")
+    pid = runtime.state("c1")["pid"]
+    runtime.ok("start", "c1")
+    runtime.ok("kill", "c1", "KILL")
+    reap(pid)
+    runtime.ok("delete", "c1")
+    with open(log) as f:
+        lines = [line.split(" ", 1) for line in f.read().splitlines()]
+    assert [stage for stage, _ in lines] == ["prestart", "createRuntime", "createContainer",
+                                             "poststart", "poststop"]
+    states = {stage: json.loads(text) for stage, text in lines}
+    assert states["prestart"]["status"] == "creating"
+    assert states["createContainer"]["pid"] == pid
+    assert states["poststart"]["status"] == "running"
+    assert states["poststop"]["status"] == "stopped"
+    assert all(s["id"] == "c1" and s["bundle"] == b for s in states.values())
+    with open(os.path.join(b, "rootfs", "tmp", "start-state")) as f:
+        assert json.load(f)["status"] == "created"
+
+
+def test_hook_gets_exact_env_and_full_argv(runtime, bundle, workdir):
+    """`args` is the whole argv (argv[0] included); `env` is the whole environment."""
+    out = os.path.join(workdir, "out")
+    hook = _hook_script(os.path.join(workdir, "hook"), f'echo "$0|$1|$(env | sort | tr "\\n" ,)" > {out}')
+    b = bundle(["true"], hooks={"createRuntime": [{"path": hook, "args": ["name0", "one"],
+                                                   "env": ["A=b"]}]})
+    runtime.ok("create", "--bundle", b, "c1")
+    with open(out) as f:
+        argv0, arg1, env = f.read().strip().split("|")
+    assert arg1 == "one"
+    assert "A=b" in env.split(",") and "HOME=" not in env
+
+
+def test_failing_create_hook_tears_everything_down(runtime, bundle, workdir):
+    """A prestart hook exiting 1 fails create with its output, and nothing is left."""
+    hook = _hook_script(os.path.join(workdir, "hook"), "echo broken-hook >&2; exit 1")
+    b = bundle(["sleep", "30"], hooks={"prestart": [{"path": hook}]})
+    res = runtime("create", "--bundle", b, "c1")
+    assert res.code == 1
+    assert "prestart hook" in res.err and "broken-hook" in res.err
+    assert runtime.ids() == []
+
+
+def test_hook_timeout_kills_it_and_fails(runtime, bundle, workdir):
+    """A hook running past `timeout` is killed (with its children) and create fails."""
+    marker = os.path.join(workdir, "child-survived")
+    hook = _hook_script(os.path.join(workdir, "hook"),
+                        f"(sleep 3; touch {marker}) & sleep 30")
+    b = bundle(["true"], hooks={"createRuntime": [{"path": hook, "timeout": 1}]})
+    res = runtime("create", "--bundle", b, "c1")
+    assert res.code == 1 and "timed out" in res.err
+    assert runtime.ids() == []
+    import time
+
+    time.sleep(3.5)
+    assert not os.path.exists(marker)
+
+
+def test_failing_poststop_hook_only_warns(runtime, bundle, workdir):
+    """poststop failures do not fail delete."""
+    hook = _hook_script(os.path.join(workdir, "hook"), "exit 3")
+    b = bundle(["true"], hooks={"poststop": [{"path": hook}]})
+    runtime.ok("create", "--bundle", b, "c1")
+    res = runtime("delete", "c1")
+    assert res.code == 0
+    assert "poststop hook" in res.err
+    assert runtime.ids() == []
+
+
+def test_failing_poststart_hook_fails_start_and_stops(runtime, bundle, workdir):
+    """poststart failure is fatal since v1.3.0: start fails and the container stops."""
+    hook = _hook_script(os.path.join(workdir, "hook"), "exit 2")
+    b = bundle(["sleep", "30"], hooks={"poststart": [{"path": hook}]})
+    runtime.ok("create", "--bundle", b, "c1")
+    pid = runtime.state("c1")["pid"]
+    res = runtime("start", "c1")
+    assert res.code == 1 and "poststart hook" in res.err
+    reap(pid)
+    assert runtime.status("c1") == "stopped"

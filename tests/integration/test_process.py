@@ -1,0 +1,102 @@
+"""What the container process gets: user, umask, env, cwd, rlimits, fds, root, hostname."""
+
+from __future__ import annotations
+
+import os
+
+from tests.conftest import needs_busybox, needs_root
+
+pytestmark = [needs_root, needs_busybox]
+
+
+def test_user_groups_umask_env_cwd(runtime, bundle):
+    """uid, gid, additionalGids, umask, env, cwd are applied as configured."""
+    b = bundle(["sh", "-c", "id -u; id -g; id -G; umask; echo $GREETING; pwd; echo $HOME"],
+               process={"user": {"uid": 65534, "gid": 65534, "additionalGids": [5, 7],
+                                 "umask": 23},
+                        "env": ["PATH=/bin", "GREETING=hi"], "cwd": "/tmp"})
+    res = runtime.ok("run", "--bundle", b, "c1")
+    lines = res.out.splitlines()
+    assert lines[0:2] == ["65534", "65534"]
+    assert set(lines[2].split()) == {"65534", "5", "7"}
+    assert lines[3] == "0027"
+    assert lines[4:7] == ["hi", "/tmp", "/home"]
+
+
+def test_missing_cwd_is_created(runtime, bundle):
+    """Like runc, a cwd missing in the rootfs is created."""
+    b = bundle(["pwd"], process={"cwd": "/new/dir"})
+    assert runtime.ok("run", "--bundle", b, "c1").out == "/new/dir\n"
+
+
+def test_rlimits_are_applied(runtime, bundle):
+    """process.rlimits set soft and hard limits."""
+    b = bundle(["sh", "-c", "ulimit -n; ulimit -Hn"],
+               process={"rlimits": [{"type": "RLIMIT_NOFILE", "soft": 123, "hard": 456}]})
+    assert runtime.ok("run", "--bundle", b, "c1").out.split() == ["123", "456"]
+
+
+def test_rlimit_above_hard_limit_fails_create(runtime, bundle):
+    """An rlimit the kernel refuses is an error at start, with the limit named."""
+    b = bundle(["true"], process={"rlimits": [{"type": "RLIMIT_NOFILE", "soft": 1 << 30,
+                                               "hard": 1 << 30}]})
+    res = runtime("run", "--bundle", b, "c1")
+    assert res.code == 1 and "RLIMIT_NOFILE" in res.err
+    assert runtime.ids() == []
+
+
+def test_signals_are_default_in_the_container(runtime, bundle):
+    """SIGPIPE is not ignored (Python ignores it; ignoring survives exec)."""
+    b = bundle(["grep", "-E", "SigIgn|SigBlk", "/proc/self/status"])
+    out = runtime.ok("run", "--bundle", b, "c1").out
+    assert "SigIgn:\t0000000000000000" in out
+    assert "SigBlk:\t0000000000000000" in out
+
+
+def test_only_stdio_and_preserved_fds_reach_the_program(runtime, bundle, workdir):
+    """--preserve-fds 1 keeps fd 3; a leaked fd 4 (and anything higher) is closed."""
+    import subprocess
+
+    r, w = os.pipe()
+    leak = os.open("/dev/null", os.O_RDONLY)
+
+    def fds_3_and_4():
+        os.dup2(w, 3)
+        os.dup2(leak, 4)
+
+    # `[` is a shell builtin: /proc/self is the shell, which opens nothing itself.
+    b = bundle(["sh", "-c", "echo via-fd3 >&3; for fd in 3 4 5 10 251; do "
+                "[ -e /proc/self/fd/$fd ] && echo $fd; done; true"])
+    out = os.path.join(workdir, "out")
+    with open(out, "w") as f:
+        proc = subprocess.run(runtime.argv("run", "--preserve-fds", "1", "--bundle", b, "c1"),
+                              stdout=f, stdin=subprocess.DEVNULL, close_fds=False,
+                              preexec_fn=fds_3_and_4, timeout=60, check=False)
+    os.close(w)
+    os.close(leak)
+    assert proc.returncode == 0
+    assert os.read(r, 100) == b"via-fd3\n"
+    os.close(r)
+    with open(out) as f:
+        fds = f.read().split()
+    assert fds == ["3"], fds
+
+
+def test_hostname_and_readonly_root(runtime, bundle):
+    """hostname is set in the new uts namespace; root.readonly makes / read-only."""
+    b = bundle(["sh", "-c", "hostname; touch /x 2>&1; touch /tmp/y && echo tmp-ok"],
+               hostname="box1", root={"path": "rootfs", "readonly": True},
+               mounts=[{"destination": "/proc", "type": "proc", "source": "proc"},
+                       {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}])
+    out = runtime.ok("run", "--bundle", b, "c1").out
+    assert out.splitlines()[0] == "box1"
+    assert "Read-only file system" in out
+    assert "tmp-ok" in out
+
+
+def test_container_has_own_pid_namespace_and_proc(runtime, bundle):
+    """The program is pid 1 and sees only its own processes."""
+    b = bundle(["sh", "-c", "echo $$; ls /proc | grep -c '^[0-9]'"])
+    out = runtime.ok("run", "--bundle", b, "c1").out.split()
+    assert out[0] == "1"
+    assert int(out[1]) <= 3
