@@ -83,16 +83,25 @@ class SimulatedKernel:
                     state = json.load(f)
             except FileNotFoundError:
                 state = _fresh({})
-            yield state
+            try:
+                yield state
+            except KernelError:
+                # Refusals change nothing but the call log and fault list: keep those.
+                if write:
+                    self._save(state)
+                raise
             if write:
-                tmp = f".{self._name}.{os.getpid()}"
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600,
-                             dir_fd=self._dir)
-                with os.fdopen(fd, "w") as f:
-                    json.dump(state, f)
-                os.rename(tmp, self._name, src_dir_fd=self._dir, dst_dir_fd=self._dir)
+                self._save(state)
         finally:
             os.close(lock)
+
+    def _save(self, state: dict[str, Any]) -> None:
+        tmp = f".{self._name}.{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600,
+                     dir_fd=self._dir)
+        with os.fdopen(fd, "w") as f:
+            json.dump(state, f)
+        os.rename(tmp, self._name, src_dir_fd=self._dir, dst_dir_fd=self._dir)
 
     def snapshot(self) -> dict[str, Any]:
         with self._state(write=False) as state:
