@@ -204,8 +204,11 @@ class SimulatedKernel:
             base = {k: bool(pparams.get(k)) for k in DEFAULT_ALLOW}
             base.update({"enforce_statfs": 2, "children.max": 0, "sysvmsg": "disable",
                          "sysvsem": "disable", "sysvshm": "disable", "host": "inherit"})
+            # Like pr_root: the directory as found now; a later mount on the path
+            # does not change what the jail sees as "/".
             state["jails"][str(jid)] = {"jid": jid, "name": name, "parent": parent["jid"],
-                                        "params": {**base, **params}, "members": []}
+                                        "params": {**base, **params}, "members": [],
+                                        "root": real}
             return jid
         assert existing is not None
         existing["params"].update(params)
@@ -224,7 +227,9 @@ class SimulatedKernel:
             if jail is None:
                 raise KernelError("jail_get", errno.ENOENT, name,
                                   detail=f'jail "{name}" not found')
-            return {**jail["params"], "jid": jail["jid"], "name": name, "parent": jail["parent"],
+            allow = {k: False for k in jailparams.TABLE if k.startswith("allow.")}
+            return {**allow, **jail["params"], "jid": jail["jid"], "name": name,
+                    "parent": jail["parent"],
                     "children.cur": len(self._children(state, jail["jid"]))}
 
     def jail_attach(self, jid: int) -> None:
@@ -235,7 +240,7 @@ class SimulatedKernel:
                 raise KernelError("jail_attach", errno.EINVAL, str(jid),
                                   detail="no such jail")
             jail["members"].append([os.getpid(), _start_time(os.getpid())])
-            root = self.host_path(jail["params"].get("path", "/"), state)
+            root = jail["root"]
         if os.geteuid() == 0:
             os.chroot(root)
             os.chdir("/")
@@ -447,11 +452,11 @@ class SimulatedKernel:
                     or interface in state["vnet_ifaces"]:
                 raise KernelError("ifconfig", errno.ENXIO, interface,
                                   detail=f"interface {interface} does not exist")
-            have = state["aliases"].setdefault(interface, [])
+            have = state["aliases"].get(interface, [])
             if add:
                 if address in have:
                     raise KernelError("ifconfig alias", errno.EEXIST, address)
-                have.append(address)
+                state["aliases"][interface] = [*have, address]
             else:
                 if address not in have:
                     raise KernelError("ifconfig -alias", errno.EADDRNOTAVAIL, address)

@@ -73,15 +73,22 @@ class FreeBSDBackend:
                 raised = info["children.cur"] + 1
                 undo.append({"op": "children.max", "jail": parent, "raised_to": raised})
                 k.jail_set({"name": parent, "children.max": raised}, create=False)
+                # Confirmed after the fact: lowering is only right if we raised it.
+                # (A crash between the two leaves the limit one higher: harmless.)
+                undo.append({"op": "children.max.raised", "jail": parent})
+        # The read-only alias must be mounted before the jail exists: a jail's
+        # root is the directory vnode at creation, and a later mount would only
+        # cover it from the host's side.
+        early = [i for i, op in enumerate(plan.mounts) if op.target == plan.path]
+        for index in early:
+            self._mount_step(plan, index, undo)
         undo.append({"op": "jail", "name": plan.name})
         jid = k.jail_set(params, create=True)
         undo.append({"op": "jid", "name": plan.name, "jid": jid})
         self._jid = jid
-        for index, op in enumerate(plan.mounts):
-            for point in plan.mountpoints:
-                if point.mount == index:
-                    self._make_point(point.path, point.kind, undo)
-            self._mount(plan, index, op, undo)
+        for index in range(len(plan.mounts)):
+            if index not in early:
+                self._mount_step(plan, index, undo)
         if plan.rctl:
             undo.append({"op": "rctl", "filter": f"jail:{plan.name}"})
             for rule in plan.rctl:
@@ -115,6 +122,12 @@ class FreeBSDBackend:
             elif key == "enforce_statfs" and out[key] < parent.get("enforce_statfs", 0):
                 out[key] = parent["enforce_statfs"]
         return out
+
+    def _mount_step(self, plan: JailPlan, index: int, undo: UndoLog) -> None:
+        for point in plan.mountpoints:
+            if point.mount == index:
+                self._make_point(point.path, point.kind, undo)
+        self._mount(plan, index, plan.mounts[index], undo)
 
     def _make_point(self, path: str, kind: str, undo: UndoLog) -> None:
         real = self.kernel.host_path(path)

@@ -73,8 +73,9 @@ def destroy(k: JailKernel, log: LogSink, state: dict[str, Any], undo: UndoLog) -
     for i, e in reversed(todo):
         if e["op"] == "alias":
             attempt(_unalias, k, e["interface"], e["address"])
-        elif e["op"] == "children.max":
-            if attempt(_lower_children_max, k, e["jail"], e["raised_to"]):
+        elif e["op"] == "children.max" and any(
+                x["op"] == "children.max.raised" for j, x in todo if j > i):
+            if attempt(_lower_children_max, k, e["jail"]):
                 undo.append({"op": "undone", "index": i})  # not idempotent by itself
     if errors:
         raise errors[0]
@@ -167,8 +168,8 @@ def _unalias(k: JailKernel, interface: str, address: str) -> None:
             raise
 
 
-def _lower_children_max(k: JailKernel, parent: str, raised_to: int) -> None:
-    """Undo our +1, unless the raise never happened; several members may share it."""
+def _lower_children_max(k: JailKernel, parent: str) -> None:
+    """Undo our +1; several members may have raised it, so never below children.cur."""
     try:
         info = k.jail_get(parent)
     except KernelError as err:
@@ -176,8 +177,6 @@ def _lower_children_max(k: JailKernel, parent: str, raised_to: int) -> None:
             return
         raise
     current = info["children.max"]
-    if current < raised_to:
-        return  # create died before raising it
     lowered = max(info["children.cur"], current - 1)
     if lowered < current:
         k.jail_set({"name": parent, "children.max": lowered}, create=False)
