@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import os
+
 
 class PyocijailError(Exception):
     """Any failure the runtime reports: exit 1, one log line, no traceback."""
@@ -56,8 +58,6 @@ class KernelError(PyocijailError):
 
     def __init__(self, op: str, errno: int | None = None, path: str | None = None,
                  detail: str | None = None) -> None:
-        import os
-
         self.op, self.errno, self.path = op, errno, path
         parts = [op]
         if path:

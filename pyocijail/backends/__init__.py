@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pyocijail.backends.base import Backend
-    from pyocijail.cli.logsink import LogSink
+    from pyocijail.log import LogSink
 
 
 def host_platform() -> str:

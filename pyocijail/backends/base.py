@@ -13,7 +13,7 @@ Create, in order (hooks are run by the core between the steps):
 
     R  plan = backend.plan(...)        pure; every error before any side effect
     R  backend.prepare(plan, undo)     host side: jail + mounts (FreeBSD), cgroup (Linux)
-    R  with backend.fork_scope(plan):  fork I  (Linux: new or joined pid namespace)
+    R  backend.fork(plan, init)        fork I  (Linux: new or joined pid namespace)
     I  backend.isolate(plan, undo)     Linux: unshare namespaces, mount the rootfs
     R  prestart, createRuntime hooks
     H  backend.enter_hook(plan)        then exec the hook (FreeBSD: jail_attach)
@@ -28,8 +28,7 @@ made, so `destroy` can undo a create that was killed at any point.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from pyocijail.spec.model import Process, Spec
@@ -65,8 +64,8 @@ class Backend(Protocol):
     def prepare(self, plan: Plan, undo: UndoLog) -> dict[str, Any]:
         """Host-side resources before init exists; returns data kept in state.json."""
 
-    def fork_scope(self, plan: Plan) -> AbstractContextManager[None]:
-        """Context in which R forks init (Linux enters the pid namespace for children)."""
+    def fork(self, plan: Plan, child: Callable[[], None]) -> int:
+        """Fork init; `child` runs in it and must end in exec or _exit (Linux: pid ns)."""
 
     def adopt(self, plan: Plan, pid: int, undo: UndoLog) -> None:
         """After fork, in R: place init in the container's resources (cgroup)."""
@@ -88,8 +87,8 @@ class Backend(Protocol):
         """The last step before execve (seccomp on Linux)."""
 
     # --- a running container, from any later runtime call ----------------------------
-    def join_scope(self, state: dict[str, Any], pid: int) -> AbstractContextManager[None]:
-        """Context in which R forks an exec'd process (join the pid namespace)."""
+    def fork_joined(self, state: dict[str, Any], pid: int, child: Callable[[], None]) -> int:
+        """Fork a process for exec in init `pid`'s pid namespace; `child` runs in it."""
 
     def join(self, state: dict[str, Any], pid: int) -> None:
         """In the forked exec process: enter the container of init `pid`."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from pyocijail import SPEC_VERSION, __version__
-from pyocijail.cli.logsink import LogSink
+from pyocijail.log import LogSink
 from pyocijail.errors import PyocijailError, UsageError
 
 DEFAULT_ROOT = "/var/run/pyocijail"
@@ -130,11 +130,13 @@ def _run_command(opts: GlobalOptions, sink: LogSink) -> int:
     from pyocijail.lifecycle.context import Context
 
     module = importlib.import_module(f"pyocijail.cli.{COMMANDS[opts.command]}")
+    ctx = Context(root=opts.root, log=sink, command=opts.command)
+    if getattr(module, "RAW", False):
+        return int(module.run(opts.rest, ctx) or 0)
     parser = _Parser(prog=f"pyocijail {opts.command}",
                      description=(module.__doc__ or "").strip().splitlines()[0])
     module.add_arguments(parser, opts.command)
     args = parser.parse_args(opts.rest)
-    ctx = Context(root=opts.root, log=sink, command=opts.command)
     return int(module.run(args, ctx) or 0)
 
 

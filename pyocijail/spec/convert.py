@@ -1,7 +1,8 @@
 """The one cattrs converter between config.json documents and `spec.model`.
 
-Keys are the spec's camelCase names (`additionalGids`, `ociVersion`); three
-of them are not plain camelCase of the field name and are listed in
+Keys are the spec's camelCase names (`additionalGids`, `ociVersion`); the
+ones that are not plain camelCase of the field name (`blockIO`, `kernelTCP`,
+`disableOOMKiller`, `throttleReadIOPSDevice`, ...) are listed in
 `_SPECIAL_KEYS`. Unknown keys are ignored, as the runtime-spec requires.
 """
 
@@ -21,6 +22,10 @@ T = TypeVar("T")
 
 _SPECIAL_KEYS = {
     (model.Resources, "block_io"): "blockIO",
+    (model.Memory, "kernel_tcp"): "kernelTCP",
+    (model.Memory, "disable_oom_killer"): "disableOOMKiller",
+    (model.BlockIO, "throttle_read_iops_device"): "throttleReadIOPSDevice",
+    (model.BlockIO, "throttle_write_iops_device"): "throttleWriteIOPSDevice",
     (model.Linux, "sysctl"): "sysctl",
     (model.Spec, "oci_version"): "ociVersion",
     (model.IdMapping, "container_id"): "containerID",
@@ -53,6 +58,11 @@ def converter() -> cattrs.Converter:
         return make_dict_unstructure_fn(cls, conv, **names)
 
     conv.register_structure_hook_factory(attrs.has, structure_factory)
+    # Free-form values (`linux.personality`'s `dict[str, object]`) pass through;
+    # cattrs has no hook for `object` and would fail on any such config.
+    # (A predicate, not register_structure_hook(object): that would dispatch
+    # every class to it.)
+    conv.register_structure_hook_func(lambda t: t is object, lambda value, _type: value)
     conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)
     # JSON has no tuples; the model uses them so values stay immutable.
     return conv

@@ -1,0 +1,210 @@
+"""ctypes wrappers for the Linux system calls the standard library lacks.
+
+Only `ctypes` and `os` are imported, and libc is loaded on first use, so
+importing this module costs next to nothing. Every wrapper raises
+`KernelError(op, errno, path)` on failure; nothing returns -1.
+The handle to libc is the module's only state.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+from pyocijail.errors import KernelError
+
+# --- constants ----------------------------------------------------------------
+
+# clone(2) / unshare(2) / setns(2)
+CLONE_NEWTIME = 0x00000080
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+# mount(2)
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_SYNCHRONOUS = 16
+MS_REMOUNT = 32
+MS_MANDLOCK = 64
+MS_DIRSYNC = 128
+MS_NOSYMFOLLOW = 256
+MS_NOATIME = 1024
+MS_NODIRATIME = 2048
+MS_BIND = 4096
+MS_MOVE = 8192
+MS_REC = 16384
+MS_SILENT = 32768
+MS_POSIXACL = 1 << 16
+MS_UNBINDABLE = 1 << 17
+MS_PRIVATE = 1 << 18
+MS_SLAVE = 1 << 19
+MS_SHARED = 1 << 20
+MS_RELATIME = 1 << 21
+MS_I_VERSION = 1 << 23
+MS_STRICTATIME = 1 << 24
+MS_LAZYTIME = 1 << 25
+
+# umount2(2)
+MNT_FORCE = 1
+MNT_DETACH = 2
+MNT_EXPIRE = 4
+UMOUNT_NOFOLLOW = 8
+
+# prctl(2)
+PR_SET_PDEATHSIG = 1
+PR_GET_DUMPABLE = 3
+PR_SET_DUMPABLE = 4
+PR_SET_KEEPCAPS = 8
+PR_SET_NAME = 15
+PR_CAPBSET_READ = 23
+PR_CAPBSET_DROP = 24
+PR_SET_SECUREBITS = 28
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+PR_GET_NO_NEW_PRIVS = 39
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_RAISE = 2
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+
+# openat2(2)
+RESOLVE_NO_XDEV = 0x01
+RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_NO_SYMLINKS = 0x04
+RESOLVE_BENEATH = 0x08
+RESOLVE_IN_ROOT = 0x10
+RESOLVE_CACHED = 0x20
+
+# close_range(2)
+CLOSE_RANGE_UNSHARE = 1 << 1
+CLOSE_RANGE_CLOEXEC = 1 << 2
+
+# statvfs f_flag bits (ST_*), used to keep a mount's locked flags on remount.
+ST_TO_MS = {
+    1: MS_RDONLY, 2: MS_NOSUID, 4: MS_NODEV, 8: MS_NOEXEC, 16: MS_SYNCHRONOUS,
+    64: MS_MANDLOCK, 1024: MS_NOATIME, 2048: MS_NODIRATIME, 4096: MS_RELATIME,
+    8192: MS_NOSYMFOLLOW,
+}
+
+# Syscall numbers glibc has no wrapper for (pivot_root only since 2.36 and not
+# in bookworm's headers as a function we can rely on). openat2/close_range
+# come from the unified table and are equal on every architecture.
+_SYSCALLS = {
+    "x86_64": {"pivot_root": 155, "openat2": 437, "close_range": 436},
+    "aarch64": {"pivot_root": 41, "openat2": 437, "close_range": 436},
+}
+
+_lib: ctypes.CDLL | None = None
+
+
+class _OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64),
+                ("resolve", ctypes.c_uint64)]
+
+
+def _libc() -> ctypes.CDLL:
+    global _lib
+    if _lib is None:
+        # CDLL(None) is the already-loaded C library of the interpreter: no
+        # ctypes.util lookup (which imports subprocess) and works with musl.
+        lib = ctypes.CDLL(None, use_errno=True)
+        c_char_p, c_int, c_ulong = ctypes.c_char_p, ctypes.c_int, ctypes.c_ulong
+        lib.mount.argtypes = [c_char_p, c_char_p, c_char_p, c_ulong, c_char_p]
+        lib.umount2.argtypes = [c_char_p, c_int]
+        lib.unshare.argtypes = [c_int]
+        lib.setns.argtypes = [c_int, c_int]
+        lib.prctl.argtypes = [c_int, c_ulong, c_ulong, c_ulong, c_ulong]
+        lib.sethostname.argtypes = [c_char_p, ctypes.c_size_t]
+        lib.setdomainname.argtypes = [c_char_p, ctypes.c_size_t]
+        lib.syscall.restype = ctypes.c_long
+        _lib = lib
+    return _lib
+
+
+def _nr(name: str) -> int:
+    table = _SYSCALLS.get(os.uname().machine)
+    if table is None:
+        raise KernelError(name, None, None, f"unsupported architecture {os.uname().machine}")
+    return table[name]
+
+
+def _b(value: str | bytes | None) -> bytes | None:
+    return None if value is None else os.fsencode(value)
+
+
+def _check(result: int, op: str, path: str | bytes | None = None) -> int:
+    if result < 0:
+        err = ctypes.get_errno()
+        raise KernelError(op, err, os.fsdecode(path) if path is not None else None)
+    return result
+
+
+# --- wrappers -------------------------------------------------------------------
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int = 0,
+          data: str | None = None) -> None:
+    _check(_libc().mount(_b(source), _b(target), _b(fstype), flags, _b(data) or None),
+           "mount", target)
+
+
+def umount2(target: str, flags: int = 0) -> None:
+    _check(_libc().umount2(_b(target), flags), "umount", target)
+
+
+def pivot_root(new_root: str, put_old: str) -> None:
+    lib = _libc()
+    _check(lib.syscall(ctypes.c_long(_nr("pivot_root")), ctypes.c_char_p(_b(new_root)),
+                       ctypes.c_char_p(_b(put_old))), "pivot_root", new_root)
+
+
+def unshare(flags: int) -> None:
+    _check(_libc().unshare(flags), "unshare")
+
+
+def setns(fd: int, nstype: int = 0) -> None:
+    _check(_libc().setns(fd, nstype), "setns")
+
+
+def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
+    return _check(_libc().prctl(option, arg2, arg3, arg4, arg5), "prctl")
+
+
+def sethostname(name: str) -> None:
+    raw = name.encode()
+    _check(_libc().sethostname(raw, len(raw)), "sethostname")
+
+
+def setdomainname(name: str) -> None:
+    raw = name.encode()
+    _check(_libc().setdomainname(raw, len(raw)), "setdomainname")
+
+
+def openat2(dirfd: int, path: str, flags: int, resolve: int = 0, mode: int = 0) -> int:
+    """openat2(2); ENOSYS (kernel < 5.6) is raised like any other error."""
+    how = _OpenHow(flags, mode, resolve)
+    result = _libc().syscall(ctypes.c_long(_nr("openat2")), ctypes.c_int(dirfd),
+                             ctypes.c_char_p(_b(path)), ctypes.byref(how),
+                             ctypes.c_size_t(ctypes.sizeof(how)))
+    return _check(result, "openat2", path)
+
+
+def close_range(first: int, last: int = 0xFFFFFFFF, flags: int = 0) -> None:
+    """close_range(2) (Linux >= 5.9); `last` defaults to "every fd above first"."""
+    _check(_libc().syscall(ctypes.c_long(_nr("close_range")), ctypes.c_uint(first),
+                           ctypes.c_uint(last), ctypes.c_uint(flags)), "close_range")
+
+
+def mount_flags_of(path: str) -> int:
+    """The MS_* flags a mount currently has (from statvfs), for remounts that
+    must keep flags the kernel locks (nosuid/nodev/noexec/atime in a userns)."""
+    try:
+        st = os.statvfs(path)
+    except OSError as e:
+        raise KernelError("statvfs", e.errno, path) from None
+    return sum(ms for st_bit, ms in ST_TO_MS.items() if st.f_flag & st_bit)

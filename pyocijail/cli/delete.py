@@ -1,0 +1,18 @@
+"""Delete a container and everything create made for it."""
+
+from __future__ import annotations
+
+from pyocijail.cli._common import add_id
+
+
+def add_arguments(parser, name):  # type: ignore[no-untyped-def]
+    parser.add_argument("--force", "-f", action="store_true",
+                        help="kill a running container; succeed if it does not exist")
+    add_id(parser)
+
+
+def run(args, ctx):  # type: ignore[no-untyped-def]
+    from pyocijail.lifecycle.delete import delete
+
+    delete(ctx, args.id, force=args.force)
+    return 0

@@ -1,0 +1,33 @@
+"""Run a process in a running container (from --process JSON, or CMD ARGS...)."""
+
+from __future__ import annotations
+
+import argparse
+
+from pyocijail.cli._common import add_id
+
+
+def add_arguments(parser, name):  # type: ignore[no-untyped-def]
+    parser.add_argument("--process", "-p", help="process.json (runtime-spec process object)")
+    parser.add_argument("--detach", "-d", action="store_true", help="do not wait")
+    parser.add_argument("--pid-file", help="write the new process's pid here")
+    parser.add_argument("--console-socket", help="AF_UNIX socket that receives the pty master")
+    parser.add_argument("--tty", "-t", action="store_true", help="allocate a terminal")
+    parser.add_argument("--preserve-fds", type=int, default=0)
+    parser.add_argument("--cwd", help="working directory in the container")
+    parser.add_argument("--env", "-e", action="append", default=[], help="KEY=VALUE")
+    parser.add_argument("--user", "-u", help="UID[:GID]")
+    parser.add_argument("--additional-gids", "-g", action="append", type=int, default=[])
+    add_id(parser)
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="CMD ARGS...")
+
+
+def run(args, ctx):  # type: ignore[no-untyped-def]
+    from pyocijail.lifecycle.exec_ import exec_process
+    from pyocijail.lifecycle.process_args import build_process
+
+    process = build_process(ctx, args.id, process_file=args.process, command=args.command,
+                            cwd=args.cwd, env=args.env, user=args.user,
+                            additional_gids=args.additional_gids, tty=args.tty)
+    return exec_process(ctx, args.id, process, detach=args.detach, pid_file=args.pid_file,
+                        console_socket=args.console_socket, preserve_fds=args.preserve_fds)

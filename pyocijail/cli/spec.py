@@ -1,0 +1,31 @@
+"""Write a default config.json into a bundle, like `runc spec`."""
+
+from __future__ import annotations
+
+
+def add_arguments(parser, name):  # type: ignore[no-untyped-def]
+    parser.add_argument("--bundle", "-b", default=".", help="where to write config.json")
+    parser.add_argument("--platform", choices=("linux", "freebsd"), default=None)
+    parser.add_argument("--rootless", action="store_true", help="accepted; ignored")
+
+
+def run(args, ctx):  # type: ignore[no-untyped-def]
+    import json
+    import os
+
+    from pyocijail.backends import host_platform
+    from pyocijail.errors import PyocijailError
+    from pyocijail.lifecycle import defaults
+
+    platform = args.platform or host_platform()
+    doc = defaults.freebsd_config() if platform == "freebsd" else defaults.linux_config()
+    path = os.path.join(args.bundle, "config.json")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise PyocijailError(f"{path} exists; remove it first") from None
+    except OSError as err:
+        raise PyocijailError(f"cannot write {path}: {err.strerror}") from None
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(doc, indent=2) + "\n")
+    return 0

@@ -1,0 +1,16 @@
+"""Start the user program of a created container."""
+
+from __future__ import annotations
+
+from pyocijail.cli._common import add_id
+
+
+def add_arguments(parser, name):  # type: ignore[no-untyped-def]
+    add_id(parser)
+
+
+def run(args, ctx):  # type: ignore[no-untyped-def]
+    from pyocijail.lifecycle.start import start
+
+    start(ctx, args.id)
+    return 0

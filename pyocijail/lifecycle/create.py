@@ -1,0 +1,167 @@
+"""create: build the container and leave its first process waiting for start.
+
+Everything that can be checked is checked before the state directory exists
+(config, id, console rules, the backend's plan); after that, any failure
+kills the init process, undoes the backend's work and removes the directory,
+so a failed create leaves nothing behind. The parent/child exchange is drawn
+in `process/sync.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import TYPE_CHECKING, Any
+
+from pyocijail.errors import ConfigError, PyocijailError
+from pyocijail.lifecycle.hooks import hook_lists
+from pyocijail.process import console
+from pyocijail.process.sync import GO, ISOLATED, READY, Channel
+from pyocijail.state.record import Record
+from pyocijail.state.status import BARRIER
+from pyocijail.state.undo import UndoFile
+
+if TYPE_CHECKING:
+    from pyocijail.lifecycle.context import Context
+    from pyocijail.state.store import ContainerDir
+
+
+class CreateRequest:
+    def __init__(self, container_id: str, bundle: str, *, pid_file: str | None = None,
+                 console_socket: str | None = None, preserve_fds: int = 0,
+                 console_pair: socket.socket | None = None) -> None:
+        self.id, self.bundle, self.pid_file = container_id, bundle, pid_file
+        self.console_socket, self.preserve_fds = console_socket, preserve_fds
+        self.console_pair = console_pair  # `run` relays the terminal itself
+
+
+def create(ctx: Context, req: CreateRequest) -> Record:
+    from pyocijail.log import rfc3339
+    from pyocijail.spec.load import load_config
+    from pyocijail.state.ids import check_id
+
+    check_id(req.id)
+    if req.preserve_fds < 0:
+        raise ConfigError("--preserve-fds must not be negative")
+    bundle = os.path.abspath(req.bundle)
+    spec, raw = load_config(bundle)
+    if spec.process is None:
+        raise ConfigError("config.json: process is required to create a container")
+    if spec.root is None:
+        raise ConfigError("config.json: root is required")
+    has_console = req.console_socket is not None or req.console_pair is not None
+    if spec.process.terminal and not has_console:
+        raise ConfigError("process.terminal is true but no --console-socket was given")
+    if has_console and not spec.process.terminal:
+        raise ConfigError("--console-socket given but process.terminal is false")
+    backend = ctx.backend
+    plan = backend.plan(req.id, spec, bundle, ctx.store.path(req.id))
+    ctx.log.debug(f"plan: {plan.to_json()}")
+
+    hooks = hook_lists(spec)
+    cdir = ctx.store.create(req.id)
+    rootfs = spec.root.path if os.path.isabs(spec.root.path) else os.path.join(bundle, spec.root.path)
+    from pyocijail.spec.convert import unstructure
+
+    record = Record(req.id, bundle, annotations=dict(spec.annotations), created=rfc3339(),
+                    backend=backend.name, hooks={k: hooks[k] for k in ("poststart", "poststop")},
+                    rootfs=rootfs, process=unstructure(spec.process))
+    undo = UndoFile(cdir.file("undo.jsonl"))
+    pid = 0
+    try:
+        with open(cdir.file("config.json"), "wb") as f:  # later bundle edits do not matter
+            f.write(raw)
+        cdir.write(record)
+        record.backend_state = backend.prepare(plan, undo) or {}
+        pid = _spawn(ctx, cdir, record, plan, spec.process, hooks, req, undo)
+        record.status = "created"
+        cdir.write(record)
+        if req.pid_file:
+            write_pid_file(req.pid_file, pid)
+    except BaseException:
+        _abandon(ctx, cdir, record, undo, pid)
+        raise
+    finally:
+        cdir.unlock()
+    return record
+
+
+def _spawn(ctx: Context, cdir: ContainerDir, record: Record, plan: Any, process: Any,
+           hooks: dict[str, list[Any]], req: CreateRequest, undo: UndoFile) -> int:
+    """Fork init, run the runtime-side hooks at their time, wait until it is ready."""
+    from pyocijail.lifecycle.hooks import run_stage
+    from pyocijail.process.init import init_main
+    from pyocijail.state import liveness
+
+    backend = ctx.backend
+    barrier = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    with console.short_unix_path(cdir.file(BARRIER)) as name:
+        barrier.bind(name)
+    barrier.listen(1)
+    console_sock = req.console_pair
+    if req.console_socket is not None:
+        console_sock = console.connect(req.console_socket)
+    parent, child = Channel.pair()
+
+    def init() -> None:
+        cdir.unlock()  # the flock is shared with the parent's fd: drop our reference
+        parent.close()
+        init_main(backend, plan, process, hooks, child, barrier, console_sock,
+                  req.preserve_fds, undo)
+
+    pid = backend.fork(plan, init)
+    ctx.log.debug(f"forked init process {pid}")
+    child.close()
+    barrier.close()
+    if console_sock is not None and req.console_socket is not None:
+        console_sock.close()
+    record.pid = pid
+    record.start_time = liveness.start_time(pid)
+    cdir.write(record)  # a crash from here on leaves a pid that delete can kill
+    backend.adopt(plan, pid, undo)
+    try:
+        _expect(parent, ISOLATED)
+        state = record.oci_state("creating")
+        run_stage(ctx, "prestart", hooks, state)
+        run_stage(ctx, "createRuntime", hooks, state)
+        parent.send(GO, state=state)
+        _expect(parent, READY)
+    finally:
+        parent.close()
+    return pid
+
+
+def _expect(chan: Channel, kind: str) -> None:
+    msg = chan.recv()
+    if msg is None:
+        raise PyocijailError("container init exited before it was ready")
+    if msg.get("t") == "error":
+        raise PyocijailError(str(msg.get("msg")))
+    if msg.get("t") != kind:
+        raise PyocijailError(f"container init: unexpected message {msg.get('t')!r}")
+
+
+def _abandon(ctx: Context, cdir: ContainerDir, record: Record, undo: UndoFile, pid: int) -> None:
+    """Undo a failed create; the original error is what the caller sees."""
+    from pyocijail.lifecycle.delete import destroy
+
+    try:
+        destroy(ctx, cdir, record, undo, run_poststop=False)
+    except PyocijailError as err:
+        ctx.log.warn(f"cleaning up after a failed create: {err}")
+    if pid:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def write_pid_file(path: str, pid: int) -> None:
+    """Digits only, no newline (containerd parses it strictly), atomically."""
+    from pyocijail.state.store import write_atomic
+
+    path = os.path.abspath(path)
+    try:
+        write_atomic(path, str(pid).encode(), mode=0o644)
+    except OSError as err:
+        raise PyocijailError(f"cannot write pid file {path}: {err.strerror}") from err

@@ -1,0 +1,109 @@
+"""delete: stop what is left, undo create, run poststop hooks, remove the state.
+
+| status  | delete          | delete --force          |
+| unknown | does not exist  | exit 0, remove leftovers |
+| created | kill init, destroy (runc; containerd relies on it) |
+| running | error           | SIGKILL all, destroy     |
+| stopped | destroy         | destroy                  |
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import TYPE_CHECKING
+
+from pyocijail.errors import ContainerNotFound, PyocijailError
+from pyocijail.state import liveness
+from pyocijail.state.status import Status, check, compute
+from pyocijail.state.undo import UndoFile
+
+if TYPE_CHECKING:
+    from pyocijail.lifecycle.context import Context
+    from pyocijail.state.record import Record
+    from pyocijail.state.store import ContainerDir
+
+KILL_WAIT = 10.0  # seconds to wait for killed processes to be gone
+
+
+def delete(ctx: Context, container_id: str, *, force: bool = False) -> None:
+    try:
+        cdir = ctx.store.open(container_id)
+    except ContainerNotFound:
+        if force:
+            return
+        raise
+    with cdir:
+        try:
+            record = cdir.read()
+        except PyocijailError:
+            if not force:
+                raise
+            _remove_leftovers(ctx, cdir)
+            return
+        status = compute(record, cdir)
+        if not force:
+            check("delete", status)
+        destroy(ctx, cdir, record, UndoFile(cdir.file("undo.jsonl")), run_poststop=True)
+
+
+def destroy(ctx: Context, cdir: ContainerDir, record: Record, undo: UndoFile, *,
+            run_poststop: bool) -> None:
+    """Kill every process, undo the backend, remove the directory. Idempotent."""
+    backend = ctx.backend
+    kill_all(ctx, record, signal.SIGKILL)
+    wait_gone(record)
+    errors = []
+    try:
+        backend.destroy(record.backend_state, undo)
+    except PyocijailError as err:
+        errors.append(str(err))
+    if run_poststop:
+        from pyocijail.lifecycle.hooks import run_stage
+
+        run_stage(ctx, "poststop", record.hooks, record.oci_state(Status.STOPPED.value))
+    if errors:
+        raise PyocijailError("; ".join(errors))
+    cdir.remove()
+
+
+def kill_all(ctx: Context, record: Record, sig: int) -> int:
+    """Signal every process of the container; returns how many were signalled."""
+    if not liveness.alive(record.pid, record.start_time):
+        pids: list[int] = []
+    else:
+        pids = [record.pid]
+        try:
+            pids += [p for p in ctx.backend.processes(record.backend_state, record.pid)
+                     if p != record.pid]
+        except PyocijailError as err:
+            ctx.log.warn(f"listing the container's processes: {err}")
+    count = 0
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+            count += 1
+        except ProcessLookupError:  # raced with its exit: not an error
+            pass
+    return count
+
+
+def wait_gone(record: Record, timeout: float = KILL_WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    delay = 0.0005
+    while liveness.alive(record.pid, record.start_time):
+        if time.monotonic() > deadline:
+            raise PyocijailError(f"process {record.pid} did not exit after SIGKILL")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def _remove_leftovers(ctx: Context, cdir: ContainerDir) -> None:
+    """A state dir without a readable state: undo what the journal says, remove it."""
+    undo = UndoFile(cdir.file("undo.jsonl"))
+    try:
+        ctx.backend.destroy({}, undo)
+    except PyocijailError as err:
+        ctx.log.warn(f"cleaning up {cdir.id}: {err}")
+    cdir.remove()

@@ -1,0 +1,98 @@
+"""exec: run another process in a running container.
+
+Like create, the pid written to `--pid-file` is a child of this runtime
+that itself execs the user program, so conmon (a subreaper) can wait on it
+once we exit. Failures found before the exec (missing binary, bad user,
+cwd) are reported here with the words podman maps, and no pid file is
+written.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import TYPE_CHECKING
+
+from pyocijail.errors import ConfigError, PyocijailError
+from pyocijail.lifecycle.query import load
+from pyocijail.process.sync import READY, Channel
+from pyocijail.state.status import check
+
+if TYPE_CHECKING:
+    from pyocijail.lifecycle.context import Context
+    from pyocijail.spec.model import Process
+
+
+def exec_process(ctx: Context, container_id: str, process: Process, *, detach: bool,
+                 pid_file: str | None = None, console_socket: str | None = None,
+                 preserve_fds: int = 0) -> int:
+    """Start `process` in the container; the exit code when not detached, else 0."""
+    from pyocijail.process import console
+
+    if process.terminal and console_socket is None and detach:
+        raise ConfigError("process.terminal is true but no --console-socket was given")
+    if console_socket is not None and not process.terminal:
+        raise ConfigError("--console-socket given but process.terminal is false")
+    _, record, status = load(ctx, container_id)
+    check("exec", status)
+    backend = ctx.backend
+    console_sock, relay = None, None
+    if console_socket is not None:
+        console_sock = console.connect(console_socket)
+    elif process.terminal:
+        relay, console_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    parent, child = Channel.pair()
+
+    def run_in_container() -> None:
+        from pyocijail.process.init import exec_main
+
+        parent.close()
+        if relay is not None:
+            relay.close()
+        exec_main(backend, record.backend_state, record.pid, process, child, console_sock,
+                  preserve_fds)
+
+    pid = backend.fork_joined(record.backend_state, record.pid, run_in_container)
+    child.close()
+    if console_sock is not None:
+        console_sock.close()
+    try:
+        _confirm(parent)
+    except BaseException:
+        os.waitpid(pid, 0)
+        raise
+    finally:
+        parent.close()
+    if pid_file:
+        from pyocijail.lifecycle.create import write_pid_file
+
+        write_pid_file(pid_file, pid)
+    if detach:
+        return 0
+    if relay is not None:
+        master = console.recv_master(relay)
+        relay.close()
+        console.proxy(master)
+        os.close(master)
+    _, status_code = os.waitpid(pid, 0)
+    return exit_code(status_code)
+
+
+def _confirm(chan: Channel) -> None:
+    """READY, then EOF once execve closed the channel; ERROR at any point fails."""
+    ready = False
+    while True:
+        msg = chan.recv()
+        if msg is None:
+            if not ready:
+                raise PyocijailError("exec process exited before it was ready")
+            return
+        if msg.get("t") == "error":
+            raise PyocijailError(str(msg.get("msg")))
+        ready = ready or msg.get("t") == READY
+
+
+def exit_code(wait_status: int) -> int:
+    """The container's exit code as a shell reports it (128 + signal)."""
+    code = os.waitstatus_to_exitcode(wait_status)
+    return 128 - code if code < 0 else code

@@ -1,0 +1,44 @@
+"""pause/resume: stop and continue every process of the container.
+
+Generic over backends: SIGSTOP/SIGCONT to each process the backend lists,
+and a mark in the state dir so `state` reports "paused" as runc does (the
+OCI state enum has no "paused"; runc, containerd and podman use it anyway).
+A cgroup freezer (Linux) is a better tool and will replace this there.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import TYPE_CHECKING
+
+from pyocijail.lifecycle.delete import kill_all
+from pyocijail.state.status import PAUSED_MARK, check, compute
+
+if TYPE_CHECKING:
+    from pyocijail.lifecycle.context import Context
+
+
+def pause(ctx: Context, container_id: str, *, frozen: bool) -> None:
+    with ctx.store.open(container_id) as cdir:
+        record = cdir.read()
+        check("pause" if frozen else "resume", compute(record, cdir))
+        if frozen:
+            with open(cdir.file(PAUSED_MARK), "w"):
+                pass
+            kill_all(ctx, record, signal.SIGSTOP)
+        else:
+            kill_all(ctx, record, signal.SIGCONT)
+            os.unlink(cdir.file(PAUSED_MARK))
+
+
+def processes(ctx: Context, container_id: str) -> list[int]:
+    from pyocijail.lifecycle.query import load
+    from pyocijail.state import liveness
+
+    _, record, status = load(ctx, container_id)
+    check("ps", status)
+    if not liveness.alive(record.pid, record.start_time):
+        return []
+    pids = {record.pid, *ctx.backend.processes(record.backend_state, record.pid)}
+    return sorted(pids)

@@ -1,0 +1,78 @@
+"""run: create, start, wait, delete — for people debugging a bundle.
+
+The runtime becomes a subreaper so it can wait on the init process and
+anything reparented to it. With `process.terminal` and no console socket
+it receives the pty master itself and relays this terminal to it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from typing import TYPE_CHECKING
+
+from pyocijail.lifecycle.create import CreateRequest, create
+from pyocijail.lifecycle.delete import delete
+from pyocijail.lifecycle.exec_ import exit_code
+from pyocijail.lifecycle.start import start
+
+if TYPE_CHECKING:
+    from pyocijail.lifecycle.context import Context
+
+
+def become_subreaper() -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if sys.platform.startswith("linux"):
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    elif sys.platform.startswith("freebsd"):
+        libc.procctl(0, 0, 5, None)  # P_PID, self, PROC_REAP_ACQUIRE
+
+
+def run(ctx: Context, req: CreateRequest, *, detach: bool = False, keep: bool = False) -> int:
+    from pyocijail.spec.load import load_config
+
+    become_subreaper()
+    relay = None
+    if req.console_socket is None:
+        spec, _ = load_config(os.path.abspath(req.bundle))
+        if spec.process is not None and spec.process.terminal:
+            relay, req.console_pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        record = create(ctx, req)
+    finally:
+        if req.console_pair is not None:
+            req.console_pair.close()
+    try:
+        start(ctx, req.id)
+    except BaseException:
+        delete(ctx, req.id, force=True)
+        raise
+    if detach:
+        return 0
+    master = None
+    if relay is not None:
+        from pyocijail.process import console
+
+        master = console.recv_master(relay)
+        relay.close()
+        console.proxy(master)
+    code = _wait(record.pid)
+    if master is not None:
+        os.close(master)
+    if not keep:
+        delete(ctx, req.id, force=True)
+    return code
+
+
+def _wait(pid: int) -> int:
+    """Reap children until the init process exits; its exit code."""
+    while True:
+        try:
+            done, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return 0
+        if done == pid:
+            return exit_code(status)

@@ -1,0 +1,57 @@
+"""start: release the waiting init process and return once it has exec'd.
+
+`start` never spawns: the process conmon waits on is the one create made.
+It connects to the init's barrier socket, hands it the state for the
+startContainer hooks, and reads until EOF: the socket is close-on-exec in
+the init, so EOF without a message means the user program is running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+from typing import TYPE_CHECKING
+
+from pyocijail.errors import PyocijailError
+from pyocijail.process.console import short_unix_path
+from pyocijail.process.sync import read_stream
+from pyocijail.state.status import BARRIER, Status, check, compute
+
+if TYPE_CHECKING:
+    from pyocijail.lifecycle.context import Context
+
+
+def start(ctx: Context, container_id: str) -> None:
+    with ctx.store.open(container_id) as cdir:
+        record = cdir.read()
+        check("start", compute(record, cdir))
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            with short_unix_path(cdir.file(BARRIER)) as name:
+                sock.connect(name)
+            sock.sendall(json.dumps(record.oci_state(Status.CREATED.value)).encode() + b"\n")
+            sock.shutdown(socket.SHUT_WR)
+            reply = read_stream(sock)
+        except OSError as err:
+            raise PyocijailError(f"cannot start container: {err.strerror}") from err
+        finally:
+            sock.close()
+            try:
+                os.unlink(cdir.file(BARRIER))
+            except FileNotFoundError:
+                pass
+        if reply:
+            raise PyocijailError(reply.decode("utf-8", "replace"))
+        ctx.log.debug(f"container {container_id}: process {record.pid} exec'd")
+        from pyocijail.lifecycle.hooks import run_stage
+
+        try:
+            run_stage(ctx, "poststart", record.hooks, record.oci_state(Status.RUNNING.value))
+        except PyocijailError:
+            # v1.3.0: a failed poststart hook is fatal; stop the container.
+            from pyocijail.lifecycle.delete import kill_all
+
+            kill_all(ctx, record, signal.SIGKILL)
+            raise

@@ -1,0 +1,120 @@
+"""The container's terminal: a pty whose master goes to `--console-socket`.
+
+The protocol is conmon's and containerd's: connect to an AF_UNIX stream
+socket *path*, send one message with a non-empty payload (the pty name) and
+exactly one SCM_RIGHTS fd, the master. No reply. When a person runs `run` or
+`exec -t` without a socket, the runtime plays the socket's role itself and
+relays the terminal (`proxy`).
+"""
+
+from __future__ import annotations
+
+import array
+import contextlib
+import fcntl
+import os
+import socket
+import struct
+import termios
+from collections.abc import Iterator
+
+from pyocijail.errors import PyocijailError
+
+
+@contextlib.contextmanager
+def short_unix_path(path: str) -> Iterator[str]:
+    """A name for `path` that fits sun_path (104 bytes on FreeBSD, 108 on Linux).
+
+    Longer paths are reached relative to their directory, after a chdir that
+    is undone on exit.
+    """
+    if len(os.fsencode(path)) < 100:
+        yield path
+        return
+    here = os.open(".", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.chdir(os.path.dirname(path) or ".")
+        yield os.path.basename(path)
+    finally:
+        os.fchdir(here)
+        os.close(here)
+
+
+def connect(path: str) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        with short_unix_path(path) as name:
+            sock.connect(name)
+    except OSError as err:
+        sock.close()
+        raise PyocijailError(f"cannot connect to console socket {path}: {err.strerror}") from err
+    return sock
+
+
+def send_master(sock: socket.socket, master: int, name: str) -> None:
+    fds = array.array("i", [master])
+    sock.sendmsg([name.encode() or b"pty"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+
+
+def recv_master(sock: socket.socket) -> int:
+    fds = array.array("i")
+    _, ancdata, _, _ = sock.recvmsg(4096, socket.CMSG_SPACE(fds.itemsize))
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+    if len(fds) != 1:
+        raise PyocijailError("console: expected exactly one file descriptor")
+    return fds[0]
+
+
+def set_size(fd: int, rows: int, cols: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def become_controlling(slave: int) -> None:
+    """In a fresh session: make `slave` the controlling tty and fds 0-2."""
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    if slave > 2:
+        os.close(slave)
+
+
+def proxy(master: int, *, stdin: int = 0, stdout: int = 1) -> None:
+    """Relay a person's terminal to the container's until the container side closes."""
+    import selectors
+    import signal
+    import tty
+
+    saved = None
+    if os.isatty(stdin):
+        saved = termios.tcgetattr(stdin)
+        tty.setraw(stdin)
+
+        def resize(*_: object) -> None:
+            size = fcntl.ioctl(stdin, termios.TIOCGWINSZ, b"\0" * 8)
+            fcntl.ioctl(master, termios.TIOCSWINSZ, size)
+
+        resize()
+        signal.signal(signal.SIGWINCH, resize)
+    sel = selectors.DefaultSelector()
+    sel.register(master, selectors.EVENT_READ)
+    sel.register(stdin, selectors.EVENT_READ)
+    try:
+        while True:
+            for key, _ in sel.select():
+                try:
+                    data = os.read(key.fd, 65536)
+                except OSError:  # EIO: the container closed its side
+                    data = b""
+                if key.fd == master:
+                    if not data:
+                        return
+                    os.write(stdout, data)
+                elif data:
+                    os.write(master, data)
+                else:
+                    sel.unregister(stdin)
+    finally:
+        if saved is not None:
+            termios.tcsetattr(stdin, termios.TCSADRAIN, saved)

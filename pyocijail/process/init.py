@@ -1,0 +1,136 @@
+"""The container's first process (I) and exec'd processes (E), after fork.
+
+Everything here runs in a forked copy of the runtime and must never return
+into it: each entry point ends in execve or os._exit. Errors travel back to
+the runtime over the sync channel (or the start barrier); stdio belongs to
+the container and is never written to. Once the process has entered the
+container the package is out of reach: import nothing lazily on these paths.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+from typing import TYPE_CHECKING, Any
+
+from pyocijail.errors import PyocijailError
+from pyocijail.process import console, setup
+from pyocijail.process.hooks import run_hooks
+from pyocijail.process.sync import ERROR, GO, ISOLATED, READY, Channel, read_stream
+
+if TYPE_CHECKING:
+    from pyocijail.backends.base import Backend, Plan, UndoLog
+    from pyocijail.spec.model import Process
+
+
+def _fresh_process() -> None:
+    os.setsid()
+    # Default dispositions: a SIGTERM to a created container must end it.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_DFL)
+
+
+def _setup_terminal(process: Process, console_sock: socket.socket | None) -> None:
+    if not process.terminal:
+        return
+    assert console_sock is not None
+    master, slave = os.openpty()
+    if process.console_size is not None:
+        console.set_size(master, process.console_size.height, process.console_size.width)
+    console.send_master(console_sock, master, os.ttyname(slave))
+    os.close(master)
+    console_sock.close()
+    console.become_controlling(slave)
+
+
+def init_main(backend: Backend, plan: Plan, process: Process, hooks: dict[str, list[Any]],
+              chan: Channel, barrier: socket.socket, console_sock: socket.socket | None,
+              preserve_fds: int, undo: UndoLog) -> None:
+    """I: isolate, wait for the runtime hooks, enter, check, then block until start."""
+    try:
+        _fresh_process()
+        backend.isolate(plan, undo)
+        chan.send(ISOLATED)
+        msg = chan.recv()
+        if not msg or msg.get("t") != GO:
+            os._exit(1)
+        run_hooks("createContainer", hooks.get("createContainer", []), msg["state"],
+                  in_child=lambda: backend.enter_hook(plan))
+        backend.enter(plan)
+        setup.ensure_cwd(process)
+        path = setup.find_executable(process)
+        _setup_terminal(process, console_sock)
+        chan.send(READY)
+    except BaseException as err:  # noqa: BLE001 - report, never return into the runtime
+        _report(chan, err)
+        os._exit(1)
+    chan.close()
+    _await_start(backend, process, path, hooks, barrier, preserve_fds)
+
+
+def _await_start(backend: Backend, process: Process, path: str, hooks: dict[str, list[Any]],
+                 barrier: socket.socket, preserve_fds: int) -> None:
+    try:
+        conn, _ = barrier.accept()
+    except BaseException:  # noqa: BLE001
+        os._exit(1)
+    barrier.close()
+    try:
+        state = json.loads(read_stream_line(conn))
+        run_hooks("startContainer", hooks.get("startContainer", []), state)
+        setup.exec_process(backend, process, path, preserve_fds=preserve_fds,
+                           keep_fd=conn.fileno())
+    except BaseException as err:  # noqa: BLE001
+        try:
+            conn.sendall(_message(err).encode())
+        finally:
+            os._exit(1)
+
+
+def read_stream_line(conn: socket.socket) -> bytes:
+    """The state JSON `start` sends: one line."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def exec_main(backend: Backend, state: dict[str, Any], pid: int, process: Process,
+              chan: Channel, console_sock: socket.socket | None, preserve_fds: int) -> None:
+    """E: join the running container, check args[0], report, exec."""
+    try:
+        _fresh_process()
+        backend.join(state, pid)
+        setup.ensure_cwd(process)
+        path = setup.find_executable(process)
+        _setup_terminal(process, console_sock)
+        chan.send(READY)
+        setup.exec_process(backend, process, path, preserve_fds=preserve_fds,
+                           keep_fd=chan.fileno())
+    except BaseException as err:  # noqa: BLE001
+        _report(chan, err)
+    os._exit(1)
+
+
+def _report(chan: Channel, err: BaseException) -> None:
+    try:
+        chan.send(ERROR, msg=_message(err))
+    except OSError:
+        pass
+
+
+def _message(err: BaseException) -> str:
+    if isinstance(err, PyocijailError):
+        return str(err)
+    if isinstance(err, OSError):
+        where = f" {err.filename}" if err.filename else ""
+        return f"{type(err).__name__}:{where} {err.strerror or err}"
+    return f"{type(err).__name__}: {err}"
+
+
+__all__ = ["init_main", "exec_main", "read_stream"]

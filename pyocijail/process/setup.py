@@ -1,0 +1,143 @@
+"""Inside the container, the last steps before the user program runs.
+
+Imports are all at module level: after pivot_root or jail_attach the
+package's files are out of reach, so nothing may be imported lazily here.
+
+Shared by the init process (at start) and by `exec`: look up args[0] the
+way the container will (PATH from `process.env`, relative to `cwd`), then
+rlimits → user (backend) → umask → env → cwd → signals → fds → execve.
+The wording of lookup errors is what podman maps to exit codes 126/127.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import stat
+from typing import TYPE_CHECKING
+
+from pyocijail.errors import ConfigError, ExecutableError, KernelError
+from pyocijail.process.signals import reset_for_exec
+
+if TYPE_CHECKING:
+    from pyocijail.backends.base import Backend
+    from pyocijail.spec.model import Process
+
+
+def env_dict(entries: tuple[str, ...] | list[str]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for entry in entries:
+        key, sep, value = entry.partition("=")
+        if sep:
+            env[key] = value
+    return env
+
+
+def find_executable(process: Process) -> str:
+    """The path execve will get, checked now so create can fail with the right words."""
+    if not process.args or not process.args[0]:
+        raise ExecutableError("executable path is empty")
+    name = process.args[0]
+    if "/" in name:
+        path = name if name.startswith("/") else os.path.join(process.cwd, name)
+        return _check(name, path, missing=f"stat {name}: no such file or directory")
+    denied = None
+    for folder in env_dict(process.env).get("PATH", "").split(":"):
+        path = os.path.join(folder or ".", name)
+        if not folder:
+            path = os.path.join(process.cwd, name)
+        try:
+            return _check(name, path, missing="")
+        except ExecutableError as err:
+            if "permission denied" in str(err):
+                denied = denied or err
+    if denied:
+        raise denied
+    raise ExecutableError(f'exec: "{name}": executable file not found in $PATH')
+
+
+def _check(name: str, path: str, missing: str) -> str:
+    try:
+        st = os.stat(path)
+    except OSError:
+        raise ExecutableError(f'exec: "{name}": {missing or "not found"}') from None
+    if not stat.S_ISREG(st.st_mode) or not st.st_mode & 0o111:
+        raise ExecutableError(f'exec: "{name}": permission denied')
+    return path
+
+
+def ensure_cwd(process: Process) -> None:
+    """runc creates a missing cwd; a cwd that is a file is an error."""
+    if not process.cwd.startswith("/"):
+        raise ConfigError(f"process.cwd {process.cwd!r} is not absolute")
+    try:
+        os.makedirs(process.cwd, 0o755, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"process.cwd {process.cwd}: {err.strerror}") from None
+
+
+def apply_rlimits(process: Process) -> None:
+    for rl in process.rlimits:
+        kind = getattr(resource, rl.type, None)
+        if not isinstance(kind, int):
+            raise ConfigError(f"unknown rlimit {rl.type}")
+        try:
+            resource.setrlimit(kind, (rl.soft, rl.hard))
+        except (OSError, ValueError) as err:
+            errno = getattr(err, "errno", None)
+            raise KernelError(f"setrlimit {rl.type} ({rl.soft}, {rl.hard})", errno,
+                              detail=None if errno else str(err)) from None
+
+
+def home_for(uid: int) -> str:
+    try:
+        with open("/etc/passwd", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                fields = line.rstrip("\n").split(":")
+                if len(fields) >= 6 and fields[2] == str(uid):
+                    return fields[5] or "/"
+    except OSError:
+        pass
+    return "/"
+
+
+def exec_process(backend: Backend, process: Process, path: str, *, preserve_fds: int,
+                 keep_fd: int) -> None:
+    """Become the user program. Never returns; raises if a step fails."""
+    env = env_dict(process.env)
+    if "HOME" not in env:
+        env["HOME"] = home_for(process.user.uid)
+    apply_rlimits(process)
+    backend.become(process)
+    if process.user.umask is not None:
+        os.umask(process.user.umask)
+    try:
+        os.chdir(process.cwd)
+    except OSError as err:
+        raise KernelError("chdir", err.errno, process.cwd) from None
+    reset_for_exec()
+    first_closed = 3 + preserve_fds
+    if keep_fd >= first_closed:
+        os.closerange(first_closed, keep_fd)
+        os.closerange(keep_fd + 1, _max_fd())
+    else:
+        os.closerange(first_closed, _max_fd())
+    for fd in range(3, first_closed):
+        if fd == keep_fd:
+            continue
+        try:
+            os.set_inheritable(fd, True)
+        except OSError:
+            pass
+    backend.before_exec(process)
+    try:
+        os.execve(path, list(process.args), env)
+    except OSError as err:
+        raise ExecutableError(f'exec: "{process.args[0]}": {err.strerror.lower()}') from None
+
+
+def _max_fd() -> int:
+    try:
+        return max(os.sysconf("SC_OPEN_MAX"), 1024)
+    except (ValueError, OSError):
+        return 65536

@@ -1,0 +1,18 @@
+"""fork, with the child kept out of the runtime's code for good."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+
+def fork_child(child: Callable[[], None]) -> int:
+    """Fork; the child runs `child` and exits, never unwinding into the caller's
+    `with` blocks or exception handlers (they belong to the runtime)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            child()
+        finally:
+            os._exit(1)
+    return pid

@@ -1,0 +1,77 @@
+"""Messages between the runtime (R) and the container's init (I).
+
+    R (pyocijail create)                      I (forked; pid goes to --pid-file)
+    ---------------------                     -----------------------------------
+    backend.prepare; fork  ─────────────────▶ backend.isolate (namespaces, mounts)
+                           ◀── ISOLATED ────
+    prestart, createRuntime hooks
+                           ─── GO {state} ──▶ createContainer hooks; backend.enter;
+                                              console; check cwd and args[0]
+                           ◀── READY ──────   (or ERROR {msg}; I exits)
+    pid file, state.json "created"; exit 0    accept() on start.sock ... blocks
+
+    pyocijail start        ─── connect, {state} ▶ startContainer hooks, rlimits,
+                                                   user, umask, env, cwd, exec
+                           ◀── EOF (close-on-exec) = exec happened
+                           ◀── ERROR {msg}         = it did not
+    poststart hooks; exit 0
+
+`exec` uses the same channel: E sends READY or ERROR, then EOF at exec.
+Each message is one JSON object in one SOCK_SEQPACKET datagram (or one
+newline-terminated line on the start barrier's stream socket).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+ISOLATED, GO, READY, ERROR = "isolated", "go", "ready", "error"
+MAX_MESSAGE = 1 << 20
+
+
+class Channel:
+    """One end of a SOCK_SEQPACKET socketpair, speaking JSON messages."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    @classmethod
+    def pair(cls) -> tuple[Channel, Channel]:
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        return cls(a), cls(b)
+
+    def send(self, kind: str, **data: Any) -> None:
+        self.sock.sendall(json.dumps({"t": kind, **data}).encode())
+
+    def recv(self) -> dict[str, Any] | None:
+        """The next message, or None once the other side is gone (EOF)."""
+        try:
+            raw = self.sock.recv(MAX_MESSAGE)
+        except ConnectionResetError:
+            return None
+        if not raw:
+            return None
+        msg = json.loads(raw)
+        return msg if isinstance(msg, dict) else None
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def read_stream(sock: socket.socket) -> bytes:
+    """Everything the peer writes on a stream socket until it closes it."""
+    chunks = []
+    while True:
+        try:
+            data = sock.recv(65536)
+        except ConnectionResetError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    return b"".join(chunks)

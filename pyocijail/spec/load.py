@@ -1,0 +1,205 @@
+"""Reading config.json and `exec --process` files: strict JSON, schema, model.
+
+Every failure is a `ConfigError` whose text starts with the file it is about,
+so the one log line a caller (podman, containerd) keeps says what to fix.
+The JSON reader is stricter than `json.loads`: Python accepts duplicate keys
+(last wins), `NaN`/`Infinity` and lone surrogates, none of which is JSON a
+generator should write or that the runtime should guess the meaning of.
+
+`pyocijail.spec.schema` (and with it jsonschema) and the cattrs converter
+are imported only when a document is actually loaded, so importing this
+module costs little more than `json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from pyocijail.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pyocijail.spec import model
+
+#: Larger files are refused before parsing; real configs are a few KiB to
+#: a few hundred KiB (big seccomp profiles), so 16 MiB is generous.
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+
+#: Deeper documents are refused. Real configs nest fewer than 10 levels; the
+#: bound keeps the recursive schema and cattrs walks far from Python's limit.
+MAX_DEPTH = 128
+
+_LONE_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def load_config(bundle_dir: str | os.PathLike[str],
+                warn: Callable[[str], None] | None = None) -> tuple[model.Spec, bytes]:
+    """The bundle's config.json as a model, plus its exact bytes for the state dir.
+
+    A 1.x ociVersion newer than the runtime knows is accepted; its warning goes
+    to `warn` (the caller's log sink), or is dropped if none is given.
+    """
+    path = os.path.join(os.fspath(bundle_dir), "config.json")
+    raw = _read(path, "config.json")
+    data = parse_json(raw, "config.json")
+    spec = spec_from_data(data, "config.json", warn)
+    return spec, raw
+
+
+def spec_from_data(data: Any, what: str = "config.json",
+                   warn: Callable[[str], None] | None = None) -> model.Spec:
+    """Validate parsed config data, check its ociVersion and convert it."""
+    from pyocijail.spec import convert, schema
+
+    schema.validate_config(data, what)
+    warning = schema.check_oci_version(data["ociVersion"], what)
+    if warning and warn is not None:
+        warn(warning)
+    process = data.get("process")
+    if isinstance(process, dict):
+        _require_args(process, what, "/process/args")
+    return _convert(convert.spec_from_json, data, what)
+
+
+def load_process(path_or_dash: str) -> model.Process:
+    """The process of `exec --process FILE` (`-` reads standard input)."""
+    if path_or_dash == "-":
+        what = "process (stdin)"
+        if sys.stdin is None:
+            raise ConfigError(f"{what}: standard input is closed")
+        raw = _read_stream(sys.stdin.buffer, what)
+    else:
+        what = path_or_dash
+        raw = _read(path_or_dash, what)
+    data = parse_json(raw, what)
+    from pyocijail.spec import convert, schema
+
+    schema.validate_process(data, what)
+    _require_args(data, what, "/args")
+    return _convert(convert.process_from_json, data, what)
+
+
+def parse_json(raw: bytes, what: str) -> Any:
+    """Strictly parsed JSON object: UTF-8, unique keys, no NaN, bounded size and depth."""
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise ConfigError(f"{what}: file is too large ({len(raw)} bytes, "
+                          f"limit {MAX_DOCUMENT_BYTES})")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{what}: not valid UTF-8 at byte offset {err.start}") from None
+    try:
+        data = json.loads(text, object_pairs_hook=_unique_keys(what),
+                          parse_constant=_no_constants(what))
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{what}: invalid JSON: {err.msg} at line {err.lineno} "
+                          f"column {err.colno}") from None
+    except RecursionError:
+        raise ConfigError(f"{what}: JSON is nested too deeply") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what}: top level must be a JSON object, not {_json_type(data)}")
+    _check_tree(data, what, surrogates=bool(_LONE_SURROGATE_ESCAPE.search(raw)))
+    return data
+
+
+def _read(path: str, what: str) -> bytes:
+    try:
+        with open(path, "rb") as stream:
+            return _read_stream(stream, what)
+    except OSError as err:
+        raise ConfigError(f"{what}: cannot read {path}: {err.strerror}") from None
+
+
+def _read_stream(stream: Any, what: str) -> bytes:
+    # One byte over the limit is enough to know the file is too large.
+    try:
+        raw: bytes = stream.read(MAX_DOCUMENT_BYTES + 1)
+    except OSError as err:
+        raise ConfigError(f"{what}: cannot read: {err.strerror}") from None
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise ConfigError(f"{what}: file is too large (more than {MAX_DOCUMENT_BYTES} bytes)")
+    return raw
+
+
+def _unique_keys(what: str) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    def build(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    raise ConfigError(f"{what}: duplicate key {_short(key)} in an object")
+                seen.add(key)
+        return obj
+
+    return build
+
+
+def _no_constants(what: str) -> Callable[[str], Any]:
+    def reject(name: str) -> Any:
+        raise ConfigError(f"{what}: {name} is not a JSON number")
+
+    return reject
+
+
+def _check_tree(data: Any, what: str, surrogates: bool) -> None:
+    """Bound the depth and, if escapes suggest one, reject lone surrogates.
+
+    Iterative, so it cannot itself overflow the stack. A lone surrogate
+    (`"\\ud800"`) decodes to a str that cannot be encoded for execve or
+    open, so it would fail much later with a confusing error.
+    """
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{what}: JSON is nested too deeply (limit {MAX_DEPTH} levels)")
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if surrogates:
+                    _check_text(key, what)
+                stack.append((value, depth + 1))
+        elif isinstance(node, list):
+            stack.extend((item, depth + 1) for item in node)
+        elif surrogates and isinstance(node, str):
+            _check_text(node, what)
+
+
+def _check_text(text: str, what: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"{what}: string {_short(text)} contains a lone UTF-16 surrogate "
+                          "escape") from None
+
+
+def _require_args(process: dict[str, Any], what: str, where: str) -> None:
+    # The schema leaves args optional because Windows may use commandLine
+    # instead; on every platform pyocijail runs, config.md makes args
+    # REQUIRED with at least one entry (argv[0] is execvp's file).
+    if "args" not in process:
+        raise ConfigError(f"{what}: {where}: is required (at least the program to run)")
+
+
+def _convert(fn: Callable[[Any], Any], data: Any, what: str) -> Any:
+    try:
+        return fn(data)
+    except ConfigError as err:
+        raise ConfigError(f"{what}: {err}") from err
+    except RecursionError:
+        raise ConfigError(f"{what}: JSON is nested too deeply") from None
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null",
+             int: "a number", float: "a number"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,174 @@
+"""JSON Schema checks of config.json, exec process files, state and features.
+
+The schemas in `schemas/` (draft-04, runtime-spec v1.3.0) refer to each
+other by bare file name (`defs.json#/definitions/Hook`), so every file is
+registered under its own name in one `referencing.Registry`.
+
+This is the only module that imports `jsonschema`/`referencing`, and it does
+so inside functions: importing them costs more than a whole runc create, and
+`state`, `kill`, `delete` must never pay for it. Nothing imports this module
+at module level either. The validators are built once per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pyocijail.errors import ConfigError
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
+
+SCHEMA_FILES_GLOB = "*.json"
+_DATA_SUBDIR = ("share", "pyocijail", "schemas")
+_REPR_LIMIT = 80
+
+# Highest runtime-spec minor version pyocijail was written against.
+_KNOWN_MINOR = 3
+
+# SemVer 2.0.0: MAJOR.MINOR.PATCH, optional -prerelease and +build. [0-9], not
+# \d, which also matches non-ASCII digits.
+_IDENT = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
+_SEMVER = re.compile(
+    r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
+    rf"(?:-{_IDENT}(?:\.{_IDENT})*)?"
+    r"(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?"
+)
+
+
+def check_oci_version(version: object, what: str = "config.json") -> str | None:
+    """Accept runtime-spec 1.x.y; return a warning text for a 1.x newer than we know.
+
+    SemVer promises compatibility within a major version, so 1.4+ is run
+    (podman 6 and later generators must not break on an upgrade) but the
+    caller logs the returned warning. 0.x, 2.x and non-SemVer are errors.
+    """
+    if not isinstance(version, str) or not _SEMVER.fullmatch(version):
+        raise ConfigError(f"{what}: /ociVersion: {_short(version)} is not a SemVer version "
+                          "(expected 1.x.y)")
+    major, minor = (int(p) for p in version.split(".", 2)[:2])
+    if major != 1:
+        raise ConfigError(f"{what}: /ociVersion: unsupported runtime-spec version {version!r} "
+                          "(supported: 1.0.0 to 1.3.x)")
+    if minor > _KNOWN_MINOR:
+        return (f"{what}: ociVersion {version} is newer than the runtime-spec 1.3 this "
+                "runtime implements; continuing")
+    return None
+
+
+def validate_config(data: Any, what: str = "config.json") -> None:
+    """Raise ConfigError naming the pointer and rule unless `data` is a valid config."""
+    _check(_validator("config-schema.json"), data, what)
+
+
+def validate_process(data: Any, what: str = "process.json") -> None:
+    """Check an `exec --process` document against config.json's `process` definition."""
+    _check(_validator("config-schema.json#/definitions/Process"), data, what)
+
+
+def validate_state(data: Any, what: str = "state") -> None:
+    _check(_validator("state-schema.json"), data, what)
+
+
+def validate_features(data: Any, what: str = "features") -> None:
+    _check(_validator("features-schema.json"), data, what)
+
+
+def schemas_dir() -> Path:
+    """The directory holding our schema files.
+
+    A source checkout or editable install has `schemas/` next to the
+    package; a regular install puts them under `<prefix>/share/pyocijail/
+    schemas` (pyproject's data-files).
+    """
+    import sysconfig
+
+    candidates = [Path(__file__).resolve().parents[2] / "schemas"]
+    for prefix in (sysconfig.get_path("data"), sys.prefix, sys.base_prefix):
+        if prefix:
+            candidates.append(Path(prefix).joinpath(*_DATA_SUBDIR))
+    for candidate in candidates:
+        if (candidate / "config-schema.json").is_file():
+            return candidate
+    raise ConfigError("cannot find the JSON schemas (looked in "
+                      + ", ".join(str(c) for c in dict.fromkeys(candidates)) + ")")
+
+
+@functools.cache
+def _registry() -> Any:
+    import json
+
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT4
+
+    directory = schemas_dir()
+    resources = []
+    for path in sorted(directory.glob(SCHEMA_FILES_GLOB)):
+        try:
+            contents = json.loads(path.read_bytes())
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"cannot load schema {path}: {err}") from err
+        resources.append((path.name, DRAFT4.create_resource(contents)))
+    # No crawl(): draft-04 files here have no ids or anchors to index, and
+    # lookups by file name work without it (crawling costs ~4 ms per run).
+    return Registry().with_resources(resources)
+
+
+@functools.cache
+def _validator(ref: str) -> Validator:
+    from jsonschema import Draft4Validator
+
+    return Draft4Validator({"$ref": ref}, registry=_registry())
+
+
+def _check(validator: Validator, data: Any, what: str) -> None:
+    from jsonschema.exceptions import best_match
+
+    try:
+        error = best_match(validator.iter_errors(data))
+    except RecursionError:
+        raise ConfigError(f"{what}: document is nested too deeply") from None
+    if error is not None:
+        raise ConfigError(f"{what}: {pointer(error.absolute_path)}: {describe(error)}")
+
+
+def pointer(path: Any) -> str:
+    """RFC 6901 JSON pointer for a jsonschema path; the whole document is `/`."""
+    parts = [str(p).replace("~", "~0").replace("/", "~1") for p in path]
+    return "/" + "/".join(parts) if parts else "/"
+
+
+def describe(error: ValidationError) -> str:
+    """The rule that failed, in wording that does not change with jsonschema versions."""
+    kind, rule, value = error.validator, error.validator_value, error.instance
+    if kind == "required":
+        missing = [k for k in rule if isinstance(value, dict) and k not in value]
+        return f"{_short(missing[0] if missing else rule)} is a required property"
+    if kind == "minItems":
+        return f"{_short(value)} is too short (at least {rule} item{'s' * (rule != 1)})"
+    if kind == "maxItems":
+        return f"{_short(value)} is too long (at most {rule} items)"
+    if kind == "minimum":
+        return f"{_short(value)} is less than the minimum of {rule}"
+    if kind == "maximum":
+        return f"{_short(value)} is greater than the maximum of {rule}"
+    if kind == "enum":
+        return f"{_short(value)} is not one of {_short(rule)}"
+    if kind == "type":
+        return f"{_short(value)} is not of type {_short(rule)}"
+    if kind == "pattern":
+        return f"{_short(value)} does not match {rule!r}"
+    return _truncate(error.message, 2 * _REPR_LIMIT)
+
+
+def _short(value: object) -> str:
+    return _truncate(repr(value), _REPR_LIMIT)
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,176 @@
+"""`<root>/<id>/`: one directory per container, locked with flock.
+
+- create is exclusive: `mkdir` either makes the directory or fails, so of
+  many racing creates of one id exactly one wins;
+- every read-modify-write holds an flock on the directory itself; a waiter
+  that gets the lock after the directory was removed sees it is gone;
+- state.json is written to a temporary file, fsynced and renamed over.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import stat
+
+from pyocijail.errors import ContainerExists, ContainerNotFound, PyocijailError
+from pyocijail.state.ids import check_id
+from pyocijail.state.record import Record
+
+STATE = "state.json"
+
+
+class Store:
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+
+    def path(self, container_id: str) -> str:
+        return os.path.join(self.root, check_id(container_id))
+
+    def ensure_root(self) -> None:
+        """Create the root 0700; refuse one that others could write into."""
+        try:
+            os.makedirs(self.root, mode=0o700, exist_ok=True)
+            st = os.stat(self.root)
+        except OSError as err:
+            raise PyocijailError(f"state root {self.root}: {err.strerror}") from err
+        if not stat.S_ISDIR(st.st_mode):
+            raise PyocijailError(f"state root {self.root} is not a directory")
+        if st.st_mode & 0o022 or st.st_uid not in (0, os.geteuid()):
+            raise PyocijailError(f"state root {self.root} is writable by other users; "
+                                 "refusing to use it (chmod 700 it)")
+
+    def create(self, container_id: str) -> ContainerDir:
+        """A new, locked container directory; ContainerExists if the id is taken."""
+        path = self.path(container_id)
+        self.ensure_root()
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            raise ContainerExists(container_id) from None
+        cdir = ContainerDir(container_id, path)
+        cdir.lock(exclusive=True)
+        return cdir
+
+    def open(self, container_id: str, *, lock: bool = True) -> ContainerDir:
+        """An existing container's directory, exclusively locked unless lock=False."""
+        cdir = ContainerDir(container_id, self.path(container_id))
+        if lock:
+            cdir.lock(exclusive=True)
+        elif not os.path.isdir(cdir.path):
+            raise ContainerNotFound(container_id)
+        return cdir
+
+    def ids(self) -> list[str]:
+        try:
+            names = os.listdir(self.root)
+        except FileNotFoundError:
+            return []
+        return sorted(n for n in names if os.path.isfile(os.path.join(self.root, n, STATE)))
+
+
+class ContainerDir:
+    def __init__(self, container_id: str, path: str) -> None:
+        self.id, self.path = container_id, path
+        self.fd: int | None = None
+
+    def file(self, name: str) -> str:
+        return os.path.join(self.path, name)
+
+    def lock(self, *, exclusive: bool = True) -> None:
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError):
+            raise ContainerNotFound(self.id) from None
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        if os.fstat(fd).st_nlink == 0:  # removed while we waited
+            os.close(fd)
+            raise ContainerNotFound(self.id)
+        self.fd = fd
+
+    def locked_by_other(self) -> bool:
+        """True while another process holds the lock (create in progress)."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    def unlock(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self) -> ContainerDir:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.unlock()
+
+    def read(self) -> Record:
+        try:
+            with open(self.file(STATE), "rb") as f:
+                return Record.from_json(json.loads(f.read()))
+        except FileNotFoundError:
+            if not os.path.isdir(self.path):
+                raise ContainerNotFound(self.id) from None
+            raise PyocijailError(f'container "{self.id}": state is missing; '
+                                 "use delete --force to remove what is left") from None
+        except (ValueError, KeyError, TypeError) as err:
+            raise PyocijailError(f'container "{self.id}": state is corrupt ({err}); '
+                                 "use delete --force to remove what is left") from None
+
+    def write(self, record: Record) -> None:
+        write_atomic(self.file(STATE), json.dumps(record.to_json()).encode())
+
+    def remove(self) -> None:
+        """Remove the directory and everything in it (the lock goes with it)."""
+        _rmtree(self.path)
+        self.unlock()
+
+
+def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.rename(tmp, path)
+
+
+def _rmtree(path: str) -> None:
+    """rm -r without following symlinks or crossing into mounts."""
+    try:
+        entries = list(os.scandir(path))
+    except FileNotFoundError:
+        return
+    except NotADirectoryError:
+        os.unlink(path)
+        return
+    dev = os.lstat(path).st_dev
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_dev == dev:
+            _rmtree(entry.path)
+        else:
+            try:
+                os.unlink(entry.path)
+            except IsADirectoryError:  # a mount point left behind: leave it visible
+                pass
+            except FileNotFoundError:
+                pass
+    try:
+        os.rmdir(path)
+    except OSError as err:
+        if err.errno not in (errno.ENOENT,):
+            raise PyocijailError(f"cannot remove {path}: {err.strerror}") from err
+

@@ -1,0 +1,42 @@
+"""The undo journal: one JSON object per line, appended before each change.
+
+A runtime killed half-way through create leaves a journal that says what
+exists; `delete --force` replays it backwards. Appends are plain O_APPEND
+writes: the failure we guard against is the runtime dying, and the page
+cache survives that; a host crash takes every mount and jail with it too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+
+class UndoFile:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def append(self, entry: dict[str, Any]) -> None:
+        line = (json.dumps(entry, separators=(",", ":")) + "\n").encode()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+    def entries(self) -> list[dict[str, Any]]:
+        try:
+            with open(self.path, "rb") as f:
+                lines = f.read().splitlines()
+        except FileNotFoundError:
+            return []
+        out = []
+        for line in lines:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a line torn by a crash mid-write
+            if isinstance(entry, dict):
+                out.append(entry)
+        return out

@@ -1,0 +1,44 @@
+"""Mount tests run in a forked child with its own private mount namespace.
+
+Whatever a test mounts dies with the child, even when it fails; the parent
+only gets a JSON report through a pipe. A session fixture checks that the
+test process's own mount table is unchanged at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+
+def _mount_table() -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        return sorted(f.read().splitlines())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def host_mounts_unchanged():
+    """Nothing the suite does may stay mounted on the host."""
+    before = _mount_table()
+    yield
+    assert _mount_table() == before
+
+
+BUSYBOX_APPLETS = ("sh", "ls", "cat", "echo", "true")
+
+
+@pytest.fixture
+def busybox_rootfs(tmp_path):
+    """A minimal rootfs: static busybox, a few applets, the usual directories."""
+    if not os.path.exists("/bin/busybox"):
+        pytest.skip("busybox-static not installed")
+    rootfs = tmp_path / "rootfs"
+    for d in ("bin", "etc", "proc", "sys", "dev", "tmp", "root", "run", "var"):
+        (rootfs / d).mkdir(parents=True)
+    shutil.copy2("/bin/busybox", rootfs / "bin/busybox")
+    for applet in BUSYBOX_APPLETS:
+        os.symlink("busybox", rootfs / "bin" / applet)
+    (rootfs / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+    return str(rootfs)
