@@ -14,8 +14,7 @@ import errno
 import os
 import shutil
 import signal
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from pyocijail.backends.freebsd.kernel import JailKernel, mount_flags
@@ -179,8 +178,11 @@ class FreeBSDBackend:
         self.log.debug(f"nullfs cannot mount the file {op.source}: copied it to {dest}")
         shutil.copyfile(op.source, dest)
 
-    def fork_scope(self, plan: JailPlan) -> AbstractContextManager[None]:
-        return nullcontext()
+    def fork(self, plan: JailPlan, child: Callable[[], None]) -> int:
+        """A plain fork: no pid namespace; init joins the jail itself in `enter`."""
+        from pyocijail.process.spawn import fork_child
+
+        return fork_child(child)
 
     def adopt(self, plan: JailPlan, pid: int, undo: UndoLog) -> None:
         """Nothing to do: jail membership comes from jail_attach in init."""
@@ -222,8 +224,10 @@ class FreeBSDBackend:
             raise
         return int(jid) if info["jid"] == jid else None
 
-    def join_scope(self, state: dict[str, Any], pid: int) -> AbstractContextManager[None]:
-        return nullcontext()
+    def fork_joined(self, state: dict[str, Any], pid: int, child: Callable[[], None]) -> int:
+        from pyocijail.process.spawn import fork_child
+
+        return fork_child(child)
 
     def join(self, state: dict[str, Any], pid: int) -> None:
         jid = self._jid_of(state)
