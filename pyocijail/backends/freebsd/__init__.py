@@ -1,1 +1,1 @@
-"""backends/freebsd."""
+"""The FreeBSD jail backend: plan (pure), kernel seam, libc kernel, backend."""

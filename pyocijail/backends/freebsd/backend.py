@@ -1,0 +1,287 @@
+"""FreeBSDBackend: a container is a persistent jail plus host-side mounts.
+
+Plan first (`plan.build_plan`, pure), act second: `prepare` performs the
+plan through a `JailKernel`, appending an undo entry *before* each change;
+`destroy` (in `teardown.py`) replays those entries, so it works after a
+create that died at any point. Processes join with jail_attach(2), which
+chroots and switches vnet, SysV and UTS state in one call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import signal
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from pyocijail.backends.freebsd.kernel import JailKernel, mount_flags
+from pyocijail.backends.freebsd.mounts import MountOp, recognised_options
+from pyocijail.backends.freebsd.plan import JailPlan, build_plan
+from pyocijail.backends.freebsd.resources import cpu_list, rctl_rules
+from pyocijail.errors import ConfigError, KernelError
+from pyocijail.spec.model import Process, Resources, Spec
+
+if TYPE_CHECKING:
+    from pyocijail.backends.base import UndoLog
+    from pyocijail.cli.logsink import LogSink
+
+
+class FreeBSDBackend:
+    name = "freebsd"
+
+    def __init__(self, kernel: JailKernel | None, log: LogSink) -> None:
+        self._kernel, self.log = kernel, log
+        self._jid: int | None = None
+
+    @property
+    def kernel(self) -> JailKernel:
+        if self._kernel is None:
+            raise KernelError("jail", errno.ENOSYS,
+                              detail="no FreeBSD kernel here: this backend can only plan")
+        return self._kernel
+
+    # --- pure -------------------------------------------------------------------
+    def plan(self, container_id: str, spec: Spec, bundle: str, state_dir: str) -> JailPlan:
+        plan = build_plan(container_id, spec, bundle, state_dir)
+        for warning in plan.warnings:
+            self.log.warn(warning)
+        return plan
+
+    def features(self) -> dict[str, Any]:
+        return {"mountOptions": recognised_options(),
+                "potentiallyUnsafeConfigAnnotations": ["org.freebsd."]}
+
+    # --- create, in the runtime process -------------------------------------------
+    def prepare(self, plan: JailPlan, undo: UndoLog) -> dict[str, Any]:
+        k = self.kernel
+        params = dict(plan.jail.params)
+        parent = plan.jail.parent
+        if parent:
+            try:
+                info = k.jail_get(parent)
+            except KernelError as err:
+                if err.errno == errno.ENOENT:
+                    raise ConfigError(f'parent jail "{parent}" does not exist') from err
+                raise
+            params = self._within_parent(params, plan.jail.soft, info)
+            if info["children.cur"] + 1 > info["children.max"]:
+                # podman creates its own vnet jail with children.max=1.
+                raised = info["children.cur"] + 1
+                undo.append({"op": "children.max", "jail": parent, "raised_to": raised})
+                k.jail_set({"name": parent, "children.max": raised}, create=False)
+                # Confirmed after the fact: lowering is only right if we raised it.
+                # (A crash between the two leaves the limit one higher: harmless.)
+                undo.append({"op": "children.max.raised", "jail": parent})
+        # The read-only alias must be mounted before the jail exists: a jail's
+        # root is the directory vnode at creation, and a later mount would only
+        # cover it from the host's side.
+        early = [i for i, op in enumerate(plan.mounts) if op.target == plan.path]
+        for index in early:
+            self._mount_step(plan, index, undo)
+        undo.append({"op": "jail", "name": plan.name})
+        jid = k.jail_set(params, create=True)
+        undo.append({"op": "jid", "name": plan.name, "jid": jid})
+        self._jid = jid
+        for index in range(len(plan.mounts)):
+            if index not in early:
+                self._mount_step(plan, index, undo)
+        if plan.rctl:
+            undo.append({"op": "rctl", "filter": f"jail:{plan.name}"})
+            for rule in plan.rctl:
+                k.rctl_add(rule)
+        if plan.cpuset:
+            k.cpuset(jid, plan.cpuset)  # the jail's cpuset dies with it: no undo
+        iface = plan.jail.alias_interface
+        for address in plan.alias_addresses if iface else ():
+            assert iface is not None
+            undo.append({"op": "alias", "interface": iface, "address": address})
+            k.ifconfig_alias(iface, address, add=True)
+        for vif in plan.jail.vnet_interfaces:
+            # Returned to the host by the kernel when the jail is removed.
+            undo.append({"op": "vnet.interface", "interface": vif, "jail": plan.name})
+            k.ifconfig_vnet(vif, jid)
+        return {"jid": jid, "jail": plan.name}
+
+    def _within_parent(self, params: dict[str, Any], soft: tuple[str, ...],
+                       parent: dict[str, Any]) -> dict[str, Any]:
+        """Weaken defaulted settings to what the parent jail permits.
+
+        A child cannot have an allow.* its parent lacks (EPERM) nor a lower
+        enforce_statfs. ocijail drops allow.chflags then; we do the same for
+        every *defaulted* setting, and let explicit ones fail.
+        """
+        out = dict(params)
+        for key in soft:
+            if key.startswith("allow.") and out.get(key) is True and not parent.get(key):
+                self.log.debug(f"parent jail lacks {key}: not setting it")
+                del out[key]
+            elif key == "enforce_statfs" and out[key] < parent.get("enforce_statfs", 0):
+                out[key] = parent["enforce_statfs"]
+        return out
+
+    def _mount_step(self, plan: JailPlan, index: int, undo: UndoLog) -> None:
+        for point in plan.mountpoints:
+            if point.mount == index:
+                self._make_point(point.path, point.kind, undo)
+        self._mount(plan, index, plan.mounts[index], undo)
+
+    def _make_point(self, path: str, kind: str, undo: UndoLog) -> None:
+        real = self.kernel.host_path(path)
+        if os.path.lexists(real):
+            return  # made by someone else (or by an earlier, interrupted create)
+        undo.append({"op": "mountpoint", "path": real, "kind": kind})
+        if kind == "dir":
+            os.mkdir(real, 0o755)
+        else:
+            os.close(os.open(real, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644))
+
+    def _mount(self, plan: JailPlan, index: int, op: MountOp, undo: UndoLog) -> None:
+        k = self.kernel
+        scratch = None
+        if op.tmpcopyup:
+            covered = k.host_path(op.target)
+            if os.path.isdir(covered) and os.listdir(covered):
+                scratch = os.path.join(plan.state_dir, f"tmpcopyup-{index}")
+                undo.append({"op": "scratch", "path": scratch})
+                _copy_tree(covered, scratch)
+        undo.append({"op": "mount", "target": op.target, "fstype": op.fstype})
+        try:
+            k.nmount(op.fstype, op.source, op.target, mount_flags(op.flags), dict(op.data))
+        except KernelError as err:
+            if not (op.file and err.errno == errno.ENOTDIR):
+                raise
+            self._copy_in(plan, index, op, undo)
+            return
+        for rule in op.rules:
+            k.devfs_rule_apply(op.target, rule)
+        if scratch is not None:
+            # ocijail left this scratch copy behind; it is removed here and,
+            # after a crash, by destroy.
+            _copy_tree(scratch, k.host_path(op.target))
+            shutil.rmtree(scratch)
+
+    def _copy_in(self, plan: JailPlan, index: int, op: MountOp, undo: UndoLog) -> None:
+        """Single-file nullfs is refused by this kernel: copy the file in (a snapshot)."""
+        dest = self.kernel.host_path(op.target)
+        created = any(p.mount == index and p.kind == "file" for p in plan.mountpoints)
+        saved = None
+        if not created:
+            saved = os.path.join(plan.state_dir, f".save-{plan.container_id}", str(index))
+        undo.append({"op": "restore", "path": dest, "saved": saved})
+        if saved is not None:
+            os.makedirs(os.path.dirname(saved), exist_ok=True)
+            shutil.copy2(dest, saved + ".tmp")
+            os.replace(saved + ".tmp", saved)
+        self.log.debug(f"nullfs cannot mount the file {op.source}: copied it to {dest}")
+        shutil.copyfile(op.source, dest)
+
+    def fork(self, plan: JailPlan, child: Callable[[], None]) -> int:
+        """A plain fork: no pid namespace; init joins the jail itself in `enter`."""
+        from pyocijail.process.spawn import fork_child
+
+        return fork_child(child)
+
+    def adopt(self, plan: JailPlan, pid: int, undo: UndoLog) -> None:
+        """Nothing to do: jail membership comes from jail_attach in init."""
+
+    # --- init process --------------------------------------------------------------
+    def isolate(self, plan: JailPlan, undo: UndoLog) -> None:
+        """Nothing to do: the jail and mounts were made from the host by prepare."""
+
+    def enter_hook(self, plan: JailPlan) -> None:
+        self.enter(plan)
+
+    def enter(self, plan: JailPlan) -> None:
+        jid = self._jid if self._jid is not None else self.kernel.jail_get(plan.name)["jid"]
+        self.kernel.jail_attach(jid)
+
+    def become(self, process: Process) -> None:
+        user = process.user
+        # FreeBSD < 15 takes groups[0] as the effective gid: put gid first, so
+        # the supplementary set is right on both old and new semantics.
+        groups = [user.gid, *(g for g in user.additional_gids if g != user.gid)]
+        os.setgroups(groups)
+        os.setgid(user.gid)
+        os.setuid(user.uid)
+
+    def before_exec(self, process: Process) -> None:
+        """Nothing: FreeBSD has no seccomp; capabilities do not apply to jails."""
+
+    # --- a running container ----------------------------------------------------------
+    def _jid_of(self, state: dict[str, Any]) -> int | None:
+        """The recorded jid, if a jail of the recorded name still has it."""
+        jid, name = state.get("jid"), state.get("jail")
+        if jid is None or name is None:
+            return None
+        try:
+            info = self.kernel.jail_get(name)
+        except KernelError as err:
+            if err.errno == errno.ENOENT:
+                return None
+            raise
+        return int(jid) if info["jid"] == jid else None
+
+    def fork_joined(self, state: dict[str, Any], pid: int, child: Callable[[], None]) -> int:
+        from pyocijail.process.spawn import fork_child
+
+        return fork_child(child)
+
+    def join(self, state: dict[str, Any], pid: int) -> None:
+        jid = self._jid_of(state)
+        if jid is None:
+            raise KernelError("jail_attach", errno.ENOENT, state.get("jail"),
+                              detail="the container's jail is gone")
+        self.kernel.jail_attach(jid)
+
+    def processes(self, state: dict[str, Any], pid: int) -> Iterator[int]:
+        """Every process in the jail and its child jails (a pod's members too)."""
+        jid = self._jid_of(state)
+        return iter(self.kernel.jail_pids(jid) if jid is not None else [])
+
+    def pause(self, state: dict[str, Any], pid: int) -> dict[str, Any]:
+        """SIGSTOP every process; returns what to record (status stays "running")."""
+        self._signal_all(state, pid, signal.SIGSTOP)
+        return {"paused": True}
+
+    def resume(self, state: dict[str, Any], pid: int) -> dict[str, Any]:
+        self._signal_all(state, pid, signal.SIGCONT)
+        return {"paused": False}
+
+    def _signal_all(self, state: dict[str, Any], pid: int, sig: int) -> None:
+        for member in self.processes(state, pid):
+            with contextlib.suppress(KernelError):  # ESRCH: raced with exit
+                self.kernel.kill(member, sig)
+
+    def update(self, state: dict[str, Any], resources: Resources) -> None:
+        """Replace the jail's rctl rules and cpuset (`update --resources`)."""
+        jid, name = self._jid_of(state), state.get("jail")
+        if jid is None or name is None:
+            raise KernelError("update", errno.ESRCH, name, detail="the container's jail is gone")
+        warn: list[str] = []
+        rules = rctl_rules(name, resources, None, warn)
+        cpus = cpu_list(resources)
+        with contextlib.suppress(KernelError):  # ESRCH: there were none
+            self.kernel.rctl_remove(f"jail:{name}")
+        for rule in rules:
+            self.kernel.rctl_add(rule)
+        if cpus:
+            self.kernel.cpuset(jid, cpus)
+
+    def destroy(self, state: dict[str, Any], undo: UndoLog) -> None:
+        from pyocijail.backends.freebsd.teardown import destroy
+
+        destroy(self.kernel, self.log, state, undo)
+
+
+def _copy_tree(src: str, dst: str) -> None:
+    """Copy a directory's contents with modes, times and owners (we run as root)."""
+    shutil.copytree(src, dst, symlinks=True, dirs_exist_ok=True)
+    with contextlib.suppress(OSError):
+        for top, dirs, files in os.walk(src):
+            for name in dirs + files:
+                s = os.path.join(top, name)
+                st = os.lstat(s)
+                os.lchown(os.path.join(dst, os.path.relpath(s, src)), st.st_uid, st.st_gid)

@@ -1,0 +1,93 @@
+"""The narrow kernel interface the FreeBSD backend acts through.
+
+Two implementations: `libc.LibcKernel` (ctypes and absolute-path tools, on
+FreeBSD) and `pyocijail.testing.simkernel.SimulatedKernel` (a strict model
+kept in a JSON file, on any host). Every failure is a `KernelError` carrying
+the operation, the errno FreeBSD returns, and the path. Values of jail
+parameters are typed as in `jailparams` (bool, int, str, address lists).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+# sys/mount.h flags, by the names mount(8) uses for them.
+MNT_FLAGS = {
+    "ro": 0x00000001,          # MNT_RDONLY
+    "sync": 0x00000002,        # MNT_SYNCHRONOUS
+    "noexec": 0x00000004,      # MNT_NOEXEC
+    "nosuid": 0x00000008,      # MNT_NOSUID
+    "nfsv4acls": 0x00000010,   # MNT_NFS4ACLS
+    "union": 0x00000020,       # MNT_UNION
+    "async": 0x00000040,       # MNT_ASYNC
+    "suiddir": 0x00100000,     # MNT_SUIDDIR
+    "nosymfollow": 0x00400000,  # MNT_NOSYMFOLLOW
+    "ignore": 0x00800000,      # MNT_IGNORE: hidden from df(1)
+    "multilabel": 0x04000000,  # MNT_MULTILABEL
+    "acls": 0x08000000,        # MNT_ACLS
+    "noatime": 0x10000000,     # MNT_NOATIME
+    "noclusterr": 0x40000000,  # MNT_NOCLUSTERR
+    "noclusterw": 0x80000000,  # MNT_NOCLUSTERW
+}
+MNT_FORCE = 0x00080000  # unmount(2)
+
+
+def mount_flags(names: tuple[str, ...] | list[str]) -> int:
+    bits = 0
+    for name in names:
+        bits |= MNT_FLAGS[name]
+    return bits
+
+
+class JailKernel(Protocol):
+    # --- jails ------------------------------------------------------------------
+    def jail_set(self, params: dict[str, Any], *, create: bool) -> int:
+        """jail_set(2) with JAIL_CREATE or JAIL_UPDATE (by `name`); returns the jid."""
+
+    def jail_get(self, name: str) -> dict[str, Any]:
+        """jail_get(2) by name: jid, path, parent, children.max/cur, allow.*, ...;
+        KernelError ENOENT when no such (live) jail."""
+
+    def jail_attach(self, jid: int) -> None:
+        """jail_attach(2): the calling process joins the jail (chroot, vnet, ...)."""
+
+    def jail_remove(self, jid: int) -> None:
+        """jail_remove(2): kill its processes, remove it and its child jails."""
+
+    def jail_pids(self, jid: int) -> list[int]:
+        """Pids of live processes in the jail and in its descendant jails."""
+
+    # --- file systems -------------------------------------------------------------
+    def nmount(self, fstype: str, source: str, target: str, flags: int,
+               data: dict[str, str | None]) -> None:
+        """nmount(2); `source` goes in `target` for nullfs, `from` otherwise."""
+
+    def unmount(self, target: str, flags: int) -> None:
+        """unmount(2); EINVAL when nothing is mounted there."""
+
+    def devfs_rule_apply(self, mountpoint: str, rule: str) -> None:
+        """`devfs -m <mountpoint> rule apply <rule>` on one devfs mount."""
+
+    def host_path(self, path: str) -> str:
+        """Where `path` is for plain file operations (mkdir, copy). Identity on
+        FreeBSD; the simulator maps paths under its simulated nullfs mounts."""
+
+    # --- resources and network -------------------------------------------------------
+    def rctl_add(self, rule: str) -> None:
+        """`rctl -a jail:<name>:<resource>:<action>=<amount>`."""
+
+    def rctl_remove(self, rule_filter: str) -> None:
+        """`rctl -r <filter>`; ESRCH when nothing matched."""
+
+    def cpuset(self, jid: int, cpus: str) -> None:
+        """`cpuset -j <jid> -l <cpu-list>`."""
+
+    def ifconfig_alias(self, interface: str, address: str, *, add: bool) -> None:
+        """`ifconfig <if> inet[6] <address> alias|-alias`."""
+
+    def ifconfig_vnet(self, interface: str, jid: int) -> None:
+        """`ifconfig <if> vnet <jid>`: move an interface into a vnet jail."""
+
+    # --- processes ----------------------------------------------------------------
+    def kill(self, pid: int, signal: int) -> None:
+        """kill(2); ESRCH when the process is gone."""

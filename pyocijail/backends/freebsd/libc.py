@@ -1,0 +1,262 @@
+"""LibcKernel: the real JailKernel on FreeBSD, through ctypes and base tools.
+
+jail_set(2)/jail_get(2)/nmount(2) take name/value iovec pairs; they are
+built in ONE helper, `build_iovec`, from values encoded by `encode_param`
+(C int for ints and jailsys, `name`/`noname` with no value for booleans,
+NUL-terminated strings, packed in_addr/in6_addr arrays for addresses).
+libc is loaded lazily so this module imports on Linux, where the pure parts
+are unit-tested. Tools are run by absolute path with an empty environment:
+podman runs `delete` with no PATH at all.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import socket
+import struct
+import subprocess
+from typing import Any
+
+from pyocijail.backends.freebsd import jailparams
+from pyocijail.errors import KernelError
+
+DEVFS = "/sbin/devfs"
+RCTL = "/usr/bin/rctl"
+CPUSET = "/bin/cpuset"
+IFCONFIG = "/sbin/ifconfig"
+UMOUNT = "/sbin/umount"  # not used: unmount(2) is called directly
+PS = "/bin/ps"
+
+JAIL_CREATE, JAIL_UPDATE = 0x01, 0x02  # sys/jail.h
+ERRMSG_LEN = 256
+
+
+class Iovec(ctypes.Structure):
+    _fields_ = [("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t)]
+
+
+#: a value slot: bytes to pass, None for "no value", or an int = output buffer size.
+Slot = bytes | int | None
+
+
+def encode_param(name: str, value: Any) -> tuple[bytes, bytes | None]:
+    """One jail parameter as (name, value) bytes for jail_set(2)."""
+    param = jailparams.TABLE.get(name)
+    if param is None:
+        raise KernelError("jail_set", errno.EINVAL, name, detail=f"unknown parameter: {name}")
+    kind = param.type
+    if kind == "bool":
+        # vfs_flagopt: the name alone means true, "no" + last component false.
+        return (name if value else jailparams.noname(name)).encode() + b"\0", None
+    key = name.encode() + b"\0"
+    if kind == "int":
+        return key, struct.pack("=i", value)
+    if kind == "ulong":
+        return key, struct.pack("=L", value)
+    if kind == "jailsys":
+        return key, struct.pack("=i", jailparams.JAILSYS[value])
+    if kind == "string":
+        return key, value.encode() + b"\0"
+    if kind == "ip4":
+        return key, b"".join(socket.inet_pton(socket.AF_INET, a) for a in value)
+    if kind == "ip6":
+        return key, b"".join(socket.inet_pton(socket.AF_INET6, a) for a in value)
+    raise AssertionError(kind)
+
+
+def build_iovec(pairs: list[tuple[bytes, Slot]]) -> tuple[Any, list[Any]]:
+    """The iovec array for name/value pairs, and the buffers it points into.
+
+    Names are passed with their NUL; a None value is (NULL, 0); an int value
+    is a zeroed output buffer of that size (jail_get, errmsg).
+    """
+    iov = (Iovec * (2 * len(pairs)))()
+    keep: list[Any] = []
+    for i, (key, value) in enumerate(pairs):
+        kbuf = ctypes.create_string_buffer(key, len(key))
+        keep.append(kbuf)
+        iov[2 * i].iov_base = ctypes.cast(kbuf, ctypes.c_void_p)
+        iov[2 * i].iov_len = len(key)
+        if value is None:
+            iov[2 * i + 1].iov_base = None
+            iov[2 * i + 1].iov_len = 0
+            continue
+        if isinstance(value, int):
+            vbuf = ctypes.create_string_buffer(value)
+            size = value
+        else:
+            vbuf = ctypes.create_string_buffer(value, len(value))
+            size = len(value)
+        keep.append(vbuf)
+        iov[2 * i + 1].iov_base = ctypes.cast(vbuf, ctypes.c_void_p)
+        iov[2 * i + 1].iov_len = size
+    return iov, keep
+
+
+def _errmsg(keep: list[Any]) -> str:
+    return bytes(keep[-1].raw).split(b"\0", 1)[0].decode(errors="replace")
+
+
+_ERRNO_BY_TEXT = {os.strerror(e): e for e in errno.errorcode}
+
+
+def run_tool(op: str, argv: list[str]) -> None:
+    """Run a base-system tool; a failure becomes KernelError with the errno it printed."""
+    proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, env={},
+                          check=False, text=True)
+    if proc.returncode != 0:
+        text = proc.stderr.strip() or f"exit status {proc.returncode}"
+        code = next((e for t, e in _ERRNO_BY_TEXT.items() if t in text), None)
+        raise KernelError(op, code, argv[-1], detail=text)
+
+
+class LibcKernel:
+    def __init__(self) -> None:
+        self._libc: Any = None
+
+    @property
+    def libc(self) -> Any:
+        if self._libc is None:
+            import ctypes.util
+
+            self._libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.7",
+                                     use_errno=True)
+        return self._libc
+
+    def _call(self, op: str, path: str | None, fn: str, *args: Any,
+              keep: list[Any] | None = None) -> int:
+        result = int(getattr(self.libc, fn)(*args))
+        if result == -1:
+            err = ctypes.get_errno()
+            detail = (_errmsg(keep) or None) if keep else None
+            raise KernelError(op, err, path, detail=detail)
+        return result
+
+    # --- jails -------------------------------------------------------------------
+    def jail_set(self, params: dict[str, Any], *, create: bool) -> int:
+        pairs: list[tuple[bytes, Slot]] = [encode_param(k, v) for k, v in params.items()]
+        pairs.append((b"errmsg\0", ERRMSG_LEN))
+        iov, keep = build_iovec(pairs)
+        return self._call("jail_set", params.get("name"), "jail_set", iov,
+                          ctypes.c_uint(len(pairs) * 2),
+                          ctypes.c_int(JAIL_CREATE if create else JAIL_UPDATE), keep=keep)
+
+    def _get(self, key: tuple[bytes, bytes], wanted: dict[str, int]) -> dict[str, bytes]:
+        pairs: list[tuple[bytes, Slot]] = [key]
+        pairs += [(n.encode() + b"\0", size) for n, size in wanted.items()]
+        pairs.append((b"errmsg\0", ERRMSG_LEN))
+        iov, keep = build_iovec(pairs)
+        self._call("jail_get", key[1].rstrip(b"\0").decode(), "jail_get", iov,
+                   ctypes.c_uint(len(pairs) * 2), ctypes.c_int(0), keep=keep)
+        # keep: key name, key value, then (name, value) per wanted, then errmsg.
+        return {n: bytes(keep[3 + 2 * i].raw) for i, n in enumerate(wanted)}
+
+    def jail_get(self, name: str) -> dict[str, Any]:
+        ints = ("jid", "parent", "children.max", "children.cur", "enforce_statfs",
+                "securelevel")
+        raw = self._get((b"name\0", name.encode() + b"\0"),
+                        {**{n: 4 for n in ints}, "path": jailparams.MAXPATHLEN})
+        out: dict[str, Any] = {n: struct.unpack("=i", raw[n])[0] for n in ints}
+        out["path"] = raw["path"].split(b"\0", 1)[0].decode()
+        out["name"] = name
+        for flag in [f"allow.{a}" for a in jailparams.ALLOW] + \
+                [f"allow.mount.{fs}" for fs in jailparams.MOUNT_FS]:
+            try:  # allow.mount.<fs> exists only while that file system is loaded
+                got = self._get((b"name\0", name.encode() + b"\0"), {flag: 4})
+            except KernelError:
+                continue
+            out[flag] = struct.unpack("=i", got[flag])[0] != 0
+        return out
+
+    def jail_attach(self, jid: int) -> None:
+        self._call("jail_attach", str(jid), "jail_attach", ctypes.c_int(jid))
+
+    def jail_remove(self, jid: int) -> None:
+        self._call("jail_remove", str(jid), "jail_remove", ctypes.c_int(jid))
+
+    def _jails(self) -> dict[int, int]:
+        """jid -> parent jid of every jail, walking jail_get(2) with lastjid."""
+        out: dict[int, int] = {}
+        last = 0
+        while True:
+            try:
+                raw = self._get((b"lastjid\0", struct.pack("=i", last)),
+                                {"jid": 4, "parent": 4})
+            except KernelError as err:
+                if err.errno == errno.ENOENT:
+                    return out
+                raise
+            last = struct.unpack("=i", raw["jid"])[0]
+            out[last] = struct.unpack("=i", raw["parent"])[0]
+
+    def jail_pids(self, jid: int) -> list[int]:
+        jails = self._jails()
+        wanted = {jid}
+        grew = True
+        while grew:
+            more = {j for j, p in jails.items() if p in wanted} - wanted
+            grew = bool(more)
+            wanted |= more
+        proc = subprocess.run([PS, "-a", "-x", "-o", "pid=,jid="], capture_output=True,
+                              text=True, env={}, check=True)
+        pids = []
+        for line in proc.stdout.splitlines():
+            fields = line.split()
+            if len(fields) == 2 and int(fields[1]) in wanted:
+                pids.append(int(fields[0]))
+        return sorted(pids)
+
+    # --- file systems ---------------------------------------------------------------
+    def nmount(self, fstype: str, source: str, target: str, flags: int,
+               data: dict[str, str | None]) -> None:
+        pairs: list[tuple[bytes, Slot]] = [
+            (b"fstype\0", fstype.encode() + b"\0"),
+            (b"fspath\0", target.encode() + b"\0"),
+            (b"target\0" if fstype == "nullfs" else b"from\0", source.encode() + b"\0"),
+        ]
+        for key, value in data.items():
+            pairs.append((key.encode() + b"\0",
+                          None if value is None else value.encode() + b"\0"))
+        pairs.append((b"errmsg\0", ERRMSG_LEN))
+        iov, keep = build_iovec(pairs)
+        self._call("nmount", target, "nmount", iov, ctypes.c_uint(len(pairs) * 2),
+                   ctypes.c_int(flags), keep=keep)
+
+    def unmount(self, target: str, flags: int) -> None:
+        self._call("unmount", target, "unmount", target.encode(), ctypes.c_int(flags))
+
+    def devfs_rule_apply(self, mountpoint: str, rule: str) -> None:
+        run_tool("devfs rule apply", [DEVFS, "-m", mountpoint, "rule", "apply", *rule.split()])
+
+    def host_path(self, path: str) -> str:
+        return path
+
+    # --- resources and network ---------------------------------------------------------
+    def rctl_add(self, rule: str) -> None:
+        run_tool("rctl -a", [RCTL, "-a", rule])
+
+    def rctl_remove(self, rule_filter: str) -> None:
+        run_tool("rctl -r", [RCTL, "-r", rule_filter])
+
+    def cpuset(self, jid: int, cpus: str) -> None:
+        run_tool("cpuset -j", [CPUSET, "-j", str(jid), "-l", cpus])
+
+    def ifconfig_alias(self, interface: str, address: str, *, add: bool) -> None:
+        family = "inet6" if ":" in address else "inet"
+        if add:
+            prefix = "/128" if family == "inet6" else "/32"
+            argv = [IFCONFIG, interface, family, address + prefix, "alias"]
+        else:
+            argv = [IFCONFIG, interface, family, address, "-alias"]
+        run_tool("ifconfig", argv)
+
+    def ifconfig_vnet(self, interface: str, jid: int) -> None:
+        run_tool("ifconfig vnet", [IFCONFIG, interface, "vnet", str(jid)])
+
+    def kill(self, pid: int, signal: int) -> None:
+        try:
+            os.kill(pid, signal)
+        except ProcessLookupError as err:
+            raise KernelError("kill", errno.ESRCH, str(pid)) from err

@@ -1,0 +1,217 @@
+"""JailPlan: everything create will do on FreeBSD, as one frozen value.
+
+`build_plan` is pure with respect to the host: it reads config, the bundle
+and the rootfs (to resolve mount destinations) and creates nothing. Every
+configuration error surfaces here, before any side effect (ocijail's
+`--testing=validation`, made structural). `pyocijail plan` prints it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import attrs
+
+from pyocijail.backends.freebsd import jailparams
+from pyocijail.backends.freebsd.mounts import MountOp, MountPoint, plan_mounts
+from pyocijail.backends.freebsd.params import JailSettings, jail_settings
+from pyocijail.backends.freebsd.resources import RCTL_ANNOTATION, cpu_list, rctl_rules
+from pyocijail.errors import ConfigError
+from pyocijail.spec.model import Process, Spec
+
+frozen = attrs.frozen(kw_only=True)
+
+#: runtime-spec rlimit names that exist on FreeBSD (sys/resource.h). RLIMIT_AS
+#: is FreeBSD's RLIMIT_VMEM under its other name.
+RLIMITS = frozenset({
+    "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS",
+    "RLIMIT_MEMLOCK", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_SBSIZE", "RLIMIT_AS",
+    "RLIMIT_VMEM", "RLIMIT_NPTS", "RLIMIT_SWAP", "RLIMIT_KQUEUES", "RLIMIT_UMTXP",
+    "RLIMIT_PIPEBUF",
+})
+LINUX_ONLY_RLIMITS = frozenset({"RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE",
+                                "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME"})
+
+
+@frozen
+class ProcessPlan:
+    """What init (or an exec'd process) becomes; the core applies rlimits/umask/env."""
+
+    args: tuple[str, ...]
+    env: tuple[str, ...]
+    cwd: str
+    uid: int
+    gid: int
+    additional_gids: tuple[int, ...]
+    umask: int | None  # None: keep the inherited umask (ocijail forced 077)
+    rlimits: tuple[tuple[str, int, int], ...]  # FreeBSD names, soft, hard
+    terminal: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"args": list(self.args), "env": list(self.env), "cwd": self.cwd,
+                "uid": self.uid, "gid": self.gid, "additionalGids": list(self.additional_gids),
+                "umask": self.umask, "terminal": self.terminal,
+                "rlimits": [{"type": t, "soft": s, "hard": h} for t, s, h in self.rlimits]}
+
+
+def process_plan(process: Process) -> ProcessPlan:
+    if not process.cwd.startswith("/"):
+        raise ConfigError(f"process.cwd {process.cwd!r} must be absolute")
+    seen: set[str] = set()
+    rlimits = []
+    for rl in process.rlimits:
+        if rl.type in LINUX_ONLY_RLIMITS:
+            raise ConfigError(f"process.rlimits: {rl.type} does not exist on FreeBSD")
+        if rl.type not in RLIMITS:
+            raise ConfigError(f"process.rlimits: unknown rlimit {rl.type!r}")
+        if rl.type in seen:
+            raise ConfigError(f"process.rlimits: {rl.type} is given twice")
+        if rl.soft > rl.hard:
+            raise ConfigError(f"process.rlimits: {rl.type} soft limit exceeds hard limit")
+        seen.add(rl.type)
+        rlimits.append((rl.type, rl.soft, rl.hard))
+    user = process.user
+    umask = user.umask
+    if umask is not None and not 0 <= umask <= 0o777:
+        raise ConfigError(f"process.user.umask {umask} is not a file mode")
+    return ProcessPlan(args=process.args, env=process.env, cwd=process.cwd, uid=user.uid,
+                       gid=user.gid, additional_gids=user.additional_gids, umask=umask,
+                       rlimits=tuple(rlimits), terminal=process.terminal)
+
+
+@frozen
+class JailPlan:
+    container_id: str
+    bundle: str
+    state_dir: str
+    rootfs: str
+    jail: JailSettings
+    mounts: tuple[MountOp, ...]
+    mountpoints: tuple[MountPoint, ...]
+    rctl: tuple[str, ...]
+    cpuset: str | None
+    alias_addresses: tuple[str, ...]
+    process: ProcessPlan | None
+    warnings: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.jail.name
+
+    @property
+    def path(self) -> str:
+        return str(self.jail.params["path"])
+
+    def devfs_rules(self) -> list[dict[str, str]]:
+        return [{"mountpoint": m.target, "rule": r} for m in self.mounts for r in m.rules]
+
+    def to_json(self) -> dict[str, Any]:
+        interfaces: dict[str, Any] = {}
+        if self.jail.alias_interface:
+            interfaces["alias"] = {"interface": self.jail.alias_interface,
+                                   "addresses": list(self.alias_addresses)}
+        if self.jail.vnet_interfaces:
+            interfaces["vnet"] = list(self.jail.vnet_interfaces)
+        return {
+            "platform": "freebsd",
+            "jail": {"name": self.jail.name, "parent": self.jail.parent,
+                     "params": dict(self.jail.params), "soft": list(self.jail.soft)},
+            "mounts": [m.to_json() for m in self.mounts],
+            "mountpoints": [p.to_json() for p in self.mountpoints],
+            "devfs_rules": self.devfs_rules(),
+            "rctl": list(self.rctl),
+            "cpuset": self.cpuset,
+            "interfaces": interfaces,
+            "process": self.process.to_json() if self.process else None,
+            "warnings": list(self.warnings),
+        }
+
+    def to_text(self) -> str:
+        out = [f"jail {self.jail.name}" + (f" (child of {self.jail.parent})"
+                                           if self.jail.parent else "")]
+        for key, value in self.jail.params.items():
+            shown = ",".join(value) if isinstance(value, list) else value
+            if isinstance(value, bool):
+                shown = "true" if value else "false"
+            soft = "  (default; weakened to what the parent allows)" \
+                if key in self.jail.soft and self.jail.parent else ""
+            out.append(f"  {key} = {shown}{soft}")
+        out.append("mounts (in order; unmounted in reverse)")
+        for i, m in enumerate(self.mounts):
+            extra = " [file; copy if the kernel cannot]" if m.file else ""
+            extra += " [tmpcopyup]" if m.tmpcopyup else ""
+            out.append(f"  {i}. {m.fstype} {m.source} on {m.target} "
+                       f"({','.join(m.options)}){extra}")
+            for p in self.mountpoints:
+                if p.mount == i:
+                    out.append(f"     create {p.kind} {p.path}")
+            for rule in m.rules:
+                out.append(f"     devfs rule apply {rule}")
+        if self.rctl:
+            out.append("rctl")
+            out.extend(f"  {r}" for r in self.rctl)
+        if self.cpuset:
+            out.append(f"cpuset -l {self.cpuset}")
+        if self.jail.alias_interface:
+            out.append(f"ifconfig {self.jail.alias_interface} alias "
+                       + " ".join(self.alias_addresses))
+        for iface in self.jail.vnet_interfaces:
+            out.append(f"ifconfig {iface} vnet {self.jail.name}")
+        if self.process:
+            p = self.process
+            out.append(f"process {list(p.args)} cwd={p.cwd} uid={p.uid} gid={p.gid} "
+                       f"groups={list(p.additional_gids)} umask="
+                       f"{'inherited' if p.umask is None else oct(p.umask)}")
+            out.extend(f"  {t} soft={s} hard={h}" for t, s, h in p.rlimits)
+        out.extend(f"warning: {w}" for w in self.warnings)
+        return "\n".join(out) + "\n"
+
+
+def build_plan(container_id: str, spec: Spec, bundle: str, state_dir: str) -> JailPlan:
+    if spec.root is None or not spec.root.path:
+        raise ConfigError("root.path is required")
+    bundle = os.path.abspath(bundle)
+    rootfs = os.path.normpath(os.path.join(bundle, spec.root.path))
+    if not os.path.isdir(rootfs):
+        raise ConfigError(f"root.path {rootfs} is not a directory")
+    warn: list[str] = []
+    alias = os.path.join(os.path.abspath(state_dir), "root") if spec.root.readonly else None
+    jail_path = alias or rootfs
+    settings = jail_settings(container_id, spec, jail_path, warn)
+    for key, value in settings.params.items():
+        problem = jailparams.check(key, value)
+        if problem:  # a bug in the mapping, or a value the kernel would refuse
+            raise ConfigError(f"jail parameter {problem[1]}")
+    device_rules = _device_rules(spec)
+    ops, points = plan_mounts(spec.mounts, bundle=bundle, rootfs=rootfs, jail_path=jail_path,
+                              alias=alias, device_rules=device_rules)
+    resources = spec.linux.resources if spec.linux is not None else None
+    rctl = rctl_rules(settings.name, resources, spec.annotations.get(RCTL_ANNOTATION), warn)
+    aliases = ((*settings.params.get("ip4.addr", ()), *settings.params.get("ip6.addr", ()))
+               if settings.alias_interface else ())
+    return JailPlan(container_id=container_id, bundle=bundle,
+                    state_dir=os.path.abspath(state_dir), rootfs=rootfs, jail=settings,
+                    mounts=tuple(ops), mountpoints=tuple(points), rctl=rctl,
+                    cpuset=cpu_list(resources), alias_addresses=aliases,
+                    process=process_plan(spec.process) if spec.process else None,
+                    warnings=tuple(warn))
+
+
+def _device_rules(spec: Spec) -> list[str]:
+    """`freebsd.devices` → devfs rules; mode is decimal in config, octal for devfs(8)."""
+    rules = []
+    for dev in spec.freebsd.devices if spec.freebsd is not None else ():
+        path = dev.path
+        if path.startswith("/dev/"):
+            path = path[5:]
+        if not path or path.startswith("/") or any(c.isspace() for c in path):
+            raise ConfigError(f"freebsd.devices: path {dev.path!r} must be relative to /dev")
+        rule = f"path {path} unhide"
+        if dev.mode is not None:
+            if not 0 <= dev.mode <= 0o777:
+                raise ConfigError(f"freebsd.devices: mode {dev.mode} is not a file mode "
+                                  "(0..511, decimal)")
+            rule += f" mode {dev.mode:o}"
+        rules.append(rule)
+    return rules

@@ -1,0 +1,182 @@
+"""destroy: undo a container's host-side changes from its undo entries.
+
+Phases, each tolerant of "already gone" so destroy is idempotent and works
+after a create killed at any point:
+
+1. remove the jail (checked by name *and* recorded jid) and wait until its
+   processes are gone: jail_remove kills them, but the jail lingers while
+   they exit and their files keep mounts busy (ocijail force-unmounted
+   without waiting);
+2. unmount in reverse order (ocijail unmounted in config order), retrying
+   with MNT_FORCE; EINVAL means it was never or is no longer mounted;
+3. restore files the single-file fallback overwrote; drop scratch copies;
+4. remove the mount points create made, deepest first;
+5. remove rctl rules and interface aliases; lower the parent's children.max.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import time
+from typing import TYPE_CHECKING, Any
+
+from pyocijail.backends.freebsd.kernel import MNT_FORCE, JailKernel
+from pyocijail.errors import KernelError
+
+if TYPE_CHECKING:
+    from pyocijail.backends.base import UndoLog
+    from pyocijail.cli.logsink import LogSink
+
+EXIT_WAIT = 10.0  # seconds to wait for a removed jail's processes
+
+
+def destroy(k: JailKernel, log: LogSink, state: dict[str, Any], undo: UndoLog) -> None:
+    entries = undo.entries()
+    done = {e["index"] for e in entries if e["op"] == "undone"}
+    todo = [(i, e) for i, e in enumerate(entries) if i not in done and e["op"] != "undone"]
+    errors: list[Exception] = []
+
+    def attempt(fn: Any, *args: Any) -> bool:
+        try:
+            fn(*args)
+        except (KernelError, OSError) as err:
+            log.warn(f"destroy: {err}")
+            errors.append(err)
+            return False
+        return True
+
+    jids = {e["name"]: e["jid"] for _, e in todo if e["op"] == "jid"}
+    names = [e["name"] for _, e in todo if e["op"] == "jail"]
+    if state.get("jail") and state["jail"] not in names:
+        names.append(state["jail"])
+        if state.get("jid") is not None:
+            jids.setdefault(state["jail"], state["jid"])
+    for name in names:
+        attempt(_remove_jail, k, log, name, jids.get(name))
+    for _, e in reversed(todo):
+        if e["op"] == "mount":
+            attempt(_unmount, k, e["target"])
+    for _, e in reversed(todo):
+        if e["op"] == "restore":
+            attempt(_restore, e["path"], e["saved"])
+        elif e["op"] == "scratch":
+            attempt(shutil.rmtree, e["path"], True)
+    points = [e for _, e in todo if e["op"] == "mountpoint"]
+    order = sorted(enumerate(points), key=lambda ie: (-ie[1]["path"].count("/"), -ie[0]))
+    for _, e in order:
+        attempt(_remove_point, log, e["path"], e["kind"])
+    for name in names:  # also rules added later by `update`
+        attempt(_rctl_clear, k, f"jail:{name}")
+    for i, e in reversed(todo):
+        if e["op"] == "alias":
+            attempt(_unalias, k, e["interface"], e["address"])
+        elif e["op"] == "children.max" and any(
+                x["op"] == "children.max.raised" for j, x in todo if j > i):
+            if attempt(_lower_children_max, k, e["jail"]):
+                undo.append({"op": "undone", "index": i})  # not idempotent by itself
+    if errors:
+        raise errors[0]
+
+
+def _remove_jail(k: JailKernel, log: LogSink, name: str, jid: int | None) -> None:
+    try:
+        info = k.jail_get(name)
+    except KernelError as err:
+        if err.errno == errno.ENOENT:
+            return
+        raise
+    if jid is not None and info["jid"] != jid:
+        log.warn(f"jail {name} is now jid {info['jid']}, not {jid}: leaving it alone")
+        return
+    pids = k.jail_pids(info["jid"])
+    try:
+        k.jail_remove(info["jid"])
+    except KernelError as err:
+        if err.errno != errno.EINVAL:  # EINVAL: removed meanwhile
+            raise
+    deadline = time.monotonic() + EXIT_WAIT
+    while any(_alive(p) for p in pids):
+        if time.monotonic() > deadline:
+            raise KernelError("jail_remove", errno.EBUSY, name,
+                              detail="its processes did not exit")
+        time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _unmount(k: JailKernel, target: str) -> None:
+    try:
+        k.unmount(target, 0)
+    except KernelError as err:
+        if err.errno in (errno.EINVAL, errno.ENOENT):
+            return  # not mounted (any more)
+        if err.errno != errno.EBUSY:
+            raise
+        try:
+            k.unmount(target, MNT_FORCE)
+        except KernelError as again:
+            if again.errno not in (errno.EINVAL, errno.ENOENT):
+                raise
+
+
+def _restore(path: str, saved: str | None) -> None:
+    if saved is None or not os.path.exists(saved):
+        return  # nothing was overwritten (or it was restored already)
+    shutil.copy2(saved, path)
+    os.unlink(saved)
+    with contextlib.suppress(OSError):
+        os.rmdir(os.path.dirname(saved))
+
+
+def _remove_point(log: LogSink, path: str, kind: str) -> None:
+    try:
+        if kind == "dir":
+            os.rmdir(path)
+        else:
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as err:
+        if err.errno != errno.ENOTEMPTY:
+            raise
+        log.warn(f"destroy: keeping mount point {path}: something was written into it")
+
+
+def _rctl_clear(k: JailKernel, rule_filter: str) -> None:
+    try:
+        k.rctl_remove(rule_filter)
+    except KernelError as err:
+        if err.errno not in (errno.ESRCH, errno.ENOSYS):  # none / racct disabled
+            raise
+
+
+def _unalias(k: JailKernel, interface: str, address: str) -> None:
+    try:
+        k.ifconfig_alias(interface, address, add=False)
+    except KernelError as err:
+        if err.errno not in (errno.EADDRNOTAVAIL, errno.ENXIO):
+            raise
+
+
+def _lower_children_max(k: JailKernel, parent: str) -> None:
+    """Undo our +1; several members may have raised it, so never below children.cur."""
+    try:
+        info = k.jail_get(parent)
+    except KernelError as err:
+        if err.errno == errno.ENOENT:
+            return
+        raise
+    current = info["children.max"]
+    lowered = max(info["children.cur"], current - 1)
+    if lowered < current:
+        k.jail_set({"name": parent, "children.max": lowered}, create=False)

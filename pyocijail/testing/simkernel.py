@@ -1,0 +1,492 @@
+"""SimulatedKernel: a strict FreeBSD 14 jail/mount model kept in a JSON file.
+
+The runtime's create, start, kill and delete are separate processes, so the
+state lives in a file, read and written under flock. It is STRICT: it
+rejects what jail_set(2), nmount(2), unmount(2), rctl(8), cpuset(1) and
+ifconfig(8) reject, with the errno FreeBSD returns (`KernelError`), using the
+parameter table in `backends/freebsd/jailparams.py`.
+
+Processes: `jail_attach` records the caller (pid + start time, so a reused
+pid is not a member) and, as root, really chroots into the jail path. The
+processes of a jail are its recorded members still alive, plus their
+descendants found by walking the process tree (psutil); every descendant
+seen is recorded too, so a daemon that double-forks stays a member once it
+has been observed. One whose parent died before any observation is missed:
+the real kernel needs no such walk (ki_jid is per process).
+
+Mounts are not made; file operations go to `host_path()`, which maps a path
+under a simulated nullfs mount to its source. Devfs content is modelled in
+`freebsd_devfs`. Stricter than FreeBSD 14 on one point: a child jail is
+refused beyond its *parent's* children.max (the 14 code checks the
+creating process's chain), so the runtime must manage it as the reference says.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import signal as _signal
+from collections.abc import Iterator
+from typing import Any
+
+from pyocijail.backends.freebsd import jailparams
+from pyocijail.backends.freebsd.kernel import MNT_FLAGS, MNT_FORCE
+from pyocijail.backends.freebsd.mounts import FS_DATA, check_devfs_rule
+from pyocijail.backends.freebsd.resources import check_cpu_list, check_rctl
+from pyocijail.errors import ConfigError, KernelError
+from pyocijail.testing import freebsd_devfs
+
+JAIL_MAX = 999999  # prison0's children.max
+#: sys/jail.h JAIL_DEFAULT_ALLOW: what a new jail gets (masked by its parent's).
+DEFAULT_ALLOW = ("allow.set_hostname", "allow.reserved_ports",
+                 "allow.unprivileged_proc_debug", "allow.suser")
+#: jail_set(2) update cannot change these (kern_jail.c "cannot be changed after creation").
+FIXED = ("path", "vnet", "ip4", "ip6", "ip4.addr", "ip6.addr", "osrelease", "osreldate")
+DEFAULT_CONFIG = {"nullfs_files": True, "racct": True, "modules": ["linux64"],
+                  "interfaces": ["lo0", "em0", "epair0a", "epair0b", "epair1b"],
+                  "ncpu": 8}
+
+
+def _fresh(config: dict[str, Any]) -> dict[str, Any]:
+    return {"config": {**DEFAULT_CONFIG, **config}, "next_jid": 1, "jails": {}, "mounts": [],
+            "rctl": [], "cpusets": {}, "aliases": {}, "vnet_ifaces": {}, "faults": [],
+            "calls": []}
+
+
+class SimulatedKernel:
+    def __init__(self, path: str) -> None:
+        self.path = os.path.abspath(path)
+        directory, self._name = os.path.split(self.path)
+        # A directory fd keeps the state reachable after jail_attach chroots.
+        self._dir = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+    # --- state file ------------------------------------------------------------
+    @classmethod
+    def configure(cls, path: str, **config: Any) -> SimulatedKernel:
+        """Start a fresh simulated host (options: see DEFAULT_CONFIG)."""
+        with open(path, "w") as f:
+            json.dump(_fresh(config), f)
+        return cls(path)
+
+    @contextlib.contextmanager
+    def _state(self, write: bool = True) -> Iterator[dict[str, Any]]:
+        lock = os.open(self._name + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600,
+                       dir_fd=self._dir)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                fd = os.open(self._name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self._dir)
+                with os.fdopen(fd) as f:
+                    state = json.load(f)
+            except FileNotFoundError:
+                state = _fresh({})
+            try:
+                yield state
+            except KernelError:
+                # Refusals change nothing but the call log and fault list: keep those.
+                if write:
+                    self._save(state)
+                raise
+            if write:
+                self._save(state)
+        finally:
+            os.close(lock)
+
+    def _save(self, state: dict[str, Any]) -> None:
+        tmp = f".{self._name}.{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600,
+                     dir_fd=self._dir)
+        with os.fdopen(fd, "w") as f:
+            json.dump(state, f)
+        os.rename(tmp, self._name, src_dir_fd=self._dir, dst_dir_fd=self._dir)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._state(write=False) as state:
+            return state
+
+    def fail_next(self, op: str, err: int, after: int = 0) -> None:
+        """Make the (after+1)-th next call of `op` fail with `err` (test fault injection)."""
+        with self._state() as state:
+            state["faults"].append({"op": op, "errno": err, "after": after})
+
+    def _enter(self, state: dict[str, Any], op: str, *args: Any) -> None:
+        state["calls"].append([op, *args])
+        for fault in state["faults"]:
+            if fault["op"] == op:
+                if fault["after"] > 0:
+                    fault["after"] -= 1
+                    continue
+                state["faults"].remove(fault)
+                raise KernelError(op, fault["errno"], str(args[0]) if args else None,
+                                  detail=f"injected: {os.strerror(fault['errno'])}")
+
+    # --- jails -----------------------------------------------------------------
+    @staticmethod
+    def _by_name(state: dict[str, Any], name: str) -> dict[str, Any] | None:
+        return next((j for j in state["jails"].values() if j["name"] == name), None)
+
+    @staticmethod
+    def _host() -> dict[str, Any]:
+        params = {k: True for k in jailparams.TABLE if k.startswith("allow.")}
+        return {"jid": 0, "name": "", "params": {**params, "enforce_statfs": 0,
+                                                 "securelevel": -1,
+                                                 "children.max": JAIL_MAX}}
+
+    def _jail(self, state: dict[str, Any], jid: int) -> dict[str, Any]:
+        return self._host() if jid == 0 else state["jails"][str(jid)]
+
+    def _children(self, state: dict[str, Any], jid: int) -> list[dict[str, Any]]:
+        return [j for j in state["jails"].values() if j["parent"] == jid]
+
+    def jail_set(self, params: dict[str, Any], *, create: bool) -> int:
+        with self._state() as state:
+            self._enter(state, "jail_set", params.get("name"), "create" if create else "update")
+            return self._jail_set(state, dict(params), create)
+
+    def _jail_set(self, state: dict[str, Any], params: dict[str, Any], create: bool) -> int:
+        def fail(err: int, why: str) -> KernelError:
+            return KernelError("jail_set", err, params.get("name"), detail=why)
+
+        for key, value in params.items():
+            problem = jailparams.check(key, value)
+            if problem:
+                raise fail(*problem)
+        name = params.pop("name", None)
+        if not name:
+            raise fail(errno.ENOENT, "update specified no jail")
+        if ("vnet" in params) and any(k.startswith(("ip4", "ip6")) for k in params):
+            raise fail(errno.EINVAL, "vnet jails cannot have IP address restrictions")
+        head, dot, last = name.rpartition(".")
+        if last.isdigit():
+            raise fail(errno.EINVAL, "name cannot be numeric (unless it is the jid)")
+        parent = self._by_name(state, head) if dot else self._host()
+        if parent is None:
+            raise fail(errno.ENOENT, f'jail "{head}" not found')
+        existing = self._by_name(state, name)
+        if create:
+            if existing is not None:
+                raise fail(errno.EEXIST, f'jail "{name}" already exists')
+            if params.get("persist") is not True:
+                raise fail(errno.EINVAL, "new jail must persist or attach")
+            tpr: dict[str, Any] | None = parent
+            while tpr is not None:
+                kids = len(self._descendants(state, tpr["jid"]))
+                if kids >= self._jail(state, tpr["jid"])["params"].get("children.max", 0):
+                    raise fail(errno.EPERM, "prison limit exceeded")
+                tpr = None if tpr["jid"] == 0 else self._jail(state, tpr["parent"])
+            path = params.get("path", "/")
+            real = self.host_path(path, state)
+            if not os.path.exists(real):
+                raise fail(errno.ENOENT, f"path {path}")
+            if not os.path.isdir(real):
+                raise fail(errno.ENOTDIR, f"path {path}")
+        else:
+            if existing is None:
+                raise fail(errno.ENOENT, f'jail "{name}" not found')
+            for key in FIXED:
+                if key in params:
+                    raise fail(errno.EINVAL, f"{key} cannot be changed after creation")
+        pparams = parent["params"]
+        for key, value in params.items():
+            if key.startswith("allow.") and value is True and not pparams.get(key) \
+                    and key not in jailparams.ALLOW_DIFFERENCES:
+                raise fail(errno.EPERM, f"{key} is not allowed in the parent jail")
+        if params.get("enforce_statfs", 2) < pparams.get("enforce_statfs", 0):
+            raise fail(errno.EPERM, "enforce_statfs below the parent's")
+        if "children.max" in params and params["children.max"] >= pparams["children.max"]:
+            raise fail(errno.EPERM, "children.max at or above the parent's")
+        if create:
+            jid = state["next_jid"]
+            state["next_jid"] += 1
+            base = {k: bool(pparams.get(k)) for k in DEFAULT_ALLOW}
+            base.update({"enforce_statfs": 2, "children.max": 0, "sysvmsg": "disable",
+                         "sysvsem": "disable", "sysvshm": "disable", "host": "inherit"})
+            # Like pr_root: the directory as found now; a later mount on the path
+            # does not change what the jail sees as "/".
+            state["jails"][str(jid)] = {"jid": jid, "name": name, "parent": parent["jid"],
+                                        "params": {**base, **params}, "members": [],
+                                        "root": real}
+            return jid
+        assert existing is not None
+        existing["params"].update(params)
+        return int(existing["jid"])
+
+    def _descendants(self, state: dict[str, Any], jid: int) -> list[dict[str, Any]]:
+        out = []
+        for child in self._children(state, jid):
+            out.append(child)
+            out.extend(self._descendants(state, child["jid"]))
+        return out
+
+    def jail_get(self, name: str) -> dict[str, Any]:
+        with self._state(write=False) as state:
+            jail = self._by_name(state, name)
+            if jail is None:
+                raise KernelError("jail_get", errno.ENOENT, name,
+                                  detail=f'jail "{name}" not found')
+            allow = {k: False for k in jailparams.TABLE if k.startswith("allow.")}
+            return {**allow, **jail["params"], "jid": jail["jid"], "name": name,
+                    "parent": jail["parent"],
+                    "children.cur": len(self._children(state, jail["jid"]))}
+
+    def jail_attach(self, jid: int) -> None:
+        with self._state() as state:
+            self._enter(state, "jail_attach", jid)
+            jail = state["jails"].get(str(jid))
+            if jail is None:
+                raise KernelError("jail_attach", errno.EINVAL, str(jid),
+                                  detail="no such jail")
+            jail["members"].append([os.getpid(), _start_time(os.getpid())])
+            root = jail["root"]
+        if os.geteuid() == 0:
+            os.chroot(root)
+            os.chdir("/")
+
+    def jail_remove(self, jid: int) -> None:
+        with self._state() as state:
+            self._enter(state, "jail_remove", jid)
+            jail = state["jails"].get(str(jid))
+            if jail is None:
+                raise KernelError("jail_remove", errno.EINVAL, str(jid), detail="no such jail")
+            doomed = [jail, *self._descendants(state, jid)]
+            for pid in self._pids(state, doomed):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, _signal.SIGKILL)
+            for j in doomed:
+                del state["jails"][str(j["jid"])]
+                state["cpusets"].pop(str(j["jid"]), None)
+                for iface, owner in list(state["vnet_ifaces"].items()):
+                    if owner == j["jid"]:
+                        del state["vnet_ifaces"][iface]  # back to the host
+
+    def jail_pids(self, jid: int) -> list[int]:
+        with self._state() as state:
+            jail = state["jails"].get(str(jid))
+            if jail is None:
+                return []
+            return self._pids(state, [jail, *self._descendants(state, jid)])
+
+    def _pids(self, state: dict[str, Any], jails: list[dict[str, Any]]) -> list[int]:
+        import psutil
+
+        found: list[int] = []
+        for jail in jails:
+            alive = []
+            for pid, started in jail["members"]:
+                try:
+                    proc = psutil.Process(pid)
+                    if proc.create_time() != started or proc.status() == psutil.STATUS_ZOMBIE:
+                        continue
+                    kids = proc.children(recursive=True)
+                except psutil.NoSuchProcess:
+                    continue
+                alive.append([pid, started])
+                for kid in kids:
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        if kid.status() != psutil.STATUS_ZOMBIE:
+                            alive.append([kid.pid, kid.create_time()])
+            unique = {p: t for p, t in alive}
+            jail["members"] = [[p, t] for p, t in unique.items()]
+            found.extend(unique)
+        return sorted(set(found))
+
+    # --- file systems -------------------------------------------------------------
+    def host_path(self, path: str, state: dict[str, Any] | None = None) -> str:
+        if state is None:
+            with self._state(write=False) as st:
+                return self.host_path(path, st)
+        best = None
+        for m in state["mounts"]:
+            t = m["target"]
+            if (path == t or path.startswith(t.rstrip("/") + "/")) and m["fstype"] == "nullfs":
+                if best is None or len(t) >= len(best["target"]):
+                    best = m
+        if best is None:
+            return path
+        rest = path[len(best["target"]):].lstrip("/")
+        return self.host_path(os.path.join(best["source"], rest) if rest else best["source"],
+                              state)
+
+    def _devfs_at(self, state: dict[str, Any], path: str) -> tuple[dict[str, Any], str] | None:
+        for m in reversed(state["mounts"]):
+            t = m["target"]
+            if m["fstype"] == "devfs" and path.startswith(t.rstrip("/") + "/"):
+                return m, path[len(t):].strip("/")
+        return None
+
+    def nmount(self, fstype: str, source: str, target: str, flags: int,
+               data: dict[str, str | None]) -> None:
+        with self._state() as state:
+            self._enter(state, "nmount", target, fstype)
+
+            def fail(err: int, why: str) -> KernelError:
+                return KernelError("nmount", err, target, detail=why)
+
+            linux64 = "linux64" in state["config"]["modules"]
+            if fstype not in FS_DATA or (fstype in ("linprocfs", "linsysfs") and not linux64):
+                raise fail(errno.ENODEV, f"file system {fstype} is not in the kernel")
+            for key in data:
+                if key not in FS_DATA[fstype]:
+                    raise fail(errno.EINVAL, f"{fstype}: unknown option {key}")
+            if flags & ~sum(MNT_FLAGS.values()):
+                raise fail(errno.EINVAL, f"unknown mount flags {flags:#x}")
+            in_devfs = self._devfs_at(state, target)
+            if in_devfs is not None:
+                kind = freebsd_devfs.devices(linux64).get(in_devfs[1])
+                if in_devfs[1] not in in_devfs[0]["visible"]:
+                    raise fail(errno.ENOENT, "not in this devfs (hidden by its ruleset?)")
+                target_kind = "dir" if kind == "dir" else "file"
+            else:
+                real = self.host_path(target, state)
+                if not os.path.lexists(real):
+                    raise fail(errno.ENOENT, "mount point does not exist")
+                target_kind = "dir" if os.path.isdir(real) else "file"
+            entry: dict[str, Any] = {"fstype": fstype, "source": source, "target": target,
+                                     "flags": flags, "data": data}
+            if fstype == "nullfs":
+                src = self.host_path(source, state)
+                if not os.path.exists(src):
+                    raise fail(errno.ENOENT, f"source {source} does not exist")
+                source_kind = "dir" if os.path.isdir(src) else "file"
+                if source_kind == "file" and not state["config"]["nullfs_files"]:
+                    raise fail(errno.ENOTDIR, "this kernel's nullfs mounts directories only")
+                if source_kind != target_kind:
+                    raise fail(errno.ENOTDIR, f"cannot mount a {source_kind} on a {target_kind}")
+            elif target_kind != "dir":
+                raise fail(errno.ENOTDIR, "mount point is not a directory")
+            if fstype == "devfs":
+                ruleset = int(data.get("ruleset") or 0)
+                entry["visible"] = freebsd_devfs.visible(ruleset, linux64)
+            state["mounts"].append(entry)
+
+    def unmount(self, target: str, flags: int) -> None:
+        with self._state() as state:
+            self._enter(state, "unmount", target)
+            index = next((i for i in range(len(state["mounts"]) - 1, -1, -1)
+                          if state["mounts"][i]["target"] == target), None)
+            if index is None:
+                raise KernelError("unmount", errno.EINVAL, target, detail="not a mount point")
+            prefix = target.rstrip("/") + "/"
+            if any(m["target"].startswith(prefix) for m in state["mounts"]):
+                raise KernelError("unmount", errno.EBUSY, target, detail="a mount is beneath it")
+            if not flags & MNT_FORCE and self._busy(state, self.host_path(target, state)):
+                raise KernelError("unmount", errno.EBUSY, target,
+                                  detail="in use by a process")
+            del state["mounts"][index]
+
+    def _busy(self, state: dict[str, Any], real: str) -> bool:
+        prefix = real.rstrip("/") + "/"
+        for jail in state["jails"].values():
+            for pid in self._pids(state, [jail]):
+                for link in ("cwd", "root"):
+                    with contextlib.suppress(OSError):
+                        where = os.readlink(f"/proc/{pid}/{link}")
+                        if where == real or where.startswith(prefix):
+                            return True
+        return False
+
+    def devfs_rule_apply(self, mountpoint: str, rule: str) -> None:
+        with self._state() as state:
+            self._enter(state, "devfs_rule_apply", mountpoint, rule)
+            mount = next((m for m in reversed(state["mounts"]) if m["target"] == mountpoint),
+                         None)
+            if mount is None or mount["fstype"] != "devfs":
+                raise KernelError("devfs rule apply", errno.ENOTTY, mountpoint,
+                                  detail="not a devfs mount")
+            try:
+                check_devfs_rule(rule)
+            except ConfigError as err:
+                raise KernelError("devfs rule apply", errno.EINVAL, mountpoint,
+                                  detail=str(err)) from err
+            linux64 = "linux64" in state["config"]["modules"]
+            mount["visible"] = freebsd_devfs.apply(mount["visible"], rule, linux64)
+
+    # --- rctl, cpuset, network ------------------------------------------------------
+    def rctl_add(self, rule: str) -> None:
+        with self._state() as state:
+            self._enter(state, "rctl_add", rule)
+            if not state["config"]["racct"]:
+                raise KernelError("rctl -a", errno.ENOSYS, rule, detail="RACCT/RCTL present, "
+                                  "but disabled; enable using kern.racct.enable=1 tunable")
+            subject, _, rest = rule.partition(":")
+            name, _, body = rest.partition(":")
+            try:
+                if subject != "jail" or not name:
+                    raise ConfigError("subject must be jail:<name>")
+                resource, action, _ = check_rctl(body, "rctl")
+            except ConfigError as err:
+                raise KernelError("rctl -a", errno.EINVAL, rule, detail=str(err)) from err
+            key = f"jail:{name}:{resource}:{action}="
+            state["rctl"] = [r for r in state["rctl"] if not r.startswith(key)] + [rule]
+
+    def rctl_remove(self, rule_filter: str) -> None:
+        with self._state() as state:
+            self._enter(state, "rctl_remove", rule_filter)
+            f = rule_filter.rstrip(":")
+            keep = [r for r in state["rctl"] if not r.startswith((f + ":", f + "="))]
+            if len(keep) == len(state["rctl"]):
+                raise KernelError("rctl -r", errno.ESRCH, rule_filter, detail="no such rule")
+            state["rctl"] = keep
+
+    def cpuset(self, jid: int, cpus: str) -> None:
+        with self._state() as state:
+            self._enter(state, "cpuset", jid, cpus)
+            if str(jid) not in state["jails"]:
+                raise KernelError("cpuset -j", errno.ESRCH, str(jid), detail="no such jail")
+            try:
+                check_cpu_list(cpus)
+            except ConfigError as err:
+                raise KernelError("cpuset -j", errno.EINVAL, cpus, detail=str(err)) from err
+            top = max(int(p) for item in cpus.split(",") for p in item.split("-"))
+            if top >= state["config"]["ncpu"]:
+                raise KernelError("cpuset -j", errno.EINVAL, cpus, detail="no such CPU")
+            state["cpusets"][str(jid)] = cpus
+
+    def ifconfig_alias(self, interface: str, address: str, *, add: bool) -> None:
+        with self._state() as state:
+            self._enter(state, "ifconfig_alias", interface, address, add)
+            if interface not in state["config"]["interfaces"] \
+                    or interface in state["vnet_ifaces"]:
+                raise KernelError("ifconfig", errno.ENXIO, interface,
+                                  detail=f"interface {interface} does not exist")
+            have = state["aliases"].get(interface, [])
+            if add:
+                if address in have:
+                    raise KernelError("ifconfig alias", errno.EEXIST, address)
+                state["aliases"][interface] = [*have, address]
+            else:
+                if address not in have:
+                    raise KernelError("ifconfig -alias", errno.EADDRNOTAVAIL, address)
+                have.remove(address)
+                if not have:
+                    del state["aliases"][interface]
+
+    def ifconfig_vnet(self, interface: str, jid: int) -> None:
+        with self._state() as state:
+            self._enter(state, "ifconfig_vnet", interface, jid)
+            if interface not in state["config"]["interfaces"] \
+                    or interface in state["vnet_ifaces"]:
+                raise KernelError("ifconfig vnet", errno.ENXIO, interface,
+                                  detail=f"interface {interface} does not exist")
+            jail = state["jails"].get(str(jid))
+            if jail is None:
+                raise KernelError("ifconfig vnet", errno.ENOENT, str(jid), detail="no such jail")
+            if jail["params"].get("vnet") != "new":
+                raise KernelError("ifconfig vnet", errno.EPERM, interface,
+                                  detail="jail has no vnet of its own")
+            state["vnet_ifaces"][interface] = jid
+
+    def kill(self, pid: int, signal: int) -> None:
+        try:
+            os.kill(pid, signal)
+        except ProcessLookupError as err:
+            raise KernelError("kill", errno.ESRCH, str(pid)) from err
+
+
+def _start_time(pid: int) -> float:
+    import psutil
+
+    return float(psutil.Process(pid).create_time())

@@ -1,0 +1,374 @@
+"""Whole backend sequences on the simulated kernel: prepare, enter, destroy."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pyocijail.backends.freebsd.backend import FreeBSDBackend
+from pyocijail.errors import ConfigError, KernelError
+from pyocijail.spec.model import Cpu, Memory, Resources
+from pyocijail.testing.freebsd_undo import MemoryUndoLog
+from pyocijail.testing.simkernel import SimulatedKernel
+
+from .conftest import RecordingLog, assert_clean, base_config, plan_of, tree
+
+
+def rich_config(host: Path) -> dict[str, Any]:
+    """Touches every prepare step except vnet interfaces (see vnet_config)."""
+    return base_config(
+        root={"path": "rootfs", "readonly": True},
+        mounts=[
+            {"destination": "/dev", "type": "devfs", "source": "devfs",
+             "options": ["ruleset=4", "rule=path shm unhide mode 1777"]},
+            {"destination": "/dev/fd", "type": "fdescfs", "source": "fdesc"},
+            {"destination": "/etc/hosts", "type": "nullfs", "source": str(host / "hosts")},
+            {"destination": "/run/.containerenv", "type": "nullfs",
+             "source": str(host / ".containerenv")},
+            {"destination": "/data", "type": "bind", "source": str(host / "volume"),
+             "options": ["rbind"]},
+            {"destination": "/data/cache", "type": "tmpfs", "source": "tmpfs",
+             "options": ["tmpcopyup"]},
+            {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+             "options": ["tmpcopyup"]},
+        ],
+        freebsd={"jail": {"parent": "infra", "ip4Addr": ["192.0.2.5"], "interface": "em0"},
+                 "devices": [{"path": "null", "mode": 438}]},
+        linux={"resources": {"memory": {"limit": 1 << 30}, "cpu": {"cpus": "0-1"}}},
+        annotations={"org.freebsd.rctl": "openfiles:deny=512"},
+    )
+
+
+def vnet_config() -> dict[str, Any]:
+    return base_config(mounts=[{"destination": "/dev", "type": "devfs", "source": "devfs",
+                                "options": ["ruleset=4"]}],
+                       freebsd={"jail": {"vnet": "new", "vnetInterfaces": ["epair0b"]}})
+
+
+def make_infra(sim: SimulatedKernel, layout: dict[str, Path]) -> None:
+    (layout["tmp"] / "infra").mkdir(exist_ok=True)
+    sim.jail_set({"name": "infra", "path": str(layout["tmp"] / "infra"), "persist": True,
+                  "vnet": "new", "children.max": 0}, create=True)
+
+
+def assert_only_infra_left(sim: SimulatedKernel) -> None:
+    state = sim.snapshot()
+    assert [j["name"] for j in state["jails"].values()] == ["infra"]
+    assert next(iter(state["jails"].values()))["params"]["children.max"] == 0
+    state["jails"] = {}
+    assert state["mounts"] == [] and state["rctl"] == [] and state["aliases"] == {}
+    assert state["cpusets"] == {} and state["vnet_ifaces"] == {}
+
+
+def test_prepare_then_destroy_leaves_nothing(backend: FreeBSDBackend, sim: SimulatedKernel,
+                                             layout: dict[str, Path]) -> None:
+    """A full create's host side is completely undone by destroy."""
+    make_infra(sim, layout)
+    before = (tree(layout["rootfs"]), tree(layout["host"]))
+    plan = plan_of(backend, layout, rich_config(layout["host"]))
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan, undo)
+    snap = sim.snapshot()
+    assert len(snap["mounts"]) == 8 and snap["cpusets"] and snap["aliases"]["em0"]
+    assert sim.jail_get("infra")["children.max"] == 1
+    assert state == {"jid": sim.jail_get("infra.c1")["jid"], "jail": "infra.c1"}
+    backend.destroy(state, undo)
+    assert_only_infra_left(sim)
+    assert (tree(layout["rootfs"]), tree(layout["host"])) == before
+    assert os.listdir(layout["state"]) == []
+
+
+def test_vnet_interfaces_are_moved_and_return(backend: FreeBSDBackend, sim: SimulatedKernel,
+                                              layout: dict[str, Path]) -> None:
+    """vnetInterfaces are moved into the jail after create and come back at destroy."""
+    plan = plan_of(backend, layout, vnet_config())
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan, undo)
+    assert sim.snapshot()["vnet_ifaces"] == {"epair0b": state["jid"]}
+    backend.destroy(state, undo)
+    assert_clean(sim)
+
+
+def _layout(tmp: Path) -> dict[str, Path]:
+    from .conftest import make_host, make_rootfs
+
+    bundle = tmp / "bundle"
+    make_rootfs(bundle / "rootfs")
+    state = tmp / "state" / "c1"
+    state.mkdir(parents=True)
+    return {"tmp": tmp, "bundle": bundle, "rootfs": bundle / "rootfs",
+            "host": make_host(tmp / "host"), "state": state}
+
+
+@pytest.mark.parametrize("which", ["rich", "vnet"])
+def test_destroy_after_a_failure_at_every_step(which: str, tmp_path: Path) -> None:
+    """Whichever kernel call of prepare fails, destroy leaves nothing behind."""
+    def config(layout: dict[str, Path]) -> dict[str, Any]:
+        return rich_config(layout["host"]) if which == "rich" else vnet_config()
+
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    layout0 = _layout(probe)
+    sim0 = SimulatedKernel.configure(str(probe / "sim.json"))
+    make_infra(sim0, layout0)
+    start = len(sim0.snapshot()["calls"])
+    b0 = FreeBSDBackend(sim0, RecordingLog())  # type: ignore[arg-type]
+    b0.prepare(plan_of(b0, layout0, config(layout0)), MemoryUndoLog())
+    calls = sim0.snapshot()["calls"][start:]
+    assert len(calls) >= (12 if which == "rich" else 3)
+    for step, call in enumerate(calls):
+        op = call[0]
+        after = sum(1 for c in calls[:step] if c[0] == op)
+        case = tmp_path / f"step{step}"
+        case.mkdir()
+        layout = _layout(case)
+        sim = SimulatedKernel.configure(str(case / "sim.json"))
+        make_infra(sim, layout)
+        before = (tree(layout["rootfs"]), tree(layout["host"]))
+        backend = FreeBSDBackend(sim, RecordingLog())  # type: ignore[arg-type]
+        plan = plan_of(backend, layout, config(layout))
+        sim.fail_next(op, errno.EIO, after=after)
+        undo = MemoryUndoLog()
+        with pytest.raises(KernelError):
+            backend.prepare(plan, undo)
+        backend.destroy({}, undo)  # the core may not have saved prepare's result
+        assert_only_infra_left(sim)
+        assert (tree(layout["rootfs"]), tree(layout["host"])) == before, (step, call)
+        assert os.listdir(layout["state"]) == [], (step, call)
+
+
+def test_destroy_is_idempotent(backend: FreeBSDBackend, sim: SimulatedKernel,
+                               layout: dict[str, Path]) -> None:
+    """A second destroy finds nothing to do and changes nothing (children.max too)."""
+    make_infra(sim, layout)
+    plan = plan_of(backend, layout, rich_config(layout["host"]))
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan, undo)
+    backend.destroy(state, undo)
+    backend.destroy(state, undo)
+    assert_only_infra_left(sim)
+
+
+def test_two_pod_members_share_the_raised_children_max(backend: FreeBSDBackend,
+                                                       sim: SimulatedKernel,
+                                                       layout: dict[str, Path]) -> None:
+    """Each member raises children.max by one; deleting both restores the original."""
+    make_infra(sim, layout)
+    config = base_config(annotations={"org.freebsd.parentJail": "infra"})
+    undos, states = [], []
+    for cid in ("a", "b"):
+        undo = MemoryUndoLog()
+        states.append(backend.prepare(plan_of(backend, layout, config, cid), undo))
+        undos.append(undo)
+    assert sim.jail_get("infra")["children.max"] == 2
+    backend.destroy(states[0], undos[0])
+    assert sim.jail_get("infra")["children.max"] == 1
+    backend.destroy(states[1], undos[1])
+    assert_only_infra_left(sim)
+
+
+def test_defaulted_allow_is_dropped_under_a_strict_parent(backend: FreeBSDBackend,
+                                                          sim: SimulatedKernel,
+                                                          layout: dict[str, Path],
+                                                          log: RecordingLog) -> None:
+    """Legacy allow.chflags is dropped if the parent lacks it, as ocijail does."""
+    make_infra(sim, layout)
+    config = base_config(annotations={"org.freebsd.parentJail": "infra"})
+    plan = plan_of(backend, layout, config)
+    undo = MemoryUndoLog()
+    backend.prepare(plan, undo)
+    params = sim.jail_get("infra.c1")
+    assert params["allow.chflags"] is False and params["allow.raw_sockets"] is False
+    assert any("allow.chflags" in m for m in log.debugs)
+
+
+def test_explicit_allow_beyond_the_parent_fails(backend: FreeBSDBackend, sim: SimulatedKernel,
+                                                layout: dict[str, Path]) -> None:
+    """An explicitly requested permission the parent lacks is an error (EPERM)."""
+    make_infra(sim, layout)
+    config = base_config(freebsd={"jail": {"parent": "infra", "allow": {"mlock": True}}})
+    undo = MemoryUndoLog()
+    with pytest.raises(KernelError) as info:
+        backend.prepare(plan_of(backend, layout, config), undo)
+    assert info.value.errno == errno.EPERM
+    backend.destroy({}, undo)
+    assert_only_infra_left(sim)
+
+
+def test_missing_parent_is_a_config_error(backend: FreeBSDBackend,
+                                          layout: dict[str, Path]) -> None:
+    """A parent jail that does not exist is reported as such."""
+    config = base_config(annotations={"org.freebsd.parentJail": "ghost"})
+    with pytest.raises(ConfigError, match='parent jail "ghost" does not exist'):
+        backend.prepare(plan_of(backend, layout, config), MemoryUndoLog())
+
+
+def test_file_copy_fallback_restores_the_original(tmp_path: Path,
+                                                  layout: dict[str, Path]) -> None:
+    """Without single-file nullfs, files are copied in and restored at destroy."""
+    sim = SimulatedKernel.configure(str(tmp_path / "old.json"), nullfs_files=False)
+    backend = FreeBSDBackend(sim, RecordingLog())  # type: ignore[arg-type]
+    host = layout["host"]
+    config = base_config(mounts=[
+        {"destination": "/etc/hosts", "type": "nullfs", "source": str(host / "hosts")},
+        {"destination": "/run/.containerenv", "type": "nullfs",
+         "source": str(host / ".containerenv")}])
+    before = tree(layout["rootfs"])
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan_of(backend, layout, config), undo)
+    assert (layout["rootfs"] / "etc/hosts").read_text() == "10.88.0.2 web\n"
+    assert (layout["rootfs"] / "run/.containerenv").read_text() == "engine=podman\n"
+    backend.destroy(state, undo)
+    assert tree(layout["rootfs"]) == before
+    assert os.listdir(layout["state"]) == []
+
+
+def test_tmpcopyup_keeps_content_and_drops_the_scratch(backend: FreeBSDBackend,
+                                                       sim: SimulatedKernel,
+                                                       layout: dict[str, Path]) -> None:
+    """tmpcopyup copies the covered directory in; no scratch copy is left."""
+    config = base_config(mounts=[{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+                                  "options": ["tmpcopyup"]}])
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan_of(backend, layout, config), undo)
+    assert (layout["rootfs"] / "tmp/seed").read_text() == "copied up\n"
+    assert os.listdir(layout["state"]) == []
+    assert any(e["op"] == "scratch" for e in undo.entries())
+    backend.destroy(state, undo)
+    assert_clean(sim)
+
+
+def test_destroy_leaves_a_reused_name_alone(backend: FreeBSDBackend, sim: SimulatedKernel,
+                                            layout: dict[str, Path], log: RecordingLog) -> None:
+    """If the jail name now belongs to another jid, destroy does not remove it."""
+    plan = plan_of(backend, layout, base_config())
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan, undo)
+    sim.jail_remove(state["jid"])
+    other = sim.jail_set({"name": "c1", "path": str(layout["rootfs"]), "persist": True},
+                         create=True)
+    backend.destroy(state, undo)
+    assert sim.jail_get("c1")["jid"] == other
+    assert any("leaving it alone" in w for w in log.warnings)
+
+
+def _member(sim: SimulatedKernel, jid: int) -> subprocess.Popen[bytes]:
+    code = ("import os, time; from pyocijail.testing.simkernel import SimulatedKernel as K;"
+            "os.chroot = lambda p: None;"
+            f"K({sim.path!r}).jail_attach({jid}); print('in', flush=True); time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline() == b"in\n"
+    return proc
+
+
+def test_processes_pause_resume_and_kill_on_destroy(backend: FreeBSDBackend,
+                                                    sim: SimulatedKernel,
+                                                    layout: dict[str, Path]) -> None:
+    """processes() lists jailed pids; pause/resume stop and continue them; destroy kills."""
+    import psutil
+
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan_of(backend, layout, base_config()), undo)
+    proc = _member(sim, state["jid"])
+    try:
+        assert list(backend.processes(state, proc.pid)) == [proc.pid]
+        assert backend.pause(state, proc.pid) == {"paused": True}
+        deadline = time.time() + 5
+        while psutil.Process(proc.pid).status() != psutil.STATUS_STOPPED:
+            assert time.time() < deadline
+            time.sleep(0.01)
+        assert backend.resume(state, proc.pid) == {"paused": False}
+        while psutil.Process(proc.pid).status() == psutil.STATUS_STOPPED:
+            assert time.time() < deadline
+            time.sleep(0.01)
+        backend.destroy(state, undo)
+        assert proc.wait(5) == -signal.SIGKILL
+        assert list(backend.processes(state, proc.pid)) == []
+    finally:
+        proc.kill()
+        proc.wait()
+    assert_clean(sim)
+
+
+def test_update_replaces_rctl_and_cpuset(backend: FreeBSDBackend, sim: SimulatedKernel,
+                                         layout: dict[str, Path]) -> None:
+    """update swaps the jail's rctl rules and cpuset; destroy removes the new rules."""
+    config = base_config(linux={"resources": {"memory": {"limit": 1024}}})
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan_of(backend, layout, config), undo)
+    backend.update(state, Resources(memory=Memory(limit=2048), cpu=Cpu(quota=50000,
+                                                                       cpus="1")))
+    snap = sim.snapshot()
+    assert snap["rctl"] == ["jail:c1:memoryuse:deny=2048", "jail:c1:pcpu:deny=50"]
+    assert snap["cpusets"] == {str(state["jid"]): "1"}
+    backend.destroy(state, undo)
+    assert_clean(sim)
+
+
+def test_update_without_rules_at_create_is_still_cleaned(backend: FreeBSDBackend,
+                                                         sim: SimulatedKernel,
+                                                         layout: dict[str, Path]) -> None:
+    """Rules added by update are removed even though create recorded no rctl undo."""
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan_of(backend, layout, base_config()), undo)
+    backend.update(state, Resources(memory=Memory(limit=4096)))
+    backend.destroy(state, undo)
+    assert_clean(sim)
+
+
+def test_join_needs_the_recorded_jail(backend: FreeBSDBackend, sim: SimulatedKernel,
+                                      layout: dict[str, Path]) -> None:
+    """join attaches by the recorded jid, and refuses when the jail is gone."""
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan_of(backend, layout, base_config()), undo)
+    backend.destroy(state, undo)
+    with pytest.raises(KernelError, match="jail is gone"):
+        backend.join(state, 1)
+
+
+def test_enter_attaches_and_records_order(backend: FreeBSDBackend, sim: SimulatedKernel,
+                                          layout: dict[str, Path]) -> None:
+    """enter() in init is jail_attach(jid), after every mount of prepare."""
+    plan = plan_of(backend, layout, base_config(mounts=[
+        {"destination": "/dev", "type": "devfs", "source": "devfs", "options": ["ruleset=4"]}]))
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan, undo)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.chroot = lambda p: None  # type: ignore[assignment]  # membership only
+            backend.enter(plan)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    ops = [c[0] for c in sim.snapshot()["calls"]]
+    assert ops.index("jail_attach") > max(i for i, o in enumerate(ops) if o == "nmount")
+    backend.destroy(state, undo)
+    assert_clean(sim)
+
+
+def test_planning_only_backend_refuses_to_act(planner: FreeBSDBackend,
+                                              layout: dict[str, Path]) -> None:
+    """FreeBSDBackend(None) plans but any kernel step fails with ENOSYS."""
+    plan = plan_of(planner, layout, base_config())
+    with pytest.raises(KernelError) as info:
+        planner.prepare(plan, MemoryUndoLog())
+    assert info.value.errno == errno.ENOSYS
+
+
+def test_features_lists_mount_options(planner: FreeBSDBackend) -> None:
+    """features names pseudo and ignored options and the org.freebsd. prefix."""
+    feats = planner.features()
+    for opt in ("tmpcopyup", "notmpcopyup", "rule", "rbind", "ruleset", "ro", "nosuid"):
+        assert opt in feats["mountOptions"]
+    assert feats["potentiallyUnsafeConfigAnnotations"] == ["org.freebsd."]
+    json.dumps(feats)

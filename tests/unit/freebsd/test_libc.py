@@ -1,0 +1,87 @@
+"""The pure parts of the libc kernel: parameter encoding and iovec building."""
+
+from __future__ import annotations
+
+import ctypes
+import socket
+import struct
+import subprocess
+import sys
+
+import pytest
+
+from pyocijail.backends.freebsd import libc
+from pyocijail.backends.freebsd.libc import build_iovec, encode_param
+from pyocijail.errors import KernelError
+
+
+def test_booleans_use_name_and_noname() -> None:
+    """true is the bare name, false the `no` form of its last component; no value."""
+    assert encode_param("persist", True) == (b"persist\0", None)
+    assert encode_param("persist", False) == (b"nopersist\0", None)
+    assert encode_param("allow.mount.tmpfs", False) == (b"allow.mount.notmpfs\0", None)
+
+
+def test_ints_and_jailsys_are_c_ints() -> None:
+    """Integers and disable/new/inherit are 4-byte native C ints."""
+    assert encode_param("enforce_statfs", 2) == (b"enforce_statfs\0", struct.pack("=i", 2))
+    assert encode_param("vnet", "new")[1] == struct.pack("=i", 1)
+    assert encode_param("sysvshm", "inherit")[1] == struct.pack("=i", 2)
+    assert encode_param("ip4", "disable")[1] == struct.pack("=i", 0)
+
+
+def test_strings_are_nul_terminated() -> None:
+    """String values carry their NUL."""
+    assert encode_param("host.hostname", "web") == (b"host.hostname\0", b"web\0")
+
+
+def test_addresses_are_packed_arrays() -> None:
+    """ip4.addr is an in_addr array, ip6.addr an in6_addr array, network order."""
+    assert encode_param("ip4.addr", ["10.0.0.1", "10.0.0.2"])[1] == bytes([10, 0, 0, 1,
+                                                                          10, 0, 0, 2])
+    v6 = encode_param("ip6.addr", ["2001:db8::1"])[1]
+    assert v6 == socket.inet_pton(socket.AF_INET6, "2001:db8::1") and len(v6) == 16
+
+
+def test_unknown_parameter_is_refused_before_the_kernel() -> None:
+    """Encoding an unknown name fails like the kernel (EINVAL)."""
+    with pytest.raises(KernelError):
+        encode_param("allow.everything", True)
+
+
+def test_iovec_pairs_point_at_their_buffers() -> None:
+    """build_iovec lays out name/value pairs; None is (NULL, 0); ints are out buffers."""
+    iov, keep = build_iovec([(b"persist\0", None), (b"name\0", b"c1\0"),
+                             (b"errmsg\0", 256)])
+    assert len(iov) == 6
+    assert ctypes.string_at(iov[0].iov_base, iov[0].iov_len) == b"persist\0"
+    assert iov[1].iov_base is None and iov[1].iov_len == 0
+    assert ctypes.string_at(iov[3].iov_base, iov[3].iov_len) == b"c1\0"
+    assert iov[5].iov_len == 256 and ctypes.string_at(iov[5].iov_base, 4) == b"\0" * 4
+    assert len(keep) == 5
+
+
+def test_import_does_not_load_libc() -> None:
+    """Importing the module on Linux loads no FreeBSD symbols."""
+    code = ("import pyocijail.backends.freebsd.libc as l; k = l.LibcKernel();"
+            "assert k._libc is None; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout == "ok\n", out.stderr
+
+
+def test_tools_are_absolute_paths() -> None:
+    """Every tool is run by absolute path (podman's delete has no PATH)."""
+    for tool in (libc.DEVFS, libc.RCTL, libc.CPUSET, libc.IFCONFIG, libc.UMOUNT, libc.PS):
+        assert tool.startswith("/")
+
+
+def test_tool_failure_carries_the_errno(tmp_path) -> None:
+    """A tool's strerror text on stderr is turned back into an errno."""
+    script = tmp_path / "tool"
+    script.write_text("#!/bin/sh\necho 'rctl: No such process' >&2\nexit 1\n")
+    script.chmod(0o755)
+    with pytest.raises(KernelError) as info:
+        libc.run_tool("rctl -r", [str(script), "jail:x"])
+    import errno
+
+    assert info.value.errno == errno.ESRCH

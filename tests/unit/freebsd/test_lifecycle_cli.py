@@ -1,0 +1,144 @@
+"""Whole lifecycles through the CLI on the simulated FreeBSD kernel.
+
+`PYOCIJAIL_FREEBSD_SIMULATOR=<file>` makes every runtime process (create,
+start, exec, kill, delete are separate processes) share one simulated host.
+The rootfs holds a static busybox so that, as root, the chrooted process runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pyocijail.testing.simkernel import SimulatedKernel
+
+BUSYBOX = shutil.which("busybox")
+pytestmark = pytest.mark.skipif(BUSYBOX is None or "static" not in subprocess.run(
+    ["file", "-L", BUSYBOX or "/"], capture_output=True, text=True).stdout,
+    reason="needs a static busybox for the container rootfs")
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, Any]:
+    rootfs = tmp_path / "bundle/rootfs"
+    for d in ("bin", "dev", "etc", "tmp"):
+        (rootfs / d).mkdir(parents=True)
+    assert BUSYBOX
+    shutil.copy(BUSYBOX, rootfs / "bin/busybox")
+    for tool in ("sh", "sleep", "cat", "echo"):
+        os.symlink("busybox", rootfs / "bin" / tool)
+    (rootfs / "etc/marker").write_text("inside the rootfs\n")
+    (tmp_path / "hosts").write_text("10.0.0.1 web\n")
+    config = {"ociVersion": "1.3.0", "root": {"path": "rootfs"}, "hostname": "web",
+              "process": {"args": ["/bin/sleep", "30"], "cwd": "/", "env": ["PATH=/bin"],
+                          "user": {"uid": 0, "gid": 0}},
+              "mounts": [{"destination": "/dev", "type": "devfs", "source": "devfs",
+                          "options": ["ruleset=4"]},
+                         {"destination": "/dev/fd", "type": "fdescfs", "source": "fdesc"},
+                         {"destination": "/etc/hosts", "type": "nullfs",
+                          "source": str(tmp_path / "hosts")},
+                         {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+                          "options": ["tmpcopyup"]}],
+              "annotations": {"org.freebsd.jail.vnet": "new"},
+              "linux": {"resources": {"memory": {"limit": 1 << 28}}}}
+    (tmp_path / "bundle/config.json").write_text(json.dumps(config))
+    sim = SimulatedKernel.configure(str(tmp_path / "sim.json"))
+    return {"tmp": tmp_path, "sim": sim, "rootfs": rootfs,
+            "before": sorted(str(p) for p in rootfs.rglob("*"))}
+
+
+def cli(env: dict[str, Any], *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    # Files, not pipes: the container inherits create's stdio (the OCI contract)
+    # and would hold a pipe open until it exits.
+    out, err = env["tmp"] / "out", env["tmp"] / "err"
+    with open(out, "w") as o, open(err, "w") as e:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pyocijail", "--root", str(env["tmp"] / "run"), *args],
+            env={**os.environ, "PYOCIJAIL_FREEBSD_SIMULATOR": env["sim"].path},
+            stdin=subprocess.DEVNULL, stdout=o, stderr=e, text=True, timeout=60)
+    proc.stdout, proc.stderr = out.read_text(), err.read_text()
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def status(env: dict[str, Any], cid: str) -> str:
+    return json.loads(cli(env, "state", cid).stdout)["status"]
+
+
+def assert_nothing_left(env: dict[str, Any]) -> None:
+    state = env["sim"].snapshot()
+    assert state["jails"] == {} and state["mounts"] == [] and state["rctl"] == []
+    assert sorted(str(p) for p in env["rootfs"].rglob("*")) == env["before"]
+    assert not (env["tmp"] / "run" / "c1").exists()
+
+
+def test_create_start_kill_delete(env: dict[str, Any]) -> None:
+    """The jail, mounts and rules exist from create to delete, then nothing is left."""
+    cli(env, "create", "--bundle", str(env["tmp"] / "bundle"), "--pid-file",
+        str(env["tmp"] / "pid"), "c1")
+    snap = env["sim"].snapshot()
+    assert [j["name"] for j in snap["jails"].values()] == ["c1"]
+    assert len(snap["mounts"]) == 4 and snap["rctl"] == ["jail:c1:memoryuse:deny=268435456"]
+    assert status(env, "c1") == "created"
+    cli(env, "start", "c1")
+    assert status(env, "c1") == "running"
+    cli(env, "kill", "--all", "c1", "9")
+    deadline = time.time() + 10
+    while status(env, "c1") != "stopped":
+        assert time.time() < deadline
+        time.sleep(0.05)
+    cli(env, "delete", "c1")
+    assert_nothing_left(env)
+
+
+def test_delete_force_of_a_running_container(env: dict[str, Any]) -> None:
+    """delete --force kills the jail's processes and undoes everything."""
+    cli(env, "create", "--bundle", str(env["tmp"] / "bundle"), "--pid-file",
+        str(env["tmp"] / "pid"), "c1")
+    cli(env, "start", "c1")
+    pid = int((env["tmp"] / "pid").read_text())
+    cli(env, "delete", "--force", "c1")
+    assert_nothing_left(env)
+    import psutil
+
+    try:  # gone, or a zombie nobody has reaped yet
+        assert psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        pass
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the simulator chroots only as root")
+def test_exec_runs_inside_the_rootfs(env: dict[str, Any]) -> None:
+    """exec attaches to the jail: the process sees the container's rootfs as /."""
+    cli(env, "create", "--bundle", str(env["tmp"] / "bundle"), "--pid-file",
+        str(env["tmp"] / "pid"), "c1")
+    cli(env, "start", "c1")
+    proc_file = env["tmp"] / "proc.json"
+    proc_file.write_text(json.dumps({"args": ["/bin/cat", "/etc/marker"], "cwd": "/",
+                                     "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0}}))
+    out = cli(env, "exec", "--process", str(proc_file), "c1")
+    assert out.stdout == "inside the rootfs\n"
+    assert "jail_attach" in [c[0] for c in env["sim"].snapshot()["calls"]]
+    cli(env, "delete", "--force", "c1")
+    assert_nothing_left(env)
+
+
+def test_failed_create_leaves_nothing(env: dict[str, Any]) -> None:
+    """A kernel failure during create is undone before create exits non-zero."""
+    import errno
+
+    env["sim"].fail_next("nmount", errno.EIO, after=2)
+    out = cli(env, "create", "--bundle", str(env["tmp"] / "bundle"), "--pid-file",
+              str(env["tmp"] / "pid"), "c1", check=False)
+    assert out.returncode != 0 and "nmount" in out.stderr
+    cli(env, "delete", "--force", "c1")
+    assert_nothing_left(env)

@@ -1,0 +1,167 @@
+"""Mount option mapping and mount planning."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pyocijail.backends.freebsd.mounts import check_devfs_rule, parse_options
+from pyocijail.errors import ConfigError
+from pyocijail.spec.model import IdMapping, Mount
+
+from .conftest import base_config, plan_of, tree
+
+
+def opts(*options: str, type_: str | None = "nullfs") -> tuple[tuple[str, ...], dict]:
+    parsed = parse_options(Mount(destination="/x", type=type_, source="/s", options=options))
+    return parsed.flags, dict(parsed.data)
+
+
+def test_flags_map_to_mount_flags() -> None:
+    """Generic flag names become mount(8) flags; every mount gets MNT_IGNORE."""
+    flags, data = opts("ro", "nosuid", "noexec", "noatime", "sync")
+    assert flags == ("ignore", "ro", "nosuid", "noexec", "noatime", "sync") and data == {}
+
+
+def test_negations_clear_flags() -> None:
+    """rw, exec, suid, atime undo an earlier flag; rdonly is ro."""
+    flags, _ = opts("rdonly", "noexec", "nosuid", "rw", "exec", "suid")
+    assert flags == ("ignore",)
+
+
+def test_linux_propagation_and_nodev_are_dropped() -> None:
+    """bind/rbind/rprivate/... and nodev are accepted and ignored."""
+    flags, data = opts("rbind", "rprivate", "shared", "rslave", "unbindable", "nodev")
+    assert flags == ("ignore",) and data == {}
+
+
+def test_key_values_are_fs_data() -> None:
+    """key=value options go to nmount as file-system data."""
+    _, data = opts("size=64m", "mode=1777", type_="tmpfs")
+    assert data == {"size": "64m", "mode": "1777"}
+
+
+@pytest.mark.parametrize("option, type_", [("idmap", "nullfs"), ("relatime", "tmpfs"),
+                                           ("size=64m", "nullfs"), ("mode=999", "tmpfs"),
+                                           ("ruleset=x", "devfs"), ("tmpcopyup", "nullfs"),
+                                           ("rule=path x unhide", "tmpfs"), ("size", "tmpfs")])
+def test_unsupported_options_are_errors(option: str, type_: str) -> None:
+    """Options FreeBSD cannot honour for that file system fail at plan time."""
+    with pytest.raises(ConfigError):
+        opts(option, type_=type_)
+
+
+def test_types_map_to_nullfs() -> None:
+    """bind, nullfs and an empty type with bind are nullfs; empty without bind is not."""
+    for type_, options in (("bind", ()), ("nullfs", ()), (None, ("rbind",))):
+        assert parse_options(Mount(destination="/x", type=type_, source="/s",
+                                   options=options)).fstype == "nullfs"
+    with pytest.raises(ConfigError):
+        parse_options(Mount(destination="/x", type=None, source="/s"))
+
+
+@pytest.mark.parametrize("type_", ["proc", "sysfs", "cgroup", "ext4", "zfs"])
+def test_unknown_types_are_errors(type_: str) -> None:
+    """Linux-only and unsupported file system types are refused."""
+    with pytest.raises(ConfigError, match="not supported"):
+        parse_options(Mount(destination="/x", type=type_, source="x"))
+
+
+def test_id_mappings_are_rejected() -> None:
+    """uidMappings on a mount are unsupported on FreeBSD."""
+    m = Mount(destination="/x", type="bind", source="/s",
+              uid_mappings=(IdMapping(container_id=0, host_id=1000, size=1),))
+    with pytest.raises(ConfigError, match="uidMappings"):
+        parse_options(m)
+
+
+def test_tmpcopyup_pseudo_options() -> None:
+    """tmpcopyup/notmpcopyup are pseudo options; the last one wins."""
+    m = Mount(destination="/t", type="tmpfs", source="tmpfs",
+              options=("tmpcopyup", "notmpcopyup"))
+    assert parse_options(m).tmpcopyup is False
+
+
+@pytest.mark.parametrize("rule", ["path shm unhide mode 1777", "path 'dri/*' unhide",
+                                  "type disk hide", "path tun0 mode 0660 group 5"])
+def test_devfs_rules_accepted(rule: str) -> None:
+    """devfs(8) rule grammar: conditions then actions."""
+    assert check_devfs_rule(rule) == rule
+
+
+@pytest.mark.parametrize("rule", ["", "path", "path x", "path x mode 9", "frob",
+                                  "type sock hide", "path x unhide mode"])
+def test_devfs_rules_rejected(rule: str) -> None:
+    """Rules devfs(8) would not parse are configuration errors."""
+    with pytest.raises(ConfigError):
+        check_devfs_rule(rule)
+
+
+def test_mount_inside_an_earlier_volume_resolves_through_it(planner, layout) -> None:
+    """A later mount under a volume is resolved and created in the volume's source."""
+    host = layout["host"]
+    os.symlink("/elsewhere", host / "volume/link")
+    config = base_config(mounts=[
+        {"destination": "/data", "type": "bind", "source": str(host / "volume")},
+        {"destination": "/data/link/sub", "type": "tmpfs", "source": "tmpfs"}])
+    plan = plan_of(planner, layout, config)
+    assert plan.mounts[1].destination == "/elsewhere/sub"
+    # /elsewhere is not under /data: it is created in the rootfs.
+    assert [p.path for p in plan.mountpoints if p.mount == 1] == [
+        str(layout["rootfs"] / "elsewhere"), str(layout["rootfs"] / "elsewhere/sub")]
+
+
+def test_file_on_directory_is_an_error(planner, layout) -> None:
+    """A file source cannot be mounted on an existing directory."""
+    config = base_config(mounts=[{"destination": "/etc", "type": "bind",
+                                  "source": str(layout["host"] / "hosts")}])
+    with pytest.raises(ConfigError, match="cannot mount a file"):
+        plan_of(planner, layout, config)
+
+
+def test_relative_source_is_bundle_relative(planner, layout) -> None:
+    """A relative nullfs source is taken relative to the bundle."""
+    (layout["bundle"] / "shared").mkdir()
+    config = base_config(mounts=[{"destination": "/shared", "type": "bind",
+                                  "source": "shared"}])
+    assert plan_of(planner, layout, config).mounts[0].source == str(layout["bundle"] /
+                                                                     "shared")
+
+
+def test_missing_source_is_an_error(planner, layout) -> None:
+    """A nullfs source that does not exist fails at plan time."""
+    config = base_config(mounts=[{"destination": "/x", "type": "bind", "source": "/nope"}])
+    with pytest.raises(ConfigError, match="does not exist"):
+        plan_of(planner, layout, config)
+
+
+def test_symlink_loop_destination_is_an_error(planner, layout) -> None:
+    """A destination through a symlink loop fails with ELOOP's message."""
+    os.symlink("/loop", layout["rootfs"] / "loop")
+    config = base_config(mounts=[{"destination": "/loop/x", "type": "tmpfs",
+                                  "source": "tmpfs"}])
+    with pytest.raises(ConfigError, match="symbolic links"):
+        plan_of(planner, layout, config)
+
+
+def test_nothing_is_created_inside_devfs(planner, layout) -> None:
+    """Mount points inside devfs are not created (EOPNOTSUPP there)."""
+    config = base_config(mounts=[
+        {"destination": "/dev", "type": "devfs", "source": "devfs", "options": ["ruleset=4"]},
+        {"destination": "/dev/shm", "type": "tmpfs", "source": "shm"}])
+    assert [p.mount for p in plan_of(planner, layout, config).mountpoints] == []
+
+
+def test_plan_has_no_side_effects(planner, layout) -> None:
+    """Planning creates nothing in the rootfs, the host dirs or the state dir."""
+    before = tree(layout["tmp"])
+    config = base_config(root={"path": "rootfs", "readonly": True}, mounts=[
+        {"destination": "/new/dir", "type": "tmpfs", "source": "tmpfs"},
+        {"destination": "/run/.containerenv", "type": "bind",
+         "source": str(layout["host"] / ".containerenv")}])
+    plan_of(planner, layout, config)
+    after = tree(layout["tmp"])
+    after.pop("bundle/config.json")
+    assert after == before

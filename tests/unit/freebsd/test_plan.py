@@ -1,0 +1,97 @@
+"""Process settings and devices in the plan; JSON and text renderings."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pyocijail.errors import ConfigError
+
+from .conftest import base_config, plan_of
+
+
+def with_rlimits(*rlimits: dict) -> dict:
+    config = base_config()
+    config["process"]["rlimits"] = list(rlimits)
+    return config
+
+
+def test_rlimits_keep_freebsd_names(planner, layout) -> None:
+    """Rlimits that exist on FreeBSD are kept in order."""
+    plan = plan_of(planner, layout, with_rlimits(
+        {"type": "RLIMIT_NOFILE", "soft": 10, "hard": 20},
+        {"type": "RLIMIT_AS", "soft": 1, "hard": 2}))
+    assert plan.process.rlimits == (("RLIMIT_NOFILE", 10, 20), ("RLIMIT_AS", 1, 2))
+
+
+@pytest.mark.parametrize("rlimits, message", [
+    ([{"type": "RLIMIT_RTPRIO", "soft": 1, "hard": 1}], "does not exist on FreeBSD"),
+    ([{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}], "unknown rlimit"),
+    ([{"type": "RLIMIT_CORE", "soft": 1, "hard": 1}] * 2, "twice"),
+    ([{"type": "RLIMIT_CORE", "soft": 2, "hard": 1}], "exceeds"),
+])
+def test_bad_rlimits_are_errors(planner, layout, rlimits: list, message: str) -> None:
+    """Linux-only, unknown, duplicate or inverted rlimits fail at plan time."""
+    with pytest.raises(ConfigError, match=message):
+        plan_of(planner, layout, with_rlimits(*rlimits))
+
+
+def test_umask_absent_is_inherited(planner, layout) -> None:
+    """No umask in config: the plan says inherit (None), not 077 like ocijail."""
+    assert plan_of(planner, layout, base_config()).process.umask is None
+
+
+def test_relative_cwd_is_an_error(planner, layout) -> None:
+    """process.cwd must be absolute."""
+    config = base_config()
+    config["process"]["cwd"] = "tmp"
+    with pytest.raises(ConfigError, match="absolute"):
+        plan_of(planner, layout, config)
+
+
+def test_devices_need_devfs_on_dev(planner, layout) -> None:
+    """freebsd.devices without a devfs mount on /dev is an error."""
+    config = base_config(freebsd={"devices": [{"path": "null", "mode": 438}]})
+    with pytest.raises(ConfigError, match="devfs mount on /dev"):
+        plan_of(planner, layout, config)
+
+
+@pytest.mark.parametrize("device", [{"path": "/etc/x"}, {"path": "a b"},
+                                    {"path": "null", "mode": 512}])
+def test_bad_devices_are_errors(planner, layout, device: dict) -> None:
+    """Device paths are relative to /dev and modes are 0..511."""
+    config = base_config(mounts=[{"destination": "/dev", "type": "devfs", "source": "devfs"}],
+                         freebsd={"devices": [device]})
+    with pytest.raises(ConfigError):
+        plan_of(planner, layout, config)
+
+
+def test_missing_rootfs_is_an_error(planner, layout) -> None:
+    """root.path must be an existing directory."""
+    with pytest.raises(ConfigError, match="root.path"):
+        plan_of(planner, layout, base_config(root={"path": "nope"}))
+
+
+def test_json_is_stable_and_serialisable(planner, layout) -> None:
+    """to_json has the documented top-level keys and round-trips through json."""
+    doc = plan_of(planner, layout, base_config()).to_json()
+    assert list(doc) == ["platform", "jail", "mounts", "mountpoints", "devfs_rules", "rctl",
+                         "cpuset", "interfaces", "process", "warnings"]
+    assert json.loads(json.dumps(doc)) == doc
+
+
+def test_text_names_the_jail_mounts_and_process(planner, layout) -> None:
+    """to_text shows the jail, each mount, created mount points and the process."""
+    config = base_config(mounts=[{"destination": "/run/x", "type": "tmpfs",
+                                  "source": "tmpfs"}])
+    text = plan_of(planner, layout, config).to_text()
+    assert text.startswith("jail c1\n")
+    assert "tmpfs tmpfs on" in text and "create dir" in text and "process ['/bin/sh']" in text
+
+
+def test_warnings_reach_the_log(planner, layout, log) -> None:
+    """Plan warnings (precedence conflicts) are logged as warnings."""
+    plan_of(planner, layout, base_config(freebsd={"jail": {"vnet": "new"}},
+                                         annotations={"org.freebsd.jail.vnet": "inherit"}))
+    assert any("org.freebsd.jail.vnet" in w for w in log.warnings)

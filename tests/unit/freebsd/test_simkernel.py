@@ -1,0 +1,368 @@
+"""The simulated kernel rejects what FreeBSD 14 rejects, with the same errno."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pyocijail.backends.freebsd.kernel import MNT_FORCE
+from pyocijail.errors import KernelError
+from pyocijail.testing.simkernel import SimulatedKernel
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    r = tmp_path / "root"
+    (r / "dev").mkdir(parents=True)
+    (r / "mnt/sub").mkdir(parents=True)
+    (r / "file").write_text("x")
+    return r
+
+
+def jail(sim: SimulatedKernel, root: Path, name: str = "j", **extra: Any) -> int:
+    return sim.jail_set({"name": name, "path": str(root), "persist": True, **extra},
+                        create=True)
+
+
+def fails(err: int, fn: Any, *args: Any, **kw: Any) -> KernelError:
+    with pytest.raises(KernelError) as info:
+        fn(*args, **kw)
+    assert info.value.errno == err, info.value
+    return info.value
+
+
+# --- jail_set -------------------------------------------------------------------
+
+def test_unknown_parameter_is_einval(sim: SimulatedKernel, root: Path) -> None:
+    """An unknown parameter name is EINVAL ("unknown parameter")."""
+    fails(errno.EINVAL, jail, sim, root, **{"allow.everything": True})
+
+
+def test_readonly_parameter_cannot_be_set(sim: SimulatedKernel, root: Path) -> None:
+    """children.cur is read-only: jail_set does not consume it (EINVAL)."""
+    fails(errno.EINVAL, jail, sim, root, **{"children.cur": 1})
+
+
+def test_enforce_statfs_3_is_einval(sim: SimulatedKernel, root: Path) -> None:
+    """enforce_statfs outside 0..2 is EINVAL."""
+    fails(errno.EINVAL, jail, sim, root, enforce_statfs=3)
+
+
+def test_securelevel_must_be_an_int(sim: SimulatedKernel, root: Path) -> None:
+    """A string securelevel is a type error (EINVAL)."""
+    fails(errno.EINVAL, jail, sim, root, securelevel="3")
+
+
+def test_boolean_must_be_a_bool(sim: SimulatedKernel, root: Path) -> None:
+    """An int for a boolean parameter is rejected."""
+    fails(errno.EINVAL, jail, sim, root, **{"allow.mlock": 1})
+
+
+def test_vnet_disable_is_einval(sim: SimulatedKernel, root: Path) -> None:
+    """vnet has no `disable` value."""
+    fails(errno.EINVAL, jail, sim, root, vnet="disable")
+
+
+def test_vnet_with_ip4_is_einval(sim: SimulatedKernel, root: Path) -> None:
+    """A vnet jail cannot have IP address restrictions."""
+    fails(errno.EINVAL, jail, sim, root, vnet="new", ip4="inherit")
+
+
+def test_bad_address_is_einval(sim: SimulatedKernel, root: Path) -> None:
+    """INADDR_ANY cannot be a jail address."""
+    fails(errno.EINVAL, jail, sim, root, **{"ip4.addr": ["0.0.0.0"]})
+
+
+def test_long_hostname_is_enametoolong(sim: SimulatedKernel, root: Path) -> None:
+    """host.hostname longer than MAXHOSTNAMELEN-1 is ENAMETOOLONG."""
+    fails(errno.ENAMETOOLONG, jail, sim, root, **{"host.hostname": "h" * 256})
+
+
+def test_new_jail_must_persist(sim: SimulatedKernel, root: Path) -> None:
+    """Without persist (and no attach), create is EINVAL."""
+    fails(errno.EINVAL, sim.jail_set, {"name": "j", "path": str(root)}, create=True)
+
+
+def test_duplicate_name_is_eexist(sim: SimulatedKernel, root: Path) -> None:
+    """A second live jail of the same name is EEXIST."""
+    jail(sim, root)
+    fails(errno.EEXIST, jail, sim, root)
+
+
+def test_numeric_name_is_einval(sim: SimulatedKernel, root: Path) -> None:
+    """A numeric name that is not the jid is EINVAL."""
+    fails(errno.EINVAL, jail, sim, root, "12345")
+
+
+def test_child_of_missing_parent_is_enoent(sim: SimulatedKernel, root: Path) -> None:
+    """`a.b` needs a jail `a`."""
+    fails(errno.ENOENT, jail, sim, root, "nope.child")
+
+
+def test_child_beyond_children_max_is_eperm(sim: SimulatedKernel, root: Path) -> None:
+    """A parent with children.max 0 (the default) refuses a child: EPERM."""
+    jail(sim, root, "p")
+    fails(errno.EPERM, jail, sim, root, "p.c")
+    sim.jail_set({"name": "p", "children.max": 1}, create=False)
+    jail(sim, root, "p.c")
+    fails(errno.EPERM, jail, sim, root, "p.d")
+
+
+def test_child_cannot_have_allow_the_parent_lacks(sim: SimulatedKernel, root: Path) -> None:
+    """allow.* beyond the parent's permissions is EPERM."""
+    jail(sim, root, "p", **{"children.max": 2})
+    fails(errno.EPERM, jail, sim, root, "p.c", **{"allow.chflags": True})
+    jail(sim, root, "p.d", **{"allow.unprivileged_proc_debug": True})  # a permitted difference
+
+
+def test_child_enforce_statfs_below_parent_is_eperm(sim: SimulatedKernel, root: Path) -> None:
+    """A child cannot see more mounts than its parent."""
+    jail(sim, root, "p", **{"children.max": 1, "enforce_statfs": 2})
+    fails(errno.EPERM, jail, sim, root, "p.c", enforce_statfs=1)
+
+
+def test_missing_path_is_enoent_and_file_path_enotdir(sim: SimulatedKernel,
+                                                      root: Path) -> None:
+    """The jail path must be an existing directory."""
+    fails(errno.ENOENT, jail, sim, root / "missing")
+    fails(errno.ENOTDIR, jail, sim, root / "file")
+
+
+def test_update_cannot_change_path_or_vnet(sim: SimulatedKernel, root: Path) -> None:
+    """path and vnet are fixed after creation (EINVAL); a missing jail is ENOENT."""
+    jail(sim, root)
+    fails(errno.EINVAL, sim.jail_set, {"name": "j", "path": str(root)}, create=False)
+    fails(errno.EINVAL, sim.jail_set, {"name": "j", "vnet": "new"}, create=False)
+    fails(errno.ENOENT, sim.jail_set, {"name": "x", "persist": True}, create=False)
+
+
+def test_jail_get_reports_children(sim: SimulatedKernel, root: Path) -> None:
+    """jail_get by name returns jid, children.max and children.cur."""
+    jid = jail(sim, root, "p", **{"children.max": 3})
+    jail(sim, root, "p.c")
+    info = sim.jail_get("p")
+    assert (info["jid"], info["children.max"], info["children.cur"]) == (jid, 3, 1)
+    fails(errno.ENOENT, sim.jail_get, "q")
+
+
+def test_state_is_shared_between_instances(sim: SimulatedKernel, root: Path) -> None:
+    """Two kernels on the same file (two runtime processes) see the same jails."""
+    jail(sim, root)
+    assert SimulatedKernel(sim.path).jail_get("j")["name"] == "j"
+
+
+# --- processes --------------------------------------------------------------------
+
+def _attached_child(sim: SimulatedKernel, jid: int) -> subprocess.Popen[bytes]:
+    code = ("import sys, time; from pyocijail.testing.simkernel import SimulatedKernel as K;"
+            "import os; os.chroot = lambda p: None;"  # membership only: keep the host root
+            f"K({sim.path!r}).jail_attach({jid}); print('in', flush=True);"
+            "import subprocess; subprocess.Popen(['sleep', '60']); time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline() == b"in\n"
+    return proc
+
+
+def test_attach_missing_jail_is_einval(sim: SimulatedKernel) -> None:
+    """jail_attach to no jail is EINVAL."""
+    fails(errno.EINVAL, sim.jail_attach, 42)
+
+
+def test_members_and_descendants_are_listed(sim: SimulatedKernel, root: Path) -> None:
+    """Processes of a jail: attached pids and their children, in child jails too."""
+    jid = jail(sim, root, "p", **{"children.max": 1})
+    cjid = jail(sim, root, "p.c")
+    a, b = _attached_child(sim, jid), _attached_child(sim, cjid)
+    try:
+        deadline = time.time() + 5
+        while len(sim.jail_pids(jid)) < 4 and time.time() < deadline:
+            time.sleep(0.05)
+        pids = sim.jail_pids(jid)
+        assert a.pid in pids and b.pid in pids and len(pids) == 4
+        assert sim.jail_pids(cjid) == sorted(_tree(b.pid))
+        sim.jail_remove(jid)
+        assert a.wait(5) == -signal.SIGKILL and b.wait(5) == -signal.SIGKILL
+        assert sim.snapshot()["jails"] == {}
+    finally:
+        for p in (a, b):
+            p.kill()
+            p.wait()
+
+
+def _tree(pid: int) -> list[int]:
+    import psutil
+
+    return [pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))]
+
+
+def test_remove_missing_jail_is_einval(sim: SimulatedKernel) -> None:
+    """jail_remove of no jail is EINVAL."""
+    fails(errno.EINVAL, sim.jail_remove, 7)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
+def test_attach_chroots_as_root(sim: SimulatedKernel, root: Path) -> None:
+    """As root, jail_attach really chroots into the jail path."""
+    jid = jail(sim, root)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            sim.jail_attach(jid)
+            os.write(w, ",".join(sorted(os.listdir("/"))).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    seen = os.read(r, 4096).decode()
+    os.waitpid(pid, 0)
+    assert seen == ",".join(sorted(os.listdir(root)))
+
+
+# --- mounts ---------------------------------------------------------------------------
+
+def test_mount_on_missing_dir_is_enoent(sim: SimulatedKernel, root: Path) -> None:
+    """nmount onto a path that does not exist is ENOENT."""
+    fails(errno.ENOENT, sim.nmount, "tmpfs", "tmpfs", str(root / "nope"), 0, {})
+
+
+def test_unknown_fs_is_enodev(sim: SimulatedKernel, root: Path) -> None:
+    """A file system the kernel lacks is ENODEV."""
+    fails(errno.ENODEV, sim.nmount, "ext4", "x", str(root / "mnt"), 0, {})
+
+
+def test_linprocfs_needs_linux64(tmp_path: Path, root: Path) -> None:
+    """Without the linux64 module, linprocfs is ENODEV."""
+    sim = SimulatedKernel.configure(str(tmp_path / "s.json"), modules=[])
+    fails(errno.ENODEV, sim.nmount, "linprocfs", "linproc", str(root / "mnt"), 0, {})
+
+
+def test_unknown_option_is_einval(sim: SimulatedKernel, root: Path) -> None:
+    """An option the file system does not know is EINVAL."""
+    fails(errno.EINVAL, sim.nmount, "tmpfs", "tmpfs", str(root / "mnt"), 0, {"relatime": None})
+
+
+def test_file_nullfs_on_old_kernel_is_enotdir(tmp_path: Path, root: Path) -> None:
+    """A kernel without single-file nullfs says ENOTDIR."""
+    sim = SimulatedKernel.configure(str(tmp_path / "s.json"), nullfs_files=False)
+    fails(errno.ENOTDIR, sim.nmount, "nullfs", str(root / "file"), str(root / "file"), 0, {})
+
+
+def test_dir_on_file_is_enotdir(sim: SimulatedKernel, root: Path) -> None:
+    """nullfs source and mount point must be of the same kind."""
+    fails(errno.ENOTDIR, sim.nmount, "nullfs", str(root / "mnt"), str(root / "file"), 0, {})
+
+
+def test_unmount_nothing_is_einval(sim: SimulatedKernel, root: Path) -> None:
+    """Unmounting what is not mounted is EINVAL."""
+    fails(errno.EINVAL, sim.unmount, str(root / "mnt"), 0)
+
+
+def test_unmount_with_mount_beneath_is_ebusy(sim: SimulatedKernel, root: Path) -> None:
+    """A mount with another beneath it is EBUSY, even forced."""
+    sim.nmount("tmpfs", "tmpfs", str(root / "mnt"), 0, {})
+    sim.nmount("tmpfs", "tmpfs", str(root / "mnt/sub"), 0, {})
+    fails(errno.EBUSY, sim.unmount, str(root / "mnt"), MNT_FORCE)
+    sim.unmount(str(root / "mnt/sub"), 0)
+    sim.unmount(str(root / "mnt"), 0)
+
+
+def test_unmount_in_use_is_ebusy_unless_forced(sim: SimulatedKernel, root: Path) -> None:
+    """A jailed process working inside the mount makes it busy; MNT_FORCE wins."""
+    jid = jail(sim, root)
+    sim.nmount("tmpfs", "tmpfs", str(root / "mnt"), 0, {})
+    code = ("import os, time; from pyocijail.testing.simkernel import SimulatedKernel as K;"
+            "os.chroot = lambda p: None;"
+            f"K({sim.path!r}).jail_attach({jid}); os.chdir({str(root / 'mnt')!r});"
+            "print('in', flush=True); time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"in\n"
+        fails(errno.EBUSY, sim.unmount, str(root / "mnt"), 0)
+        sim.unmount(str(root / "mnt"), MNT_FORCE)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_devfs_hides_by_ruleset(sim: SimulatedKernel, root: Path) -> None:
+    """fdescfs on /dev/fd works under ruleset 4, fails where the ruleset hides fd."""
+    sim.nmount("devfs", "devfs", str(root / "dev"), 0, {"ruleset": "1"})
+    fails(errno.ENOENT, sim.nmount, "fdescfs", "fdesc", str(root / "dev/fd"), 0, {})
+    sim.devfs_rule_apply(str(root / "dev"), "path fd unhide")
+    sim.nmount("fdescfs", "fdesc", str(root / "dev/fd"), 0, {})
+
+
+def test_devfs_rule_on_non_devfs_is_enotty(sim: SimulatedKernel, root: Path) -> None:
+    """`devfs -m` on something that is not a devfs mount fails (ENOTTY)."""
+    fails(errno.ENOTTY, sim.devfs_rule_apply, str(root / "mnt"), "path null unhide")
+
+
+def test_bad_devfs_rule_is_einval(sim: SimulatedKernel, root: Path) -> None:
+    """A rule devfs(8) cannot parse is refused."""
+    sim.nmount("devfs", "devfs", str(root / "dev"), 0, {"ruleset": "4"})
+    fails(errno.EINVAL, sim.devfs_rule_apply, str(root / "dev"), "path x explode")
+
+
+# --- rctl, cpuset, network ------------------------------------------------------------
+
+def test_rctl_without_racct_is_enosys(tmp_path: Path) -> None:
+    """With kern.racct.enable=0, rctl fails (ENOSYS)."""
+    sim = SimulatedKernel.configure(str(tmp_path / "s.json"), racct=False)
+    fails(errno.ENOSYS, sim.rctl_add, "jail:j:memoryuse:deny=1g")
+
+
+def test_rctl_bad_resource_is_einval(sim: SimulatedKernel) -> None:
+    """An unknown rctl resource is EINVAL."""
+    fails(errno.EINVAL, sim.rctl_add, "jail:j:memory:deny=1g")
+
+
+def test_rctl_remove_nothing_is_esrch(sim: SimulatedKernel) -> None:
+    """Removing rules that do not exist is ESRCH; a subject filter removes all of it."""
+    fails(errno.ESRCH, sim.rctl_remove, "jail:j")
+    sim.rctl_add("jail:j:memoryuse:deny=1g")
+    sim.rctl_add("jail:j:maxproc:deny=10")
+    sim.rctl_add("jail:jj:maxproc:deny=10")
+    sim.rctl_remove("jail:j")
+    assert sim.snapshot()["rctl"] == ["jail:jj:maxproc:deny=10"]
+
+
+def test_cpuset_checks_jail_and_cpus(sim: SimulatedKernel, root: Path) -> None:
+    """cpuset needs a jail (ESRCH) and CPUs that exist (EINVAL)."""
+    fails(errno.ESRCH, sim.cpuset, 9, "0")
+    jid = jail(sim, root)
+    fails(errno.EINVAL, sim.cpuset, jid, "0-63")
+    sim.cpuset(jid, "0-1")
+
+
+def test_ifconfig_needs_existing_interface(sim: SimulatedKernel, root: Path) -> None:
+    """Unknown interfaces are ENXIO; a vnet move needs a vnet jail (EPERM)."""
+    fails(errno.ENXIO, sim.ifconfig_alias, "igb9", "192.0.2.1", add=True)
+    jid = jail(sim, root, ip4="inherit")
+    fails(errno.EPERM, sim.ifconfig_vnet, "epair0b", jid)
+    vjid = jail(sim, root, "v", vnet="new")
+    sim.ifconfig_vnet("epair0b", vjid)
+    fails(errno.ENXIO, sim.ifconfig_vnet, "epair0b", vjid)  # no longer on the host
+    sim.jail_remove(vjid)
+    assert sim.snapshot()["vnet_ifaces"] == {}  # back on the host
+
+
+def test_alias_remove_missing_is_eaddrnotavail(sim: SimulatedKernel) -> None:
+    """Removing an alias that is not there is EADDRNOTAVAIL."""
+    fails(errno.EADDRNOTAVAIL, sim.ifconfig_alias, "em0", "192.0.2.1", add=False)
+
+
+def test_fault_injection_fails_the_nth_call(sim: SimulatedKernel, root: Path) -> None:
+    """fail_next(op, errno, after=n) fails exactly the (n+1)-th call of op."""
+    sim.fail_next("nmount", errno.EIO, after=1)
+    sim.nmount("tmpfs", "tmpfs", str(root / "mnt"), 0, {})
+    fails(errno.EIO, sim.nmount, "tmpfs", "tmpfs", str(root / "dev"), 0, {})
+    sim.nmount("tmpfs", "tmpfs", str(root / "dev"), 0, {})
