@@ -96,5 +96,11 @@ class Backend(Protocol):
     def processes(self, state: dict[str, Any], pid: int) -> Iterator[int]:
         """Host pids of every process in the container (for kill --all, ps)."""
 
+    # Optional; the core falls back or refuses when a backend lacks them:
+    #   freeze(state, pid, frozen: bool) -> None   pause/resume (fallback: SIGSTOP/SIGCONT)
+    #   update(state, resources: Resources) -> None  `update --resources`
+    # A backend may put {"annotations": {...}} in the data `prepare` returns;
+    # `state` shows them with the config's (the jid, for jail managers).
+
     def destroy(self, state: dict[str, Any], undo: UndoLog) -> None:
         """Remove everything prepare/isolate made; idempotent, tolerant of partial state."""

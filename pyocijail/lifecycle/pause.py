@@ -1,9 +1,10 @@
 """pause/resume: stop and continue every process of the container.
 
-Generic over backends: SIGSTOP/SIGCONT to each process the backend lists,
-and a mark in the state dir so `state` reports "paused" as runc does (the
-OCI state enum has no "paused"; runc, containerd and podman use it anyway).
-A cgroup freezer (Linux) is a better tool and will replace this there.
+The backend's `freeze` does it where it has one (the cgroup freezer on
+Linux, SIGSTOP to every jail member on FreeBSD); otherwise SIGSTOP/SIGCONT
+to each process the backend lists. A mark in the state dir makes `state`
+report "paused" as runc does: the OCI state enum has no "paused", but runc,
+containerd and podman all use it.
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ def pause(ctx: Context, container_id: str, *, frozen: bool) -> None:
     with ctx.store.open(container_id) as cdir:
         record = cdir.read()
         check("pause" if frozen else "resume", compute(record, cdir))
+        freeze = getattr(ctx.backend, "freeze", None)
         if frozen:
             with open(cdir.file(PAUSED_MARK), "w"):
                 pass
-            kill_all(ctx, record, signal.SIGSTOP)
+        if freeze is not None:
+            freeze(record.backend_state, record.pid, frozen)
         else:
-            kill_all(ctx, record, signal.SIGCONT)
+            kill_all(ctx, record, signal.SIGSTOP if frozen else signal.SIGCONT)
+        if not frozen:
             os.unlink(cdir.file(PAUSED_MARK))
 
 

@@ -62,5 +62,6 @@ class Record:
         if status != "stopped" and self.pid > 0:
             state["pid"] = self.pid
         state["bundle"] = self.bundle
-        state["annotations"] = self.annotations
+        extra = self.backend_state.get("annotations")
+        state["annotations"] = {**self.annotations, **extra} if extra else self.annotations
         return state

@@ -103,7 +103,9 @@ class FreeBSDBackend:
             # Returned to the host by the kernel when the jail is removed.
             undo.append({"op": "vnet.interface", "interface": vif, "jail": plan.name})
             k.ifconfig_vnet(vif, jid)
-        return {"jid": jid, "jail": plan.name}
+        # The jid as an annotation in `state`: jail managers look for it there.
+        return {"jid": jid, "jail": plan.name,
+                "annotations": {"org.freebsd.jail.jid": str(jid)}}
 
     def _within_parent(self, params: dict[str, Any], soft: tuple[str, ...],
                        parent: dict[str, Any]) -> dict[str, Any]:
@@ -241,14 +243,12 @@ class FreeBSDBackend:
         jid = self._jid_of(state)
         return iter(self.kernel.jail_pids(jid) if jid is not None else [])
 
-    def pause(self, state: dict[str, Any], pid: int) -> dict[str, Any]:
-        """SIGSTOP every process; returns what to record (status stays "running")."""
-        self._signal_all(state, pid, signal.SIGSTOP)
-        return {"paused": True}
+    def freeze(self, state: dict[str, Any], pid: int, frozen: bool) -> None:
+        """SIGSTOP (or SIGCONT) every process in the jail and its child jails.
 
-    def resume(self, state: dict[str, Any], pid: int) -> dict[str, Any]:
-        self._signal_all(state, pid, signal.SIGCONT)
-        return {"paused": False}
+        FreeBSD has no freezer; stopping each member is what `pause` can do.
+        The core records the paused status."""
+        self._signal_all(state, pid, signal.SIGSTOP if frozen else signal.SIGCONT)
 
     def _signal_all(self, state: dict[str, Any], pid: int, sig: int) -> None:
         for member in self.processes(state, pid):

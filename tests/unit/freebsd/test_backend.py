@@ -80,7 +80,9 @@ def test_prepare_then_destroy_leaves_nothing(backend: FreeBSDBackend, sim: Simul
     snap = sim.snapshot()
     assert len(snap["mounts"]) == 8 and snap["cpusets"] and snap["aliases"]["em0"]
     assert sim.jail_get("infra")["children.max"] == 1
-    assert state == {"jid": sim.jail_get("infra.c1")["jid"], "jail": "infra.c1"}
+    jid = sim.jail_get("infra.c1")["jid"]
+    assert state == {"jid": jid, "jail": "infra.c1",
+                     "annotations": {"org.freebsd.jail.jid": str(jid)}}
     backend.destroy(state, undo)
     assert_only_infra_left(sim)
     assert (tree(layout["rootfs"]), tree(layout["host"])) == before
@@ -281,12 +283,12 @@ def test_processes_pause_resume_and_kill_on_destroy(backend: FreeBSDBackend,
     proc = _member(sim, state["jid"])
     try:
         assert list(backend.processes(state, proc.pid)) == [proc.pid]
-        assert backend.pause(state, proc.pid) == {"paused": True}
+        backend.freeze(state, proc.pid, True)
         deadline = time.time() + 5
         while psutil.Process(proc.pid).status() != psutil.STATUS_STOPPED:
             assert time.time() < deadline
             time.sleep(0.01)
-        assert backend.resume(state, proc.pid) == {"paused": False}
+        backend.freeze(state, proc.pid, False)
         while psutil.Process(proc.pid).status() == psutil.STATUS_STOPPED:
             assert time.time() < deadline
             time.sleep(0.01)

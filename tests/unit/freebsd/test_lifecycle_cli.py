@@ -20,10 +20,10 @@ import pytest
 
 from pyocijail.testing.simkernel import SimulatedKernel
 
-BUSYBOX = shutil.which("busybox")
-pytestmark = pytest.mark.skipif(BUSYBOX is None or "static" not in subprocess.run(
-    ["file", "-L", BUSYBOX or "/"], capture_output=True, text=True).stdout,
-    reason="needs a static busybox for the container rootfs")
+from pyocijail.testing.bundles import BUSYBOX, busybox_available
+
+pytestmark = pytest.mark.skipif(not busybox_available(),
+                                reason="needs busybox-static for the container rootfs")
 
 
 @pytest.fixture
@@ -140,5 +140,26 @@ def test_failed_create_leaves_nothing(env: dict[str, Any]) -> None:
     out = cli(env, "create", "--bundle", str(env["tmp"] / "bundle"), "--pid-file",
               str(env["tmp"] / "pid"), "c1", check=False)
     assert out.returncode != 0 and "nmount" in out.stderr
+    assert_nothing_left(env)  # without any help from delete
+
+
+def test_state_pause_resume_update(env: dict[str, Any]) -> None:
+    """state shows the jid; pause/resume stop and continue the jail; update swaps rctl."""
+    cli(env, "create", "--bundle", str(env["tmp"] / "bundle"), "c1")
+    cli(env, "start", "c1")
+    state = json.loads(cli(env, "state", "c1").stdout)
+    jid = [j["jid"] for j in env["sim"].snapshot()["jails"].values()][0]
+    assert state["annotations"]["org.freebsd.jail.jid"] == str(jid)
+    cli(env, "pause", "c1")
+    assert status(env, "c1") == "paused"
+    import psutil
+
+    assert psutil.Process(state["pid"]).status() == psutil.STATUS_STOPPED
+    cli(env, "resume", "c1")
+    assert status(env, "c1") == "running"
+    assert psutil.Process(state["pid"]).status() != psutil.STATUS_STOPPED
+    cli(env, "update", "--memory", "64m", "--pids-limit", "50", "c1")
+    assert sorted(env["sim"].snapshot()["rctl"]) == ["jail:c1:maxproc:deny=50",
+                                                     "jail:c1:memoryuse:deny=67108864"]
     cli(env, "delete", "--force", "c1")
     assert_nothing_left(env)
