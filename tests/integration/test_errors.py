@@ -1,0 +1,99 @@
+"""Failures: exit 1, one clear message (one JSON object in --log), nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tests.conftest import needs_busybox, needs_root
+
+pytestmark = [needs_root, needs_busybox]
+
+
+def _log_objects(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["nosuchcmd"], 'exec: "nosuchcmd": executable file not found in $PATH'),
+    (["/bin/nosuch"], 'exec: "/bin/nosuch": stat /bin/nosuch: no such file or directory'),
+    (["/etc/passwd"], 'exec: "/etc/passwd": permission denied'),
+    ([""], "executable path is empty"),
+])
+def test_bad_executable_fails_create_with_podmans_words(runtime, bundle, workdir, args, words):
+    """args[0] is checked inside the container at create, with the wording podman maps."""
+    b = bundle(args)
+    log = os.path.join(workdir, "oci-log")
+    res = runtime("create", "--bundle", b, "c1", globals_=("--log", log, "--log-format=json"))
+    assert res.code == 1
+    assert words in res.err
+    objects = _log_objects(log)
+    assert len(objects) == 1
+    assert objects[0]["level"] == "error" and words in objects[0]["msg"]
+    assert objects[0]["time"][10] == "T" and "." in objects[0]["time"]
+    assert runtime.ids() == []
+    assert res.out == ""
+
+
+def test_invalid_config_names_the_pointer(runtime, bundle, workdir):
+    """A schema violation names the JSON pointer and rule; no state dir is made."""
+    b = bundle(["true"], process={"args": []})
+    res = runtime("create", "--bundle", b, "c1")
+    assert res.code == 1
+    assert "/process/args" in res.err and "too short" in res.err
+    assert "Traceback" not in res.err
+    assert not os.path.exists(runtime.root) or runtime.ids() == []
+
+
+def test_text_log_format_writes_one_line(runtime, bundle, workdir):
+    """--log with the default text format appends one line per failure."""
+    b = bundle(["nosuchcmd"])
+    log = os.path.join(workdir, "log.txt")
+    runtime("create", "--bundle", b, "c1", globals_=("--log", log))
+    with open(log) as f:
+        lines = f.read().splitlines()
+    assert len(lines) == 1 and "level=error" in lines[0] and "nosuchcmd" in lines[0]
+
+
+def test_debug_log_traces_kernel_steps(runtime, bundle, workdir):
+    """--log-level debug records forks, namespaces and mounts, one JSON object a line."""
+    b = bundle(["true"])
+    log = os.path.join(workdir, "debug.log")
+    runtime.ok("run", "--bundle", b, "c1",
+               globals_=("--log", log, "--log-format", "json", "--log-level", "debug"))
+    msgs = [o["msg"] for o in _log_objects(log)]
+    assert any(m.startswith("forked init process") for m in msgs)
+    assert any(m.startswith("unshare") for m in msgs)
+    assert any("mount" in m and "/proc" in m for m in msgs)
+    assert all(o["level"] == "debug" for o in _log_objects(log))
+
+
+@pytest.mark.parametrize("bad_id", ["../x", "a/b", "..", "-x", "a.b", "x" * 300, "a b"])
+def test_hostile_ids_are_refused(runtime, bundle, bad_id):
+    """Ids that could become paths or other jails' names are refused before anything."""
+    b = bundle(["true"])
+    res = runtime("create", "--bundle", b, bad_id)
+    if bad_id.startswith("-"):  # taken for an option: a usage error (exit 2)
+        assert res.code == 2 and "required: ID" in res.err
+    else:
+        assert res.code == 1 and "invalid container id" in res.err
+    assert runtime.ids() == []
+
+
+def test_missing_bundle_is_one_clear_error(runtime, workdir):
+    """A bundle without config.json: exit 1, the path in the message."""
+    res = runtime("create", "--bundle", os.path.join(workdir, "nope"), "c1")
+    assert res.code == 1 and "config.json" in res.err and "Traceback" not in res.err
+    assert runtime.ids() == []
+
+
+def test_unknown_container_is_reported_for_every_command(runtime):
+    """start/state/kill/exec/pause on an unknown id say it does not exist."""
+    for args in (["start"], ["state"], ["kill"], ["exec"], ["pause"], ["ps"]):
+        cmd = [*args, "ghost"] + (["true"] if args == ["exec"] else [])
+        res = runtime(*cmd)
+        assert res.code == 1, args
+        assert 'container "ghost" does not exist' in res.err, (args, res)

@@ -1,0 +1,114 @@
+"""The command-line surface: globals, tolerated flags, version, probes, usage errors."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from pyocijail.cli import parse_globals
+from pyocijail.errors import UsageError
+from pyocijail.testing.driver import Runtime
+
+
+@pytest.fixture
+def rt(tmp_path):
+    return Runtime(str(tmp_path / "state"))
+
+
+def test_globals_accept_both_value_forms():
+    """--opt value and --opt=value are the same; the command ends the globals."""
+    a = parse_globals(["--root", "/r", "--log=/l", "--log-format", "JSON", "state", "--x", "id"])
+    assert (a.root, a.log, a.log_format, a.command, a.rest) == ("/r", "/l", "json", "state",
+                                                                ["--x", "id"])
+
+
+def test_tolerated_flags_are_ignored():
+    """--debug, --systemd-cgroup, --cgroup-manager X, --rootless X, --criu X are accepted."""
+    a = parse_globals(["--systemd-cgroup", "--cgroup-manager", "disabled", "--rootless=false",
+                       "--criu", "/x", "--debug", "kill", "id"])
+    assert a.command == "kill" and a.log_level == "debug"
+
+
+def test_unknown_global_flag_is_a_usage_error():
+    with pytest.raises(UsageError):
+        parse_globals(["--bogus", "state", "x"])
+
+
+def test_version_has_runc_shape(rt):
+    """Exactly three lines, as go-runc's parser expects."""
+    res = rt.ok("--version")
+    lines = res.out.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("pyocijail version ")
+    assert lines[1].startswith("commit: ")
+    assert lines[2] == "spec: 1.3.0"
+
+
+@pytest.mark.parametrize("args", [["checkpoint", "--help"], ["restore", "--help"],
+                                  ["restore", "--lsm-mount-context", "x", "c1"]])
+def test_checkpoint_probes_fail(rt, args):
+    """podman probes `checkpoint --help`: it must exit non-zero."""
+    res = rt(*args)
+    assert res.code != 0 and "not supported" in res.err
+
+
+def test_unknown_command_fails(rt):
+    res = rt("frobnicate", "x")
+    assert res.code != 0 and "unknown command" in res.err
+
+
+def test_create_accepts_ignored_options(rt, tmp_path):
+    """--no-pivot and --no-new-keyring parse (the failure is the missing bundle)."""
+    res = rt("create", "--no-pivot", "--no-new-keyring", "--bundle", str(tmp_path), "c1")
+    assert res.code == 1 and "config.json" in res.err
+
+
+def test_features_are_valid_against_our_schema(rt):
+    """features: a valid document whose max version create accepts."""
+    from pyocijail.spec import schema
+
+    doc = rt.ok("features").json()
+    schema.validate_features(doc)
+    assert doc["ociVersionMin"] == "1.0.0" and doc["ociVersionMax"] == "1.3.0"
+    assert set(doc["hooks"]) == {"prestart", "createRuntime", "createContainer",
+                                 "startContainer", "poststart", "poststop"}
+    assert "org.freebsd." in doc["potentiallyUnsafeConfigAnnotations"]
+    assert "rbind" in doc["mountOptions"]
+    assert schema.check_oci_version(doc["ociVersionMax"]) is None
+
+
+@pytest.mark.parametrize("platform", ["linux", "freebsd"])
+def test_spec_writes_a_valid_default_config(rt, tmp_path, platform):
+    """spec writes config.json that validates; a second spec refuses to overwrite."""
+    from pyocijail.spec.load import load_config
+
+    rt.ok("spec", "--bundle", str(tmp_path), "--platform", platform)
+    spec, _ = load_config(str(tmp_path))
+    assert spec.process is not None and spec.process.args == ("sh",)
+    assert (spec.linux is not None) == (platform == "linux")
+    res = rt("spec", "--bundle", str(tmp_path))
+    assert res.code == 1 and "exists" in res.err
+
+
+def test_list_of_empty_root(rt):
+    """list works before any container exists."""
+    assert rt.ok("list", "--format", "json").json() == []
+    assert rt.ok("list", "-q").out == ""
+
+
+def test_delete_force_with_minimal_environment(rt):
+    """The cleanup delete runs with only XDG_RUNTIME_DIR= (podman 4.3): it must work."""
+    res = rt("delete", "--force", "x", env={"XDG_RUNTIME_DIR": "",
+                                            "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
+    assert res.code == 0, res
+
+
+def test_error_with_json_log_is_a_single_object(rt, tmp_path):
+    """podman reads the whole --log file as one JSON object after a failure."""
+    log = tmp_path / "oci-log"
+    res = rt("state", "ghost", globals_=("--log-format=json", "--log", str(log)))
+    assert res.code == 1
+    obj = json.loads(log.read_text())
+    assert obj["msg"] == 'container "ghost" does not exist' and obj["level"] == "error"
