@@ -30,6 +30,7 @@ class LogSink:
         self.path: str | None = None
         self.format = "text"
         self.level = _LEVELS["error"]
+        self._fd: int | None = None
 
     def configure(self, path: str | None, fmt: str, level: str | None) -> None:
         self.path, self.format = path, fmt
@@ -39,6 +40,10 @@ class LogSink:
 
                 raise UsageError(f"invalid log level {level!r}")
             self.level = _LEVELS[level.lower()]
+        if self.path is not None and self.debugging:
+            # Debug lines also come from the container's init process, after it
+            # changed root: keep one descriptor (close-on-exec) it inherits.
+            self._open()
 
     @property
     def debugging(self) -> bool:
@@ -68,15 +73,22 @@ class LogSink:
             line = json.dumps({"level": level, "msg": msg, "time": rfc3339()}) + "\n"
         else:
             line = f'time="{rfc3339()}" level={level} msg="{_escape(msg)}"\n'
+        fd = self._fd if self._fd is not None else self._open()
+        if fd is not None:
+            try:
+                os.write(fd, line.encode("utf-8", "replace"))
+            except OSError:
+                pass  # closed under us (the init closes fds before exec)
+
+    def _open(self) -> int | None:
+        assert self.path is not None
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except OSError as err:
+            self._fd = os.open(self.path,
+                               os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as err:  # only the runtime opens lazily: stderr is ours
             sys.stderr.write(f"pyocijail: cannot open log {self.path}: {err.strerror}\n")
-            return
-        try:
-            os.write(fd, line.encode("utf-8", "replace"))
-        finally:
-            os.close(fd)
+            return None
+        return self._fd
 
 
 def _escape(msg: str) -> str:

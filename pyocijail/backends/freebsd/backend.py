@@ -26,13 +26,15 @@ from pyocijail.spec.model import Process, Resources, Spec
 
 if TYPE_CHECKING:
     from pyocijail.backends.base import UndoLog
-    from pyocijail.cli.logsink import LogSink
+    from pyocijail.log import LogSink
 
 
 class FreeBSDBackend:
     name = "freebsd"
 
     def __init__(self, kernel: JailKernel | None, log: LogSink) -> None:
+        if kernel is not None and log.debugging:
+            kernel = TracingKernel(kernel, log)  # type: ignore[assignment]
         self._kernel, self.log = kernel, log
         self._jid: int | None = None
 
@@ -285,3 +287,23 @@ def _copy_tree(src: str, dst: str) -> None:
                 s = os.path.join(top, name)
                 st = os.lstat(s)
                 os.lchown(os.path.join(dst, os.path.relpath(s, src)), st.st_uid, st.st_gid)
+
+
+class TracingKernel:
+    """`--log-level debug`: every kernel call (jail parameters, mounts, devfs
+    rules, rctl, signals) is written to the log before it is made."""
+
+    def __init__(self, kernel: JailKernel, log: LogSink) -> None:
+        self._kernel, self._log = kernel, log
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._kernel, name)
+        if not callable(attr):
+            return attr
+
+        def traced(*args: Any, **kwargs: Any) -> Any:
+            shown = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+            self._log.debug(f"freebsd: {name}({', '.join(shown)})")
+            return attr(*args, **kwargs)
+
+        return traced

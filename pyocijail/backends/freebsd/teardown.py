@@ -28,7 +28,7 @@ from pyocijail.errors import KernelError
 
 if TYPE_CHECKING:
     from pyocijail.backends.base import UndoLog
-    from pyocijail.cli.logsink import LogSink
+    from pyocijail.log import LogSink
 
 EXIT_WAIT = 10.0  # seconds to wait for a removed jail's processes
 

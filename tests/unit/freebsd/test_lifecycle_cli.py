@@ -163,3 +163,16 @@ def test_state_pause_resume_update(env: dict[str, Any]) -> None:
                                                      "jail:c1:memoryuse:deny=67108864"]
     cli(env, "delete", "--force", "c1")
     assert_nothing_left(env)
+
+
+def test_debug_log_traces_jail_parameters(env: dict[str, Any]) -> None:
+    """--log-level debug shows each kernel call, jail parameters included."""
+    log = env["tmp"] / "debug.log"
+    cli(env, "--log", str(log), "--log-format", "json", "--log-level", "debug", "create",
+        "--bundle", str(env["tmp"] / "bundle"), "c1")
+    msgs = [json.loads(line)["msg"] for line in log.read_text().splitlines()]
+    assert any(m.startswith("freebsd: jail_set(") and "'vnet': 'new'" in m for m in msgs)
+    assert any(m.startswith("freebsd: nmount(") for m in msgs)
+    assert any(m.startswith("forked init process") for m in msgs)
+    cli(env, "delete", "--force", "c1")
+    assert_nothing_left(env)
