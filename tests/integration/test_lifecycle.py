@@ -30,13 +30,14 @@ def test_lifecycle_passes_through_every_status(runtime, bundle, workdir):
 
     b = bundle(["sleep", "30"])
     pid_file = os.path.join(workdir, "pid")
-    runtime.ok("create", "--bundle", b, "--pid-file", pid_file, "c1")
+    res = runtime.ok("create", "--bundle", b, "--pid-file", pid_file, "c1")
+    assert (res.out, res.err) == ("", "")  # success is silent: it would land in the logs
     state = runtime.state("c1")
     schema.validate_state(state)
     assert state["status"] == "created"
     assert state["pid"] == read_pid(pid_file)
     assert state["bundle"] == b
-    runtime.ok("start", "c1")
+    assert runtime.ok("start", "c1").out == ""
     assert runtime.status("c1") == "running"
     runtime.ok("kill", "c1", "KILL")
     assert reap(state["pid"]) == -9

@@ -100,3 +100,39 @@ def test_container_has_own_pid_namespace_and_proc(runtime, bundle):
     out = runtime.ok("run", "--bundle", b, "c1").out.split()
     assert out[0] == "1"
     assert int(out[1]) <= 3
+
+
+def test_bind_mounts_of_a_directory_and_a_single_file(runtime, bundle, workdir):
+    """A read-only directory bind and a single-file bind (like /etc/hosts) are visible."""
+    shared = os.path.join(workdir, "shared")
+    os.makedirs(shared)
+    with open(os.path.join(shared, "data"), "w") as f:
+        f.write("from-host\n")
+    hosts = os.path.join(workdir, "hosts")
+    with open(hosts, "w") as f:
+        f.write("10.1.2.3 web\n")
+    b = bundle(["sh", "-c", "cat /mnt/shared/data /etc/hosts; touch /mnt/shared/x 2>&1; true"],
+               mounts=[{"destination": "/proc", "type": "proc", "source": "proc"},
+                       {"destination": "/mnt/shared", "type": "bind", "source": shared,
+                        "options": ["rbind", "ro", "rprivate"]},
+                       {"destination": "/etc/hosts", "type": "bind", "source": hosts,
+                        "options": ["bind"]}])
+    out = runtime.ok("run", "--bundle", b, "c1").out
+    assert "from-host" in out and "10.1.2.3 web" in out
+    assert "Read-only file system" in out
+    assert not os.path.exists(os.path.join(shared, "x"))
+
+
+def test_joining_namespace_paths(runtime, bundle):
+    """A namespace `path` is joined: two containers share one network and uts namespace."""
+    b1 = bundle(["sleep", "60"], hostname="first")
+    runtime.ok("run", "--detach", "--bundle", b1, "first")
+    pid = runtime.state("first")["pid"]
+    namespaces = [{"type": "pid"}, {"type": "mount"}, {"type": "ipc"},
+                  {"type": "network", "path": f"/proc/{pid}/ns/net"},
+                  {"type": "uts", "path": f"/proc/{pid}/ns/uts"}]
+    b2 = bundle(["sh", "-c", "hostname; readlink /proc/self/ns/net"],
+                linux={"namespaces": namespaces})
+    out = runtime.ok("run", "--bundle", b2, "second").out.split()
+    assert out[0] == "first"
+    assert out[1] == os.readlink(f"/proc/{pid}/ns/net")
