@@ -5,8 +5,13 @@ pointing at `/etc` or `../../..`. Every function here treats `root` as if it
 were `/`: absolute symlink targets restart at `root`, `..` stops at `root`.
 `root` itself is trusted (it is the bundle's rootfs, chosen by the caller).
 
-Platform-neutral; on Linux >= 5.6 `open_in_root` lets the kernel do the
-walk (openat2 RESOLVE_IN_ROOT), which also closes the check-then-use race.
+Platform-neutral. `walk` does the resolution over a `View` (what each
+container path is), so the FreeBSD planner can resolve against the rootfs
+overlaid with mounts it has only planned; `resolve` walks the real tree. On
+Linux >= 5.6 `open_in_root` lets the kernel do the walk (openat2
+RESOLVE_IN_ROOT), which also closes the check-then-use race.
+(runj joined destinations with the rootfs path and let the host kernel
+follow links.)
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ import errno
 import os
 import stat
 import sys
+from typing import Protocol
+
+import attrs
 
 from pyocijail.errors import KernelError
 
@@ -23,53 +31,130 @@ _MISSING = (errno.ENOENT, errno.ENOTDIR)
 _O_PATH = getattr(os, "O_PATH", os.O_RDONLY)
 
 
+#: How many symlinks a walk follows before ELOOP (MAXSYMLINKS: Linux 40, FreeBSD 32).
+MAXSYMLINKS_LINUX = 40
+MAXSYMLINKS_FREEBSD = 32
+
+
 def _split(path: str) -> list[str]:
     return [c for c in path.split("/") if c and c != "."]
 
 
-def resolve(root: str, path: str, max_links: int = 40) -> str:
+Parts = tuple[str, ...]
+
+
+@attrs.frozen
+class Node:
+    kind: str  # dir | file | link | missing | virtual | other
+    target: str | None = None  # link target
+
+
+class View(Protocol):
+    def node(self, parts: Parts) -> Node:
+        """What the container path `/parts...` is; earlier parts are resolved dirs."""
+
+
+class ResolveError(OSError):
+    """A path cannot be resolved inside the root (ELOOP, ENOTDIR)."""
+
+
+@attrs.frozen
+class Resolution:
+    parts: Parts  # resolved container path, components
+    kind: str  # dir | file | other | missing | virtual
+    missing: tuple[Parts, ...] = ()  # components to create, outermost first
+
+    @property
+    def path(self) -> str:
+        return "/" + "/".join(self.parts)
+
+
+def walk(dest: str, view: View, max_links: int = MAXSYMLINKS_LINUX) -> Resolution:
+    """The real location of container path `dest`, following links inside the root."""
+    todo = _split(dest)
+    done: list[str] = []
+    links = 0
+    while todo:
+        name = todo.pop(0)
+        if name == "..":
+            if done:  # clamped at the root
+                done.pop()
+            continue
+        node = view.node((*done, name))
+        if node.kind == "link":
+            links += 1
+            if links > max_links:
+                raise ResolveError(errno.ELOOP, os.strerror(errno.ELOOP), dest)
+            target = node.target or ""
+            if target.startswith("/"):
+                done = []  # re-rooted at the container root, never the host's
+            todo = _split(target) + todo
+            continue
+        if node.kind in ("missing", "virtual"):
+            parts = _lexical((*done, name), todo)
+            if node.kind == "virtual":
+                return Resolution(parts=parts, kind="virtual")
+            first = len(done) + 1
+            missing = tuple(parts[:i] for i in range(first, len(parts) + 1))
+            return Resolution(parts=parts, kind="missing", missing=missing)
+        if node.kind != "dir" and todo:
+            raise ResolveError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), dest)
+        done.append(name)
+        if not todo:
+            return Resolution(parts=tuple(done), kind=node.kind)
+    return Resolution(parts=tuple(done), kind="dir")
+
+
+def _lexical(head: Parts, rest: list[str]) -> Parts:
+    """Append components that do not exist yet: no links there, `..` is textual."""
+    out = list(head)
+    for name in rest:
+        if name == "..":
+            if out:
+                out.pop()
+        else:
+            out.append(name)
+    return tuple(out)
+
+
+class DirView:
+    """A plain directory tree on this host (the rootfs, or a nullfs source)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def node(self, parts: Parts) -> Node:
+        return host_node(os.path.join(self.root, *parts))
+
+
+def host_node(path: str) -> Node:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return Node("missing")
+    except NotADirectoryError as err:
+        raise ResolveError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path) from err
+    if stat.S_ISLNK(st.st_mode):
+        return Node("link", os.readlink(path))
+    if stat.S_ISDIR(st.st_mode):
+        return Node("dir")
+    if stat.S_ISREG(st.st_mode):
+        return Node("file")
+    return Node("other")
+
+
+def resolve(root: str, path: str, max_links: int = MAXSYMLINKS_LINUX) -> str:
     """Host path of `path` as seen from inside `root`; never outside `root`.
 
     Components that do not exist are appended literally (so the result can
     name something to create); `..` in such a tail is still clamped.
     """
     root = os.path.abspath(root)
-    done: list[str] = []  # resolved components below root; none is a symlink
-    todo = _split(path)
-    todo.reverse()  # a stack: next component last
-    links = 0
-    missing = False
-    while todo:
-        comp = todo.pop()
-        if comp == "..":
-            if done:
-                done.pop()
-            continue
-        candidate = os.path.join(root, *done, comp)
-        if missing:
-            done.append(comp)
-            continue
-        try:
-            st = os.lstat(candidate)
-        except OSError as e:
-            if e.errno in _MISSING:
-                missing = True
-                done.append(comp)
-                continue
-            raise KernelError("resolve", e.errno, path) from None
-        if not stat.S_ISLNK(st.st_mode):
-            done.append(comp)
-            continue
-        links += 1
-        if links > max_links:
-            raise KernelError("resolve", errno.ELOOP, path)
-        target = os.readlink(candidate)
-        if target.startswith("/"):
-            done = []
-        parts = _split(target)
-        parts.reverse()
-        todo.extend(parts)
-    result = os.path.join(root, *done)
+    try:
+        res = walk(path, DirView(root), max_links)
+    except ResolveError as err:
+        raise KernelError("resolve", err.errno, path) from None
+    result = os.path.join(root, *res.parts)
     if len(os.fsencode(result)) >= 4096:
         raise KernelError("resolve", errno.ENAMETOOLONG, path)
     return result

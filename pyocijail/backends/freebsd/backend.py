@@ -33,7 +33,7 @@ class FreeBSDBackend:
     name = "freebsd"
 
     def __init__(self, kernel: JailKernel | None, log: LogSink) -> None:
-        if kernel is not None and log.debugging:
+        if kernel is not None and getattr(log, "debugging", False):
             kernel = TracingKernel(kernel, log)  # type: ignore[assignment]
         self._kernel, self.log = kernel, log
         self._jid: int | None = None

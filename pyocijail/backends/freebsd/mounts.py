@@ -15,9 +15,9 @@ from collections.abc import Sequence
 import attrs
 
 from pyocijail.backends.freebsd.kernel import MNT_FLAGS
-from pyocijail.backends.freebsd.resolve import (DirView, Node, Parts, ResolveError, host_node,
-                                                resolve)
 from pyocijail.errors import ConfigError
+from pyocijail.rootpath import (MAXSYMLINKS_FREEBSD, DirView, Node, Parts, ResolveError,
+                                host_node, walk)
 from pyocijail.spec.model import Mount
 
 frozen = attrs.frozen(kw_only=True)
@@ -283,7 +283,7 @@ def plan_mounts(mounts: Sequence[Mount], *, bundle: str, rootfs: str, jail_path:
         source, is_file = _source(mount, parsed.fstype, bundle, where)
         view = OverlayView(rootfs, jail_path, layers)
         try:
-            res = resolve(mount.destination, view)
+            res = walk(mount.destination, view, MAXSYMLINKS_FREEBSD)
         except ResolveError as err:
             raise ConfigError(f"{where}: cannot resolve inside the root: "
                               f"{err.strerror}") from err

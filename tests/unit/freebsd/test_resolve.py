@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from pyocijail.backends.freebsd.resolve import MAXSYMLINKS, DirView, ResolveError, resolve
+from pyocijail.rootpath import MAXSYMLINKS_FREEBSD as MAXSYMLINKS
+from pyocijail.rootpath import DirView, ResolveError, walk
+
+
+def resolve(dest, view):
+    """The FreeBSD planner's walk: MAXSYMLINKS is 32 there."""
+    return walk(dest, view, MAXSYMLINKS)
 
 
 @pytest.fixture
