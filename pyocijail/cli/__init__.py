@@ -11,8 +11,8 @@ from __future__ import annotations
 import sys
 
 from pyocijail import SPEC_VERSION, __version__
-from pyocijail.log import LogSink
 from pyocijail.errors import PyocijailError, UsageError
+from pyocijail.log import LogSink
 
 DEFAULT_ROOT = "/var/run/pyocijail"
 

@@ -25,7 +25,7 @@ def run(args, ctx):  # type: ignore[no-untyped-def]
         table += [(r["id"], str(r.get("pid", 0)), r["status"], r["bundle"], r["created"])
                   for r in rows]
         widths = [max(len(row[i]) for row in table) for i in range(4)]
-        for row in table:
-            sys.stdout.write("   ".join(c.ljust(w) for c, w in zip(row, widths)) + "   "
-                             + row[4] + "\n")
+        for *cells, created in table:
+            padded = (c.ljust(w) for c, w in zip(cells, widths, strict=True))
+            sys.stdout.write("   ".join(padded) + "   " + created + "\n")
     return 0

@@ -60,7 +60,7 @@ def create(ctx: Context, req: CreateRequest) -> Record:
 
     hooks = hook_lists(spec)
     cdir = ctx.store.create(req.id)
-    rootfs = spec.root.path if os.path.isabs(spec.root.path) else os.path.join(bundle, spec.root.path)
+    rootfs = os.path.join(bundle, spec.root.path)  # an absolute root.path stays as it is
     from pyocijail.spec.convert import unstructure
 
     record = Record(req.id, bundle, annotations=dict(spec.annotations), created=rfc3339(),

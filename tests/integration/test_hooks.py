@@ -54,7 +54,8 @@ def test_every_stage_runs_in_order_with_state_on_stdin(runtime, bundle, workdir)
 def test_hook_gets_exact_env_and_full_argv(runtime, bundle, workdir):
     """`args` is the whole argv (argv[0] included); `env` is the whole environment."""
     out = os.path.join(workdir, "out")
-    hook = _hook_script(os.path.join(workdir, "hook"), f'echo "$0|$1|$(env | sort | tr "\\n" ,)" > {out}')
+    hook = _hook_script(os.path.join(workdir, "hook"),
+                        f'echo "$0|$1|$(env | sort | tr "\\n" ,)" > {out}')
     b = bundle(["true"], hooks={"createRuntime": [{"path": hook, "args": ["name0", "one"],
                                                    "env": ["A=b"]}]})
     runtime.ok("create", "--bundle", b, "c1")

@@ -9,8 +9,14 @@ import threading
 
 import pytest
 
-from pyocijail.errors import ContainerExists, ContainerNotFound, InvalidId, InvalidStatus, \
-    PyocijailError, UsageError
+from pyocijail.errors import (
+    ContainerExists,
+    ContainerNotFound,
+    InvalidId,
+    InvalidStatus,
+    PyocijailError,
+    UsageError,
+)
 from pyocijail.process.signals import parse_signal
 from pyocijail.state import liveness
 from pyocijail.state.ids import check_id

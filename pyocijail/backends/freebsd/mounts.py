@@ -16,8 +16,15 @@ import attrs
 
 from pyocijail.backends.freebsd.kernel import MNT_FLAGS
 from pyocijail.errors import ConfigError
-from pyocijail.rootpath import (MAXSYMLINKS_FREEBSD, DirView, Node, Parts, ResolveError,
-                                host_node, walk)
+from pyocijail.rootpath import (
+    MAXSYMLINKS_FREEBSD,
+    DirView,
+    Node,
+    Parts,
+    ResolveError,
+    host_node,
+    walk,
+)
 from pyocijail.spec.model import Mount
 
 frozen = attrs.frozen(kw_only=True)

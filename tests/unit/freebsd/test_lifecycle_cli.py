@@ -18,9 +18,8 @@ from typing import Any
 
 import pytest
 
-from pyocijail.testing.simkernel import SimulatedKernel
-
 from pyocijail.testing.bundles import BUSYBOX, busybox_available
+from pyocijail.testing.simkernel import SimulatedKernel
 
 pytestmark = pytest.mark.skipif(not busybox_available(),
                                 reason="needs busybox-static for the container rootfs")
