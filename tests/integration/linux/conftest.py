@@ -13,17 +13,21 @@ import shutil
 import pytest
 
 
-def _mount_table() -> list[str]:
+def _mount_table(ours: tuple[str, ...]) -> list[str]:
+    """Mounts under the temporary directories this session uses (the machine is
+    shared: other sessions mount and unmount elsewhere, e.g. podman's overlays)."""
     with open("/proc/self/mountinfo") as f:
-        return sorted(f.read().splitlines())
+        lines = f.read().splitlines()
+    return sorted(line for line in lines if line.split(" ")[4].startswith(ours))
 
 
 @pytest.fixture(scope="session", autouse=True)
-def host_mounts_unchanged():
+def host_mounts_unchanged(tmp_path_factory):
     """Nothing the suite does may stay mounted on the host."""
-    before = _mount_table()
+    ours = (str(tmp_path_factory.getbasetemp()), "/tmp/pyocijail-test-")
+    before = _mount_table(ours)
     yield
-    assert _mount_table() == before
+    assert _mount_table(ours) == before
 
 
 BUSYBOX_APPLETS = ("sh", "ls", "cat", "echo", "true")
