@@ -1,9 +1,10 @@
 """pause/resume: stop and continue every process of the container.
 
-Generic over backends: SIGSTOP/SIGCONT to each process the backend lists,
-and a mark in the state dir so `state` reports "paused" as runc does (the
-OCI state enum has no "paused"; runc, containerd and podman use it anyway).
-A cgroup freezer (Linux) is a better tool and will replace this there.
+A backend with a `freeze(state, pid, frozen)` method (Linux: the cgroup
+freezer) does the work; otherwise SIGSTOP/SIGCONT go to each process the
+backend lists. Either way a mark in the state dir makes `state` report
+"paused" as runc does (the OCI state enum has no "paused"; runc, containerd
+and podman use it anyway).
 """
 
 from __future__ import annotations
@@ -23,12 +24,23 @@ def pause(ctx: Context, container_id: str, *, frozen: bool) -> None:
     with ctx.store.open(container_id) as cdir:
         record = cdir.read()
         check("pause" if frozen else "resume", compute(record, cdir))
+        freeze = getattr(ctx.backend, "freeze", None)
         if frozen:
             with open(cdir.file(PAUSED_MARK), "w"):
                 pass
-            kill_all(ctx, record, signal.SIGSTOP)
+            if freeze is not None:
+                try:
+                    freeze(record.backend_state, record.pid, True)
+                except BaseException:
+                    os.unlink(cdir.file(PAUSED_MARK))
+                    raise
+            else:
+                kill_all(ctx, record, signal.SIGSTOP)
         else:
-            kill_all(ctx, record, signal.SIGCONT)
+            if freeze is not None:
+                freeze(record.backend_state, record.pid, False)
+            else:
+                kill_all(ctx, record, signal.SIGCONT)
             os.unlink(cdir.file(PAUSED_MARK))
 
 
