@@ -170,12 +170,12 @@ class LinuxBackend:
         if self._filter is not None and not process.no_new_privileges:
             self._filter.load()  # needs CAP_SYS_ADMIN: before the capabilities go
             self._filter = None
-        if self._personality is not None:
-            _personality(self._personality)
         sets = capabilities.parse(process.capabilities)
         capabilities.apply(sets, partial(_change_user, process))
 
     def before_exec(self, process: Process) -> None:
+        if self._personality is not None:  # late: it changes what uname reports
+            _personality(self._personality)
         if process.no_new_privileges:
             libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
         if self._filter is not None:
@@ -252,9 +252,13 @@ def _change_user(process: Process) -> None:
 
 
 def _write_proc(path: str, value: str) -> None:
+    # os-level I/O: after pivot_root the codecs a text-mode open may import are gone
     try:
-        with open(path, "w", encoding="ascii") as f:
-            f.write(value)
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, value.encode())
+        finally:
+            os.close(fd)
     except OSError as err:
         raise KernelError("write", err.errno, path) from None
 

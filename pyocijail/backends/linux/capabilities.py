@@ -20,6 +20,7 @@ not of the form `CAP_[A-Z0-9_]+` is a ConfigError.
 from __future__ import annotations
 
 import ctypes
+import os
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -41,6 +42,7 @@ NUMBERS = {f"CAP_{name}": i for i, name in enumerate(NAMES)}
 _WELL_FORMED = re.compile(r"^CAP_[A-Z0-9_]+$")
 _CAPABILITY_VERSION_3 = 0x20080522
 _NR_CAPSET = {"x86_64": 126, "aarch64": 91}
+_MACHINE = os.uname().machine  # now: a LINUX32 personality would change it later
 
 SETS = ("bounding", "effective", "inheritable", "permitted", "ambient")
 
@@ -118,17 +120,15 @@ def _mask(numbers: frozenset[int]) -> int:
 
 def capset(effective: frozenset[int], permitted: frozenset[int],
            inheritable: frozenset[int]) -> None:
-    import os
-
     header = _Header(_CAPABILITY_VERSION_3, 0)
     data = (_Data * 2)()
     for i, shift in enumerate((0, 32)):
         data[i].effective = (_mask(effective) >> shift) & 0xFFFFFFFF
         data[i].permitted = (_mask(permitted) >> shift) & 0xFFFFFFFF
         data[i].inheritable = (_mask(inheritable) >> shift) & 0xFFFFFFFF
-    nr = _NR_CAPSET.get(os.uname().machine)
+    nr = _NR_CAPSET.get(_MACHINE)
     if nr is None:
-        raise KernelError("capset", None, None, f"unsupported architecture {os.uname().machine}")
+        raise KernelError("capset", None, None, f"unsupported architecture {_MACHINE}")
     lib = libc._libc()
     if lib.syscall(ctypes.c_long(nr), ctypes.byref(header), ctypes.byref(data)) < 0:
         raise KernelError("capset", ctypes.get_errno())

@@ -46,3 +46,34 @@ def busybox_rootfs(tmp_path):
         os.symlink("busybox", rootfs / "bin" / applet)
     (rootfs / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
     return str(rootfs)
+
+
+_COUNTER = [0]
+
+
+def cgroup_leftovers(name: str) -> list[str]:
+    """Directories called `name` (or ending in it) in any cgroup hierarchy, 3 levels deep."""
+    import glob
+
+    found = []
+    for depth in ("*", "*/*", "*/*/*"):
+        found += [p for p in glob.glob(f"/sys/fs/cgroup/*/{depth}")
+                  if os.path.basename(p).endswith(name) and os.path.isdir(p)]
+    return found
+
+
+@pytest.fixture
+def cid(runtime):
+    """A container id unique on this machine; after the test every container is
+    deleted and no cgroup named after the id may remain in any hierarchy."""
+    _COUNTER[0] += 1
+    name = f"l4t{os.getpid()}x{_COUNTER[0]}"
+    yield name
+    runtime.cleanup()
+    left = cgroup_leftovers(name)
+    for path in sorted(left, key=len, reverse=True):
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass
+    assert not left, f"cgroups left behind: {left}"
