@@ -64,11 +64,23 @@ class LinuxBackend:
     def features(self) -> dict[str, Any]:
         from pyocijail.backends.linux import mounts
 
-        return {"mountOptions": sorted(mounts.MOUNT_OPTIONS),
-                "capabilities": capabilities.names(range(capabilities.last_cap() + 1)),
-                "seccomp": {"actions": sorted(seccomp.ACTIONS), "operators":
-                            sorted(seccomp.OPERATORS), "archs": sorted(seccomp.ARCHES),
-                            "supportedFlags": sorted(seccomp.FLAGS)}}
+        try:
+            layout = cgroups.layout(cgroups.hierarchies())
+        except OSError:
+            layout = "none"
+        return {"mountOptions": sorted(mounts.MOUNT_OPTIONS), "linux": {
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "uts"],
+            "capabilities": capabilities.names(range(capabilities.last_cap() + 1)),
+            "cgroup": {"v1": layout in ("v1", "hybrid"), "v2": layout in ("v2", "hybrid"),
+                       "systemd": False, "systemdUser": False, "rdma": False},
+            "seccomp": {"enabled": True, "actions": sorted(seccomp.ACTIONS),
+                        "operators": sorted(seccomp.OPERATORS),
+                        "archs": sorted(seccomp.ARCHES),
+                        "knownFlags": [*sorted(seccomp.FLAGS),
+                                       "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+                        "supportedFlags": sorted(seccomp.FLAGS)},
+            "apparmor": {"enabled": False}, "selinux": {"enabled": False},
+            "intelRdt": {"enabled": False}}}
 
     # --- runtime process ----------------------------------------------------------------
     def prepare(self, plan: LinuxPlan, undo: Any) -> dict[str, Any]:

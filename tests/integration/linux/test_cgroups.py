@@ -49,10 +49,10 @@ def test_limits_are_visible_inside(runtime, bundle, cid, linux_section):
     res = {"memory": {"limit": 64 << 20, "reservation": 32 << 20, "swappiness": 10},
            "pids": {"limit": 123},
            "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"}}
-    b = make(bundle, ["sh", "-c", "cd /sys/fs/cgroup; cat memory/memory.limit_in_bytes "
+    b = make(bundle, ["sh", "-c", ("cd /sys/fs/cgroup; cat memory/memory.limit_in_bytes "
                       "memory/memory.soft_limit_in_bytes memory/memory.swappiness pids/pids.max "
                       "cpu/cpu.shares cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us "
-                      "cpuset/cpuset.cpus cpuset/cpuset.mems; grep -c . /proc/self/cgroup"],
+                      "cpuset/cpuset.cpus cpuset/cpuset.mems; grep -c . /proc/self/cgroup")],
              linux_section, res)
     out = runtime("run", "--bundle", b, cid)
     assert out.code == 0, out
@@ -62,9 +62,9 @@ def test_limits_are_visible_inside(runtime, bundle, cid, linux_section):
 
 def test_cgroup_mount_shows_only_the_container_and_is_read_only(runtime, bundle, cid,
                                                                 linux_section):
-    b = make(bundle, ["sh", "-c", "ls /sys/fs/cgroup/memory | grep -c libpod_parent; "
+    b = make(bundle, ["sh", "-c", ("ls /sys/fs/cgroup/memory | grep -c libpod_parent; "
                       "echo 1 > /sys/fs/cgroup/pids/pids.max; "
-                      "grep ' /sys/fs/cgroup/memory ' /proc/self/mountinfo"], linux_section)
+                      "grep ' /sys/fs/cgroup/memory ' /proc/self/mountinfo")], linux_section)
     out = runtime("run", "--bundle", b, cid)
     assert out.out.startswith("0\n"), out
     assert "Read-only file system" in out.err
@@ -75,9 +75,9 @@ def test_device_rules_deny_by_default_and_allow_configured_devices(runtime, bund
                                                                     linux_section):
     """deny-all + runc's defaults: /dev/null works, a mknod'ed /dev/mem cannot be opened,
     a linux.devices entry is created and allowed."""
-    b = make(bundle, ["sh", "-c", "echo ok > /dev/null && echo null-ok; "
+    b = make(bundle, ["sh", "-c", ("echo ok > /dev/null && echo null-ok; "
                       "busybox mknod /tmp/mem c 1 1 && head -c1 /tmp/mem; "
-                      "ls -l /dev/fuse; cat /sys/fs/cgroup/devices/devices.list"],
+                      "ls -l /dev/fuse; cat /sys/fs/cgroup/devices/devices.list")],
              linux_section, devices=[{"path": "/dev/fuse", "type": "c", "major": 10,
                                       "minor": 229, "fileMode": 438}])
     out = runtime("run", "--bundle", b, cid)

@@ -67,7 +67,8 @@ def test_absent_capabilities_keep_the_runtimes_set(runtime, bundle, cid):
     from pyocijail.testing import bundles
 
     b = bundle(["cat", "/proc/self/status"])
-    doc = json.load(open(f"{b}/config.json"))
+    with open(f"{b}/config.json") as f:
+        doc = json.load(f)
     del doc["process"]["capabilities"]
     bundles.write_config(b, doc)
     res = runtime("run", "--bundle", b, cid)
@@ -142,8 +143,8 @@ def test_seccomp_argument_conditions(runtime, bundle, cid, linux_section):
     profile = {"defaultAction": "SCMP_ACT_ALLOW",
                "syscalls": [{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13,
                              "args": [{"index": 1, "value": 10, "op": "SCMP_CMP_EQ"}]}]}
-    b = bundle(["sh", "-c", "trap '' USR1; kill -0 $$; echo zero=$?; kill -USR1 $$; "
-                "echo usr1=$?"], linux=seccomp_linux(linux_section, profile))
+    script = "trap '' USR1; kill -0 $$; echo zero=$?; kill -USR1 $$; echo usr1=$?"
+    b = bundle(["sh", "-c", script], linux=seccomp_linux(linux_section, profile))
     res = runtime("run", "--bundle", b, cid)
     assert res.code == 0, res
     assert "zero=0" in res.out and "usr1=1" in res.out
