@@ -232,8 +232,9 @@ class LinuxBackend:
 
     def destroy(self, state: dict[str, Any], undo: Any) -> None:
         """Remove the cgroup directories create made (the mounts die with the namespace)."""
-        dirs = [e["cgroup"] for e in undo.entries() if "cgroup" in e]
-        errors = cgroups.remove(reversed(dirs))
+        entries = [e for e in undo.entries() if "cgroup" in e]
+        errors = cgroups.remove(reversed([e["cgroup"] for e in entries]),
+                                [e["cgroup"] for e in entries if e.get("leaf")])
         if errors:
             raise KernelError("destroy", None, None, "; ".join(errors))
 

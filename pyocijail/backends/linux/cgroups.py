@@ -214,7 +214,10 @@ def create(groups: Iterable[Cgroup], undo: Any, enable: Iterable[str] = ()) -> N
             current = f"{current}/{part}"
             if os.path.isdir(current):
                 continue
-            undo.append({"cgroup": current})
+            entry: dict[str, Any] = {"cgroup": current}
+            if current == group.dir:
+                entry["leaf"] = True  # the container's own: remove kills what is left in it
+            undo.append(entry)
             _mkdir(current)
             if group.version == 1 and group.has("cpuset"):
                 for name in ("cpuset.cpus", "cpuset.mems"):
@@ -298,15 +301,17 @@ def freeze(groups: Iterable[Cgroup], frozen: bool) -> None:
         time.sleep(0.001)
 
 
-def remove(dirs: Iterable[str]) -> list[str]:
-    """Kill what is left in each directory and rmdir it (deepest first).
+def remove(dirs: Iterable[str], leaves: Iterable[str] = ()) -> list[str]:
+    """rmdir each directory (deepest first); in `leaves` (the container's own
+    directories) first kill what is left, and retry while the kernel says EBUSY.
 
     Idempotent: a missing directory is done. A directory that holds other
-    cgroups (a shared parent such as /pyocijail) is left alone. Returns the
-    errors, so the caller can go on with the rest of its undo.
+    cgroups, or a parent that still holds processes (someone else's, made in
+    a race), is left alone. Returns the errors, so the caller can go on.
     """
     errors = []
     parents = set()
+    leaf_set = set(leaves)
     for d in dirs:
         parent = os.path.dirname(d)
         if os.path.basename(parent) == DEFAULT_PARENT.strip("/") and os.path.ismount(
@@ -318,6 +323,12 @@ def remove(dirs: Iterable[str]) -> list[str]:
             if any(e.is_dir() for e in os.scandir(d)):
                 continue  # someone else's children: not ours to remove
         except OSError:
+            continue
+        if d not in leaf_set:
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass  # not empty: in use by someone else
             continue
         _kill_members(d)
         deadline = time.monotonic() + RMDIR_RETRY
