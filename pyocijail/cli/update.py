@@ -1,33 +1,46 @@
-"""Update a container's resource limits from --resources FILE (or -) and runc's flags."""
+"""Update a container's resource limits (runc's flags, or --resources FILE|-)."""
 
 from __future__ import annotations
 
 from pyocijail.cli._common import add_id
 
-
-def _size(text: str) -> int:
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-    text = text.strip().lower().rstrip("b")
-    if text and text[-1] in units:
-        return int(text[:-1]) * units[text[-1]]
-    return int(text)
+#: runc's single-value flags: (flag, type)
+_FLAGS = (("--blkio-weight", int), ("--cpu-period", int), ("--cpu-quota", int),
+          ("--cpu-share", int), ("--cpu-rt-period", int), ("--cpu-rt-runtime", int),
+          ("--cpuset-cpus", str), ("--cpuset-mems", str), ("--kernel-memory", str),
+          ("--kernel-memory-tcp", str), ("--memory", str), ("--memory-reservation", str),
+          ("--memory-swap", str), ("--pids-limit", int), ("--l3-cache-schema", str),
+          ("--mem-bw-schema", str))
 
 
 def add_arguments(parser, name):  # type: ignore[no-untyped-def]
-    parser.add_argument("--resources", "-r", default="",
-                        help="linux.resources JSON file, or - for stdin")
-    parser.add_argument("--memory", type=_size)
-    parser.add_argument("--cpu-quota", type=int)
-    parser.add_argument("--cpu-period", type=int)
-    parser.add_argument("--cpu-share", dest="cpu_shares", type=int)
-    parser.add_argument("--cpuset-cpus")
-    parser.add_argument("--pids-limit", type=int)
+    parser.add_argument("--resources", "-r",
+                        help="linux.resources JSON file, or - for standard input")
+    for flag, kind in _FLAGS:
+        parser.add_argument(flag, type=kind)
     add_id(parser)
 
 
 def run(args, ctx):  # type: ignore[no-untyped-def]
-    from pyocijail.lifecycle.update import read_resources, update
+    from pyocijail.lifecycle.update import resources_from, update
+    from pyocijail.spec.load import parse_json
 
-    resources = read_resources(args.resources, vars(args))
-    update(ctx, args.id, resources)
+    data = None
+    if args.resources:
+        if args.resources == "-":
+            import sys
+
+            raw = sys.stdin.buffer.read()
+        else:
+            from pyocijail.errors import ConfigError
+
+            try:
+                with open(args.resources, "rb") as f:
+                    raw = f.read()
+            except OSError as err:
+                raise ConfigError(f"{args.resources}: {err.strerror}") from None
+        data = parse_json(raw, args.resources)
+    flags = {flag[2:].replace("-", "_"): getattr(args, flag[2:].replace("-", "_"))
+             for flag, _ in _FLAGS}
+    update(ctx, args.id, resources_from(data, flags))
     return 0

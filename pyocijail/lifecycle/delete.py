@@ -53,6 +53,7 @@ def destroy(ctx: Context, cdir: ContainerDir, record: Record, undo: UndoFile, *,
     """Kill every process, undo the backend, remove the directory. Idempotent."""
     backend = ctx.backend
     kill_all(ctx, record, signal.SIGKILL)
+    _thaw(ctx, record)
     wait_gone(record)
     errors = []
     try:
@@ -66,6 +67,17 @@ def destroy(ctx: Context, cdir: ContainerDir, record: Record, undo: UndoFile, *,
     if errors:
         raise PyocijailError("; ".join(errors))
     cdir.remove()
+
+
+def _thaw(ctx: Context, record: Record) -> None:
+    """A frozen process cannot die: thaw (a no-op unless paused) so SIGKILL lands."""
+    freeze = getattr(ctx.backend, "freeze", None)
+    if freeze is None or not liveness.alive(record.pid, record.start_time):
+        return
+    try:
+        freeze(record.backend_state, record.pid, False)
+    except PyocijailError as err:
+        ctx.log.warn(f"thawing the container: {err}")
 
 
 def kill_all(ctx: Context, record: Record, sig: int) -> int:

@@ -1,10 +1,10 @@
 """pause/resume: stop and continue every process of the container.
 
-The backend's `freeze` does it where it has one (the cgroup freezer on
-Linux, SIGSTOP to every jail member on FreeBSD); otherwise SIGSTOP/SIGCONT
-to each process the backend lists. A mark in the state dir makes `state`
-report "paused" as runc does: the OCI state enum has no "paused", but runc,
-containerd and podman all use it.
+A backend with a `freeze(state, pid, frozen)` method (Linux: the cgroup
+freezer) does the work; otherwise SIGSTOP/SIGCONT go to each process the
+backend lists. Either way a mark in the state dir makes `state` report
+"paused" as runc does (the OCI state enum has no "paused"; runc, containerd
+and podman use it anyway).
 """
 
 from __future__ import annotations
@@ -28,11 +28,19 @@ def pause(ctx: Context, container_id: str, *, frozen: bool) -> None:
         if frozen:
             with open(cdir.file(PAUSED_MARK), "w"):
                 pass
-        if freeze is not None:
-            freeze(record.backend_state, record.pid, frozen)
+            if freeze is not None:
+                try:
+                    freeze(record.backend_state, record.pid, True)
+                except BaseException:
+                    os.unlink(cdir.file(PAUSED_MARK))
+                    raise
+            else:
+                kill_all(ctx, record, signal.SIGSTOP)
         else:
-            kill_all(ctx, record, signal.SIGSTOP if frozen else signal.SIGCONT)
-        if not frozen:
+            if freeze is not None:
+                freeze(record.backend_state, record.pid, False)
+            else:
+                kill_all(ctx, record, signal.SIGCONT)
             os.unlink(cdir.file(PAUSED_MARK))
 
 

@@ -201,6 +201,9 @@ class Resources:
     block_io: BlockIO | None = None
     hugepage_limits: tuple[HugepageLimit, ...] = ()
     unified: dict[str, str] | None = None
+    # Kept only so a backend can refuse them (never silently ignored).
+    network: dict[str, object] | None = None
+    rdma: dict[str, object] | None = None
 
 
 @frozen
@@ -245,6 +248,11 @@ class Linux:
     readonly_paths: tuple[str, ...] = ()
     mount_label: str | None = None
     personality: dict[str, object] | None = None
+    # Kept only so a backend can refuse them (never silently ignored).
+    intel_rdt: dict[str, object] | None = None
+    time_offsets: dict[str, object] | None = None
+    net_devices: dict[str, object] | None = None
+    memory_policy: dict[str, object] | None = None
 
 
 # --- freebsd ----------------------------------------------------------------

@@ -1,88 +1,49 @@
-"""Linux namespaces behind the same seam as FreeBSD jails.
+"""Linux namespaces and cgroups behind the same seam as FreeBSD jails.
 
-Create: the runtime enters a new (or the given) pid namespace *for its
-children* only around the fork, so the init process is pid 1 there and a
-direct child of the runtime (the pid file names a descendant, as conmon
+Create: `prepare` makes the container's cgroup (every hierarchy) and writes
+its resources. The runtime enters a new (or the given) pid namespace *for
+its children* only around the fork, so the init process is pid 1 there and
+a direct child of the runtime (the pid file names a descendant, as conmon
 needs), while hooks the runtime runs later stay in the host's namespace.
-The init then unshares the other namespaces, mounts the rootfs in its new
-mount namespace and pivots into it. Nothing is mounted in the host's mount
-namespace, so there is nothing to unmount at delete: the mounts go with the
-namespace when its last process exits.
+The init waits on a pipe until `adopt` has put it in the cgroup (so a new
+cgroup namespace is rooted at the container's cgroup), then unshares the
+other namespaces, mounts the rootfs in its new mount namespace and pivots
+into it. Nothing is mounted in the host's mount namespace: the mounts go
+with the namespace when its last process exits; `destroy` removes the cgroup.
+
+Privileges at start (`become`, `before_exec`): oom_score_adj, the bounding
+set, keep-caps across the user change, capset, ambient; then no_new_privs
+and seccomp last. Without noNewPrivileges the seccomp filter is loaded
+before the capabilities are dropped (it needs CAP_SYS_ADMIN then), as runc.
+The init and exec processes make themselves non-dumpable before they touch
+the container, so nothing in it can ptrace them or open /proc/<pid>/exe.
 """
 
 from __future__ import annotations
 
-import contextlib
+import json
 import os
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
-import attrs
-
-from pyocijail.backends.linux import libc
-from pyocijail.errors import ConfigError, KernelError
+from pyocijail.backends.linux import capabilities, cgroups, libc, resources, seccomp
+from pyocijail.backends.linux.cgroups import Cgroup
+from pyocijail.backends.linux.namespaces import (
+    NAMESPACES,
+    join_all,
+    pid_namespace_for_children,
+    setns_path,
+)
+from pyocijail.errors import KernelError
 from pyocijail.process.spawn import fork_child
-from pyocijail.spec.model import Device, Mount, Process, Spec
+from pyocijail.spec.model import Process, Resources, Spec
 
-# namespace type (config) -> (clone flag, /proc/<pid>/ns name)
-NAMESPACES = {
-    "pid": (libc.CLONE_NEWPID, "pid"),
-    "network": (libc.CLONE_NEWNET, "net"),
-    "mount": (libc.CLONE_NEWNS, "mnt"),
-    "ipc": (libc.CLONE_NEWIPC, "ipc"),
-    "uts": (libc.CLONE_NEWUTS, "uts"),
-    "cgroup": (libc.CLONE_NEWCGROUP, "cgroup"),
-    "user": (libc.CLONE_NEWUSER, "user"),
-    "time": (libc.CLONE_NEWTIME, "time"),
-}
-# setns order for exec: user first, mount last (it changes our root).
-JOIN_ORDER = ("user", "cgroup", "ipc", "uts", "network", "pid", "time", "mount")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pyocijail.backends.linux.plan import LinuxPlan
 
-
-@attrs.frozen(kw_only=True)
-class LinuxPlan:
-    container_id: str
-    bundle: str
-    rootfs: str
-    readonly: bool
-    namespaces: tuple[tuple[str, str | None], ...]
-    hostname: str | None
-    domainname: str | None
-    mounts: tuple[Mount, ...]
-    devices: tuple[Device, ...]
-    masked_paths: tuple[str, ...]
-    readonly_paths: tuple[str, ...]
-    sysctl: dict[str, str]
-    rootfs_propagation: str | None
-
-    def new(self, kind: str) -> bool:
-        return (kind, None) in self.namespaces
-
-    def path(self, kind: str) -> str | None:
-        return next((p for k, p in self.namespaces if k == kind and p), None)
-
-    def to_json(self) -> dict[str, Any]:
-        from pyocijail.spec.convert import unstructure
-
-        return {"platform": "linux", "id": self.container_id, "rootfs": self.rootfs,
-                "readonly": self.readonly,
-                "namespaces": [{"type": k, "path": p} if p else {"type": k}
-                               for k, p in self.namespaces],
-                "hostname": self.hostname, "domainname": self.domainname,
-                "mounts": [unstructure(m) for m in self.mounts],
-                "devices": [unstructure(d) for d in self.devices],
-                "maskedPaths": list(self.masked_paths),
-                "readonlyPaths": list(self.readonly_paths), "sysctl": self.sysctl}
-
-    def to_text(self) -> str:
-        lines = [f"container {self.container_id}: rootfs {self.rootfs}"
-                 + (" (read-only)" if self.readonly else "")]
-        for kind, path in self.namespaces:
-            lines.append(f"  namespace {kind}: {'join ' + path if path else 'new'}")
-        for m in self.mounts:
-            lines.append(f"  mount {m.type or 'bind'} {m.source or '-'} on {m.destination}"
-                         + (f" ({','.join(m.options)})" if m.options else ""))
-        return "\n".join(lines) + "\n"
+SECCOMP_FILE = "seccomp.json"
 
 
 class LinuxBackend:
@@ -90,75 +51,100 @@ class LinuxBackend:
 
     def __init__(self, log: Any) -> None:
         self.log = log
+        self._gate: int | None = None  # R: write end of the fork → adopt pipe
+        self._filter: seccomp.Filter | None = None  # I/E: built before entering
+        self._personality: int | None = None
 
     # --- pure -------------------------------------------------------------------------
     def plan(self, container_id: str, spec: Spec, bundle: str, state_dir: str) -> LinuxPlan:
-        assert spec.root is not None
-        linux = spec.linux
-        rootfs = spec.root.path
-        if not os.path.isabs(rootfs):
-            rootfs = os.path.join(bundle, rootfs)
-        rootfs = os.path.realpath(rootfs)
-        if not os.path.isdir(rootfs):
-            raise ConfigError(f"root.path {spec.root.path}: not a directory")
-        namespaces: list[tuple[str, str | None]] = []
-        for ns in linux.namespaces if linux else ():
-            if ns.type not in NAMESPACES:
-                raise ConfigError(f"linux.namespaces: unknown type {ns.type!r}")
-            if any(k == ns.type for k, _ in namespaces):
-                raise ConfigError(f"linux.namespaces: {ns.type} given twice")
-            if ns.type == "user":
-                raise ConfigError("user namespaces are not supported yet")
-            namespaces.append((ns.type, ns.path or None))
-        names = {k for k, _ in namespaces}
-        if spec.hostname and "uts" not in names:
-            raise ConfigError("hostname requires a new uts namespace")
-        if "mount" not in names:
-            raise ConfigError("a new mount namespace is required (linux.namespaces: mount)")
-        from pyocijail.backends.linux import mounts
-        from pyocijail.backends.linux import rootfs as after_pivot
+        from pyocijail.backends.linux.plan import make_plan
 
-        for m in spec.mounts:
-            if not m.destination.startswith("/"):
-                raise ConfigError(f"mount destination {m.destination!r} is not absolute")
-            mounts.check_mount(m)
-        if linux and linux.sysctl:
-            after_pivot.check_sysctl(linux.sysctl)
-        return LinuxPlan(
-            container_id=container_id, bundle=bundle, rootfs=rootfs,
-            readonly=spec.root.readonly, namespaces=tuple(namespaces),
-            hostname=spec.hostname, domainname=spec.domainname, mounts=spec.mounts,
-            devices=linux.devices if linux else (),
-            masked_paths=linux.masked_paths if linux else (),
-            readonly_paths=linux.readonly_paths if linux else (),
-            sysctl=dict(linux.sysctl) if linux else {},
-            rootfs_propagation=linux.rootfs_propagation if linux else None)
+        return make_plan(container_id, spec, bundle, state_dir, self.log)
 
     def features(self) -> dict[str, Any]:
         from pyocijail.backends.linux import mounts
 
-        return {"mountOptions": sorted(mounts.MOUNT_OPTIONS)}
+        try:
+            layout = cgroups.layout(cgroups.hierarchies())
+        except OSError:
+            layout = "none"
+        return {"mountOptions": sorted(mounts.MOUNT_OPTIONS), "linux": {
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "uts"],
+            "capabilities": capabilities.names(range(capabilities.last_cap() + 1)),
+            "cgroup": {"v1": layout in ("v1", "hybrid"), "v2": layout in ("v2", "hybrid"),
+                       "systemd": False, "systemdUser": False, "rdma": False},
+            "seccomp": {"enabled": True, "actions": sorted(seccomp.ACTIONS),
+                        "operators": sorted(seccomp.OPERATORS),
+                        "archs": sorted(seccomp.ARCHES),
+                        "knownFlags": [*sorted(seccomp.FLAGS),
+                                       "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+                        "supportedFlags": sorted(seccomp.FLAGS)},
+            "apparmor": {"enabled": False}, "selinux": {"enabled": False},
+            "intelRdt": {"enabled": False}}}
 
     # --- runtime process ----------------------------------------------------------------
     def prepare(self, plan: LinuxPlan, undo: Any) -> dict[str, Any]:
-        return {"namespaces": [list(ns) for ns in plan.namespaces]}
+        state: dict[str, Any] = {"namespaces": [list(ns) for ns in plan.namespaces],
+                                 "cgroups": [g.to_json() for g in plan.cgroups]}
+        if plan.seccomp is not None:  # exec'd processes get the same filter
+            from pyocijail.spec.convert import unstructure
+
+            path = os.path.join(plan.state_dir, SECCOMP_FILE)
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(unstructure(plan.seccomp), f)
+            state["seccomp"] = path
+        cgroups.create(plan.cgroups, undo, plan.v2_enable)
+        resources.apply(plan.cgroup_writes, self.log)
+        return state
 
     def fork(self, plan: LinuxPlan, child: Callable[[], None]) -> int:
-        if not any(k == "pid" for k, _ in plan.namespaces):
-            return fork_child(child)
-        with _pid_namespace_for_children(plan.path("pid")):
-            return fork_child(child)
+        r, w = os.pipe2(os.O_CLOEXEC)
+
+        def gated() -> None:
+            os.close(w)
+            go = os.read(r, 1)
+            os.close(r)
+            if go != b"1":
+                os._exit(1)
+            child()
+
+        try:
+            if plan.has("pid"):
+                with pid_namespace_for_children(plan.path("pid")):
+                    pid = fork_child(gated)
+            else:
+                pid = fork_child(gated)
+        except BaseException:
+            os.close(w)
+            raise
+        finally:
+            os.close(r)
+        self._gate = w
+        return pid
 
     def adopt(self, plan: LinuxPlan, pid: int, undo: Any) -> None:
-        pass
+        """Put init in its cgroup, then let it go on (it unshares cgroupns after this)."""
+        gate, self._gate = self._gate, None
+        try:
+            cgroups.attach(plan.cgroups, pid)
+            if gate is not None:
+                os.write(gate, b"1")
+        finally:
+            if gate is not None:
+                os.close(gate)
 
     # --- init process ---------------------------------------------------------------------
     def isolate(self, plan: LinuxPlan, undo: Any) -> None:
-        from pyocijail.backends.linux import mounts, rootfs  # noqa: F401 - rootfs: after pivot
+        from pyocijail.backends.linux import cgroupmount, mounts, rootfs  # noqa: F401
 
+        libc.prctl(libc.PR_SET_DUMPABLE, 0)
+        capabilities.last_cap()  # probe now, cached for become
+        if plan.seccomp is not None:
+            self._filter = seccomp.Filter(plan.seccomp)
+        self._personality = plan.personality
         for kind, path in plan.namespaces:
             if path and kind != "pid":
-                _setns_path(path, kind)
+                setns_path(path, kind)
         flags = 0
         for kind, path in plan.namespaces:
             if path is None and kind != "pid":
@@ -171,7 +157,9 @@ class LinuxBackend:
             if plan.domainname:
                 libc.setdomainname(plan.domainname)
         mounts.set_root_propagation(plan.rootfs_propagation)
-        mounts.mount_all(plan.rootfs, plan.mounts, plan.bundle, log=self.log)
+        cgroup_mount = partial(_mount_cgroups, groups=plan.cgroups, new_ns=plan.new("cgroup"))
+        mounts.mount_all(plan.rootfs, plan.mounts, plan.bundle, log=self.log,
+                         cgroup_mount=cgroup_mount)
         mounts.setup_devices(plan.rootfs, plan.devices, log=self.log)
 
     def enter_hook(self, plan: LinuxPlan) -> None:
@@ -189,95 +177,132 @@ class LinuxBackend:
             rootfs.remount_readonly_root(log=self.log)
 
     def become(self, process: Process) -> None:
-        user = process.user
-        try:
-            os.setgroups(list(user.additional_gids))
-            os.setgid(user.gid)
-            os.setuid(user.uid)
-        except OSError as err:
-            raise KernelError(f"set user {user.uid}:{user.gid}", err.errno) from None
+        if process.oom_score_adj is not None:
+            _write_proc("/proc/self/oom_score_adj", str(process.oom_score_adj))
+        if self._filter is not None and not process.no_new_privileges:
+            self._filter.load()  # needs CAP_SYS_ADMIN: before the capabilities go
+            self._filter = None
+        sets = capabilities.parse(process.capabilities)
+        capabilities.apply(sets, partial(_change_user, process))
 
     def before_exec(self, process: Process) -> None:
+        if self._personality is not None:  # late: it changes what uname reports
+            _personality(self._personality)
         if process.no_new_privileges:
             libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
+        if self._filter is not None:
+            self._filter.load()
+            self._filter = None
 
     # --- later calls -------------------------------------------------------------------
     def fork_joined(self, state: dict[str, Any], pid: int, child: Callable[[], None]) -> int:
         if not _has(state, "pid"):
             return fork_child(child)
-        with _pid_namespace_for_children(f"/proc/{pid}/ns/pid"):
+        with pid_namespace_for_children(f"/proc/{pid}/ns/pid"):
             return fork_child(child)
 
     def join(self, state: dict[str, Any], pid: int) -> None:
-        fds = []
-        try:
-            for kind in JOIN_ORDER:
-                if kind == "pid" or not _has(state, kind):
-                    continue
-                fds.append((kind, os.open(f"/proc/{pid}/ns/{NAMESPACES[kind][1]}",
-                                          os.O_RDONLY | os.O_CLOEXEC)))
-            for kind, fd in fds:
-                libc.setns(fd, NAMESPACES[kind][0])
-        except OSError as err:
-            raise KernelError("join container", err.errno, f"/proc/{pid}/ns") from None
-        finally:
-            for _, fd in fds:
-                os.close(fd)
+        """In E: cgroup, the container's seccomp filter (built now), namespaces."""
+        libc.prctl(libc.PR_SET_DUMPABLE, 0)
+        capabilities.last_cap()
+        cgroups.attach(_groups(state), 0)
+        if state.get("seccomp"):
+            from pyocijail.spec.convert import structure
+            from pyocijail.spec.model import Seccomp
+
+            with open(state["seccomp"], encoding="utf-8") as f:
+                self._filter = seccomp.Filter(structure(json.load(f), Seccomp))
+        join_all(pid, {ns[0] for ns in state.get("namespaces", [])})
         os.chdir("/")
 
     def processes(self, state: dict[str, Any], pid: int) -> Iterator[int]:
-        """With a pid namespace: every pid in it; otherwise init's descendants."""
-        if _has(state, "pid"):
-            try:
-                target = os.stat(f"/proc/{pid}/ns/pid").st_ino
-            except OSError:
-                return
-            for entry in os.listdir("/proc"):
-                if entry.isdigit():
-                    try:
-                        if os.stat(f"/proc/{entry}/ns/pid").st_ino == target:
-                            yield int(entry)
-                    except OSError:
-                        continue
+        """Every pid in the container's cgroup (or, for old state, its pid namespace)."""
+        groups = _groups(state)
+        if groups:
+            yield from cgroups.pids(groups)
             return
-        import psutil
+        yield from _namespace_pids(state, pid)
 
-        try:
-            yield from (p.pid for p in psutil.Process(pid).children(recursive=True))
-        except psutil.Error:
-            return
+    def freeze(self, state: dict[str, Any], pid: int, frozen: bool) -> None:
+        cgroups.freeze(_groups(state), frozen)
+
+    def update(self, state: dict[str, Any], res: Resources) -> None:
+        resources.apply(resources.writes(res, _groups(state), update=True, log=self.log),
+                        self.log)
 
     def destroy(self, state: dict[str, Any], undo: Any) -> None:
-        pass  # mounts live in the container's mount namespace and die with it
+        """Remove the cgroup directories create made (the mounts die with the namespace)."""
+        entries = [e for e in undo.entries() if "cgroup" in e]
+        errors = cgroups.remove(reversed([e["cgroup"] for e in entries]),
+                                [e["cgroup"] for e in entries if e.get("leaf")])
+        if errors:
+            raise KernelError("destroy", None, None, "; ".join(errors))
+
+
+def _groups(state: dict[str, Any]) -> list[Cgroup]:
+    return [Cgroup.from_json(g) for g in state.get("cgroups", [])]
 
 
 def _has(state: dict[str, Any], kind: str) -> bool:
     return any(ns[0] == kind for ns in state.get("namespaces", []))
 
 
-def _setns_path(path: str, kind: str) -> None:
+def _mount_cgroups(log: Any, rootfs: str, dest: str, opts: Any, *, groups: tuple[Cgroup, ...],
+                   new_ns: bool) -> None:
+    from pyocijail.backends.linux.cgroupmount import mount_cgroups
+
+    mount_cgroups(log, rootfs, dest, opts, groups, new_ns)
+
+
+def _change_user(process: Process) -> None:
+    user = process.user
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        os.setgroups(list(user.additional_gids))
+        os.setgid(user.gid)
+        os.setuid(user.uid)
     except OSError as err:
-        raise KernelError(f"open {kind} namespace", err.errno, path) from None
-    try:
-        libc.setns(fd, NAMESPACES[kind][0])
-    finally:
-        os.close(fd)
+        raise KernelError(f"set user {user.uid}:{user.gid}", err.errno) from None
 
 
-@contextlib.contextmanager
-def _pid_namespace_for_children(path: str | None) -> Iterator[None]:
-    """Children forked inside get the new (or given) pid namespace; we keep ours."""
-    own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+def _write_proc(path: str, value: str) -> None:
+    # os-level I/O: after pivot_root the codecs a text-mode open may import are gone
     try:
-        if path is None:
-            libc.unshare(libc.CLONE_NEWPID)
-        else:
-            _setns_path(path, "pid")
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
         try:
-            yield
+            os.write(fd, value.encode())
         finally:
-            libc.setns(own, libc.CLONE_NEWPID)
-    finally:
-        os.close(own)
+            os.close(fd)
+    except OSError as err:
+        raise KernelError("write", err.errno, path) from None
+
+
+def _personality(persona: int) -> None:
+    import ctypes
+
+    lib = libc._libc()
+    lib.personality.argtypes = [ctypes.c_ulong]
+    if lib.personality(persona) < 0:
+        raise KernelError("personality", ctypes.get_errno())
+
+
+def _namespace_pids(state: dict[str, Any], pid: int) -> Iterator[int]:
+    """With a pid namespace: every pid in it; otherwise init's descendants."""
+    if _has(state, "pid"):
+        try:
+            target = os.stat(f"/proc/{pid}/ns/pid").st_ino
+        except OSError:
+            return
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    if os.stat(f"/proc/{entry}/ns/pid").st_ino == target:
+                        yield int(entry)
+                except OSError:
+                    continue
+        return
+    import psutil
+
+    try:
+        yield from (p.pid for p in psutil.Process(pid).children(recursive=True))
+    except psutil.Error:
+        return

@@ -342,13 +342,15 @@ def _plain(log, source: str, rootfs: str, dest: str, kind: str, opts: MountOptio
 # --- mount_all ------------------------------------------------------------------------
 
 def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=None,
-              created: list[str] | None = None) -> list[str]:
+              created: list[str] | None = None, cgroup_mount=None) -> list[str]:
     """Mount every entry of `mounts`, in order, under `rootfs` (before pivot_root).
 
     Call in the container's own mount namespace with "/" already rslave or
     rprivate. Missing mount points are created (a file when a bind source is a
     file). Returns the host paths created inside the rootfs, deepest last; pass
     `created` to have them appended as they are made (kept on an exception).
+    `cgroup_mount(log, rootfs, dest, opts)` replaces the default handling of
+    `type: cgroup` (an rbind of the host's /sys/fs/cgroup).
     """
     created = [] if created is None else created
     for m in mounts:
@@ -371,7 +373,7 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
         elif opts.tmpcopyup:
             _tmpfs_copyup(log, source, rootfs, m.destination, opts)
         elif kind == "cgroup":
-            _cgroup(log, rootfs, m.destination, opts)
+            (cgroup_mount or _cgroup)(log, rootfs, m.destination, opts)
         else:
             _plain(log, source, rootfs, m.destination, kind, opts)
         for flag in opts.propagation:

@@ -1,0 +1,74 @@
+"""A `type: cgroup` mount that shows the container its own cgroup, as runc does.
+
+On v1 and hybrid hosts: a tmpfs at the destination, and in it one directory
+per hierarchy (named as on the host: cpu, memory, systemd, unified, ...) on
+which the container's own directory of that hierarchy is bind-mounted; the
+host's symlinks (cpu,cpuacct → cpu) are copied. On a pure v2 host: the
+container's directory bind-mounted on the destination (or, with a new cgroup
+namespace, a fresh cgroup2 mount, which shows the namespace's root).
+Options (nosuid, nodev, noexec, ro, ...) apply to the tmpfs and every bind.
+Called in the init process, in its own mount namespace, before pivot_root.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from pyocijail import rootpath
+from pyocijail.backends.linux import libc
+from pyocijail.backends.linux.cgroups import Cgroup
+from pyocijail.backends.linux.mounts import MountOptions, _bind, _fd, _in_root, _mount
+
+_KEEP = (libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC | libc.MS_RELATIME
+         | libc.MS_NOATIME | libc.MS_STRICTATIME | libc.MS_NODIRATIME)
+
+
+def mount_cgroups(log, rootfs: str, dest: str, opts: MountOptions, groups: Sequence[Cgroup],
+                  new_namespace: bool) -> None:
+    flags = opts.flags & _KEEP
+    readonly = opts.readonly
+    binds = MountOptions(flags=libc.MS_BIND | flags | (libc.MS_RDONLY if readonly else 0),
+                         clear=opts.clear)
+    if len(groups) == 1 and groups[0].name == "":
+        if new_namespace:
+            fd = _in_root(rootfs, dest)
+            try:
+                _mount(log, "cgroup2", _fd(fd), "cgroup2",
+                       flags | (libc.MS_RDONLY if readonly else 0), None, dest)
+            finally:
+                os.close(fd)
+        else:
+            _bind(log, groups[0].dir, rootfs, dest, binds)
+        return
+    fd = _in_root(rootfs, dest)
+    try:
+        _mount(log, "tmpfs", _fd(fd), "tmpfs", flags, "mode=755", dest)
+    finally:
+        os.close(fd)
+    for group in groups:
+        sub = f"{dest.rstrip('/')}/{group.name}"
+        rootpath.make_mountpoint(rootfs, sub, directory=True)
+        _bind(log, group.dir, rootfs, sub, binds)
+    top = os.path.dirname(groups[0].mountpoint) if groups else ""
+    try:
+        links = [e for e in os.scandir(top) if e.is_symlink()] if top else []
+    except OSError:
+        links = []
+    for link in links:
+        target = os.readlink(link.path)
+        if "/" not in target:
+            pfd = _in_root(rootfs, dest, os.O_PATH | os.O_DIRECTORY)
+            try:
+                os.symlink(target, link.name, dir_fd=pfd)
+            except FileExistsError:
+                pass
+            finally:
+                os.close(pfd)
+    if readonly:
+        fd = _in_root(rootfs, dest)
+        try:
+            _mount(log, None, _fd(fd), None, libc.MS_REMOUNT | libc.MS_RDONLY | flags,
+                   "mode=755", dest)
+        finally:
+            os.close(fd)

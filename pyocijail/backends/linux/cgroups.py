@@ -1,0 +1,406 @@
+"""Control groups: where a container's cgroup lives, and its life on the host.
+
+Three layouts are handled the same way, as a list of hierarchies read from
+/proc/self/mountinfo:
+
+    v1       one mount per controller set (cpu, memory, ..., name=systemd)
+    v2       one cgroup2 mount with every controller
+    hybrid   v1 controllers plus a cgroup2 mount (/sys/fs/cgroup/unified)
+             that carries the rest (here: hugetlb) and process membership
+
+The container gets one directory in *every* hierarchy (as runc does,
+including named v1 hierarchies and the unified one in hybrid mode), so
+`cgroup.procs` of any of them lists its processes.
+
+`linux.cgroupsPath`:
+    absent                  /pyocijail/<id>
+    /a/b                    relative to each hierarchy's root
+    a/b                     relative to the runtime's own cgroup there
+    slice:prefix:name       systemd style, expanded the way systemd names
+                            units ("a-b.slice" → /a.slice/a-b.slice,
+                            unit "prefix-name.scope"); created directly with
+                            cgroupfs, since there is no systemd to ask.
+
+Life cycle (runtime side): `create` (undo entry before each mkdir) → the
+resources (`resources.apply`) → `attach(init)` → ... → `freeze`/`thaw`,
+`pids` → `remove` (kill what is left, rmdir, retry on EBUSY).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import posixpath
+import re
+import signal
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import attrs
+
+from pyocijail.errors import ConfigError, KernelError
+
+V1_CONTROLLERS = frozenset({"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer",
+                            "net_cls", "net_prio", "blkio", "perf_event", "hugetlb", "pids",
+                            "rdma", "misc"})
+DEFAULT_PARENT = "/pyocijail"
+_SYSTEMD = re.compile(r"^([^/:]*):([^/:]*):([^/:]+)$")
+RMDIR_RETRY = 2.0  # seconds to retry rmdir of a cgroup that is still busy
+FREEZE_TIMEOUT = 5.0
+
+
+@attrs.frozen
+class Hierarchy:
+    mountpoint: str
+    root: str  #: the hierarchy path the mount shows (mountinfo field 4)
+    version: int  #: 1 or 2
+    controllers: tuple[str, ...]  #: v1: from the mount options (name=x too); v2: available
+
+    @property
+    def key(self) -> str:
+        """How /proc/<pid>/cgroup names this hierarchy ("" for v2)."""
+        return "" if self.version == 2 else ",".join(self.controllers)
+
+
+@attrs.frozen
+class Cgroup:
+    """One directory of the container's cgroup, in one hierarchy."""
+
+    dir: str
+    version: int
+    controllers: tuple[str, ...]
+    mountpoint: str  #: the hierarchy's mount point on the host
+
+    @property
+    def name(self) -> str:
+        """The name under /sys/fs/cgroup ("memory", "systemd", "unified", "" for pure v2)."""
+        return "" if self.mountpoint == "/sys/fs/cgroup" else os.path.basename(self.mountpoint)
+
+    def has(self, controller: str) -> bool:
+        return controller in self.controllers
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dir": self.dir, "version": self.version, "controllers": list(self.controllers),
+                "mountpoint": self.mountpoint}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Cgroup:
+        return cls(dir=data["dir"], version=int(data["version"]),
+                   controllers=tuple(data.get("controllers", ())),
+                   mountpoint=data.get("mountpoint", ""))
+
+
+# --- layout ----------------------------------------------------------------------------
+
+def hierarchies(mountinfo: str = "/proc/self/mountinfo") -> list[Hierarchy]:
+    """Every mounted cgroup hierarchy, once each (the /sys/fs/cgroup mount preferred)."""
+    found: dict[str, Hierarchy] = {}
+    with open(mountinfo, encoding="utf-8", errors="surrogateescape") as f:
+        lines = f.read().splitlines()
+    for line in lines:
+        left, _, right = line.partition(" - ")
+        fields, rfields = left.split(" "), right.split(" ")
+        if len(rfields) < 3 or rfields[0] not in ("cgroup", "cgroup2"):
+            continue
+        dev, root = fields[2], _unescape(fields[3])
+        point = _unescape(fields[4])
+        if rfields[0] == "cgroup2":
+            version, controllers = 2, tuple(_read(point, "cgroup.controllers").split())
+        else:
+            version = 1
+            controllers = tuple(w for w in rfields[2].split(",")
+                                if w in V1_CONTROLLERS or w.startswith("name="))
+            if not controllers:
+                continue
+        old = found.get(dev)
+        if old is None or (not old.mountpoint.startswith("/sys/fs/cgroup/")
+                           and point.startswith("/sys/fs/cgroup")):
+            found[dev] = Hierarchy(point, root, version, controllers)
+    return sorted(found.values(), key=lambda h: h.mountpoint)
+
+
+def layout(hs: Iterable[Hierarchy]) -> str:
+    versions = {h.version for h in hs}
+    if versions == {1, 2}:
+        return "hybrid"
+    return "v2" if versions == {2} else "v1" if versions == {1} else "none"
+
+
+def own_paths(pid: int | str = "self") -> dict[str, str]:
+    """/proc/<pid>/cgroup as {hierarchy key: path}."""
+    result = {}
+    with open(f"/proc/{pid}/cgroup", encoding="utf-8", errors="surrogateescape") as f:
+        for line in f.read().splitlines():
+            _, key, path = line.split(":", 2)
+            result[key] = path
+    return result
+
+
+# --- paths -----------------------------------------------------------------------------
+
+def cgroup_path(cgroups_path: str | None, container_id: str) -> str:
+    """`linux.cgroupsPath` → a cgroup path (absolute, or relative to our own)."""
+    if not cgroups_path:
+        return f"{DEFAULT_PARENT}/{container_id}"
+    m = _SYSTEMD.match(cgroups_path)
+    if m:
+        return systemd_path(*m.groups())
+    if "\0" in cgroups_path or ".." in cgroups_path.split("/"):
+        raise ConfigError(f"linux.cgroupsPath {cgroups_path!r}: '..' is not allowed")
+    path = posixpath.normpath(cgroups_path)
+    if path in ("/", "."):
+        raise ConfigError(f"linux.cgroupsPath {cgroups_path!r}: names the root cgroup")
+    return path
+
+
+def systemd_path(parent: str, prefix: str, name: str) -> str:
+    """"slice:prefix:name" as systemd would lay it out under cgroupfs."""
+    parent = parent or "system.slice"
+    if not parent.endswith(".slice") or parent.startswith("-") and parent != "-.slice":
+        raise ConfigError(f"linux.cgroupsPath: {parent!r} is not a slice name")
+    base = "/" if parent == "-.slice" else expand_slice(parent)
+    if name.endswith(".slice"):
+        if not name.startswith(parent[:-len(".slice")] + "-") and parent != "-.slice":
+            raise ConfigError(f"linux.cgroupsPath: slice {name!r} is not inside {parent!r}")
+        return expand_slice(name)
+    unit = f"{prefix}-{name}.scope" if prefix else f"{name}.scope"
+    return posixpath.join(base, unit)
+
+
+def expand_slice(slice_name: str) -> str:
+    """"a-b-c.slice" → "/a.slice/a-b.slice/a-b-c.slice" (systemd's nesting)."""
+    stem = slice_name[:-len(".slice")]
+    if not stem or "--" in stem or stem.startswith("-") or stem.endswith("-"):
+        raise ConfigError(f"linux.cgroupsPath: invalid slice name {slice_name!r}")
+    parts = stem.split("-")
+    return "".join("/" + "-".join(parts[:i + 1]) + ".slice" for i in range(len(parts)))
+
+
+def directories(path: str, hs: Iterable[Hierarchy],
+                own: dict[str, str] | None = None) -> tuple[Cgroup, ...]:
+    """The container's directory in each hierarchy, for cgroup `path`."""
+    result = []
+    for h in hs:
+        full = path
+        if not path.startswith("/"):
+            own = own_paths() if own is None else own
+            full = posixpath.join(own.get(h.key, "/"), path)
+        full = posixpath.normpath(full)
+        if h.root != "/" and (full == h.root or full.startswith(h.root + "/")):
+            full = full[len(h.root):] or "/"
+        result.append(Cgroup(h.mountpoint + full.rstrip("/"), h.version, h.controllers,
+                             h.mountpoint))
+    return tuple(result)
+
+
+# --- create / attach -------------------------------------------------------------------
+
+def create(groups: Iterable[Cgroup], undo: Any, enable: Iterable[str] = ()) -> None:
+    """mkdir each directory and its missing parents; journal each one first.
+
+    v1 cpuset directories get their parent's cpus and mems (a new cpuset is
+    empty and takes no process). On v2, `enable` names the controllers to
+    switch on in every ancestor's cgroup.subtree_control.
+    """
+    wanted = set(enable)
+    for group in groups:
+        top = group.mountpoint
+        rel = group.dir[len(top):].strip("/")
+        current = top
+        for part in rel.split("/") if rel else ():
+            if group.version == 2 and wanted:
+                _enable(current, wanted & set(_read(current, "cgroup.controllers").split()))
+            current = f"{current}/{part}"
+            if os.path.isdir(current):
+                continue
+            entry: dict[str, Any] = {"cgroup": current}
+            if current == group.dir:
+                entry["leaf"] = True  # the container's own: remove kills what is left in it
+            undo.append(entry)
+            _mkdir(current)
+            if group.version == 1 and group.has("cpuset"):
+                for name in ("cpuset.cpus", "cpuset.mems"):
+                    if not _read(current, name).strip():
+                        write(current, name, _read(os.path.dirname(current), name).strip())
+
+
+def _mkdir(path: str) -> None:
+    """mkdir, re-creating parents that a parallel delete removed meanwhile."""
+    for _ in range(10):
+        try:
+            os.mkdir(path, 0o755)
+            return
+        except FileExistsError:
+            return  # a parallel create made the same parent
+        except FileNotFoundError:
+            _mkdir(os.path.dirname(path))  # the shared default parent was just removed
+        except OSError as err:
+            raise KernelError("create cgroup", err.errno, path) from None
+    raise KernelError("create cgroup", errno.ENOENT, path)
+
+
+def _enable(directory: str, controllers: set[str]) -> None:
+    active = set(_read(directory, "cgroup.subtree_control").split())
+    missing = sorted(controllers - active)
+    if missing:
+        write(directory, "cgroup.subtree_control", " ".join("+" + c for c in missing))
+
+
+def attach(groups: Iterable[Cgroup], pid: int) -> None:
+    """Move `pid` (0: the caller) into every directory."""
+    for group in groups:
+        write(group.dir, "cgroup.procs", str(pid))
+
+
+# --- running containers ------------------------------------------------------------------
+
+def pids(groups: Iterable[Cgroup]) -> Iterator[int]:
+    """Every pid in the container's cgroups (union; each at most once)."""
+    seen: set[int] = set()
+    for group in groups:
+        try:
+            text = _read(group.dir, "cgroup.procs")
+        except KernelError:
+            continue
+        for word in text.split():
+            pid = int(word)
+            if pid not in seen:
+                seen.add(pid)
+                yield pid
+
+
+def freezer(groups: Iterable[Cgroup]) -> Cgroup | None:
+    for group in groups:
+        if (group.version == 1 and group.has("freezer")) or (
+                group.version == 2 and os.path.exists(f"{group.dir}/cgroup.freeze")):
+            return group
+    return None
+
+
+def freeze(groups: Iterable[Cgroup], frozen: bool) -> None:
+    """Freeze or thaw, and wait until the kernel says it is done."""
+    group = freezer(list(groups))
+    if group is None:
+        raise KernelError("freeze", None, None, "no freezer cgroup for this container")
+    if group.version == 1:
+        want = "FROZEN" if frozen else "THAWED"
+        deadline = time.monotonic() + FREEZE_TIMEOUT
+        while True:
+            write(group.dir, "freezer.state", want)
+            if _read(group.dir, "freezer.state").strip() == want:
+                return
+            if time.monotonic() > deadline:
+                raise KernelError("freeze", None, group.dir, f"still not {want}")
+            time.sleep(0.001)
+    write(group.dir, "cgroup.freeze", "1" if frozen else "0")
+    deadline = time.monotonic() + FREEZE_TIMEOUT
+    while f"frozen {int(frozen)}" not in _read(group.dir, "cgroup.events").splitlines():
+        if time.monotonic() > deadline:
+            raise KernelError("freeze", None, group.dir, "cgroup.events never changed")
+        time.sleep(0.001)
+
+
+def remove(dirs: Iterable[str], leaves: Iterable[str] = ()) -> list[str]:
+    """rmdir each directory (deepest first); in `leaves` (the container's own
+    directories) first kill what is left, and retry while the kernel says EBUSY.
+
+    Idempotent: a missing directory is done. A directory that holds other
+    cgroups, or a parent that still holds processes (someone else's, made in
+    a race), is left alone. Returns the errors, so the caller can go on.
+    """
+    errors = []
+    parents = set()
+    leaf_set = set(leaves)
+    for d in dirs:
+        parent = os.path.dirname(d)
+        if os.path.basename(parent) == DEFAULT_PARENT.strip("/") and os.path.ismount(
+                os.path.dirname(parent)):
+            parents.add(parent)
+        if not os.path.isdir(d):
+            continue
+        try:
+            if any(e.is_dir() for e in os.scandir(d)):
+                continue  # someone else's children: not ours to remove
+        except OSError:
+            continue
+        if d not in leaf_set:
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass  # not empty: in use by someone else
+            continue
+        _kill_members(d)
+        deadline = time.monotonic() + RMDIR_RETRY
+        delay = 0.001
+        while True:
+            try:
+                os.rmdir(d)
+                break
+            except FileNotFoundError:
+                break
+            except OSError as err:
+                if err.errno != errno.EBUSY or time.monotonic() > deadline:
+                    errors.append(f"remove cgroup {d}: {os.strerror(err.errno or 0)}")
+                    break
+                _kill_members(d)
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+    for parent in parents:  # the shared /pyocijail, once its last container is gone
+        try:
+            os.rmdir(parent)
+        except OSError:
+            pass  # other containers still use it (EBUSY), or already gone
+    return errors
+
+
+def _kill_members(d: str) -> None:
+    try:
+        members = [int(w) for w in _read(d, "cgroup.procs").split()]
+    except KernelError:
+        return
+    for pid in members:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    if members and os.path.exists(f"{d}/freezer.state"):
+        try:
+            write(d, "freezer.state", "THAWED")
+        except KernelError:
+            pass
+
+
+# --- files --------------------------------------------------------------------------------
+
+def write(directory: str, name: str, value: str) -> None:
+    path = f"{directory}/{name}"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise KernelError("write cgroup file", errno.ENOENT, path,
+                          "not supported by this kernel or cgroup layout") from None
+    except OSError as err:
+        raise KernelError("write cgroup file", err.errno, path) from None
+    try:
+        os.write(fd, value.encode())
+    except OSError as err:
+        raise KernelError(f"write {value!r} to", err.errno, path) from None
+    finally:
+        os.close(fd)
+
+
+def _read(directory: str, name: str) -> str:
+    try:
+        with open(f"{directory}/{name}", encoding="utf-8") as f:
+            return f.read()
+    except OSError as err:
+        raise KernelError("read cgroup file", err.errno, f"{directory}/{name}") from None
+
+
+def read(directory: str, name: str) -> str:
+    return _read(directory, name)
+
+
+def _unescape(field: str) -> str:
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)

@@ -1,0 +1,198 @@
+"""The Linux plan: everything create will do, checked before any side effect.
+
+Every field of `linux` that runc 1.1 honours is either carried into the plan
+or refused here with a ConfigError naming it; nothing is silently dropped.
+Values that only the kernel can judge (a cgroup file this kernel lacks) fail
+at prepare, which is undone completely.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import attrs
+
+from pyocijail.backends.linux import capabilities, cgroups, resources
+from pyocijail.backends.linux.cgroups import Cgroup
+from pyocijail.backends.linux.namespaces import NAMESPACES
+from pyocijail.errors import ConfigError
+from pyocijail.spec.model import Device, IdMapping, Mount, Resources, Seccomp, Spec
+
+PERSONALITIES = {"LINUX": 0x0000, "LINUX32": 0x0008}
+
+
+@attrs.frozen(kw_only=True)
+class LinuxPlan:
+    container_id: str
+    bundle: str
+    state_dir: str
+    rootfs: str
+    readonly: bool
+    namespaces: tuple[tuple[str, str | None], ...]
+    hostname: str | None
+    domainname: str | None
+    mounts: tuple[Mount, ...]
+    devices: tuple[Device, ...]
+    masked_paths: tuple[str, ...]
+    readonly_paths: tuple[str, ...]
+    sysctl: dict[str, str]
+    rootfs_propagation: str | None
+    cgroup_path: str = ""
+    cgroups: tuple[Cgroup, ...] = ()
+    resources: Resources | None = None
+    cgroup_writes: tuple[tuple[str, str, str], ...] = ()
+    v2_enable: frozenset[str] = frozenset()
+    seccomp: Seccomp | None = None
+    personality: int | None = None
+    uid_mappings: tuple[IdMapping, ...] = ()
+    gid_mappings: tuple[IdMapping, ...] = ()
+
+    def new(self, kind: str) -> bool:
+        return (kind, None) in self.namespaces
+
+    def has(self, kind: str) -> bool:
+        return any(k == kind for k, _ in self.namespaces)
+
+    def path(self, kind: str) -> str | None:
+        return next((p for k, p in self.namespaces if k == kind and p), None)
+
+    def to_json(self) -> dict[str, Any]:
+        from pyocijail.spec.convert import unstructure
+
+        return {"platform": "linux", "id": self.container_id, "rootfs": self.rootfs,
+                "readonly": self.readonly,
+                "namespaces": [{"type": k, "path": p} if p else {"type": k}
+                               for k, p in self.namespaces],
+                "hostname": self.hostname, "domainname": self.domainname,
+                "mounts": [unstructure(m) for m in self.mounts],
+                "devices": [unstructure(d) for d in self.devices],
+                "maskedPaths": list(self.masked_paths),
+                "readonlyPaths": list(self.readonly_paths), "sysctl": self.sysctl,
+                "cgroupsPath": self.cgroup_path,
+                "cgroups": [g.to_json() for g in self.cgroups],
+                "cgroupWrites": [list(w) for w in self.cgroup_writes],
+                "seccomp": None if self.seccomp is None else {
+                    "defaultAction": self.seccomp.default_action,
+                    "rules": len(self.seccomp.syscalls)},
+                "personality": self.personality}
+
+    def to_text(self) -> str:
+        lines = [f"container {self.container_id}: rootfs {self.rootfs}"
+                 + (" (read-only)" if self.readonly else "")]
+        for kind, path in self.namespaces:
+            lines.append(f"  namespace {kind}: {'join ' + path if path else 'new'}")
+        for m in self.mounts:
+            lines.append(f"  mount {m.type or 'bind'} {m.source or '-'} on {m.destination}"
+                         + (f" ({','.join(m.options)})" if m.options else ""))
+        for g in self.cgroups:
+            lines.append(f"  cgroup {g.dir}")
+        for d, name, value in self.cgroup_writes:
+            lines.append(f"    {d}/{name} = {value}")
+        if self.seccomp is not None:
+            lines.append(f"  seccomp: default {self.seccomp.default_action}, "
+                         f"{len(self.seccomp.syscalls)} rules")
+        return "\n".join(lines) + "\n"
+
+
+def make_plan(container_id: str, spec: Spec, bundle: str, state_dir: str,
+              log: Any) -> LinuxPlan:
+    from pyocijail.backends.linux import mounts
+    from pyocijail.backends.linux import rootfs as after_pivot
+
+    assert spec.root is not None
+    linux = spec.linux
+    rootfs = spec.root.path
+    if not os.path.isabs(rootfs):
+        rootfs = os.path.join(bundle, rootfs)
+    rootfs = os.path.realpath(rootfs)
+    if not os.path.isdir(rootfs):
+        raise ConfigError(f"root.path {spec.root.path}: not a directory")
+    namespaces: list[tuple[str, str | None]] = []
+    for ns in linux.namespaces if linux else ():
+        if ns.type not in NAMESPACES:
+            raise ConfigError(f"linux.namespaces: unknown type {ns.type!r}")
+        if any(k == ns.type for k, _ in namespaces):
+            raise ConfigError(f"linux.namespaces: {ns.type} given twice")
+        if ns.type == "user":
+            raise ConfigError("user namespaces are not supported yet")
+        if ns.type == "time":
+            raise ConfigError("time namespaces are not supported (runc 1.1 has none either)")
+        if ns.path and not os.path.exists(ns.path):
+            raise ConfigError(f"linux.namespaces: {ns.type} path {ns.path} does not exist")
+        namespaces.append((ns.type, ns.path or None))
+    names = {k for k, _ in namespaces}
+    if spec.hostname and "uts" not in names:
+        raise ConfigError("hostname requires a new uts namespace")
+    if "mount" not in names:
+        raise ConfigError("a new mount namespace is required (linux.namespaces: mount)")
+    for m in spec.mounts:
+        if not m.destination.startswith("/"):
+            raise ConfigError(f"mount destination {m.destination!r} is not absolute")
+        mounts.check_mount(m)
+    if linux and linux.sysctl:
+        after_pivot.check_sysctl(linux.sysctl)
+    _refuse_unsupported(spec)
+    if spec.process is not None:
+        capabilities.parse(spec.process.capabilities, warn=log.warn)
+    res = linux.resources if linux else None
+    path = cgroups.cgroup_path(linux.cgroups_path if linux else None, container_id)
+    hs = cgroups.hierarchies()
+    groups = cgroups.directories(path, hs)
+    devs = linux.devices if linux else ()
+    writes = resources.writes(res, groups, devs, log=log)
+    enable = resources.needed_v2_controllers(res, groups)
+    seccomp = None
+    if linux and linux.seccomp is not None:
+        from pyocijail.backends.linux import seccomp as scmp
+
+        seccomp = scmp.check(linux.seccomp, log)
+    personality = None
+    if linux and linux.personality is not None:
+        personality = _personality(linux.personality)
+    return LinuxPlan(
+        container_id=container_id, bundle=bundle, state_dir=state_dir, rootfs=rootfs,
+        readonly=spec.root.readonly, namespaces=tuple(namespaces),
+        hostname=spec.hostname, domainname=spec.domainname, mounts=spec.mounts,
+        devices=devs,
+        masked_paths=linux.masked_paths if linux else (),
+        readonly_paths=linux.readonly_paths if linux else (),
+        sysctl=dict(linux.sysctl) if linux else {},
+        rootfs_propagation=linux.rootfs_propagation if linux else None,
+        cgroup_path=path, cgroups=groups, resources=res, cgroup_writes=tuple(writes),
+        v2_enable=frozenset(enable), seccomp=seccomp, personality=personality)
+
+
+def _personality(value: dict[str, object]) -> int:
+    domain = value.get("domain")
+    if domain not in PERSONALITIES:
+        raise ConfigError(f"linux.personality.domain {domain!r}: only LINUX and LINUX32 "
+                          "are supported")
+    if value.get("flags"):
+        raise ConfigError("linux.personality.flags: not supported")
+    return PERSONALITIES[str(domain)]
+
+
+def _refuse_unsupported(spec: Spec) -> None:
+    linux, process = spec.linux, spec.process
+    if linux is not None:
+        for field, key in (("intel_rdt", "intelRdt"), ("time_offsets", "timeOffsets"),
+                           ("net_devices", "netDevices"), ("memory_policy", "memoryPolicy")):
+            if getattr(linux, field):
+                raise ConfigError(f"linux.{key} is not supported by pyocijail")
+        if linux.resources is not None:
+            if linux.resources.network:
+                raise ConfigError("linux.resources.network (net_cls/net_prio) is not "
+                                  "supported by pyocijail")
+            if linux.resources.rdma:
+                raise ConfigError("linux.resources.rdma is not supported by pyocijail")
+        if linux.mount_label and os.path.isdir("/sys/fs/selinux/class"):
+            raise ConfigError("linux.mountLabel: SELinux labels are not supported")
+        if linux.uid_mappings or linux.gid_mappings:
+            raise ConfigError("linux.uidMappings/gidMappings need a user namespace, which is "
+                              "not supported yet")
+    if process is not None:
+        if process.apparmor_profile:
+            raise ConfigError("process.apparmorProfile: AppArmor is not supported")
+        if process.selinux_label and os.path.isdir("/sys/fs/selinux/class"):
+            raise ConfigError("process.selinuxLabel: SELinux labels are not supported")

@@ -1,0 +1,204 @@
+"""`linux.seccomp` through libseccomp (libseccomp.so.2, loaded with ctypes).
+
+Three steps, in three places:
+
+    check(profile, log)   runtime, at plan: every action, operator, arch and
+                          flag is known; names libseccomp does not know are
+                          dropped with a warning (runc does the same)
+    Filter(profile)       container side, *before* pivot_root / setns: the
+                          library is loaded and the filter built in memory
+    Filter.load()         the last step before execve (or before the user
+                          change when noNewPrivileges is false, as runc does:
+                          without no_new_privs, loading needs CAP_SYS_ADMIN)
+
+Like runc: a rule whose action equals the default action is skipped; an
+ERRNO action without errnoRet returns EPERM; when one rule compares the same
+argument more than once it becomes one rule per comparison (libseccomp cannot
+AND two comparisons of one argument). libseccomp's own no_new_privs attribute
+is off: the runtime sets no_new_privs itself from `process.noNewPrivileges`.
+
+Not supported, refused at plan time: SCMP_ACT_NOTIFY / `listenerPath` and
+the SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV flag (runc 1.1 has neither a
+listener of ours to talk to nor that flag). runc 1.1 also rewrites the BPF
+so unknown syscalls get ENOSYS; here they get the default action.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+from typing import Any
+
+from pyocijail.errors import ConfigError, KernelError
+from pyocijail.spec import model
+
+LIBRARY = "libseccomp.so.2"
+
+SCMP_ACT_KILL_PROCESS = 0x80000000
+SCMP_ACT_KILL_THREAD = 0x00000000
+SCMP_ACT_TRAP = 0x00030000
+SCMP_ACT_ERRNO = 0x00050000
+SCMP_ACT_TRACE = 0x7FF00000
+SCMP_ACT_LOG = 0x7FFC0000
+SCMP_ACT_ALLOW = 0x7FFF0000
+
+ACTIONS = {"SCMP_ACT_KILL": SCMP_ACT_KILL_THREAD, "SCMP_ACT_KILL_THREAD": SCMP_ACT_KILL_THREAD,
+           "SCMP_ACT_KILL_PROCESS": SCMP_ACT_KILL_PROCESS, "SCMP_ACT_TRAP": SCMP_ACT_TRAP,
+           "SCMP_ACT_ERRNO": SCMP_ACT_ERRNO, "SCMP_ACT_TRACE": SCMP_ACT_TRACE,
+           "SCMP_ACT_LOG": SCMP_ACT_LOG, "SCMP_ACT_ALLOW": SCMP_ACT_ALLOW}
+OPERATORS = {"SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4,
+             "SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7}
+# SCMP_ARCH_* → libseccomp's name for seccomp_arch_resolve_name
+ARCHES = {"SCMP_ARCH_X86": "x86", "SCMP_ARCH_X86_64": "x86_64", "SCMP_ARCH_X32": "x32",
+          "SCMP_ARCH_ARM": "arm", "SCMP_ARCH_AARCH64": "aarch64", "SCMP_ARCH_MIPS": "mips",
+          "SCMP_ARCH_MIPS64": "mips64", "SCMP_ARCH_MIPS64N32": "mips64n32",
+          "SCMP_ARCH_MIPSEL": "mipsel", "SCMP_ARCH_MIPSEL64": "mipsel64",
+          "SCMP_ARCH_MIPSEL64N32": "mipsel64n32", "SCMP_ARCH_PPC": "ppc",
+          "SCMP_ARCH_PPC64": "ppc64", "SCMP_ARCH_PPC64LE": "ppc64le", "SCMP_ARCH_S390": "s390",
+          "SCMP_ARCH_S390X": "s390x", "SCMP_ARCH_PARISC": "parisc",
+          "SCMP_ARCH_PARISC64": "parisc64", "SCMP_ARCH_RISCV64": "riscv64"}
+# filter attributes (enum scmp_filter_attr)
+_ATTR_CTL_NNP, _ATTR_CTL_TSYNC, _ATTR_CTL_LOG, _ATTR_CTL_SSB = 3, 4, 6, 7
+FLAGS = {"SECCOMP_FILTER_FLAG_TSYNC": _ATTR_CTL_TSYNC, "SECCOMP_FILTER_FLAG_LOG": _ATTR_CTL_LOG,
+         "SECCOMP_FILTER_FLAG_SPEC_ALLOW": _ATTR_CTL_SSB}
+_NR_SCMP_ERROR = -1
+
+
+class _ArgCmp(ctypes.Structure):
+    _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int),
+                ("datum_a", ctypes.c_uint64), ("datum_b", ctypes.c_uint64)]
+
+
+_lib: ctypes.CDLL | None = None
+
+
+def library() -> ctypes.CDLL:
+    """libseccomp, loaded once (call before pivot_root: the file is on the host)."""
+    global _lib
+    if _lib is None:
+        try:
+            lib = ctypes.CDLL(LIBRARY, use_errno=True)
+        except OSError as err:
+            raise ConfigError(f"linux.seccomp needs {LIBRARY} (package libseccomp2): "
+                              f"{err}") from None
+        lib.seccomp_init.restype = ctypes.c_void_p
+        lib.seccomp_init.argtypes = [ctypes.c_uint32]
+        lib.seccomp_release.argtypes = [ctypes.c_void_p]
+        lib.seccomp_load.argtypes = [ctypes.c_void_p]
+        lib.seccomp_attr_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32]
+        lib.seccomp_arch_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
+        lib.seccomp_arch_resolve_name.restype = ctypes.c_uint32
+        lib.seccomp_arch_resolve_name.argtypes = [ctypes.c_char_p]
+        lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+        lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
+                                               ctypes.c_uint, ctypes.POINTER(_ArgCmp)]
+        _lib = lib
+    return _lib
+
+
+def action_value(name: str, errno_ret: int | None) -> int:
+    base = ACTIONS[name]
+    if base == SCMP_ACT_ERRNO:
+        return base | ((errno.EPERM if errno_ret is None else errno_ret) & 0xFFFF)
+    if base == SCMP_ACT_TRACE:
+        return base | ((errno.EPERM if errno_ret is None else errno_ret) & 0xFFFF)
+    return base
+
+
+def _check_action(name: str, where: str) -> None:
+    if name == "SCMP_ACT_NOTIFY":
+        raise ConfigError(f"{where}: SCMP_ACT_NOTIFY (seccomp user notification) is not "
+                          "supported")
+    if name not in ACTIONS:
+        raise ConfigError(f"{where}: unknown action {name!r}")
+
+
+def check(profile: model.Seccomp, log: Any = None) -> model.Seccomp:
+    """Validate `profile`; return it without the syscall names libseccomp does not know."""
+    import attrs
+
+    _check_action(profile.default_action, "linux.seccomp.defaultAction")
+    if profile.listener_path:
+        raise ConfigError("linux.seccomp.listenerPath: seccomp user notification is not "
+                          "supported")
+    for flag in profile.flags:
+        if flag not in FLAGS:
+            raise ConfigError(f"linux.seccomp.flags: {flag} is not supported")
+    lib = library()
+    for arch in profile.architectures:
+        if arch not in ARCHES or not lib.seccomp_arch_resolve_name(ARCHES[arch].encode()):
+            raise ConfigError(f"linux.seccomp.architectures: {arch} is not supported")
+    rules = []
+    unknown: list[str] = []
+    for i, rule in enumerate(profile.syscalls):
+        where = f"linux.seccomp.syscalls[{i}]"
+        _check_action(rule.action, where)
+        for arg in rule.args:
+            if arg.op not in OPERATORS:
+                raise ConfigError(f"{where}: unknown operator {arg.op!r}")
+            if not 0 <= arg.index < 6:
+                raise ConfigError(f"{where}: argument index {arg.index} is not 0-5")
+        names = tuple(n for n in rule.names if _resolve(lib, n) != _NR_SCMP_ERROR)
+        unknown += [n for n in rule.names if n not in names]
+        if names:
+            rules.append(attrs.evolve(rule, names=names))
+    if unknown and log is not None:
+        log.warn(f"seccomp: ignoring syscalls unknown to libseccomp: {', '.join(sorted(set(unknown)))}")
+    return attrs.evolve(profile, syscalls=tuple(rules))
+
+
+def _resolve(lib: ctypes.CDLL, name: str) -> int:
+    return int(lib.seccomp_syscall_resolve_name(name.encode()))
+
+
+class Filter:
+    """A filter built in memory (container side, before pivot_root); `load` applies it."""
+
+    def __init__(self, profile: model.Seccomp) -> None:
+        lib = self.lib = library()
+        default = action_value(profile.default_action, profile.default_errno_ret)
+        ctx = lib.seccomp_init(default)
+        if not ctx:
+            raise KernelError("seccomp_init", None, None, "failed")
+        self.ctx = ctx
+        try:
+            self._attr(_ATTR_CTL_NNP, 0)
+            for flag in profile.flags:
+                self._attr(FLAGS[flag], 1)
+            for arch in profile.architectures:
+                token = lib.seccomp_arch_resolve_name(ARCHES[arch].encode())
+                rc = lib.seccomp_arch_add(ctx, token)
+                if rc < 0 and rc != -errno.EEXIST:
+                    raise KernelError(f"seccomp_arch_add {arch}", -rc)
+            for rule in profile.syscalls:
+                action = action_value(rule.action, rule.errno_ret)
+                if action == default:
+                    continue
+                for name in rule.names:
+                    self._add(action, name, _resolve(lib, name), rule.args)
+        except BaseException:
+            lib.seccomp_release(ctx)
+            raise
+
+    def _attr(self, attr: int, value: int) -> None:
+        rc = self.lib.seccomp_attr_set(self.ctx, attr, value)
+        if rc < 0:
+            raise KernelError(f"seccomp_attr_set {attr}", -rc)
+
+    def _add(self, action: int, name: str, nr: int, args: tuple[model.SeccompArg, ...]) -> None:
+        if nr == _NR_SCMP_ERROR:
+            return
+        indexes = [a.index for a in args]
+        groups = [list(args)] if len(set(indexes)) == len(indexes) else [[a] for a in args]
+        for group in groups:
+            cmps = (_ArgCmp * max(len(group), 1))()
+            for i, a in enumerate(group):
+                cmps[i] = _ArgCmp(a.index, OPERATORS[a.op], a.value, a.value_two or 0)
+            rc = self.lib.seccomp_rule_add_array(self.ctx, action, nr, len(group), cmps)
+            if rc < 0:
+                raise KernelError(f"seccomp rule for {name}", -rc)
+
+    def load(self) -> None:
+        rc = self.lib.seccomp_load(self.ctx)
+        if rc < 0:
+            raise KernelError("seccomp_load", -rc)

@@ -1,0 +1,213 @@
+"""The container's cgroup: limits seen from inside, freezer, ps, update, kill --all, removal."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from tests.conftest import needs_busybox, needs_root
+from tests.integration.linux.conftest import cgroup_leftovers
+
+pytestmark = [needs_root, needs_busybox,
+              pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/memory"),
+                                 reason="written for this machine's hybrid cgroup layout")]
+
+CGROUP_MOUNT = {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+                "options": ["rprivate", "nosuid", "noexec", "nodev", "relatime", "ro"]}
+
+
+@pytest.fixture
+def linux_section():
+    from pyocijail.lifecycle.defaults import linux_config
+
+    return linux_config(["true"])["linux"]
+
+
+def make(bundle, args, linux_section, resources=None, **linux):
+    from pyocijail.lifecycle.defaults import linux_config
+
+    section = dict(linux_section, **linux)
+    section["resources"] = dict(section.get("resources", {}), **(resources or {}))
+    mounts = linux_config(["true"])["mounts"] + [CGROUP_MOUNT]
+    return bundle(args, linux=section, mounts=mounts)
+
+
+def host_dir(controller, cid, parent="pyocijail"):
+    return f"/sys/fs/cgroup/{controller}/{parent}/{cid}"
+
+
+def read(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
+def test_limits_are_visible_inside(runtime, bundle, cid, linux_section):
+    """memory, pids, cpu and cpuset values in the container's own cgroup files."""
+    res = {"memory": {"limit": 64 << 20, "reservation": 32 << 20, "swappiness": 10},
+           "pids": {"limit": 123},
+           "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"}}
+    b = make(bundle, ["sh", "-c", ("cd /sys/fs/cgroup; cat memory/memory.limit_in_bytes "
+                      "memory/memory.soft_limit_in_bytes memory/memory.swappiness pids/pids.max "
+                      "cpu/cpu.shares cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us "
+                      "cpuset/cpuset.cpus cpuset/cpuset.mems; grep -c . /proc/self/cgroup")],
+             linux_section, res)
+    out = runtime("run", "--bundle", b, cid)
+    assert out.code == 0, out
+    assert out.out.split() == [str(64 << 20), str(32 << 20), "10", "123", "512", "50000",
+                               "100000", "0", "0", "10"]
+
+
+def test_cgroup_mount_shows_only_the_container_and_is_read_only(runtime, bundle, cid,
+                                                                linux_section):
+    b = make(bundle, ["sh", "-c", ("ls /sys/fs/cgroup/memory | grep -c libpod_parent; "
+                      "echo 1 > /sys/fs/cgroup/pids/pids.max; "
+                      "grep ' /sys/fs/cgroup/memory ' /proc/self/mountinfo")], linux_section)
+    out = runtime("run", "--bundle", b, cid)
+    assert out.out.startswith("0\n"), out
+    assert "Read-only file system" in out.err
+    assert f"/pyocijail/{cid} /sys/fs/cgroup/memory ro," in out.out
+
+
+def test_device_rules_deny_by_default_and_allow_configured_devices(runtime, bundle, cid,
+                                                                    linux_section):
+    """deny-all + runc's defaults: /dev/null works, a mknod'ed /dev/mem cannot be opened,
+    a linux.devices entry is created and allowed."""
+    b = make(bundle, ["sh", "-c", ("echo ok > /dev/null && echo null-ok; "
+                      "busybox mknod /tmp/mem c 1 1 && head -c1 /tmp/mem; "
+                      "ls -l /dev/fuse; cat /sys/fs/cgroup/devices/devices.list")],
+             linux_section, devices=[{"path": "/dev/fuse", "type": "c", "major": 10,
+                                      "minor": 229, "fileMode": 438}])
+    out = runtime("run", "--bundle", b, cid)
+    assert "null-ok" in out.out, out
+    assert "Operation not permitted" in out.err
+    assert "10, 229" in out.out
+    rules = out.out.splitlines()
+    assert "c 10:229 rwm" in rules and "c 1:3 rwm" in rules and "a *:* rwm" not in rules
+
+
+def test_pause_and_resume_freeze_and_thaw(runtime, bundle, cid, linux_section):
+    b = make(bundle, ["sh", "-c", "while :; do sleep 0.05; done"], linux_section)
+    runtime.ok("create", "--bundle", b, cid)
+    runtime.ok("start", cid)
+    freezer = host_dir("freezer", cid)
+    runtime.ok("pause", cid)
+    assert runtime.status(cid) == "paused"
+    assert read(f"{freezer}/freezer.state") == "FROZEN"
+    pid = runtime.state(cid)["pid"]
+    ticks = read(f"/proc/{pid}/stat").split()[13]
+    time.sleep(0.2)
+    assert read(f"/proc/{pid}/stat").split()[13] == ticks
+    assert runtime("pause", cid).code != 0  # already paused
+    runtime.ok("resume", cid)
+    assert runtime.status(cid) == "running"
+    assert read(f"{freezer}/freezer.state") == "THAWED"
+
+
+def test_delete_force_of_a_paused_container(runtime, bundle, cid, linux_section):
+    b = make(bundle, ["sleep", "30"], linux_section)
+    runtime.ok("create", "--bundle", b, cid)
+    runtime.ok("start", cid)
+    runtime.ok("pause", cid)
+    started = time.monotonic()
+    runtime.ok("delete", "--force", cid)
+    assert time.monotonic() - started < 5
+    assert cgroup_leftovers(cid) == []
+
+
+def test_ps_lists_every_process_of_the_cgroup(runtime, bundle, cid, linux_section):
+    b = make(bundle, ["sh", "-c", "sleep 30 & sleep 30 & wait"], linux_section)
+    runtime.ok("create", "--bundle", b, cid)
+    runtime.ok("start", cid)
+    deadline = time.monotonic() + 5
+    while True:
+        pids = runtime.ok("ps", "--format", "json", cid).json()
+        if len(pids) == 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert len(pids) == 3 and runtime.state(cid)["pid"] in pids
+    procs = set(read(f"{host_dir('pids', cid)}/cgroup.procs").split())
+    assert procs == {str(p) for p in pids}
+
+
+def test_exec_joins_the_cgroup(runtime, bundle, cid, linux_section):
+    b = make(bundle, ["sleep", "30"], linux_section)
+    runtime.ok("create", "--bundle", b, cid)
+    runtime.ok("start", cid)
+    out = runtime("exec", cid, "cat", "/proc/self/cgroup")
+    assert out.code == 0, out
+    lines = out.out.splitlines()
+    assert len(lines) == 10 and all(line.endswith(f"/pyocijail/{cid}") for line in lines)
+
+
+def test_update_with_flags_and_resources_file(runtime, bundle, cid, linux_section, workdir):
+    b = make(bundle, ["sleep", "30"], linux_section, {"memory": {"limit": 64 << 20},
+                                                      "pids": {"limit": 100}})
+    runtime.ok("create", "--bundle", b, cid)
+    runtime.ok("update", "--memory", "32m", "--cpu-quota", "20000", "--pids-limit", "50", cid)
+    assert read(f"{host_dir('memory', cid)}/memory.limit_in_bytes") == str(32 << 20)
+    assert read(f"{host_dir('cpu', cid)}/cpu.cfs_quota_us") == "20000"
+    assert read(f"{host_dir('pids', cid)}/pids.max") == "50"
+    runtime.ok("start", cid)
+    path = os.path.join(workdir, "res.json")
+    with open(path, "w") as f:
+        json.dump({"memory": {"limit": 128 << 20, "swap": 256 << 20}, "pids": {"limit": 0},
+                   "cpu": {"shares": 256}}, f)
+    runtime.ok("update", "--resources", path, cid)
+    assert read(f"{host_dir('memory', cid)}/memory.limit_in_bytes") == str(128 << 20)
+    assert read(f"{host_dir('memory', cid)}/memory.memsw.limit_in_bytes") == str(256 << 20)
+    assert read(f"{host_dir('pids', cid)}/pids.max") == "max"
+    assert read(f"{host_dir('cpu', cid)}/cpu.shares") == "256"
+    bad = runtime("update", "--l3-cache-schema", "L3:0=f", cid)
+    assert bad.code != 0 and "not supported" in bad.err
+
+
+def test_kill_all_through_the_cgroup(runtime, bundle, cid, linux_section):
+    """Processes that left the pid namespace's tree (double fork) still get the signal."""
+    b = make(bundle, ["sh", "-c", "(sleep 30 &) ; sleep 30"], linux_section)
+    runtime.ok("create", "--bundle", b, cid)
+    runtime.ok("start", cid)
+    time.sleep(0.2)
+    runtime.ok("kill", "--all", cid, "9")
+    deadline = time.monotonic() + 5
+    while read(f"{host_dir('pids', cid)}/cgroup.procs") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert read(f"{host_dir('pids', cid)}/cgroup.procs") == ""
+
+
+def test_delete_removes_the_cgroup_everywhere(runtime, bundle, cid, linux_section):
+    b = make(bundle, ["sleep", "30"], linux_section, {"pids": {"limit": 10}})
+    runtime.ok("create", "--bundle", b, cid)
+    assert len(cgroup_leftovers(cid)) == 10  # 9 v1 hierarchies + unified
+    runtime.ok("start", cid)
+    runtime.ok("delete", "--force", cid)
+    assert cgroup_leftovers(cid) == []
+
+
+def test_systemd_style_cgroups_path(runtime, bundle, cid, linux_section):
+    """slice:prefix:name → /<slice>/<prefix>-<name>.scope, removed with its slice."""
+    b = make(bundle, ["cat", "/proc/self/cgroup"], linux_section,
+             cgroupsPath=f"{cid}-sub.slice:pyo:{cid}")
+    out = runtime("run", "--bundle", b, cid)
+    assert out.code == 0, out
+    assert out.out.splitlines()[0].endswith(f":/{cid}.slice/{cid}-sub.slice/pyo-{cid}.scope")
+    assert cgroup_leftovers(f"{cid}.slice") == []
+
+
+def test_failed_create_leaves_no_cgroup(runtime, bundle, cid, linux_section):
+    """blkio.weight does not exist on this kernel (no BFQ/CFQ weight): create fails,
+    naming the file, and the cgroup it had made is gone."""
+    if os.path.exists("/sys/fs/cgroup/blkio/blkio.weight"):
+        pytest.skip("this kernel has blkio.weight")
+    b = make(bundle, ["true"], linux_section, {"blockIO": {"weight": 500}})
+    out = runtime("create", "--bundle", b, cid)
+    assert out.code != 0 and "blkio.weight" in out.err
+    assert cgroup_leftovers(cid) == [] and runtime.ids() == []
+
+
+def test_unsupported_resources_are_refused(runtime, bundle, cid, linux_section):
+    b = make(bundle, ["true"], linux_section, {"network": {"classID": 1}})
+    out = runtime("create", "--bundle", b, cid)
+    assert out.code != 0 and "linux.resources.network" in out.err
