@@ -13,21 +13,21 @@ import shutil
 import pytest
 
 
-def _mounts_under(prefix: str) -> list[str]:
+def _mount_table(ours: tuple[str, ...]) -> list[str]:
+    """Mounts under the temporary directories this session uses (the machine is
+    shared: other sessions mount and unmount elsewhere, e.g. podman's overlays)."""
     with open("/proc/self/mountinfo") as f:
-        return sorted(line.split()[4] for line in f if line.split()[4].startswith(prefix))
+        lines = f.read().splitlines()
+    return sorted(line for line in lines if line.split(" ")[4].startswith(ours))
 
 
 @pytest.fixture(scope="session", autouse=True)
 def host_mounts_unchanged(tmp_path_factory):
-    """Nothing these tests make may stay mounted on the host.
-
-    Only mounts under the tests' own temporary tree count: the machine is
-    shared, and other processes may mount and unmount elsewhere meanwhile.
-    """
-    base = str(tmp_path_factory.getbasetemp())
+    """Nothing the suite does may stay mounted on the host."""
+    ours = (str(tmp_path_factory.getbasetemp()), "/tmp/pyocijail-test-")
+    before = _mount_table(ours)
     yield
-    assert _mounts_under(base) == []
+    assert _mount_table(ours) == before
 
 
 BUSYBOX_APPLETS = ("sh", "ls", "cat", "echo", "true")
@@ -46,3 +46,34 @@ def busybox_rootfs(tmp_path):
         os.symlink("busybox", rootfs / "bin" / applet)
     (rootfs / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
     return str(rootfs)
+
+
+_COUNTER = [0]
+
+
+def cgroup_leftovers(name: str) -> list[str]:
+    """Directories called `name` (or ending in it) in any cgroup hierarchy, 3 levels deep."""
+    import glob
+
+    found = []
+    for depth in ("*", "*/*", "*/*/*"):
+        found += [p for p in glob.glob(f"/sys/fs/cgroup/*/{depth}")
+                  if os.path.basename(p).endswith(name) and os.path.isdir(p)]
+    return found
+
+
+@pytest.fixture
+def cid(runtime):
+    """A container id unique on this machine; after the test every container is
+    deleted and no cgroup named after the id may remain in any hierarchy."""
+    _COUNTER[0] += 1
+    name = f"l4t{os.getpid()}x{_COUNTER[0]}"
+    yield name
+    runtime.cleanup()
+    left = cgroup_leftovers(name)
+    for path in sorted(left, key=len, reverse=True):
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass
+    assert not left, f"cgroups left behind: {left}"
