@@ -74,3 +74,20 @@ class Terminal:
             self.proc.kill()
             self.proc.wait()
         os.close(self.master)
+
+    def resize_and_check(self, rows: int, cols: int, timeout: float = 10) -> None:
+        """Resize, then ask the shell for its size until the change arrives.
+
+        The change travels asynchronously (SIGWINCH to the client, which tells
+        conmon or the shim to resize the pty master), so ask more than once.
+        """
+        self.resize(rows, cols)
+        deadline = time.monotonic() + timeout
+        while True:
+            self.send("stty size\r")
+            try:
+                self.expect(rf"\n{rows} {cols}\r", timeout=1)
+                return
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise

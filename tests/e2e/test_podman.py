@@ -130,10 +130,7 @@ def test_run_it_on_a_real_terminal(podman):
         term.expect(r"30 100")
         term.expect(r"typed-42")
         term.expect(r"/ # ")
-        term.resize(40, 120)
-        time.sleep(0.5)  # SIGWINCH -> podman -> conmon -> TIOCSWINSZ on the master
-        term.send("stty size\r")
-        term.expect(r"40 120")
+        term.resize_and_check(40, 120)
         term.send("exit 3\r")
         assert term.wait() == 3
     finally:
