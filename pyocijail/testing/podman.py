@@ -27,32 +27,50 @@ from pyocijail.testing.hostcheck import (
 
 PODMAN = "podman"
 
-CONTAINERS_CONF = """\
-[containers]
-netns = "none"
-cgroupns = "host"
-log_driver = "k8s-file"
-# podman's default rlimits (1048576) exceed the hard limits of CI machines.
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-env = ["PYOCIJAIL_E2E={token}"]
+def containers_conf(base: str, launcher: str, token: str) -> dict[str, dict[str, Any]]:
+    """The isolated containers.conf as tables of keys (see `dump_toml`)."""
+    return {
+        "containers": {
+            "netns": "none",
+            "cgroupns": "host",
+            "log_driver": "k8s-file",
+            # podman's default rlimits (1048576) exceed the hard limits of CI machines.
+            "default_ulimits": ["nofile=20000:20000", "nproc=32768:32768"],
+            "env": [f"PYOCIJAIL_E2E={token}"],
+        },
+        "engine": {
+            "cgroup_manager": "cgroupfs",
+            "events_logger": "file",
+            "events_logfile_path": f"{base}/tmp/events.log",
+            "tmp_dir": f"{base}/tmp",
+            "static_dir": f"{base}/root/libpod",
+            "volume_path": f"{base}/root/volumes",
+            "runtime": "pyocijail",
+            "runtime_supports_json": ["crun", "runc", "pyocijail"],
+        },
+        "engine.runtimes": {"pyocijail": [launcher]},
+        "network": {"network_backend": "cni", "network_config_dir": f"{base}/conf/cni"},
+    }
 
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "{base}/tmp/events.log"
-tmp_dir = "{base}/tmp"
-static_dir = "{base}/root/libpod"
-volume_path = "{base}/root/volumes"
-runtime = "pyocijail"
-runtime_supports_json = ["crun", "runc", "pyocijail"]
 
-[engine.runtimes]
-pyocijail = ["{launcher}"]
+def dump_toml(tables: dict[str, dict[str, Any]]) -> str:
+    """Tables of strings, numbers, booleans and lists of those, as TOML."""
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, str):
+            return json.dumps(v)
+        return "[" + ", ".join(value(x) for x in v) + "]"
 
-[network]
-network_backend = "cni"
-network_config_dir = "{base}/conf/cni"
-"""
+    out = []
+    for name, keys in tables.items():
+        out.append(f"[{name}]")
+        out += [f"{k} = {value(v)}" for k, v in keys.items()]
+        out.append("")
+    return "\n".join(out)
+
 
 STORAGE_CONF = """\
 [storage]
@@ -72,12 +90,19 @@ class PodmanEnv:
         self.env: dict[str, str] = {}
         self.snapshot: HostSnapshot | None = None
         self.cgroups_before: set[str] = set()
+        self.runtime = self.launcher
 
     @classmethod
-    def create(cls, base: str, python: str | None = None) -> PodmanEnv:
+    def create(cls, base: str, python: str | None = None,
+               conf_overlay: dict[str, dict[str, Any]] | None = None,
+               runtime: str | None = None) -> PodmanEnv:
+        """Make the temp tree and configs. `conf_overlay` tables are merged over
+        the default containers.conf; `runtime` is what `podman --runtime` gets
+        (default: the launcher's path; "" passes no --runtime at all)."""
         import sys
 
         self = cls(base)
+        self.runtime = self.launcher if runtime is None else runtime
         self.token = uuid.uuid4().hex
         for d in ("root", "runroot", "tmp", "conf/cni", "state", "bin"):
             os.makedirs(os.path.join(self.base, d), exist_ok=True)
@@ -85,8 +110,15 @@ class PodmanEnv:
                        python=python or sys.executable, call_log=self.calls)
         conf = os.path.join(self.base, "conf")
         with open(os.path.join(conf, "containers.conf"), "w") as f:
-            f.write(CONTAINERS_CONF.format(base=self.base, launcher=self.launcher,
-                                           token=self.token))
+            tables = containers_conf(self.base, self.launcher, self.token)
+            for name, keys in (conf_overlay or {}).items():
+                table = tables.setdefault(name, {})
+                for key, value in keys.items():
+                    if value is None:
+                        table.pop(key, None)  # None removes a default key
+                    else:
+                        table[key] = value
+            f.write(dump_toml(tables))
         with open(os.path.join(conf, "storage.conf"), "w") as f:
             f.write(STORAGE_CONF.format(base=self.base))
         with open(os.path.join(conf, "registries.conf"), "w") as f:
@@ -106,7 +138,7 @@ class PodmanEnv:
         return [PODMAN, "--root", f"{self.base}/root", "--runroot", f"{self.base}/runroot",
                 "--tmpdir", f"{self.base}/tmp", "--storage-driver", "overlay",
                 "--cgroup-manager", "cgroupfs", "--events-backend", "file",
-                "--runtime", self.launcher, *args]
+                *(["--runtime", self.runtime] if self.runtime else []), *args]
 
     def __call__(self, *args: str, input: str | None = None, timeout: float = 120,
                  pass_fds: tuple[int, ...] = (), **kwargs: Any) -> Result:
