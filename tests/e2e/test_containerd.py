@@ -140,8 +140,12 @@ def test_pause_resume(containerd):
     assert _task_status(containerd, "p1") == "RUNNING"
 
     def count():
-        return int(containerd.ok("task", "exec", "--exec-id", f"n{time.monotonic_ns()}", "p1",
-                                 "cat", "/tmp/n").out)
+        # the loop truncates and rewrites the file: an empty read is a race, read again
+        while True:
+            out = containerd.ok("task", "exec", "--exec-id", f"n{time.monotonic_ns()}", "p1",
+                                "cat", "/tmp/n").out.strip()
+            if out:
+                return int(out)
 
     first = count()
     _wait_for(lambda: count() > first, what="progress after resume")

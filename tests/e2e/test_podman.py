@@ -228,7 +228,11 @@ def test_pause_and_unpause(podman):
               "i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done")
 
     def count():
-        return int(podman.ok("exec", "p1", "cat", "/tmp/count").out)
+        # the loop truncates and rewrites the file: an empty read is a race, read again
+        while True:
+            out = podman.ok("exec", "p1", "cat", "/tmp/count").out.strip()
+            if out:
+                return int(out)
 
     _wait_for(lambda: podman("exec", "p1", "cat", "/tmp/count").code == 0, what="counter")
     podman.ok("pause", "p1")
