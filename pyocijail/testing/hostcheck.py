@@ -1,0 +1,163 @@
+"""What the real-client fixtures share: the launcher script and the leak check.
+
+The launcher is the executable podman, conmon, buildah and containerd run as
+"the runtime". They call it with no `--root` (podman) and sometimes with no
+PATH and no environment at all (the cleanup `delete --force`), so it names
+the interpreter and the state root absolutely. A caller that does pass
+`--root` (containerd's shim) wins: the last `--root` counts.
+
+`HostSnapshot` records what a test could leave on the machine (mounts under
+a directory, processes that belong to a test session, cgroup directories
+under the parents podman and containerd use) so a fixture can say exactly
+what was left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import time
+
+#: cgroup parents the clients create under each v1 controller (and cgroup2).
+CGROUP_PARENTS = ("libpod_parent", "default")
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+
+def write_launcher(directory: str, state_root: str, *, python: str = sys.executable,
+                   name: str = "pyocijail", call_log: str | None = None) -> str:
+    """Write `directory/name`, an sh script running this pyocijail on `state_root`.
+
+    `call_log` appends one line per call (the argv), which the tests read to
+    assert on what the clients really sent.
+    """
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, name)
+    lines = ["#!/bin/sh"]
+    if call_log:
+        lines.append(f'echo "$*" >> {shlex.quote(call_log)}')
+    lines.append(f"exec {shlex.quote(os.path.abspath(python))} -I -m pyocijail "
+                 f'--root {shlex.quote(os.path.abspath(state_root))} "$@"')
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.chmod(path, 0o755)
+    return path
+
+
+def mounts_under(prefix: str) -> set[str]:
+    with open("/proc/self/mountinfo") as f:
+        points = {line.split()[4] for line in f}
+    prefix = prefix.rstrip("/") + "/"
+    return {p for p in points if p.startswith(prefix)}
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def session_processes(markers: tuple[str, ...]) -> dict[int, str]:
+    """pid -> command line of processes whose argv or environment holds a marker.
+
+    The fixtures put a unique token in every container's environment and
+    use temp dirs in every path, so this finds container processes, conmon,
+    shims and runtime calls of this session only (the machine is shared).
+    """
+    found = {}
+    me = os.getpid()
+    needles = [m.encode() for m in markers]
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        cmdline = _read(f"/proc/{entry}/cmdline")
+        if not cmdline:
+            continue  # kernel thread or gone
+        text = cmdline + b"\0" + _read(f"/proc/{entry}/environ")
+        if any(n in text for n in needles):
+            status = _read(f"/proc/{entry}/stat").decode(errors="replace")
+            if ") Z " in status:
+                continue  # a zombie waiting for its parent is not a leak
+            found[int(entry)] = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
+    return found
+
+
+def cgroup_dirs() -> set[str]:
+    """Every directory under the clients' cgroup parents, in every hierarchy."""
+    dirs: set[str] = set()
+    try:
+        controllers = os.listdir(CGROUP_ROOT)
+    except OSError:
+        return dirs
+    for ctrl in controllers:
+        for parent in CGROUP_PARENTS:
+            top = os.path.join(CGROUP_ROOT, ctrl, parent)
+            if not os.path.isdir(top):
+                continue
+            for dirpath, _, _ in os.walk(top):
+                dirs.add(dirpath)
+    return dirs
+
+
+def remove_cgroups(dirs: set[str]) -> list[str]:
+    """rmdir the given cgroups, deepest first; the ones that would not go."""
+    stuck = []
+    for d in sorted(dirs, key=lambda p: p.count("/"), reverse=True):
+        try:
+            os.rmdir(d)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            stuck.append(d)
+    return stuck
+
+
+class HostSnapshot:
+    """What existed before; `leftovers()` reports what is new since then."""
+
+    def __init__(self, base: str, markers: tuple[str, ...],
+                 ignore_cgroups: tuple[str, ...] = ()) -> None:
+        self.base, self.markers, self.ignore_cgroups = base, markers, ignore_cgroups
+        self.mounts = mounts_under(base)
+        self.procs = set(session_processes(markers))
+        self.cgroups = cgroup_dirs()
+
+    def leftovers(self, state_roots: tuple[str, ...] = ()) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        mounts = sorted(mounts_under(self.base) - self.mounts)
+        if mounts:
+            out["mounts"] = mounts
+        procs = {p: c for p, c in session_processes(self.markers).items()
+                 if p not in self.procs}
+        if procs:
+            out["processes"] = [f"{p} {c}" for p, c in sorted(procs.items())]
+        cgroups = sorted(d for d in cgroup_dirs() - self.cgroups
+                         if os.path.basename(d) not in self.ignore_cgroups)
+        if cgroups:
+            out["cgroups"] = cgroups
+        states = [os.path.join(r, i) for r in state_roots if os.path.isdir(r)
+                  for i in os.listdir(r)]
+        if states:
+            out["state dirs"] = states
+        return out
+
+    def wait_clean(self, state_roots: tuple[str, ...] = (),
+                   timeout: float = 10) -> dict[str, list[str]]:
+        """Poll until nothing is left (cleanup processes run asynchronously)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = self.leftovers(state_roots)
+            if not left or time.monotonic() > deadline:
+                return left
+            time.sleep(0.1)
+
+
+def unmount_under(base: str) -> None:
+    """Unmount everything under `base`, deepest first, lazily if busy."""
+    import subprocess
+
+    for point in sorted(mounts_under(base), key=len, reverse=True):
+        if subprocess.run(["umount", point], capture_output=True, check=False).returncode:
+            subprocess.run(["umount", "-l", point], capture_output=True, check=False)

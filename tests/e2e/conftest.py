@@ -1,0 +1,132 @@
+"""Fixtures for the real clients: an isolated podman and a private containerd.
+
+Start-up (temp config, image import, daemon) is per session; each test gets
+a leak check: when it ends, no container of the client, no runtime state
+dir, no mount under the temp dir, no process of the session and no new
+cgroup may be left. Whatever is left is removed, then the test errors.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import pytest
+
+from pyocijail.testing import bundles
+
+IS_ROOT = os.geteuid() == 0
+
+
+def _reap_zombie_children(keep: set[int]) -> None:
+    """Reap our zombie children (conmon, shims reparented to this subreaper).
+
+    Only zombies and never the pids in `keep` (Popen objects still in use),
+    so no subprocess loses its exit status.
+    """
+    me = str(os.getpid())
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in keep:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat.rpartition(")")[2].split()
+        if fields[0] == "Z" and fields[1] == me:
+            try:
+                os.waitpid(int(entry), os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+def _need(*programs: str) -> None:
+    if not IS_ROOT:
+        pytest.skip("needs root")
+    missing = [p for p in programs if shutil.which(p) is None]
+    if missing:
+        pytest.skip(f"not installed: {', '.join(missing)}")
+    if not bundles.busybox_available():
+        pytest.skip("needs busybox-static (/bin/busybox)")
+
+
+@pytest.fixture(scope="session")
+def busybox_rootfs():
+    path = tempfile.mkdtemp(prefix="pyocijail-e2e-rootfs-")
+    bundles.make_rootfs(path)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# -- podman -------------------------------------------------------------------------
+
+IMAGE = "localhost/busybox:latest"
+
+
+@pytest.fixture(scope="session")
+def podman_session(busybox_rootfs):
+    _need("podman", "conmon")
+    from pyocijail.testing.podman import PodmanEnv
+
+    env = PodmanEnv.create(tempfile.mkdtemp(prefix="pyocijail-e2e-podman-"))
+    try:
+        env.import_rootfs(busybox_rootfs, IMAGE)
+        yield env
+    finally:
+        problems = env.teardown()
+        _reap_zombie_children(set())
+        assert not problems, problems
+
+
+@pytest.fixture
+def podman(podman_session):
+    """The session's podman; fails the test if it leaves anything behind."""
+    env = podman_session
+    snap = env.host_snapshot()
+    yield env
+    _check_clean(snap, env.container_ids(), env.remove_all_containers, (env.state,))
+
+
+def _check_clean(snap, remaining, remove, state_roots):
+    if remaining:
+        remove()
+    _reap_zombie_children(set())
+    left = snap.wait_clean(state_roots)
+    if remaining:
+        left["client containers"] = remaining
+    assert not left, f"left behind: {left}"
+
+
+# -- containerd ---------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def containerd_session(busybox_rootfs):
+    _need("containerd", "ctr", "containerd-shim-runc-v2")
+    from pyocijail.testing.containerd import Containerd
+
+    daemon = Containerd.start(tempfile.mkdtemp(prefix="pyocijail-e2e-ctrd-"))
+    try:
+        daemon.import_rootfs(busybox_rootfs, IMAGE)
+        yield daemon
+    finally:
+        problems = daemon.stop()
+        _reap_zombie_children(set())
+        assert not problems, problems
+
+
+@pytest.fixture
+def containerd(containerd_session):
+    d = containerd_session
+    snap = d.host_snapshot()
+    yield d
+    keep = {d.proc.pid} if d.proc else set()
+    remaining = d.ctr("container", "ls", "-q").out.split()
+    if remaining:
+        d.remove_all()
+    _reap_zombie_children(keep)
+    left = snap.wait_clean(d.state_roots())
+    if remaining:
+        left["client containers"] = remaining
+    assert not left, f"left behind: {left}"

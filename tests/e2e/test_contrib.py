@@ -1,0 +1,124 @@
+"""The files in contrib/ work as shipped: the launcher, the containers.conf
+snippets and the containerd snippet, used the way docs/clients.md says."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+
+import pytest
+
+from tests.e2e.conftest import IMAGE, _need
+
+CONTRIB = os.path.join(os.path.dirname(__file__), "..", "..", "contrib")
+TEMPLATE_PYTHON = "/opt/pyocijail/venv/bin/python"
+TEMPLATE_ROOT = "/var/run/pyocijail"
+
+
+def _contrib(name):
+    return os.path.join(CONTRIB, name)
+
+
+def render_launcher(dest, root):
+    """contrib/pyocijail.launcher with this interpreter and `root` filled in."""
+    with open(_contrib("pyocijail.launcher")) as f:
+        text = f.read()
+    assert TEMPLATE_PYTHON in text and TEMPLATE_ROOT in text
+    text = text.replace(TEMPLATE_PYTHON, sys.executable).replace(TEMPLATE_ROOT, root)
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    with open(dest, "w") as f:
+        f.write(text)
+    os.chmod(dest, 0o755)
+    return dest
+
+
+def test_launcher_template_runs_without_any_environment(tmp_path):
+    """The launcher works with no PATH at all (podman's cleanup delete)."""
+    with open(_contrib("pyocijail.launcher")) as f:
+        text = f.read()
+    assert text.startswith("#!/bin/sh\n")
+    assert re.search(r"^exec /\S+/python -I -m pyocijail --root /\S+ \"\$@\"$", text, re.M)
+    assert os.access(_contrib("pyocijail.launcher"), os.X_OK)
+    launcher = render_launcher(str(tmp_path / "bin" / "pyocijail"), str(tmp_path / "state"))
+    res = subprocess.run([launcher, "--version"], env={}, capture_output=True, text=True,
+                         check=False)
+    assert res.returncode == 0 and res.stdout.startswith("pyocijail version"), res
+    res = subprocess.run([launcher, "delete", "--force", "nothing-here"], env={},
+                         capture_output=True, text=True, check=False)
+    assert (res.returncode, res.stdout, res.stderr) == (0, "", ""), res
+
+
+@pytest.mark.parametrize("name,others", [("containers.conf.linux", {"crun", "runc"}),
+                                         ("containers.conf.freebsd", {"ocijail"})])
+def test_containers_conf_snippets(name, others):
+    """Valid TOML; the runtime is registered and listed for JSON error logs,
+    without dropping the platform's usual runtimes from that list."""
+    with open(_contrib(name), "rb") as f:
+        conf = tomllib.load(f)
+    engine = conf["engine"]
+    assert engine["runtimes"]["pyocijail"][0].startswith("/")
+    assert {"pyocijail", *others} <= set(engine["runtime_supports_json"])
+
+
+def test_containerd_snippet_is_accepted_by_containerd(tmp_path):
+    """`containerd config dump` merges the snippet into a runc-shim runtime."""
+    if shutil.which("containerd") is None:
+        pytest.skip("containerd not installed")
+    with open(_contrib("containerd-config.toml")) as f:
+        text = f.read()
+    conf = tomllib.loads(text)
+    rt = conf["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]["pyocijail"]
+    assert rt["runtime_type"] == "io.containerd.runc.v2"
+    assert rt["options"]["BinaryName"].startswith("/")
+    # keep the check away from /var/lib/containerd: a temp root and state
+    text = text.replace("version = 2", f'version = 2\nroot = "{tmp_path}/root"\n'
+                        f'state = "{tmp_path}/state"', 1)
+    (tmp_path / "config.toml").write_text(text)
+    res = subprocess.run(["containerd", "--config", str(tmp_path / "config.toml"), "config",
+                          "dump"], capture_output=True, text=True, timeout=30, check=False)
+    assert res.returncode == 0, res
+    dumped = tomllib.loads(res.stdout)
+    got = dumped["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]["pyocijail"]
+    assert got["runtime_type"] == "io.containerd.runc.v2"
+    assert got["options"]["BinaryName"] == rt["options"]["BinaryName"]
+
+
+@pytest.mark.podman
+@pytest.mark.root
+def test_podman_with_the_linux_snippet(busybox_rootfs):
+    """containers.conf.linux + the launcher: `podman --runtime pyocijail` by name runs a
+    container, and the runtime's error text reaches the user (JSON log)."""
+    _need("podman", "conmon")
+    from pyocijail.testing.podman import PodmanEnv
+
+    base = tempfile.mkdtemp(prefix="pyocijail-e2e-contrib-")
+    launcher = os.path.join(base, "bin", "contrib-pyocijail")
+    with open(_contrib("containers.conf.linux"), "rb") as f:
+        snippet = tomllib.load(f)["engine"]
+    overlay = {"engine": {"runtime": None,
+                          "runtime_supports_json": snippet["runtime_supports_json"]},
+               "engine.runtimes": {"pyocijail": [launcher]}}
+    env = PodmanEnv.create(base, conf_overlay=overlay, runtime="pyocijail")
+    render_launcher(launcher, env.state)
+    snap = env.host_snapshot()
+    try:
+        env.import_rootfs(busybox_rootfs, IMAGE)
+        info = env.ok("info", "--format", "{{.Host.OCIRuntime.Name}} {{.Host.OCIRuntime.Path}}")
+        assert info.out.split() == ["pyocijail", launcher]
+        res = env("run", "--rm", IMAGE, "echo", "via-snippet")
+        assert (res.code, res.out) == (0, "via-snippet\n"), res
+        res = env("run", "--rm", IMAGE, "no-such-command")
+        assert res.code == 127
+        # the runtime's own words reach the user, prefixed by the runtime's name
+        assert 'pyocijail: exec: "no-such-command": executable file not found' in res.err, res
+        assert not os.listdir(env.state)
+    finally:
+        env.remove_all_containers()
+        left = snap.wait_clean((env.state,))
+        problems = env.teardown()
+    assert not left and not problems, (left, problems)
