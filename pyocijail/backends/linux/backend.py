@@ -183,7 +183,7 @@ class LinuxBackend:
             self._filter.load()  # needs CAP_SYS_ADMIN: before the capabilities go
             self._filter = None
         sets = capabilities.parse(process.capabilities)
-        capabilities.apply(sets, partial(_change_user, process))
+        capabilities.apply(sets, partial(_change_user, process), warn=self.log.debug)
 
     def before_exec(self, process: Process) -> None:
         if self._personality is not None:  # late: it changes what uname reports

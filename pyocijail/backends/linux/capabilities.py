@@ -134,7 +134,8 @@ def capset(effective: frozenset[int], permitted: frozenset[int],
         raise KernelError("capset", ctypes.get_errno())
 
 
-def apply(sets: CapSets | None, change_user: Callable[[], None]) -> None:
+def apply(sets: CapSets | None, change_user: Callable[[], None],
+          warn: Callable[[str], None] = lambda msg: None) -> None:
     """Bounding set, the user change (keeping permitted caps), then the rest."""
     if sets is None:
         change_user()
@@ -151,8 +152,11 @@ def apply(sets: CapSets | None, change_user: Callable[[], None]) -> None:
         try:
             libc.prctl(libc.PR_CAP_AMBIENT, libc.PR_CAP_AMBIENT_RAISE, n)
         except KernelError as err:
-            # runc: an ambient cap not in permitted+inheritable is an error too
-            raise KernelError(f"raise ambient capability CAP_{NAMES[n]}", err.errno) from None
+            # An ambient cap must also be permitted and inheritable (EPERM
+            # otherwise). runtime-spec: a capability that cannot be granted is
+            # a warning, not a failure; runc warns too (buildah relies on it:
+            # it asks for ambient caps it leaves out of the inheritable set).
+            warn(f"cannot raise ambient capability CAP_{NAMES[n]}: {os.strerror(err.errno or 0)}")
 
 
 def to_json(sets: CapSets | None) -> dict[str, Any] | None:

@@ -212,3 +212,13 @@ def test_unsupported_linux_fields_are_refused(runtime, bundle, cid, linux_sectio
     b = bundle(["true"], linux=linux)
     res = runtime("create", "--bundle", b, cid)
     assert res.code != 0 and words in res.err, res
+
+
+def test_ambient_capability_that_cannot_be_raised_is_not_fatal(runtime, bundle, cid):
+    """An ambient cap missing from the inheritable set is skipped, as runc does (buildah
+    asks for exactly that); the container runs with the other sets as configured."""
+    sets = caps("CAP_CHOWN")
+    sets["inheritable"] = []
+    st, res = run_status(runtime, bundle, cid, process={"capabilities": sets})
+    assert st["CapAmb"] == "0" * 16
+    assert st["CapEff"] == f"{1:016x}"
