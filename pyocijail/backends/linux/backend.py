@@ -12,17 +12,21 @@ namespace when its last process exits.
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Callable, Iterator
-from typing import Any
-
-import attrs
 
 from pyocijail.backends.linux import libc
 from pyocijail.errors import ConfigError, KernelError
 from pyocijail.process.spawn import fork_child
-from pyocijail.spec.model import Device, Mount, Process, Spec
+
+# `delete` and `kill --all` load this module for `processes` and `destroy`:
+# the plan (attrs) and the spec model are imported only where create uses them.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
+
+    from pyocijail.backends.linux.plan import LinuxPlan
+    from pyocijail.spec.model import Process, Spec
 
 # namespace type (config) -> (clone flag, /proc/<pid>/ns name)
 NAMESPACES = {
@@ -37,52 +41,6 @@ NAMESPACES = {
 }
 # setns order for exec: user first, mount last (it changes our root).
 JOIN_ORDER = ("user", "cgroup", "ipc", "uts", "network", "pid", "time", "mount")
-
-
-@attrs.frozen(kw_only=True)
-class LinuxPlan:
-    container_id: str
-    bundle: str
-    rootfs: str
-    readonly: bool
-    namespaces: tuple[tuple[str, str | None], ...]
-    hostname: str | None
-    domainname: str | None
-    mounts: tuple[Mount, ...]
-    devices: tuple[Device, ...]
-    masked_paths: tuple[str, ...]
-    readonly_paths: tuple[str, ...]
-    sysctl: dict[str, str]
-    rootfs_propagation: str | None
-
-    def new(self, kind: str) -> bool:
-        return (kind, None) in self.namespaces
-
-    def path(self, kind: str) -> str | None:
-        return next((p for k, p in self.namespaces if k == kind and p), None)
-
-    def to_json(self) -> dict[str, Any]:
-        from pyocijail.spec.convert import unstructure
-
-        return {"platform": "linux", "id": self.container_id, "rootfs": self.rootfs,
-                "readonly": self.readonly,
-                "namespaces": [{"type": k, "path": p} if p else {"type": k}
-                               for k, p in self.namespaces],
-                "hostname": self.hostname, "domainname": self.domainname,
-                "mounts": [unstructure(m) for m in self.mounts],
-                "devices": [unstructure(d) for d in self.devices],
-                "maskedPaths": list(self.masked_paths),
-                "readonlyPaths": list(self.readonly_paths), "sysctl": self.sysctl}
-
-    def to_text(self) -> str:
-        lines = [f"container {self.container_id}: rootfs {self.rootfs}"
-                 + (" (read-only)" if self.readonly else "")]
-        for kind, path in self.namespaces:
-            lines.append(f"  namespace {kind}: {'join ' + path if path else 'new'}")
-        for m in self.mounts:
-            lines.append(f"  mount {m.type or 'bind'} {m.source or '-'} on {m.destination}"
-                         + (f" ({','.join(m.options)})" if m.options else ""))
-        return "\n".join(lines) + "\n"
 
 
 class LinuxBackend:
@@ -117,6 +75,7 @@ class LinuxBackend:
             raise ConfigError("a new mount namespace is required (linux.namespaces: mount)")
         from pyocijail.backends.linux import mounts
         from pyocijail.backends.linux import rootfs as after_pivot
+        from pyocijail.backends.linux.plan import LinuxPlan
 
         for m in spec.mounts:
             if not m.destination.startswith("/"):
@@ -266,18 +225,25 @@ def _setns_path(path: str, kind: str) -> None:
         os.close(fd)
 
 
-@contextlib.contextmanager
-def _pid_namespace_for_children(path: str | None) -> Iterator[None]:
+class _pid_namespace_for_children:  # noqa: N801 - a context manager without contextlib
     """Children forked inside get the new (or given) pid namespace; we keep ours."""
-    own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        if path is None:
-            libc.unshare(libc.CLONE_NEWPID)
-        else:
-            _setns_path(path, "pid")
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+
+    def __enter__(self) -> None:
+        self.own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         try:
-            yield
+            if self.path is None:
+                libc.unshare(libc.CLONE_NEWPID)
+            else:
+                _setns_path(self.path, "pid")
+        except BaseException:
+            os.close(self.own)
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            libc.setns(self.own, libc.CLONE_NEWPID)
         finally:
-            libc.setns(own, libc.CLONE_NEWPID)
-    finally:
-        os.close(own)
+            os.close(self.own)
