@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # not `from typing import`: `delete` must not pay for typing
 if TYPE_CHECKING:
     from pyocijail.backends.base import Backend
     from pyocijail.log import LogSink

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
+TYPE_CHECKING = False  # argparse is imported by the parser itself, only when needed
+if TYPE_CHECKING:
+    import argparse
 
 
 def add_id(parser: argparse.ArgumentParser) -> None:
@@ -10,6 +12,8 @@ def add_id(parser: argparse.ArgumentParser) -> None:
 
 
 def add_create_options(parser: argparse.ArgumentParser) -> None:
+    import argparse
+
     parser.add_argument("--bundle", "-b", default=".", help="bundle directory (default: .)")
     parser.add_argument("--pid-file", help="write the container process's pid here")
     parser.add_argument("--console-socket", help="AF_UNIX socket that receives the pty master")
@@ -27,7 +31,8 @@ def create_request(args: argparse.Namespace) -> object:
 
 
 def print_json(data: object) -> None:
-    import json
     import sys
 
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    from pyocijail import jsonlite
+
+    sys.stdout.write(jsonlite.dumps(data, indent=2) + "\n")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # not `from typing import`: hot commands must not pay for typing
 if TYPE_CHECKING:
     from pyocijail.backends.base import Backend
     from pyocijail.log import LogSink
@@ -15,15 +13,22 @@ class Context:
     def __init__(self, root: str, log: LogSink, command: str = "",
                  platform: str | None = None) -> None:
         self.root, self.log, self.command, self.platform = root, log, command, platform
+        self._store: Store | None = None
+        self._backend: Backend | None = None
 
-    @functools.cached_property
+    # Built on first use (plain properties: functools costs an import).
+    @property
     def store(self) -> Store:
-        from pyocijail.state.store import Store
+        if self._store is None:
+            from pyocijail.state.store import Store
 
-        return Store(self.root)
+            self._store = Store(self.root)
+        return self._store
 
-    @functools.cached_property
+    @property
     def backend(self) -> Backend:
-        from pyocijail.backends import select_backend
+        if self._backend is None:
+            from pyocijail.backends import select_backend
 
-        return select_backend(self.platform, self.log)
+            self._backend = select_backend(self.platform, self.log)
+        return self._backend

@@ -10,21 +10,21 @@
 from __future__ import annotations
 
 import os
-import signal
 import time
-from typing import TYPE_CHECKING
 
 from pyocijail.errors import ContainerNotFound, PyocijailError
 from pyocijail.state import liveness
 from pyocijail.state.status import Status, check, compute
 from pyocijail.state.undo import UndoFile
 
+TYPE_CHECKING = False  # not `from typing import`: `delete` must not pay for typing
 if TYPE_CHECKING:
     from pyocijail.lifecycle.context import Context
     from pyocijail.state.record import Record
     from pyocijail.state.store import ContainerDir
 
 KILL_WAIT = 10.0  # seconds to wait for killed processes to be gone
+SIGKILL = 9  # the same on every POSIX system; `signal` costs an import (enums)
 
 
 def delete(ctx: Context, container_id: str, *, force: bool = False) -> None:
@@ -52,7 +52,7 @@ def destroy(ctx: Context, cdir: ContainerDir, record: Record, undo: UndoFile, *,
             run_poststop: bool) -> None:
     """Kill every process, undo the backend, remove the directory. Idempotent."""
     backend = ctx.backend
-    kill_all(ctx, record, signal.SIGKILL)
+    kill_all(ctx, record, SIGKILL)
     _thaw(ctx, record)
     wait_gone(record)
     errors = []
@@ -60,7 +60,7 @@ def destroy(ctx: Context, cdir: ContainerDir, record: Record, undo: UndoFile, *,
         backend.destroy(record.backend_state, undo)
     except PyocijailError as err:
         errors.append(str(err))
-    if run_poststop:
+    if run_poststop and record.hooks.get("poststop"):
         from pyocijail.lifecycle.hooks import run_stage
 
         run_stage(ctx, "poststop", record.hooks, record.oci_state(Status.STOPPED.value))

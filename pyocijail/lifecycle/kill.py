@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from pyocijail.lifecycle.query import load
 from pyocijail.state.status import Status, check
 
+TYPE_CHECKING = False  # not `from typing import`: `kill` must not pay for typing
 if TYPE_CHECKING:
     from pyocijail.lifecycle.context import Context
 

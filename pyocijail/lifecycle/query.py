@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from pyocijail.state.status import Status, compute
 
+TYPE_CHECKING = False  # not `from typing import`: `state` must not pay for typing
 if TYPE_CHECKING:
+    from typing import Any
+
     from pyocijail.lifecycle.context import Context
     from pyocijail.state.record import Record
     from pyocijail.state.store import ContainerDir

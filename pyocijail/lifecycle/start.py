@@ -8,17 +8,17 @@ the init, so EOF without a message means the user program is running.
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import socket
-from typing import TYPE_CHECKING
 
+# `_socket`, not `socket`: the wrapper module builds enums at import (~3 ms).
+import _socket
+
+from pyocijail import jsonlite
 from pyocijail.errors import PyocijailError
-from pyocijail.process.console import short_unix_path
-from pyocijail.process.sync import read_stream
+from pyocijail.process.stream import read_stream, short_unix_path
 from pyocijail.state.status import BARRIER, Status, check, compute
 
+TYPE_CHECKING = False  # not `from typing import`: `start` must not pay for typing
 if TYPE_CHECKING:
     from pyocijail.lifecycle.context import Context
 
@@ -27,12 +27,12 @@ def start(ctx: Context, container_id: str) -> None:
     with ctx.store.open(container_id) as cdir:
         record = cdir.read()
         check("start", compute(record, cdir))
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
             with short_unix_path(cdir.file(BARRIER)) as name:
                 sock.connect(name)
-            sock.sendall(json.dumps(record.oci_state(Status.CREATED.value)).encode() + b"\n")
-            sock.shutdown(socket.SHUT_WR)
+            sock.sendall(jsonlite.dumps(record.oci_state(Status.CREATED.value)).encode() + b"\n")
+            sock.shutdown(_socket.SHUT_WR)
             reply = read_stream(sock)
         except OSError as err:
             raise PyocijailError(f"cannot start container: {err.strerror}") from err
@@ -45,6 +45,10 @@ def start(ctx: Context, container_id: str) -> None:
         if reply:
             raise PyocijailError(reply.decode("utf-8", "replace"))
         ctx.log.debug(f"container {container_id}: process {record.pid} exec'd")
+        if not record.hooks.get("poststart"):
+            return  # (the hook machinery is the heaviest import `start` could make)
+        import signal
+
         from pyocijail.lifecycle.hooks import run_stage
 
         try:

@@ -10,34 +10,14 @@ relays the terminal (`proxy`).
 from __future__ import annotations
 
 import array
-import contextlib
 import fcntl
 import os
 import socket
 import struct
 import termios
-from collections.abc import Iterator
 
 from pyocijail.errors import PyocijailError
-
-
-@contextlib.contextmanager
-def short_unix_path(path: str) -> Iterator[str]:
-    """A name for `path` that fits sun_path (104 bytes on FreeBSD, 108 on Linux).
-
-    Longer paths are reached relative to their directory, after a chdir that
-    is undone on exit.
-    """
-    if len(os.fsencode(path)) < 100:
-        yield path
-        return
-    here = os.open(".", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.chdir(os.path.dirname(path) or ".")
-        yield os.path.basename(path)
-    finally:
-        os.fchdir(here)
-        os.close(here)
+from pyocijail.process.stream import short_unix_path  # noqa: F401 - re-exported
 
 
 def connect(path: str) -> socket.socket:

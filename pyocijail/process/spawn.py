@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+
+TYPE_CHECKING = False  # collections.abc costs `delete` an import (it loads this module)
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def fork_child(child: Callable[[], None]) -> int:

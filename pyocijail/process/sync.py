@@ -27,6 +27,8 @@ import json
 import socket
 from typing import Any
 
+from pyocijail.process.stream import read_stream  # noqa: F401 - re-exported
+
 ISOLATED, GO, READY, ERROR = "isolated", "go", "ready", "error"
 MAX_MESSAGE = 1 << 20
 
@@ -63,15 +65,3 @@ class Channel:
         self.sock.close()
 
 
-def read_stream(sock: socket.socket) -> bytes:
-    """Everything the peer writes on a stream socket until it closes it."""
-    chunks = []
-    while True:
-        try:
-            data = sock.recv(65536)
-        except ConnectionResetError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    return b"".join(chunks)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 from pyocijail.errors import InvalidId
 
 # runc's rule, minus what a jail name cannot carry: '.' separates parent and
 # child jails on FreeBSD, so a dot in an id would name a different jail.
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+\-]*\Z")
+# That is [A-Za-z0-9][A-Za-z0-9_+-]*, checked without `re` (`state` must not
+# pay for importing it).
+_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_REST = _FIRST | frozenset("_+-")
 MAX_ID = 200  # leaves room under NAME_MAX and MAXHOSTNAMELEN-style limits
 
 
@@ -17,7 +18,7 @@ def check_id(container_id: str) -> str:
         raise InvalidId(container_id, "empty")
     if len(container_id) > MAX_ID:
         raise InvalidId(container_id[:40] + "...", f"longer than {MAX_ID} characters")
-    if not _ID.match(container_id):
+    if container_id[0] not in _FIRST or not _REST.issuperset(container_id):
         raise InvalidId(container_id, "use letters, digits, '_', '+' and '-' only, "
                         "starting with a letter or digit")
     return container_id

@@ -8,9 +8,11 @@ or cattrs imports. The OCI fields come first; runtime facts live under the
 
 from __future__ import annotations
 
-from typing import Any
-
 from pyocijail import SPEC_VERSION
+
+TYPE_CHECKING = False  # not `from typing import`: `state` must not pay for typing
+if TYPE_CHECKING:
+    from typing import Any
 
 PRIVATE = "org.pyocijail"
 

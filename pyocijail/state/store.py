@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import os
 import stat
 
+from pyocijail import jsonlite
 from pyocijail.errors import ContainerExists, ContainerNotFound, PyocijailError
 from pyocijail.state.ids import check_id
 from pyocijail.state.record import Record
@@ -118,7 +118,7 @@ class ContainerDir:
     def read(self) -> Record:
         try:
             with open(self.file(STATE), "rb") as f:
-                return Record.from_json(json.loads(f.read()))
+                return Record.from_json(jsonlite.loads(f.read()))
         except FileNotFoundError:
             if not os.path.isdir(self.path):
                 raise ContainerNotFound(self.id) from None
@@ -129,7 +129,7 @@ class ContainerDir:
                                  "use delete --force to remove what is left") from None
 
     def write(self, record: Record) -> None:
-        write_atomic(self.file(STATE), json.dumps(record.to_json()).encode())
+        write_atomic(self.file(STATE), jsonlite.dumps(record.to_json()).encode())
 
     def remove(self) -> None:
         """Remove the directory and everything in it (the lock goes with it)."""

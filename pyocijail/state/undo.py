@@ -8,9 +8,13 @@ cache survives that; a host crash takes every mount and jail with it too.
 
 from __future__ import annotations
 
-import json
 import os
-from typing import Any
+
+from pyocijail import jsonlite
+
+TYPE_CHECKING = False  # not `from typing import`: `delete` must not pay for typing
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class UndoFile:
@@ -18,7 +22,7 @@ class UndoFile:
         self.path = path
 
     def append(self, entry: dict[str, Any]) -> None:
-        line = (json.dumps(entry, separators=(",", ":")) + "\n").encode()
+        line = (jsonlite.dumps(entry, compact=True) + "\n").encode()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             os.write(fd, line)
@@ -34,7 +38,7 @@ class UndoFile:
         out = []
         for line in lines:
             try:
-                entry = json.loads(line)
+                entry = jsonlite.loads(line)
             except ValueError:
                 continue  # a line torn by a crash mid-write
             if isinstance(entry, dict):

@@ -1,0 +1,59 @@
+"""The two socket helpers `start` needs, in a module that imports only `os`.
+
+`console` (array, termios, socket) and `sync` (json, socket) are too heavy
+for `start`, which runs once per container; both re-export these.
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+class short_unix_path:  # noqa: N801 - used as `with short_unix_path(p) as name`
+    """A name for `path` that fits sun_path (104 bytes on FreeBSD, 108 on Linux).
+
+    Longer paths are reached relative to their directory, after a chdir that
+    is undone on exit. (A class, not @contextmanager: contextlib costs an import.)
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.here: int | None = None
+
+    def __enter__(self) -> str:
+        if len(os.fsencode(self.path)) < 100:
+            return self.path
+        self.here = os.open(".", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.chdir(os.path.dirname(self.path) or ".")
+        except BaseException:
+            os.close(self.here)
+            self.here = None
+            raise
+        return os.path.basename(self.path)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.here is not None:
+            try:
+                os.fchdir(self.here)
+            finally:
+                os.close(self.here)
+                self.here = None
+
+
+def read_stream(sock: Any) -> bytes:
+    """Everything the peer writes on a stream socket until it closes it."""
+    chunks = []
+    while True:
+        try:
+            data = sock.recv(65536)
+        except ConnectionResetError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    return b"".join(chunks)

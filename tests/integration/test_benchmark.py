@@ -1,0 +1,48 @@
+"""The benchmark's smoke run: it works and reports every metric (never its timings)."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pyocijail.testing.bundles import busybox_available
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench.py"
+
+pytestmark = [
+    pytest.mark.root,
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
+    pytest.mark.skipif(not busybox_available(), reason="needs busybox-static"),
+]
+
+
+def test_quick_run_reports_every_metric_and_leaves_nothing():
+    proc = subprocess.Popen([sys.executable, "-I", str(BENCH), "--quick", "--json", "-"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    data = json.loads(out)
+    names = data["runtimes"]
+    assert names[0] == "pyocijail"
+    metrics = {"cycle", "create", "start", "wait", "delete", "state", "exec", "run", "version"}
+    assert set(data["bundles"]) == {"default", "podman-like"}
+    for rows in data["bundles"].values():
+        assert set(rows) == metrics
+        for row in rows.values():
+            assert all(isinstance(row[n], (int, float)) for n in names)
+            for other in ("runc", "crun"):
+                assert (f"pyocijail/{other}" in row) == (other in names)
+    assert set(data["scaling"]) == {"state", "create", "list"}
+    for by_count in data["scaling"].values():
+        assert set(by_count) == {"1", "3"}
+    assert data["rss_mb"]["pyocijail"]["max"] > 0
+    assert data["targets"] and all({"target", "value", "limit", "met"} <= set(t)
+                                   for t in data["targets"])
+    # cleaned up: its cgroup parent and state roots are gone
+    assert glob.glob(f"/sys/fs/cgroup/*/pyocijail-bench-{proc.pid}") == []

@@ -1,0 +1,153 @@
+"""Import budget of the hot commands: which modules a call loads, not how long it takes.
+
+A runtime is started for every operation, so what a command imports is its
+speed: `import json` alone (via `re` and `enum`) costs more than runc's whole
+`state`. Each command runs here in a fresh interpreter (`-I -S`, the
+package's directories put on sys.path as the fast launcher does) on a real
+container, and the modules it loaded are listed at exit. Heavy or avoidable
+modules must not appear on `state`, `kill`, `start`, `delete`, `list` and
+`--version`. Timings are deliberately not asserted (shared machines).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pyocijail.testing.bundles import busybox_available, make_bundle
+
+#: Never on a hot command: third-party dependencies, process spawning, argparse
+#: and what it drags in, and the stdlib modules whose import alone costs a
+#: millisecond or more (`json` -> `re` -> `enum`, `typing`, `socket`, ...).
+HEAVY = {
+    "jsonschema", "referencing", "cattrs", "attrs", "attr", "psutil",
+    "subprocess", "argparse", "gettext", "locale", "shutil",
+    "json", "re", "enum", "typing", "functools", "collections", "contextlib", "inspect",
+    "dataclasses", "socket", "selectors", "signal", "pathlib", "importlib.util",
+    "importlib.metadata", "runpy", "tempfile", "threading", "logging", "ctypes",
+}
+
+#: Allowed on a hot command although in HEAVY, with the reason.
+ALLOWED = {
+    # delete and kill --all load the backend for processes()/destroy(); its libc
+    # wrapper module imports ctypes at module level (~1 ms).
+    "delete": {"ctypes"},
+    "kill --all": {"ctypes"},
+}
+
+#: `create` validates and converts the config: the model (attrs, cattrs) and,
+#: until a compiled schema check lands, jsonschema. It must still not spawn.
+CREATE_FORBIDDEN = {"subprocess", "psutil"}
+
+_WRAPPER = """
+import sys
+sys.path[:0] = {paths!r}
+out = {out!r}
+try:
+    from pyocijail.cli import main
+    code = main()
+finally:
+    with open(out, "w") as f:
+        f.write("\\n".join(sorted(sys.modules)))
+sys.exit(code)
+"""
+
+
+def _paths() -> list[str]:
+    import attrs
+    import cattrs
+    import jsonschema
+    import psutil
+    import referencing
+
+    import pyocijail
+
+    found: list[str] = []
+    for mod in (pyocijail, attrs, cattrs, jsonschema, referencing, psutil):
+        d = os.path.dirname(os.path.dirname(os.path.abspath(mod.__file__)))
+        if d not in found:
+            found.append(d)
+    return found
+
+
+def _modules(tmp_path, root: str, *args: str, ok: bool = True) -> set[str]:
+    out = tmp_path / "modules.txt"
+    code = _WRAPPER.format(paths=_paths(), out=str(out))
+    with open(tmp_path / "stdout", "wb") as so, open(tmp_path / "stderr", "wb") as se:
+        proc = subprocess.run([sys.executable, "-I", "-S", "-c", code, "--root", root, *args],
+                              stdin=subprocess.DEVNULL, stdout=so, stderr=se, timeout=60,
+                              check=False)
+    if ok:
+        assert proc.returncode == 0, (args, (tmp_path / "stderr").read_text())
+    return set(out.read_text().split())
+
+
+def _baseline(tmp_path) -> set[str]:
+    out = tmp_path / "base.txt"
+    code = f"import sys\nopen({str(out)!r}, 'w').write('\\n'.join(sys.modules))"
+    subprocess.run([sys.executable, "-I", "-S", "-c", code], check=True)
+    return set(out.read_text().split())
+
+
+def _heavy(mods: set[str], command: str) -> set[str]:
+    loaded = {m for m in HEAVY if m in mods}
+    return loaded - ALLOWED.get(command, set())
+
+
+def test_version_and_list_are_light(tmp_path):
+    root = str(tmp_path / "root")
+    for args, name in ((("--version",), "--version"), (("list",), "list"),
+                       (("list", "--format", "json"), "list")):
+        mods = _modules(tmp_path, root, *args)
+        assert _heavy(mods, name) == set(), (args, sorted(_heavy(mods, name)))
+
+
+def test_errors_on_hot_commands_are_light(tmp_path):
+    """A missing container is the answer containerd and podman see most after delete."""
+    root = str(tmp_path / "root")
+    for args in (("state", "nope"), ("kill", "nope", "9"), ("delete", "nope"),
+                 ("delete", "--force", "nope"), ("start", "nope")):
+        mods = _modules(tmp_path, root, *args, ok=args[:2] == ("delete", "--force"))
+        assert _heavy(mods, args[0]) == set(), (args, sorted(_heavy(mods, args[0])))
+
+
+@pytest.mark.root
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+@pytest.mark.skipif(not busybox_available(), reason="needs busybox-static")
+def test_lifecycle_hot_commands_are_light(tmp_path):
+    """create (heavy, allowed), then state/start/state/kill/kill --all/delete on it."""
+    root = str(tmp_path / "root")
+    bundle = make_bundle(str(tmp_path / "bundle"), ["sleep", "1000"])
+    seen: dict[str, set[str]] = {}
+    create = _modules(tmp_path, root, "create", "--bundle", bundle, "c1")
+    try:
+        assert create & CREATE_FORBIDDEN == set()
+        steps = [("state", "c1"), ("start", "c1"), ("state", "c1"), ("kill", "c1", "HUP"),
+                 ("kill", "c1"), ("kill", "c1", "15"), ("kill", "--all", "c1", "9")]
+        for args in steps:
+            mods = _modules(tmp_path, root, *args)
+            seen[" ".join(args)] = _heavy(mods, " ".join(args[:2]) if args[1] == "--all"
+                                          else args[0])
+        deadline = time.monotonic() + 10
+        while True:
+            _modules(tmp_path, root, "state", "c1")
+            state = json.loads((tmp_path / "stdout").read_text())
+            if state["status"] == "stopped" or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        mods = _modules(tmp_path, root, "delete", "c1")
+        seen["delete c1"] = _heavy(mods, "delete")
+    finally:
+        subprocess.run([sys.executable, "-m", "pyocijail", "--root", root, "delete", "--force",
+                        "c1"], check=False, capture_output=True)
+    assert {k: sorted(v) for k, v in seen.items() if v} == {}
+
+
+def test_baseline_is_what_python_loads_anyway(tmp_path):
+    """The budget is about pyocijail: a bare interpreter loads none of HEAVY."""
+    assert HEAVY & _baseline(tmp_path) == set()
