@@ -204,7 +204,7 @@ def _simple_args(command: str, rest: list[str]) -> _Args | None:
         return None
     for dest, default in optional:
         setattr(args, dest, default)
-    for dest, word in zip(names, words):
+    for dest, word in zip(names, words, strict=False):  # optional words may be absent
         setattr(args, dest, word)
     return args
 

@@ -8,10 +8,9 @@ the init, so EOF without a message means the user program is running.
 
 from __future__ import annotations
 
-import os
-
 # `_socket`, not `socket`: the wrapper module builds enums at import (~3 ms).
 import _socket
+import os
 
 from pyocijail import jsonlite
 from pyocijail.errors import PyocijailError

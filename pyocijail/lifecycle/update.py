@@ -27,8 +27,9 @@ def parse_bytes(text: str) -> int:
     if value == "-1":
         return -1
     for suffix in ("ib", "b"):
-        if value.endswith(suffix) and len(value) > len(suffix) and value[-len(suffix) - 1].isalpha():
-            value = value[:-len(suffix)]
+        stem = value[:-len(suffix)]
+        if value.endswith(suffix) and stem and stem[-1].isalpha():
+            value = stem
             break
     unit = value[-1:] if value[-1:].isalpha() else ""
     number = value[:-1] if unit else value

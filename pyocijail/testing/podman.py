@@ -23,7 +23,12 @@ from typing import Any
 
 from pyocijail.testing.driver import Result
 from pyocijail.testing.hostcheck import (
-    HostSnapshot, cgroup_dirs, remove_cgroups, unmount_under, write_launcher)
+    HostSnapshot,
+    cgroup_dirs,
+    remove_cgroups,
+    unmount_under,
+    write_launcher,
+)
 
 PODMAN = "podman"
 

@@ -19,6 +19,7 @@ import pytest
 from pyocijail.testing.driver import read_pid, reap
 from pyocijail.testing.hostcheck import write_launcher
 
+
 def needs_root(f):
     return pytest.mark.root(pytest.mark.skipif(os.geteuid() != 0, reason="needs root")(f))
 

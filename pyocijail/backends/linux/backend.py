@@ -21,27 +21,24 @@ the container, so nothing in it can ptrace them or open /proc/<pid>/exe.
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable, Iterator
-from functools import partial
-from typing import Any
 
-from pyocijail.backends.linux import capabilities, cgroups, libc, resources, seccomp
+from pyocijail.backends.linux import cgroups, libc
 from pyocijail.backends.linux.cgroups import Cgroup
-from pyocijail.backends.linux.namespaces import (
-    NAMESPACES,
-    join_all,
-    pid_namespace_for_children,
-    setns_path,
-)
 from pyocijail.errors import KernelError
 from pyocijail.process.spawn import fork_child
-from pyocijail.spec.model import Process, Resources, Spec
 
+# `delete`, `kill --all` and `ps` load this module for processes()/destroy():
+# what only create and exec use (capabilities, seccomp, resources, the spec
+# model) is imported in the methods — before the process changes root.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
+
+    from pyocijail.backends.linux import seccomp
     from pyocijail.backends.linux.plan import LinuxPlan
+    from pyocijail.spec.model import Process, Resources, Spec
 
 SECCOMP_FILE = "seccomp.json"
 
@@ -62,7 +59,7 @@ class LinuxBackend:
         return make_plan(container_id, spec, bundle, state_dir, self.log)
 
     def features(self) -> dict[str, Any]:
-        from pyocijail.backends.linux import mounts
+        from pyocijail.backends.linux import capabilities, mounts, seccomp
 
         try:
             layout = cgroups.layout(cgroups.hierarchies())
@@ -84,6 +81,10 @@ class LinuxBackend:
 
     # --- runtime process ----------------------------------------------------------------
     def prepare(self, plan: LinuxPlan, undo: Any) -> dict[str, Any]:
+        import json
+
+        from pyocijail.backends.linux import resources
+
         state: dict[str, Any] = {"namespaces": [list(ns) for ns in plan.namespaces],
                                  "cgroups": [g.to_json() for g in plan.cgroups]}
         if plan.seccomp is not None:  # exec'd processes get the same filter
@@ -110,6 +111,8 @@ class LinuxBackend:
 
         try:
             if plan.has("pid"):
+                from pyocijail.backends.linux.namespaces import pid_namespace_for_children
+
                 with pid_namespace_for_children(plan.path("pid")):
                     pid = fork_child(gated)
             else:
@@ -135,7 +138,15 @@ class LinuxBackend:
 
     # --- init process ---------------------------------------------------------------------
     def isolate(self, plan: LinuxPlan, undo: Any) -> None:
-        from pyocijail.backends.linux import cgroupmount, mounts, rootfs  # noqa: F401
+        # Everything the init uses after pivot_root is imported here, before it.
+        from pyocijail.backends.linux import (
+            capabilities,
+            cgroupmount,
+            mounts,
+            rootfs,  # noqa: F401 - used by enter
+            seccomp,
+        )
+        from pyocijail.backends.linux.namespaces import NAMESPACES, setns_path
 
         libc.prctl(libc.PR_SET_DUMPABLE, 0)
         capabilities.last_cap()  # probe now, cached for become
@@ -157,7 +168,9 @@ class LinuxBackend:
             if plan.domainname:
                 libc.setdomainname(plan.domainname)
         mounts.set_root_propagation(plan.rootfs_propagation)
-        cgroup_mount = partial(_mount_cgroups, groups=plan.cgroups, new_ns=plan.new("cgroup"))
+        def cgroup_mount(log: Any, root: str, dest: str, opts: Any) -> None:
+            cgroupmount.mount_cgroups(log, root, dest, opts, plan.cgroups, plan.new("cgroup"))
+
         mounts.mount_all(plan.rootfs, plan.mounts, plan.bundle, log=self.log,
                          cgroup_mount=cgroup_mount)
         mounts.setup_devices(plan.rootfs, plan.devices, log=self.log)
@@ -177,13 +190,15 @@ class LinuxBackend:
             rootfs.remount_readonly_root(log=self.log)
 
     def become(self, process: Process) -> None:
+        from pyocijail.backends.linux import capabilities  # loaded by isolate/join already
+
         if process.oom_score_adj is not None:
             _write_proc("/proc/self/oom_score_adj", str(process.oom_score_adj))
         if self._filter is not None and not process.no_new_privileges:
             self._filter.load()  # needs CAP_SYS_ADMIN: before the capabilities go
             self._filter = None
         sets = capabilities.parse(process.capabilities)
-        capabilities.apply(sets, partial(_change_user, process), warn=self.log.debug)
+        capabilities.apply(sets, lambda: _change_user(process), warn=self.log.debug)
 
     def before_exec(self, process: Process) -> None:
         if self._personality is not None:  # late: it changes what uname reports
@@ -198,11 +213,18 @@ class LinuxBackend:
     def fork_joined(self, state: dict[str, Any], pid: int, child: Callable[[], None]) -> int:
         if not _has(state, "pid"):
             return fork_child(child)
+        from pyocijail.backends.linux.namespaces import pid_namespace_for_children
+
         with pid_namespace_for_children(f"/proc/{pid}/ns/pid"):
             return fork_child(child)
 
     def join(self, state: dict[str, Any], pid: int) -> None:
         """In E: cgroup, the container's seccomp filter (built now), namespaces."""
+        import json
+
+        from pyocijail.backends.linux import capabilities, seccomp
+        from pyocijail.backends.linux.namespaces import join_all
+
         libc.prctl(libc.PR_SET_DUMPABLE, 0)
         capabilities.last_cap()
         cgroups.attach(_groups(state), 0)
@@ -227,6 +249,8 @@ class LinuxBackend:
         cgroups.freeze(_groups(state), frozen)
 
     def update(self, state: dict[str, Any], res: Resources) -> None:
+        from pyocijail.backends.linux import resources
+
         resources.apply(resources.writes(res, _groups(state), update=True, log=self.log),
                         self.log)
 
@@ -245,13 +269,6 @@ def _groups(state: dict[str, Any]) -> list[Cgroup]:
 
 def _has(state: dict[str, Any], kind: str) -> bool:
     return any(ns[0] == kind for ns in state.get("namespaces", []))
-
-
-def _mount_cgroups(log: Any, rootfs: str, dest: str, opts: Any, *, groups: tuple[Cgroup, ...],
-                   new_ns: bool) -> None:
-    from pyocijail.backends.linux.cgroupmount import mount_cgroups
-
-    mount_cgroups(log, rootfs, dest, opts, groups, new_ns)
 
 
 def _change_user(process: Process) -> None:

@@ -31,31 +31,60 @@ from __future__ import annotations
 import errno
 import os
 import posixpath
-import re
-import signal
 import time
-from collections.abc import Iterable, Iterator
-from typing import Any
-
-import attrs
 
 from pyocijail.errors import ConfigError, KernelError
+
+# `delete` and `kill --all` load this module: no attrs, re, signal or typing here.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from typing import Any
 
 V1_CONTROLLERS = frozenset({"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer",
                             "net_cls", "net_prio", "blkio", "perf_event", "hugetlb", "pids",
                             "rdma", "misc"})
 DEFAULT_PARENT = "/pyocijail"
-_SYSTEMD = re.compile(r"^([^/:]*):([^/:]*):([^/:]+)$")
+_SYSTEMD = r"^([^/:]*):([^/:]*):([^/:]+)$"  # slice:prefix:name
+SIGKILL = 9
 RMDIR_RETRY = 2.0  # seconds to retry rmdir of a cgroup that is still busy
 FREEZE_TIMEOUT = 5.0
 
 
-@attrs.frozen
-class Hierarchy:
+class _Value:
+    """A small immutable value compared by its fields (attrs costs `delete` an import)."""
+
+    __slots__ = ()
+
+    def _fields(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, n) for n in self.__slots__)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._fields() == self._fields()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"{type(self).__name__}({args})"
+
+
+class Hierarchy(_Value):
+    __slots__ = ("mountpoint", "root", "version", "controllers")
     mountpoint: str
     root: str  #: the hierarchy path the mount shows (mountinfo field 4)
     version: int  #: 1 or 2
     controllers: tuple[str, ...]  #: v1: from the mount options (name=x too); v2: available
+
+    def __init__(self, mountpoint: str, root: str, version: int,
+                 controllers: tuple[str, ...]) -> None:
+        for name, value in zip(self.__slots__, (mountpoint, root, version, tuple(controllers)),
+                               strict=True):
+            object.__setattr__(self, name, value)
 
     @property
     def key(self) -> str:
@@ -63,14 +92,20 @@ class Hierarchy:
         return "" if self.version == 2 else ",".join(self.controllers)
 
 
-@attrs.frozen
-class Cgroup:
+class Cgroup(_Value):
     """One directory of the container's cgroup, in one hierarchy."""
 
+    __slots__ = ("dir", "version", "controllers", "mountpoint")
     dir: str
     version: int
     controllers: tuple[str, ...]
     mountpoint: str  #: the hierarchy's mount point on the host
+
+    def __init__(self, dir: str, version: int, controllers: tuple[str, ...],
+                 mountpoint: str) -> None:
+        for name, value in zip(self.__slots__, (dir, version, tuple(controllers), mountpoint),
+                               strict=True):
+            object.__setattr__(self, name, value)
 
     @property
     def name(self) -> str:
@@ -143,7 +178,9 @@ def cgroup_path(cgroups_path: str | None, container_id: str) -> str:
     """`linux.cgroupsPath` → a cgroup path (absolute, or relative to our own)."""
     if not cgroups_path:
         return f"{DEFAULT_PARENT}/{container_id}"
-    m = _SYSTEMD.match(cgroups_path)
+    import re
+
+    m = re.match(_SYSTEMD, cgroups_path)
     if m:
         return systemd_path(*m.groups())
     if "\0" in cgroups_path or ".." in cgroups_path.split("/"):
@@ -361,7 +398,7 @@ def _kill_members(d: str) -> None:
         return
     for pid in members:
         try:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, SIGKILL)
         except ProcessLookupError:
             pass
     if members and os.path.exists(f"{d}/freezer.state"):
@@ -403,4 +440,6 @@ def read(directory: str, name: str) -> str:
 
 
 def _unescape(field: str) -> str:
+    import re
+
     return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)

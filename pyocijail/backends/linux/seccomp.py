@@ -143,7 +143,8 @@ def check(profile: model.Seccomp, log: Any = None) -> model.Seccomp:
         if names:
             rules.append(attrs.evolve(rule, names=names))
     if unknown and log is not None:
-        log.warn(f"seccomp: ignoring syscalls unknown to libseccomp: {', '.join(sorted(set(unknown)))}")
+        names = ", ".join(sorted(set(unknown)))
+        log.warn(f"seccomp: ignoring syscalls unknown to libseccomp: {names}")
     return attrs.evolve(profile, syscalls=tuple(rules))
 
 

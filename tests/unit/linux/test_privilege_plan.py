@@ -67,10 +67,10 @@ def test_seccomp_filter_builds_podmans_argument_rules():
     arg = model.SeccompArg
     profile = model.Seccomp(default_action="SCMP_ACT_ERRNO",
                             architectures=("SCMP_ARCH_X86_64", "SCMP_ARCH_X86"),
-                            syscalls=(model.SeccompRule(names=("personality",),
-                                                        action="SCMP_ACT_ALLOW",
-                                                        args=(arg(index=0, value=0, op="SCMP_CMP_EQ"),
-                                                              arg(index=0, value=8, op="SCMP_CMP_EQ"))),))
+                            syscalls=(model.SeccompRule(
+                                names=("personality",), action="SCMP_ACT_ALLOW",
+                                args=(arg(index=0, value=0, op="SCMP_CMP_EQ"),
+                                      arg(index=0, value=8, op="SCMP_CMP_EQ"))),))
     f = seccomp.Filter(seccomp.check(profile))
     f.lib.seccomp_release(f.ctx)
 
