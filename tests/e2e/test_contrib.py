@@ -1,5 +1,5 @@
 """The files in contrib/ work as shipped: the launcher, the containers.conf
-snippets and the containerd snippet, used the way docs/clients.md says."""
+snippets and the containerd snippet, used the way the README says."""
 
 from __future__ import annotations
 
