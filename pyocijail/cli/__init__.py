@@ -223,10 +223,24 @@ class _Parser:
 
 
 def _commit() -> str:
-    """The git commit baked in at install time, if any."""
+    """The git commit: baked in by a packager (pyocijail/_build.py), else read from
+    the checkout this package runs from (two small file reads, no git needed)."""
     try:
         from pyocijail._build import COMMIT  # type: ignore[import-not-found]
-    except ImportError:
-        return "unknown"
-    return str(COMMIT)
 
+        return str(COMMIT)
+    except ImportError:
+        pass
+    import os
+
+    git = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", ".git")
+    try:
+        with open(os.path.join(git, "HEAD")) as f:
+            head = f.read().strip()
+        if head.startswith("ref: "):
+            with open(os.path.join(git, head[5:])) as f:
+                head = f.read().strip()
+    except OSError:
+        return "unknown"
+    return head[:12] if len(head) >= 40 and all(c in "0123456789abcdef" for c in head[:40]) \
+        else "unknown"
