@@ -38,7 +38,7 @@ from pyocijail.backends.linux.namespaces import (
     pid_namespace_for_children,
     setns_path,
 )
-from pyocijail.backends.linux.userns import become_root
+from pyocijail.backends.linux.userns import become_root, host_id
 from pyocijail.errors import KernelError
 from pyocijail.process.spawn import fork_child
 from pyocijail.spec.model import Process, Resources, Spec
@@ -170,6 +170,8 @@ class LinuxBackend:
             if plan.domainname:
                 libc.setdomainname(plan.domainname)
         mounts.set_root_propagation(plan.rootfs_propagation)
+        if plan.has("user"):
+            _check_reachable(plan)
         cgroup_mount = partial(_mount_cgroups, groups=plan.cgroups, new_ns=plan.new("cgroup"))
         mounts.mount_all(plan.rootfs, plan.mounts, plan.bundle, log=self.log,
                          cgroup_mount=cgroup_mount)
@@ -267,6 +269,20 @@ def _mount_cgroups(log: Any, rootfs: str, dest: str, opts: Any, *, groups: tuple
     from pyocijail.backends.linux.cgroupmount import mount_cgroups
 
     mount_cgroups(log, rootfs, dest, opts, groups, new_ns)
+
+
+def _check_reachable(plan: LinuxPlan) -> None:
+    """In a user namespace the rootfs is reached as the container's root, which has
+    no privilege over files of unmapped owners (runc has the same requirement)."""
+    try:
+        os.close(os.open(plan.rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+    except OSError as err:
+        uid = host_id(plan.uid_mappings, 0)
+        who = f"host uid {uid}" if uid is not None else "root of the joined user namespace"
+        raise KernelError("open rootfs", err.errno, plan.rootfs,
+                          f"{os.strerror(err.errno)}: the container's root ({who}) must be "
+                          "able to reach it (search permission on every directory above)"
+                          ) from None
 
 
 def _change_user(process: Process) -> None:

@@ -17,7 +17,7 @@ from pyocijail.backends.linux import capabilities, cgroups, resources
 from pyocijail.backends.linux.cgroups import Cgroup
 from pyocijail.backends.linux.namespaces import NAMESPACES
 from pyocijail.errors import ConfigError
-from pyocijail.spec.model import Device, IdMapping, Mount, Resources, Seccomp, Spec
+from pyocijail.spec.model import Device, IdMapping, Mount, Resources, Rlimit, Seccomp, Spec
 
 PERSONALITIES = {"LINUX": 0x0000, "LINUX32": 0x0008}
 
@@ -47,6 +47,7 @@ class LinuxPlan:
     personality: int | None = None
     uid_mappings: tuple[IdMapping, ...] = ()
     gid_mappings: tuple[IdMapping, ...] = ()
+    rlimits: tuple[Rlimit, ...] = ()  # set before a user namespace exists (userns)
 
     def new(self, kind: str) -> bool:
         return (kind, None) in self.namespaces
@@ -165,7 +166,8 @@ def make_plan(container_id: str, spec: Spec, bundle: str, state_dir: str,
         rootfs_propagation=linux.rootfs_propagation if linux else None,
         cgroup_path=path, cgroups=groups, resources=res, cgroup_writes=tuple(writes),
         v2_enable=frozenset(enable), seccomp=seccomp, personality=personality,
-        uid_mappings=uid_maps, gid_mappings=gid_maps)
+        uid_mappings=uid_maps, gid_mappings=gid_maps,
+        rlimits=spec.process.rlimits if spec.process else ())
 
 
 def _user_namespace(spec: Spec, namespaces: list[tuple[str, str | None]]

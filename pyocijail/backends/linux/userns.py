@@ -11,6 +11,7 @@ namespace included, so the fork happens in two stages:
                                                  R writes /proc/S/uid_map, gid_map
                                                  ◀── MAPPED ── R
        (or setns into the user namespace given by path)
+       (before all this: process.rlimits, which only host root may raise)
        setgroups([]), setresgid(0), setresuid(0): root in the namespace
        unshare(CLONE_NEWPID) when the pid namespace is new
        fork I (pid 1 of the new pid namespace)   ── PID {pid} ─▶ R
@@ -26,6 +27,7 @@ namespace, so `setgroups` stays allowed in the container, as with runc.
 from __future__ import annotations
 
 import os
+import resource
 from collections.abc import Callable, Sequence
 
 from pyocijail.backends.linux import libc
@@ -33,7 +35,7 @@ from pyocijail.backends.linux.namespaces import JOIN_ORDER, setns_all
 from pyocijail.errors import ConfigError, KernelError, PyocijailError
 from pyocijail.process.spawn import fork_child
 from pyocijail.process.sync import ERROR, MAPPED, PID, USERNS, Channel
-from pyocijail.spec.model import IdMapping
+from pyocijail.spec.model import IdMapping, Rlimit
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -159,6 +161,7 @@ def write_maps(pid: int, uid_mappings: Sequence[IdMapping], gid_mappings: Sequen
 def _stage1(plan: LinuxPlan, chan: Channel, child: Callable[[], None]) -> None:
     """In S: see the module docstring. Never returns."""
     _preload()
+    set_rlimits(plan.rlimits)
     join(plan)
     if plan.new("user"):
         libc.unshare(libc.CLONE_NEWUSER)
@@ -177,6 +180,22 @@ def _stage1(plan: LinuxPlan, chan: Channel, child: Callable[[], None]) -> None:
     pid = fork_child(init)
     chan.send(PID, pid=pid)
     os._exit(0)
+
+
+def set_rlimits(rlimits: Sequence[Rlimit]) -> None:
+    """process.rlimits, while S has the host's privileges: in the user namespace a hard
+    limit can no longer be raised (runc sets them from its parent for this reason).
+    I inherits them; the init sets them again at start, which changes nothing then."""
+    for rl in rlimits:
+        kind = getattr(resource, rl.type, None)
+        if not isinstance(kind, int):
+            raise ConfigError(f"unknown rlimit {rl.type}")
+        try:
+            resource.setrlimit(kind, (rl.soft, rl.hard))
+        except (OSError, ValueError) as err:
+            errno = getattr(err, "errno", None)
+            raise KernelError(f"setrlimit {rl.type} ({rl.soft}, {rl.hard})", errno,
+                              detail=None if errno else str(err)) from None
 
 
 def _preload() -> None:

@@ -168,6 +168,20 @@ def test_capabilities_are_full_inside_but_give_nothing_on_the_host(runtime, make
     assert lines[4].split()[2:4] == ["65534", "65534"]  # host root is unmapped here
 
 
+def test_rlimits_are_set_before_the_user_namespace(runtime, make, cid):
+    """process.rlimits are set while the init still has the host's privileges (only
+    those may raise a hard limit) and hold in the container; one the host refuses
+    fails create, naming it, with nothing left behind."""
+    b = make(["sh", "-c", "ulimit -n; ulimit -Hn"],
+             process={"rlimits": [{"type": "RLIMIT_NOFILE", "soft": 123, "hard": 456}]})
+    assert runtime.ok("run", "--bundle", b, cid).out.split() == ["123", "456"]
+    b = make(["true"], process={"rlimits": [{"type": "RLIMIT_NOFILE", "soft": 1 << 30,
+                                             "hard": 1 << 30}]})
+    res = runtime("create", "--bundle", b, cid)
+    assert res.code == 1 and "setrlimit RLIMIT_NOFILE" in res.err, res
+    assert runtime.ids() == []
+
+
 def test_devices_are_the_host_nodes_bound_onto_files(runtime, make, cid):
     """mknod is refused in a user namespace: /dev/null etc. are bind mounts of the
     host's nodes, with the right numbers, and usable."""
@@ -186,8 +200,8 @@ def test_sysfs_is_fresh_with_a_network_namespace(runtime, make, cid):
 
 
 def test_sysfs_is_the_hosts_without_a_network_namespace(runtime, make, cid):
-    """Without one the kernel refuses a fresh sysfs; the host's /sys is bound instead
-    (as runc does), read-only."""
+    """Without one the kernel refuses a fresh sysfs; the mount layer binds the host's
+    /sys instead, read-only (runc 1.1 fails here with EPERM)."""
     b = make(["sh", "-c", "ls /sys/class/net; touch /sys/x || echo ro"],
              namespaces=("pid", "ipc", "uts", "mount", "user"))
     out = runtime.ok("run", "--bundle", b, cid).out.split()
@@ -249,6 +263,19 @@ def test_exec_joins_the_user_namespace(runtime, make, cid, shared, workdir):
     assert os.stat(os.path.join(shared, "made")).st_uid == HOST  # made as root inside
 
 
+def test_terminal_is_a_pty_of_the_namespace_devpts(runtime, make, cid):
+    """process.terminal: the pty comes from the devpts instance mounted in the user
+    namespace, owned by the container's root, and `run` relays it."""
+    from tests.integration.test_terminal import _drive
+
+    b = make(["sh", "-c", "tty; stat -c %u $(tty); echo ready; read x; echo got:$x"],
+             process={"terminal": True})
+    code, out = _drive(runtime.argv("run", "--bundle", b, cid), b"hi\n", b"got:")
+    assert code == 0, out
+    assert b"/dev/pts/0" in out and b"got:hi" in out, out
+    assert b"\n0\r\n" in out.replace(b"\r\r", b"\r"), out
+
+
 def test_a_user_namespace_given_by_path_is_joined(runtime, make, cid):
     """A second container joins the first one's user namespace (no mappings of its
     own): same maps, root inside, and its new pid namespace can mount /proc."""
@@ -273,6 +300,7 @@ def test_a_rootfs_the_container_root_cannot_reach_fails_cleanly(runtime, make, c
     os.chmod(workdir, 0o700)
     res = runtime("create", "--bundle", b, cid)
     assert res.code == 1 and "Permission denied" in res.err, res
+    assert f"open rootfs {b}/rootfs" in res.err and f"host uid {HOST}" in res.err
     assert runtime.ids() == []
 
 
