@@ -292,6 +292,19 @@ def test_a_user_namespace_given_by_path_is_joined(runtime, make, cid):
     assert out[3] == os.readlink(ns)
 
 
+def test_a_failure_in_the_first_stage_fails_create_cleanly(runtime, make, cid):
+    """A "user" path that is not a user namespace: the first stage reports the setns
+    error, create fails with it and leaves no state, process or cgroup behind."""
+    b = make(["true"], namespaces=(*NEW, {"type": "user", "path": "/proc/self/ns/net"}),
+             uid=None, gid=None)
+    res = runtime("create", "--bundle", b, cid)
+    assert res.code == 1 and "join user namespace /proc/self/ns/net" in res.err, res
+    assert runtime.ids() == []
+    left = [p.pid for p in psutil.process_iter(["cmdline"])
+            if runtime.root in (p.info["cmdline"] or [])]  # the stage and init are forks
+    assert left == []
+
+
 def test_a_rootfs_the_container_root_cannot_reach_fails_cleanly(runtime, make, cid,
                                                                 workdir):
     """As with runc, the mapped root must be able to walk to the rootfs: if not, create
