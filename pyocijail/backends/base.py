@@ -13,7 +13,9 @@ Create, in order (hooks are run by the core between the steps):
 
     R  plan = backend.plan(...)        pure; every error before any side effect
     R  backend.prepare(plan, undo)     host side: jail + mounts (FreeBSD), cgroup (Linux)
-    R  backend.fork(plan, init)        fork I  (Linux: new or joined pid namespace)
+    R  backend.fork(plan, init)        fork I  (Linux: new or joined pid namespace;
+                                       with a user namespace I is the child of a
+                                       stage process that has exited: sync.py)
     I  backend.isolate(plan, undo)     Linux: unshare namespaces, mount the rootfs
     R  prestart, createRuntime hooks
     H  backend.enter_hook(plan)        then exec the hook (FreeBSD: jail_attach)
@@ -65,7 +67,10 @@ class Backend(Protocol):
         """Host-side resources before init exists; returns data kept in state.json."""
 
     def fork(self, plan: Plan, child: Callable[[], None]) -> int:
-        """Fork init; `child` runs in it and must end in exec or _exit (Linux: pid ns)."""
+        """Fork init; `child` runs in it and must end in exec or _exit (Linux: pid ns).
+
+        Returns init's pid (the pid file's): a descendant of this process, not
+        necessarily its child (Linux with a user namespace: a grandchild)."""
 
     def adopt(self, plan: Plan, pid: int, undo: UndoLog) -> None:
         """After fork, in R: place init in the container's resources (cgroup)."""

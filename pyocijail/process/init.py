@@ -105,6 +105,8 @@ def exec_main(backend: Backend, state: dict[str, Any], pid: int, process: Proces
     """E: join the running container, check args[0], report, exec."""
     try:
         _fresh_process()
+        # Before join: in a user namespace a hard limit can no longer be raised.
+        setup.apply_rlimits(process)
         backend.join(state, pid)
         setup.ensure_cwd(process)
         path = setup.find_executable(process)

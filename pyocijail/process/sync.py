@@ -16,6 +16,20 @@
                            ◀── ERROR {msg}         = it did not
     poststart hooks; exit 0
 
+With a user namespace (Linux), `backend.fork` first runs a short exchange
+with a stage process S of its own, on a second channel, before I exists:
+
+    R                                         S (forked; exits when I is forked)
+    fork S                 ─────────────────▶ join namespaces given by path;
+                                              unshare(CLONE_NEWUSER)
+                           ◀── USERNS ──────
+    write /proc/S/uid_map, gid_map
+                           ─── MAPPED ─────▶ setresgid/setresuid 0;
+                                              unshare(CLONE_NEWPID); fork I
+                           ◀── PID {pid} ───  exit 0
+    reap S; fork returns I's pid (state.json, --pid-file); the exchange above
+    then goes on with I, which S's exit reparented to the caller's subreaper.
+
 `exec` uses the same channel: E sends READY or ERROR, then EOF at exec.
 Each message is one JSON object in one SOCK_SEQPACKET datagram (or one
 newline-terminated line on the start barrier's stream socket).
@@ -30,6 +44,7 @@ from typing import Any
 from pyocijail.process.stream import read_stream  # noqa: F401 - re-exported
 
 ISOLATED, GO, READY, ERROR = "isolated", "go", "ready", "error"
+USERNS, MAPPED, PID = "userns", "mapped", "pid"  # R <-> S, Linux user namespaces
 MAX_MESSAGE = 1 << 20
 
 

@@ -8,7 +8,10 @@ needs), while hooks the runtime runs later stay in the host's namespace.
 The init waits on a pipe until `adopt` has put it in the cgroup (so a new
 cgroup namespace is rooted at the container's cgroup), then unshares the
 other namespaces, mounts the rootfs in its new mount namespace and pivots
-into it. Nothing is mounted in the host's mount namespace: the mounts go
+into it. With a user namespace the fork has two stages, so that the user
+namespace exists first and owns every namespace made after it, the pid
+namespace included (`userns`: the runtime writes the id maps, the init is
+the first stage's child). Nothing is mounted in the host's mount namespace: the mounts go
 with the namespace when its last process exits; `destroy` removes the cgroup.
 
 Privileges at start (`become`, `before_exec`): oom_score_adj, the bounding
@@ -66,7 +69,7 @@ class LinuxBackend:
         except OSError:
             layout = "none"
         return {"mountOptions": sorted(mounts.MOUNT_OPTIONS), "linux": {
-            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "uts"],
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
             "capabilities": capabilities.names(range(capabilities.last_cap() + 1)),
             "cgroup": {"v1": layout in ("v1", "hybrid"), "v2": layout in ("v2", "hybrid"),
                        "systemd": False, "systemdUser": False, "rdma": False},
@@ -99,24 +102,32 @@ class LinuxBackend:
         return state
 
     def fork(self, plan: LinuxPlan, child: Callable[[], None]) -> int:
+        """Fork init, held on a pipe until `adopt`; with a user namespace, in two
+        stages (`userns.fork_init`) and the pid returned is the stage's child."""
         r, w = os.pipe2(os.O_CLOEXEC)
 
         def gated() -> None:
-            os.close(w)
             go = os.read(r, 1)
             os.close(r)
             if go != b"1":
                 os._exit(1)
             child()
 
+        def first() -> None:
+            os.close(w)
+
         try:
-            if plan.has("pid"):
+            if plan.has("user"):
+                from pyocijail.backends.linux import userns
+
+                pid = userns.fork_init(plan, gated, first, self.log)
+            elif plan.has("pid"):
                 from pyocijail.backends.linux.namespaces import pid_namespace_for_children
 
                 with pid_namespace_for_children(plan.path("pid")):
-                    pid = fork_child(gated)
+                    pid = fork_child(lambda: (first(), gated()))
             else:
-                pid = fork_child(gated)
+                pid = fork_child(lambda: (first(), gated()))
         except BaseException:
             os.close(w)
             raise
@@ -153,12 +164,13 @@ class LinuxBackend:
         if plan.seccomp is not None:
             self._filter = seccomp.Filter(plan.seccomp)
         self._personality = plan.personality
-        for kind, path in plan.namespaces:
-            if path and kind != "pid":
-                setns_path(path, kind)
+        if not plan.has("user"):  # with one, the fork's first stage joined them
+            for kind, path in plan.namespaces:
+                if path and kind != "pid":
+                    setns_path(path, kind)
         flags = 0
         for kind, path in plan.namespaces:
-            if path is None and kind != "pid":
+            if path is None and kind not in ("pid", "user"):  # made at fork
                 flags |= NAMESPACES[kind][0]
         self.log.debug(f"unshare {flags:#x}")
         libc.unshare(flags)
@@ -168,6 +180,9 @@ class LinuxBackend:
             if plan.domainname:
                 libc.setdomainname(plan.domainname)
         mounts.set_root_propagation(plan.rootfs_propagation)
+        if plan.has("user"):
+            _check_reachable(plan)
+
         def cgroup_mount(log: Any, root: str, dest: str, opts: Any) -> None:
             cgroupmount.mount_cgroups(log, root, dest, opts, plan.cgroups, plan.new("cgroup"))
 
@@ -224,6 +239,7 @@ class LinuxBackend:
 
         from pyocijail.backends.linux import capabilities, seccomp
         from pyocijail.backends.linux.namespaces import join_all
+        from pyocijail.backends.linux.userns import become_root
 
         libc.prctl(libc.PR_SET_DUMPABLE, 0)
         capabilities.last_cap()
@@ -235,6 +251,8 @@ class LinuxBackend:
             with open(state["seccomp"], encoding="utf-8") as f:
                 self._filter = seccomp.Filter(structure(json.load(f), Seccomp))
         join_all(pid, {ns[0] for ns in state.get("namespaces", [])})
+        if _has(state, "user"):
+            become_root()  # then `become` changes to the process's user, as in init
         os.chdir("/")
 
     def processes(self, state: dict[str, Any], pid: int) -> Iterator[int]:
@@ -269,6 +287,22 @@ def _groups(state: dict[str, Any]) -> list[Cgroup]:
 
 def _has(state: dict[str, Any], kind: str) -> bool:
     return any(ns[0] == kind for ns in state.get("namespaces", []))
+
+
+def _check_reachable(plan: LinuxPlan) -> None:
+    """In a user namespace the rootfs is reached as the container's root, which has
+    no privilege over files of unmapped owners (runc has the same requirement)."""
+    try:
+        os.close(os.open(plan.rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+    except OSError as err:
+        from pyocijail.backends.linux.userns import host_id
+
+        uid = host_id(plan.uid_mappings, 0)
+        who = f"host uid {uid}" if uid is not None else "root of the joined user namespace"
+        raise KernelError("open rootfs", err.errno, plan.rootfs,
+                          f"{os.strerror(err.errno)}: the container's root ({who}) must be "
+                          "able to reach it (search permission on every directory above)"
+                          ) from None
 
 
 def _change_user(process: Process) -> None:

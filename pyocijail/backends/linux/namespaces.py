@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from pyocijail.backends.linux import libc
 from pyocijail.errors import KernelError
@@ -20,7 +21,7 @@ NAMESPACES = {
     "user": (libc.CLONE_NEWUSER, "user"),
     "time": (libc.CLONE_NEWTIME, "time"),
 }
-# setns order for exec: user first, mount last (it changes our root).
+# setns order (fds are opened first): user first, mount last (it changes our root).
 JOIN_ORDER = ("user", "cgroup", "ipc", "uts", "network", "pid", "time", "mount")
 
 
@@ -38,21 +39,43 @@ def setns_path(path: str, kind: str) -> None:
 
 
 def join_all(pid: int, kinds: set[str]) -> None:
-    """Enter init `pid`'s namespaces of `kinds` (pid excepted), mount last."""
+    """Enter init `pid`'s namespaces of `kinds` (pid excepted; see `setns_all`)."""
     fds = []
     try:
         for kind in JOIN_ORDER:
             if kind == "pid" or kind not in kinds:
                 continue
-            fds.append((kind, os.open(f"/proc/{pid}/ns/{NAMESPACES[kind][1]}",
-                                      os.O_RDONLY | os.O_CLOEXEC)))
-        for kind, fd in fds:
-            libc.setns(fd, NAMESPACES[kind][0])
+            path = f"/proc/{pid}/ns/{NAMESPACES[kind][1]}"
+            fds.append((kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC), path))
+        setns_all(fds)
     except OSError as err:
         raise KernelError("join container", err.errno, f"/proc/{pid}/ns") from None
     finally:
-        for _, fd in fds:
+        for _, fd, _ in fds:
             os.close(fd)
+
+
+def setns_all(fds: Sequence[tuple[str, int, str]]) -> None:
+    """setns into each (kind, fd, where). With a user namespace among them, every other
+    one that our present privileges allow is joined first (it may be owned by another
+    user namespace than the one joined), then the user namespace, then the rest with
+    its privileges (they belong to it)."""
+    users = [f for f in fds if f[0] == "user"]
+    later = []
+    for kind, fd, where in fds:
+        if kind == "user":
+            continue
+        try:
+            libc.setns(fd, NAMESPACES[kind][0])
+        except KernelError as err:
+            if not users or err.errno != errno.EPERM:  # maybe it belongs to the user ns
+                raise KernelError(f"join {kind} namespace", err.errno, where) from None
+            later.append((kind, fd, where))
+    for kind, fd, where in [*users, *later]:
+        try:
+            libc.setns(fd, NAMESPACES[kind][0])
+        except KernelError as err:
+            raise KernelError(f"join {kind} namespace", err.errno, where) from None
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ from pyocijail.backends.linux import capabilities, cgroups, resources
 from pyocijail.backends.linux.cgroups import Cgroup
 from pyocijail.backends.linux.namespaces import NAMESPACES
 from pyocijail.errors import ConfigError
-from pyocijail.spec.model import Device, IdMapping, Mount, Resources, Seccomp, Spec
+from pyocijail.spec.model import Device, IdMapping, Mount, Resources, Rlimit, Seccomp, Spec
 
 PERSONALITIES = {"LINUX": 0x0000, "LINUX32": 0x0008}
 
@@ -47,6 +47,7 @@ class LinuxPlan:
     personality: int | None = None
     uid_mappings: tuple[IdMapping, ...] = ()
     gid_mappings: tuple[IdMapping, ...] = ()
+    rlimits: tuple[Rlimit, ...] = ()  # set before a user namespace exists (userns)
 
     def new(self, kind: str) -> bool:
         return (kind, None) in self.namespaces
@@ -75,13 +76,18 @@ class LinuxPlan:
                 "seccomp": None if self.seccomp is None else {
                     "defaultAction": self.seccomp.default_action,
                     "rules": len(self.seccomp.syscalls)},
-                "personality": self.personality}
+                "personality": self.personality,
+                "uidMappings": [unstructure(m) for m in self.uid_mappings],
+                "gidMappings": [unstructure(m) for m in self.gid_mappings]}
 
     def to_text(self) -> str:
         lines = [f"container {self.container_id}: rootfs {self.rootfs}"
                  + (" (read-only)" if self.readonly else "")]
         for kind, path in self.namespaces:
             lines.append(f"  namespace {kind}: {'join ' + path if path else 'new'}")
+        for kind, maps in (("uid", self.uid_mappings), ("gid", self.gid_mappings)):
+            for m in maps:
+                lines.append(f"  {kind} map: {m.container_id} -> {m.host_id} ({m.size})")
         for m in self.mounts:
             lines.append(f"  mount {m.type or 'bind'} {m.source or '-'} on {m.destination}"
                          + (f" ({','.join(m.options)})" if m.options else ""))
@@ -114,8 +120,6 @@ def make_plan(container_id: str, spec: Spec, bundle: str, state_dir: str,
             raise ConfigError(f"linux.namespaces: unknown type {ns.type!r}")
         if any(k == ns.type for k, _ in namespaces):
             raise ConfigError(f"linux.namespaces: {ns.type} given twice")
-        if ns.type == "user":
-            raise ConfigError("user namespaces are not supported yet")
         if ns.type == "time":
             raise ConfigError("time namespaces are not supported (runc 1.1 has none either)")
         if ns.path and not os.path.exists(ns.path):
@@ -133,6 +137,7 @@ def make_plan(container_id: str, spec: Spec, bundle: str, state_dir: str,
     if linux and linux.sysctl:
         after_pivot.check_sysctl(linux.sysctl)
     _refuse_unsupported(spec)
+    uid_maps, gid_maps = _user_namespace(spec, namespaces)
     if spec.process is not None:
         capabilities.parse(spec.process.capabilities, warn=log.warn)
     res = linux.resources if linux else None
@@ -160,7 +165,50 @@ def make_plan(container_id: str, spec: Spec, bundle: str, state_dir: str,
         sysctl=dict(linux.sysctl) if linux else {},
         rootfs_propagation=linux.rootfs_propagation if linux else None,
         cgroup_path=path, cgroups=groups, resources=res, cgroup_writes=tuple(writes),
-        v2_enable=frozenset(enable), seccomp=seccomp, personality=personality)
+        v2_enable=frozenset(enable), seccomp=seccomp, personality=personality,
+        uid_mappings=uid_maps, gid_mappings=gid_maps,
+        rlimits=spec.process.rlimits if spec.process else ())
+
+
+def _user_namespace(spec: Spec, namespaces: list[tuple[str, str | None]]
+                    ) -> tuple[tuple[IdMapping, ...], tuple[IdMapping, ...]]:
+    """runc's rules: a new user namespace needs both maps, with 0 mapped in each;
+    maps need a new user namespace (an existing one has its maps already)."""
+    from pyocijail.backends.linux import userns
+
+    uids = spec.linux.uid_mappings if spec.linux else ()
+    gids = spec.linux.gid_mappings if spec.linux else ()
+    user = next((path for kind, path in namespaces if kind == "user"), False)
+    if user is False:
+        if uids or gids:
+            raise ConfigError("linux.uidMappings/gidMappings require a user namespace "
+                              "(linux.namespaces: user)")
+        return (), ()
+    if user:
+        if uids or gids:
+            raise ConfigError(f"linux.uidMappings/gidMappings cannot be applied to the "
+                              f"existing user namespace {user}: give one or the other")
+        return (), ()
+    if not os.path.exists("/proc/self/ns/user"):
+        raise ConfigError("user namespaces are not enabled in this kernel")
+    for kind, maps in (("uid", uids), ("gid", gids)):
+        if not maps:
+            raise ConfigError(f"user namespaces enabled, but no {kind} mappings found "
+                              f"(linux.{kind}Mappings)")
+        userns.check_mappings(kind, maps)
+        if not userns.maps_id(maps, 0):
+            raise ConfigError(f"user namespaces enabled, but no root {kind} mapping found "
+                              f"(container {kind} 0 in linux.{kind}Mappings)")
+    if spec.process is not None:
+        user_ = spec.process.user
+        if not userns.maps_id(uids, user_.uid):
+            raise ConfigError(f"process.user.uid {user_.uid} is not mapped by "
+                              "linux.uidMappings")
+        for gid in (user_.gid, *user_.additional_gids):
+            if not userns.maps_id(gids, gid):
+                raise ConfigError(f"process.user gid {gid} is not mapped by "
+                                  "linux.gidMappings")
+    return tuple(uids), tuple(gids)
 
 
 def _personality(value: dict[str, object]) -> int:
@@ -188,9 +236,6 @@ def _refuse_unsupported(spec: Spec) -> None:
                 raise ConfigError("linux.resources.rdma is not supported by pyocijail")
         if linux.mount_label and os.path.isdir("/sys/fs/selinux/class"):
             raise ConfigError("linux.mountLabel: SELinux labels are not supported")
-        if linux.uid_mappings or linux.gid_mappings:
-            raise ConfigError("linux.uidMappings/gidMappings need a user namespace, which is "
-                              "not supported yet")
     if process is not None:
         if process.apparmor_profile:
             raise ConfigError("process.apparmorProfile: AppArmor is not supported")
