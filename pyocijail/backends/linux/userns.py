@@ -61,7 +61,7 @@ def check_mappings(kind: str, mappings: Sequence[IdMapping]) -> None:
                 raise ConfigError(f"{field}: {name} range {first}+{m.size} is out of range")
     for side in ("container_id", "host_id"):
         spans = sorted((getattr(m, side), getattr(m, side) + m.size) for m in mappings)
-        for (_, end), (start, _) in zip(spans, spans[1:]):
+        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
             if start < end:
                 raise ConfigError(f"{field}: ranges overlap")
 
