@@ -29,10 +29,15 @@ if TYPE_CHECKING:
 class CreateRequest:
     def __init__(self, container_id: str, bundle: str, *, pid_file: str | None = None,
                  console_socket: str | None = None, preserve_fds: int = 0,
-                 console_pair: socket.socket | None = None) -> None:
+                 relay_terminal: bool = False) -> None:
         self.id, self.bundle, self.pid_file = container_id, bundle, pid_file
         self.console_socket, self.preserve_fds = console_socket, preserve_fds
-        self.console_pair = console_pair  # `run` relays the terminal itself
+        # `run` relays a terminal itself: create then makes a socketpair, gives
+        # the init one end (as if it were --console-socket) and leaves the
+        # other in `relay`, where the pty master will arrive.
+        self.relay_terminal = relay_terminal
+        self.console_pair: socket.socket | None = None
+        self.relay: socket.socket | None = None
 
 
 def create(ctx: Context, req: CreateRequest) -> Record:
@@ -49,6 +54,8 @@ def create(ctx: Context, req: CreateRequest) -> Record:
         raise ConfigError("config.json: process is required to create a container")
     if spec.root is None:
         raise ConfigError("config.json: root is required")
+    if spec.process.terminal and req.console_socket is None and req.relay_terminal:
+        req.relay, req.console_pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     has_console = req.console_socket is not None or req.console_pair is not None
     if spec.process.terminal and not has_console:
         raise ConfigError("process.terminal is true but no --console-socket was given")

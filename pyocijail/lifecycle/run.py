@@ -8,7 +8,6 @@ it receives the pty master itself and relays this terminal to it.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from typing import TYPE_CHECKING
 
@@ -32,19 +31,14 @@ def become_subreaper() -> None:
 
 
 def run(ctx: Context, req: CreateRequest, *, detach: bool = False, keep: bool = False) -> int:
-    from pyocijail.spec.load import load_config
-
     become_subreaper()
-    relay = None
-    if req.console_socket is None:
-        spec, _ = load_config(os.path.abspath(req.bundle))
-        if spec.process is not None and spec.process.terminal:
-            relay, req.console_pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    req.relay_terminal = not detach  # detached, nobody would read the terminal (runc refuses too)
     try:
         record = create(ctx, req)
     finally:
         if req.console_pair is not None:
             req.console_pair.close()
+    relay = req.relay
     try:
         start(ctx, req.id)
     except BaseException:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pyocijail.errors import PyocijailError
 from pyocijail.process import console, setup
 from pyocijail.process.hooks import run_hooks
-from pyocijail.process.sync import ERROR, GO, ISOLATED, READY, Channel, read_stream
+from pyocijail.process.sync import ERROR, GO, ISOLATED, READY, Channel
 
 if TYPE_CHECKING:
     from pyocijail.backends.base import Backend, Plan, UndoLog
@@ -134,5 +134,3 @@ def _message(err: BaseException) -> str:
         return f"{type(err).__name__}:{where} {err.strerror or err}"
     return f"{type(err).__name__}: {err}"
 
-
-__all__ = ["init_main", "exec_main", "read_stream"]
