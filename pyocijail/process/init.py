@@ -106,7 +106,7 @@ def exec_main(backend: Backend, state: dict[str, Any], pid: int, process: Proces
     try:
         _fresh_process()
         # Before join: in a user namespace a hard limit can no longer be raised.
-        setup.apply_rlimits(process)
+        setup.apply_rlimits(process.rlimits)
         backend.join(state, pid)
         setup.ensure_cwd(process)
         path = setup.find_executable(process)

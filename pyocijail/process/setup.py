@@ -20,8 +20,10 @@ from pyocijail.errors import ConfigError, ExecutableError, KernelError
 from pyocijail.process.signals import reset_for_exec
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from pyocijail.backends.base import Backend
-    from pyocijail.spec.model import Process
+    from pyocijail.spec.model import Process, Rlimit
 
 
 def env_dict(entries: tuple[str, ...] | list[str]) -> dict[str, str]:
@@ -76,8 +78,9 @@ def ensure_cwd(process: Process) -> None:
         raise ConfigError(f"process.cwd {process.cwd}: {err.strerror}") from None
 
 
-def apply_rlimits(process: Process) -> None:
-    for rl in process.rlimits:
+def apply_rlimits(rlimits: Sequence[Rlimit]) -> None:
+    """process.rlimits; an unknown type or a refused value is an error naming the limit."""
+    for rl in rlimits:
         kind = getattr(resource, rl.type, None)
         if not isinstance(kind, int):
             raise ConfigError(f"unknown rlimit {rl.type}")
@@ -107,7 +110,7 @@ def exec_process(backend: Backend, process: Process, path: str, *, preserve_fds:
     env = env_dict(process.env)
     if "HOME" not in env:
         env["HOME"] = home_for(process.user.uid)
-    apply_rlimits(process)
+    apply_rlimits(process.rlimits)
     backend.become(process)
     if process.user.umask is not None:
         os.umask(process.user.umask)

@@ -27,15 +27,15 @@ namespace, so `setgroups` stays allowed in the container, as with runc.
 from __future__ import annotations
 
 import os
-import resource
 from collections.abc import Callable, Sequence
 
 from pyocijail.backends.linux import libc
 from pyocijail.backends.linux.namespaces import JOIN_ORDER, setns_all
 from pyocijail.errors import ConfigError, KernelError, PyocijailError
+from pyocijail.process.setup import apply_rlimits
 from pyocijail.process.spawn import fork_child
 from pyocijail.process.sync import ERROR, MAPPED, PID, USERNS, Channel
-from pyocijail.spec.model import IdMapping, Rlimit
+from pyocijail.spec.model import IdMapping
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -161,7 +161,10 @@ def write_maps(pid: int, uid_mappings: Sequence[IdMapping], gid_mappings: Sequen
 def _stage1(plan: LinuxPlan, chan: Channel, child: Callable[[], None]) -> None:
     """In S: see the module docstring. Never returns."""
     _preload()
-    set_rlimits(plan.rlimits)
+    # While S still has the host's privileges: in the user namespace a hard limit
+    # can no longer be raised (runc sets them from its parent for this reason).
+    # I inherits them; the init sets them again at start, which changes nothing.
+    apply_rlimits(plan.rlimits)
     join(plan)
     if plan.new("user"):
         libc.unshare(libc.CLONE_NEWUSER)
@@ -180,22 +183,6 @@ def _stage1(plan: LinuxPlan, chan: Channel, child: Callable[[], None]) -> None:
     pid = fork_child(init)
     chan.send(PID, pid=pid)
     os._exit(0)
-
-
-def set_rlimits(rlimits: Sequence[Rlimit]) -> None:
-    """process.rlimits, while S has the host's privileges: in the user namespace a hard
-    limit can no longer be raised (runc sets them from its parent for this reason).
-    I inherits them; the init sets them again at start, which changes nothing then."""
-    for rl in rlimits:
-        kind = getattr(resource, rl.type, None)
-        if not isinstance(kind, int):
-            raise ConfigError(f"unknown rlimit {rl.type}")
-        try:
-            resource.setrlimit(kind, (rl.soft, rl.hard))
-        except (OSError, ValueError) as err:
-            errno = getattr(err, "errno", None)
-            raise KernelError(f"setrlimit {rl.type} ({rl.soft}, {rl.hard})", errno,
-                              detail=None if errno else str(err)) from None
 
 
 def _preload() -> None:
