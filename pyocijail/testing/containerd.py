@@ -29,6 +29,7 @@ from typing import Any
 
 from pyocijail.testing.driver import Result
 from pyocijail.testing.hostcheck import (
+    CallLog,
     HostSnapshot,
     cgroup_dirs,
     remove_cgroups,
@@ -106,7 +107,7 @@ def _entries(path: str) -> set[str]:
         return set()
 
 
-class Containerd:
+class Containerd(CallLog):
     def __init__(self, base: str) -> None:
         self.base = os.path.abspath(base)
         self.address = os.path.join(self.base, "containerd.sock")
@@ -176,28 +177,6 @@ class Containerd:
         archive = oci_archive(rootfs, os.path.join(self.base, "image.tar"), ref)
         self.ok("image", "import", archive)
         os.unlink(archive)
-
-    def runtime_calls(self) -> list[str]:
-        try:
-            with open(self.calls) as f:
-                return f.read().splitlines()
-        except FileNotFoundError:
-            return []
-
-    def verbs(self, container_id: str) -> list[str]:
-        from pyocijail.cli import COMMANDS
-
-        out = []
-        for line in self.runtime_calls():
-            words = line.split()
-            if container_id in words:
-                verb = next((w for w in words if w in COMMANDS), None)
-                if verb:
-                    out.append(verb)
-        return out
-
-    def tail_calls(self, n: int = 8) -> str:
-        return "runtime calls:\n  " + "\n  ".join(self.runtime_calls()[-n:])
 
     def host_snapshot(self) -> HostSnapshot:
         return HostSnapshot(self.base, (self.base, f"PYOCIJAIL_E2E={self.token}"))

@@ -44,6 +44,37 @@ def write_launcher(directory: str, state_root: str, *, python: str = sys.executa
     return path
 
 
+class CallLog:
+    """What a client sent the runtime, from the file `write_launcher(call_log=...)` fills."""
+
+    calls: str  # the log file's path
+
+    def runtime_calls(self) -> list[str]:
+        """Every runtime call so far, one argv per line (global flags included)."""
+        try:
+            with open(self.calls) as f:
+                return f.read().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def verbs(self, container_id: str | None = None) -> list[str]:
+        """The subcommands of the runtime calls (optionally for one container)."""
+        from pyocijail.cli import COMMANDS
+
+        out = []
+        for line in self.runtime_calls():
+            words = line.split()
+            if container_id is not None and container_id not in words:
+                continue
+            verb = next((w for w in words if w in COMMANDS), None)
+            if verb:
+                out.append(verb)
+        return out
+
+    def tail_calls(self, n: int = 8) -> str:
+        return "runtime calls:\n  " + "\n  ".join(self.runtime_calls()[-n:])
+
+
 def mounts_under(prefix: str) -> set[str]:
     with open("/proc/self/mountinfo") as f:
         points = {line.split()[4] for line in f}

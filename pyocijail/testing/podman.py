@@ -23,6 +23,7 @@ from typing import Any
 
 from pyocijail.testing.driver import Result
 from pyocijail.testing.hostcheck import (
+    CallLog,
     HostSnapshot,
     cgroup_dirs,
     remove_cgroups,
@@ -85,7 +86,7 @@ graphroot = "{base}/root"
 """
 
 
-class PodmanEnv:
+class PodmanEnv(CallLog):
     def __init__(self, base: str) -> None:
         self.base = os.path.abspath(base)
         self.state = os.path.join(self.base, "state")
@@ -173,33 +174,6 @@ class PodmanEnv:
 
     def inspect(self, name: str) -> dict[str, Any]:
         return json.loads(self.ok("inspect", name).out)[0]
-
-    # -- what the runtime saw ------------------------------------------------------
-
-    def runtime_calls(self) -> list[str]:
-        """Every runtime call so far, one argv per line (global flags included)."""
-        try:
-            with open(self.calls) as f:
-                return f.read().splitlines()
-        except FileNotFoundError:
-            return []
-
-    def verbs(self, container_id: str | None = None) -> list[str]:
-        """The subcommands of the runtime calls (optionally for one container)."""
-        from pyocijail.cli import COMMANDS
-
-        out = []
-        for line in self.runtime_calls():
-            words = line.split()
-            if container_id is not None and container_id not in words:
-                continue
-            verb = next((w for w in words if w in COMMANDS), None)
-            if verb:
-                out.append(verb)
-        return out
-
-    def tail_calls(self, n: int = 8) -> str:
-        return "runtime calls:\n  " + "\n  ".join(self.runtime_calls()[-n:])
 
     # -- clean-up ------------------------------------------------------------------
 
