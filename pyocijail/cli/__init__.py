@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import sys
 
-from pyocijail import SPEC_VERSION, __version__
+from pyocijail import DEFAULT_ROOT, SPEC_VERSION, __version__
 from pyocijail.errors import PyocijailError, UsageError
 from pyocijail.log import LogSink
-
-DEFAULT_ROOT = "/var/run/pyocijail"
 
 #: command name -> module under pyocijail.cli (imported only when used).
 COMMANDS = {

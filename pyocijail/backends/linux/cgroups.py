@@ -174,10 +174,27 @@ def own_paths(pid: int | str = "self") -> dict[str, str]:
 
 # --- paths -----------------------------------------------------------------------------
 
-def cgroup_path(cgroups_path: str | None, container_id: str) -> str:
+def default_parent(state_root: str | None) -> str:
+    """/pyocijail for the default state root, /pyocijail-<hash> for any other.
+
+    Ids are unique only within one state root: two roots (two test runs, two
+    users of --root) may both have a container "c1", and sharing a cgroup
+    would let one's delete kill the other's processes."""
+    from pyocijail import DEFAULT_ROOT
+
+    if state_root is None or os.path.realpath(state_root) == os.path.realpath(DEFAULT_ROOT):
+        return DEFAULT_PARENT
+    import hashlib
+
+    digest = hashlib.sha256(os.path.realpath(state_root).encode()).hexdigest()[:12]
+    return f"{DEFAULT_PARENT}-{digest}"
+
+
+def cgroup_path(cgroups_path: str | None, container_id: str,
+                state_root: str | None = None) -> str:
     """`linux.cgroupsPath` → a cgroup path (absolute, or relative to our own)."""
     if not cgroups_path:
-        return f"{DEFAULT_PARENT}/{container_id}"
+        return f"{default_parent(state_root)}/{container_id}"
     import re
 
     m = re.match(_SYSTEMD, cgroups_path)
@@ -351,8 +368,9 @@ def remove(dirs: Iterable[str], leaves: Iterable[str] = ()) -> list[str]:
     leaf_set = set(leaves)
     for d in dirs:
         parent = os.path.dirname(d)
-        if os.path.basename(parent) == DEFAULT_PARENT.strip("/") and os.path.ismount(
-                os.path.dirname(parent)):
+        name = os.path.basename(parent)
+        ours = name == DEFAULT_PARENT.strip("/") or name.startswith(DEFAULT_PARENT.strip("/") + "-")
+        if ours and os.path.ismount(os.path.dirname(parent)):
             parents.add(parent)
         if not os.path.isdir(d):
             continue

@@ -141,7 +141,8 @@ def make_plan(container_id: str, spec: Spec, bundle: str, state_dir: str,
     if spec.process is not None:
         capabilities.parse(spec.process.capabilities, warn=log.warn)
     res = linux.resources if linux else None
-    path = cgroups.cgroup_path(linux.cgroups_path if linux else None, container_id)
+    path = cgroups.cgroup_path(linux.cgroups_path if linux else None, container_id,
+                               os.path.dirname(state_dir))
     hs = cgroups.hierarchies()
     groups = cgroups.directories(path, hs)
     devs = linux.devices if linux else ()

@@ -35,8 +35,22 @@ def make(bundle, args, linux_section, resources=None, **linux):
     return bundle(args, linux=section, mounts=mounts)
 
 
-def host_dir(controller, cid, parent="pyocijail"):
+def host_dir(controller, cid, parent=None):
+    """The container's cgroup on the host: under /pyocijail-<hash of its state root>
+    (the default parent for any root but /var/run/pyocijail) unless `parent` says."""
+    if parent is None:
+        import glob
+
+        found = glob.glob(f"/sys/fs/cgroup/{controller}/pyocijail-*/{cid}")
+        assert len(found) == 1, found
+        return found[0]
     return f"/sys/fs/cgroup/{controller}/{parent}/{cid}"
+
+
+def parent_of(runtime):
+    from pyocijail.backends.linux.cgroups import default_parent
+
+    return default_parent(runtime.root)
 
 
 def read(path):
@@ -68,7 +82,7 @@ def test_cgroup_mount_shows_only_the_container_and_is_read_only(runtime, bundle,
     out = runtime("run", "--bundle", b, cid)
     assert out.out.startswith("0\n"), out
     assert "Read-only file system" in out.err
-    assert f"/pyocijail/{cid} /sys/fs/cgroup/memory ro," in out.out
+    assert f"{parent_of(runtime)}/{cid} /sys/fs/cgroup/memory ro," in out.out
 
 
 def test_device_rules_deny_by_default_and_allow_configured_devices(runtime, bundle, cid,
@@ -139,7 +153,8 @@ def test_exec_joins_the_cgroup(runtime, bundle, cid, linux_section):
     out = runtime("exec", cid, "cat", "/proc/self/cgroup")
     assert out.code == 0, out
     lines = out.out.splitlines()
-    assert len(lines) == 10 and all(line.endswith(f"/pyocijail/{cid}") for line in lines)
+    assert len(lines) == 10
+    assert all(line.endswith(f"{parent_of(runtime)}/{cid}") for line in lines)
 
 
 def test_update_with_flags_and_resources_file(runtime, bundle, cid, linux_section, workdir):

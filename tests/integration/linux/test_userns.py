@@ -229,7 +229,9 @@ def test_cgroup_is_joined_before_the_namespaces(runtime, make, cid):
                                         "pids": {"limit": 77}}})
     runtime.ok("create", "--bundle", b, cid)
     pid = runtime.state(cid)["pid"]
-    host = f"/sys/fs/cgroup/pids/pyocijail/{cid}"
+    from pyocijail.backends.linux.cgroups import default_parent
+
+    host = f"/sys/fs/cgroup/pids{default_parent(runtime.root)}/{cid}"
     with open(f"{host}/cgroup.procs") as f:
         assert f.read().split() == [str(pid)]
     runtime.ok("delete", "--force", cid)

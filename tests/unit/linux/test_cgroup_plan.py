@@ -116,3 +116,13 @@ def test_update_refuses_device_rules():
     with pytest.raises(ConfigError, match="device"):
         resources.writes(model.Resources(devices=(model.DeviceRule(allow=True),)),
                          _groups(1), update=True)
+
+
+def test_default_parent_depends_on_the_state_root():
+    """Two state roots never share a default cgroup: ids are unique only per root."""
+    from pyocijail import DEFAULT_ROOT
+
+    assert cgroups.cgroup_path(None, "c1", DEFAULT_ROOT) == "/pyocijail/c1"
+    a = cgroups.cgroup_path(None, "c1", "/tmp/a")
+    b = cgroups.cgroup_path(None, "c1", "/tmp/b")
+    assert a != b and a.startswith("/pyocijail-") and a.endswith("/c1")
