@@ -20,7 +20,9 @@ import sys
 import time
 
 #: cgroup parents the clients create under each v1 controller (and cgroup2).
-CGROUP_PARENTS = ("libpod_parent", "default")
+# podman's parent, and containerd's per-namespace parents (default, and the
+# namespace the e2e harness uses).
+CGROUP_PARENTS = ("libpod_parent", "default", "pyocijail-e2e")
 CGROUP_ROOT = "/sys/fs/cgroup"
 
 

@@ -190,6 +190,16 @@ def default_parent(state_root: str | None) -> str:
     return f"{DEFAULT_PARENT}-{digest}"
 
 
+def _is_default_parent(name: str) -> bool:
+    """"pyocijail" or "pyocijail-<12 hex digits>": a parent only we make."""
+    base = DEFAULT_PARENT.strip("/")
+    if name == base:
+        return True
+    tail = name[len(base) + 1:]
+    return (name.startswith(base + "-") and len(tail) == 12
+            and all(c in "0123456789abcdef" for c in tail))
+
+
 def cgroup_path(cgroups_path: str | None, container_id: str,
                 state_root: str | None = None) -> str:
     """`linux.cgroupsPath` → a cgroup path (absolute, or relative to our own)."""
@@ -368,9 +378,8 @@ def remove(dirs: Iterable[str], leaves: Iterable[str] = ()) -> list[str]:
     leaf_set = set(leaves)
     for d in dirs:
         parent = os.path.dirname(d)
-        name = os.path.basename(parent)
-        ours = name == DEFAULT_PARENT.strip("/") or name.startswith(DEFAULT_PARENT.strip("/") + "-")
-        if ours and os.path.ismount(os.path.dirname(parent)):
+        if _is_default_parent(os.path.basename(parent)) and os.path.ismount(
+                os.path.dirname(parent)):
             parents.add(parent)
         if not os.path.isdir(d):
             continue
