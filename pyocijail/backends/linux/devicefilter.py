@@ -46,10 +46,11 @@ Facts from the kernel's uapi <linux/bpf.h> and Documentation/bpf.
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import struct
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from pyocijail.backends.linux import libc
 from pyocijail.errors import ConfigError, KernelError
@@ -291,7 +292,7 @@ def load(insns: Sequence[Insn]) -> int:
     try:
         return libc.bpf(BPF_PROG_LOAD, attr, "load cgroup device filter (eBPF)")
     except KernelError as err:
-        if err.errno == 1:  # EPERM: not privileged, the log would not say more
+        if err.errno == errno.EPERM:  # not privileged: the log would not say more
             raise KernelError("load cgroup device filter (eBPF)", err.errno, None,
                               f"{os.strerror(err.errno)} (needs CAP_SYS_ADMIN or CAP_BPF)"
                               ) from None
@@ -318,7 +319,7 @@ def attached(dirfd: int, path: str | None = None) -> list[int]:
         try:
             libc.bpf(BPF_PROG_QUERY, attr, "query cgroup device programs", path)
         except KernelError as err:
-            if err.errno == 28 and attr.prog_cnt > capacity:  # ENOSPC: prog_cnt says
+            if err.errno == errno.ENOSPC and attr.prog_cnt > capacity:  # the count is set
                 capacity = attr.prog_cnt
                 continue
             raise
@@ -374,12 +375,12 @@ def _open_dir(path: str) -> int:
         raise KernelError("open cgroup", err.errno, path) from None
 
 
-def install(cgroup_dir: str, rules: Sequence[Rule], log: object = None) -> int:
+def install(cgroup_dir: str, rules: Sequence[Rule], log: Any = None) -> int:
     """Attach the program for `rules` to the cgroup2 directory, replacing ours if
     one is there already; returns the new program's id."""
     insns = compile_rules(rules)
     if log is not None:
-        log.debug(f"cgroup {cgroup_dir}: device filter of {len(rules)} rules, "  # type: ignore[attr-defined]
+        log.debug(f"cgroup {cgroup_dir}: device filter of {len(rules)} rules, "
                   f"{len(insns)} eBPF instructions")
     prog = load(insns)
     try:
