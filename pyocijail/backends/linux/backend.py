@@ -99,6 +99,13 @@ class LinuxBackend:
             state["seccomp"] = path
         cgroups.create(plan.cgroups, undo, plan.v2_enable)
         resources.apply(plan.cgroup_writes, self.log)
+        # what update puts after new device rules: runc's defaults, linux.devices
+        state["deviceRulesTail"] = [list(r) for r in resources.device_rules((), plan.devices)]
+        if plan.device_filter is not None:
+            from pyocijail.backends.linux import devicefilter
+
+            directory, rules = plan.device_filter
+            devicefilter.install(directory, devicefilter.parse(rules), self.log)
         return state
 
     def fork(self, plan: LinuxPlan, child: Callable[[], None]) -> int:
@@ -269,8 +276,17 @@ class LinuxBackend:
     def update(self, state: dict[str, Any], res: Resources) -> None:
         from pyocijail.backends.linux import resources
 
-        resources.apply(resources.writes(res, _groups(state), update=True, log=self.log),
-                        self.log)
+        groups = _groups(state)
+        writes = resources.writes(res, groups, update=True, log=self.log)
+        tail = [(bool(a), str(t)) for a, t in state.get("deviceRulesTail",
+                                                      resources.device_rules((), ()))]
+        device_filter = resources.device_filter(res, groups, tail=tail)  # checked first
+        resources.apply(writes, self.log)
+        if device_filter is not None:
+            from pyocijail.backends.linux import devicefilter
+
+            devicefilter.install(device_filter[0], devicefilter.parse(device_filter[1]),
+                                 self.log)
 
     def destroy(self, state: dict[str, Any], undo: Any) -> None:
         """Remove the cgroup directories create made (the mounts die with the namespace)."""

@@ -96,8 +96,8 @@ ST_TO_MS = {
 # in bookworm's headers as a function we can rely on). openat2/close_range
 # come from the unified table and are equal on every architecture.
 _SYSCALLS = {
-    "x86_64": {"pivot_root": 155, "openat2": 437, "close_range": 436},
-    "aarch64": {"pivot_root": 41, "openat2": 437, "close_range": 436},
+    "x86_64": {"pivot_root": 155, "openat2": 437, "close_range": 436, "bpf": 321},
+    "aarch64": {"pivot_root": 41, "openat2": 437, "close_range": 436, "bpf": 280},
 }
 
 _lib: ctypes.CDLL | None = None
@@ -198,6 +198,15 @@ def close_range(first: int, last: int = 0xFFFFFFFF, flags: int = 0) -> None:
     """close_range(2) (Linux >= 5.9); `last` defaults to "every fd above first"."""
     _check(_libc().syscall(ctypes.c_long(_nr("close_range")), ctypes.c_uint(first),
                            ctypes.c_uint(last), ctypes.c_uint(flags)), "close_range")
+
+
+def bpf(cmd: int, attr: ctypes.Array[ctypes.c_char] | ctypes.Structure, op: str,
+        path: str | None = None) -> int:
+    """bpf(2): `attr` is the command's part of union bpf_attr (zero-filled past
+    the fields used); returns the syscall's result (a new fd for loads)."""
+    result = _libc().syscall(ctypes.c_long(_nr("bpf")), ctypes.c_int(cmd), ctypes.byref(attr),
+                             ctypes.c_uint(ctypes.sizeof(attr)))
+    return _check(result, op, path)
 
 
 def mount_flags_of(path: str) -> int:

@@ -42,6 +42,8 @@ class LinuxPlan:
     cgroups: tuple[Cgroup, ...] = ()
     resources: Resources | None = None
     cgroup_writes: tuple[tuple[str, str, str], ...] = ()
+    #: (cgroup2 directory, (allow, rule) ...): the eBPF device program, on cgroup v2
+    device_filter: tuple[str, tuple[tuple[bool, str], ...]] | None = None
     v2_enable: frozenset[str] = frozenset()
     seccomp: Seccomp | None = None
     personality: int | None = None
@@ -73,6 +75,10 @@ class LinuxPlan:
                 "cgroupsPath": self.cgroup_path,
                 "cgroups": [g.to_json() for g in self.cgroups],
                 "cgroupWrites": [list(w) for w in self.cgroup_writes],
+                "deviceFilter": None if self.device_filter is None else {
+                    "dir": self.device_filter[0],
+                    "rules": [f"{'allow' if a else 'deny'} {t}"
+                              for a, t in self.device_filter[1]]},
                 "seccomp": None if self.seccomp is None else {
                     "defaultAction": self.seccomp.default_action,
                     "rules": len(self.seccomp.syscalls)},
@@ -95,6 +101,10 @@ class LinuxPlan:
             lines.append(f"  cgroup {g.dir}")
         for d, name, value in self.cgroup_writes:
             lines.append(f"    {d}/{name} = {value}")
+        if self.device_filter is not None:
+            lines.append(f"    {self.device_filter[0]}: eBPF device program")
+            for allow, text in self.device_filter[1]:
+                lines.append(f"      {'allow' if allow else 'deny'} {text}")
         if self.seccomp is not None:
             lines.append(f"  seccomp: default {self.seccomp.default_action}, "
                          f"{len(self.seccomp.syscalls)} rules")
@@ -148,6 +158,7 @@ def make_plan(container_id: str, spec: Spec, bundle: str, state_dir: str,
     devs = linux.devices if linux else ()
     writes = resources.writes(res, groups, devs, log=log)
     enable = resources.needed_v2_controllers(res, groups)
+    device_filter = resources.device_filter(res, groups, devs)
     seccomp = None
     if linux and linux.seccomp is not None:
         from pyocijail.backends.linux import seccomp as scmp
@@ -166,7 +177,8 @@ def make_plan(container_id: str, spec: Spec, bundle: str, state_dir: str,
         sysctl=dict(linux.sysctl) if linux else {},
         rootfs_propagation=linux.rootfs_propagation if linux else None,
         cgroup_path=path, cgroups=groups, resources=res, cgroup_writes=tuple(writes),
-        v2_enable=frozenset(enable), seccomp=seccomp, personality=personality,
+        device_filter=device_filter, v2_enable=frozenset(enable), seccomp=seccomp,
+        personality=personality,
         uid_mappings=uid_maps, gid_mappings=gid_maps,
         rlimits=spec.process.rlimits if spec.process else ())
 

@@ -13,12 +13,19 @@ Divergences, as documented for runc 1.1:
 - The device rules are followed by runc's default allow list (null, zero,
   full, random, urandom, tty, console, ptmx, pts/*, tun, and mknod of any
   char or block device), and each `linux.devices` entry is allowed `rwm`.
-- v2 device rules would need an eBPF program: refused (ConfigError) unless
-  they amount to runc's defaults, which a v2 host without BPF cannot enforce.
+- Where the device rules go (`device_target`): a v1 `devices` controller, when
+  the host has one (v1 and hybrid hosts: the unified hierarchy of a hybrid host
+  gets no device program), else the container's cgroup2 directory, as an eBPF
+  program (`devicefilter`, the plan's `device_filter`). The environment
+  variable PYOCIJAIL_DEVICE_FILTER=bpf picks the cgroup2 directory even on a
+  hybrid host, to test or debug the eBPF path there.
+- `update` with device rules: a new eBPF program replaces the old on cgroup v2;
+  refused on v1 (a v1 cgroup would have to pass through deny-all first).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -36,6 +43,8 @@ DEFAULT_DEVICE_RULES = (
 )
 
 Write = tuple[str, str, str]  # (directory, file, value)
+RulePair = tuple[bool, str]  # (allow, "type major:minor access"), as device_rules gives
+DEVICE_FILTER_ENV = "PYOCIJAIL_DEVICE_FILTER"
 
 
 def _num(n: int | None) -> str:
@@ -93,15 +102,14 @@ def writes(res: model.Resources | None, groups: Sequence[Cgroup],
         g = _find(groups, "hugetlb", "linux.resources.hugepageLimits")
         name = f"hugetlb.{h.page_size}.max" if _v2(g) else f"hugetlb.{h.page_size}.limit_in_bytes"
         out.append((g.dir, name, str(h.limit)))
-    if res.devices and not update:
-        g = next((g for g in groups if g.has("devices") and not _v2(g)), None)
-        if g is None:
-            raise ConfigError("linux.resources.devices: needs the cgroup v1 devices controller "
-                              "(cgroup v2 device filters are not implemented)")
-        for allow, text in device_rules(res.devices, devices):
-            out.append((g.dir, "devices.allow" if allow else "devices.deny", text))
-    elif res.devices and update:
-        raise ConfigError("update: device rules cannot be changed")
+    if res.devices:
+        kind, g = device_target(groups)
+        if kind == "v1" and update:
+            raise ConfigError("update: device rules cannot be changed on cgroup v1")
+        if kind == "v1":
+            for allow, text in device_rules(res.devices, devices):
+                out.append((g.dir, "devices.allow" if allow else "devices.deny", text))
+        # v2: no file; `device_filter` gives the eBPF program's rules
     if res.unified:
         v2 = next((g for g in groups if _v2(g)), None)
         if v2 is None:
@@ -111,6 +119,43 @@ def writes(res: model.Resources | None, groups: Sequence[Cgroup],
                 raise ConfigError(f"linux.resources.unified: bad key {key!r}")
             out.append((v2.dir, key, value))
     return out
+
+
+def device_target(groups: Sequence[Cgroup]) -> tuple[str, Cgroup]:
+    """Where device rules go: ("v1", the devices cgroup) or ("v2", the cgroup2 directory)."""
+    v1 = next((g for g in groups if g.has("devices") and not _v2(g)), None)
+    v2 = next((g for g in groups if _v2(g)), None)
+    forced = os.environ.get(DEVICE_FILTER_ENV, "")
+    if forced not in ("", "auto", "bpf"):
+        raise ConfigError(f"{DEVICE_FILTER_ENV}={forced!r}: expected 'auto' or 'bpf'")
+    if v1 is not None and forced != "bpf":
+        return "v1", v1
+    if v2 is not None:
+        return "v2", v2
+    raise ConfigError("linux.resources.devices: needs the cgroup v1 devices controller or "
+                      "a cgroup v2 hierarchy" + (f" ({DEVICE_FILTER_ENV}=bpf)" if forced else ""))
+
+
+def device_filter(res: model.Resources | None, groups: Sequence[Cgroup],
+                  devices: Sequence[model.Device] = (),
+                  tail: Sequence[RulePair] | None = None
+                  ) -> tuple[str, tuple[RulePair, ...]] | None:
+    """(cgroup2 directory, rules) of the eBPF device program `res` needs; None
+    without device rules or where v1 takes them. `tail` (for update) replaces
+    what device_rules appends after the config's rules (defaults, linux.devices)."""
+    if res is None or not res.devices:
+        return None
+    kind, g = device_target(groups)
+    if kind != "v2":
+        return None
+    if tail is None:
+        rules = device_rules(res.devices, devices)
+    else:
+        rules = device_rules(res.devices, (), defaults=False) + list(tail)
+    from pyocijail.backends.linux import devicefilter
+
+    devicefilter.parse(rules)  # every rule readable before any side effect
+    return g.dir, tuple(rules)
 
 
 def _memory(mem: model.Memory | None, groups: Sequence[Cgroup], out: list[Write],

@@ -91,9 +91,15 @@ def test_v2_writes_convert_like_runc():
 def test_v2_refuses_v1_only_settings():
     with pytest.raises(ConfigError, match="swappiness"):
         resources.writes(model.Resources(memory=model.Memory(swappiness=1)), _groups(2))
-    with pytest.raises(ConfigError, match="devices"):
-        resources.writes(model.Resources(devices=(model.DeviceRule(allow=False),)),
-                         _groups(2))
+
+
+def test_v2_device_rules_are_an_ebpf_program_not_a_file_write():
+    """On cgroup v2 the device rules write no file: the plan's device filter holds them."""
+    res = model.Resources(devices=(model.DeviceRule(allow=False),))
+    assert resources.writes(res, _groups(2)) == []
+    directory, rules = resources.device_filter(res, _groups(2))
+    assert directory == "/cg/x" and rules[0] == (False, "a") and (True, "c 1:3 rwm") in rules
+    assert resources.device_filter(res, _groups(1)) is None
 
 
 def test_missing_controller_is_a_config_error():
