@@ -243,7 +243,9 @@ def test_update_replaces_the_containers_program(runtime, bundle, cid, tmp_path):
     b = _bundle(bundle, ["sh", "-c", "busybox mknod /tmp/fuse c 10 229; sleep 30"])
     runtime.ok("create", "--bundle", b, cid, env=env)
     runtime.ok("start", cid, env=env)
-    directory = f"/sys/fs/cgroup/unified/pyocijail/{cid}"
+    from pyocijail.backends.linux.cgroups import default_parent
+
+    directory = f"/sys/fs/cgroup/unified{default_parent(runtime.root)}/{cid}"
     [(before, _)] = devicefilter.programs(directory)
     for _ in range(100):
         if runtime("exec", cid, "sh", "-c", "test -c /tmp/fuse").code == 0:
