@@ -87,14 +87,15 @@ def test_cgroup_mount_shows_only_the_container_and_is_read_only(runtime, bundle,
 
 def test_device_rules_deny_by_default_and_allow_configured_devices(runtime, bundle, cid,
                                                                     linux_section):
-    """deny-all + runc's defaults: /dev/null works; with CAP_MKNOD granted, /dev/mem (1:1)
-    can be made (runc's defaults allow mknod of any device) but not opened — refused by
-    the device rules, not by a missing capability; a linux.devices entry is allowed."""
+    """deny-all + runc's defaults: /dev/null works; with CAP_MKNOD granted, a kvm node
+    (10:232) can be made (runc's defaults allow mknod of any device) but not opened —
+    refused by the device rules: opening kvm needs no capability. A linux.devices entry
+    is created and allowed."""
     caps = ["CAP_MKNOD", "CAP_DAC_OVERRIDE"]
     b = make(bundle, ["sh", "-c", ("echo ok > /dev/null && echo null-ok; "
                       "busybox mknod /tmp/null2 c 1 3 && head -c0 /tmp/null2 && echo null2-ok; "
-                      "busybox mknod /tmp/mem c 1 1 && echo mknod-mem-ok; "
-                      "head -c1 /tmp/mem && echo read-mem-ok; "
+                      "busybox mknod /tmp/kvm c 10 232 && echo mknod-kvm-ok; "
+                      "head -c0 /tmp/kvm && echo open-kvm-ok; "
                       "ls -l /dev/fuse; cat /sys/fs/cgroup/devices/devices.list")],
              linux_section, devices=[{"path": "/dev/fuse", "type": "c", "major": 10,
                                       "minor": 229, "fileMode": 438}],
@@ -102,8 +103,8 @@ def test_device_rules_deny_by_default_and_allow_configured_devices(runtime, bund
                                                          "permitted")}})
     out = runtime("run", "--bundle", b, cid)
     assert "null-ok" in out.out, out
-    assert "null2-ok" in out.out and "mknod-mem-ok" in out.out, out
-    assert "read-mem-ok" not in out.out and "Operation not permitted" in out.err
+    assert "null2-ok" in out.out and "mknod-kvm-ok" in out.out, out
+    assert "open-kvm-ok" not in out.out and "/tmp/kvm: Operation not permitted" in out.err
     assert "10, 229" in out.out
     rules = out.out.splitlines()
     assert "c 10:229 rwm" in rules and "c 1:3 rwm" in rules and "a *:* rwm" not in rules
