@@ -44,7 +44,7 @@ def create(ctx: Context, req: CreateRequest) -> Record:
     if req.preserve_fds < 0:
         raise ConfigError("--preserve-fds must not be negative")
     bundle = os.path.abspath(req.bundle)
-    spec, raw = load_config(bundle)
+    spec, raw = load_config(bundle, debug=ctx.log.debug)
     if spec.process is None:
         raise ConfigError("config.json: process is required to create a container")
     if spec.root is None:
