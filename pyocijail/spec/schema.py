@@ -15,13 +15,13 @@ from __future__ import annotations
 import functools
 import re
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pyocijail.errors import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from jsonschema.exceptions import ValidationError
     from jsonschema.protocols import Validator
@@ -105,6 +105,7 @@ def schemas_dir() -> Path:
     schemas` (pyproject's data-files).
     """
     import sysconfig
+    from pathlib import Path
 
     candidates = [Path(__file__).resolve().parents[2] / "schemas"]
     for prefix in (sysconfig.get_path("data"), sys.prefix, sys.base_prefix):
