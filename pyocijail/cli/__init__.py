@@ -14,6 +14,10 @@ from pyocijail import DEFAULT_ROOT, SPEC_VERSION, __version__
 from pyocijail.errors import PyocijailError, UsageError
 from pyocijail.log import LogSink
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 #: command name -> module under pyocijail.cli (imported only when used).
 COMMANDS = {
     "create": "create",
@@ -41,8 +45,19 @@ COMMANDS = {
 #: anything else (help, unknown flags, wrong counts) still goes to argparse, so
 #: help and error messages stay argparse's. command -> (boolean flags, words,
 #: optional words with defaults, valued options: flag -> (dest, choices, default)).
+#: choices is a tuple of allowed values, _ANY (any value not starting with "-")
+#: or _INT (ASCII digits, stored as int).
+_ANY, _INT = "any", "int"
+_CREATE_OPTIONS: dict[str, tuple[str, Any, Any]] = {
+    "--bundle": ("bundle", _ANY, "."), "-b": ("bundle", _ANY, "."),
+    "--pid-file": ("pid_file", _ANY, None), "--console-socket": ("console_socket", _ANY, None),
+    "--preserve-fds": ("preserve_fds", _INT, 0)}
+_CREATE_FLAGS = {"--no-pivot": "no_pivot", "--no-new-keyring": "no_new_keyring",
+                 "--detach": "detach", "-d": "detach"}
 _SIMPLE: dict[str, tuple[dict[str, str], tuple[str, ...], tuple[tuple[str, str], ...],
-                         dict[str, tuple[str, tuple[str, ...], str]]]] = {
+                         dict[str, tuple[str, Any, Any]]]] = {
+    "create": (_CREATE_FLAGS, ("id",), (), _CREATE_OPTIONS),
+    "run": ({**_CREATE_FLAGS, "--keep": "keep"}, ("id",), (), _CREATE_OPTIONS),
     "state": ({}, ("id",), (), {}),
     "start": ({}, ("id",), (), {}),
     "delete": ({"--force": "force", "-f": "force"}, ("id",), (), {}),
@@ -176,9 +191,10 @@ def _simple_args(command: str, rest: list[str]) -> _Args | None:
     pending = None  # the valued option whose value comes next
     for word in rest:
         if pending is not None:
-            if word not in pending[1]:
+            value = _option_value(pending[1], word)
+            if value is None:
                 return None
-            setattr(args, pending[0], word)
+            setattr(args, pending[0], value)
             pending = None
         elif word in flags:
             if words and optional:
@@ -188,9 +204,10 @@ def _simple_args(command: str, rest: list[str]) -> _Args | None:
             pending = options[word]
         elif word.startswith("--") and word.partition("=")[0] in options:
             dest, choices, _ = options[word.partition("=")[0]]
-            if word.partition("=")[2] not in choices:
+            value = _option_value(choices, word.partition("=")[2], attached=True)
+            if value is None:
                 return None
-            setattr(args, dest, word.partition("=")[2])
+            setattr(args, dest, value)
         elif not word or word[0] == "-":
             return None
         else:
@@ -205,6 +222,16 @@ def _simple_args(command: str, rest: list[str]) -> _Args | None:
     for dest, word in zip(names, words, strict=False):  # optional words may be absent
         setattr(args, dest, word)
     return args
+
+
+def _option_value(choices: Any, word: str, attached: bool = False) -> Any:
+    """The value argparse would store for `word`, or None to leave it to argparse."""
+    if choices == _INT:
+        return int(word) if word.isascii() and word.isdigit() else None
+    if choices == _ANY:
+        # argparse takes a separate word starting with "-" for a flag
+        return word if attached or not word.startswith("-") else None
+    return word if word in choices else None
 
 
 class _Parser:

@@ -49,7 +49,7 @@ def create(ctx: Context, req: CreateRequest) -> Record:
     if req.preserve_fds < 0:
         raise ConfigError("--preserve-fds must not be negative")
     bundle = os.path.abspath(req.bundle)
-    spec, raw = load_config(bundle)
+    spec, raw = load_config(bundle, debug=ctx.log.debug)
     if spec.process is None:
         raise ConfigError("config.json: process is required to create a container")
     if spec.root is None:
@@ -63,7 +63,8 @@ def create(ctx: Context, req: CreateRequest) -> Record:
         raise ConfigError("--console-socket given but process.terminal is false")
     backend = ctx.backend
     plan = backend.plan(req.id, spec, bundle, ctx.store.path(req.id))
-    ctx.log.debug(f"plan: {plan.to_json()}")
+    if ctx.log.debugging:
+        ctx.log.debug(f"plan: {plan.to_json()}")
 
     hooks = hook_lists(spec)
     cdir = ctx.store.create(req.id)

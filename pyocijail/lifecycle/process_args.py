@@ -24,7 +24,7 @@ def build_process(ctx: Context, container_id: str, *, process_file: str | None,
             raise UsageError("give either --process or a command, not both")
         from pyocijail.spec.load import load_process
 
-        process = load_process(process_file)
+        process = load_process(process_file, debug=ctx.log.debug)
     else:
         if not command:
             raise UsageError("exec needs --process FILE or a command")

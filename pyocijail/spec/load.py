@@ -37,25 +37,28 @@ _LONE_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def load_config(bundle_dir: str | os.PathLike[str],
-                warn: Callable[[str], None] | None = None) -> tuple[model.Spec, bytes]:
+                warn: Callable[[str], None] | None = None,
+                debug: Callable[[str], None] | None = None) -> tuple[model.Spec, bytes]:
     """The bundle's config.json as a model, plus its exact bytes for the state dir.
 
     A 1.x ociVersion newer than the runtime knows is accepted; its warning goes
-    to `warn` (the caller's log sink), or is dropped if none is given.
+    to `warn` (the caller's log sink), or is dropped if none is given. `debug`
+    gets trace lines (the schema check's, see `spec.fastcheck`).
     """
     path = os.path.join(os.fspath(bundle_dir), "config.json")
     raw = _read(path, "config.json")
     data = parse_json(raw, "config.json")
-    spec = spec_from_data(data, "config.json", warn)
+    spec = spec_from_data(data, "config.json", warn, debug)
     return spec, raw
 
 
 def spec_from_data(data: Any, what: str = "config.json",
-                   warn: Callable[[str], None] | None = None) -> model.Spec:
+                   warn: Callable[[str], None] | None = None,
+                   debug: Callable[[str], None] | None = None) -> model.Spec:
     """Validate parsed config data, check its ociVersion and convert it."""
     from pyocijail.spec import convert, schema
 
-    schema.validate_config(data, what)
+    schema.validate_config(data, what, debug)
     warning = schema.check_oci_version(data["ociVersion"], what)
     if warning and warn is not None:
         warn(warning)
@@ -65,7 +68,8 @@ def spec_from_data(data: Any, what: str = "config.json",
     return _convert(convert.spec_from_json, data, what)
 
 
-def load_process(path_or_dash: str) -> model.Process:
+def load_process(path_or_dash: str,
+                 debug: Callable[[str], None] | None = None) -> model.Process:
     """The process of `exec --process FILE` (`-` reads standard input)."""
     if path_or_dash == "-":
         what = "process (stdin)"
@@ -78,7 +82,7 @@ def load_process(path_or_dash: str) -> model.Process:
     data = parse_json(raw, what)
     from pyocijail.spec import convert, schema
 
-    schema.validate_process(data, what)
+    schema.validate_process(data, what, debug)
     _require_args(data, what, "/args")
     return _convert(convert.process_from_json, data, what)
 

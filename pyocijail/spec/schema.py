@@ -15,12 +15,14 @@ from __future__ import annotations
 import functools
 import re
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pyocijail.errors import ConfigError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     from jsonschema.exceptions import ValidationError
     from jsonschema.protocols import Validator
 
@@ -61,22 +63,38 @@ def check_oci_version(version: object, what: str = "config.json") -> str | None:
     return None
 
 
-def validate_config(data: Any, what: str = "config.json") -> None:
+def validate_config(data: Any, what: str = "config.json",
+                    debug: Callable[[str], None] | None = None) -> None:
     """Raise ConfigError naming the pointer and rule unless `data` is a valid config."""
-    _check(_validator("config-schema.json"), data, what)
+    _validate("config", "config-schema.json", data, what, debug)
 
 
-def validate_process(data: Any, what: str = "process.json") -> None:
+def validate_process(data: Any, what: str = "process.json",
+                     debug: Callable[[str], None] | None = None) -> None:
     """Check an `exec --process` document against config.json's `process` definition."""
-    _check(_validator("config-schema.json#/definitions/Process"), data, what)
+    _validate("process", "config-schema.json#/definitions/Process", data, what, debug)
 
 
 def validate_state(data: Any, what: str = "state") -> None:
-    _check(_validator("state-schema.json"), data, what)
+    _validate("state", "state-schema.json", data, what, None)
 
 
 def validate_features(data: Any, what: str = "features") -> None:
-    _check(_validator("features-schema.json"), data, what)
+    _validate("features", "features-schema.json", data, what, None)
+
+
+def _validate(entry: str, ref: str, data: Any, what: str,
+              debug: Callable[[str], None] | None) -> None:
+    """The compiled check accepts, or jsonschema decides and describes (fastcheck.py)."""
+    from pyocijail.spec import fastcheck
+
+    verdict = fastcheck.accepts(entry, data, debug)
+    if verdict:
+        return
+    _check(_validator(ref), data, what)  # raises with jsonschema's message
+    if verdict is False and debug is not None:
+        debug(f"{what}: the compiled schema check rejected a document that jsonschema "
+              "accepts; accepted (jsonschema is the reference)")
 
 
 def schemas_dir() -> Path:
@@ -87,6 +105,7 @@ def schemas_dir() -> Path:
     schemas` (pyproject's data-files).
     """
     import sysconfig
+    from pathlib import Path
 
     candidates = [Path(__file__).resolve().parents[2] / "schemas"]
     for prefix in (sysconfig.get_path("data"), sys.prefix, sys.base_prefix):

@@ -65,7 +65,11 @@ def test_bad_or_odd_documents_behave_like_json(data):
 
 
 _WORDS = ["c1", "9", "TERM", "--force", "-f", "--all", "-a", "--format", "json", "table",
-          "--format=json", "--format=x", "-q", "--quiet", "--", "-h", "", "-9", "--forc"]
+          "--format=json", "--format=x", "-q", "--quiet", "--", "-h", "", "-9", "--forc",
+          "--bundle", "-b", "/b", "--bundle=/x", "--bundle=", "--pid-file", "--pid-file=p",
+          "--console-socket", "--preserve-fds", "3", "--preserve-fds=2", "--preserve-fds=x",
+          "-1", "\u0663", "--no-pivot", "--no-new-keyring", "-d", "--detach", "--keep",
+          "--detach=1", "-bx"]
 
 
 def _argparse(command: str, rest: list[str]) -> dict | None:
@@ -78,8 +82,8 @@ def _argparse(command: str, rest: list[str]) -> dict | None:
         return None
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.sampled_from(sorted(_SIMPLE)), st.lists(st.sampled_from(_WORDS), max_size=4))
+@settings(max_examples=1500, deadline=None)
+@given(st.sampled_from(sorted(_SIMPLE)), st.lists(st.sampled_from(_WORDS), max_size=6))
 def test_simple_args_agree_with_argparse(command, rest):
     """Where the hand parser answers, argparse gives the same values."""
     fast = _simple_args(command, rest)
@@ -90,7 +94,11 @@ def test_simple_args_agree_with_argparse(command, rest):
 @pytest.mark.parametrize(("command", "rest"), [
     ("state", ["c1"]), ("start", ["c1"]), ("delete", ["--force", "c1"]), ("delete", ["c1", "-f"]),
     ("kill", ["c1"]), ("kill", ["c1", "9"]), ("kill", ["--all", "c1", "KILL"]),
-    ("list", []), ("list", ["-q"]), ("list", ["--format", "json"]), ("list", ["-f", "table"])])
+    ("list", []), ("list", ["-q"]), ("list", ["--format", "json"]), ("list", ["-f", "table"]),
+    ("create", ["--bundle", "/b", "--pid-file", "/p", "c1"]),
+    ("create", ["--bundle", "/b", "--pid-file", "/p", "--console-socket", "/s", "c1"]),
+    ("create", ["-b", "/b", "--no-pivot", "c1"]), ("run", ["--bundle", "/b", "c1"]),
+    ("run", ["--detach", "--bundle", "/b", "--preserve-fds", "2", "c1"])])
 def test_what_clients_send_takes_the_fast_path(command, rest):
     assert _simple_args(command, rest) is not None
 

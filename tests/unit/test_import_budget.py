@@ -40,9 +40,13 @@ ALLOWED = {
     "kill --all": {"ctypes"},
 }
 
-#: `create` validates and converts the config: the model (attrs, cattrs) and,
-#: until a compiled schema check lands, jsonschema. It must still not spawn.
-CREATE_FORBIDDEN = {"subprocess", "psutil"}
+#: `create`, `run` and `exec` validate and convert a config or process file. A
+#: valid one is accepted by the compiled schema check and built by the fast
+#: converter: jsonschema, referencing and cattrs are imported only to describe a
+#: rejection. The model itself is still attrs. They must not spawn or parse
+#: their command line with argparse either (podman's and containerd's argv).
+CREATE_FORBIDDEN = {"subprocess", "psutil", "jsonschema", "referencing", "cattrs", "argparse",
+                    "pathlib"}
 
 _WRAPPER = """
 import sys
@@ -146,6 +150,44 @@ def test_lifecycle_hot_commands_are_light(tmp_path):
         subprocess.run([sys.executable, "-m", "pyocijail", "--root", root, "delete", "--force",
                         "c1"], check=False, capture_output=True)
     assert {k: sorted(v) for k, v in seen.items() if v} == {}
+
+
+@pytest.mark.root
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+@pytest.mark.skipif(not busybox_available(), reason="needs busybox-static")
+def test_create_run_exec_of_valid_configs_skip_jsonschema_and_cattrs(tmp_path):
+    """run (foreground), and exec --process into a created container, as clients call them."""
+    root = str(tmp_path / "root")
+    bundle = make_bundle(str(tmp_path / "bundle"), ["true"])
+    mods = _modules(tmp_path, root, "run", "--bundle", bundle, "r1")
+    assert mods & CREATE_FORBIDDEN == set(), sorted(mods & CREATE_FORBIDDEN)
+    sleeper = make_bundle(str(tmp_path / "sleeper"), ["sleep", "1000"])
+    mods = _modules(tmp_path, root, "create", "--bundle", sleeper, "--pid-file",
+                    str(tmp_path / "pid"), "c2")
+    try:
+        assert mods & CREATE_FORBIDDEN == set(), sorted(mods & CREATE_FORBIDDEN)
+        _modules(tmp_path, root, "start", "c2")
+        process = tmp_path / "process.json"
+        process.write_text(json.dumps({"cwd": "/", "args": ["true"], "env": ["PATH=/bin"]}))
+        mods = _modules(tmp_path, root, "exec", "--detach", "--process", str(process),
+                        "--pid-file", str(tmp_path / "epid"), "c2")
+        assert mods & (CREATE_FORBIDDEN - {"argparse"}) == set(), sorted(mods & CREATE_FORBIDDEN)
+    finally:
+        subprocess.run([sys.executable, "-m", "pyocijail", "--root", root, "delete", "--force",
+                        "c2"], check=False, capture_output=True)
+
+
+def test_invalid_config_still_gets_jsonschemas_message(tmp_path):
+    """A rejected config imports jsonschema, and its message names the pointer and rule."""
+    root = str(tmp_path / "root")
+    bundle = tmp_path / "bad"
+    bundle.mkdir()
+    (bundle / "config.json").write_text(json.dumps(
+        {"ociVersion": "1.0.2", "root": {"path": "rootfs"},
+         "process": {"cwd": "/", "args": [], "user": {"uid": 0, "gid": 0}}}))
+    mods = _modules(tmp_path, root, "create", "--bundle", str(bundle), "x1", ok=False)
+    assert "jsonschema" in mods
+    assert "/process/args: [] is too short" in (tmp_path / "stderr").read_text()
 
 
 def test_baseline_is_what_python_loads_anyway(tmp_path):
