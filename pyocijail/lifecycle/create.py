@@ -14,6 +14,7 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 from pyocijail.errors import ConfigError, PyocijailError
+from pyocijail.failpoints import failpoint
 from pyocijail.lifecycle.hooks import hook_lists
 from pyocijail.process import console
 from pyocijail.process.sync import GO, ISOLATED, READY, Channel
@@ -60,6 +61,7 @@ def create(ctx: Context, req: CreateRequest) -> Record:
 
     hooks = hook_lists(spec)
     cdir = ctx.store.create(req.id)
+    failpoint("create.after-mkdir")
     rootfs = spec.root.path if os.path.isabs(spec.root.path) else os.path.join(bundle, spec.root.path)
     from pyocijail.spec.convert import unstructure
 
@@ -72,12 +74,17 @@ def create(ctx: Context, req: CreateRequest) -> Record:
         with open(cdir.file("config.json"), "wb") as f:  # later bundle edits do not matter
             f.write(raw)
         cdir.write(record)
+        failpoint("create.after-state")
         record.backend_state = backend.prepare(plan, undo) or {}
+        failpoint("create.after-prepare")
         pid = _spawn(ctx, cdir, record, plan, spec.process, hooks, req, undo)
+        failpoint("create.after-ready")
         record.status = "created"
         cdir.write(record)
+        failpoint("create.after-created")
         if req.pid_file:
             write_pid_file(req.pid_file, pid)
+            failpoint("create.after-pid-file")
     except BaseException:
         _abandon(ctx, cdir, record, undo, pid)
         raise
@@ -110,6 +117,7 @@ def _spawn(ctx: Context, cdir: ContainerDir, record: Record, plan: Any, process:
                   req.preserve_fds, undo)
 
     pid = backend.fork(plan, init)
+    failpoint("create.after-fork")
     ctx.log.debug(f"forked init process {pid}")
     child.close()
     barrier.close()
@@ -118,13 +126,16 @@ def _spawn(ctx: Context, cdir: ContainerDir, record: Record, plan: Any, process:
     record.pid = pid
     record.start_time = liveness.start_time(pid)
     cdir.write(record)  # a crash from here on leaves a pid that delete can kill
+    failpoint("create.after-pid-recorded")
     backend.adopt(plan, pid, undo)
     try:
         _expect(parent, ISOLATED)
+        failpoint("create.after-isolated")
         state = record.oci_state("creating")
         run_stage(ctx, "prestart", hooks, state)
         run_stage(ctx, "createRuntime", hooks, state)
         parent.send(GO, state=state)
+        failpoint("create.after-go")
         _expect(parent, READY)
     finally:
         parent.close()

@@ -15,6 +15,7 @@ import time
 from typing import TYPE_CHECKING
 
 from pyocijail.errors import ContainerNotFound, PyocijailError
+from pyocijail.failpoints import failpoint
 from pyocijail.state import liveness
 from pyocijail.state.status import Status, check, compute
 from pyocijail.state.undo import UndoFile
@@ -54,6 +55,7 @@ def destroy(ctx: Context, cdir: ContainerDir, record: Record, undo: UndoFile, *,
     backend = ctx.backend
     kill_all(ctx, record, signal.SIGKILL)
     wait_gone(record)
+    failpoint("delete.after-kill")
     errors = []
     try:
         backend.destroy(record.backend_state, undo)
@@ -65,6 +67,7 @@ def destroy(ctx: Context, cdir: ContainerDir, record: Record, undo: UndoFile, *,
         run_stage(ctx, "poststop", record.hooks, record.oci_state(Status.STOPPED.value))
     if errors:
         raise PyocijailError("; ".join(errors))
+    failpoint("delete.before-remove")
     cdir.remove()
 
 

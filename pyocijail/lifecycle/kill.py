@@ -6,6 +6,7 @@ import os
 from typing import TYPE_CHECKING
 
 from pyocijail.lifecycle.query import load
+from pyocijail.failpoints import failpoint
 from pyocijail.state.status import Status, check
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ def kill(ctx: Context, container_id: str, sig: int, *, all_processes: bool = Fal
         kill_all(ctx, record, sig)
         return
     check("kill", status)
+    failpoint("kill.before-signal")
     try:
         os.kill(record.pid, sig)
     except ProcessLookupError:

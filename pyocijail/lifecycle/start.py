@@ -15,6 +15,7 @@ import socket
 from typing import TYPE_CHECKING
 
 from pyocijail.errors import PyocijailError
+from pyocijail.failpoints import failpoint
 from pyocijail.process.console import short_unix_path
 from pyocijail.process.sync import read_stream
 from pyocijail.state.status import BARRIER, Status, check, compute
@@ -31,8 +32,10 @@ def start(ctx: Context, container_id: str) -> None:
         try:
             with short_unix_path(cdir.file(BARRIER)) as name:
                 sock.connect(name)
+            failpoint("start.after-connect")
             sock.sendall(json.dumps(record.oci_state(Status.CREATED.value)).encode() + b"\n")
             sock.shutdown(socket.SHUT_WR)
+            failpoint("start.after-send")
             reply = read_stream(sock)
         except OSError as err:
             raise PyocijailError(f"cannot start container: {err.strerror}") from err
@@ -45,6 +48,7 @@ def start(ctx: Context, container_id: str) -> None:
         if reply:
             raise PyocijailError(reply.decode("utf-8", "replace"))
         ctx.log.debug(f"container {container_id}: process {record.pid} exec'd")
+        failpoint("start.after-exec")
         from pyocijail.lifecycle.hooks import run_stage
 
         try:
