@@ -32,6 +32,10 @@ def start(ctx: Context, container_id: str) -> None:
         try:
             with short_unix_path(cdir.file(BARRIER)) as name:
                 sock.connect(name)
+            # Spent once connected: remove it before the init can exec, so a start
+            # killed from here on never leaves "created" showing for a running program
+            # (the init exits if the state does not arrive whole).
+            _unlink(cdir.file(BARRIER))
             failpoint("start.after-connect")
             sock.sendall(json.dumps(record.oci_state(Status.CREATED.value)).encode() + b"\n")
             sock.shutdown(socket.SHUT_WR)
@@ -41,10 +45,7 @@ def start(ctx: Context, container_id: str) -> None:
             raise PyocijailError(f"cannot start container: {err.strerror}") from err
         finally:
             sock.close()
-            try:
-                os.unlink(cdir.file(BARRIER))
-            except FileNotFoundError:
-                pass
+            _unlink(cdir.file(BARRIER))
         if reply:
             raise PyocijailError(reply.decode("utf-8", "replace"))
         ctx.log.debug(f"container {container_id}: process {record.pid} exec'd")
@@ -59,3 +60,10 @@ def start(ctx: Context, container_id: str) -> None:
 
             kill_all(ctx, record, signal.SIGKILL)
             raise
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,21 @@
+"""Bugs the crash suite found, each pinned by the case that showed it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.reliability import harness
+from tests.reliability.test_crash import check_state
+
+
+@pytest.mark.parametrize("backend", ["linux", "freebsd"])
+def test_start_killed_after_sending_does_not_leave_created_showing(make_host, backend):
+    """Once start has handed over the state, the program runs: state must not say
+    "created" because a killed start left the barrier socket behind."""
+    host = make_host(backend)
+    assert host.create(host.cid).code == 0
+    res = host.cli("start", host.cid, failpoint="start.after-send")
+    assert res.code == -9
+    assert check_state(host, host.cid) == "running"
+    assert host.cli("delete", "--force", host.cid).code == 0
+    assert host.leaks() == []
