@@ -17,7 +17,7 @@ from pyocijail.errors import ConfigError, PyocijailError
 from pyocijail.failpoints import failpoint
 from pyocijail.lifecycle.hooks import hook_lists
 from pyocijail.process import console
-from pyocijail.process.sync import GO, ISOLATED, READY, Channel
+from pyocijail.process.sync import CREATED, GO, ISOLATED, READY, Channel
 from pyocijail.state.record import Record
 from pyocijail.state.status import BARRIER
 from pyocijail.state.undo import UndoFile
@@ -77,14 +77,24 @@ def create(ctx: Context, req: CreateRequest) -> Record:
         failpoint("create.after-state")
         record.backend_state = backend.prepare(plan, undo) or {}
         failpoint("create.after-prepare")
-        pid = _spawn(ctx, cdir, record, plan, spec.process, hooks, req, undo)
-        failpoint("create.after-ready")
-        record.status = "created"
-        cdir.write(record)
-        failpoint("create.after-created")
-        if req.pid_file:
-            write_pid_file(req.pid_file, pid)
-            failpoint("create.after-pid-file")
+        pid, chan = _spawn(ctx, cdir, record, plan, spec.process, hooks, req, undo)
+        try:
+            failpoint("create.after-ready")
+            record.status = "created"
+            cdir.write(record)
+            failpoint("create.after-created")
+            if req.pid_file:
+                write_pid_file(req.pid_file, pid)
+                failpoint("create.after-pid-file")
+            # Only now may the init wait for start: if this process dies first,
+            # the init sees EOF and exits instead of waiting for ever.
+            try:
+                chan.send(CREATED)
+            except OSError as err:
+                raise PyocijailError("container init exited before create finished: "
+                                     f"{err.strerror}") from None
+        finally:
+            chan.close()
     except BaseException:
         _abandon(ctx, cdir, record, undo, pid)
         raise
@@ -94,8 +104,11 @@ def create(ctx: Context, req: CreateRequest) -> Record:
 
 
 def _spawn(ctx: Context, cdir: ContainerDir, record: Record, plan: Any, process: Any,
-           hooks: dict[str, list[Any]], req: CreateRequest, undo: UndoFile) -> int:
-    """Fork init, run the runtime-side hooks at their time, wait until it is ready."""
+           hooks: dict[str, list[Any]], req: CreateRequest,
+           undo: UndoFile) -> tuple[int, Channel]:
+    """Fork init, run the runtime-side hooks at their time, wait until it is ready.
+
+    Returns the pid and the channel, still open: the caller sends CREATED on it."""
     from pyocijail.lifecycle.hooks import run_stage
     from pyocijail.process.init import init_main
     from pyocijail.state import liveness
@@ -137,9 +150,10 @@ def _spawn(ctx: Context, cdir: ContainerDir, record: Record, plan: Any, process:
         parent.send(GO, state=state)
         failpoint("create.after-go")
         _expect(parent, READY)
-    finally:
+    except BaseException:
         parent.close()
-    return pid
+        raise
+    return pid, parent
 
 
 def _expect(chan: Channel, kind: str) -> None:

@@ -19,7 +19,7 @@ from pyocijail.errors import PyocijailError
 from pyocijail.failpoints import failpoint
 from pyocijail.process import console, setup
 from pyocijail.process.hooks import run_hooks
-from pyocijail.process.sync import ERROR, GO, ISOLATED, READY, Channel, read_stream
+from pyocijail.process.sync import CREATED, ERROR, GO, ISOLATED, READY, Channel, read_stream
 
 if TYPE_CHECKING:
     from pyocijail.backends.base import Backend, Plan, UndoLog
@@ -67,6 +67,9 @@ def init_main(backend: Backend, plan: Plan, process: Process, hooks: dict[str, l
         _setup_terminal(process, console_sock)
         chan.send(READY)
         failpoint("create.init.after-ready")
+        msg = chan.recv()
+        if not msg or msg.get("t") != CREATED:
+            os._exit(1)  # create died before it finished: nobody will ever start us
     except BaseException as err:  # noqa: BLE001 - report, never return into the runtime
         _report(chan, err)
         os._exit(1)

@@ -8,7 +8,9 @@
                            ─── GO {state} ──▶ createContainer hooks; backend.enter;
                                               console; check cwd and args[0]
                            ◀── READY ──────   (or ERROR {msg}; I exits)
-    pid file, state.json "created"; exit 0    accept() on start.sock ... blocks
+    state.json "created", pid file
+                           ─── CREATED ────▶  accept() on start.sock ... blocks
+    exit 0                                    (EOF instead: create died; I exits)
 
     pyocijail start        ─── connect, {state} ▶ startContainer hooks, rlimits,
                                                    user, umask, env, cwd, exec
@@ -27,7 +29,7 @@ import json
 import socket
 from typing import Any
 
-ISOLATED, GO, READY, ERROR = "isolated", "go", "ready", "error"
+ISOLATED, GO, READY, CREATED, ERROR = "isolated", "go", "ready", "created", "error"
 MAX_MESSAGE = 1 << 20
 
 

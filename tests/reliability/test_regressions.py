@@ -19,3 +19,15 @@ def test_start_killed_after_sending_does_not_leave_created_showing(make_host, ba
     assert check_state(host, host.cid) == "running"
     assert host.cli("delete", "--force", host.cid).code == 0
     assert host.leaks() == []
+
+
+@pytest.mark.parametrize("backend", ["linux", "freebsd"])
+def test_create_killed_after_ready_leaves_no_waiting_init(make_host, backend):
+    """A create killed once the init was ready: the init must not wait for a start
+    that cannot come while state says "stopped" (it exits on its own)."""
+    host = make_host(backend)
+    res = host.create(host.cid, failpoint="create.after-ready")
+    assert res.code == -9
+    assert check_state(host, host.cid) == "stopped"
+    assert host.cli("delete", "--force", host.cid).code == 0
+    assert host.leaks() == []
