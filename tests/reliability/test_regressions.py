@@ -31,3 +31,14 @@ def test_create_killed_after_ready_leaves_no_waiting_init(make_host, backend):
     assert check_state(host, host.cid) == "stopped"
     assert host.cli("delete", "--force", host.cid).code == 0
     assert host.leaks() == []
+
+
+def test_nul_in_a_config_string_is_a_config_error(make_host):
+    """A NUL in root.path made the Linux plan raise ValueError: a traceback."""
+    host = make_host("linux")
+    doc = host.base_config()
+    doc["root"]["path"] = "root\0fs"
+    host.write_config(doc)
+    res = host.create(host.cid)
+    assert harness.one_clean_line(res), res
+    assert "NUL" in res.err and host.state_dirs() == []
