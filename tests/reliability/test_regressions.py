@@ -42,3 +42,25 @@ def test_nul_in_a_config_string_is_a_config_error(make_host):
     res = host.create(host.cid)
     assert harness.one_clean_line(res), res
     assert "NUL" in res.err and host.state_dirs() == []
+
+
+
+def test_freebsd_plan_of_an_overlong_destination_is_a_config_error(tmp_path):
+    """os.lstat's ENAMETOOLONG escaped the FreeBSD resolver: a traceback."""
+    from pyocijail.backends.freebsd.backend import FreeBSDBackend
+    from pyocijail.errors import ConfigError
+    from pyocijail.lifecycle.defaults import freebsd_config
+    from pyocijail.spec.convert import spec_from_json
+
+    (tmp_path / "rootfs").mkdir()
+    doc = freebsd_config(["sh"], terminal=False)
+    doc["mounts"].append({"destination": "/" + "x" * 5000, "type": "tmpfs", "source": "tmpfs"})
+
+    class Log:
+        def warn(self, msg): ...
+
+        def debug(self, msg): ...
+
+    with pytest.raises(ConfigError, match="File name too long"):
+        FreeBSDBackend(None, Log()).plan("c1", spec_from_json(doc), str(tmp_path),
+                                         str(tmp_path / "state"))
