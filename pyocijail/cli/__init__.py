@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from pyocijail import SPEC_VERSION, __version__
-from pyocijail.log import LogSink
+from pyocijail.log import LogSink, one_line
 from pyocijail.errors import PyocijailError, UsageError
 
 DEFAULT_ROOT = "/var/run/pyocijail"
@@ -117,8 +117,11 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"unknown command {opts.command!r}\n" + _usage())
         return _run_command(opts, sink)
     except PyocijailError as err:
-        sink.error(str(err))
-        return 2 if isinstance(err, UsageError) else 1
+        if isinstance(err, UsageError):
+            sink.error(str(err))  # may carry the usage text
+            return 2
+        sink.error(one_line(str(err)))
+        return 1
     except KeyboardInterrupt:
         sink.error("interrupted")
         return 130

@@ -44,6 +44,20 @@ def test_nul_in_a_config_string_is_a_config_error(make_host):
     assert "NUL" in res.err and host.state_dirs() == []
 
 
+@pytest.mark.parametrize("backend", ["linux", "freebsd"])
+def test_errors_quoting_hostile_text_stay_one_bounded_line(make_host, backend):
+    """Messages quote config values: a newline, a terminal escape or 5000 characters
+    in a mount destination made a multi-line or 5 KiB error."""
+    host = make_host(backend)
+    for dest in ("relative\n/second line\x1b[31m", "/" + "x" * 5000 + "\n"):
+        doc = host.base_config()
+        doc["mounts"].append({"destination": dest, "type": "tmpfs", "source": "tmpfs"})
+        host.write_config(doc)
+        res = host.create(host.cid)
+        assert harness.one_clean_line(res), res
+        assert "\x1b" not in res.err and len(res.err) < 2100, res
+    assert host.state_dirs() == []
+
 
 def test_freebsd_plan_of_an_overlong_destination_is_a_config_error(tmp_path):
     """os.lstat's ENAMETOOLONG escaped the FreeBSD resolver: a traceback."""
