@@ -12,6 +12,8 @@ from tests.reliability import harness
 
 #: (backend, failpoint, fired, what state said, leaks) per crash case
 CRASHES: list[tuple[str, str, bool, str, list[str]]] = []
+#: generated hostile-input cases per property
+CASES: dict[str, int] = {}
 #: other suites' leak findings: (test, leaks)
 LEAKS: list[tuple[str, list[str]]] = []
 
@@ -50,22 +52,27 @@ def host(make_host, request: pytest.FixtureRequest) -> harness.Host:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
-    if not CRASHES and not LEAKS:
+    if not CRASHES and not LEAKS and not CASES:
         return
     tr = terminalreporter
     tr.section("reliability")
+    if CASES:
+        cli = sum(v for k, v in CASES.items() if k.startswith("test_cli_"))
+        tr.write_line(f"hostile input: {sum(CASES.values())} generated cases "
+                      f"({cli} through the real CLI), every one a clean result or error")
     fired = [c for c in CRASHES if c[2]]
     leaky = [c for c in CRASHES if c[4]]
-    points = sorted({c[1].partition("#")[0] for c in fired})
-    per_backend = {b: sum(1 for c in fired if c[0] == b) for b in ("linux", "freebsd")}
-    tr.write_line(f"failpoints: killed at {len(fired)} of {len(CRASHES)} crash cases "
-                  f"({len(points)} distinct points; linux {per_backend['linux']}, "
-                  f"freebsd {per_backend['freebsd']})")
-    states: dict[str, int] = {}
-    for c in CRASHES:
-        states[c[3]] = states.get(c[3], 0) + 1
-    tr.write_line("state after the crash: "
-                  + ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
+    if CRASHES:
+        points = sorted({c[1].partition("#")[0] for c in fired})
+        per_backend = {b: sum(1 for c in fired if c[0] == b) for b in ("linux", "freebsd")}
+        tr.write_line(f"failpoints: killed at {len(fired)} of {len(CRASHES)} crash cases "
+                      f"({len(points)} distinct points; linux {per_backend['linux']}, "
+                      f"freebsd {per_backend['freebsd']})")
+        states: dict[str, int] = {}
+        for c in CRASHES:
+            states[c[3]] = states.get(c[3], 0) + 1
+        tr.write_line("state after the crash: "
+                      + ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
     other = [entry for entry in LEAKS if entry[1]]
     total = sum(len(c[4]) for c in leaky) + sum(len(e[1]) for e in other)
     tr.write_line(f"leaks: {total}")
