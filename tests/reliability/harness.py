@@ -200,6 +200,10 @@ class Host:
     def base_config(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    def extra_bundle(self, name: str) -> Path:
+        """A bundle for one more container running at the same time."""
+        return self.bundle
+
     # the CLI
     def cli(self, *args: str, failpoint: str | None = None, timeout: float = 60) -> Result:
         env = dict(self.env)
@@ -302,6 +306,7 @@ class FreeBSDHost(Host):
         self.rt.env = self.env
         self.write_config(self.base_config())
         self.rootfs_before = tree(self.rootfs)
+        self.extra: list[Path] = []
 
     def base_config(self) -> dict[str, Any]:
         return {"ociVersion": "1.3.0", "root": {"path": "rootfs"}, "hostname": "web",
@@ -318,17 +323,26 @@ class FreeBSDHost(Host):
                 "linux": {"resources": {"memory": {"limit": 1 << 28}}},
                 "hooks": self.hooks()}
 
+    def extra_bundle(self, name: str) -> Path:
+        """A bundle with its own rootfs copy: jail mounts are made on the host's rootfs,
+        so containers running at once cannot share one (podman gives each its own)."""
+        bundle = self.work / f"bundle-{name}"
+        shutil.copytree(self.bundle, bundle, symlinks=True)
+        self.extra.append(bundle / "rootfs")
+        return bundle
+
     def backend_leaks(self) -> list[str]:
         snap = self.sim.snapshot()
         found = []
         for key in ("jails", "mounts", "rctl", "aliases", "vnet_ifaces", "cpusets"):
             if snap[key]:
                 found.append(f"simulated {key}: {snap[key]}")
-        now = tree(self.rootfs)
-        if now != self.rootfs_before:
-            extra = sorted(set(now) - set(self.rootfs_before))
-            gone = sorted(set(self.rootfs_before) - set(now))
-            found.append(f"rootfs changed: +{extra} -{gone}")
+        for rootfs in (self.rootfs, *self.extra):
+            now = tree(rootfs)
+            if now != self.rootfs_before:
+                extra = sorted(set(now) - set(self.rootfs_before))
+                gone = sorted(set(self.rootfs_before) - set(now))
+                found.append(f"rootfs {rootfs} changed: +{extra} -{gone}")
         return found
 
     def force_clean(self) -> None:
