@@ -141,10 +141,14 @@ class FreeBSDBackend:
         if os.path.lexists(real):
             return  # made by someone else (or by an earlier, interrupted create)
         undo.append({"op": "mountpoint", "path": real, "kind": kind})
-        if kind == "dir":
-            os.mkdir(real, 0o755)
-        else:
-            os.close(os.open(real, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644))
+        try:  # the rootfs may have changed since plan: an error, not a traceback
+            if kind == "dir":
+                os.mkdir(real, 0o755)
+            else:
+                os.close(os.open(real, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                                 | os.O_CLOEXEC, 0o644))
+        except OSError as err:
+            raise KernelError("mkdir" if kind == "dir" else "create", err.errno, path) from None
 
     def _mount(self, plan: JailPlan, index: int, op: MountOp, undo: UndoLog) -> None:
         k = self.kernel
