@@ -93,3 +93,17 @@ class LogSink:
 
 def _escape(msg: str) -> str:
     return msg.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+#: longest error line: conmon reads one 8191-byte chunk of stderr after a failure
+MAX_ERROR = 2000
+
+
+def one_line(msg: str) -> str:
+    """An error as one bounded line: messages quote paths, names and hook output
+    from the config, which may hold newlines, terminal escapes or 100 KiB."""
+    if not msg.isprintable():
+        msg = "".join(c if c.isprintable() else repr(c)[1:-1] for c in msg)
+    if len(msg) > MAX_ERROR:
+        msg = msg[:MAX_ERROR * 2 // 3] + " [...] " + msg[-MAX_ERROR // 3:]
+    return msg

@@ -134,6 +134,8 @@ def host_node(path: str) -> Node:
         return Node("missing")
     except NotADirectoryError as err:
         raise ResolveError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path) from err
+    except OSError as err:  # ENAMETOOLONG, EACCES, ELOOP from the host: not a traceback
+        raise ResolveError(err.errno, err.strerror, path) from err
     if stat.S_ISLNK(st.st_mode):
         return Node("link", os.readlink(path))
     if stat.S_ISDIR(st.st_mode):

@@ -12,7 +12,7 @@ import sys
 
 from pyocijail import DEFAULT_ROOT, SPEC_VERSION, __version__
 from pyocijail.errors import PyocijailError, UsageError
-from pyocijail.log import LogSink
+from pyocijail.log import LogSink, one_line
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -146,8 +146,11 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"unknown command {opts.command!r}\n" + _usage())
         return _run_command(opts, sink)
     except PyocijailError as err:
-        sink.error(str(err))
-        return 2 if isinstance(err, UsageError) else 1
+        if isinstance(err, UsageError):
+            sink.error(str(err))  # may carry the usage text
+            return 2
+        sink.error(one_line(str(err)))
+        return 1
     except KeyboardInterrupt:
         sink.error("interrupted")
         return 130

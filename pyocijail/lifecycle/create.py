@@ -14,9 +14,10 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 from pyocijail.errors import ConfigError, PyocijailError
+from pyocijail.failpoints import failpoint
 from pyocijail.lifecycle.hooks import hook_lists
 from pyocijail.process import console
-from pyocijail.process.sync import GO, ISOLATED, READY, Channel
+from pyocijail.process.sync import CREATED, GO, ISOLATED, READY, Channel
 from pyocijail.state.record import Record
 from pyocijail.state.status import BARRIER
 from pyocijail.state.undo import UndoFile
@@ -68,6 +69,7 @@ def create(ctx: Context, req: CreateRequest) -> Record:
 
     hooks = hook_lists(spec)
     cdir = ctx.store.create(req.id)
+    failpoint("create.after-mkdir")
     rootfs = os.path.join(bundle, spec.root.path)  # an absolute root.path stays as it is
     from pyocijail.spec.convert import unstructure
 
@@ -80,12 +82,27 @@ def create(ctx: Context, req: CreateRequest) -> Record:
         with open(cdir.file("config.json"), "wb") as f:  # later bundle edits do not matter
             f.write(raw)
         cdir.write(record)
+        failpoint("create.after-state")
         record.backend_state = backend.prepare(plan, undo) or {}
-        pid = _spawn(ctx, cdir, record, plan, spec.process, hooks, req, undo)
-        record.status = "created"
-        cdir.write(record)
-        if req.pid_file:
-            write_pid_file(req.pid_file, pid)
+        failpoint("create.after-prepare")
+        pid, chan = _spawn(ctx, cdir, record, plan, spec.process, hooks, req, undo)
+        try:
+            failpoint("create.after-ready")
+            record.status = "created"
+            cdir.write(record)
+            failpoint("create.after-created")
+            if req.pid_file:
+                write_pid_file(req.pid_file, pid)
+                failpoint("create.after-pid-file")
+            # Only now may the init wait for start: if this process dies first,
+            # the init sees EOF and exits instead of waiting for ever.
+            try:
+                chan.send(CREATED)
+            except OSError as err:
+                raise PyocijailError("container init exited before create finished: "
+                                     f"{err.strerror}") from None
+        finally:
+            chan.close()
     except BaseException:
         _abandon(ctx, cdir, record, undo, pid)
         raise
@@ -95,8 +112,11 @@ def create(ctx: Context, req: CreateRequest) -> Record:
 
 
 def _spawn(ctx: Context, cdir: ContainerDir, record: Record, plan: Any, process: Any,
-           hooks: dict[str, list[Any]], req: CreateRequest, undo: UndoFile) -> int:
-    """Fork init, run the runtime-side hooks at their time, wait until it is ready."""
+           hooks: dict[str, list[Any]], req: CreateRequest,
+           undo: UndoFile) -> tuple[int, Channel]:
+    """Fork init, run the runtime-side hooks at their time, wait until it is ready.
+
+    Returns the pid and the channel, still open: the caller sends CREATED on it."""
     from pyocijail.lifecycle.hooks import run_stage
     from pyocijail.process.init import init_main
     from pyocijail.state import liveness
@@ -118,6 +138,7 @@ def _spawn(ctx: Context, cdir: ContainerDir, record: Record, plan: Any, process:
                   req.preserve_fds, undo)
 
     pid = backend.fork(plan, init)
+    failpoint("create.after-fork")
     ctx.log.debug(f"forked init process {pid}")
     child.close()
     barrier.close()
@@ -125,18 +146,24 @@ def _spawn(ctx: Context, cdir: ContainerDir, record: Record, plan: Any, process:
         console_sock.close()
     record.pid = pid
     record.start_time = liveness.start_time(pid)
+    # Also in the journal: delete --force must find the init when state.json cannot.
+    undo.append({"op": "process", "pid": pid, "startTime": record.start_time})
     cdir.write(record)  # a crash from here on leaves a pid that delete can kill
+    failpoint("create.after-pid-recorded")
     backend.adopt(plan, pid, undo)
     try:
         _expect(parent, ISOLATED)
+        failpoint("create.after-isolated")
         state = record.oci_state("creating")
         run_stage(ctx, "prestart", hooks, state)
         run_stage(ctx, "createRuntime", hooks, state)
         parent.send(GO, state=state)
+        failpoint("create.after-go")
         _expect(parent, READY)
-    finally:
+    except BaseException:
         parent.close()
-    return pid
+        raise
+    return pid, parent
 
 
 def _expect(chan: Channel, kind: str) -> None:

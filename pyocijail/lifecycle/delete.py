@@ -13,6 +13,7 @@ import os
 import time
 
 from pyocijail.errors import ContainerNotFound, PyocijailError
+from pyocijail.failpoints import failpoint
 from pyocijail.state import liveness
 from pyocijail.state.status import Status, check, compute
 from pyocijail.state.undo import UndoFile
@@ -55,6 +56,8 @@ def destroy(ctx: Context, cdir: ContainerDir, record: Record, undo: UndoFile, *,
     kill_all(ctx, record, SIGKILL)
     _thaw(ctx, record)
     wait_gone(record)
+    _kill_journaled(ctx, record, undo)
+    failpoint("delete.after-kill")
     errors = []
     try:
         backend.destroy(record.backend_state, undo)
@@ -66,6 +69,7 @@ def destroy(ctx: Context, cdir: ContainerDir, record: Record, undo: UndoFile, *,
         run_stage(ctx, "poststop", record.hooks, record.oci_state(Status.STOPPED.value))
     if errors:
         raise PyocijailError("; ".join(errors))
+    failpoint("delete.before-remove")
     cdir.remove()
 
 
@@ -114,8 +118,27 @@ def wait_gone(record: Record, timeout: float = KILL_WAIT) -> None:
 def _remove_leftovers(ctx: Context, cdir: ContainerDir) -> None:
     """A state dir without a readable state: undo what the journal says, remove it."""
     undo = UndoFile(cdir.file("undo.jsonl"))
+    from pyocijail.state.record import Record
+
+    _kill_journaled(ctx, Record(cdir.id, ""), undo)
     try:
         ctx.backend.destroy({}, undo)
     except PyocijailError as err:
         ctx.log.warn(f"cleaning up {cdir.id}: {err}")
     cdir.remove()
+
+
+def _kill_journaled(ctx: Context, record: Record, undo: UndoFile) -> None:
+    """Kill the init the journal names if state.json lost it (corrupt, or a bogus pid)."""
+    from pyocijail.state.record import Record
+
+    for entry in undo.entries():
+        pid, token = entry.get("pid"), entry.get("startTime")
+        if entry.get("op") != "process" or not isinstance(pid, int) or pid <= 0:
+            continue
+        if pid == record.pid and token == record.start_time:
+            continue  # killed already
+        init = Record(record.id, record.bundle, pid=pid, start_time=token,
+                      backend_state=record.backend_state)
+        kill_all(ctx, init, SIGKILL)
+        wait_gone(init)

@@ -14,6 +14,7 @@ import socket
 from typing import TYPE_CHECKING
 
 from pyocijail.errors import ConfigError, PyocijailError
+from pyocijail.failpoints import failpoint
 from pyocijail.lifecycle.query import load
 from pyocijail.process.sync import READY, Channel
 from pyocijail.state.status import check
@@ -53,6 +54,7 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
                   preserve_fds)
 
     pid = backend.fork_joined(record.backend_state, record.pid, run_in_container)
+    failpoint("exec.after-fork")
     child.close()
     if console_sock is not None:
         console_sock.close()
@@ -63,6 +65,7 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
         raise
     finally:
         parent.close()
+    failpoint("exec.after-ready")
     if pid_file:
         from pyocijail.lifecycle.create import write_pid_file
 

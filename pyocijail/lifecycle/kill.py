@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from pyocijail.failpoints import failpoint
 from pyocijail.lifecycle.query import load
 from pyocijail.state.status import Status, check
 
@@ -22,6 +23,7 @@ def kill(ctx: Context, container_id: str, sig: int, *, all_processes: bool = Fal
         kill_all(ctx, record, sig)
         return
     check("kill", status)
+    failpoint("kill.before-signal")
     try:
         os.kill(record.pid, sig)
     except ProcessLookupError:

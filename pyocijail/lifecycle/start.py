@@ -14,6 +14,7 @@ import os
 
 from pyocijail import jsonlite
 from pyocijail.errors import PyocijailError
+from pyocijail.failpoints import failpoint
 from pyocijail.process.stream import read_stream, short_unix_path
 from pyocijail.state.status import BARRIER, Status, check, compute
 
@@ -30,20 +31,24 @@ def start(ctx: Context, container_id: str) -> None:
         try:
             with short_unix_path(cdir.file(BARRIER)) as name:
                 sock.connect(name)
+            # Spent once connected: remove it before the init can exec, so a start
+            # killed from here on never leaves "created" showing for a running program
+            # (the init exits if the state does not arrive whole).
+            _unlink(cdir.file(BARRIER))
+            failpoint("start.after-connect")
             sock.sendall(jsonlite.dumps(record.oci_state(Status.CREATED.value)).encode() + b"\n")
             sock.shutdown(_socket.SHUT_WR)
+            failpoint("start.after-send")
             reply = read_stream(sock)
         except OSError as err:
             raise PyocijailError(f"cannot start container: {err.strerror}") from err
         finally:
             sock.close()
-            try:
-                os.unlink(cdir.file(BARRIER))
-            except FileNotFoundError:
-                pass
+            _unlink(cdir.file(BARRIER))
         if reply:
             raise PyocijailError(reply.decode("utf-8", "replace"))
         ctx.log.debug(f"container {container_id}: process {record.pid} exec'd")
+        failpoint("start.after-exec")
         if not record.hooks.get("poststart"):
             return  # (the hook machinery is the heaviest import `start` could make)
         import signal
@@ -58,3 +63,10 @@ def start(ctx: Context, container_id: str) -> None:
 
             kill_all(ctx, record, signal.SIGKILL)
             raise
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pyocijail.errors import HookError
+from pyocijail.failpoints import failpoint
 from pyocijail.process.signals import reset_for_exec
 
 OUTPUT_LIMIT = 16384
@@ -61,6 +62,7 @@ def _run_one(stage: str, hook: dict[str, Any], payload: bytes,
         os._exit(127)
     os.close(stdin_r)
     os.close(out_w)
+    failpoint(f"hook.{stage}")
     _feed(stdin_w, payload)
     output, status = _wait(pid, out_r, timeout)
     if status is None:

@@ -16,9 +16,10 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 from pyocijail.errors import PyocijailError
+from pyocijail.failpoints import failpoint
 from pyocijail.process import console, setup
 from pyocijail.process.hooks import run_hooks
-from pyocijail.process.sync import ERROR, GO, ISOLATED, READY, Channel
+from pyocijail.process.sync import CREATED, ERROR, GO, ISOLATED, READY, Channel
 
 if TYPE_CHECKING:
     from pyocijail.backends.base import Backend, Plan, UndoLog
@@ -52,6 +53,7 @@ def init_main(backend: Backend, plan: Plan, process: Process, hooks: dict[str, l
     try:
         _fresh_process()
         backend.isolate(plan, undo)
+        failpoint("create.init.after-isolate")
         chan.send(ISOLATED)
         msg = chan.recv()
         if not msg or msg.get("t") != GO:
@@ -59,10 +61,15 @@ def init_main(backend: Backend, plan: Plan, process: Process, hooks: dict[str, l
         run_hooks("createContainer", hooks.get("createContainer", []), msg["state"],
                   in_child=lambda: backend.enter_hook(plan))
         backend.enter(plan)
+        failpoint("create.init.after-enter")
         setup.ensure_cwd(process)
         path = setup.find_executable(process)
         _setup_terminal(process, console_sock)
         chan.send(READY)
+        failpoint("create.init.after-ready")
+        msg = chan.recv()
+        if not msg or msg.get("t") != CREATED:
+            os._exit(1)  # create died before it finished: nobody will ever start us
     except BaseException as err:  # noqa: BLE001 - report, never return into the runtime
         _report(chan, err)
         os._exit(1)
@@ -77,6 +84,7 @@ def _await_start(backend: Backend, process: Process, path: str, hooks: dict[str,
     except BaseException:  # noqa: BLE001
         os._exit(1)
     barrier.close()
+    failpoint("start.init.after-accept")
     try:
         state = json.loads(read_stream_line(conn))
         run_hooks("startContainer", hooks.get("startContainer", []), state)
@@ -108,6 +116,7 @@ def exec_main(backend: Backend, state: dict[str, Any], pid: int, process: Proces
         # Before join: in a user namespace a hard limit can no longer be raised.
         setup.apply_rlimits(process.rlimits)
         backend.join(state, pid)
+        failpoint("exec.process.after-join")
         setup.ensure_cwd(process)
         path = setup.find_executable(process)
         _setup_terminal(process, console_sock)

@@ -8,7 +8,9 @@
                            ─── GO {state} ──▶ createContainer hooks; backend.enter;
                                               console; check cwd and args[0]
                            ◀── READY ──────   (or ERROR {msg}; I exits)
-    pid file, state.json "created"; exit 0    accept() on start.sock ... blocks
+    state.json "created", pid file
+                           ─── CREATED ────▶  accept() on start.sock ... blocks
+    exit 0                                    (EOF instead: create died; I exits)
 
     pyocijail start        ─── connect, {state} ▶ startContainer hooks, rlimits,
                                                    user, umask, env, cwd, exec
@@ -43,7 +45,7 @@ from typing import Any
 
 from pyocijail.process.stream import read_stream  # noqa: F401 - re-exported
 
-ISOLATED, GO, READY, ERROR = "isolated", "go", "ready", "error"
+ISOLATED, GO, READY, CREATED, ERROR = "isolated", "go", "ready", "created", "error"
 USERNS, MAPPED, PID = "userns", "mapped", "pid"  # R <-> S, Linux user namespaces
 MAX_MESSAGE = 1 << 20
 

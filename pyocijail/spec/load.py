@@ -106,7 +106,8 @@ def parse_json(raw: bytes, what: str) -> Any:
         raise ConfigError(f"{what}: JSON is nested too deeply") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{what}: top level must be a JSON object, not {_json_type(data)}")
-    _check_tree(data, what, surrogates=bool(_LONE_SURROGATE_ESCAPE.search(raw)))
+    _check_tree(data, what, surrogates=bool(_LONE_SURROGATE_ESCAPE.search(raw)),
+                nul=b"\\u0000" in raw)
     return data
 
 
@@ -150,12 +151,14 @@ def _no_constants(what: str) -> Callable[[str], Any]:
     return reject
 
 
-def _check_tree(data: Any, what: str, surrogates: bool) -> None:
-    """Bound the depth and, if escapes suggest one, reject lone surrogates.
+def _check_tree(data: Any, what: str, surrogates: bool, nul: bool = False) -> None:
+    """Bound the depth and, if escapes suggest one, reject lone surrogates and NULs.
 
     Iterative, so it cannot itself overflow the stack. A lone surrogate
     (`"\\ud800"`) decodes to a str that cannot be encoded for execve or
-    open, so it would fail much later with a confusing error.
+    open, so it would fail much later with a confusing error; a NUL
+    (`"\\u0000"`, the only way JSON can carry one) cannot be in a path, an
+    argument or a name, and made plan raise ValueError (a traceback).
     """
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
@@ -164,16 +167,18 @@ def _check_tree(data: Any, what: str, surrogates: bool) -> None:
             raise ConfigError(f"{what}: JSON is nested too deeply (limit {MAX_DEPTH} levels)")
         if isinstance(node, dict):
             for key, value in node.items():
-                if surrogates:
+                if surrogates or nul:
                     _check_text(key, what)
                 stack.append((value, depth + 1))
         elif isinstance(node, list):
             stack.extend((item, depth + 1) for item in node)
-        elif surrogates and isinstance(node, str):
+        elif (surrogates or nul) and isinstance(node, str):
             _check_text(node, what)
 
 
 def _check_text(text: str, what: str) -> None:
+    if "\0" in text:
+        raise ConfigError(f"{what}: string {_short(text)} contains a NUL character")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

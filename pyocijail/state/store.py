@@ -138,14 +138,33 @@ class ContainerDir:
 
 
 def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
+    """Write a new file and rename it over `path`.
+
+    The pid file's directory may be writable by others (buildah puts it in
+    the bundle, people in /tmp): the temporary name is predictable, so a
+    stale entry there is removed and the new one made O_EXCL|O_NOFOLLOW, so
+    a planted symlink can never redirect the write; it is removed on failure.
+    """
     tmp = f"{path}.tmp{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
     try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.rename(tmp, path)
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 mode)
+    try:
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def _rmtree(path: str) -> None:

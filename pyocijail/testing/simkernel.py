@@ -59,9 +59,10 @@ def _fresh(config: dict[str, Any]) -> dict[str, Any]:
 class SimulatedKernel:
     def __init__(self, path: str) -> None:
         self.path = os.path.abspath(path)
-        directory, self._name = os.path.split(self.path)
+        self._directory, self._name = os.path.split(self.path)
         # A directory fd keeps the state reachable after jail_attach chroots.
-        self._dir = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self._dir = os.open(self._directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self._dir_id = _identity(self._dir)
 
     # --- state file ------------------------------------------------------------
     @classmethod
@@ -73,6 +74,7 @@ class SimulatedKernel:
 
     @contextlib.contextmanager
     def _state(self, write: bool = True) -> Iterator[dict[str, Any]]:
+        self._reopen()
         lock = os.open(self._name + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600,
                        dir_fd=self._dir)
         try:
@@ -94,6 +96,12 @@ class SimulatedKernel:
                 self._save(state)
         finally:
             os.close(lock)
+
+    def _reopen(self) -> None:
+        """A hook's child closes every fd before it attaches to the jail: reopen ours
+        (still outside the jail then, so the path reaches it)."""
+        if _identity(self._dir) != self._dir_id:
+            self._dir = os.open(self._directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
 
     def _save(self, state: dict[str, Any]) -> None:
         tmp = f".{self._name}.{os.getpid()}"
@@ -484,6 +492,14 @@ class SimulatedKernel:
             os.kill(pid, signal)
         except ProcessLookupError as err:
             raise KernelError("kill", errno.ESRCH, str(pid)) from err
+
+
+def _identity(fd: int) -> tuple[int, int] | None:
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _start_time(pid: int) -> float:

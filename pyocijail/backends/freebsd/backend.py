@@ -22,6 +22,7 @@ from pyocijail.backends.freebsd.mounts import MountOp, recognised_options
 from pyocijail.backends.freebsd.plan import JailPlan, build_plan
 from pyocijail.backends.freebsd.resources import cpu_list, rctl_rules
 from pyocijail.errors import ConfigError, KernelError
+from pyocijail.failpoints import failpoint
 from pyocijail.spec.model import Process, Resources, Spec
 
 if TYPE_CHECKING:
@@ -85,6 +86,7 @@ class FreeBSDBackend:
             self._mount_step(plan, index, undo)
         undo.append({"op": "jail", "name": plan.name})
         jid = k.jail_set(params, create=True)
+        failpoint("create.freebsd.after-jail")
         undo.append({"op": "jid", "name": plan.name, "jid": jid})
         self._jid = jid
         for index in range(len(plan.mounts)):
@@ -94,6 +96,7 @@ class FreeBSDBackend:
             undo.append({"op": "rctl", "filter": f"jail:{plan.name}"})
             for rule in plan.rctl:
                 k.rctl_add(rule)
+            failpoint("create.freebsd.after-rctl")
         if plan.cpuset:
             k.cpuset(jid, plan.cpuset)  # the jail's cpuset dies with it: no undo
         iface = plan.jail.alias_interface
@@ -131,16 +134,21 @@ class FreeBSDBackend:
             if point.mount == index:
                 self._make_point(point.path, point.kind, undo)
         self._mount(plan, index, plan.mounts[index], undo)
+        failpoint("create.freebsd.after-mount")
 
     def _make_point(self, path: str, kind: str, undo: UndoLog) -> None:
         real = self.kernel.host_path(path)
         if os.path.lexists(real):
             return  # made by someone else (or by an earlier, interrupted create)
         undo.append({"op": "mountpoint", "path": real, "kind": kind})
-        if kind == "dir":
-            os.mkdir(real, 0o755)
-        else:
-            os.close(os.open(real, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644))
+        try:  # the rootfs may have changed since plan: an error, not a traceback
+            if kind == "dir":
+                os.mkdir(real, 0o755)
+            else:
+                os.close(os.open(real, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                                 | os.O_CLOEXEC, 0o644))
+        except OSError as err:
+            raise KernelError("mkdir" if kind == "dir" else "create", err.errno, path) from None
 
     def _mount(self, plan: JailPlan, index: int, op: MountOp, undo: UndoLog) -> None:
         k = self.kernel

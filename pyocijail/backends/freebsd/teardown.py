@@ -78,7 +78,11 @@ def destroy(k: JailKernel, log: LogSink, state: dict[str, Any], undo: UndoLog) -
             if attempt(_lower_children_max, k, e["jail"]):
                 undo.append({"op": "undone", "index": i})  # not idempotent by itself
     if errors:
-        raise errors[0]
+        first = errors[0]
+        if isinstance(first, KernelError):
+            raise first
+        assert isinstance(first, OSError)  # host-side file work: an error, not a traceback
+        raise KernelError("destroy", first.errno, first.filename) from first
 
 
 def _remove_jail(k: JailKernel, log: LogSink, name: str, jid: int | None) -> None:
@@ -147,6 +151,9 @@ def _remove_point(log: LogSink, path: str, kind: str) -> None:
     except FileNotFoundError:
         pass
     except OSError as err:
+        if err.errno == errno.ENOTDIR:  # replaced (by a link?) since: not ours to remove
+            log.warn(f"destroy: keeping {path}: it is no longer the mount point made")
+            return
         if err.errno != errno.ENOTEMPTY:
             raise
         log.warn(f"destroy: keeping mount point {path}: something was written into it")

@@ -55,6 +55,7 @@ from pyocijail.backends.linux.libc import (
     MS_UNBINDABLE,
 )
 from pyocijail.errors import ConfigError, KernelError
+from pyocijail.failpoints import failpoint
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -382,6 +383,7 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
                 _mount(log, None, _fd(fd), None, flag, None, m.destination)
             finally:
                 os.close(fd)
+        failpoint("create.linux.after-mount")
     return created
 
 

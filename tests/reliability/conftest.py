@@ -1,0 +1,82 @@
+"""Fixtures for the reliability suite; prints the crash/leak summary at the end."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pyocijail.testing import bundles
+from tests.reliability import harness
+
+#: (backend, failpoint, fired, what state said, leaks) per crash case
+CRASHES: list[tuple[str, str, bool, str, list[str]]] = []
+#: generated hostile-input cases per property
+CASES: dict[str, int] = {}
+#: other suites' leak findings: (test, leaks)
+LEAKS: list[tuple[str, list[str]]] = []
+
+
+def _skip_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root (real namespaces; the simulator chroots only as root)"
+    if not bundles.busybox_available():
+        return "needs busybox-static (/bin/busybox)"
+    return None
+
+
+@pytest.fixture
+def make_host(tmp_path: Path, request: pytest.FixtureRequest):
+    """make_host("linux" | "freebsd") -> a Host; cleaned up (pass or fail) at the end."""
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    made: list[harness.Host] = []
+
+    def make(backend: str, name: str = "host") -> harness.Host:
+        path = tmp_path / f"{name}{len(made)}"
+        path.mkdir()
+        host = harness.HOSTS[backend](path)
+        made.append(host)
+        return host
+
+    yield make
+    for host in made:
+        host.force_clean()
+
+
+@pytest.fixture(params=["linux", "freebsd"])
+def host(make_host, request: pytest.FixtureRequest) -> harness.Host:
+    return make_host(request.param)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
+    if not CRASHES and not LEAKS and not CASES:
+        return
+    tr = terminalreporter
+    tr.section("reliability")
+    if CASES:
+        cli = sum(v for k, v in CASES.items() if k.startswith("test_cli_"))
+        tr.write_line(f"hostile input: {sum(CASES.values())} generated cases "
+                      f"({cli} through the real CLI), every one a clean result or error")
+    fired = [c for c in CRASHES if c[2]]
+    leaky = [c for c in CRASHES if c[4]]
+    if CRASHES:
+        points = sorted({c[1].partition("#")[0] for c in fired})
+        per_backend = {b: sum(1 for c in fired if c[0] == b) for b in ("linux", "freebsd")}
+        tr.write_line(f"failpoints: killed at {len(fired)} of {len(CRASHES)} crash cases "
+                      f"({len(points)} distinct points; linux {per_backend['linux']}, "
+                      f"freebsd {per_backend['freebsd']})")
+        states: dict[str, int] = {}
+        for c in CRASHES:
+            states[c[3]] = states.get(c[3], 0) + 1
+        tr.write_line("state after the crash: "
+                      + ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
+    other = [entry for entry in LEAKS if entry[1]]
+    total = sum(len(c[4]) for c in leaky) + sum(len(e[1]) for e in other)
+    tr.write_line(f"leaks: {total}")
+    for backend, point, _, _, leaks in leaky:
+        tr.write_line(f"  {backend} {point}: {leaks}")
+    for test, leaks in other:
+        tr.write_line(f"  {test}: {leaks}")
