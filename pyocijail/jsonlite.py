@@ -61,7 +61,9 @@ def loads(data: bytes | str) -> Any:
     begin = len(text) - len(text.lstrip(_WS))
     try:
         value, end = _scanner(text, begin)
-    except StopIteration:
+    except Exception:  # noqa: BLE001 - StopIteration, or the scanner's own error path
+        # failing outside json.decoder (a SystemError on a truncated string):
+        # json.loads below gives the real JSONDecodeError.
         value, end = None, -1
     if end < 0 or text[end:].strip(_WS):
         import json
