@@ -183,6 +183,31 @@ def _walk_fd(root_fd: int, parts: list[str]) -> tuple[int, int]:
     return fd, len(parts)
 
 
+def open_parent_beneath(anchor: str, path: str) -> tuple[int, str]:
+    """An fd of `path`'s parent, reached from the trusted directory `anchor` one
+    component at a time with O_NOFOLLOW, and `path`'s last component.
+
+    For a path resolved earlier (by a plan): if any directory below `anchor` was
+    swapped for a link since, this fails (ELOOP/ENOTDIR) instead of following it
+    out of the tree. The caller closes the fd.
+    """
+    anchor = anchor.rstrip("/") or "/"
+    if path != anchor and not path.startswith(anchor.rstrip("/") + "/"):
+        raise KernelError("open", errno.EXDEV, path, f"not below {anchor}")
+    parts = _split(path[len(anchor):])
+    if not parts or any(c == ".." for c in parts):
+        raise KernelError("open", errno.EINVAL, path, "no component below the anchor")
+    root_fd = os.open(anchor, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fd, walked = _walk_fd(root_fd, parts[:-1])
+    finally:
+        os.close(root_fd)
+    if walked != len(parts) - 1:
+        os.close(fd)
+        raise KernelError("open", errno.ENOENT, path)
+    return fd, parts[-1]
+
+
 def make_mountpoint(root: str, path: str, *, directory: bool,
                     mode: int = 0o755) -> tuple[str, list[str]]:
     """Make `path` exist inside `root` as a directory (or an empty file).

@@ -257,3 +257,21 @@ def test_remove_created_cannot_escape_through_planted_symlink(tree):
     os.symlink(outside, root + "/a")
     rootpath.remove_created(root, created)
     assert os.path.isdir(outside + "/b")
+
+
+def test_open_parent_beneath_refuses_a_link_below_the_anchor(tmp_path):
+    """A directory swapped for a link (to outside) after a plan resolved the path is
+    not followed: the walk fails instead of creating anything out there."""
+    anchor, outside = tmp_path / "root", tmp_path / "outside"
+    (anchor / "a").mkdir(parents=True)
+    outside.mkdir()
+    fd, name = rootpath.open_parent_beneath(str(anchor), str(anchor / "a" / "m"))
+    os.close(fd)
+    assert name == "m"
+    (anchor / "a").rmdir()
+    os.symlink(str(outside), anchor / "a")
+    with pytest.raises(OSError):
+        rootpath.open_parent_beneath(str(anchor), str(anchor / "a" / "m"))
+    with pytest.raises(KernelError):
+        rootpath.open_parent_beneath(str(anchor), str(tmp_path / "elsewhere" / "m"))
+    assert list(outside.iterdir()) == []

@@ -23,6 +23,7 @@ from pyocijail.backends.freebsd.plan import JailPlan, build_plan
 from pyocijail.backends.freebsd.resources import cpu_list, rctl_rules
 from pyocijail.errors import ConfigError, KernelError
 from pyocijail.failpoints import failpoint
+from pyocijail.rootpath import open_parent_beneath
 from pyocijail.spec.model import Process, Resources, Spec
 
 if TYPE_CHECKING:
@@ -132,21 +133,29 @@ class FreeBSDBackend:
     def _mount_step(self, plan: JailPlan, index: int, undo: UndoLog) -> None:
         for point in plan.mountpoints:
             if point.mount == index:
-                self._make_point(point.path, point.kind, undo)
+                self._make_point(plan, point.path, point.kind, undo)
         self._mount(plan, index, plan.mounts[index], undo)
         failpoint("create.freebsd.after-mount")
 
-    def _make_point(self, path: str, kind: str, undo: UndoLog) -> None:
+    def _make_point(self, plan: JailPlan, path: str, kind: str, undo: UndoLog) -> None:
+        """Create a missing mount point without following links the image may have
+        planted since plan resolved it: from a trusted anchor (the jail's root, its
+        parent for the read-only alias, a nullfs source), component by component."""
         real = self.kernel.host_path(path)
         if os.path.lexists(real):
             return  # made by someone else (or by an earlier, interrupted create)
-        undo.append({"op": "mountpoint", "path": real, "kind": kind})
+        anchor = _anchor(real, plan)
+        undo.append({"op": "mountpoint", "path": real, "kind": kind, "anchor": anchor})
         try:  # the rootfs may have changed since plan: an error, not a traceback
-            if kind == "dir":
-                os.mkdir(real, 0o755)
-            else:
-                os.close(os.open(real, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-                                 | os.O_CLOEXEC, 0o644))
+            parent, name = open_parent_beneath(anchor, real)
+            try:
+                if kind == "dir":
+                    os.mkdir(name, 0o755, dir_fd=parent)
+                else:
+                    os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                                     | os.O_CLOEXEC, 0o644, dir_fd=parent))
+            finally:
+                os.close(parent)
         except OSError as err:
             raise KernelError("mkdir" if kind == "dir" else "create", err.errno, path) from None
 
@@ -315,3 +324,14 @@ class TracingKernel:
             return attr(*args, **kwargs)
 
         return traced
+
+
+def _anchor(real: str, plan: JailPlan) -> str:
+    """The deepest trusted directory above `real`: the jail's root (or the directory
+    holding the read-only alias) or a nullfs source, all chosen by the config's author."""
+    candidates = {plan.path, os.path.dirname(plan.path)}
+    candidates |= {op.source for op in plan.mounts if op.fstype == "nullfs" and not op.file}
+    below = [a for a in candidates if real.startswith(a.rstrip("/") + "/")]
+    if not below:
+        raise KernelError("mkdir", errno.EXDEV, real, "not inside the jail or a volume")
+    return max(below, key=len)

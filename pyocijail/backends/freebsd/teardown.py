@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyocijail.backends.freebsd.kernel import MNT_FORCE, JailKernel
 from pyocijail.errors import KernelError
+from pyocijail.rootpath import open_parent_beneath
 
 if TYPE_CHECKING:
     from pyocijail.backends.base import UndoLog
@@ -67,7 +68,7 @@ def destroy(k: JailKernel, log: LogSink, state: dict[str, Any], undo: UndoLog) -
     points = [e for _, e in todo if e["op"] == "mountpoint"]
     order = sorted(enumerate(points), key=lambda ie: (-ie[1]["path"].count("/"), -ie[0]))
     for _, e in order:
-        attempt(_remove_point, log, e["path"], e["kind"])
+        attempt(_remove_point, log, e["path"], e["kind"], e.get("anchor"))
     for name in names:  # also rules added later by `update`
         attempt(_rctl_clear, k, f"jail:{name}")
     for i, e in reversed(todo):
@@ -142,14 +143,29 @@ def _restore(path: str, saved: str | None) -> None:
         os.rmdir(os.path.dirname(saved))
 
 
-def _remove_point(log: LogSink, path: str, kind: str) -> None:
+def _remove_point(log: LogSink, path: str, kind: str, anchor: str | None = None) -> None:
+    """rmdir/unlink a mount point create made, through its parent reached from the
+    anchor without following links (an image could have swapped one in since)."""
     try:
-        if kind == "dir":
-            os.rmdir(path)
+        if anchor is None:  # a journal from before anchors were recorded
+            parent, name = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY
+                                   | os.O_NOFOLLOW | os.O_CLOEXEC), os.path.basename(path)
         else:
-            os.unlink(path)
+            parent, name = open_parent_beneath(anchor, path)
+        try:
+            if kind == "dir":
+                os.rmdir(name, dir_fd=parent)
+            else:
+                os.unlink(name, dir_fd=parent)
+        finally:
+            os.close(parent)
     except FileNotFoundError:
         pass
+    except KernelError as err:
+        if err.errno == errno.ENOENT:
+            return
+        log.warn(f"destroy: keeping {path}: {err}")
+        return
     except OSError as err:
         if err.errno == errno.ENOTDIR:  # replaced (by a link?) since: not ours to remove
             log.warn(f"destroy: keeping {path}: it is no longer the mount point made")
