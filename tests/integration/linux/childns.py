@@ -10,8 +10,9 @@ import traceback
 import pytest
 
 
-def run_in_child(fn, *args, extra_unshare: int = 0):
-    """Run fn(*args) in a fork that unshared its mount namespace (made rprivate).
+def run_in_child(fn, *args, extra_unshare: int = 0, prepare=None):
+    """Run fn(*args) in a fork that unshared its mount namespace (made rprivate),
+    or that ran `prepare()` instead (e.g. to move itself into a cgroup).
 
     Returns fn's JSON-able result; re-raises a failure (assertion or exception)
     as an AssertionError carrying the child's traceback.
@@ -23,8 +24,11 @@ def run_in_child(fn, *args, extra_unshare: int = 0):
     if pid == 0:  # child: never return into pytest
         os.close(r)
         try:
-            libc.unshare(libc.CLONE_NEWNS | extra_unshare)
-            libc.mount(None, "/", None, libc.MS_REC | libc.MS_PRIVATE)
+            if prepare is not None:
+                prepare()
+            else:
+                libc.unshare(libc.CLONE_NEWNS | extra_unshare)
+                libc.mount(None, "/", None, libc.MS_REC | libc.MS_PRIVATE)
             report = {"ok": True, "result": fn(*args)}
         except BaseException:
             report = {"ok": False, "error": traceback.format_exc()}

@@ -12,7 +12,6 @@ import errno
 import json
 import os
 import time
-import traceback
 
 import pytest
 
@@ -71,29 +70,14 @@ def cgroup2_dir():
 def in_cgroup(directory, fn, *args):
     """Run fn(*args) in a forked child that first moved itself into `directory`;
     returns its JSON-able result (an exception in the child fails the test)."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(r)
-        try:
-            with open(f"{directory}/cgroup.procs", "w") as f:
-                f.write(str(os.getpid()))
-            report = {"ok": True, "result": fn(*args)}
-        except BaseException:
-            report = {"ok": False, "error": traceback.format_exc()}
-        try:
-            os.write(w, json.dumps(report).encode())
-        finally:
-            os._exit(0)
-    os.close(w)
-    chunks = []
-    while chunk := os.read(r, 65536):
-        chunks.append(chunk)
-    os.close(r)
-    os.waitpid(pid, 0)
-    report = json.loads(b"".join(chunks))
-    assert report["ok"], report.get("error")
-    return report["result"]
+    from tests.integration.linux.childns import run_in_child
+
+    def join() -> None:
+        with open(f"{directory}/cgroup.procs", "w") as f:
+            f.write(str(os.getpid()))
+
+    return run_in_child(fn, *args, prepare=join)
+
 
 
 def _outcome(call):
