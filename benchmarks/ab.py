@@ -29,7 +29,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from benchmarks.bench import (  # noqa: E402
-    Bundles, Spawner, become_subreaper, reap_strays, remove_cgroups, wait_pid,
+    Bundles,
+    Spawner,
+    become_subreaper,
+    reap_strays,
+    remove_cgroups,
+    wait_pid,
 )
 from benchmarks.launcher import import_paths  # noqa: E402
 

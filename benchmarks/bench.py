@@ -115,13 +115,9 @@ def become_subreaper() -> None:
 
 
 def reap_strays() -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
+    from pyocijail.testing.driver import reap_orphans
+
+    reap_orphans()
 
 
 def wait_pid(pid: int, timeout: float = 10.0) -> None:

@@ -14,7 +14,7 @@ import tempfile
 import pytest
 
 from pyocijail.testing import bundles
-from pyocijail.testing.driver import Runtime, become_subreaper
+from pyocijail.testing.driver import Runtime, become_subreaper, reap_orphans
 
 IS_ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not IS_ROOT, reason="needs root (real namespaces and mounts)")
@@ -44,25 +44,14 @@ def runtime(workdir):
     before = _mounts()
     rt = Runtime(os.path.join(workdir, "state"))
     yield rt
-    _reap_orphans()
+    reap_orphans()
     rt.cleanup()
-    _reap_orphans()
+    reap_orphans()
     leaked_mounts = {m for m in _mounts() - before if m.startswith(workdir)}
     for m in sorted(leaked_mounts, reverse=True):
         os.system(f"umount -l {m!r}")
     assert not rt.ids(), f"delete --force left state behind: {rt.ids()}"
     assert not leaked_mounts, f"host mounts left behind: {leaked_mounts}"
-
-
-def _reap_orphans() -> None:
-    """Collect container processes that were reparented to this subreaper."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 @pytest.fixture

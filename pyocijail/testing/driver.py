@@ -92,6 +92,17 @@ def become_subreaper() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
 
 
+def reap_orphans() -> None:
+    """Collect whatever was reparented to this subreaper and has exited."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
 def reap(pid: int, timeout: float = 10) -> int | None:
     """Wait for a container process reparented to us; its exit code, None on timeout."""
     deadline = time.monotonic() + timeout

@@ -84,7 +84,8 @@ def mounts_under(prefix: str) -> set[str]:
     return {p for p in points if p.startswith(prefix)}
 
 
-def _read(path: str) -> bytes:
+def read_bytes(path: str) -> bytes:
+    """A file's bytes, or b"" if it cannot be read (a process gone meanwhile)."""
     try:
         with open(path, "rb") as f:
             return f.read()
@@ -105,12 +106,12 @@ def session_processes(markers: tuple[str, ...]) -> dict[int, str]:
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == me:
             continue
-        cmdline = _read(f"/proc/{entry}/cmdline")
+        cmdline = read_bytes(f"/proc/{entry}/cmdline")
         if not cmdline:
             continue  # kernel thread or gone
-        text = cmdline + b"\0" + _read(f"/proc/{entry}/environ")
+        text = cmdline + b"\0" + read_bytes(f"/proc/{entry}/environ")
         if any(n in text for n in needles):
-            status = _read(f"/proc/{entry}/stat").decode(errors="replace")
+            status = read_bytes(f"/proc/{entry}/stat").decode(errors="replace")
             if ") Z " in status:
                 continue  # a zombie waiting for its parent is not a leak
             found[int(entry)] = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()

@@ -23,7 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from pyocijail.testing import bundles
-from pyocijail.testing.driver import Result, Runtime
+from pyocijail.testing.driver import (
+    Result,
+    Runtime,
+    reap_orphans,  # noqa: F401 - the tests use it from here
+)
+from pyocijail.testing.hostcheck import read_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ["sleep", "1000"]
@@ -79,32 +84,16 @@ def backends_of(point: str) -> tuple[str, ...]:
 
 # --- processes ----------------------------------------------------------------------
 
-def reap_orphans() -> None:
-    """Collect whatever was reparented to this process (pytest is a subreaper)."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-def _read(path: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError:
-        return b""
 
 
 def cmdline(pid: int) -> list[str]:
-    return [a.decode(errors="replace") for a in _read(f"/proc/{pid}/cmdline").split(b"\0") if a]
+    args = read_bytes(f"/proc/{pid}/cmdline").split(b"\0")
+    return [a.decode(errors="replace") for a in args if a]
 
 
 def alive(pid: int) -> bool:
     """Exists and is not a zombie (or exiting)."""
-    data = _read(f"/proc/{pid}/stat")
+    data = read_bytes(f"/proc/{pid}/stat")
     if not data:
         return False
     fields = data[data.rfind(b")") + 2:].split()
@@ -120,7 +109,7 @@ def token_processes(token: str, inside: str | None = None) -> list[int]:
         if not entry.isdigit() or int(entry) == me:
             continue
         pid = int(entry)
-        hit = needle in _read(f"/proc/{pid}/environ").split(b"\0")
+        hit = needle in read_bytes(f"/proc/{pid}/environ").split(b"\0")
         if not hit and inside:
             for link in ("cwd", "root"):
                 try:
