@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 
 import pytest
 
@@ -40,6 +41,15 @@ def _reap_zombie_children(keep: set[int]) -> None:
                 os.waitpid(int(entry), os.WNOHANG)
             except ChildProcessError:
                 pass
+
+
+def wait_for(predicate, timeout=10.0, what="condition"):
+    """Poll `predicate` until true; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
 
 
 def _need(*programs: str) -> None:

@@ -15,18 +15,10 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import IMAGE
+from tests.e2e.conftest import IMAGE, wait_for
 from tests.e2e.terminal import Terminal
 
 pytestmark = [pytest.mark.containerd, pytest.mark.root]
-
-
-def _wait_for(predicate, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def _task_status(ctrd, cid):
@@ -39,12 +31,12 @@ def _task_status(ctrd, cid):
 
 def _run_detached(ctrd, cid, *cmd):
     ctrd.ok("run", "-d", *ctrd.run_flags(), IMAGE, cid, *cmd)
-    _wait_for(lambda: _task_status(ctrd, cid) == "RUNNING", what=f"{cid} running")
+    wait_for(lambda: _task_status(ctrd, cid) == "RUNNING", what=f"{cid} running")
 
 
 def _remove(ctrd, cid):
     ctrd.ctr("task", "kill", "-a", "-s", "SIGKILL", cid)
-    _wait_for(lambda: _task_status(ctrd, cid) in ("STOPPED", None), what=f"{cid} stopped")
+    wait_for(lambda: _task_status(ctrd, cid) in ("STOPPED", None), what=f"{cid} stopped")
     ctrd.ctr("task", "delete", cid)
     ctrd.ok("container", "delete", cid)
 
@@ -120,11 +112,11 @@ def test_exec_ps_kill_delete(containerd):
     assert any("ps --format json d1" in c for c in containerd.runtime_calls())
 
     containerd.ok("task", "kill", "-s", "SIGTERM", "d1")
-    _wait_for(lambda: containerd.ctr("task", "exec", "--exec-id", "e4", "d1", "cat",
+    wait_for(lambda: containerd.ctr("task", "exec", "--exec-id", "e4", "d1", "cat",
                                      "/tmp/term").out == "got-term\n", what="the TERM trap")
     assert _task_status(containerd, "d1") == "RUNNING"
     containerd.ok("task", "kill", "-s", "SIGKILL", "d1")
-    _wait_for(lambda: _task_status(containerd, "d1") == "STOPPED", what="stopped")
+    wait_for(lambda: _task_status(containerd, "d1") == "STOPPED", what="stopped")
     res = containerd.ok("task", "delete", "d1")
     assert "137" in res.out or res.out == "", res
     containerd.ok("container", "delete", "d1")
@@ -150,7 +142,7 @@ def test_pause_resume(containerd):
                 return int(out)
 
     first = count()
-    _wait_for(lambda: count() > first, what="progress after resume")
+    wait_for(lambda: count() > first, what="progress after resume")
     assert containerd.verbs("p1").count("pause") == 1
     _remove(containerd, "p1")
 

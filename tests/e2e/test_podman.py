@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import IMAGE
+from tests.e2e.conftest import IMAGE, wait_for
 from tests.e2e.terminal import Terminal
 
 pytestmark = [pytest.mark.podman, pytest.mark.root]
@@ -24,14 +24,6 @@ LOOP = "echo started; while true; do sleep 0.1; done"
 
 def _cid(podman, name):
     return podman.inspect(name)["Id"]
-
-
-def _wait_for(predicate, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def _status(podman, name):
@@ -78,7 +70,7 @@ def test_run_rm_non_executable_command_is_126(podman):
 def test_detached_logs_exec_and_top(podman):
     """run -d, then logs, exec (output and exit codes) and top work on it."""
     podman.ok("run", "-d", "--name", "d1", IMAGE, "sh", "-c", LOOP)
-    _wait_for(lambda: "started" in podman("logs", "d1").out, what="logs")
+    wait_for(lambda: "started" in podman("logs", "d1").out, what="logs")
     assert _status(podman, "d1").startswith("Up")
 
     res = podman("exec", "d1", "sh", "-c", "echo in-exec; echo err >&2")
@@ -164,7 +156,7 @@ def test_stop_falls_back_to_sigkill(podman):
     """A container ignoring SIGTERM is killed with SIGKILL after the stop timeout."""
     podman.ok("run", "-d", "--name", "s1", IMAGE, "sh", "-c",
               "trap '' TERM; echo started; while true; do sleep 0.1; done")
-    _wait_for(lambda: "started" in podman("logs", "s1").out, what="logs")
+    wait_for(lambda: "started" in podman("logs", "s1").out, what="logs")
     t0 = time.monotonic()
     podman.ok("stop", "-t", "1", "s1")
     assert time.monotonic() - t0 >= 1.0
@@ -181,7 +173,7 @@ def test_stop_of_a_cooperative_container(podman):
     """SIGTERM alone stops a container that exits on it (exit code 143)."""
     podman.ok("run", "-d", "--name", "s2", IMAGE, "sh", "-c",
               "trap 'exit 143' TERM; echo started; while true; do sleep 0.1; done")
-    _wait_for(lambda: "started" in podman("logs", "s2").out, what="logs")
+    wait_for(lambda: "started" in podman("logs", "s2").out, what="logs")
     podman.ok("stop", "-t", "10", "s2")
     assert _status(podman, "s2").startswith("Exited (143)")
     assert podman.verbs(_cid(podman, "s2"))[-2:] == ["kill", "delete"]
@@ -192,14 +184,14 @@ def test_kill_with_a_chosen_signal(podman):
     """kill -s USR1 reaches the process (podman sends the number)."""
     podman.ok("run", "-d", "--name", "k1", IMAGE, "sh", "-c",
               "trap 'echo got-usr1' USR1; echo started; while true; do sleep 0.1; done")
-    _wait_for(lambda: "started" in podman("logs", "k1").out, what="logs")
+    wait_for(lambda: "started" in podman("logs", "k1").out, what="logs")
     podman.ok("kill", "-s", "USR1", "k1")
-    _wait_for(lambda: "got-usr1" in podman("logs", "k1").out, what="the trap")
+    wait_for(lambda: "got-usr1" in podman("logs", "k1").out, what="the trap")
     assert _status(podman, "k1").startswith("Up")
     cid = _cid(podman, "k1")
     assert any(c.endswith(f"kill {cid} 10") for c in podman.runtime_calls())
     podman.ok("kill", "k1")  # default KILL
-    _wait_for(lambda: _status(podman, "k1").startswith("Exited (137)"), what="exit")
+    wait_for(lambda: _status(podman, "k1").startswith("Exited (137)"), what="exit")
     podman.ok("rm", "k1")
 
 
@@ -235,7 +227,7 @@ def test_pause_and_unpause(podman):
             if out:
                 return int(out)
 
-    _wait_for(lambda: podman("exec", "p1", "cat", "/tmp/count").code == 0, what="counter")
+    wait_for(lambda: podman("exec", "p1", "cat", "/tmp/count").code == 0, what="counter")
     podman.ok("pause", "p1")
     assert _status(podman, "p1") == "Paused"
     # exec into a paused container is refused by podman itself; read the file from outside
@@ -246,7 +238,7 @@ def test_pause_and_unpause(podman):
     assert open(path).read() == before
     podman.ok("unpause", "p1")
     first = count()
-    _wait_for(lambda: count() > first, what="the counter to move again")
+    wait_for(lambda: count() > first, what="the counter to move again")
     assert podman.verbs(_cid(podman, "p1"))[-2:] == ["pause", "resume"] or \
         "resume" in podman.verbs(_cid(podman, "p1"))
     podman.ok("rm", "-f", "-t", "0", "p1")
@@ -255,9 +247,9 @@ def test_pause_and_unpause(podman):
 def test_restart(podman):
     """restart = kill, delete, a fresh create and start; the container is up again."""
     podman.ok("run", "-d", "--name", "rs", IMAGE, "sh", "-c", LOOP)
-    _wait_for(lambda: "started" in podman("logs", "rs").out, what="logs")
+    wait_for(lambda: "started" in podman("logs", "rs").out, what="logs")
     podman.ok("restart", "-t", "0", "rs")
-    _wait_for(lambda: podman("logs", "rs").out.count("started") == 2, what="second start")
+    wait_for(lambda: podman("logs", "rs").out.count("started") == 2, what="second start")
     assert _status(podman, "rs").startswith("Up")
     verbs = podman.verbs(_cid(podman, "rs"))
     assert verbs.count("create") == 2 and verbs.count("start") == 2, verbs
