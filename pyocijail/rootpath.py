@@ -22,8 +22,7 @@ import stat
 import sys
 from typing import Protocol
 
-import attrs
-
+from pyocijail import values
 from pyocijail.errors import KernelError
 
 _MISSING = (errno.ENOENT, errno.ENOTDIR)
@@ -43,7 +42,7 @@ def _split(path: str) -> list[str]:
 Parts = tuple[str, ...]
 
 
-@attrs.frozen
+@values.frozen
 class Node:
     kind: str  # dir | file | link | missing | virtual | other
     target: str | None = None  # link target
@@ -58,7 +57,7 @@ class ResolveError(OSError):
     """A path cannot be resolved inside the root (ELOOP, ENOTDIR)."""
 
 
-@attrs.frozen
+@values.frozen
 class Resolution:
     parts: Parts  # resolved container path, components
     kind: str  # dir | file | other | missing | virtual

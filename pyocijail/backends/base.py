@@ -45,7 +45,7 @@ class UndoLog(Protocol):
 
 
 class Plan(Protocol):
-    """A backend's complete, ordered description of a container (frozen attrs)."""
+    """A backend's complete, ordered description of a container (a frozen value class)."""
 
     def to_json(self) -> dict[str, Any]: ...
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import attrs
-
+from pyocijail import values
 from pyocijail.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -34,17 +33,17 @@ def build_process(ctx: Context, container_id: str, *, process_file: str | None,
         base = process_from_json(record.process) if record.process else None
         if base is None:
             raise ConfigError(f'container "{container_id}" has no process to base exec on')
-        process = attrs.evolve(base, args=tuple(command), terminal=False, console_size=None)
+        process = values.evolve(base, args=tuple(command), terminal=False, console_size=None)
     if cwd is not None:
-        process = attrs.evolve(process, cwd=cwd)
+        process = values.evolve(process, cwd=cwd)
     if env:
         merged = dict(e.partition("=")[::2] for e in process.env)
         merged.update(e.partition("=")[::2] for e in env)
-        process = attrs.evolve(process, env=tuple(f"{k}={v}" for k, v in merged.items()))
+        process = values.evolve(process, env=tuple(f"{k}={v}" for k, v in merged.items()))
     if user is not None or additional_gids:
-        process = attrs.evolve(process, user=_user(process, user, additional_gids))
+        process = values.evolve(process, user=_user(process, user, additional_gids))
     if tty:
-        process = attrs.evolve(process, terminal=True)
+        process = values.evolve(process, terminal=True)
     return process
 
 
@@ -53,9 +52,9 @@ def _user(process: Process, text: str | None, gids: list[int]) -> object:
     if text is not None:
         uid, _, gid = text.partition(":")
         try:
-            u = attrs.evolve(u, uid=int(uid), gid=int(gid) if gid else u.gid)
+            u = values.evolve(u, uid=int(uid), gid=int(gid) if gid else u.gid)
         except ValueError:
             raise UsageError(f"--user {text!r}: use numeric UID[:GID]") from None
     if gids:
-        u = attrs.evolve(u, additional_gids=tuple(gids))
+        u = values.evolve(u, additional_gids=tuple(gids))
     return u

@@ -1,1 +1,1 @@
-"""config.json: strict loading, schema validation, and the attrs model."""
+"""config.json: strict loading, schema validation, and the model."""

@@ -1,4 +1,4 @@
-"""The parts of config.json the runtime uses, as frozen attrs values.
+"""The parts of config.json the runtime uses, as frozen value classes (`pyocijail.values`).
 
 Field names are the spec's camelCase keys in snake_case; `spec.convert` maps
 between them. Keys the runtime does not know are dropped at conversion (the
@@ -8,9 +8,9 @@ been checked against `schemas/` before they get here.
 
 from __future__ import annotations
 
-import attrs
+from pyocijail import values
 
-frozen = attrs.frozen(kw_only=True)
+frozen = values.frozen(kw_only=True)
 
 
 @frozen
@@ -241,7 +241,7 @@ class Linux:
     devices: tuple[Device, ...] = ()
     cgroups_path: str | None = None
     resources: Resources | None = None
-    sysctl: dict[str, str] = attrs.field(factory=dict)
+    sysctl: dict[str, str] = values.factory(dict)
     seccomp: Seccomp | None = None
     rootfs_propagation: str | None = None
     masked_paths: tuple[str, ...] = ()
@@ -313,6 +313,6 @@ class Spec:
     hostname: str | None = None
     domainname: str | None = None
     hooks: Hooks = Hooks()
-    annotations: dict[str, str] = attrs.field(factory=dict)
+    annotations: dict[str, str] = values.factory(dict)
     linux: Linux | None = None
     freebsd: FreeBSD | None = None

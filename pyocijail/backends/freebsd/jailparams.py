@@ -14,7 +14,7 @@ import errno
 import ipaddress
 from typing import Any
 
-import attrs
+from pyocijail import values
 
 MAXHOSTNAMELEN = 256  # sys/param.h; strings include the NUL
 MAXPATHLEN = 1024
@@ -25,7 +25,7 @@ OSRELEASELEN = 32
 JAILSYS = {"disable": 0, "new": 1, "inherit": 2}
 
 
-@attrs.frozen
+@values.frozen
 class JailParam:
     name: str
     type: str  # int | bool | string | jailsys | ip4 | ip6 | ulong

@@ -12,8 +12,7 @@ import os
 import re
 from collections.abc import Sequence
 
-import attrs
-
+from pyocijail import values
 from pyocijail.backends.freebsd.kernel import MNT_FLAGS
 from pyocijail.errors import ConfigError
 from pyocijail.rootpath import (
@@ -27,7 +26,7 @@ from pyocijail.rootpath import (
 )
 from pyocijail.spec.model import Mount
 
-frozen = attrs.frozen(kw_only=True)
+frozen = values.frozen(kw_only=True)
 
 #: Option spellings that clear a flag.
 NEGATIONS = {"rw": "ro", "exec": "noexec", "suid": "nosuid", "atime": "noatime",
@@ -318,7 +317,7 @@ def plan_mounts(mounts: Sequence[Mount], *, bundle: str, rootfs: str, jail_path:
         if devfs_on_dev is None:
             raise ConfigError("freebsd.devices needs a devfs mount on /dev to unhide them in")
         op = ops[devfs_on_dev]
-        ops[devfs_on_dev] = attrs.evolve(op, rules=(*op.rules, *device_rules))
+        ops[devfs_on_dev] = values.evolve(op, rules=(*op.rules, *device_rules))
     return ops, points
 
 

@@ -14,13 +14,12 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-import attrs
-
+from pyocijail import values
 from pyocijail.backends.freebsd import jailparams
 from pyocijail.errors import ConfigError
 from pyocijail.spec.model import Jail, JailAllow, Spec
 
-frozen = attrs.frozen(kw_only=True)
+frozen = values.frozen(kw_only=True)
 
 ANN_PARENT = "org.freebsd.parentJail"
 ANN_VNET = "org.freebsd.jail.vnet"

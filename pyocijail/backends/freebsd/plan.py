@@ -11,8 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import attrs
-
+from pyocijail import values
 from pyocijail.backends.freebsd import jailparams
 from pyocijail.backends.freebsd.mounts import MountOp, MountPoint, plan_mounts
 from pyocijail.backends.freebsd.params import JailSettings, jail_settings
@@ -20,7 +19,7 @@ from pyocijail.backends.freebsd.resources import RCTL_ANNOTATION, cpu_list, rctl
 from pyocijail.errors import ConfigError
 from pyocijail.spec.model import Process, Spec
 
-frozen = attrs.frozen(kw_only=True)
+frozen = values.frozen(kw_only=True)
 
 #: runtime-spec rlimit names that exist on FreeBSD (sys/resource.h). RLIMIT_AS
 #: is FreeBSD's RLIMIT_VMEM under its other name.

@@ -25,8 +25,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import attrs
-
+from pyocijail import values
 from pyocijail.backends.linux import libc
 from pyocijail.errors import ConfigError, KernelError
 from pyocijail.spec import model
@@ -47,7 +46,7 @@ _MACHINE = os.uname().machine  # now: a LINUX32 personality would change it late
 SETS = ("bounding", "effective", "inheritable", "permitted", "ambient")
 
 
-@attrs.frozen
+@values.frozen
 class CapSets:
     """Capability numbers per set (all sets present; absent in the config = empty)."""
 

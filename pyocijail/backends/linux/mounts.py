@@ -25,9 +25,7 @@ import errno
 import os
 import stat
 
-import attrs
-
-from pyocijail import rootpath
+from pyocijail import rootpath, values
 from pyocijail.backends.linux import libc
 from pyocijail.backends.linux.libc import (
     MS_BIND,
@@ -103,7 +101,7 @@ MOUNT_OPTIONS = tuple(sorted({*_SET, *_CLEAR, *_PROPAGATION, "defaults", "tmpcop
                               "notmpcopyup"}))
 
 
-@attrs.frozen
+@values.frozen
 class MountOptions:
     """An OCI mount's `options`, split into what mount(2) needs."""
 
@@ -369,7 +367,7 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
         _, made = rootpath.make_mountpoint(rootfs, m.destination, directory=is_dir)
         created.extend(made)
         if is_bind:
-            opts = attrs.evolve(opts, flags=opts.flags | MS_BIND)  # type "bind" alone binds
+            opts = values.evolve(opts, flags=opts.flags | MS_BIND)  # type "bind" alone binds
             _bind(log, source, rootfs, m.destination, opts)
         elif opts.tmpcopyup:
             _tmpfs_copyup(log, source, rootfs, m.destination, opts)

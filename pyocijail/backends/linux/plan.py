@@ -11,8 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import attrs
-
+from pyocijail import values
 from pyocijail.backends.linux import capabilities, cgroups, resources
 from pyocijail.backends.linux.cgroups import Cgroup
 from pyocijail.backends.linux.namespaces import NAMESPACES
@@ -22,7 +21,7 @@ from pyocijail.spec.model import Device, IdMapping, Mount, Resources, Rlimit, Se
 PERSONALITIES = {"LINUX": 0x0000, "LINUX32": 0x0008}
 
 
-@attrs.frozen(kw_only=True)
+@values.frozen(kw_only=True)
 class LinuxPlan:
     container_id: str
     bundle: str

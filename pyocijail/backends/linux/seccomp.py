@@ -115,7 +115,7 @@ def _check_action(name: str, where: str) -> None:
 
 def check(profile: model.Seccomp, log: Any = None) -> model.Seccomp:
     """Validate `profile`; return it without the syscall names libseccomp does not know."""
-    import attrs
+    from pyocijail import values
 
     _check_action(profile.default_action, "linux.seccomp.defaultAction")
     if profile.listener_path:
@@ -141,11 +141,11 @@ def check(profile: model.Seccomp, log: Any = None) -> model.Seccomp:
         names = tuple(n for n in rule.names if _resolve(lib, n) != _NR_SCMP_ERROR)
         unknown += [n for n in rule.names if n not in names]
         if names:
-            rules.append(attrs.evolve(rule, names=names))
+            rules.append(values.evolve(rule, names=names))
     if unknown and log is not None:
         names = ", ".join(sorted(set(unknown)))
         log.warn(f"seccomp: ignoring syscalls unknown to libseccomp: {names}")
-    return attrs.evolve(profile, syscalls=tuple(rules))
+    return values.evolve(profile, syscalls=tuple(rules))
 
 
 def _resolve(lib: ctypes.CDLL, name: str) -> int:
