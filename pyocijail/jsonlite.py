@@ -41,13 +41,16 @@ _scanner = None
 _encoders: dict[bool, Any] = {}
 
 
-def loads(data: bytes | str) -> Any:
-    """`json.loads(data)` for UTF-8 text; ValueError on bad JSON, like json."""
+def loads(data: bytes | str, **hooks: Any) -> Any:
+    """`json.loads(data, **hooks)` for UTF-8 text; ValueError on bad JSON, like json.
+
+    `hooks`: `object_pairs_hook` and `parse_constant`, as json takes them.
+    """
     global _scanner
-    if _json is None:
+    if _json is None or not hooks.keys() <= {"object_pairs_hook", "parse_constant"}:
         import json
 
-        return json.loads(data)
+        return json.loads(data, **hooks)
     try:
         text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
     except UnicodeDecodeError:
@@ -55,12 +58,19 @@ def loads(data: bytes | str) -> Any:
     if text.startswith("\ufeff"):
         import json
 
-        return json.loads(data)  # a BOM or another encoding: json's own rules
-    if _scanner is None:
-        _scanner = _json.make_scanner(_Context)
+        return json.loads(data, **hooks)  # a BOM or another encoding: json's own rules
+    if hooks:
+        context = _Context()
+        for name, hook in hooks.items():
+            setattr(context, name, hook)
+        scanner = _json.make_scanner(context)
+    else:
+        if _scanner is None:
+            _scanner = _json.make_scanner(_Context)
+        scanner = _scanner
     begin = len(text) - len(text.lstrip(_WS))
     try:
-        value, end = _scanner(text, begin)
+        value, end = scanner(text, begin)
     except Exception:  # noqa: BLE001 - StopIteration, or the scanner's own error path
         # failing outside json.decoder (a SystemError on a truncated string):
         # json.loads below gives the real JSONDecodeError.
@@ -68,7 +78,7 @@ def loads(data: bytes | str) -> Any:
     if end < 0 or text[end:].strip(_WS):
         import json
 
-        return json.loads(data)  # raises json's exact JSONDecodeError (a ValueError)
+        return json.loads(data, **hooks)  # raises json's exact JSONDecodeError (a ValueError)
     return value
 
 

@@ -20,7 +20,6 @@ import errno
 import os
 import stat
 import sys
-from typing import Protocol
 
 from pyocijail import values
 from pyocijail.errors import KernelError
@@ -48,9 +47,15 @@ class Node:
     target: str | None = None  # link target
 
 
-class View(Protocol):
+class View:
+    """What `walk` reads a tree through (any object with this method will do).
+
+    A plain class, not a `typing.Protocol`: typing costs `create` an import.
+    """
+
     def node(self, parts: Parts) -> Node:
         """What the container path `/parts...` is; earlier parts are resolved dirs."""
+        raise NotImplementedError
 
 
 class ResolveError(OSError):

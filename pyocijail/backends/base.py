@@ -30,10 +30,13 @@ made, so `destroy` can undo a create that was killed at any point.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from pyocijail.spec.model import Process, Spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 
 class UndoLog(Protocol):

@@ -9,9 +9,12 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
 
 from pyocijail.errors import ConfigError, PyocijailError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:

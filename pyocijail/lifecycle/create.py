@@ -9,9 +9,9 @@ in `process/sync.py`.
 
 from __future__ import annotations
 
+# `_socket`, not `socket`: the wrapper module builds enums at import (~3 ms).
+import _socket
 import os
-import socket
-from typing import TYPE_CHECKING, Any
 
 from pyocijail.errors import ConfigError, PyocijailError
 from pyocijail.failpoints import failpoint
@@ -22,7 +22,10 @@ from pyocijail.state.record import Record
 from pyocijail.state.status import BARRIER
 from pyocijail.state.undo import UndoFile
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pyocijail.lifecycle.context import Context
     from pyocijail.state.store import ContainerDir
 
@@ -37,8 +40,8 @@ class CreateRequest:
         # the init one end (as if it were --console-socket) and leaves the
         # other in `relay`, where the pty master will arrive.
         self.relay_terminal = relay_terminal
-        self.console_pair: socket.socket | None = None
-        self.relay: socket.socket | None = None
+        self.console_pair: _socket.socket | None = None
+        self.relay: _socket.socket | None = None
 
 
 def create(ctx: Context, req: CreateRequest) -> Record:
@@ -56,7 +59,7 @@ def create(ctx: Context, req: CreateRequest) -> Record:
     if spec.root is None:
         raise ConfigError("config.json: root is required")
     if spec.process.terminal and req.console_socket is None and req.relay_terminal:
-        req.relay, req.console_pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        req.relay, req.console_pair = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     has_console = req.console_socket is not None or req.console_pair is not None
     if spec.process.terminal and not has_console:
         raise ConfigError("process.terminal is true but no --console-socket was given")
@@ -122,7 +125,7 @@ def _spawn(ctx: Context, cdir: ContainerDir, record: Record, plan: Any, process:
     from pyocijail.state import liveness
 
     backend = ctx.backend
-    barrier = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    barrier = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     with console.short_unix_path(cdir.file(BARRIER)) as name:
         barrier.bind(name)
     barrier.listen(1)

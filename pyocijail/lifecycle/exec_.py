@@ -9,9 +9,8 @@ written.
 
 from __future__ import annotations
 
+import _socket
 import os
-import socket
-from typing import TYPE_CHECKING
 
 from pyocijail.errors import ConfigError, PyocijailError
 from pyocijail.failpoints import failpoint
@@ -19,6 +18,7 @@ from pyocijail.lifecycle.query import load
 from pyocijail.process.sync import READY, Channel
 from pyocijail.state.status import check
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pyocijail.lifecycle.context import Context
     from pyocijail.spec.model import Process
@@ -41,7 +41,7 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
     if console_socket is not None:
         console_sock = console.connect(console_socket)
     elif process.terminal:
-        relay, console_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        relay, console_sock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     parent, child = Channel.pair()
 
     def run_in_container() -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from pyocijail import SPEC_VERSION, __version__
 from pyocijail.lifecycle.hooks import STAGES
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pyocijail.lifecycle.context import Context
 
 

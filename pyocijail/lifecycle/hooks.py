@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from pyocijail.process.hooks import run_hooks
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pyocijail.lifecycle.context import Context
     from pyocijail.spec.model import Spec
 

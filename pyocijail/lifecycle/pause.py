@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 import signal
-from typing import TYPE_CHECKING
 
 from pyocijail.lifecycle.delete import kill_all
 from pyocijail.state.status import PAUSED_MARK, check, compute
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pyocijail.lifecycle.context import Context
 

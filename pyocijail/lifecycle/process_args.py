@@ -3,11 +3,10 @@ with CMD ARGS and the --cwd/--env/--user/--tty a person typed."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pyocijail import values
 from pyocijail.errors import ConfigError, UsageError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pyocijail.lifecycle.context import Context
     from pyocijail.spec.model import Process

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from pyocijail.lifecycle.create import CreateRequest, create
 from pyocijail.lifecycle.delete import delete
 from pyocijail.lifecycle.exec_ import exit_code
 from pyocijail.lifecycle.start import start
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pyocijail.lifecycle.context import Context
 

@@ -8,12 +8,13 @@ The backend writes them (Linux: the cgroup files); a backend without an
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from pyocijail.errors import ConfigError, PyocijailError
 from pyocijail.state.status import check, compute
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pyocijail.lifecycle.context import Context
     from pyocijail.spec.model import Resources
 

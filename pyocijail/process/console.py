@@ -9,10 +9,9 @@ relays the terminal (`proxy`).
 
 from __future__ import annotations
 
-import array
+import _socket
 import fcntl
 import os
-import socket
 import struct
 import termios
 
@@ -20,8 +19,8 @@ from pyocijail.errors import PyocijailError
 from pyocijail.process.stream import short_unix_path  # noqa: F401 - re-exported
 
 
-def connect(path: str) -> socket.socket:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+def connect(path: str) -> _socket.socket:
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         with short_unix_path(path) as name:
             sock.connect(name)
@@ -31,17 +30,21 @@ def connect(path: str) -> socket.socket:
     return sock
 
 
-def send_master(sock: socket.socket, master: int, name: str) -> None:
-    fds = array.array("i", [master])
-    sock.sendmsg([name.encode() or b"pty"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+# A C int per fd (struct, not array: array costs an import of collections).
+_FD = struct.Struct("i")
 
 
-def recv_master(sock: socket.socket) -> int:
-    fds = array.array("i")
-    _, ancdata, _, _ = sock.recvmsg(4096, socket.CMSG_SPACE(fds.itemsize))
+def send_master(sock: _socket.socket, master: int, name: str) -> None:
+    sock.sendmsg([name.encode() or b"pty"],
+                 [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, _FD.pack(master))])
+
+
+def recv_master(sock: _socket.socket) -> int:
+    fds: list[int] = []
+    _, ancdata, _, _ = sock.recvmsg(4096, _socket.CMSG_SPACE(_FD.size))
     for level, kind, data in ancdata:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds += [fd for (fd,) in _FD.iter_unpack(data[: len(data) - len(data) % _FD.size])]
     if len(fds) != 1:
         raise PyocijailError("console: expected exactly one file descriptor")
     return fds[0]

@@ -12,17 +12,21 @@ Divergence from ocijail: `args` is the whole argv (argv[0] included), not
 
 from __future__ import annotations
 
-import json
+# `_signal`, not `signal`: the wrapper module builds enums at import (~3 ms).
+import _signal
 import os
 import select
-import signal
 import time
-from collections.abc import Callable
-from typing import Any
 
+from pyocijail import jsonlite
 from pyocijail.errors import HookError
 from pyocijail.failpoints import failpoint
 from pyocijail.process.signals import reset_for_exec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 OUTPUT_LIMIT = 16384
 
@@ -30,7 +34,7 @@ OUTPUT_LIMIT = 16384
 def run_hooks(stage: str, hooks: list[dict[str, Any]], state: dict[str, Any], *,
               log: Any = None, in_child: Callable[[], None] | None = None) -> None:
     """Run each hook in order; the first failure raises HookError."""
-    payload = json.dumps(state).encode()
+    payload = jsonlite.dumps(state).encode()
     for hook in hooks:
         if log is not None:
             log.debug(f"hook {stage}: {hook['path']} {hook.get('args') or [hook['path']]}")
@@ -94,7 +98,7 @@ def _wait(pid: int, out_r: int, timeout: int | None) -> tuple[bytes, int | None]
             break
         if deadline is not None and time.monotonic() >= deadline:
             try:
-                os.killpg(pid, signal.SIGKILL)
+                os.killpg(pid, _signal.SIGKILL)
             except ProcessLookupError:
                 pass
             os.waitpid(pid, 0)

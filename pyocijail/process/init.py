@@ -9,19 +9,22 @@ container the package is out of reach: import nothing lazily on these paths.
 
 from __future__ import annotations
 
-import json
+# `_signal`, not `signal`: the wrapper module builds enums at import (~3 ms).
+import _signal
+import _socket
 import os
-import signal
-import socket
-from typing import TYPE_CHECKING, Any
 
+from pyocijail import jsonlite
 from pyocijail.errors import PyocijailError
 from pyocijail.failpoints import failpoint
 from pyocijail.process import console, setup
 from pyocijail.process.hooks import run_hooks
 from pyocijail.process.sync import CREATED, ERROR, GO, ISOLATED, READY, Channel
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pyocijail.backends.base import Backend, Plan, UndoLog
     from pyocijail.spec.model import Process
 
@@ -29,11 +32,11 @@ if TYPE_CHECKING:
 def _fresh_process() -> None:
     os.setsid()
     # Default dispositions: a SIGTERM to a created container must end it.
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
-        signal.signal(sig, signal.SIG_DFL)
+    for sig in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT):
+        _signal.signal(sig, _signal.SIG_DFL)
 
 
-def _setup_terminal(process: Process, console_sock: socket.socket | None) -> None:
+def _setup_terminal(process: Process, console_sock: _socket.socket | None) -> None:
     if not process.terminal:
         return
     assert console_sock is not None
@@ -47,7 +50,7 @@ def _setup_terminal(process: Process, console_sock: socket.socket | None) -> Non
 
 
 def init_main(backend: Backend, plan: Plan, process: Process, hooks: dict[str, list[Any]],
-              chan: Channel, barrier: socket.socket, console_sock: socket.socket | None,
+              chan: Channel, barrier: _socket.socket, console_sock: _socket.socket | None,
               preserve_fds: int, undo: UndoLog) -> None:
     """I: isolate, wait for the runtime hooks, enter, check, then block until start."""
     try:
@@ -78,15 +81,15 @@ def init_main(backend: Backend, plan: Plan, process: Process, hooks: dict[str, l
 
 
 def _await_start(backend: Backend, process: Process, path: str, hooks: dict[str, list[Any]],
-                 barrier: socket.socket, preserve_fds: int) -> None:
+                 barrier: _socket.socket, preserve_fds: int) -> None:
     try:
-        conn, _ = barrier.accept()
+        conn = _socket.socket(fileno=barrier._accept()[0])
     except BaseException:  # noqa: BLE001
         os._exit(1)
     barrier.close()
     failpoint("start.init.after-accept")
     try:
-        state = json.loads(read_stream_line(conn))
+        state = jsonlite.loads(read_stream_line(conn))
         run_hooks("startContainer", hooks.get("startContainer", []), state)
         setup.exec_process(backend, process, path, preserve_fds=preserve_fds,
                            keep_fd=conn.fileno())
@@ -97,7 +100,7 @@ def _await_start(backend: Backend, process: Process, path: str, hooks: dict[str,
             os._exit(1)
 
 
-def read_stream_line(conn: socket.socket) -> bytes:
+def read_stream_line(conn: _socket.socket) -> bytes:
     """The state JSON `start` sends: one line."""
     data = b""
     while not data.endswith(b"\n"):
@@ -109,7 +112,7 @@ def read_stream_line(conn: socket.socket) -> bytes:
 
 
 def exec_main(backend: Backend, state: dict[str, Any], pid: int, process: Process,
-              chan: Channel, console_sock: socket.socket | None, preserve_fds: int) -> None:
+              chan: Channel, console_sock: _socket.socket | None, preserve_fds: int) -> None:
     """E: join the running container, check args[0], report, exec."""
     try:
         _fresh_process()

@@ -14,11 +14,11 @@ from __future__ import annotations
 import os
 import resource
 import stat
-from typing import TYPE_CHECKING
 
 from pyocijail.errors import ConfigError, ExecutableError, KernelError
 from pyocijail.process.signals import reset_for_exec
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 

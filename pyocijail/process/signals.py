@@ -43,13 +43,13 @@ def reset_for_exec() -> None:
     Python ignores SIGPIPE and SIGXFSZ at start-up, and ignored signals
     survive execve: without this, `yes | head` in the container never ends.
     """
-    import signal
+    import _signal  # not `signal`, which builds enums at import
 
-    signal.pthread_sigmask(signal.SIG_SETMASK, [])
-    for sig in signal.valid_signals():
-        if sig in (signal.SIGKILL, signal.SIGSTOP):
+    _signal.pthread_sigmask(_signal.SIG_SETMASK, [])
+    for sig in _signal.valid_signals():
+        if sig in (_signal.SIGKILL, _signal.SIGSTOP):
             continue
         try:
-            signal.signal(sig, signal.SIG_DFL)
+            _signal.signal(sig, _signal.SIG_DFL)
         except (OSError, ValueError):
             pass

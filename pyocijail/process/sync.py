@@ -39,11 +39,14 @@ newline-terminated line on the start barrier's stream socket).
 
 from __future__ import annotations
 
-import json
-import socket
-from typing import Any
+import _socket
 
+from pyocijail import jsonlite
 from pyocijail.process.stream import read_stream  # noqa: F401 - re-exported
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 ISOLATED, GO, READY, CREATED, ERROR = "isolated", "go", "ready", "created", "error"
 USERNS, MAPPED, PID = "userns", "mapped", "pid"  # R <-> S, Linux user namespaces
@@ -53,16 +56,16 @@ MAX_MESSAGE = 1 << 20
 class Channel:
     """One end of a SOCK_SEQPACKET socketpair, speaking JSON messages."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: _socket.socket) -> None:
         self.sock = sock
 
     @classmethod
     def pair(cls) -> tuple[Channel, Channel]:
-        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        a, b = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
         return cls(a), cls(b)
 
     def send(self, kind: str, **data: Any) -> None:
-        self.sock.sendall(json.dumps({"t": kind, **data}).encode())
+        self.sock.sendall(jsonlite.dumps({"t": kind, **data}).encode())
 
     def recv(self) -> dict[str, Any] | None:
         """The next message, or None once the other side is gone (EOF)."""
@@ -72,7 +75,7 @@ class Channel:
             return None
         if not raw:
             return None
-        msg = json.loads(raw)
+        msg = jsonlite.loads(raw)
         return msg if isinstance(msg, dict) else None
 
     def fileno(self) -> int:

@@ -5,15 +5,16 @@ jsonschema's Draft4Validator decides it; see pyocijail/spec/build.py.
 """
 
 # ruff: noqa
-import re as _re
+from pyocijail.spec.patterns import Lazy as _Lazy, Runs as _Runs
 
 SCHEMA_DIGEST = 'd32ae0aa9218a0007cee72abd96d89ad780b0608b4f9b62a45bdb03fef10b2a7'
 
-_P0 = _re.compile('^RLIMIT_[A-Z]+$')
-_P1 = _re.compile('^[0-9, -]*$')
-_P2 = _re.compile('^CAP_[A-Z_]+$')
-_P3 = _re.compile('.{1,}')
-_P4 = _re.compile('^[1-9][0-9]*[KMG]B$')
+_P0 = _Runs(True, (('R', False, 1, 1), ('L', False, 1, 1), ('I', False, 1, 1), ('M', False, 1, 1), ('I', False, 1, 1), ('T', False, 1, 1), ('_', False, 1, 1), ('ABCDEFGHIJKLMNOPQRSTUVWXYZ', False, 1, -1)), True)
+_P1 = _Runs(True, ((' ,-0123456789', False, 0, -1),), True)
+_P2 = _Runs(True, (('C', False, 1, 1), ('A', False, 1, 1), ('P', False, 1, 1), ('_', False, 1, 1), ('ABCDEFGHIJKLMNOPQRSTUVWXYZ_', False, 1, -1)), True)
+_P3 = _Runs(False, (('\n', True, 1, -1),), False)
+_P4 = _Runs(True, (('123456789', False, 1, 1), ('0123456789', False, 0, -1), ('GKM', False, 1, 1), ('B', False, 1, 1)), True)
+PATTERNS = {'^RLIMIT_[A-Z]+$': _P0, '^[0-9, -]*$': _P1, '^CAP_[A-Z_]+$': _P2, '.{1,}': _P3, '^[1-9][0-9]*[KMG]B$': _P4}  # for tests/unit/test_patterns.py
 _C0 = frozenset(('IOPRIO_CLASS_BE', 'IOPRIO_CLASS_IDLE', 'IOPRIO_CLASS_RT', ))
 _C1 = frozenset(('created', 'creating', 'running', 'stopped', ))
 _C2 = frozenset(())

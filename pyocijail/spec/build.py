@@ -30,6 +30,7 @@ import os
 import sys
 from typing import Any
 
+from pyocijail.spec import patterns
 from pyocijail.spec import schema as _schema
 from pyocijail.spec.fastcheck import schema_digest
 
@@ -298,13 +299,15 @@ class _Generator:
             '"""',
             "",
             "# ruff: noqa",
-            "import re as _re",
+            "from pyocijail.spec.patterns import Lazy as _Lazy, Runs as _Runs",
             "",
             f"SCHEMA_DIGEST = {digest!r}",
             "",
         ]
         for text, name in self.patterns.items():
-            lines.append(f"{name} = _re.compile({text!r})")
+            lines.append(f"{name} = {patterns.source(text)}")
+        lines.append("PATTERNS = {" + ", ".join(f"{t!r}: {n}" for t, n in self.patterns.items())
+                     + "}  # for tests/unit/test_patterns.py")
         for text, name in self.consts.items():
             lines.append(f"{name} = {text}")
         lines += ["", "", _EQUAL.strip(), ""]

@@ -13,16 +13,17 @@ module costs little more than `json`.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
+from pyocijail import jsonlite
 from pyocijail.errors import ConfigError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
     from pyocijail.spec import model
 
 #: Larger files are refused before parsing; real configs are a few KiB to
@@ -33,7 +34,6 @@ MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 #: bound keeps the recursive schema and cattrs walks far from Python's limit.
 MAX_DEPTH = 128
 
-_LONE_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def load_config(bundle_dir: str | os.PathLike[str],
@@ -97,18 +97,29 @@ def parse_json(raw: bytes, what: str) -> Any:
     except UnicodeDecodeError as err:
         raise ConfigError(f"{what}: not valid UTF-8 at byte offset {err.start}") from None
     try:
-        data = json.loads(text, object_pairs_hook=_unique_keys(what),
-                          parse_constant=_no_constants(what))
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"{what}: invalid JSON: {err.msg} at line {err.lineno} "
-                          f"column {err.colno}") from None
+        data = jsonlite.loads(text, object_pairs_hook=_unique_keys(what),
+                              parse_constant=_no_constants(what))
+    except ValueError as err:  # json.JSONDecodeError
+        raise ConfigError(f"{what}: invalid JSON: {err.msg} at line {err.lineno} "  # type: ignore[attr-defined]
+                          f"column {err.colno}") from None  # type: ignore[attr-defined]
     except RecursionError:
         raise ConfigError(f"{what}: JSON is nested too deeply") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{what}: top level must be a JSON object, not {_json_type(data)}")
-    _check_tree(data, what, surrogates=bool(_LONE_SURROGATE_ESCAPE.search(raw)),
+    _check_tree(data, what, surrogates=_may_have_lone_surrogates(raw),
                 nul=b"\\u0000" in raw)
     return data
+
+
+def _may_have_lone_surrogates(raw: bytes) -> bool:
+    """Whether `raw` has a `\\uD800`-`\\uDFFF` escape (a hint: `_check_tree` decides)."""
+    i = raw.find(b"\\u")
+    while i >= 0:
+        third = raw[i + 3:i + 4]
+        if raw[i + 2:i + 3] in (b"d", b"D") and third and third in b"89abcdefABCDEF":
+            return True
+        i = raw.find(b"\\u", i + 2)
+    return False
 
 
 def _read(path: str, what: str) -> bytes:

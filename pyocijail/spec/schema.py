@@ -12,16 +12,15 @@ at module level either. The validators are built once per process.
 
 from __future__ import annotations
 
-import functools
-import re
 import sys
-from typing import TYPE_CHECKING, Any
 
 from pyocijail.errors import ConfigError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
+    from typing import Any
 
     from jsonschema.exceptions import ValidationError
     from jsonschema.protocols import Validator
@@ -33,14 +32,27 @@ _REPR_LIMIT = 80
 # Highest runtime-spec minor version pyocijail was written against.
 _KNOWN_MINOR = 3
 
-# SemVer 2.0.0: MAJOR.MINOR.PATCH, optional -prerelease and +build. [0-9], not
-# \d, which also matches non-ASCII digits.
-_IDENT = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
-_SEMVER = re.compile(
-    r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
-    rf"(?:-{_IDENT}(?:\.{_IDENT})*)?"
-    r"(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?"
-)
+_DIGITS = frozenset("0123456789")  # ASCII only: str.isdigit() also takes other scripts' digits
+_IDENT_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-")
+
+
+def is_semver(version: str) -> bool:
+    """SemVer 2.0.0: MAJOR.MINOR.PATCH, optional -prerelease and +build (without `re`)."""
+    rest, plus, build = version.partition("+")
+    core, dash, pre = rest.partition("-")
+    numbers = core.split(".")
+    return (len(numbers) == 3 and all(_number(n) for n in numbers)
+            and (not dash or all(_number(p) or (_ident(p) and not _DIGITS.issuperset(p))
+                                 for p in pre.split(".")))
+            and (not plus or all(_ident(b) for b in build.split("."))))
+
+
+def _number(text: str) -> bool:
+    return text != "" and _DIGITS.issuperset(text) and (text == "0" or text[0] != "0")
+
+
+def _ident(text: str) -> bool:
+    return text != "" and _IDENT_CHARS.issuperset(text)
 
 
 def check_oci_version(version: object, what: str = "config.json") -> str | None:
@@ -50,7 +62,7 @@ def check_oci_version(version: object, what: str = "config.json") -> str | None:
     (podman 6 and later generators must not break on an upgrade) but the
     caller logs the returned warning. 0.x, 2.x and non-SemVer are errors.
     """
-    if not isinstance(version, str) or not _SEMVER.fullmatch(version):
+    if not isinstance(version, str) or not is_semver(version):
         raise ConfigError(f"{what}: /ociVersion: {_short(version)} is not a SemVer version "
                           "(expected 1.x.y)")
     major, minor = (int(p) for p in version.split(".", 2)[:2])
@@ -118,8 +130,12 @@ def schemas_dir() -> Path:
                       + ", ".join(str(c) for c in dict.fromkeys(candidates)) + ")")
 
 
-@functools.cache
+_cache: dict[str, Any] = {}  # (not functools.cache: functools costs an import)
+
+
 def _registry() -> Any:
+    if "registry" in _cache:
+        return _cache["registry"]
     import json
 
     from referencing import Registry
@@ -135,14 +151,16 @@ def _registry() -> Any:
         resources.append((path.name, DRAFT4.create_resource(contents)))
     # No crawl(): draft-04 files here have no ids or anchors to index, and
     # lookups by file name work without it (crawling costs ~4 ms per run).
-    return Registry().with_resources(resources)
+    registry = _cache["registry"] = Registry().with_resources(resources)
+    return registry
 
 
-@functools.cache
 def _validator(ref: str) -> Validator:
     from jsonschema import Draft4Validator
 
-    return Draft4Validator({"$ref": ref}, registry=_registry())
+    if ref not in _cache:
+        _cache[ref] = Draft4Validator({"$ref": ref}, registry=_registry())
+    return _cache[ref]  # type: ignore[no-any-return]
 
 
 def _check(validator: Validator, data: Any, what: str) -> None:

@@ -14,8 +14,6 @@ import errno
 import os
 import shutil
 import signal
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
 
 from pyocijail.backends.freebsd.kernel import JailKernel, mount_flags
 from pyocijail.backends.freebsd.mounts import MountOp, recognised_options
@@ -26,7 +24,11 @@ from pyocijail.failpoints import failpoint
 from pyocijail.rootpath import open_parent_beneath
 from pyocijail.spec.model import Process, Resources, Spec
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
+
     from pyocijail.backends.base import UndoLog
     from pyocijail.log import LogSink
 

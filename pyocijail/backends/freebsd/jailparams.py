@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-from typing import Any
 
 from pyocijail import values
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MAXHOSTNAMELEN = 256  # sys/param.h; strings include the NUL
 MAXPATHLEN = 1024

@@ -17,10 +17,13 @@ import os
 import socket
 import struct
 import subprocess
-from typing import Any
 
 from pyocijail.backends.freebsd import jailparams
 from pyocijail.errors import KernelError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DEVFS = "/sbin/devfs"
 RCTL = "/usr/bin/rctl"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
 
 from pyocijail import values
 from pyocijail.backends.freebsd.kernel import MNT_FLAGS
@@ -25,6 +24,10 @@ from pyocijail.rootpath import (
     walk,
 )
 from pyocijail.spec.model import Mount
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 frozen = values.frozen(kw_only=True)
 

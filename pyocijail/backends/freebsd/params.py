@@ -12,12 +12,15 @@ to `new` in both modes (ocijail left the kernel's `disable`; PostgreSQL fails).
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
 
 from pyocijail import values
 from pyocijail.backends.freebsd import jailparams
 from pyocijail.errors import ConfigError
 from pyocijail.spec.model import Jail, JailAllow, Spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 frozen = values.frozen(kw_only=True)
 

@@ -9,7 +9,6 @@ configuration error surfaces here, before any side effect (ocijail's
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from pyocijail import values
 from pyocijail.backends.freebsd import jailparams
@@ -18,6 +17,10 @@ from pyocijail.backends.freebsd.params import JailSettings, jail_settings
 from pyocijail.backends.freebsd.resources import RCTL_ANNOTATION, cpu_list, rctl_rules
 from pyocijail.errors import ConfigError
 from pyocijail.spec.model import Process, Spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 frozen = values.frozen(kw_only=True)
 

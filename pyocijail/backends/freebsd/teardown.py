@@ -21,13 +21,15 @@ import errno
 import os
 import shutil
 import time
-from typing import TYPE_CHECKING, Any
 
 from pyocijail.backends.freebsd.kernel import MNT_FORCE, JailKernel
 from pyocijail.errors import KernelError
 from pyocijail.rootpath import open_parent_beneath
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pyocijail.backends.base import UndoLog
     from pyocijail.log import LogSink
 

@@ -84,8 +84,7 @@ class LinuxBackend:
 
     # --- runtime process ----------------------------------------------------------------
     def prepare(self, plan: LinuxPlan, undo: Any) -> dict[str, Any]:
-        import json
-
+        from pyocijail import jsonlite
         from pyocijail.backends.linux import resources
 
         state: dict[str, Any] = {"namespaces": [list(ns) for ns in plan.namespaces],
@@ -95,7 +94,7 @@ class LinuxBackend:
 
             path = os.path.join(plan.state_dir, SECCOMP_FILE)
             with open(path, "w", encoding="utf-8") as f:
-                json.dump(unstructure(plan.seccomp), f)
+                f.write(jsonlite.dumps(unstructure(plan.seccomp)))
             state["seccomp"] = path
         cgroups.create(plan.cgroups, undo, plan.v2_enable)
         resources.apply(plan.cgroup_writes, self.log)
@@ -242,8 +241,7 @@ class LinuxBackend:
 
     def join(self, state: dict[str, Any], pid: int) -> None:
         """In E: cgroup, the container's seccomp filter (built now), namespaces."""
-        import json
-
+        from pyocijail import jsonlite
         from pyocijail.backends.linux import capabilities, seccomp
         from pyocijail.backends.linux.namespaces import join_all
         from pyocijail.backends.linux.userns import become_root
@@ -256,7 +254,7 @@ class LinuxBackend:
             from pyocijail.spec.model import Seccomp
 
             with open(state["seccomp"], encoding="utf-8") as f:
-                self._filter = seccomp.Filter(structure(json.load(f), Seccomp))
+                self._filter = seccomp.Filter(structure(jsonlite.loads(f.read()), Seccomp))
         join_all(pid, {ns[0] for ns in state.get("namespaces", [])})
         if _has(state, "user"):
             become_root()  # then `become` changes to the process's user, as in init

@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import ctypes
 import os
-import re
-from collections.abc import Callable, Iterable
-from typing import Any
 
 from pyocijail import values
 from pyocijail.backends.linux import libc
 from pyocijail.errors import ConfigError, KernelError
 from pyocijail.spec import model
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any
 
 NAMES = ("CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID",
          "SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST",
@@ -38,7 +40,14 @@ NAMES = ("CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL",
          "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM",
          "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE")
 NUMBERS = {f"CAP_{name}": i for i, name in enumerate(NAMES)}
-_WELL_FORMED = re.compile(r"^CAP_[A-Z0-9_]+$")
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def well_formed(name: str) -> bool:
+    """`CAP_` and then upper-case letters, digits and `_` (without `re`, an import)."""
+    return name.startswith("CAP_") and len(name) > 4 and _NAME_CHARS.issuperset(name[4:])
+
+
 _CAPABILITY_VERSION_3 = 0x20080522
 _NR_CAPSET = {"x86_64": 126, "aarch64": 91}
 _MACHINE = os.uname().machine  # now: a LINUX32 personality would change it later
@@ -86,7 +95,7 @@ def parse(caps: model.Capabilities | None, warn: Callable[[str], None] | None = 
     for which in SETS:
         numbers = set()
         for name in getattr(caps, which) or ():
-            if not _WELL_FORMED.match(name):
+            if not well_formed(name):
                 raise ConfigError(f"process.capabilities.{which}: {name!r} is not a "
                                   "capability name")
             n = NUMBERS.get(name)

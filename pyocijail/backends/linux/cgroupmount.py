@@ -13,12 +13,15 @@ Called in the init process, in its own mount namespace, before pivot_root.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 
 from pyocijail import rootpath
 from pyocijail.backends.linux import libc
 from pyocijail.backends.linux.cgroups import Cgroup
 from pyocijail.backends.linux.mounts import MountOptions, _bind, _fd, _in_root, _mount
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 _KEEP = (libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC | libc.MS_RELATIME
          | libc.MS_NOATIME | libc.MS_STRICTATIME | libc.MS_NODIRATIME)

@@ -45,7 +45,6 @@ V1_CONTROLLERS = frozenset({"cpu", "cpuacct", "cpuset", "memory", "devices", "fr
                             "net_cls", "net_prio", "blkio", "perf_event", "hugetlb", "pids",
                             "rdma", "misc"})
 DEFAULT_PARENT = "/pyocijail"
-_SYSTEMD = r"^([^/:]*):([^/:]*):([^/:]+)$"  # slice:prefix:name
 SIGKILL = 9
 RMDIR_RETRY = 2.0  # seconds to retry rmdir of a cgroup that is still busy
 FREEZE_TIMEOUT = 5.0
@@ -205,17 +204,23 @@ def cgroup_path(cgroups_path: str | None, container_id: str,
     """`linux.cgroupsPath` → a cgroup path (absolute, or relative to our own)."""
     if not cgroups_path:
         return f"{default_parent(state_root)}/{container_id}"
-    import re
-
-    m = re.match(_SYSTEMD, cgroups_path)
-    if m:
-        return systemd_path(*m.groups())
+    fields = systemd_fields(cgroups_path)
+    if fields:
+        return systemd_path(*fields)
     if "\0" in cgroups_path or ".." in cgroups_path.split("/"):
         raise ConfigError(f"linux.cgroupsPath {cgroups_path!r}: '..' is not allowed")
     path = posixpath.normpath(cgroups_path)
     if path in ("/", "."):
         raise ConfigError(f"linux.cgroupsPath {cgroups_path!r}: names the root cgroup")
     return path
+
+
+def systemd_fields(cgroups_path: str) -> tuple[str, str, str] | None:
+    """(slice, prefix, name) of the systemd form `slice:prefix:name`, else None."""
+    fields = cgroups_path.split(":")
+    if len(fields) == 3 and fields[2] and not any("/" in f for f in fields):
+        return fields[0], fields[1], fields[2]
+    return None
 
 
 def systemd_path(parent: str, prefix: str, name: str) -> str:
@@ -467,6 +472,16 @@ def read(directory: str, name: str) -> str:
 
 
 def _unescape(field: str) -> str:
-    import re
-
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+    """mountinfo's octal escapes (`\\040` for a space), without `re`."""
+    if "\\" not in field:
+        return field
+    out, i = [], 0
+    while i < len(field):
+        code = field[i + 1:i + 4]
+        if field[i] == "\\" and len(code) == 3 and all(c in "01234567" for c in code):
+            out.append(chr(int(code, 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)

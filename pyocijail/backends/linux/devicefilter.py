@@ -49,11 +49,14 @@ import ctypes
 import errno
 import os
 import struct
-from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from pyocijail.backends.linux import libc
 from pyocijail.errors import ConfigError, KernelError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 # --- bpf(2) commands, types, flags (enum bpf_cmd, bpf_prog_type, bpf_attach_type) --------
 BPF_PROG_LOAD = 5

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-from collections.abc import Iterator, Sequence
 
 from pyocijail.backends.linux import libc
 from pyocijail.errors import KernelError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 # namespace type (config) -> (clone flag, /proc/<pid>/ns name)
 NAMESPACES = {
@@ -78,18 +80,30 @@ def setns_all(fds: Sequence[tuple[str, int, str]]) -> None:
             raise KernelError(f"join {kind} namespace", err.errno, where) from None
 
 
-@contextlib.contextmanager
-def pid_namespace_for_children(path: str | None) -> Iterator[None]:
+def pid_namespace_for_children(path: str | None) -> _PidNamespaceForChildren:
     """Children forked inside get the new (or given) pid namespace; we keep ours."""
-    own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        if path is None:
-            libc.unshare(libc.CLONE_NEWPID)
-        else:
-            setns_path(path, "pid")
+    return _PidNamespaceForChildren(path)
+
+
+class _PidNamespaceForChildren:
+    """(A class, not @contextlib.contextmanager: contextlib costs `create` an import.)"""
+
+    def __init__(self, path: str | None) -> None:
+        self.path, self.own = path, -1
+
+    def __enter__(self) -> None:
+        self.own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         try:
-            yield
+            if self.path is None:
+                libc.unshare(libc.CLONE_NEWPID)
+            else:
+                setns_path(self.path, "pid")
+        except BaseException:
+            os.close(self.own)
+            raise
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            libc.setns(self.own, libc.CLONE_NEWPID)
         finally:
-            libc.setns(own, libc.CLONE_NEWPID)
-    finally:
-        os.close(own)
+            os.close(self.own)

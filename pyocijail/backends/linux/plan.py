@@ -9,7 +9,6 @@ at prepare, which is undone completely.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from pyocijail import values
 from pyocijail.backends.linux import capabilities, cgroups, resources
@@ -17,6 +16,10 @@ from pyocijail.backends.linux.cgroups import Cgroup
 from pyocijail.backends.linux.namespaces import NAMESPACES
 from pyocijail.errors import ConfigError
 from pyocijail.spec.model import Device, IdMapping, Mount, Resources, Rlimit, Seccomp, Spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 PERSONALITIES = {"LINUX": 0x0000, "LINUX32": 0x0008}
 

@@ -26,13 +26,16 @@ Divergences, as documented for runc 1.1:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
-from typing import Any
 
 from pyocijail.backends.linux import cgroups
 from pyocijail.backends.linux.cgroups import Cgroup
 from pyocijail.errors import ConfigError, KernelError
 from pyocijail.spec import model
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Any
 
 #: runc's AllowedDevices: (type, major, minor, access); -1 is "*".
 DEFAULT_DEVICE_RULES = (

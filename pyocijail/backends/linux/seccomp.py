@@ -27,10 +27,13 @@ from __future__ import annotations
 
 import ctypes
 import errno
-from typing import Any
 
 from pyocijail.errors import ConfigError, KernelError
 from pyocijail.spec import model
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 LIBRARY = "libseccomp.so.2"
 

@@ -27,7 +27,6 @@ namespace, so `setgroups` stays allowed in the container, as with runc.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
 
 from pyocijail.backends.linux import libc
 from pyocijail.backends.linux.namespaces import JOIN_ORDER, setns_all
@@ -39,6 +38,8 @@ from pyocijail.spec.model import IdMapping
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from pyocijail.backends.linux.plan import LinuxPlan
 
 MAX_LINES = 340  # user_namespaces(7): lines a uid_map/gid_map may hold (Linux >= 4.15)
