@@ -169,6 +169,8 @@ class LinuxBackend:
         `isolate` to raise, so it reaches create over the sync channel.
         """
         try:
+            import codecs
+
             from pyocijail.backends.linux import (  # noqa: F401 - loaded for later
                 capabilities,
                 cgroupmount,
@@ -178,6 +180,7 @@ class LinuxBackend:
                 seccomp,
             )
 
+            codecs.lookup("unicode_escape")  # mounts.mountinfo, at pivot_root (after GO)
             libc.prctl(libc.PR_SET_DUMPABLE, 0)
             capabilities.last_cap()  # probe now, cached for become
             if plan.seccomp is not None:
