@@ -4,7 +4,20 @@
   many racing creates of one id exactly one wins;
 - every read-modify-write holds an flock on the directory itself; a waiter
   that gets the lock after the directory was removed sees it is gone;
-- state.json is written to a temporary file, fsynced and renamed over.
+- state.json is written to a temporary file and renamed over it, so a
+  runtime killed at any point leaves the old state or the new one, never a
+  torn file (the page cache survives the death of a process).
+
+No fsync: what guards against a runtime crash is the rename, not the disk.
+fsync only matters after a power loss or kernel crash, and the state root
+(/run/pyocijail, tmpfs on Linux) describes processes, namespaces, mounts and
+jails that do not survive one: every container it names is dead after the
+reboot. On a root that is on disk, a reboot may leave a state.json that is
+empty or torn; reading it then fails with "state is corrupt" and
+`delete --force` removes what is left, as for any other damaged state (and
+the undo journal is replayed, whose entries name things that are gone too).
+The same holds for the pid file (`write_atomic`): it names a process of this
+boot. Skipping the three fsyncs of a create saves 1-3 ms each.
 """
 
 from __future__ import annotations
@@ -154,8 +167,7 @@ def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
                  mode)
     try:
         try:
-            os.write(fd, data)
-            os.fsync(fd)
+            os.write(fd, data)  # no fsync: see the module docstring
         finally:
             os.close(fd)
         os.rename(tmp, path)

@@ -54,6 +54,7 @@ class LinuxBackend:
         self._gate: int | None = None  # R: write end of the fork → adopt pipe
         self._filter: seccomp.Filter | None = None  # I/E: built before entering
         self._personality: int | None = None
+        self._early_error: BaseException | None = None  # I: from _before_gate
 
     # --- pure -------------------------------------------------------------------------
     def plan(self, container_id: str, spec: Spec, bundle: str, state_dir: str) -> LinuxPlan:
@@ -113,6 +114,7 @@ class LinuxBackend:
         r, w = os.pipe2(os.O_CLOEXEC)
 
         def gated() -> None:
+            self._before_gate(plan)  # meanwhile R records the pid and runs `adopt`
             go = os.read(r, 1)
             os.close(r)
             if go != b"1":
@@ -154,21 +156,44 @@ class LinuxBackend:
                 os.close(gate)
 
     # --- init process ---------------------------------------------------------------------
+    def _before_gate(self, plan: LinuxPlan) -> None:
+        """I, before `adopt` lets it go on: the work that touches nothing of the
+        container, done while R writes the state and moves I into its cgroup
+        (the first cgroup.procs write waits for an RCU grace period, 5-20 ms).
+
+        Everything the init uses after pivot_root is imported here; the seccomp
+        filter is built and compiled (~25 ms for podman's profile). Memory
+        allocated now is charged to the runtime's cgroup, not the container's,
+        as is the rest of this copy of the runtime. An error is kept for
+        `isolate` to raise, so it reaches create over the sync channel.
+        """
+        try:
+            import codecs
+
+            from pyocijail.backends.linux import (  # noqa: F401 - loaded for later
+                capabilities,
+                cgroupmount,
+                mounts,
+                namespaces,
+                rootfs,
+                seccomp,
+            )
+
+            codecs.lookup("unicode_escape")  # mounts.mountinfo, at pivot_root (after GO)
+            libc.prctl(libc.PR_SET_DUMPABLE, 0)
+            capabilities.last_cap()  # probe now, cached for become
+            if plan.seccomp is not None:
+                self._filter = seccomp.Filter(plan.seccomp)
+        except BaseException as err:  # noqa: BLE001 - raised again by isolate
+            self._early_error = err
+
     def isolate(self, plan: LinuxPlan, undo: Any) -> None:
-        # Everything the init uses after pivot_root is imported here, before it.
-        from pyocijail.backends.linux import (
-            capabilities,
-            cgroupmount,
-            mounts,
-            rootfs,  # noqa: F401 - used by enter
-            seccomp,
-        )
+        # Everything the init uses after pivot_root was imported by _before_gate.
+        from pyocijail.backends.linux import cgroupmount, mounts
         from pyocijail.backends.linux.namespaces import NAMESPACES, setns_path
 
-        libc.prctl(libc.PR_SET_DUMPABLE, 0)
-        capabilities.last_cap()  # probe now, cached for become
-        if plan.seccomp is not None:
-            self._filter = seccomp.Filter(plan.seccomp)
+        if self._early_error is not None:
+            raise self._early_error  # (else I is non-dumpable already)
         self._personality = plan.personality
         if not plan.has("user"):  # with one, the fork's first stage joined them
             for kind, path in plan.namespaces:

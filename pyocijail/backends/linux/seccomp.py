@@ -6,10 +6,19 @@ Three steps, in three places:
                           flag is known; names libseccomp does not know are
                           dropped with a warning (runc does the same)
     Filter(profile)       container side, *before* pivot_root / setns: the
-                          library is loaded and the filter built in memory
+                          library is loaded, the filter built in memory and
+                          compiled to BPF (seccomp_export_bpf)
     Filter.load()         the last step before execve (or before the user
                           change when noNewPrivileges is false, as runc does:
                           without no_new_privs, loading needs CAP_SYS_ADMIN)
+
+The BPF program is generated when the filter is built, not when it is
+loaded: for the init process that is during create, so `start` does not wait
+for libseccomp's code generation (~10 ms for podman's profile). `load` hands
+the program to the kernel the way seccomp_load does (seccomp(2)
+SECCOMP_SET_MODE_FILTER with the flags of `linux.seccomp.flags`, or
+prctl(PR_SET_SECCOMP) where this module does not know seccomp(2)'s number and
+no flag is asked for); elsewhere seccomp_load itself is used.
 
 Like runc: a rule whose action equals the default action is skipped; an
 ERRNO action without errnoRet returns EPERM; when one rule compares the same
@@ -27,7 +36,9 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import os
 
+from pyocijail.backends.linux import libc
 from pyocijail.errors import ConfigError, KernelError
 from pyocijail.spec import model
 
@@ -65,6 +76,18 @@ _ATTR_CTL_NNP, _ATTR_CTL_TSYNC, _ATTR_CTL_LOG, _ATTR_CTL_SSB = 3, 4, 6, 7
 FLAGS = {"SECCOMP_FILTER_FLAG_TSYNC": _ATTR_CTL_TSYNC, "SECCOMP_FILTER_FLAG_LOG": _ATTR_CTL_LOG,
          "SECCOMP_FILTER_FLAG_SPEC_ALLOW": _ATTR_CTL_SSB}
 _NR_SCMP_ERROR = -1
+# Loading a compiled program ourselves (what seccomp_load does after generating it).
+_NR_SECCOMP = {"x86_64": 317, "aarch64": 277}
+_SECCOMP_SET_MODE_FILTER = 1
+_KERNEL_FLAGS = {"SECCOMP_FILTER_FLAG_TSYNC": 1, "SECCOMP_FILTER_FLAG_LOG": 2,
+                 "SECCOMP_FILTER_FLAG_SPEC_ALLOW": 4}
+_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 22, 2
+_BPF_INSN = 8  # struct sock_filter: u16 code, u8 jt, u8 jf, u32 k
+_MACHINE = os.uname().machine  # now: a LINUX32 personality would change it before load
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
 class _ArgCmp(ctypes.Structure):
@@ -88,6 +111,7 @@ def library() -> ctypes.CDLL:
         lib.seccomp_init.argtypes = [ctypes.c_uint32]
         lib.seccomp_release.argtypes = [ctypes.c_void_p]
         lib.seccomp_load.argtypes = [ctypes.c_void_p]
+        lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
         lib.seccomp_attr_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32]
         lib.seccomp_arch_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
         lib.seccomp_arch_resolve_name.restype = ctypes.c_uint32
@@ -156,15 +180,22 @@ def _resolve(lib: ctypes.CDLL, name: str) -> int:
 
 
 class Filter:
-    """A filter built in memory (container side, before pivot_root); `load` applies it."""
+    """A filter built and compiled in memory (container side, before pivot_root);
+    `load` applies it."""
 
     def __init__(self, profile: model.Seccomp) -> None:
         lib = self.lib = library()
+        self.flags = 0
+        for flag in profile.flags:
+            self.flags |= _KERNEL_FLAGS[flag]
+        #: the BPF program (a ctypes buffer) and its length in instructions, once compiled
+        self.program: ctypes.Array[ctypes.c_char] | None = None
+        self.length = 0
         default = action_value(profile.default_action, profile.default_errno_ret)
         ctx = lib.seccomp_init(default)
         if not ctx:
             raise KernelError("seccomp_init", None, None, "failed")
-        self.ctx = ctx
+        self.ctx: int | None = ctx
         try:
             self._attr(_ATTR_CTL_NNP, 0)
             for flag in profile.flags:
@@ -180,9 +211,32 @@ class Filter:
                     continue
                 for name in rule.names:
                     self._add(action, name, _resolve(lib, name), rule.args)
+            if _MACHINE in _NR_SECCOMP or not self.flags:
+                self._compile()
         except BaseException:
             lib.seccomp_release(ctx)
+            self.ctx = None
             raise
+        if self.program is not None:
+            lib.seccomp_release(ctx)  # the program is all `load` needs
+            self.ctx = None
+
+    def _compile(self) -> None:
+        """The BPF program seccomp_load would generate, through a memfd."""
+        fd = os.memfd_create("pyocijail-seccomp", os.MFD_CLOEXEC)
+        try:
+            rc = self.lib.seccomp_export_bpf(self.ctx, fd)
+            if rc < 0:
+                raise KernelError("seccomp_export_bpf", -rc)
+            size = os.fstat(fd).st_size
+            data = os.pread(fd, size, 0)
+        finally:
+            os.close(fd)
+        if not data or len(data) != size or size % _BPF_INSN or size // _BPF_INSN > 0xFFFF:
+            raise KernelError("seccomp_export_bpf", None, None,
+                              f"unexpected program of {size} bytes")
+        self.program = ctypes.create_string_buffer(data, size)
+        self.length = size // _BPF_INSN
 
     def _attr(self, attr: int, value: int) -> None:
         rc = self.lib.seccomp_attr_set(self.ctx, attr, value)
@@ -203,6 +257,21 @@ class Filter:
                 raise KernelError(f"seccomp rule for {name}", -rc)
 
     def load(self) -> None:
-        rc = self.lib.seccomp_load(self.ctx)
+        if self.program is None:
+            rc = self.lib.seccomp_load(self.ctx)
+            if rc < 0:
+                raise KernelError("seccomp_load", -rc)
+            return
+        prog = _SockFprog(self.length, ctypes.addressof(self.program))
+        lib = libc._libc()
+        nr = _NR_SECCOMP.get(_MACHINE)
+        if nr is not None:
+            rc = lib.syscall(ctypes.c_long(nr), ctypes.c_uint(_SECCOMP_SET_MODE_FILTER),
+                             ctypes.c_uint(self.flags), ctypes.byref(prog))
+        else:  # no flags (checked before compiling)
+            rc = lib.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.addressof(prog), 0, 0)
         if rc < 0:
-            raise KernelError("seccomp_load", -rc)
+            raise KernelError("seccomp_load", ctypes.get_errno())
+        if rc > 0:  # TSYNC: the id of a thread that could not be synchronised
+            raise KernelError("seccomp_load", errno.ESRCH, None,
+                              f"thread {rc} could not be synchronised")

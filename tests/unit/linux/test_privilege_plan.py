@@ -72,7 +72,8 @@ def test_seccomp_filter_builds_podmans_argument_rules():
                                 args=(arg(index=0, value=0, op="SCMP_CMP_EQ"),
                                       arg(index=0, value=8, op="SCMP_CMP_EQ"))),))
     f = seccomp.Filter(seccomp.check(profile))
-    f.lib.seccomp_release(f.ctx)
+    assert f.program is not None and f.length > 0  # compiled now, not at load
+    assert len(f.program.raw) == f.length * 8 and f.ctx is None
 
 
 def test_errno_defaults_to_eperm():
