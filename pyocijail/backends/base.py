@@ -107,6 +107,8 @@ class Backend(Protocol):
     # Optional; the core falls back or refuses when a backend lacks them:
     #   freeze(state, pid, frozen: bool) -> None   pause/resume (fallback: SIGSTOP/SIGCONT)
     #   update(state, resources: Resources) -> None  `update --resources`
+    #   warm_up() -> None   first thing in create and exec, before the config is read:
+    #                       start slow kernel work that depends on nothing of it
     # A backend may put {"annotations": {...}} in the data `prepare` returns;
     # `state` shows them with the config's (the jid, for jail managers).
 

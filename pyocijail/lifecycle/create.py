@@ -52,6 +52,9 @@ def create(ctx: Context, req: CreateRequest) -> Record:
     check_id(req.id)
     if req.preserve_fds < 0:
         raise ConfigError("--preserve-fds must not be negative")
+    warm_up = getattr(ctx.backend, "warm_up", None)
+    if warm_up is not None:
+        warm_up()
     bundle = os.path.abspath(req.bundle)
     spec, raw = load_config(bundle, debug=ctx.log.debug)
     if spec.process is None:

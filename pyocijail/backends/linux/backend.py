@@ -144,6 +144,9 @@ class LinuxBackend:
         self._gate = w
         return pid
 
+    def warm_up(self) -> None:
+        cgroups.prime_attach()  # attach (create) and join (exec) then wait less
+
     def adopt(self, plan: LinuxPlan, pid: int, undo: Any) -> None:
         """Put init in its cgroup, then let it go on (it unshares cgroupns after this)."""
         gate, self._gate = self._gate, None

@@ -234,3 +234,25 @@ def test_unsupported_resources_are_refused(runtime, bundle, cid, linux_section):
     b = make(bundle, ["true"], linux_section, {"network": {"classID": 1}})
     out = runtime("create", "--bundle", b, cid)
     assert out.code != 0 and "linux.resources.network" in out.err
+
+
+def test_priming_the_cgroup_lock_moves_nothing():
+    """create's warm-up "moves" the runtime into the cgroups it is already in, in a thread."""
+    import subprocess
+    import sys
+
+    code = ("import _thread, time\n"
+            "from pyocijail.backends.linux import cgroups\n"
+            "before = open('/proc/self/cgroup').read()\n"
+            "done = _thread.allocate_lock(); done.acquire()\n"
+            "def run():\n"
+            "    cgroups._move_self_in_place(); done.release()\n"
+            "_thread.start_new_thread(run, ())\n"
+            "assert done.acquire(timeout=10)\n"
+            "assert open('/proc/self/cgroup').read() == before\n"
+            "cgroups.prime_attach(); time.sleep(0.05)\n"
+            "assert open('/proc/self/cgroup').read() == before\n"
+            "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "ok"
