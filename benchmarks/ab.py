@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for n in names:
             try:
-                ids = os.listdir(roots[n])
+                ids = [i for i in os.listdir(roots[n]) if not i.startswith(".")]
             except OSError:
                 ids = []
             for cid in ids:

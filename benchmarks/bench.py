@@ -146,8 +146,8 @@ class Runtime:
 
     def ids(self) -> list[str]:
         try:
-            return [n for n in os.listdir(self.root)
-                    if os.path.isdir(os.path.join(self.root, n))]
+            return [n for n in os.listdir(self.root)  # not pyocijail's .seccomp-programs
+                    if not n.startswith(".") and os.path.isdir(os.path.join(self.root, n))]
         except FileNotFoundError:
             return []
 

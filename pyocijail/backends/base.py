@@ -109,6 +109,7 @@ class Backend(Protocol):
     #   update(state, resources: Resources) -> None  `update --resources`
     #   warm_up() -> None   first thing in create and exec, before the config is read:
     #                       start slow kernel work that depends on nothing of it
+    #   created(plan, data) -> None   once the container is created (data: prepare's)
     # A backend may put {"annotations": {...}} in the data `prepare` returns;
     # `state` shows them with the config's (the jid, for jail managers).
 

@@ -97,6 +97,9 @@ def create(ctx: Context, req: CreateRequest) -> Record:
             record.status = "created"
             cdir.write(record)
             failpoint("create.after-created")
+            created = getattr(backend, "created", None)
+            if created is not None:
+                created(plan, record.backend_state)
             if req.pid_file:
                 write_pid_file(req.pid_file, pid)
                 failpoint("create.after-pid-file")

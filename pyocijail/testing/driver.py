@@ -70,8 +70,10 @@ class Runtime:
             time.sleep(0.02)
 
     def ids(self) -> list[str]:
+        """Container directories in the state root (not the runtime's own dot-entries,
+        e.g. kept seccomp programs: no container id starts with a dot)."""
         try:
-            return sorted(os.listdir(self.root))
+            return sorted(n for n in os.listdir(self.root) if not n.startswith("."))
         except FileNotFoundError:
             return []
 

@@ -85,18 +85,12 @@ class LinuxBackend:
 
     # --- runtime process ----------------------------------------------------------------
     def prepare(self, plan: LinuxPlan, undo: Any) -> dict[str, Any]:
-        from pyocijail import jsonlite
         from pyocijail.backends.linux import resources
 
         state: dict[str, Any] = {"namespaces": [list(ns) for ns in plan.namespaces],
                                  "cgroups": [g.to_json() for g in plan.cgroups]}
         if plan.seccomp is not None:  # exec'd processes get the same filter
-            from pyocijail.spec.convert import unstructure
-
-            path = os.path.join(plan.state_dir, SECCOMP_FILE)
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(jsonlite.dumps(unstructure(plan.seccomp)))
-            state["seccomp"] = path
+            state.update(self._prepare_seccomp(plan))
         cgroups.create(plan.cgroups, undo, plan.v2_enable)
         resources.apply(plan.cgroup_writes, self.log)
         # what update puts after new device rules: runc's defaults, linux.devices
@@ -158,6 +152,53 @@ class LinuxBackend:
             if gate is not None:
                 os.close(gate)
 
+    def _prepare_seccomp(self, plan: LinuxPlan) -> dict[str, Any]:
+        """The profile for exec, and the program compiled for an earlier container
+        with the same key, if any (see `seccomp`: init builds it otherwise)."""
+        from pyocijail import jsonlite
+        from pyocijail.backends.linux import seccomp
+        from pyocijail.spec.convert import unstructure
+
+        assert plan.seccomp is not None
+        path = os.path.join(plan.state_dir, SECCOMP_FILE)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(jsonlite.dumps(unstructure(plan.seccomp)))
+        state: dict[str, Any] = {"seccomp": path}
+        key = seccomp.program_key(plan.seccomp)
+        if key is not None:
+            program = os.path.join(plan.state_dir, seccomp.PROGRAM_FILE)
+            state.update(seccompProgram=program, seccompKey=key)
+            try:
+                os.link(os.path.join(_program_cache(plan), key), program)
+            except OSError:
+                pass  # not compiled yet: init builds it and saves it there
+        return state
+
+    def created(self, plan: LinuxPlan, state: dict[str, Any]) -> None:
+        """R, once the container is created: keep its compiled seccomp program."""
+        from pyocijail.backends.linux import seccomp
+
+        key, program = state.get("seccompKey"), state.get("seccompProgram")
+        if not key or not program:
+            return
+        cache = _program_cache(plan)
+        try:
+            os.mkdir(cache, 0o700)
+        except FileExistsError:
+            pass
+        except OSError:
+            return
+        try:
+            names = os.listdir(cache)
+            if key in names:
+                return
+            if len(names) >= seccomp.CACHE_LIMIT:
+                for name in names:
+                    os.unlink(os.path.join(cache, name))
+            os.link(program, os.path.join(cache, key))
+        except OSError:
+            pass  # only the next create's head start is lost
+
     # --- init process ---------------------------------------------------------------------
     def _before_gate(self, plan: LinuxPlan) -> None:
         """I, before `adopt` lets it go on: the work that touches nothing of the
@@ -186,7 +227,11 @@ class LinuxBackend:
             libc.prctl(libc.PR_SET_DUMPABLE, 0)
             capabilities.last_cap()  # probe now, cached for become
             if plan.seccomp is not None:
-                self._filter = seccomp.Filter(plan.seccomp)
+                program = os.path.join(plan.state_dir, seccomp.PROGRAM_FILE)
+                self._filter = seccomp.Filter.compiled(plan.seccomp, program)
+                if self._filter is None:
+                    self._filter = seccomp.Filter(plan.seccomp)
+                    self._filter.save(program)  # for exec, and `created` keeps it
         except BaseException as err:  # noqa: BLE001 - raised again by isolate
             self._early_error = err
 
@@ -282,7 +327,11 @@ class LinuxBackend:
             from pyocijail.spec.model import Seccomp
 
             with open(state["seccomp"], encoding="utf-8") as f:
-                self._filter = seccomp.Filter(structure(jsonlite.loads(f.read()), Seccomp))
+                profile = structure(jsonlite.loads(f.read()), Seccomp)
+            program = state.get("seccompProgram")
+            self._filter = seccomp.Filter.compiled(profile, program) if program else None
+            if self._filter is None:
+                self._filter = seccomp.Filter(profile)
         join_all(pid, {ns[0] for ns in state.get("namespaces", [])})
         if _has(state, "user"):
             become_root()  # then `become` changes to the process's user, as in init
@@ -399,3 +448,10 @@ def _namespace_pids(state: dict[str, Any], pid: int) -> Iterator[int]:
         yield from (p.pid for p in psutil.Process(pid).children(recursive=True))
     except psutil.Error:
         return
+
+
+def _program_cache(plan: LinuxPlan) -> str:
+    """Where compiled seccomp programs are kept: in the state root."""
+    from pyocijail.backends.linux import seccomp
+
+    return os.path.join(os.path.dirname(plan.state_dir), seccomp.CACHE_DIR)

@@ -12,6 +12,16 @@ Three steps, in three places:
                           change when noNewPrivileges is false, as runc does:
                           without no_new_privs, loading needs CAP_SYS_ADMIN)
 
+Compiled programs are kept: create puts the container's in its state
+directory (`seccomp.bpf`, which exec loads too), and once the container is
+created a hard link in `<state root>/.seccomp-programs/<program_key>`, so
+the next create with the same profile, libseccomp and kernel skips
+libseccomp altogether (building podman's profile costs ~17 ms). The key is
+a sha256 of everything the program depends on: the profile, libseccomp's
+version and API level (what it found the kernel to support), the machine
+and the kernel release. The directory is as private as the state root; at
+64 programs it is emptied.
+
 The BPF program is generated when the filter is built, not when it is
 loaded: for the init process that is during create, so `start` does not wait
 for libseccomp's code generation (~10 ms for podman's profile). `load` hands
@@ -95,6 +105,14 @@ class _ArgCmp(ctypes.Structure):
                 ("datum_a", ctypes.c_uint64), ("datum_b", ctypes.c_uint64)]
 
 
+class _Version(ctypes.Structure):
+    _fields_ = [("major", ctypes.c_uint), ("minor", ctypes.c_uint), ("micro", ctypes.c_uint)]
+
+
+PROGRAM_FILE = "seccomp.bpf"
+CACHE_DIR = ".seccomp-programs"  # in the state root
+CACHE_LIMIT = 64
+
 _lib: ctypes.CDLL | None = None
 
 
@@ -119,6 +137,8 @@ def library() -> ctypes.CDLL:
         lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
         lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
                                                ctypes.c_uint, ctypes.POINTER(_ArgCmp)]
+        lib.seccomp_version.restype = ctypes.POINTER(_Version)
+        lib.seccomp_api_get.restype = ctypes.c_uint
         _lib = lib
     return _lib
 
@@ -175,6 +195,37 @@ def check(profile: model.Seccomp, log: Any = None) -> model.Seccomp:
     return values.evolve(profile, syscalls=tuple(rules))
 
 
+def program_key(profile: model.Seccomp) -> str | None:
+    """The name the compiled program of `profile` is kept under; None when it
+    cannot be kept (libseccomp loads it itself: see `Filter.load`)."""
+    if not _loads_program(profile):
+        return None
+    from pyocijail import jsonlite
+    from pyocijail.spec.convert import unstructure
+
+    try:
+        from _sha256 import sha256  # built in: hashlib would load OpenSSL
+    except ImportError:  # pragma: no cover - other Pythons
+        from hashlib import sha256
+    lib = library()
+    v = lib.seccomp_version().contents
+    uname = os.uname()
+    facts = (f"{v.major}.{v.minor}.{v.micro}", str(lib.seccomp_api_get()), uname.machine,
+             uname.release, jsonlite.dumps(unstructure(profile), compact=True))
+    return sha256("\0".join(facts).encode()).hexdigest()
+
+
+def _loads_program(profile: model.Seccomp) -> bool:
+    return _MACHINE in _NR_SECCOMP or not profile.flags
+
+
+def _kernel_flags(profile: model.Seccomp) -> int:
+    flags = 0
+    for flag in profile.flags:
+        flags |= _KERNEL_FLAGS[flag]
+    return flags
+
+
 def _resolve(lib: ctypes.CDLL, name: str) -> int:
     return int(lib.seccomp_syscall_resolve_name(name.encode()))
 
@@ -185,9 +236,7 @@ class Filter:
 
     def __init__(self, profile: model.Seccomp) -> None:
         lib = self.lib = library()
-        self.flags = 0
-        for flag in profile.flags:
-            self.flags |= _KERNEL_FLAGS[flag]
+        self.flags = _kernel_flags(profile)
         #: the BPF program (a ctypes buffer) and its length in instructions, once compiled
         self.program: ctypes.Array[ctypes.c_char] | None = None
         self.length = 0
@@ -211,7 +260,7 @@ class Filter:
                     continue
                 for name in rule.names:
                     self._add(action, name, _resolve(lib, name), rule.args)
-            if _MACHINE in _NR_SECCOMP or not self.flags:
+            if _loads_program(profile):
                 self._compile()
         except BaseException:
             lib.seccomp_release(ctx)
@@ -220,6 +269,39 @@ class Filter:
         if self.program is not None:
             lib.seccomp_release(ctx)  # the program is all `load` needs
             self.ctx = None
+
+    @classmethod
+    def compiled(cls, profile: model.Seccomp, path: str) -> Filter | None:
+        """The filter of `profile` from its program saved at `path`; None if there is
+        none there (or it is not a whole program: then it is built again)."""
+        if not _loads_program(profile):
+            return None
+        try:
+            with open(path, "rb") as f:
+                data = f.read(0xFFFF * _BPF_INSN + 1)
+        except OSError:
+            return None
+        if not data or len(data) % _BPF_INSN or len(data) // _BPF_INSN > 0xFFFF:
+            return None
+        self = cls.__new__(cls)
+        self.lib, self.ctx, self.flags = None, None, _kernel_flags(profile)
+        self.program = ctypes.create_string_buffer(data, len(data))
+        self.length = len(data) // _BPF_INSN
+        return self
+
+    def save(self, path: str) -> None:
+        """Write the compiled program to `path` (atomically; nothing if not compiled)."""
+        if self.program is None:
+            return
+        tmp = f"{path}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            data = memoryview(self.program.raw)
+            while data:
+                data = data[os.write(fd, data):]
+        finally:
+            os.close(fd)
+        os.rename(tmp, path)
 
     def _compile(self) -> None:
         """The BPF program seccomp_load would generate, through a memfd."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.conftest import needs_busybox, needs_root
@@ -222,3 +224,72 @@ def test_ambient_capability_that_cannot_be_raised_is_not_fatal(runtime, bundle, 
     st, res = run_status(runtime, bundle, cid, process={"capabilities": sets})
     assert st["CapAmb"] == "0" * 16
     assert st["CapEff"] == f"{1:016x}"
+
+
+# --- compiled seccomp programs are kept -----------------------------------------------
+
+DENY_MKDIR = {"defaultAction": "SCMP_ACT_ALLOW",
+              "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}
+DENY_RMDIR = {"defaultAction": "SCMP_ACT_ALLOW",
+              "syscalls": [{"names": ["rmdir"], "action": "SCMP_ACT_ERRNO"}]}
+PROBE = "mkdir /tmp/d; echo mkdir=$?; rmdir /tmp/d; echo rmdir=$?"
+
+
+def _cache(runtime) -> str:
+    return os.path.join(runtime.root, ".seccomp-programs")
+
+
+def test_a_created_containers_program_is_kept_and_the_next_create_uses_it(
+        runtime, bundle, cid, linux_section):
+    first = bundle(["sleep", "30"], linux=seccomp_linux(linux_section, DENY_MKDIR))
+    runtime.ok("create", "--bundle", first, cid)
+    (key,) = os.listdir(_cache(runtime))
+    kept = os.stat(os.path.join(_cache(runtime), key))
+    assert kept.st_ino == os.stat(os.path.join(runtime.root, cid, "seccomp.bpf")).st_ino
+    assert kept.st_mode & 0o777 == 0o600
+    runtime.ok("delete", "--force", cid)
+    # Prove the second container loads the kept program: swap in another profile's.
+    other = bundle(["true"], linux=seccomp_linux(linux_section, DENY_RMDIR))
+    runtime.ok("create", "--bundle", other, cid + "o")
+    with open(os.path.join(runtime.root, cid + "o", "seccomp.bpf"), "rb") as f:
+        rmdir_program = f.read()
+    runtime.ok("delete", "--force", cid + "o")
+    with open(os.path.join(_cache(runtime), key), "wb") as f:
+        f.write(rmdir_program)
+    second = bundle(["sh", "-c", PROBE], linux=seccomp_linux(linux_section, DENY_MKDIR))
+    res = runtime("run", "--bundle", second, cid + "s")
+    assert res.code == 0, res
+    assert "mkdir=0" in res.out and "rmdir=1" in res.out, res
+
+
+def test_a_damaged_kept_program_is_built_again(runtime, bundle, cid, linux_section):
+    b = bundle(["true"], linux=seccomp_linux(linux_section, DENY_MKDIR))
+    runtime.ok("create", "--bundle", b, cid)
+    runtime.ok("delete", "--force", cid)
+    (key,) = os.listdir(_cache(runtime))
+    with open(os.path.join(_cache(runtime), key), "wb") as f:
+        f.write(b"\0" * 7)  # not a whole instruction
+    probe = bundle(["sh", "-c", PROBE], linux=seccomp_linux(linux_section, DENY_MKDIR))
+    res = runtime("run", "--bundle", probe, cid + "p")
+    assert res.code == 0, res
+    assert "mkdir=1" in res.out, res
+
+
+def test_the_program_cache_is_emptied_when_full(runtime, bundle, cid, linux_section):
+    from pyocijail.backends.linux import seccomp
+
+    os.makedirs(_cache(runtime), mode=0o700)
+    for i in range(seccomp.CACHE_LIMIT):
+        with open(os.path.join(_cache(runtime), f"{i:064x}"), "wb") as f:
+            f.write(b"\0" * 8)
+    b = bundle(["true"], linux=seccomp_linux(linux_section, DENY_MKDIR))
+    runtime.ok("create", "--bundle", b, cid)
+    assert len(os.listdir(_cache(runtime))) == 1
+
+
+def test_a_failed_create_keeps_no_program(runtime, bundle, cid, linux_section):
+    b = bundle(["true"], linux=seccomp_linux(linux_section, DENY_MKDIR),
+               process={"cwd": "relative"})
+    res = runtime("create", "--bundle", b, cid)
+    assert res.code != 0
+    assert not os.path.exists(_cache(runtime))
