@@ -66,8 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--iterations", type=int, default=10)
     p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--runtimes", type=lambda s: s.split(","), default=["pyocijail", "runc"])
+    p.add_argument("--runtimes", type=lambda s: s.split(","), default=["pyocijail", "runc"],
+                   help="runc, pyocijail (with --launcher), or pyocijail-STYLE to compare "
+                   "launchers in one run, e.g. pyocijail-module,pyocijail-fast,runc")
     p.add_argument("--launcher", choices=STYLES, default="fast")
+    p.add_argument("--e2e-only", action="store_true",
+                   help="no timing wrapper: end-to-end medians and ratios to runc only")
     a = p.parse_args(argv)
     if os.geteuid() != 0:
         print("podman_calls: needs root", file=sys.stderr)
@@ -80,32 +84,45 @@ def main(argv: list[str] | None = None) -> int:
     try:
         env.setup(make_rootfs(os.path.join(tmp, "rootfs")))
         for name in a.runtimes:
-            if name == "pyocijail":
-                real = write_launcher(os.path.join(tmp, "real"), style=a.launcher,
+            if name == "pyocijail" or name.startswith("pyocijail-"):
+                style = name.partition("-")[2] or a.launcher
+                if style not in STYLES:
+                    raise SystemExit(f"unknown launcher style {style}")
+                real = write_launcher(os.path.join(tmp, "real"), style=style, name=name,
                                       root=os.path.join(tmp, "state"))
             elif name == "runc":
                 real = RUNC
             else:
                 raise SystemExit(f"unknown runtime {name}")
+            e2e[name] = []
+            if a.e2e_only:
+                wrappers[name] = real
+                continue
             logs[name] = os.path.join(tmp, f"{name}.log")
             wrappers[name] = os.path.join(tmp, "bin", name)  # podman names it after the file
             os.makedirs(os.path.dirname(wrappers[name]), exist_ok=True)
             with open(wrappers[name], "w") as f:
                 f.write(WRAPPER.format(real=shlex.quote(real), log=shlex.quote(logs[name])))
             os.chmod(wrappers[name], 0o755)
-            e2e[name] = []
         names = list(a.runtimes)
         for i in range(a.warmup + a.iterations):
             k = i % len(names)
             for name in names[k:] + names[:k]:
-                if i == a.warmup:
+                if i == a.warmup and not a.e2e_only:
                     for log in (logs[name], logs[name] + ".callers"):
                         if os.path.exists(log):
                             os.unlink(log)
                 ms = env.run_rm(wrappers[name], spawn)
                 if i >= a.warmup:
                     e2e[name].append(ms)
-        report(names, logs, e2e, a.iterations)
+        if not a.e2e_only:
+            report(names, logs, e2e, a.iterations)
+        print(f"\npodman run --rm true, end to end, median of {a.iterations} interleaved"
+              + ("" if a.e2e_only else " (with the timing wrappers)"))
+        base = statistics.median(e2e["runc"]) if "runc" in e2e else None
+        for name in names:
+            ms = statistics.median(e2e[name])
+            print(f"  {name:18s} {ms:7.1f} ms" + (f"  {ms / base:.2f} x runc" if base else ""))
     finally:
         env.teardown(spawn)
         shutil.rmtree(tmp, ignore_errors=True)
