@@ -7,7 +7,7 @@
 Each tree is a directory that holds the `pyocijail` package (a checkout, or
 `git archive` of a commit unpacked somewhere). All trees run with this
 interpreter and the run-time dependencies of its environment, through the
-same fast launcher form as `bench.py` (`python -I -S -c`), each with its own
+same launcher form as `bench.py` (`pyocijail.launcher`), each with its own
 `--root`. Per iteration and bundle: a full cycle (create, start, wait,
 delete), a foreground `run` and an `exec --detach` into a running sleeper;
 the order of the trees rotates every iteration. Prints medians, and the
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import shutil
 import statistics
 import sys
@@ -36,21 +35,16 @@ from benchmarks.bench import (  # noqa: E402
     remove_cgroups,
     wait_pid,
 )
-from benchmarks.launcher import import_paths  # noqa: E402
+from pyocijail.launcher import import_paths, write_launcher  # noqa: E402
 
 OPS = ("cycle", "create", "start", "delete", "run", "exec")
 
 
 def write_tree_launcher(directory: str, name: str, tree: str, deps: list[str]) -> str:
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, name)
-    paths = [os.path.abspath(tree)] + [d for d in deps if d != os.path.abspath(tree)]
-    code = f"import sys;sys.path[:0]={paths!r};from pyocijail.cli import main;sys.exit(main())"
-    with open(path, "w") as f:
-        f.write(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -I -S -c "
-                f"{shlex.quote(code)} \"$@\"\n")
-    os.chmod(path, 0o755)
-    return path
+    """The installed launcher's form, importing pyocijail from `tree`."""
+    tree = os.path.abspath(tree)
+    return write_launcher(os.path.join(directory, name), python=sys.executable,
+                          paths=[tree] + [d for d in deps if d != tree])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,8 +16,9 @@ container processes the runtimes leave behind and can time "wait".
 crun 1.8.1 refuses to run on this host's hybrid cgroup layout, so it runs
 through the wrapper of ../shared/reference/linux-host.md section 8 (a private
 mount namespace without the cgroup2 mount), which costs it ~3 ms per call.
-pyocijail runs through the fast launcher of `benchmarks/launcher.py` unless
-`--launcher module` asks for the `python -I -m pyocijail` form.
+pyocijail runs through the launcher users install (`python -m
+pyocijail.launcher`, see `benchmarks/launcher.py`) unless `--launcher sh` or
+`--launcher module` asks for the `/bin/sh` form or `python -I -m pyocijail`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from benchmarks.launcher import write_launcher  # noqa: E402
+from benchmarks.launcher import STYLES, write_launcher  # noqa: E402
 
 RUNC = "/usr/sbin/runc"
 CRUN = "/usr/bin/crun"
@@ -577,8 +578,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bundles", type=lambda s: s.split(","), default=["default", "podman-like"])
     p.add_argument("--runtimes", type=lambda s: s.split(","),
                    default=["pyocijail", "runc", "crun"])
-    p.add_argument("--launcher", choices=("fast", "module"), default="fast",
-                   help="how pyocijail is started: the fast launcher or `python -I -m pyocijail`")
+    p.add_argument("--launcher", choices=STYLES, default="fast",
+                   help="how pyocijail is started: the installed launcher (fast), the same "
+                   "behind /bin/sh (sh) or `python -I -m pyocijail` (module)")
     p.add_argument("--python", default=sys.executable, help="interpreter for pyocijail")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON ('-': stdout)")
     args = p.parse_args(argv)

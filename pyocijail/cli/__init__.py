@@ -46,7 +46,9 @@ COMMANDS = {
 #: help and error messages stay argparse's. command -> (boolean flags, words,
 #: optional words with defaults, valued options: flag -> (dest, choices, default)).
 #: choices is a tuple of allowed values, _ANY (any value not starting with "-")
-#: or _INT (ASCII digits, stored as int).
+#: or _INT (ASCII digits, stored as int). A list default makes the option
+#: repeatable (argparse's action="append"). tests/unit/test_fastpath.py checks
+#: every answer against argparse.
 _ANY, _INT = "any", "int"
 _CREATE_OPTIONS: dict[str, tuple[str, Any, Any]] = {
     "--bundle": ("bundle", _ANY, "."), "-b": ("bundle", _ANY, "."),
@@ -65,7 +67,21 @@ _SIMPLE: dict[str, tuple[dict[str, str], tuple[str, ...], tuple[tuple[str, str],
     "list": ({"--quiet": "quiet", "-q": "quiet"}, (), (),
              {"--format": ("format", ("table", "json"), "table"),
               "-f": ("format", ("table", "json"), "table")}),
+    # exec [flags] ID [CMD ARGS...]: the same flags as cli/exec_.py's add_arguments.
+    "exec": ({"--detach": "detach", "-d": "detach", "--tty": "tty", "-t": "tty"}, ("id",), (),
+             {"--process": ("process", _ANY, None), "-p": ("process", _ANY, None),
+              "--pid-file": ("pid_file", _ANY, None),
+              "--console-socket": ("console_socket", _ANY, None),
+              "--preserve-fds": ("preserve_fds", _INT, 0), "--cwd": ("cwd", _ANY, None),
+              "--env": ("env", _ANY, []), "-e": ("env", _ANY, []),
+              "--user": ("user", _ANY, None), "-u": ("user", _ANY, None),
+              "--additional-gids": ("additional_gids", _INT, []),
+              "-g": ("additional_gids", _INT, [])}),
 }
+#: command -> dest of argparse.REMAINDER after the words: everything after the
+#: last word, options included, verbatim, except that one `--` right after the
+#: id is dropped (argparse counts it with the id).
+_REMAINDER = {"exec": "command"}
 
 # Global flags taking a value; a value of None marks accepted-and-ignored ones.
 _VALUED = {"--root": "root", "--log": "log", "--log-format": "log_format",
@@ -221,19 +237,20 @@ def _simple_args(command: str, rest: list[str]) -> _Args | None:
     if spec is None:
         return None
     flags, required, optional, options = spec
+    remainder = _REMAINDER.get(command)
     args = _Args()
     for dest in flags.values():
         setattr(args, dest, False)
     for dest, _, default in options.values():
-        setattr(args, dest, default)
+        setattr(args, dest, list(default) if isinstance(default, list) else default)
     words: list[str] = []
     pending = None  # the valued option whose value comes next
-    for word in rest:
+    for i, word in enumerate(rest):
         if pending is not None:
             value = _option_value(pending[1], word)
             if value is None:
                 return None
-            setattr(args, pending[0], value)
+            _store(args, pending, value)
             pending = None
         elif word in flags:
             if words and optional:
@@ -242,17 +259,23 @@ def _simple_args(command: str, rest: list[str]) -> _Args | None:
         elif word in options:
             pending = options[word]
         elif word.startswith("--") and word.partition("=")[0] in options:
-            dest, choices, _ = options[word.partition("=")[0]]
-            value = _option_value(choices, word.partition("=")[2], attached=True)
+            option = options[word.partition("=")[0]]
+            value = _option_value(option[1], word.partition("=")[2], attached=True)
             if value is None:
                 return None
-            setattr(args, dest, value)
+            _store(args, option, value)
         elif not word or word[0] == "-":
             return None
         else:
             words.append(word)
+            if remainder is not None and len(words) == len(required):
+                tail = rest[i + 1:]
+                setattr(args, remainder, tail[1:] if tail[:1] == ["--"] else tail)
+                break
     if pending is not None:
         return None
+    if remainder is not None and not hasattr(args, remainder):
+        return None  # no id: argparse says what is missing
     names = required + tuple(n for n, _ in optional)
     if not len(required) <= len(words) <= len(names):
         return None
@@ -261,6 +284,14 @@ def _simple_args(command: str, rest: list[str]) -> _Args | None:
     for dest, word in zip(names, words, strict=False):  # optional words may be absent
         setattr(args, dest, word)
     return args
+
+
+def _store(args: _Args, option: tuple[str, Any, Any], value: Any) -> None:
+    dest, _, default = option
+    if isinstance(default, list):
+        getattr(args, dest).append(value)
+    else:
+        setattr(args, dest, value)
 
 
 def _option_value(choices: Any, word: str, attached: bool = False) -> Any:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
-
 from pyocijail.cli._common import add_id
 
 
+# The plain forms are parsed by hand (`_SIMPLE["exec"]` in cli/__init__.py, the
+# same flags); argparse only sees help, unusual forms and usage errors.
 def add_arguments(parser, name):  # type: ignore[no-untyped-def]
+    import argparse
+
     parser.add_argument("--process", "-p", help="process.json (runtime-spec process object)")
     parser.add_argument("--detach", "-d", action="store_true", help="do not wait")
     parser.add_argument("--pid-file", help="write the new process's pid here")

@@ -1,9 +1,10 @@
 """What the real-client fixtures share: the launcher script and the leak check.
 
 The launcher is the executable podman, conmon, buildah and containerd run as
-"the runtime". They call it with no `--root` (podman) and sometimes with no
-PATH and no environment at all (the cleanup `delete --force`), so it names
-the interpreter and the state root absolutely. A caller that does pass
+"the runtime": the one users install, written by `pyocijail.launcher`. They
+call it with no `--root` (podman) and sometimes with no PATH and no
+environment at all (the cleanup `delete --force`), so it names the
+interpreter and the state root absolutely. A caller that does pass
 `--root` (containerd's shim) wins: the last `--root` counts.
 
 `HostSnapshot` records what a test could leave on the machine (mounts under
@@ -15,7 +16,6 @@ what was left behind.
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 import time
 
@@ -28,22 +28,16 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 
 def write_launcher(directory: str, state_root: str, *, python: str = sys.executable,
                    name: str = "pyocijail", call_log: str | None = None) -> str:
-    """Write `directory/name`, an sh script running this pyocijail on `state_root`.
+    """Write `directory/name`: the launcher users install (`pyocijail.launcher`)
+    for this pyocijail, with `state_root` baked in.
 
     `call_log` appends one line per call (the argv), which the tests read to
     assert on what the clients really sent.
     """
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, name)
-    lines = ["#!/bin/sh"]
-    if call_log:
-        lines.append(f'echo "$*" >> {shlex.quote(call_log)}')
-    lines.append(f"exec {shlex.quote(os.path.abspath(python))} -I -m pyocijail "
-                 f'--root {shlex.quote(os.path.abspath(state_root))} "$@"')
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    os.chmod(path, 0o755)
-    return path
+    from pyocijail.launcher import write_launcher as write
+
+    return write(os.path.join(directory, name), python=python, root=state_root,
+                 call_log=call_log)
 
 
 class CallLog:

@@ -1,10 +1,10 @@
-"""The files in contrib/ work as shipped: the launcher, the containers.conf
-snippets and the containerd snippet, used the way the README says."""
+"""The files in contrib/ work as shipped, used the way the README says: the
+launcher written by `python -m pyocijail.launcher`, the containers.conf snippets
+and the containerd snippet."""
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -16,41 +16,38 @@ import pytest
 from tests.e2e.conftest import IMAGE, _need
 
 CONTRIB = os.path.join(os.path.dirname(__file__), "..", "..", "contrib")
-TEMPLATE_PYTHON = "/opt/pyocijail/venv/bin/python"
-TEMPLATE_ROOT = "/var/run/pyocijail"
 
 
 def _contrib(name):
     return os.path.join(CONTRIB, name)
 
 
-def render_launcher(dest, root):
-    """contrib/pyocijail.launcher with this interpreter and `root` filled in."""
-    with open(_contrib("pyocijail.launcher")) as f:
-        text = f.read()
-    assert TEMPLATE_PYTHON in text and TEMPLATE_ROOT in text
-    text = text.replace(TEMPLATE_PYTHON, sys.executable).replace(TEMPLATE_ROOT, root)
-    os.makedirs(os.path.dirname(dest), exist_ok=True)
-    with open(dest, "w") as f:
-        f.write(text)
-    os.chmod(dest, 0o755)
+def install_launcher(dest, root):
+    """What the README says to run: `python -m pyocijail.launcher --output DEST --root R`."""
+    res = subprocess.run([sys.executable, "-m", "pyocijail.launcher", "--output", dest,
+                          "--root", root], capture_output=True, text=True, check=False)
+    assert (res.returncode, res.stdout, res.stderr) == (0, "", ""), res
     return dest
 
 
-def test_launcher_template_runs_without_any_environment(tmp_path):
+def test_installed_launcher_runs_without_any_environment(tmp_path):
     """The launcher works with no PATH at all (podman's cleanup delete)."""
-    with open(_contrib("pyocijail.launcher")) as f:
-        text = f.read()
-    assert text.startswith("#!/bin/sh\n")
-    assert re.search(r"^exec /\S+/python -I -m pyocijail --root /\S+ \"\$@\"$", text, re.M)
-    assert os.access(_contrib("pyocijail.launcher"), os.X_OK)
-    launcher = render_launcher(str(tmp_path / "bin" / "pyocijail"), str(tmp_path / "state"))
+    launcher = install_launcher(str(tmp_path / "bin" / "pyocijail"), str(tmp_path / "state"))
+    assert os.stat(launcher).st_mode & 0o777 == 0o755
     res = subprocess.run([launcher, "--version"], env={}, capture_output=True, text=True,
                          check=False)
     assert res.returncode == 0 and res.stdout.startswith("pyocijail version"), res
     res = subprocess.run([launcher, "delete", "--force", "nothing-here"], env={},
                          capture_output=True, text=True, check=False)
     assert (res.returncode, res.stdout, res.stderr) == (0, "", ""), res
+
+
+def test_readme_installs_the_launcher_with_the_module():
+    """The README's launcher instructions are the module's, not a hand-edited copy."""
+    with open(os.path.join(CONTRIB, "..", "README.md")) as f:
+        readme = f.read()
+    assert "-m pyocijail.launcher --output /usr/local/bin/pyocijail" in readme
+    assert not os.path.exists(_contrib("pyocijail.launcher"))
 
 
 @pytest.mark.parametrize("name,others", [("containers.conf.linux", {"crun", "runc"}),
@@ -104,7 +101,7 @@ def test_podman_with_the_linux_snippet(busybox_rootfs):
                           "runtime_supports_json": snippet["runtime_supports_json"]},
                "engine.runtimes": {"pyocijail": [launcher]}}
     env = PodmanEnv.create(base, conf_overlay=overlay, runtime="pyocijail")
-    render_launcher(launcher, env.state)
+    install_launcher(launcher, env.state)
     snap = env.host_snapshot()
     try:
         env.import_rootfs(busybox_rootfs, IMAGE)

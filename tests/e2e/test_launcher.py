@@ -47,13 +47,48 @@ def launcher(workdir):
 
 
 def test_launcher_names_everything_absolutely(launcher, workdir):
-    """Shebang /bin/sh, an absolute interpreter with -I, the state root baked in."""
+    """A `#!<absolute python> -IS` script with the import paths and the state root baked
+    in; it runs with no PATH at all, as podman's cleanup call does."""
     text = open(launcher).read()
-    assert text.startswith("#!/bin/sh\n")
-    exec_line = text.splitlines()[-1]
-    assert exec_line.startswith("exec /") and " -I -m pyocijail --root /" in exec_line
+    first = text.splitlines()[0]
+    assert first.startswith("#!/") and first.endswith(" -IS"), first
+    assert os.path.isabs(first[2:-4]) and os.access(first[2:-4], os.X_OK)
+    assert f"['--root', {os.path.join(workdir, 'state')!r}]" in text
     res = _call(launcher, "--version")  # no PATH at all, as podman's cleanup call
     assert res.returncode == 0 and res.stdout.startswith("pyocijail version "), res
+
+
+@pytest.mark.parametrize("form", ["python", "sh"])
+def test_both_forms_run_without_environment(workdir, form):
+    """The shebang form and the /bin/sh fallback behave alike: same output, the
+    baked root used, a caller's later --root winning."""
+    from pyocijail.launcher import write_launcher as write
+
+    path = write(os.path.join(workdir, "bin", f"pj-{form}"), root=os.path.join(workdir, "st"),
+                 form=form)
+    assert open(path).read().startswith("#!/bin/sh\n" if form == "sh" else "#!/")
+    res = _call(path, "delete", "--force", "nothing-here")
+    assert (res.returncode, res.stdout, res.stderr) == (0, "", ""), res
+    res = _call(path, "state", "nothing-here")
+    assert res.returncode == 1 and 'container "nothing-here" does not exist' in res.stderr
+    res = _call(path, "--root", os.path.join(workdir, "other"), "list", "--format", "json")
+    assert (res.returncode, res.stdout) == (0, "[]\n"), res
+
+
+@pytest.mark.parametrize("form", ["python", "sh"])
+def test_stale_launcher_fails_clearly(workdir, form):
+    """A baked directory that is gone (venv moved or rebuilt): exit 1, one line naming
+    the missing path and the command that rewrites the launcher."""
+    from pyocijail.launcher import import_paths
+    from pyocijail.launcher import write_launcher as write
+
+    gone = os.path.join(workdir, "moved-venv", "site-packages")
+    path = write(os.path.join(workdir, "bin", "stale"), paths=[*import_paths(), gone],
+                 form=form)
+    res = _call(path, "delete", "--force", "x")
+    assert res.returncode == 1 and res.stdout == "", res
+    assert len(res.stderr.splitlines()) == 1, res.stderr
+    assert gone in res.stderr and "-m pyocijail.launcher --output " + path in res.stderr
 
 
 @needs_root

@@ -24,6 +24,28 @@ def test_globals_accept_both_value_forms():
                                                                 ["--x", "id"])
 
 
+def test_last_root_wins():
+    """The launcher bakes a --root in first; a caller's own --root (containerd's shim)
+    comes later and wins, in either value form, as with runc's flag parsing."""
+    a = parse_globals(["--root", "/baked", "--log", "/l", "--root=/shim", "state", "x"])
+    assert a.root == "/shim"
+    a = parse_globals(["--root", "/baked", "--root", "/shim", "state", "x"])
+    assert a.root == "/shim"
+
+
+def test_launcher_dependencies_are_the_projects():
+    """The launcher checks it reaches exactly pyproject's run-time dependencies."""
+    import re
+    import tomllib
+
+    from pyocijail.launcher import DEPENDENCIES
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "..", "pyproject.toml"), "rb") as f:
+        deps = tomllib.load(f)["project"]["dependencies"]
+    assert {re.match(r"[A-Za-z0-9_.-]+", d).group(0) for d in deps} == set(DEPENDENCIES)
+
+
 def test_tolerated_flags_are_ignored():
     """--debug, --systemd-cgroup, --cgroup-manager X, --rootless X, --criu X are accepted."""
     a = parse_globals(["--systemd-cgroup", "--cgroup-manager", "disabled", "--rootless=false",
