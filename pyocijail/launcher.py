@@ -5,7 +5,9 @@
 Run it with the interpreter pyocijail is installed in (or name one with
 `--python`). The launcher it writes is a Python script whose first line is
 
-    #!/abs/venv/bin/python -IS
+    #!/usr/bin/python3.11 -IS
+
+(the venv's interpreter binary itself, its symlinks resolved)
 
 with the directories pyocijail and its dependencies live in written into it
 as absolute paths, and the state root too if `--root` is given:
@@ -48,7 +50,7 @@ import sys
 
 #: What pyocijail imports at run time (pyproject's dependencies); the writer
 #: checks that the baked paths reach each of them.
-DEPENDENCIES = ("attrs", "cattrs", "jsonschema", "referencing", "psutil")
+DEPENDENCIES = ("jsonschema", "referencing", "psutil")
 
 #: A shebang line, "#!" to newline, that every supported kernel reads whole
 #: (Linux before 5.1 reads 128 bytes; FreeBSD a page).
@@ -169,6 +171,10 @@ def launcher_text(path: str, python: str, paths: list[str], *, root: str | None 
     body = _BODY.format(paths=paths, self=path, rewrite=rewrite,
                         head=["--root", root] if root is not None else [],
                         log=_LOG.format(call_log=call_log) if call_log else "")
+    # A venv's python is a symlink to its base interpreter; run the binary itself:
+    # it then skips finding and reading pyvenv.cfg (~1 ms), and with -S the venv
+    # adds nothing else (its site-packages are in `paths`).
+    python = os.path.realpath(python)
     shebang = f"#!{python} -IS"
     fits = len(shebang) <= SHEBANG_MAX and not any(c.isspace() for c in python)
     if form == "auto":

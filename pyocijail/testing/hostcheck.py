@@ -166,7 +166,7 @@ class HostSnapshot:
         if cgroups:
             out["cgroups"] = cgroups
         states = [os.path.join(r, i) for r in state_roots if os.path.isdir(r)
-                  for i in os.listdir(r)]
+                  for i in os.listdir(r) if not i.startswith(".")]  # (kept seccomp programs)
         if states:
             out["state dirs"] = states
         return out
