@@ -33,11 +33,9 @@ HEAVY = {
 }
 
 #: Allowed on a hot command although in HEAVY, with the reason.
-ALLOWED = {
-    # delete and kill --all load the backend for processes()/destroy(); its libc
-    # wrapper module imports ctypes at module level (~1 ms).
-    "delete": {"ctypes"},
-    "kill --all": {"ctypes"},
+ALLOWED: dict[str, set[str]] = {
+    # (delete and kill --all load the Linux backend for processes()/destroy(),
+    # which imports libc and ctypes only where create and exec need them)
 }
 
 #: `create`, `run` and `exec` validate and convert a config or process file. A

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import os
 
-from pyocijail.backends.linux import cgroups, libc
+# libc (and with it ctypes) only where create and exec use it: delete and kill --all
+# load this module too.
+from pyocijail.backends.linux import cgroups
 from pyocijail.backends.linux.cgroups import Cgroup
 from pyocijail.errors import KernelError
 from pyocijail.process.spawn import fork_child
@@ -217,6 +219,7 @@ class LinuxBackend:
             from pyocijail.backends.linux import (  # noqa: F401 - loaded for later
                 capabilities,
                 cgroupmount,
+                libc,
                 mounts,
                 namespaces,
                 rootfs,
@@ -237,7 +240,7 @@ class LinuxBackend:
 
     def isolate(self, plan: LinuxPlan, undo: Any) -> None:
         # Everything the init uses after pivot_root was imported by _before_gate.
-        from pyocijail.backends.linux import cgroupmount, mounts
+        from pyocijail.backends.linux import cgroupmount, libc, mounts
         from pyocijail.backends.linux.namespaces import NAMESPACES, setns_path
 
         if self._early_error is not None:
@@ -295,6 +298,8 @@ class LinuxBackend:
         capabilities.apply(sets, lambda: _change_user(process), warn=self.log.debug)
 
     def before_exec(self, process: Process) -> None:
+        from pyocijail.backends.linux import libc  # loaded by _before_gate / join
+
         if self._personality is not None:  # late: it changes what uname reports
             _personality(self._personality)
         if process.no_new_privileges:
@@ -315,7 +320,7 @@ class LinuxBackend:
     def join(self, state: dict[str, Any], pid: int) -> None:
         """In E: cgroup, the container's seccomp filter (built now), namespaces."""
         from pyocijail import jsonlite
-        from pyocijail.backends.linux import capabilities, seccomp
+        from pyocijail.backends.linux import capabilities, libc, seccomp
         from pyocijail.backends.linux.namespaces import join_all
         from pyocijail.backends.linux.userns import become_root
 
@@ -420,6 +425,8 @@ def _write_proc(path: str, value: str) -> None:
 
 def _personality(persona: int) -> None:
     import ctypes
+
+    from pyocijail.backends.linux import libc
 
     lib = libc._libc()
     lib.personality.argtypes = [ctypes.c_ulong]
