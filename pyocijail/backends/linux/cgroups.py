@@ -33,9 +33,10 @@ import os
 import posixpath
 import time
 
+from pyocijail import values
 from pyocijail.errors import ConfigError, KernelError
 
-# `delete` and `kill --all` load this module: no attrs, re, signal or typing here.
+# `delete` and `kill --all` load this module: no re, signal or typing here.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -50,40 +51,12 @@ RMDIR_RETRY = 2.0  # seconds to retry rmdir of a cgroup that is still busy
 FREEZE_TIMEOUT = 5.0
 
 
-class _Value:
-    """A small immutable value compared by its fields (attrs costs `delete` an import)."""
-
-    __slots__ = ()
-
-    def _fields(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, n) for n in self.__slots__)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other._fields() == self._fields()  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
-        return f"{type(self).__name__}({args})"
-
-
-class Hierarchy(_Value):
-    __slots__ = ("mountpoint", "root", "version", "controllers")
+@values.frozen
+class Hierarchy:
     mountpoint: str
     root: str  #: the hierarchy path the mount shows (mountinfo field 4)
     version: int  #: 1 or 2
     controllers: tuple[str, ...]  #: v1: from the mount options (name=x too); v2: available
-
-    def __init__(self, mountpoint: str, root: str, version: int,
-                 controllers: tuple[str, ...]) -> None:
-        for name, value in zip(self.__slots__, (mountpoint, root, version, tuple(controllers)),
-                               strict=True):
-            object.__setattr__(self, name, value)
 
     @property
     def key(self) -> str:
@@ -91,20 +64,14 @@ class Hierarchy(_Value):
         return "" if self.version == 2 else ",".join(self.controllers)
 
 
-class Cgroup(_Value):
+@values.frozen
+class Cgroup:
     """One directory of the container's cgroup, in one hierarchy."""
 
-    __slots__ = ("dir", "version", "controllers", "mountpoint")
     dir: str
     version: int
     controllers: tuple[str, ...]
     mountpoint: str  #: the hierarchy's mount point on the host
-
-    def __init__(self, dir: str, version: int, controllers: tuple[str, ...],
-                 mountpoint: str) -> None:
-        for name, value in zip(self.__slots__, (dir, version, tuple(controllers), mountpoint),
-                               strict=True):
-            object.__setattr__(self, name, value)
 
     @property
     def name(self) -> str:
