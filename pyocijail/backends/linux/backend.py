@@ -54,6 +54,7 @@ class LinuxBackend:
     def __init__(self, log: Any) -> None:
         self.log = log
         self._gate: int | None = None  # R: write end of the fork → adopt pipe
+        self._primed: Callable[[], None] | None = None  # R: joins warm_up's thread
         self._filter: seccomp.Filter | None = None  # I/E: built before entering
         self._personality: int | None = None
         self._early_error: BaseException | None = None  # I: from _before_gate
@@ -107,6 +108,9 @@ class LinuxBackend:
     def fork(self, plan: LinuxPlan, child: Callable[[], None]) -> int:
         """Fork init, held on a pipe until `adopt`; with a user namespace, in two
         stages (`userns.fork_init`) and the pid returned is the stage's child."""
+        if self._primed is not None:
+            self._primed()  # the warm-up thread is done: fork copies one thread only
+            self._primed = None
         r, w = os.pipe2(os.O_CLOEXEC)
 
         def gated() -> None:
@@ -141,7 +145,7 @@ class LinuxBackend:
         return pid
 
     def warm_up(self) -> None:
-        cgroups.prime_attach()  # attach (create) and join (exec) then wait less
+        self._primed = cgroups.prime_attach()  # the init's attach then waits less
 
     def adopt(self, plan: LinuxPlan, pid: int, undo: Any) -> None:
         """Put init in its cgroup, then let it go on (it unshares cgroupns after this)."""

@@ -39,7 +39,7 @@ from pyocijail.errors import ConfigError, KernelError
 # `delete` and `kill --all` load this module: no re, signal or typing here.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from typing import Any
 
 V1_CONTROLLERS = frozenset({"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer",
@@ -289,8 +289,9 @@ def attach(groups: Iterable[Cgroup], pid: int) -> None:
         write(group.dir, "cgroup.procs", str(pid))
 
 
-def prime_attach() -> None:
-    """Start, in a thread, the wait that the next `attach` would spend idle.
+def prime_attach() -> Callable[[], None]:
+    """Start, in a thread, the wait that the next `attach` would spend idle;
+    returns `join`, to call before forking (a fork must not copy a thread).
 
     Moving processes between cgroups (v1 or v2) takes one kernel-wide lock,
     and a writer that finds it idle first waits for an RCU grace period
@@ -302,7 +303,22 @@ def prime_attach() -> None:
     """
     import _thread
 
-    _thread.start_new_thread(_move_self_in_place, ())
+    done = _thread.allocate_lock()
+    done.acquire()
+
+    def run() -> None:
+        try:
+            _move_self_in_place()
+        finally:
+            done.release()
+
+    def join() -> None:
+        done.acquire()
+        while _thread._count():  # the thread's last steps, after the release
+            time.sleep(0)
+
+    _thread.start_new_thread(run, ())
+    return join
 
 
 def _move_self_in_place() -> None:

@@ -241,7 +241,7 @@ def test_priming_the_cgroup_lock_moves_nothing():
     import subprocess
     import sys
 
-    code = ("import _thread, time\n"
+    code = ("import _thread\n"
             "from pyocijail.backends.linux import cgroups\n"
             "before = open('/proc/self/cgroup').read()\n"
             "done = _thread.allocate_lock(); done.acquire()\n"
@@ -250,7 +250,8 @@ def test_priming_the_cgroup_lock_moves_nothing():
             "_thread.start_new_thread(run, ())\n"
             "assert done.acquire(timeout=10)\n"
             "assert open('/proc/self/cgroup').read() == before\n"
-            "cgroups.prime_attach(); time.sleep(0.05)\n"
+            "join = cgroups.prime_attach(); join()\n"
+            "assert _thread._count() == 0  # joined: a fork now copies one thread\n"
             "assert open('/proc/self/cgroup').read() == before\n"
             "print('ok')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
