@@ -497,9 +497,10 @@ def targets(out: dict) -> list[dict]:
             rz = out["scaling"][op][hi].get("runc")
             if a and z:
                 # "Flat within noise": pyocijail's growth from lo to hi containers, divided
-                # by runc's over the same phase when runc ran (so a machine that got busier
-                # between the phases does not count against it), at most 15 %.
-                growth = (z / a) / (rz / ra) if ra and rz else z / a
+                # by runc's over the same phase when runc ran and grew (so a machine that got
+                # busier between the phases does not count against it; one that got quieter
+                # does not count for runc), at most 15 %.
+                growth = (z / a) / max(1.0, rz / ra) if ra and rz else z / a
                 add(f"{op} latency {hi} vs {lo} containers", round(growth, 2), 1.15,
                     "x (/runc)" if ra and rz else "x")
     rss = out["rss_mb"].get("pyocijail", {}).get("max")
