@@ -99,11 +99,6 @@ def evolve(inst: T, **changes: Any) -> T:
     return type(inst)(**values)
 
 
-def as_dict(inst: Any) -> dict[str, Any]:
-    """The fields and their values (not recursive; values are not copied)."""
-    return dict(inst.__dict__)
-
-
 # --- the generic methods -----------------------------------------------------------------
 
 def _make(cls: type[T], kw_only: bool) -> type[T]:
