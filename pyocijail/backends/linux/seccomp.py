@@ -18,9 +18,9 @@ created a hard link in `<state root>/.seccomp-programs/<program_key>`, so
 the next create with the same profile, libseccomp and kernel skips
 libseccomp altogether (building podman's profile costs ~17 ms). The key is
 a sha256 of everything the program depends on: the profile, libseccomp's
-version and API level (what it found the kernel to support), the machine
-and the kernel release. The directory is as private as the state root; at
-64 programs it is emptied.
+version and API level (what it found the kernel to support), the machine,
+the kernel release and how this module builds programs (`PROGRAM_FORMAT`).
+The directory is as private as the state root; at 64 programs it is emptied.
 
 The BPF program is generated when the filter is built, not when it is
 loaded: for the init process that is during create, so `start` does not wait
@@ -112,6 +112,8 @@ class _Version(ctypes.Structure):
 PROGRAM_FILE = "seccomp.bpf"
 CACHE_DIR = ".seccomp-programs"  # in the state root
 CACHE_LIMIT = 64
+#: part of every key: raise it when this module builds programs differently
+PROGRAM_FORMAT = "1"
 
 _lib: ctypes.CDLL | None = None
 
@@ -210,8 +212,8 @@ def program_key(profile: model.Seccomp) -> str | None:
     lib = library()
     v = lib.seccomp_version().contents
     uname = os.uname()
-    facts = (f"{v.major}.{v.minor}.{v.micro}", str(lib.seccomp_api_get()), uname.machine,
-             uname.release, jsonlite.dumps(unstructure(profile), compact=True))
+    facts = (PROGRAM_FORMAT, f"{v.major}.{v.minor}.{v.micro}", str(lib.seccomp_api_get()),
+             uname.machine, uname.release, jsonlite.dumps(unstructure(profile), compact=True))
     return sha256("\0".join(facts).encode()).hexdigest()
 
 
