@@ -146,15 +146,16 @@ class HostSnapshot:
     """What existed before; `leftovers()` reports what is new since then."""
 
     def __init__(self, base: str, markers: tuple[str, ...],
-                 ignore_cgroups: tuple[str, ...] = ()) -> None:
+                 ignore_cgroups: tuple[str, ...] = (), ignore_mounts: tuple[str, ...] = ()) -> None:
         self.base, self.markers, self.ignore_cgroups = base, markers, ignore_cgroups
+        self.ignore_mounts = ignore_mounts
         self.mounts = mounts_under(base)
         self.procs = set(session_processes(markers))
         self.cgroups = cgroup_dirs()
 
     def leftovers(self, state_roots: tuple[str, ...] = ()) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
-        mounts = sorted(mounts_under(self.base) - self.mounts)
+        mounts = sorted(mounts_under(self.base) - self.mounts - set(self.ignore_mounts))
         if mounts:
             out["mounts"] = mounts
         procs = {p: c for p, c in session_processes(self.markers).items()
