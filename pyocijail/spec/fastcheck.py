@@ -83,10 +83,8 @@ def schema_directory() -> str:
 
 def schema_digest(directory: str) -> str:
     """sha256 over the sorted names and contents of `directory/*.json` (as build.py)."""
-    try:
-        from _sha256 import sha256  # built in: hashlib would load OpenSSL (~3 ms)
-    except ImportError:  # pragma: no cover - other Pythons
-        from hashlib import sha256
+    from pyocijail.digest import sha256
+
     h = sha256()
     names = sorted(n for n in os.listdir(directory)
                    if n.endswith(".json") and not n.startswith("."))  # as glob("*.json")

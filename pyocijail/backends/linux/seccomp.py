@@ -203,12 +203,9 @@ def program_key(profile: model.Seccomp) -> str | None:
     if not _loads_program(profile):
         return None
     from pyocijail import jsonlite
+    from pyocijail.digest import sha256
     from pyocijail.spec.convert import unstructure
 
-    try:
-        from _sha256 import sha256  # built in: hashlib would load OpenSSL
-    except ImportError:  # pragma: no cover - other Pythons
-        from hashlib import sha256
     lib = library()
     v = lib.seccomp_version().contents
     uname = os.uname()
