@@ -54,7 +54,7 @@ class LinuxBackend:
     def __init__(self, log: Any) -> None:
         self.log = log
         self._gate: int | None = None  # R: write end of the fork → adopt pipe
-        self._primed: Callable[[], None] | None = None  # R: joins warm_up's thread
+        self._primed: Callable[[], int] | None = None  # R: stops and joins warm_up's thread
         self._filter: seccomp.Filter | None = None  # I/E: built before entering
         self._personality: int | None = None
         self._early_error: BaseException | None = None  # I: from _before_gate

@@ -289,44 +289,64 @@ def attach(groups: Iterable[Cgroup], pid: int) -> None:
         write(group.dir, "cgroup.procs", str(pid))
 
 
-def prime_attach() -> Callable[[], None]:
-    """Start, in a thread, the wait that the next `attach` would spend idle;
-    returns `join`, to call before forking (a fork must not copy a thread).
+def prime_attach(interval: float = 0.005) -> Callable[[], int]:
+    """Start, in a thread, the wait that the next `attach` would spend idle, and
+    keep the lock warm until `join` is called; `join` (call it before forking:
+    a fork must not copy a thread) returns how many moves the thread made.
 
     Moving processes between cgroups (v1 or v2) takes one kernel-wide lock,
     and a writer that finds it idle first waits for an RCU grace period
-    (15-20 ms here); writers within about one grace period after the last
-    one do not wait. A thread that "moves" this process into the cgroup it
-    is already in (a no-op move) starts that wait at once, while create
-    reads the config and prepares, so attaching the init finds the lock
-    warm. Nothing depends on it: any failure only loses the head start.
+    (8-16 ms here); a writer within ~15 ms of the last one does not wait.
+    The thread "moves" this process into the cgroup it is already in (a
+    no-op move) at once and then every `interval`, while create reads the
+    config and prepares, so attaching the init finds the lock warm however
+    long that took. Nothing depends on it: any failure only loses the head
+    start.
     """
     import _thread
 
+    stop = _thread.allocate_lock()
+    stop.acquire()
     done = _thread.allocate_lock()
     done.acquire()
+    moves = [0]
 
     def run() -> None:
         try:
-            _move_self_in_place()
+            fd = _own_procs_fd()
+            if fd is None:
+                return
+            try:
+                while True:
+                    os.write(fd, b"0")  # this process, into the cgroup it is in
+                    moves[0] += 1
+                    if stop.acquire(True, interval):
+                        return
+            except OSError:
+                return
+            finally:
+                os.close(fd)
         finally:
             done.release()
 
-    def join() -> None:
+    def join() -> int:
+        stop.release()
         done.acquire()
         while _thread._count():  # the thread's last steps, after the release
             time.sleep(0)
+        return moves[0]
 
     _thread.start_new_thread(run, ())
     return join
 
 
-def _move_self_in_place() -> None:
+def _own_procs_fd() -> int | None:
+    """A write descriptor of this process's own cgroup.procs in some hierarchy."""
     try:
         with open("/proc/self/cgroup", "rb") as f:
             lines = f.read().decode(errors="replace").splitlines()
     except OSError:
-        return
+        return None
     for line in lines:
         _, controllers, path = line.split(":", 2)
         if controllers == "":
@@ -335,16 +355,10 @@ def _move_self_in_place() -> None:
             candidates = [f"/sys/fs/cgroup/{controllers.split(',')[0].replace('name=', '')}{path}"]
         for directory in candidates:
             try:
-                fd = os.open(f"{directory.rstrip('/')}/cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
+                return os.open(f"{directory.rstrip('/')}/cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
             except OSError:
                 continue
-            try:
-                os.write(fd, b"0")  # this process, into the cgroup it is in
-                return
-            except OSError:
-                continue
-            finally:
-                os.close(fd)
+    return None
 
 
 # --- running containers ------------------------------------------------------------------
