@@ -16,7 +16,10 @@ import struct
 import termios
 
 from pyocijail.errors import PyocijailError
-from pyocijail.process.stream import short_unix_path  # noqa: F401 - re-exported
+from pyocijail.process.stream import (
+    short_unix_path,  # noqa: F401 - re-exported
+    write_all,
+)
 
 
 def connect(path: str) -> _socket.socket:
@@ -93,9 +96,9 @@ def proxy(master: int, *, stdin: int = 0, stdout: int = 1) -> None:
                 if key.fd == master:
                     if not data:
                         return
-                    os.write(stdout, data)
+                    write_all(stdout, data)
                 elif data:
-                    os.write(master, data)
+                    write_all(master, data)
                 else:
                     sel.unregister(stdin)
     finally:

@@ -1,7 +1,8 @@
-"""The two socket helpers `start` needs, in a module that imports only `os`.
+"""The descriptor and socket helpers the hot commands need, in a module that
+imports only `os`.
 
 `console` (array, termios, socket) and `sync` (json, socket) are too heavy
-for `start`, which runs once per container; both re-export these.
+for `start`, which runs once per container; both re-export the socket ones.
 """
 
 from __future__ import annotations
@@ -43,6 +44,14 @@ class short_unix_path:  # noqa: N801 - used as `with short_unix_path(p) as name`
             finally:
                 os.close(self.here)
                 self.here = None
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """os.write until all of `data` is written: one write may take only part
+    (a signal during a pipe write, a full disk)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def read_stream(sock: Any) -> bytes:

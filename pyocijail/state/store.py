@@ -29,6 +29,7 @@ import stat
 
 from pyocijail import jsonlite
 from pyocijail.errors import ContainerExists, ContainerNotFound, PyocijailError
+from pyocijail.process.stream import write_all
 from pyocijail.state.ids import check_id
 from pyocijail.state.record import Record
 
@@ -167,7 +168,7 @@ def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
                  mode)
     try:
         try:
-            os.write(fd, data)  # no fsync: see the module docstring
+            write_all(fd, data)  # no fsync: see the module docstring
         finally:
             os.close(fd)
         os.rename(tmp, path)

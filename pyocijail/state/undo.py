@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from pyocijail import jsonlite
+from pyocijail.process.stream import write_all
 
 TYPE_CHECKING = False  # not `from typing import`: `delete` must not pay for typing
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ class UndoFile:
         line = (jsonlite.dumps(entry, compact=True) + "\n").encode()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            os.write(fd, line)
+            write_all(fd, line)
         finally:
             os.close(fd)
 

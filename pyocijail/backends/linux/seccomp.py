@@ -50,6 +50,7 @@ import os
 
 from pyocijail.backends.linux import libc
 from pyocijail.errors import ConfigError, KernelError
+from pyocijail.process.stream import write_all
 from pyocijail.spec import model
 
 TYPE_CHECKING = False
@@ -295,9 +296,7 @@ class Filter:
         tmp = f"{path}.{os.getpid()}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
-            data = memoryview(self.program.raw)
-            while data:
-                data = data[os.write(fd, data):]
+            write_all(fd, self.program.raw)
         finally:
             os.close(fd)
         os.rename(tmp, path)
