@@ -186,7 +186,9 @@ def _main(argv: list[str]) -> int:
         opts = parse_globals(argv)
         sink.configure(opts.log, opts.log_format, opts.log_level)
         if opts.version:
-            sys.stdout.write(f"pyocijail version {__version__}\ncommit: {_commit()}\n"
+            from pyocijail.buildinfo import commit
+
+            sys.stdout.write(f"pyocijail version {__version__}\ncommit: {commit()}\n"
                              f"spec: {SPEC_VERSION}\n")
             return 0
         if opts.command is None:
@@ -315,27 +317,3 @@ class _Parser:
                 raise UsageError(f"{self.prog}: {message}")
 
         return Parser(allow_abbrev=False, **kwargs)  # type: ignore[arg-type]
-
-
-def _commit() -> str:
-    """The git commit: baked in by a packager (pyocijail/_build.py), else read from
-    the checkout this package runs from (two small file reads, no git needed)."""
-    try:
-        from pyocijail._build import COMMIT  # type: ignore[import-not-found]
-
-        return str(COMMIT)
-    except ImportError:
-        pass
-    import os
-
-    git = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", ".git")
-    try:
-        with open(os.path.join(git, "HEAD")) as f:
-            head = f.read().strip()
-        if head.startswith("ref: "):
-            with open(os.path.join(git, head[5:])) as f:
-                head = f.read().strip()
-    except OSError:
-        return "unknown"
-    return head[:12] if len(head) >= 40 and all(c in "0123456789abcdef" for c in head[:40]) \
-        else "unknown"
