@@ -2,8 +2,11 @@
 
 `start` never spawns: the process conmon waits on is the one create made.
 It connects to the init's barrier socket, hands it the state for the
-startContainer hooks, and reads until EOF: the socket is close-on-exec in
-the init, so EOF without a message means the user program is running.
+startContainer hooks, and reads until EOF. The init writes EXECUTING when
+only execve is left, and an error message if a step fails; the socket is
+close-on-exec, so EXECUTING then EOF means the user program is running,
+and EOF without it means the init died first (killed during a
+startContainer hook, say).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pyocijail import jsonlite
 from pyocijail.errors import PyocijailError
 from pyocijail.failpoints import failpoint
 from pyocijail.process.stream import read_stream, short_unix_path
-from pyocijail.state.status import BARRIER, Status, check, compute
+from pyocijail.state.status import BARRIER, EXECUTING, Status, check, compute
 
 TYPE_CHECKING = False  # not `from typing import`: `start` must not pay for typing
 if TYPE_CHECKING:
@@ -45,8 +48,14 @@ def start(ctx: Context, container_id: str) -> None:
         finally:
             sock.close()
             _unlink(cdir.file(BARRIER))
+        executing = reply.startswith(EXECUTING)
+        if executing:
+            reply = reply[len(EXECUTING):]
         if reply:
             raise PyocijailError(reply.decode("utf-8", "replace"))
+        if not executing:
+            raise PyocijailError(f"container init process {record.pid} exited before it ran "
+                                 "the program")
         ctx.log.debug(f"container {container_id}: process {record.pid} exec'd")
         failpoint("start.after-exec")
         if not record.hooks.get("poststart"):

@@ -20,6 +20,7 @@ from pyocijail.failpoints import failpoint
 from pyocijail.process import console, setup
 from pyocijail.process.hooks import run_hooks
 from pyocijail.process.sync import CREATED, ERROR, GO, ISOLATED, READY, Channel
+from pyocijail.state.status import EXECUTING
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ def _await_start(backend: Backend, process: Process, path: str, hooks: dict[str,
         state = jsonlite.loads(read_stream_line(conn))
         run_hooks("startContainer", hooks.get("startContainer", []), state)
         setup.exec_process(backend, process, path, preserve_fds=preserve_fds,
-                           keep_fd=conn.fileno())
+                           keep_fd=conn.fileno(), announce=EXECUTING)
     except BaseException as err:  # noqa: BLE001
         try:
             conn.sendall(_message(err).encode())

@@ -17,6 +17,7 @@ import stat
 
 from pyocijail.errors import ConfigError, ExecutableError, KernelError
 from pyocijail.process.signals import reset_for_exec
+from pyocijail.process.stream import write_all
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -105,8 +106,14 @@ def home_for(uid: int) -> str:
 
 
 def exec_process(backend: Backend, process: Process, path: str, *, preserve_fds: int,
-                 keep_fd: int) -> None:
-    """Become the user program. Never returns; raises if a step fails."""
+                 keep_fd: int, announce: bytes = b"") -> None:
+    """Become the user program. Never returns; raises if a step fails.
+
+    `announce` is written to `keep_fd` once only closing descriptors, the
+    seccomp filter and execve are left (an error after it is still reported
+    on `keep_fd`). It is written while SIGPIPE is still ignored, and a reader
+    that is gone does not stop the program: `start` died after handing over
+    the state, and the program runs, as it would have without the word."""
     env = env_dict(process.env)
     if "HOME" not in env:
         env["HOME"] = home_for(process.user.uid)
@@ -118,6 +125,11 @@ def exec_process(backend: Backend, process: Process, path: str, *, preserve_fds:
         os.chdir(process.cwd)
     except OSError as err:
         raise KernelError("chdir", err.errno, process.cwd) from None
+    if announce:
+        try:
+            write_all(keep_fd, announce)
+        except OSError:
+            pass
     reset_for_exec()
     first_closed = 3 + preserve_fds
     if keep_fd >= first_closed:

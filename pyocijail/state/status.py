@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from typing import ClassVar
 
 BARRIER = "start.sock"
+#: The init's first byte on the barrier connection once nothing but execve is
+#: left: `start` then knows EOF means the program runs, not that the init died.
+EXECUTING = b"\x00"
 PAUSED_MARK = "paused"
 
 

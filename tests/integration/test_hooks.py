@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import time
 
 from pyocijail.testing.driver import reap
 from tests.conftest import needs_busybox, needs_root
@@ -111,3 +114,32 @@ def test_failing_poststart_hook_fails_start_and_stops(runtime, bundle, workdir):
     assert res.code == 1 and "poststart hook" in res.err
     reap(pid)
     assert runtime.status("c1") == "stopped"
+
+
+def test_init_killed_during_a_start_container_hook_fails_start(runtime, bundle, workdir):
+    """EOF on the barrier alone is not success: the init dies before the program runs."""
+    hooks = {"startContainer": [{"path": "/bin/sh",
+                                 "args": ["sh", "-c", "touch /tmp/hook-running; sleep 30"]}]}
+    b = bundle(["sleep", "30"], hooks=hooks)
+    runtime.ok("create", "--bundle", b, "c1")
+    pid = runtime.state("c1")["pid"]
+    start = subprocess.Popen(runtime.argv("start", "c1"), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        marker = os.path.join(b, "rootfs", "tmp", "hook-running")
+        deadline = time.monotonic() + 10
+        while not os.path.exists(marker) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert os.path.exists(marker)
+        os.kill(pid, signal.SIGKILL)
+        _, err = start.communicate(timeout=10)
+    finally:
+        if start.poll() is None:
+            start.kill()
+            start.wait()
+    assert start.returncode == 1
+    assert f"container init process {pid} exited before it ran the program" in err
+    reap(pid)
+    assert runtime.status("c1") == "stopped"
+    runtime.ok("delete", "c1")
+    assert runtime.ids() == []
