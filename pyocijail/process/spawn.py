@@ -12,7 +12,12 @@ if TYPE_CHECKING:
 def fork_child(child: Callable[[], None]) -> int:
     """Fork; the child runs `child` and exits, never unwinding into the caller's
     `with` blocks or exception handlers (they belong to the runtime)."""
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as err:
+        from pyocijail.errors import KernelError
+
+        raise KernelError("fork", err.errno) from None
     if pid == 0:
         try:
             child()

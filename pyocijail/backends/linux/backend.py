@@ -24,13 +24,14 @@ the container, so nothing in it can ptrace them or open /proc/<pid>/exe.
 
 from __future__ import annotations
 
+import errno
 import os
 
 # libc (and with it ctypes) only where create and exec use it: delete and kill --all
 # load this module too.
 from pyocijail.backends.linux import cgroups
 from pyocijail.backends.linux.cgroups import Cgroup
-from pyocijail.errors import KernelError
+from pyocijail.errors import KernelError, PyocijailError
 from pyocijail.process.spawn import fork_child
 
 # `delete`, `kill --all` and `ps` load this module for processes()/destroy():
@@ -319,7 +320,13 @@ class LinuxBackend:
         from pyocijail.backends.linux.namespaces import pid_namespace_for_children
 
         with pid_namespace_for_children(f"/proc/{pid}/ns/pid"):
-            return fork_child(child)
+            try:
+                return fork_child(child)
+            except KernelError as err:
+                if err.errno == errno.ENOMEM:  # what fork says once the namespace's init died
+                    raise PyocijailError(f"container process {pid} has exited: its pid "
+                                         "namespace takes no new process") from None
+                raise
 
     def join(self, state: dict[str, Any], pid: int) -> None:
         """In E: cgroup, the container's seccomp filter (built now), namespaces."""
