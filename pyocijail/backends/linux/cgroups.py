@@ -235,9 +235,11 @@ def directories(path: str, hs: Iterable[Hierarchy],
 def create(groups: Iterable[Cgroup], undo: Any, enable: Iterable[str] = ()) -> None:
     """mkdir each directory and its missing parents; journal each one first.
 
-    v1 cpuset directories get their parent's cpus and mems (a new cpuset is
-    empty and takes no process). On v2, `enable` names the controllers to
-    switch on in every ancestor's cgroup.subtree_control.
+    v1 cpuset directories with no cpus or mems get their parent's (a new
+    cpuset is empty and takes no process), at every level, also where the
+    directory was there already: a parallel create may have made a shared
+    parent and not filled it yet (runc does the same). On v2, `enable` names
+    the controllers to switch on in every ancestor's cgroup.subtree_control.
     """
     wanted = set(enable)
     for group in groups:
@@ -248,13 +250,12 @@ def create(groups: Iterable[Cgroup], undo: Any, enable: Iterable[str] = ()) -> N
             if group.version == 2 and wanted:
                 _enable(current, wanted & set(_read(current, "cgroup.controllers").split()))
             current = f"{current}/{part}"
-            if os.path.isdir(current):
-                continue
-            entry: dict[str, Any] = {"cgroup": current}
-            if current == group.dir:
-                entry["leaf"] = True  # the container's own: remove kills what is left in it
-            undo.append(entry)
-            _mkdir(current)
+            if not os.path.isdir(current):
+                entry: dict[str, Any] = {"cgroup": current}
+                if current == group.dir:
+                    entry["leaf"] = True  # the container's own: remove kills what is left
+                undo.append(entry)
+                _mkdir(current)
             if group.version == 1 and group.has("cpuset"):
                 for name in ("cpuset.cpus", "cpuset.mems"):
                     if not _read(current, name).strip():

@@ -258,3 +258,28 @@ def test_priming_the_cgroup_lock_moves_nothing_and_keeps_it_warm_until_joined():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert int(out.stdout) >= 2  # not one move: repeated until joined
+
+
+def test_an_unfilled_shared_cpuset_parent_is_filled(runtime, bundle, cid, linux_section):
+    """A parallel create makes the shared parent and has not yet given it cpus and mems
+    (seen in tests/reliability's 50 parallel lifecycles as ENOSPC on cgroup.procs): this
+    create fills it instead of copying its emptiness into the container's cpuset."""
+    parent = f"pyocijail-unfilled-{cid}"
+    top = f"/sys/fs/cgroup/cpuset/{parent}"
+    os.mkdir(top)  # as the other create left it: no cpus, no mems
+    try:
+        assert read(f"{top}/cpuset.cpus") == "" and read(f"{top}/cpuset.mems") == ""
+        b = make(bundle, ["cat", "/proc/self/status"], linux_section,
+                 cgroupsPath=f"/{parent}/{cid}")
+        out = runtime("run", "--bundle", b, cid)
+        assert out.code == 0, out.err
+        assert "Cpus_allowed_list" in out.out
+        assert read(f"{top}/cpuset.cpus") == read("/sys/fs/cgroup/cpuset/cpuset.cpus")
+        assert read(f"{top}/cpuset.mems") == read("/sys/fs/cgroup/cpuset/cpuset.mems")
+    finally:
+        runtime("delete", "--force", cid)
+        for controller in os.listdir("/sys/fs/cgroup"):
+            path = f"/sys/fs/cgroup/{controller}/{parent}"
+            if os.path.isdir(path) and not os.path.islink(f"/sys/fs/cgroup/{controller}"):
+                os.rmdir(path)
+    assert cgroup_leftovers(cid) == []
