@@ -19,6 +19,7 @@ from pyocijail import jsonlite
 from pyocijail.errors import PyocijailError
 from pyocijail.failpoints import failpoint
 from pyocijail.process.stream import read_stream, short_unix_path
+from pyocijail.state import liveness
 from pyocijail.state.status import BARRIER, EXECUTING, Status, check, compute
 
 TYPE_CHECKING = False  # not `from typing import`: `start` must not pay for typing
@@ -53,7 +54,9 @@ def start(ctx: Context, container_id: str) -> None:
             reply = reply[len(EXECUTING):]
         if reply:
             raise PyocijailError(reply.decode("utf-8", "replace"))
-        if not executing:
+        # EOF without the byte from a live init: one made before the byte existed
+        # (created, then pyocijail upgraded), which has exec'd.
+        if not executing and not liveness.alive(record.pid, record.start_time):
             raise PyocijailError(f"container init process {record.pid} exited before it ran "
                                  "the program")
         ctx.log.debug(f"container {container_id}: process {record.pid} exec'd")

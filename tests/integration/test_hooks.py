@@ -143,3 +143,30 @@ def test_init_killed_during_a_start_container_hook_fails_start(runtime, bundle, 
     assert runtime.status("c1") == "stopped"
     runtime.ok("delete", "c1")
     assert runtime.ids() == []
+
+
+def test_an_init_from_before_the_executing_byte_still_starts(runtime, bundle, workdir):
+    """A container created by a pyocijail whose init closed the barrier only by exec
+    (no EXECUTING byte), started after an upgrade: its live init has exec'd."""
+    import sys
+
+    b = bundle(["sh", "-c", "echo ran > /tmp/ran; sleep 30"])
+    old_create = ("import sys; from pyocijail.process import init; init.EXECUTING = b''; "
+                  "from pyocijail.cli import main; sys.exit(main(sys.argv[1:]))")
+    with open(os.path.join(workdir, "create.err"), "w+") as err:  # not a pipe: the init keeps it
+        res = subprocess.run([sys.executable, "-c", old_create, "--root", runtime.root,
+                              "create", "--bundle", b, "c1"], env=runtime.env,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                             timeout=60)
+        err.seek(0)
+        assert res.returncode == 0, err.read()
+    pid = runtime.state("c1")["pid"]
+    runtime.ok("start", "c1")
+    marker = os.path.join(b, "rootfs", "tmp", "ran")
+    deadline = time.monotonic() + 10
+    while not os.path.exists(marker) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert os.path.exists(marker) and runtime.status("c1") == "running"
+    runtime.ok("kill", "c1", "KILL")
+    reap(pid)
+    runtime.ok("delete", "c1")
