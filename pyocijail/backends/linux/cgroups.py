@@ -240,41 +240,44 @@ def create(groups: Iterable[Cgroup], undo: Any, enable: Iterable[str] = ()) -> N
     directory was there already: a parallel create may have made a shared
     parent and not filled it yet (runc does the same). On v2, `enable` names
     the controllers to switch on in every ancestor's cgroup.subtree_control.
+    A parallel delete may remove a shared parent while this walks below it
+    (the last container's delete removes /pyocijail): the walk then starts
+    again from the top.
     """
     wanted = set(enable)
     for group in groups:
-        top = group.mountpoint
-        rel = group.dir[len(top):].strip("/")
-        current = top
-        for part in rel.split("/") if rel else ():
-            if group.version == 2 and wanted:
-                _enable(current, wanted & set(_read(current, "cgroup.controllers").split()))
-            current = f"{current}/{part}"
-            if not os.path.isdir(current):
-                entry: dict[str, Any] = {"cgroup": current}
-                if current == group.dir:
-                    entry["leaf"] = True  # the container's own: remove kills what is left
-                undo.append(entry)
-                _mkdir(current)
-            if group.version == 1 and group.has("cpuset"):
-                for name in ("cpuset.cpus", "cpuset.mems"):
-                    if not _read(current, name).strip():
-                        write(current, name, _read(os.path.dirname(current), name).strip())
+        for attempt in range(10):
+            try:
+                _make_path(group, undo, wanted)
+                break
+            except KernelError as err:
+                if err.errno != errno.ENOENT or attempt == 9:
+                    raise
 
 
-def _mkdir(path: str) -> None:
-    """mkdir, re-creating parents that a parallel delete removed meanwhile."""
-    for _ in range(10):
-        try:
-            os.mkdir(path, 0o755)
-            return
-        except FileExistsError:
-            return  # a parallel create made the same parent
-        except FileNotFoundError:
-            _mkdir(os.path.dirname(path))  # the shared default parent was just removed
-        except OSError as err:
-            raise KernelError("create cgroup", err.errno, path) from None
-    raise KernelError("create cgroup", errno.ENOENT, path)
+def _make_path(group: Cgroup, undo: Any, wanted: set[str]) -> None:
+    top = group.mountpoint
+    rel = group.dir[len(top):].strip("/")
+    current = top
+    for part in rel.split("/") if rel else ():
+        if group.version == 2 and wanted:
+            _enable(current, wanted & set(_read(current, "cgroup.controllers").split()))
+        current = f"{current}/{part}"
+        if not os.path.isdir(current):
+            entry: dict[str, Any] = {"cgroup": current}
+            if current == group.dir:
+                entry["leaf"] = True  # the container's own: remove kills what is left
+            undo.append(entry)
+            try:
+                os.mkdir(current, 0o755)
+            except FileExistsError:
+                pass  # a parallel create made the same parent
+            except OSError as err:
+                raise KernelError("create cgroup", err.errno, current) from None
+        if group.version == 1 and group.has("cpuset"):
+            for name in ("cpuset.cpus", "cpuset.mems"):
+                if not _read(current, name).strip():
+                    write(current, name, _read(os.path.dirname(current), name).strip())
 
 
 def _enable(directory: str, controllers: set[str]) -> None:
