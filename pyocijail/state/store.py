@@ -29,7 +29,6 @@ import stat
 
 from pyocijail import jsonlite
 from pyocijail.errors import ContainerExists, ContainerNotFound, PyocijailError
-from pyocijail.process.stream import write_all
 from pyocijail.state.ids import check_id
 from pyocijail.state.record import Record
 
@@ -159,6 +158,8 @@ def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
     stale entry there is removed and the new one made O_EXCL|O_NOFOLLOW, so
     a planted symlink can never redirect the write; it is removed on failure.
     """
+    from pyocijail.process.stream import write_all  # (state, which only reads, skips it)
+
     tmp = f"{path}.tmp{os.getpid()}"
     try:
         os.unlink(tmp)

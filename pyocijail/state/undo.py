@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 
 from pyocijail import jsonlite
-from pyocijail.process.stream import write_all
 
 TYPE_CHECKING = False  # not `from typing import`: `delete` must not pay for typing
 if TYPE_CHECKING:
@@ -23,6 +22,8 @@ class UndoFile:
         self.path = path
 
     def append(self, entry: dict[str, Any]) -> None:
+        from pyocijail.process.stream import write_all  # (delete only reads the journal)
+
         line = (jsonlite.dumps(entry, compact=True) + "\n").encode()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
