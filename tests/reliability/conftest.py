@@ -26,6 +26,26 @@ def _skip_reason() -> str | None:
     return None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cpu_hogs():
+    """PYOCIJAIL_CPU_HOGS=N: N busy processes for the whole session. Races that a quiet
+    machine never shows appear under load (two were found this way: see README,
+    Reliability); the default, 0, is how CI runs."""
+    import signal
+    import subprocess
+    import sys
+
+    count = int(os.environ.get("PYOCIJAIL_CPU_HOGS", "0") or 0)
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range(count)]
+    try:
+        yield hogs
+    finally:
+        for hog in hogs:
+            hog.send_signal(signal.SIGKILL)
+            hog.wait()
+
+
 @pytest.fixture
 def make_host(tmp_path: Path, request: pytest.FixtureRequest):
     """make_host("linux" | "freebsd") -> a Host; cleaned up (pass or fail) at the end."""
