@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from pyocijail.errors import KernelError
+
 TYPE_CHECKING = False  # collections.abc costs `delete` an import (it loads this module)
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -15,8 +17,6 @@ def fork_child(child: Callable[[], None]) -> int:
     try:
         pid = os.fork()
     except OSError as err:
-        from pyocijail.errors import KernelError
-
         raise KernelError("fork", err.errno) from None
     if pid == 0:
         try:
