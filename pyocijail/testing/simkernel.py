@@ -413,12 +413,18 @@ class SimulatedKernel:
             mount["visible"] = freebsd_devfs.apply(mount["visible"], rule, linux64)
 
     # --- rctl, cpuset, network ------------------------------------------------------
+    @staticmethod
+    def _racct(state: dict[str, Any], op: str, arg: str) -> None:
+        """kern_rctl.c: every rctl syscall is ENOSYS while kern.racct.enable=0,
+        the GENERIC default (RACCT_DEFAULT_TO_DISABLED)."""
+        if not state["config"]["racct"]:
+            raise KernelError(op, errno.ENOSYS, arg, detail="RACCT/RCTL present, "
+                              "but disabled; enable using kern.racct.enable=1 tunable")
+
     def rctl_add(self, rule: str) -> None:
         with self._state() as state:
             self._enter(state, "rctl_add", rule)
-            if not state["config"]["racct"]:
-                raise KernelError("rctl -a", errno.ENOSYS, rule, detail="RACCT/RCTL present, "
-                                  "but disabled; enable using kern.racct.enable=1 tunable")
+            self._racct(state, "rctl -a", rule)
             subject, _, rest = rule.partition(":")
             name, _, body = rest.partition(":")
             try:
@@ -433,6 +439,7 @@ class SimulatedKernel:
     def rctl_remove(self, rule_filter: str) -> None:
         with self._state() as state:
             self._enter(state, "rctl_remove", rule_filter)
+            self._racct(state, "rctl -r", rule_filter)
             f = rule_filter.rstrip(":")
             keep = [r for r in state["rctl"] if not r.startswith((f + ":", f + "="))]
             if len(keep) == len(state["rctl"]):

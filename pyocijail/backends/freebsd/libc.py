@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 DEVFS = "/sbin/devfs"
 RCTL = "/usr/bin/rctl"
-CPUSET = "/bin/cpuset"
+CPUSET = "/usr/bin/cpuset"  # usr.bin/cpuset: not in /bin
 IFCONFIG = "/sbin/ifconfig"
 UMOUNT = "/sbin/umount"  # not used: unmount(2) is called directly
 PS = "/bin/ps"
@@ -57,7 +57,9 @@ def encode_param(name: str, value: Any) -> tuple[bytes, bytes | None]:
     if kind == "int":
         return key, struct.pack("=i", value)
     if kind == "ulong":
-        return key, struct.pack("=L", value)
+        # kern_jail.c copies host.hostid into an unsigned long: 8 bytes on LP64,
+        # and vfs_copyopt refuses any other length (EINVAL). Native size, not "=L".
+        return key, struct.pack("@L", value)
     if kind == "jailsys":
         return key, struct.pack("=i", jailparams.JAILSYS[value])
     if kind == "string":
@@ -103,16 +105,33 @@ def _errmsg(keep: list[Any]) -> str:
 
 
 _ERRNO_BY_TEXT = {os.strerror(e): e for e in errno.errorcode}
+#: Messages tools print instead of a strerror text. rctl(8) answers ENOSYS from
+#: the kernel with its own words (usr.bin/rctl/rctl.c enosys()): RACCT/RCTL is
+#: compiled into GENERIC but off until the kern.racct.enable=1 loader tunable.
+_TOOL_ERRNO = {
+    "RACCT/RCTL present, but disabled": errno.ENOSYS,
+    "RACCT/RCTL support not present in kernel": errno.ENOSYS,
+}
+
+
+def tool_errno(text: str) -> int | None:
+    """The errno a tool's stderr names; the longest matching text wins, so
+    "Operation not supported by device" (ENODEV) is not read as EOPNOTSUPP."""
+    known = {**_ERRNO_BY_TEXT, **_TOOL_ERRNO}
+    matches = [t for t in known if t in text]
+    return known[max(matches, key=len)] if matches else None
 
 
 def run_tool(op: str, argv: list[str]) -> None:
     """Run a base-system tool; a failure becomes KernelError with the errno it printed."""
-    proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, env={},
-                          check=False, text=True)
+    try:
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, env={},
+                              check=False, text=True)
+    except OSError as err:  # the tool itself is missing or not executable
+        raise KernelError(op, err.errno, argv[0], detail=err.strerror) from None
     if proc.returncode != 0:
         text = proc.stderr.strip() or f"exit status {proc.returncode}"
-        code = next((e for t, e in _ERRNO_BY_TEXT.items() if t in text), None)
-        raise KernelError(op, code, argv[-1], detail=text)
+        raise KernelError(op, tool_errno(text), argv[-1], detail=text)
 
 
 class LibcKernel:

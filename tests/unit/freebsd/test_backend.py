@@ -100,6 +100,22 @@ def test_vnet_interfaces_are_moved_and_return(backend: FreeBSDBackend, sim: Simu
     assert_clean(sim)
 
 
+def test_destroy_on_a_host_with_racct_off(tmp_path: Path, log: RecordingLog) -> None:
+    """GENERIC boots with kern.racct.enable=0: every rctl call is ENOSYS, and delete
+    (which always clears `jail:<name>` rules) still succeeds when none were asked for."""
+    sim = SimulatedKernel.configure(str(tmp_path / "sim.json"), racct=False)
+    backend = FreeBSDBackend(sim, log)  # type: ignore[arg-type]
+    layout = _layout(tmp_path)
+    plan = plan_of(backend, layout, vnet_config())
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan, undo)
+    with pytest.raises(KernelError) as info:
+        sim.rctl_remove(f"jail:{plan.name}")
+    assert info.value.errno == errno.ENOSYS
+    backend.destroy(state, undo)
+    assert_clean(sim)
+
+
 def _layout(tmp: Path) -> dict[str, Path]:
     from .conftest import make_host, make_rootfs
 

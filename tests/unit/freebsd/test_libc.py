@@ -22,6 +22,14 @@ def test_booleans_use_name_and_noname() -> None:
     assert encode_param("allow.mount.tmpfs", False) == (b"allow.mount.notmpfs\0", None)
 
 
+def test_unsigned_long_is_native_size() -> None:
+    """host.hostid is copied into an unsigned long (8 bytes on LP64, kern_jail.c);
+    vfs_copyopt refuses any other length with EINVAL."""
+    value = encode_param("host.hostid", 7)[1]
+    assert value is not None and len(value) == ctypes.sizeof(ctypes.c_ulong)
+    assert ctypes.c_ulong.from_buffer_copy(value).value == 7
+
+
 def test_ints_and_jailsys_are_c_ints() -> None:
     """Integers and disable/new/inherit are 4-byte native C ints."""
     assert encode_param("enforce_statfs", 2) == (b"enforce_statfs\0", struct.pack("=i", 2))
@@ -73,6 +81,56 @@ def test_tools_are_absolute_paths() -> None:
     """Every tool is run by absolute path (podman's delete has no PATH)."""
     for tool in (libc.DEVFS, libc.RCTL, libc.CPUSET, libc.IFCONFIG, libc.UMOUNT, libc.PS):
         assert tool.startswith("/")
+
+
+def test_tools_are_where_freebsd_installs_them() -> None:
+    """Paths follow the source tree: sbin/* -> /sbin, bin/* -> /bin, usr.bin/* ->
+    /usr/bin (cpuset(1) is usr.bin/cpuset, so /usr/bin/cpuset, not /bin/cpuset)."""
+    assert (libc.DEVFS, libc.IFCONFIG, libc.UMOUNT) == ("/sbin/devfs", "/sbin/ifconfig",
+                                                        "/sbin/umount")
+    assert libc.PS == "/bin/ps"
+    assert (libc.RCTL, libc.CPUSET) == ("/usr/bin/rctl", "/usr/bin/cpuset")
+
+
+def test_missing_tool_is_a_kernel_error(tmp_path) -> None:
+    """A tool that is not installed is a KernelError naming it, not an OSError traceback."""
+    import errno
+
+    with pytest.raises(KernelError) as info:
+        libc.run_tool("cpuset -j", [str(tmp_path / "nowhere"), "-j", "1", "-l", "0"])
+    assert info.value.errno == errno.ENOENT and info.value.path.endswith("nowhere")
+
+
+def _fake_tool(tmp_path, message: str) -> str:
+    script = tmp_path / "tool"
+    script.write_text(f"#!/bin/sh\necho '{message}' >&2\nexit 1\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+@pytest.mark.parametrize("message", [
+    "rctl: RACCT/RCTL present, but disabled; enable using kern.racct.enable=1 tunable",
+    "rctl: RACCT/RCTL support not present in kernel; see rctl(8) for details",
+])
+def test_rctl_with_racct_off_is_enosys(tmp_path, monkeypatch, message: str) -> None:
+    """rctl(8) reports the kernel's ENOSYS in its own words (GENERIC boots with
+    kern.racct.enable=0): read as ENOSYS, so delete's `rctl -r` is not an error."""
+    import errno
+
+    monkeypatch.setattr(libc, "RCTL", _fake_tool(tmp_path, message))
+    with pytest.raises(KernelError) as info:
+        libc.LibcKernel().rctl_remove("jail:c1")
+    assert info.value.errno == errno.ENOSYS
+
+
+def test_longest_strerror_text_wins() -> None:
+    """"Operation not supported by device" is ENODEV, not EOPNOTSUPP (a prefix of it)."""
+    import errno
+    import os
+
+    text = f"devfs: ioctl DEVFSIO_RAPPLY: {os.strerror(errno.ENODEV)}"
+    assert libc.tool_errno(text) == errno.ENODEV
+    assert libc.tool_errno("something else") is None
 
 
 def test_tool_failure_carries_the_errno(tmp_path) -> None:
