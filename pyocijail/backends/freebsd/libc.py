@@ -19,6 +19,7 @@ import struct
 import subprocess
 
 from pyocijail.backends.freebsd import jailparams
+from pyocijail.backends.freebsd.kernel import MNT_FLAGS
 from pyocijail.errors import KernelError
 
 TYPE_CHECKING = False
@@ -98,6 +99,30 @@ def build_iovec(pairs: list[tuple[bytes, Slot]]) -> tuple[Any, list[Any]]:
         iov[2 * i + 1].iov_base = ctypes.cast(vbuf, ctypes.c_void_p)
         iov[2 * i + 1].iov_len = size
     return iov, keep
+
+
+def nmount_args(fstype: str, source: str, target: str, flags: int,
+                data: dict[str, str | None]) -> tuple[list[tuple[bytes, Slot]], int]:
+    """nmount(2)'s name/value pairs and its `int flags` argument.
+
+    sys_nmount copies the int into a uint64_t, so a flag at bit 31
+    (MNT_NOCLUSTERW) would sign-extend into bits 32-63 (MNT_SUJ, MNT_UNTRUSTED,
+    ...). Such flags go as their option names instead, which vfs_donmount
+    turns back into the same bits (sys/kern/vfs_mount.c).
+    """
+    pairs: list[tuple[bytes, Slot]] = [
+        (b"fstype\0", fstype.encode() + b"\0"),
+        (b"fspath\0", target.encode() + b"\0"),
+        (b"target\0" if fstype == "nullfs" else b"from\0", source.encode() + b"\0"),
+    ]
+    for name, bit in MNT_FLAGS.items():
+        if bit >= 1 << 31 and flags & bit:
+            pairs.append((name.encode() + b"\0", None))
+            flags &= ~bit
+    for key, value in data.items():
+        pairs.append((key.encode() + b"\0",
+                      None if value is None else value.encode() + b"\0"))
+    return pairs, flags
 
 
 def _errmsg(keep: list[Any]) -> str:
@@ -233,18 +258,11 @@ class LibcKernel:
     # --- file systems ---------------------------------------------------------------
     def nmount(self, fstype: str, source: str, target: str, flags: int,
                data: dict[str, str | None]) -> None:
-        pairs: list[tuple[bytes, Slot]] = [
-            (b"fstype\0", fstype.encode() + b"\0"),
-            (b"fspath\0", target.encode() + b"\0"),
-            (b"target\0" if fstype == "nullfs" else b"from\0", source.encode() + b"\0"),
-        ]
-        for key, value in data.items():
-            pairs.append((key.encode() + b"\0",
-                          None if value is None else value.encode() + b"\0"))
+        pairs, cflags = nmount_args(fstype, source, target, flags, data)
         pairs.append((b"errmsg\0", ERRMSG_LEN))
         iov, keep = build_iovec(pairs)
         self._call("nmount", target, "nmount", iov, ctypes.c_uint(len(pairs) * 2),
-                   ctypes.c_int(flags), keep=keep)
+                   ctypes.c_int(cflags), keep=keep)
 
     def unmount(self, target: str, flags: int) -> None:
         self._call("unmount", target, "unmount", target.encode(), ctypes.c_int(flags))

@@ -69,6 +69,20 @@ def test_iovec_pairs_point_at_their_buffers() -> None:
     assert len(keep) == 5
 
 
+def test_nmount_flags_fit_a_signed_int() -> None:
+    """nmount(2) takes `int flags` and sys_nmount widens it to uint64_t: bit 31
+    (MNT_NOCLUSTERW) would sign-extend, so it goes as the "noclusterw" option."""
+    from pyocijail.backends.freebsd.kernel import mount_flags
+
+    flags = mount_flags(["ro", "nosuid", "noclusterw", "ignore"])
+    pairs, cflags = libc.nmount_args("tmpfs", "tmpfs", "/j/tmp", flags, {"size": "1m"})
+    assert 0 <= cflags < 1 << 31 and cflags == mount_flags(["ro", "nosuid", "ignore"])
+    assert (b"noclusterw\0", None) in pairs and (b"size\0", b"1m\0") in pairs
+    assert pairs[:3] == [(b"fstype\0", b"tmpfs\0"), (b"fspath\0", b"/j/tmp\0"),
+                         (b"from\0", b"tmpfs\0")]
+    assert libc.nmount_args("nullfs", "/src", "/j/x", 0, {})[0][2] == (b"target\0", b"/src\0")
+
+
 def test_import_does_not_load_libc() -> None:
     """Importing the module on Linux loads no FreeBSD symbols."""
     code = ("import pyocijail.backends.freebsd.libc as l; k = l.LibcKernel();"
