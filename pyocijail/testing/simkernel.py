@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pyocijail.backends.freebsd import jailparams
-from pyocijail.backends.freebsd.kernel import MNT_FLAGS, MNT_FORCE
+from pyocijail.backends.freebsd.kernel import MNT_FLAGS, MNT_FORCE, SYSV_PARAMS
 from pyocijail.backends.freebsd.mounts import FS_DATA, check_devfs_rule
 from pyocijail.backends.freebsd.resources import check_cpu_list, check_rctl
 from pyocijail.errors import ConfigError, KernelError
@@ -204,6 +204,10 @@ class SimulatedKernel:
                 raise fail(errno.EPERM, f"{key} is not allowed in the parent jail")
         if params.get("enforce_statfs", 2) < pparams.get("enforce_statfs", 0):
             raise fail(errno.EPERM, "enforce_statfs below the parent's")
+        for key in SYSV_PARAMS:
+            # sysv_{msg,sem,shm}.c *_prison_check: new/inherit need the parent's.
+            if params.get(key, "disable") != "disable" and pparams.get(key, "new") == "disable":
+                raise fail(errno.EPERM, f"{key}: the parent jail's is disabled")
         if "children.max" in params and params["children.max"] >= pparams["children.max"]:
             raise fail(errno.EPERM, "children.max at or above the parent's")
         if create:

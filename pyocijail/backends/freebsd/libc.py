@@ -19,7 +19,7 @@ import struct
 import subprocess
 
 from pyocijail.backends.freebsd import jailparams
-from pyocijail.backends.freebsd.kernel import MNT_FLAGS
+from pyocijail.backends.freebsd.kernel import MNT_FLAGS, SYSV_PARAMS
 from pyocijail.errors import KernelError
 
 TYPE_CHECKING = False
@@ -208,6 +208,13 @@ class LibcKernel:
         out: dict[str, Any] = {n: struct.unpack("=i", raw[n])[0] for n in ints}
         out["path"] = raw["path"].split(b"\0", 1)[0].decode()
         out["name"] = name
+        sysv_names = {v: k for k, v in jailparams.JAILSYS.items()}
+        for key in SYSV_PARAMS:
+            try:  # registered only when the kernel has that SysV IPC facility
+                got = self._get((b"name\0", name.encode() + b"\0"), {key: 4})
+            except KernelError:
+                continue
+            out[key] = sysv_names.get(struct.unpack("=i", got[key])[0], "disable")
         for flag in [f"allow.{a}" for a in jailparams.ALLOW] + \
                 [f"allow.mount.{fs}" for fs in jailparams.MOUNT_FS]:
             try:  # allow.mount.<fs> exists only while that file system is loaded

@@ -222,6 +222,38 @@ def test_explicit_allow_beyond_the_parent_fails(backend: FreeBSDBackend, sim: Si
     assert_only_infra_left(sim)
 
 
+def test_defaulted_sysv_follows_a_parent_without_sysv(backend: FreeBSDBackend,
+                                                     sim: SimulatedKernel,
+                                                     layout: dict[str, Path],
+                                                     log: RecordingLog) -> None:
+    """The default SysV `new` becomes `disable` under a parent whose SysV IPC is
+    disabled (a jail created without sysv* parameters): the kernel says EPERM."""
+    make_infra(sim, layout)
+    assert sim.jail_get("infra")["sysvshm"] == "disable"
+    config = base_config(annotations={"org.freebsd.parentJail": "infra"})
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan_of(backend, layout, config), undo)
+    params = sim.jail_get("infra.c1")
+    assert (params["sysvmsg"], params["sysvsem"], params["sysvshm"]) == ("disable",) * 3
+    assert any("sysvshm=disable" in m for m in log.debugs)
+    backend.destroy(state, undo)
+    assert_only_infra_left(sim)
+
+
+def test_explicit_sysv_under_a_parent_without_sysv_fails(backend: FreeBSDBackend,
+                                                         sim: SimulatedKernel,
+                                                         layout: dict[str, Path]) -> None:
+    """An explicitly requested SysV namespace the parent cannot give is EPERM."""
+    make_infra(sim, layout)
+    config = base_config(freebsd={"jail": {"parent": "infra", "sysvshm": "new"}})
+    undo = MemoryUndoLog()
+    with pytest.raises(KernelError) as info:
+        backend.prepare(plan_of(backend, layout, config), undo)
+    assert info.value.errno == errno.EPERM
+    backend.destroy({}, undo)
+    assert_only_infra_left(sim)
+
+
 def test_missing_parent_is_a_config_error(backend: FreeBSDBackend,
                                           layout: dict[str, Path]) -> None:
     """A parent jail that does not exist is reported as such."""

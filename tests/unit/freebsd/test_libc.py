@@ -83,6 +83,25 @@ def test_nmount_flags_fit_a_signed_int() -> None:
     assert libc.nmount_args("nullfs", "/src", "/j/x", 0, {})[0][2] == (b"target\0", b"/src\0")
 
 
+def test_jail_get_reads_sysv_as_names(monkeypatch) -> None:
+    """jail_get returns sysvmsg/sysvsem/sysvshm (C ints, sys/jail.h JAIL_SYS_*) as
+    disable/new/inherit; one that is not registered is left out."""
+    ints = {"sysvmsg": 0, "sysvsem": 1, "sysvshm": 2}
+
+    def fake_get(self, key, wanted):
+        if set(wanted) <= set(ints):
+            return {n: struct.pack("=i", ints[n]) for n in wanted}
+        if "jid" in wanted:
+            return {n: (b"/j\0" if n == "path" else struct.pack("=i", 1)) for n in wanted}
+        raise KernelError("jail_get", 22)
+
+    monkeypatch.setattr(libc.LibcKernel, "_get", fake_get)
+    got = libc.LibcKernel().jail_get("j")
+    assert (got["sysvmsg"], got["sysvsem"], got["sysvshm"]) == ("disable", "new", "inherit")
+    del ints["sysvshm"]
+    assert "sysvshm" not in libc.LibcKernel().jail_get("j")
+
+
 def test_import_does_not_load_libc() -> None:
     """Importing the module on Linux loads no FreeBSD symbols."""
     code = ("import pyocijail.backends.freebsd.libc as l; k = l.LibcKernel();"

@@ -41,6 +41,15 @@ def fails(err: int, fn: Any, *args: Any, **kw: Any) -> KernelError:
 
 # --- jail_set -------------------------------------------------------------------
 
+def test_sysv_needs_the_parents(sim: SimulatedKernel, root: Path) -> None:
+    """sysv_{msg,sem,shm}.c: new or inherit under a parent with it disabled is EPERM;
+    disable is always allowed, and the host always has SysV IPC."""
+    jail(sim, root, "p", **{"sysvmsg": "new", "children.max": 5})  # sem, shm: disable
+    jail(sim, root, "p.a", sysvmsg="inherit", sysvsem="disable")
+    fails(errno.EPERM, jail, sim, root, "p.b", sysvsem="new")
+    fails(errno.EPERM, jail, sim, root, "p.c", sysvshm="inherit")
+
+
 def test_unknown_parameter_is_einval(sim: SimulatedKernel, root: Path) -> None:
     """An unknown parameter name is EINVAL ("unknown parameter")."""
     fails(errno.EINVAL, jail, sim, root, **{"allow.everything": True})
