@@ -422,3 +422,35 @@ def test_features_lists_mount_options(planner: FreeBSDBackend) -> None:
         assert opt in feats["mountOptions"]
     assert feats["potentiallyUnsafeConfigAnnotations"] == ["org.freebsd."]
     json.dumps(feats)
+
+
+@pytest.mark.parametrize("anchored", [True, False])
+def test_destroy_keeps_a_mount_point_whose_parent_became_a_link(
+        tmp_path: Path, log: RecordingLog, anchored: bool) -> None:
+    """A mount point's parent swapped for a symlink is left alone with a warning,
+    with or without an anchor (old journals): O_NOFOLLOW refuses the link with
+    ENOTDIR, ELOOP or, on FreeBSD, EMLINK."""
+    from pyocijail.backends.freebsd.teardown import _remove_point
+
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (outside / "point").mkdir(parents=True)
+    root.mkdir()
+    (root / "parent").symlink_to(outside)
+    _remove_point(log, str(root / "parent/point"), "dir", str(root) if anchored else None)
+    assert (outside / "point").is_dir()
+    assert any("keeping" in w for w in log.warnings)
+
+
+@pytest.mark.parametrize("err", [errno.EMLINK, errno.ELOOP])
+def test_destroy_reads_freebsd_nofollow_errors_as_a_swapped_link(
+        tmp_path: Path, log: RecordingLog, monkeypatch: pytest.MonkeyPatch, err: int) -> None:
+    """FreeBSD's open(2) refuses O_NOFOLLOW on a link with EMLINK before it checks
+    O_DIRECTORY (vn_open_vnode); that, or ELOOP, is a swapped link, not a failure."""
+    from pyocijail.backends.freebsd import teardown
+
+    def refuse(*args: Any, **kwargs: Any) -> int:
+        raise OSError(err, os.strerror(err))
+
+    monkeypatch.setattr(teardown.os, "open", refuse)
+    teardown._remove_point(log, str(tmp_path / "parent/point"), "dir", None)
+    assert any("keeping" in w for w in log.warnings)
