@@ -165,7 +165,10 @@ class SimulatedKernel:
         name = params.pop("name", None)
         if not name:
             raise fail(errno.ENOENT, "update specified no jail")
-        if ("vnet" in params) and any(k.startswith(("ip4", "ip6")) for k in params):
+        # kern_jail.c: vnet given (any value) plus PR_IP4_USER/PR_IP6_USER, which
+        # ip4, ip6 and their .addr set; ip4.saddrsel is a plain flag and allowed.
+        if "vnet" in params and any(k in ("ip4", "ip6", "ip4.addr", "ip6.addr")
+                                    for k in params):
             raise fail(errno.EINVAL, "vnet jails cannot have IP address restrictions")
         head, dot, last = name.rpartition(".")
         if last.isdigit():

@@ -85,6 +85,19 @@ def test_vnet_with_ip4_is_einval(sim: SimulatedKernel, root: Path) -> None:
     fails(errno.EINVAL, jail, sim, root, vnet="new", ip4="inherit")
 
 
+def test_vnet_with_address_selection_flag_is_allowed(sim: SimulatedKernel,
+                                                     root: Path) -> None:
+    """Only ip4/ip6 and their addresses are restrictions; ip4.saddrsel is a flag."""
+    jail(sim, root, "a", vnet="new", **{"ip4.saddrsel": False})
+    fails(errno.EINVAL, jail, sim, root, "b", vnet="inherit", **{"ip6.addr": ["2001:db8::1"]})
+
+
+def test_linux_strings_are_utsname_sized(sim: SimulatedKernel, root: Path) -> None:
+    """linux.osname/osrelease hold LINUX_MAX_UTSNAME (65) bytes with the NUL."""
+    jail(sim, root, "a", **{"linux.osrelease": "5" * 64})
+    fails(errno.ENAMETOOLONG, jail, sim, root, "b", **{"linux.osrelease": "5" * 65})
+
+
 def test_bad_address_is_einval(sim: SimulatedKernel, root: Path) -> None:
     """INADDR_ANY cannot be a jail address."""
     fails(errno.EINVAL, jail, sim, root, **{"ip4.addr": ["0.0.0.0"]})
