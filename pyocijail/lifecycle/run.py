@@ -20,14 +20,23 @@ if TYPE_CHECKING:
     from pyocijail.lifecycle.context import Context
 
 
+PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+#: FreeBSD sys/wait.h idtype_t P_PID, sys/procctl.h PROC_REAP_ACQUIRE (5 there is
+#: PROC_REAP_GETPIDS, which wants a struct to fill).
+P_PID, PROC_REAP_ACQUIRE = 0, 2
+
+
 def become_subreaper() -> None:
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
     if sys.platform.startswith("linux"):
-        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     elif sys.platform.startswith("freebsd"):
-        libc.procctl(0, 0, 5, None)  # P_PID, self, PROC_REAP_ACQUIRE
+        # int procctl(idtype_t, id_t, int, void *): id_t is 64-bit on FreeBSD, and
+        # REAP_ACQUIRE acts only on the calling process, named by its pid.
+        libc.procctl.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int, ctypes.c_void_p]
+        libc.procctl(P_PID, os.getpid(), PROC_REAP_ACQUIRE, None)
 
 
 def run(ctx: Context, req: CreateRequest, *, detach: bool = False, keep: bool = False) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import resource
 import stat
+import sys
 
 from pyocijail.errors import ConfigError, ExecutableError, KernelError
 from pyocijail.process.signals import reset_for_exec
@@ -79,15 +80,38 @@ def ensure_cwd(process: Process) -> None:
         raise ConfigError(f"process.cwd {process.cwd}: {err.strerror}") from None
 
 
+#: FreeBSD sys/resource.h numbers for limits Python's resource module does not
+#: name before 3.15 (RLIMIT_UMTXP = 14 since FreeBSD 11).
+_FREEBSD_RLIMITS = {"RLIMIT_UMTXP": 14}
+#: The largest limit setrlimit can take: Python converts to a C long long, and
+#: FreeBSD's rlim_t is signed with RLIM_INFINITY = 2**63 - 1.
+_RLIM_MAX = 2**63 - 1
+
+
+def rlimit_number(name: str) -> int | None:
+    kind = getattr(resource, name, None)
+    if isinstance(kind, int):
+        return kind
+    if sys.platform.startswith("freebsd"):
+        return _FREEBSD_RLIMITS.get(name)
+    return None
+
+
+def rlimit_value(value: int) -> int:
+    """runtime-spec limits are uint64 and podman/runc write 2**64 - 1 for
+    "unlimited"; any value beyond a signed 64-bit one is the host's RLIM_INFINITY."""
+    return resource.RLIM_INFINITY if value > _RLIM_MAX else value
+
+
 def apply_rlimits(rlimits: Sequence[Rlimit]) -> None:
     """process.rlimits; an unknown type or a refused value is an error naming the limit."""
     for rl in rlimits:
-        kind = getattr(resource, rl.type, None)
-        if not isinstance(kind, int):
+        kind = rlimit_number(rl.type)
+        if kind is None:
             raise ConfigError(f"unknown rlimit {rl.type}")
         try:
-            resource.setrlimit(kind, (rl.soft, rl.hard))
-        except (OSError, ValueError) as err:
+            resource.setrlimit(kind, (rlimit_value(rl.soft), rlimit_value(rl.hard)))
+        except (OSError, ValueError, OverflowError) as err:
             errno = getattr(err, "errno", None)
             raise KernelError(f"setrlimit {rl.type} ({rl.soft}, {rl.hard})", errno,
                               detail=None if errno else str(err)) from None

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pyocijail.backends.freebsd import jailparams
-from pyocijail.backends.freebsd.kernel import MNT_FLAGS, MNT_FORCE
+from pyocijail.backends.freebsd.kernel import MNT_FLAGS, MNT_FORCE, SYSV_PARAMS
 from pyocijail.backends.freebsd.mounts import FS_DATA, check_devfs_rule
 from pyocijail.backends.freebsd.resources import check_cpu_list, check_rctl
 from pyocijail.errors import ConfigError, KernelError
@@ -165,7 +165,10 @@ class SimulatedKernel:
         name = params.pop("name", None)
         if not name:
             raise fail(errno.ENOENT, "update specified no jail")
-        if ("vnet" in params) and any(k.startswith(("ip4", "ip6")) for k in params):
+        # kern_jail.c: vnet given (any value) plus PR_IP4_USER/PR_IP6_USER, which
+        # ip4, ip6 and their .addr set; ip4.saddrsel is a plain flag and allowed.
+        if "vnet" in params and any(k in ("ip4", "ip6", "ip4.addr", "ip6.addr")
+                                    for k in params):
             raise fail(errno.EINVAL, "vnet jails cannot have IP address restrictions")
         head, dot, last = name.rpartition(".")
         if last.isdigit():
@@ -204,6 +207,10 @@ class SimulatedKernel:
                 raise fail(errno.EPERM, f"{key} is not allowed in the parent jail")
         if params.get("enforce_statfs", 2) < pparams.get("enforce_statfs", 0):
             raise fail(errno.EPERM, "enforce_statfs below the parent's")
+        for key in SYSV_PARAMS:
+            # sysv_{msg,sem,shm}.c *_prison_check: new/inherit need the parent's.
+            if params.get(key, "disable") != "disable" and pparams.get(key, "new") == "disable":
+                raise fail(errno.EPERM, f"{key}: the parent jail's is disabled")
         if "children.max" in params and params["children.max"] >= pparams["children.max"]:
             raise fail(errno.EPERM, "children.max at or above the parent's")
         if create:
@@ -413,12 +420,18 @@ class SimulatedKernel:
             mount["visible"] = freebsd_devfs.apply(mount["visible"], rule, linux64)
 
     # --- rctl, cpuset, network ------------------------------------------------------
+    @staticmethod
+    def _racct(state: dict[str, Any], op: str, arg: str) -> None:
+        """kern_rctl.c: every rctl syscall is ENOSYS while kern.racct.enable=0,
+        the GENERIC default (RACCT_DEFAULT_TO_DISABLED)."""
+        if not state["config"]["racct"]:
+            raise KernelError(op, errno.ENOSYS, arg, detail="RACCT/RCTL present, "
+                              "but disabled; enable using kern.racct.enable=1 tunable")
+
     def rctl_add(self, rule: str) -> None:
         with self._state() as state:
             self._enter(state, "rctl_add", rule)
-            if not state["config"]["racct"]:
-                raise KernelError("rctl -a", errno.ENOSYS, rule, detail="RACCT/RCTL present, "
-                                  "but disabled; enable using kern.racct.enable=1 tunable")
+            self._racct(state, "rctl -a", rule)
             subject, _, rest = rule.partition(":")
             name, _, body = rest.partition(":")
             try:
@@ -433,6 +446,7 @@ class SimulatedKernel:
     def rctl_remove(self, rule_filter: str) -> None:
         with self._state() as state:
             self._enter(state, "rctl_remove", rule_filter)
+            self._racct(state, "rctl -r", rule_filter)
             f = rule_filter.rstrip(":")
             keep = [r for r in state["rctl"] if not r.startswith((f + ":", f + "="))]
             if len(keep) == len(state["rctl"]):

@@ -23,6 +23,18 @@ def test_user_groups_umask_env_cwd(runtime, bundle):
     assert lines[4:7] == ["hi", "/tmp", "/home"]
 
 
+def test_absent_umask_is_the_inherited_one(runtime, bundle):
+    """No user.umask: the program keeps the umask the runtime was started with
+    (ocijail forced 077 on every process)."""
+    b = bundle(["sh", "-c", "umask"])
+    old = os.umask(0o027)
+    try:
+        res = runtime.ok("run", "--bundle", b, "c1")
+    finally:
+        os.umask(old)
+    assert res.out == "0027\n"
+
+
 def test_missing_cwd_is_created(runtime, bundle):
     """Like runc, a cwd missing in the rootfs is created."""
     b = bundle(["pwd"], process={"cwd": "/new/dir"})
@@ -34,6 +46,15 @@ def test_rlimits_are_applied(runtime, bundle):
     b = bundle(["sh", "-c", "ulimit -n; ulimit -Hn"],
                process={"rlimits": [{"type": "RLIMIT_NOFILE", "soft": 123, "hard": 456}]})
     assert runtime.ok("run", "--bundle", b, "c1").out.split() == ["123", "456"]
+
+
+def test_unlimited_rlimit_is_applied(runtime, bundle):
+    """18446744073709551615 (uint64 max, what podman writes for unlimited) is
+    RLIM_INFINITY, not an OverflowError in setrlimit."""
+    b = bundle(["sh", "-c", "ulimit -c; ulimit -Hc"],
+               process={"rlimits": [{"type": "RLIMIT_CORE", "soft": 2**64 - 1,
+                                     "hard": 2**64 - 1}]})
+    assert runtime.ok("run", "--bundle", b, "c1").out.split() == ["unlimited", "unlimited"]
 
 
 def test_rlimit_above_hard_limit_fails_create(runtime, bundle):

@@ -15,7 +15,7 @@ import os
 import shutil
 import signal
 
-from pyocijail.backends.freebsd.kernel import JailKernel, mount_flags
+from pyocijail.backends.freebsd.kernel import SYSV_PARAMS, JailKernel, mount_flags
 from pyocijail.backends.freebsd.mounts import MountOp, recognised_options
 from pyocijail.backends.freebsd.plan import JailPlan, build_plan
 from pyocijail.backends.freebsd.resources import cpu_list, rctl_rules
@@ -119,9 +119,10 @@ class FreeBSDBackend:
                        parent: dict[str, Any]) -> dict[str, Any]:
         """Weaken defaulted settings to what the parent jail permits.
 
-        A child cannot have an allow.* its parent lacks (EPERM) nor a lower
-        enforce_statfs. ocijail drops allow.chflags then; we do the same for
-        every *defaulted* setting, and let explicit ones fail.
+        A child cannot have an allow.* its parent lacks (EPERM), a lower
+        enforce_statfs, nor SysV IPC its parent has disabled. ocijail drops
+        allow.chflags then; we do the same for every *defaulted* setting, and
+        let explicit ones fail.
         """
         out = dict(params)
         for key in soft:
@@ -130,6 +131,11 @@ class FreeBSDBackend:
                 del out[key]
             elif key == "enforce_statfs" and out[key] < parent.get("enforce_statfs", 0):
                 out[key] = parent["enforce_statfs"]
+            elif key in SYSV_PARAMS and parent.get(key) == "disable" and out[key] != "disable":
+                # sysv_{msg,sem,shm}.c *_prison_check: new or inherit under a
+                # parent whose SysV IPC is disabled is EPERM.
+                self.log.debug(f"parent jail has {key}=disable: so does this one")
+                out[key] = "disable"
         return out
 
     def _mount_step(self, plan: JailPlan, index: int, undo: UndoLog) -> None:

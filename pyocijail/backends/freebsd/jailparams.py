@@ -23,6 +23,7 @@ MAXHOSTNAMELEN = 256  # sys/param.h; strings include the NUL
 MAXPATHLEN = 1024
 HOSTUUIDLEN = 64
 OSRELEASELEN = 32
+LINUX_MAX_UTSNAME = 65  # sys/compat/linux/linux.h: Linux's struct utsname fields
 
 #: jailsys values as jail_set(2) takes them (sys/jail.h JAIL_SYS_*).
 JAILSYS = {"disable": 0, "new": 1, "inherit": 2}
@@ -84,8 +85,10 @@ PARAMS: tuple[JailParam, ...] = (
     _p("sysvsem", "jailsys", "jail(8): SysV semaphores", values=_SYS3),
     _p("sysvshm", "jailsys", "jail(8): SysV shared memory", values=_SYS3),
     _p("linux", "jailsys", "linux(4) module: new | inherit", values=("new", "inherit")),
-    _p("linux.osname", "string", "linux(4) module", maxlen=MAXHOSTNAMELEN),
-    _p("linux.osrelease", "string", "linux(4) module", maxlen=MAXHOSTNAMELEN),
+    _p("linux.osname", "string", "linux_mib.c: LINUX_MAX_UTSNAME bytes",
+       maxlen=LINUX_MAX_UTSNAME),
+    _p("linux.osrelease", "string", "linux_mib.c: LINUX_MAX_UTSNAME bytes",
+       maxlen=LINUX_MAX_UTSNAME),
     _p("linux.oss_version", "int", "linux(4) module"),
 )
 

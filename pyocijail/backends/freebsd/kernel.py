@@ -30,6 +30,8 @@ MNT_FLAGS = {
     "noclusterw": 0x80000000,  # MNT_NOCLUSTERW
 }
 MNT_FORCE = 0x00080000  # unmount(2)
+#: jailsys parameters registered by the SysV IPC code (sys/kern/sysv_*.c).
+SYSV_PARAMS = ("sysvmsg", "sysvsem", "sysvshm")
 
 
 def mount_flags(names: tuple[str, ...] | list[str]) -> int:
@@ -45,7 +47,8 @@ class JailKernel(Protocol):
         """jail_set(2) with JAIL_CREATE or JAIL_UPDATE (by `name`); returns the jid."""
 
     def jail_get(self, name: str) -> dict[str, Any]:
-        """jail_get(2) by name: jid, path, parent, children.max/cur, allow.*, ...;
+        """jail_get(2) by name: jid, path, parent, children.max/cur, enforce_statfs,
+        allow.*, sysvmsg/sysvsem/sysvshm (as disable/new/inherit), ...;
         KernelError ENOENT when no such (live) jail."""
 
     def jail_attach(self, jid: int) -> None:

@@ -19,6 +19,7 @@ import struct
 import subprocess
 
 from pyocijail.backends.freebsd import jailparams
+from pyocijail.backends.freebsd.kernel import MNT_FLAGS, SYSV_PARAMS
 from pyocijail.errors import KernelError
 
 TYPE_CHECKING = False
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 DEVFS = "/sbin/devfs"
 RCTL = "/usr/bin/rctl"
-CPUSET = "/bin/cpuset"
+CPUSET = "/usr/bin/cpuset"  # usr.bin/cpuset: not in /bin
 IFCONFIG = "/sbin/ifconfig"
 UMOUNT = "/sbin/umount"  # not used: unmount(2) is called directly
 PS = "/bin/ps"
@@ -57,7 +58,9 @@ def encode_param(name: str, value: Any) -> tuple[bytes, bytes | None]:
     if kind == "int":
         return key, struct.pack("=i", value)
     if kind == "ulong":
-        return key, struct.pack("=L", value)
+        # kern_jail.c copies host.hostid into an unsigned long: 8 bytes on LP64,
+        # and vfs_copyopt refuses any other length (EINVAL). Native size, not "=L".
+        return key, struct.pack("@L", value)
     if kind == "jailsys":
         return key, struct.pack("=i", jailparams.JAILSYS[value])
     if kind == "string":
@@ -98,21 +101,62 @@ def build_iovec(pairs: list[tuple[bytes, Slot]]) -> tuple[Any, list[Any]]:
     return iov, keep
 
 
+def nmount_args(fstype: str, source: str, target: str, flags: int,
+                data: dict[str, str | None]) -> tuple[list[tuple[bytes, Slot]], int]:
+    """nmount(2)'s name/value pairs and its `int flags` argument.
+
+    sys_nmount copies the int into a uint64_t, so a flag at bit 31
+    (MNT_NOCLUSTERW) would sign-extend into bits 32-63 (MNT_SUJ, MNT_UNTRUSTED,
+    ...). Such flags go as their option names instead, which vfs_donmount
+    turns back into the same bits (sys/kern/vfs_mount.c).
+    """
+    pairs: list[tuple[bytes, Slot]] = [
+        (b"fstype\0", fstype.encode() + b"\0"),
+        (b"fspath\0", target.encode() + b"\0"),
+        (b"target\0" if fstype == "nullfs" else b"from\0", source.encode() + b"\0"),
+    ]
+    for name, bit in MNT_FLAGS.items():
+        if bit >= 1 << 31 and flags & bit:
+            pairs.append((name.encode() + b"\0", None))
+            flags &= ~bit
+    for key, value in data.items():
+        pairs.append((key.encode() + b"\0",
+                      None if value is None else value.encode() + b"\0"))
+    return pairs, flags
+
+
 def _errmsg(keep: list[Any]) -> str:
     return bytes(keep[-1].raw).split(b"\0", 1)[0].decode(errors="replace")
 
 
 _ERRNO_BY_TEXT = {os.strerror(e): e for e in errno.errorcode}
+#: Messages tools print instead of a strerror text. rctl(8) answers ENOSYS from
+#: the kernel with its own words (usr.bin/rctl/rctl.c enosys()): RACCT/RCTL is
+#: compiled into GENERIC but off until the kern.racct.enable=1 loader tunable.
+_TOOL_ERRNO = {
+    "RACCT/RCTL present, but disabled": errno.ENOSYS,
+    "RACCT/RCTL support not present in kernel": errno.ENOSYS,
+}
+
+
+def tool_errno(text: str) -> int | None:
+    """The errno a tool's stderr names; the longest matching text wins, so
+    "Operation not supported by device" (ENODEV) is not read as EOPNOTSUPP."""
+    known = {**_ERRNO_BY_TEXT, **_TOOL_ERRNO}
+    matches = [t for t in known if t in text]
+    return known[max(matches, key=len)] if matches else None
 
 
 def run_tool(op: str, argv: list[str]) -> None:
     """Run a base-system tool; a failure becomes KernelError with the errno it printed."""
-    proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, env={},
-                          check=False, text=True)
+    try:
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, env={},
+                              check=False, text=True)
+    except OSError as err:  # the tool itself is missing or not executable
+        raise KernelError(op, err.errno, argv[0], detail=err.strerror) from None
     if proc.returncode != 0:
         text = proc.stderr.strip() or f"exit status {proc.returncode}"
-        code = next((e for t, e in _ERRNO_BY_TEXT.items() if t in text), None)
-        raise KernelError(op, code, argv[-1], detail=text)
+        raise KernelError(op, tool_errno(text), argv[-1], detail=text)
 
 
 class LibcKernel:
@@ -164,6 +208,13 @@ class LibcKernel:
         out: dict[str, Any] = {n: struct.unpack("=i", raw[n])[0] for n in ints}
         out["path"] = raw["path"].split(b"\0", 1)[0].decode()
         out["name"] = name
+        sysv_names = {v: k for k, v in jailparams.JAILSYS.items()}
+        for key in SYSV_PARAMS:
+            try:  # registered only when the kernel has that SysV IPC facility
+                got = self._get((b"name\0", name.encode() + b"\0"), {key: 4})
+            except KernelError:
+                continue
+            out[key] = sysv_names.get(struct.unpack("=i", got[key])[0], "disable")
         for flag in [f"allow.{a}" for a in jailparams.ALLOW] + \
                 [f"allow.mount.{fs}" for fs in jailparams.MOUNT_FS]:
             try:  # allow.mount.<fs> exists only while that file system is loaded
@@ -214,18 +265,11 @@ class LibcKernel:
     # --- file systems ---------------------------------------------------------------
     def nmount(self, fstype: str, source: str, target: str, flags: int,
                data: dict[str, str | None]) -> None:
-        pairs: list[tuple[bytes, Slot]] = [
-            (b"fstype\0", fstype.encode() + b"\0"),
-            (b"fspath\0", target.encode() + b"\0"),
-            (b"target\0" if fstype == "nullfs" else b"from\0", source.encode() + b"\0"),
-        ]
-        for key, value in data.items():
-            pairs.append((key.encode() + b"\0",
-                          None if value is None else value.encode() + b"\0"))
+        pairs, cflags = nmount_args(fstype, source, target, flags, data)
         pairs.append((b"errmsg\0", ERRMSG_LEN))
         iov, keep = build_iovec(pairs)
         self._call("nmount", target, "nmount", iov, ctypes.c_uint(len(pairs) * 2),
-                   ctypes.c_int(flags), keep=keep)
+                   ctypes.c_int(cflags), keep=keep)
 
     def unmount(self, target: str, flags: int) -> None:
         self._call("unmount", target, "unmount", target.encode(), ctypes.c_int(flags))

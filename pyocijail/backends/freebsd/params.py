@@ -177,6 +177,8 @@ def jail_settings(container_id: str, spec: Spec, jail_path: str,
         if value is None:
             # jail(8): allow.sysvipc is the old spelling of all three = inherit.
             value = "inherit" if sysvipc else "new"
+            if not sysvipc:
+                soft.append(key)
         if value not in SYSV_VALUES:
             raise ConfigError(f"jail {key} {value!r} must be disable, new or inherit")
         params[key] = value

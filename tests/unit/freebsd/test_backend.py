@@ -100,6 +100,22 @@ def test_vnet_interfaces_are_moved_and_return(backend: FreeBSDBackend, sim: Simu
     assert_clean(sim)
 
 
+def test_destroy_on_a_host_with_racct_off(tmp_path: Path, log: RecordingLog) -> None:
+    """GENERIC boots with kern.racct.enable=0: every rctl call is ENOSYS, and delete
+    (which always clears `jail:<name>` rules) still succeeds when none were asked for."""
+    sim = SimulatedKernel.configure(str(tmp_path / "sim.json"), racct=False)
+    backend = FreeBSDBackend(sim, log)  # type: ignore[arg-type]
+    layout = _layout(tmp_path)
+    plan = plan_of(backend, layout, vnet_config())
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan, undo)
+    with pytest.raises(KernelError) as info:
+        sim.rctl_remove(f"jail:{plan.name}")
+    assert info.value.errno == errno.ENOSYS
+    backend.destroy(state, undo)
+    assert_clean(sim)
+
+
 def _layout(tmp: Path) -> dict[str, Path]:
     from .conftest import make_host, make_rootfs
 
@@ -198,6 +214,38 @@ def test_explicit_allow_beyond_the_parent_fails(backend: FreeBSDBackend, sim: Si
     """An explicitly requested permission the parent lacks is an error (EPERM)."""
     make_infra(sim, layout)
     config = base_config(freebsd={"jail": {"parent": "infra", "allow": {"mlock": True}}})
+    undo = MemoryUndoLog()
+    with pytest.raises(KernelError) as info:
+        backend.prepare(plan_of(backend, layout, config), undo)
+    assert info.value.errno == errno.EPERM
+    backend.destroy({}, undo)
+    assert_only_infra_left(sim)
+
+
+def test_defaulted_sysv_follows_a_parent_without_sysv(backend: FreeBSDBackend,
+                                                     sim: SimulatedKernel,
+                                                     layout: dict[str, Path],
+                                                     log: RecordingLog) -> None:
+    """The default SysV `new` becomes `disable` under a parent whose SysV IPC is
+    disabled (a jail created without sysv* parameters): the kernel says EPERM."""
+    make_infra(sim, layout)
+    assert sim.jail_get("infra")["sysvshm"] == "disable"
+    config = base_config(annotations={"org.freebsd.parentJail": "infra"})
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan_of(backend, layout, config), undo)
+    params = sim.jail_get("infra.c1")
+    assert (params["sysvmsg"], params["sysvsem"], params["sysvshm"]) == ("disable",) * 3
+    assert any("sysvshm=disable" in m for m in log.debugs)
+    backend.destroy(state, undo)
+    assert_only_infra_left(sim)
+
+
+def test_explicit_sysv_under_a_parent_without_sysv_fails(backend: FreeBSDBackend,
+                                                         sim: SimulatedKernel,
+                                                         layout: dict[str, Path]) -> None:
+    """An explicitly requested SysV namespace the parent cannot give is EPERM."""
+    make_infra(sim, layout)
+    config = base_config(freebsd={"jail": {"parent": "infra", "sysvshm": "new"}})
     undo = MemoryUndoLog()
     with pytest.raises(KernelError) as info:
         backend.prepare(plan_of(backend, layout, config), undo)
@@ -374,3 +422,35 @@ def test_features_lists_mount_options(planner: FreeBSDBackend) -> None:
         assert opt in feats["mountOptions"]
     assert feats["potentiallyUnsafeConfigAnnotations"] == ["org.freebsd."]
     json.dumps(feats)
+
+
+@pytest.mark.parametrize("anchored", [True, False])
+def test_destroy_keeps_a_mount_point_whose_parent_became_a_link(
+        tmp_path: Path, log: RecordingLog, anchored: bool) -> None:
+    """A mount point's parent swapped for a symlink is left alone with a warning,
+    with or without an anchor (old journals): O_NOFOLLOW refuses the link with
+    ENOTDIR, ELOOP or, on FreeBSD, EMLINK."""
+    from pyocijail.backends.freebsd.teardown import _remove_point
+
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (outside / "point").mkdir(parents=True)
+    root.mkdir()
+    (root / "parent").symlink_to(outside)
+    _remove_point(log, str(root / "parent/point"), "dir", str(root) if anchored else None)
+    assert (outside / "point").is_dir()
+    assert any("keeping" in w for w in log.warnings)
+
+
+@pytest.mark.parametrize("err", [errno.EMLINK, errno.ELOOP])
+def test_destroy_reads_freebsd_nofollow_errors_as_a_swapped_link(
+        tmp_path: Path, log: RecordingLog, monkeypatch: pytest.MonkeyPatch, err: int) -> None:
+    """FreeBSD's open(2) refuses O_NOFOLLOW on a link with EMLINK before it checks
+    O_DIRECTORY (vn_open_vnode); that, or ELOOP, is a swapped link, not a failure."""
+    from pyocijail.backends.freebsd import teardown
+
+    def refuse(*args: Any, **kwargs: Any) -> int:
+        raise OSError(err, os.strerror(err))
+
+    monkeypatch.setattr(teardown.os, "open", refuse)
+    teardown._remove_point(log, str(tmp_path / "parent/point"), "dir", None)
+    assert any("keeping" in w for w in log.warnings)

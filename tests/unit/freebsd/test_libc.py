@@ -22,6 +22,14 @@ def test_booleans_use_name_and_noname() -> None:
     assert encode_param("allow.mount.tmpfs", False) == (b"allow.mount.notmpfs\0", None)
 
 
+def test_unsigned_long_is_native_size() -> None:
+    """host.hostid is copied into an unsigned long (8 bytes on LP64, kern_jail.c);
+    vfs_copyopt refuses any other length with EINVAL."""
+    value = encode_param("host.hostid", 7)[1]
+    assert value is not None and len(value) == ctypes.sizeof(ctypes.c_ulong)
+    assert ctypes.c_ulong.from_buffer_copy(value).value == 7
+
+
 def test_ints_and_jailsys_are_c_ints() -> None:
     """Integers and disable/new/inherit are 4-byte native C ints."""
     assert encode_param("enforce_statfs", 2) == (b"enforce_statfs\0", struct.pack("=i", 2))
@@ -61,6 +69,39 @@ def test_iovec_pairs_point_at_their_buffers() -> None:
     assert len(keep) == 5
 
 
+def test_nmount_flags_fit_a_signed_int() -> None:
+    """nmount(2) takes `int flags` and sys_nmount widens it to uint64_t: bit 31
+    (MNT_NOCLUSTERW) would sign-extend, so it goes as the "noclusterw" option."""
+    from pyocijail.backends.freebsd.kernel import mount_flags
+
+    flags = mount_flags(["ro", "nosuid", "noclusterw", "ignore"])
+    pairs, cflags = libc.nmount_args("tmpfs", "tmpfs", "/j/tmp", flags, {"size": "1m"})
+    assert 0 <= cflags < 1 << 31 and cflags == mount_flags(["ro", "nosuid", "ignore"])
+    assert (b"noclusterw\0", None) in pairs and (b"size\0", b"1m\0") in pairs
+    assert pairs[:3] == [(b"fstype\0", b"tmpfs\0"), (b"fspath\0", b"/j/tmp\0"),
+                         (b"from\0", b"tmpfs\0")]
+    assert libc.nmount_args("nullfs", "/src", "/j/x", 0, {})[0][2] == (b"target\0", b"/src\0")
+
+
+def test_jail_get_reads_sysv_as_names(monkeypatch) -> None:
+    """jail_get returns sysvmsg/sysvsem/sysvshm (C ints, sys/jail.h JAIL_SYS_*) as
+    disable/new/inherit; one that is not registered is left out."""
+    ints = {"sysvmsg": 0, "sysvsem": 1, "sysvshm": 2}
+
+    def fake_get(self, key, wanted):
+        if set(wanted) <= set(ints):
+            return {n: struct.pack("=i", ints[n]) for n in wanted}
+        if "jid" in wanted:
+            return {n: (b"/j\0" if n == "path" else struct.pack("=i", 1)) for n in wanted}
+        raise KernelError("jail_get", 22)
+
+    monkeypatch.setattr(libc.LibcKernel, "_get", fake_get)
+    got = libc.LibcKernel().jail_get("j")
+    assert (got["sysvmsg"], got["sysvsem"], got["sysvshm"]) == ("disable", "new", "inherit")
+    del ints["sysvshm"]
+    assert "sysvshm" not in libc.LibcKernel().jail_get("j")
+
+
 def test_import_does_not_load_libc() -> None:
     """Importing the module on Linux loads no FreeBSD symbols."""
     code = ("import pyocijail.backends.freebsd.libc as l; k = l.LibcKernel();"
@@ -73,6 +114,56 @@ def test_tools_are_absolute_paths() -> None:
     """Every tool is run by absolute path (podman's delete has no PATH)."""
     for tool in (libc.DEVFS, libc.RCTL, libc.CPUSET, libc.IFCONFIG, libc.UMOUNT, libc.PS):
         assert tool.startswith("/")
+
+
+def test_tools_are_where_freebsd_installs_them() -> None:
+    """Paths follow the source tree: sbin/* -> /sbin, bin/* -> /bin, usr.bin/* ->
+    /usr/bin (cpuset(1) is usr.bin/cpuset, so /usr/bin/cpuset, not /bin/cpuset)."""
+    assert (libc.DEVFS, libc.IFCONFIG, libc.UMOUNT) == ("/sbin/devfs", "/sbin/ifconfig",
+                                                        "/sbin/umount")
+    assert libc.PS == "/bin/ps"
+    assert (libc.RCTL, libc.CPUSET) == ("/usr/bin/rctl", "/usr/bin/cpuset")
+
+
+def test_missing_tool_is_a_kernel_error(tmp_path) -> None:
+    """A tool that is not installed is a KernelError naming it, not an OSError traceback."""
+    import errno
+
+    with pytest.raises(KernelError) as info:
+        libc.run_tool("cpuset -j", [str(tmp_path / "nowhere"), "-j", "1", "-l", "0"])
+    assert info.value.errno == errno.ENOENT and info.value.path.endswith("nowhere")
+
+
+def _fake_tool(tmp_path, message: str) -> str:
+    script = tmp_path / "tool"
+    script.write_text(f"#!/bin/sh\necho '{message}' >&2\nexit 1\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+@pytest.mark.parametrize("message", [
+    "rctl: RACCT/RCTL present, but disabled; enable using kern.racct.enable=1 tunable",
+    "rctl: RACCT/RCTL support not present in kernel; see rctl(8) for details",
+])
+def test_rctl_with_racct_off_is_enosys(tmp_path, monkeypatch, message: str) -> None:
+    """rctl(8) reports the kernel's ENOSYS in its own words (GENERIC boots with
+    kern.racct.enable=0): read as ENOSYS, so delete's `rctl -r` is not an error."""
+    import errno
+
+    monkeypatch.setattr(libc, "RCTL", _fake_tool(tmp_path, message))
+    with pytest.raises(KernelError) as info:
+        libc.LibcKernel().rctl_remove("jail:c1")
+    assert info.value.errno == errno.ENOSYS
+
+
+def test_longest_strerror_text_wins() -> None:
+    """"Operation not supported by device" is ENODEV, not EOPNOTSUPP (a prefix of it)."""
+    import errno
+    import os
+
+    text = f"devfs: ioctl DEVFSIO_RAPPLY: {os.strerror(errno.ENODEV)}"
+    assert libc.tool_errno(text) == errno.ENODEV
+    assert libc.tool_errno("something else") is None
 
 
 def test_tool_failure_carries_the_errno(tmp_path) -> None:

@@ -41,6 +41,15 @@ def fails(err: int, fn: Any, *args: Any, **kw: Any) -> KernelError:
 
 # --- jail_set -------------------------------------------------------------------
 
+def test_sysv_needs_the_parents(sim: SimulatedKernel, root: Path) -> None:
+    """sysv_{msg,sem,shm}.c: new or inherit under a parent with it disabled is EPERM;
+    disable is always allowed, and the host always has SysV IPC."""
+    jail(sim, root, "p", **{"sysvmsg": "new", "children.max": 5})  # sem, shm: disable
+    jail(sim, root, "p.a", sysvmsg="inherit", sysvsem="disable")
+    fails(errno.EPERM, jail, sim, root, "p.b", sysvsem="new")
+    fails(errno.EPERM, jail, sim, root, "p.c", sysvshm="inherit")
+
+
 def test_unknown_parameter_is_einval(sim: SimulatedKernel, root: Path) -> None:
     """An unknown parameter name is EINVAL ("unknown parameter")."""
     fails(errno.EINVAL, jail, sim, root, **{"allow.everything": True})
@@ -74,6 +83,19 @@ def test_vnet_disable_is_einval(sim: SimulatedKernel, root: Path) -> None:
 def test_vnet_with_ip4_is_einval(sim: SimulatedKernel, root: Path) -> None:
     """A vnet jail cannot have IP address restrictions."""
     fails(errno.EINVAL, jail, sim, root, vnet="new", ip4="inherit")
+
+
+def test_vnet_with_address_selection_flag_is_allowed(sim: SimulatedKernel,
+                                                     root: Path) -> None:
+    """Only ip4/ip6 and their addresses are restrictions; ip4.saddrsel is a flag."""
+    jail(sim, root, "a", vnet="new", **{"ip4.saddrsel": False})
+    fails(errno.EINVAL, jail, sim, root, "b", vnet="inherit", **{"ip6.addr": ["2001:db8::1"]})
+
+
+def test_linux_strings_are_utsname_sized(sim: SimulatedKernel, root: Path) -> None:
+    """linux.osname/osrelease hold LINUX_MAX_UTSNAME (65) bytes with the NUL."""
+    jail(sim, root, "a", **{"linux.osrelease": "5" * 64})
+    fails(errno.ENAMETOOLONG, jail, sim, root, "b", **{"linux.osrelease": "5" * 65})
 
 
 def test_bad_address_is_einval(sim: SimulatedKernel, root: Path) -> None:
