@@ -23,7 +23,8 @@ including named v1 hierarchies and the unified one in hybrid mode), so
 
 Life cycle (runtime side): `create` (undo entry before each mkdir) → the
 resources (`resources.apply`) → `attach(init)` → ... → `freeze`/`thaw`,
-`pids` → `remove` (kill what is left, rmdir, retry on EBUSY).
+`pids` → `remove` (rmdir; if busy, kill what is left in it and below it,
+rmdir deepest first, retry on EBUSY).
 """
 
 from __future__ import annotations
@@ -368,18 +369,34 @@ def _own_procs_fd() -> int | None:
 # --- running containers ------------------------------------------------------------------
 
 def pids(groups: Iterable[Cgroup]) -> Iterator[int]:
-    """Every pid in the container's cgroups (union; each at most once)."""
+    """Every pid in the container's cgroups and the cgroups made below them (a
+    nested manager's, such as systemd's in the container), each at most once."""
     seen: set[int] = set()
     for group in groups:
-        try:
-            text = _read(group.dir, "cgroup.procs")
-        except KernelError:
-            continue
-        for word in text.split():
-            pid = int(word)
-            if pid not in seen:
-                seen.add(pid)
-                yield pid
+        for directory in subtree(group.dir):
+            try:
+                text = _read(directory, "cgroup.procs")
+            except KernelError:
+                continue
+            for word in text.split():
+                pid = int(word)
+                if pid not in seen:
+                    seen.add(pid)
+                    yield pid
+
+
+def subtree(directory: str) -> list[str]:
+    """`directory` and every cgroup below it, deepest first (the order rmdir needs)."""
+    try:
+        with os.scandir(directory) as entries:
+            children = [e.path for e in entries if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        children = []
+    found = []
+    for child in children:
+        found += subtree(child)
+    found.append(directory)
+    return found
 
 
 def freezer(groups: Iterable[Cgroup]) -> Cgroup | None:
@@ -414,14 +431,16 @@ def freeze(groups: Iterable[Cgroup], frozen: bool) -> None:
 
 
 def remove(dirs: Iterable[str], leaves: Iterable[str] = ()) -> list[str]:
-    """rmdir each directory (deepest first); in `leaves` (the container's own
-    directories) first kill what is left, and retry while the kernel says EBUSY.
+    """rmdir each directory (deepest first). The container's own directories
+    (`leaves`) go with everything below them: the cgroups a nested manager made
+    there are the container's too (runc removes them as well); what is left in
+    them is killed first, and rmdir retried while the kernel says EBUSY.
 
-    Idempotent: a missing directory is done. A directory that holds other
-    cgroups, or a parent that still holds processes (someone else's, made in
-    a race), is left alone. Returns the errors, so the caller can go on.
+    Idempotent: a missing directory is done. A parent create made (shared with
+    other containers) is removed only once it is empty. Returns the errors, so
+    the caller can go on.
     """
-    errors = []
+    errors: list[str] = []
     parents = set()
     leaf_set = set(leaves)
     for d in dirs:
@@ -429,41 +448,40 @@ def remove(dirs: Iterable[str], leaves: Iterable[str] = ()) -> list[str]:
         if _is_default_parent(os.path.basename(parent)) and os.path.ismount(
                 os.path.dirname(parent)):
             parents.add(parent)
-        if not os.path.isdir(d):
-            continue
         try:
-            if any(e.is_dir() for e in os.scandir(d)):
-                continue  # someone else's children: not ours to remove
-        except OSError:
+            os.rmdir(d)  # the usual case: nothing left in it
             continue
-        if d not in leaf_set:
-            try:
-                os.rmdir(d)
-            except OSError:
-                pass  # not empty: in use by someone else
-            continue
-        _kill_members(d)
-        deadline = time.monotonic() + RMDIR_RETRY
-        delay = 0.001
-        while True:
-            try:
-                os.rmdir(d)
-                break
-            except FileNotFoundError:
-                break
-            except OSError as err:
-                if err.errno != errno.EBUSY or time.monotonic() > deadline:
-                    errors.append(f"remove cgroup {d}: {os.strerror(err.errno or 0)}")
-                    break
-                _kill_members(d)
-                time.sleep(delay)
-                delay = min(delay * 2, 0.05)
+        except OSError as err:
+            if err.errno in (errno.ENOENT, errno.ENOTDIR) or d not in leaf_set:
+                continue  # gone; or a parent still in use by someone else
+        for directory in subtree(d):
+            _remove_busy(directory, errors)
     for parent in parents:  # the shared /pyocijail, once its last container is gone
         try:
             os.rmdir(parent)
         except OSError:
             pass  # other containers still use it (EBUSY), or already gone
     return errors
+
+
+def _remove_busy(d: str, errors: list[str]) -> None:
+    """Kill what is in `d`, then rmdir it, retrying while processes are dying."""
+    _kill_members(d)
+    deadline = time.monotonic() + RMDIR_RETRY
+    delay = 0.001
+    while True:
+        try:
+            os.rmdir(d)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as err:
+            if err.errno != errno.EBUSY or time.monotonic() > deadline:
+                errors.append(f"remove cgroup {d}: {os.strerror(err.errno or 0)}")
+                return
+            _kill_members(d)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
 
 
 def _kill_members(d: str) -> None:

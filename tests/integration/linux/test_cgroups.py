@@ -209,6 +209,36 @@ def test_delete_removes_the_cgroup_everywhere(runtime, bundle, cid, linux_sectio
     assert cgroup_leftovers(cid) == []
 
 
+def test_cgroups_made_below_the_container_are_its_own(runtime, bundle, cid, linux_section):
+    """A nested manager (systemd in the container) makes cgroups below the container's
+    and moves processes there: ps lists them and delete removes that subtree, as runc's
+    do; before, ps missed them and delete left every hierarchy's directory behind."""
+    import glob
+
+    b = make(bundle, ["sh", "-c", "sleep 30 & sleep 30 & wait"], linux_section)
+    runtime.ok("create", "--bundle", b, cid)
+    runtime.ok("start", cid)
+    deadline = time.monotonic() + 5
+    while len(pids := runtime.ok("ps", "--format", "json", cid).json()) < 3:
+        assert time.monotonic() < deadline, pids
+        time.sleep(0.02)
+    moved = max(p for p in pids if p != runtime.state(cid)["pid"])
+    for top in glob.glob(f"/sys/fs/cgroup/*/pyocijail-*/{cid}"):
+        nested = f"{top}/nested-{cid}"  # named after the id: the cid fixture cleans it up
+        os.mkdir(nested)
+        for name in ("cpuset.cpus", "cpuset.mems"):  # an empty v1 cpuset takes no process
+            if os.path.exists(f"{nested}/{name}"):
+                with open(f"{nested}/{name}", "w") as f:
+                    f.write(read(f"{top}/{name}"))
+        with open(f"{nested}/cgroup.procs", "w") as f:
+            f.write(str(moved))
+        assert str(moved) not in read(f"{top}/cgroup.procs").split()
+    assert moved in runtime.ok("ps", "--format", "json", cid).json()
+    runtime.ok("delete", "--force", cid)
+    assert cgroup_leftovers(cid) == []
+    assert not os.path.exists(f"/proc/{moved}")
+
+
 def test_systemd_style_cgroups_path(runtime, bundle, cid, linux_section):
     """slice:prefix:name → /<slice>/<prefix>-<name>.scope, removed with its slice."""
     b = make(bundle, ["cat", "/proc/self/cgroup"], linux_section,
