@@ -65,3 +65,27 @@ def test_bind_mount_with_rslave_propagation(podman, tmp_path):
                          f"type=bind,src={tmp_path},dst=/data,bind-propagation=rslave",
                          IMAGE, "cat", "/data/f")
     assert (code, out) == (0, "host\n")
+
+
+def test_user_namespace_with_uidmap(podman):
+    """--uidmap/--gidmap: the init (no longer host root) cannot write the state dir, and
+    podman's rootfs mount is locked in the new user namespace (pivot_root needs a bind)."""
+    maps = ("--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536")
+    script = ("id; cat /proc/self/uid_map; stat -c '%u:%g' /etc/passwd /proc; "
+              "grep -E '^(CapEff|Seccomp):' /proc/self/status")
+    code, out, _ = _same(podman, "run", "--rm", *maps, IMAGE, "sh", "-c", script)
+    assert code == 0 and "         0     100000      65536\n0:0\n65534:65534\n" in out, out
+    code, out, _ = _same(podman, "run", "--rm", *maps, "--user", "1000", IMAGE, "id")
+    assert (code, out) == (0, "uid=1000(1000) gid=0(root) groups=0(root)\n")
+
+
+def test_exec_into_a_user_namespace(podman):
+    """exec joins the user namespace with the container's seccomp filter."""
+    maps = ("--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536")
+    try:
+        podman.ok("run", "-d", "--name", "un1", *maps, IMAGE, "sleep", "100")
+        res = podman("exec", "un1", "sh", "-c",
+                     "cat /proc/self/uid_map; grep -E '^Seccomp:' /proc/self/status")
+        assert (res.code, res.out) == (0, "         0     100000      65536\nSeccomp:\t2\n"), res
+    finally:
+        podman.ok("rm", "-f", "-t", "0", "un1")

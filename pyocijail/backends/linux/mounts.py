@@ -385,7 +385,7 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
     return created
 
 
-_IN_ROOTFS = frozenset({"set_root_propagation", "setup_devices", "pivot_root",
+_IN_ROOTFS = frozenset({"set_root_propagation", "setup_devices", "bind_rootfs", "pivot_root",
                         "remount_readonly_root", "mask_paths", "readonly_paths", "apply_sysctl",
                         "check_sysctl", "DEFAULT_DEVICES"})
 
