@@ -41,6 +41,13 @@ def _same(podman, *args: str) -> tuple[int, str, str]:
     return got["runc"]
 
 
+def _same_code_and_out(podman, *args: str) -> tuple[int, str, dict[str, str]]:
+    """As `_same`, for failures whose wording differs around the same reason."""
+    got = _both(podman, *args)
+    assert got["pyocijail"][:2] == got["runc"][:2], got
+    return got["runc"][0], got["runc"][1], {k: v[2] for k, v in got.items()}
+
+
 def test_device_with_podmans_file_mode(podman):
     """--device: podman's fileMode carries S_IFCHR (0o20666); the node is made as runc makes it."""
     code, out, _ = _same(podman, "run", "--rm", "--device", "/dev/null:/dev/mynull",
@@ -89,3 +96,24 @@ def test_exec_into_a_user_namespace(podman):
         assert (res.code, res.out) == (0, "         0     100000      65536\nSeccomp:\t2\n"), res
     finally:
         podman.ok("rm", "-f", "-t", "0", "un1")
+
+
+def test_workdir_only_root_may_enter(podman):
+    """run --user 1000 -w DIR (0700, root's): runc enters it before the user change."""
+    code, out, _ = _same(podman, "run", "--rm", "--user", "1000", "--tmpfs", "/priv:mode=700",
+                         "-w", "/priv", IMAGE, "sh", "-c", "pwd; ls . 2>&1 || true")
+    assert (code, out) == (0, "/priv\nls: .: Permission denied\n")
+
+
+def test_exec_workdir_is_not_created(podman):
+    """exec -w /nonexist fails with 127 (runc does not create an exec's cwd)."""
+    try:
+        podman.ok("run", "-d", "--name", "w1", IMAGE, "sleep", "100")
+        code, out, errs = _same_code_and_out(podman, "exec", "-w", "/nonexist", "w1", "pwd")
+        assert (code, out) == (127, "")
+        for err in errs.values():
+            assert 'chdir to cwd ("/nonexist") set in config.json failed: no such file' \
+                in err.lower().replace("no such file or directory", "no such file"), errs
+        assert podman("exec", "w1", "ls", "/nonexist").code == 1
+    finally:
+        podman.ok("rm", "-f", "-t", "0", "w1")

@@ -29,6 +29,14 @@ def test_missing_cwd_is_created(runtime, bundle):
     assert runtime.ok("run", "--bundle", b, "c1").out == "/new/dir\n"
 
 
+def test_cwd_only_root_may_enter_works_for_another_user(runtime, bundle):
+    """As runc: chdir before the user change (`podman run --user 1000 -w /root`)."""
+    b = bundle(["sh", "-c", "pwd; ls . >/dev/null 2>&1 || echo denied"],
+               process={"user": {"uid": 1000, "gid": 1000}, "cwd": "/root"})
+    os.chmod(os.path.join(b, "rootfs", "root"), 0o700)
+    assert runtime.ok("run", "--bundle", b, "c1").out == "/root\ndenied\n"
+
+
 def test_rlimits_are_applied(runtime, bundle):
     """process.rlimits set soft and hard limits."""
     b = bundle(["sh", "-c", "ulimit -n; ulimit -Hn"],
