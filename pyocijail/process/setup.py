@@ -4,15 +4,16 @@ Imports are all at module level: after pivot_root or jail_attach the
 package's files are out of reach, so nothing may be imported lazily here.
 
 Shared by the init process (at start) and by `exec`: look up args[0] the
-way the container will (PATH from `process.env`, relative to `cwd`), then
-rlimits → cwd → user (backend) → umask → env → signals → fds → execve
+way the container will (PATH from `process.env`, relative to `cwd`), set
+rlimits (the init at create, as runc), then at exec time
+cwd → user (backend) → umask → env → signals → fds → execve
 (cwd first as runc does, and again after the user change if it was denied).
 The wording of lookup errors is what podman maps to exit codes 126/127.
 """
 
 from __future__ import annotations
 
-import errno
+import errno as _errno
 import os
 import resource
 import stat
@@ -95,10 +96,13 @@ def apply_rlimits(rlimits: Sequence[Rlimit]) -> None:
             raise ConfigError(f"unknown rlimit {rl.type}")
         try:
             resource.setrlimit(kind, (rl.soft, rl.hard))
-        except (OSError, ValueError) as err:
-            errno = getattr(err, "errno", None)
-            raise KernelError(f"setrlimit {rl.type} ({rl.soft}, {rl.hard})", errno,
-                              detail=None if errno else str(err)) from None
+        except OSError as err:
+            raise KernelError(f"setrlimit {rl.type} ({rl.soft}, {rl.hard})",
+                              err.errno) from None
+        except ValueError as err:  # Python's words for EPERM; runc's are EPERM's own
+            code = _errno.EPERM if "not allowed" in str(err) else None
+            raise KernelError(f"setrlimit {rl.type} ({rl.soft}, {rl.hard})", code,
+                              detail=None if code else str(err)) from None
 
 
 def home_for(uid: int) -> str:
@@ -125,7 +129,6 @@ def exec_process(backend: Backend, process: Process, path: str, *, preserve_fds:
     env = env_dict(process.env)
     if "HOME" not in env:
         env["HOME"] = home_for(process.user.uid)
-    apply_rlimits(process.rlimits)
     entered = _chdir(process.cwd, denied_ok=True)
     backend.become(process)
     if process.user.umask is not None:
@@ -165,7 +168,7 @@ def _chdir(cwd: str, *, denied_ok: bool = False) -> bool:
     try:
         os.chdir(cwd)
     except OSError as err:
-        if denied_ok and err.errno in (errno.EACCES, errno.EPERM):
+        if denied_ok and err.errno in (_errno.EACCES, _errno.EPERM):
             return False
         raise KernelError(f'chdir to cwd ("{cwd}") set in config.json failed',
                           err.errno) from None

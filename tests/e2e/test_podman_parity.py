@@ -117,3 +117,19 @@ def test_exec_workdir_is_not_created(podman):
         assert podman("exec", "w1", "ls", "/nonexist").code == 1
     finally:
         podman.ok("rm", "-f", "-t", "0", "w1")
+
+
+def test_ulimits(podman):
+    """--ulimit sets soft and hard limits; one above the host's hard limit fails create
+    (podman: "OCI permission denied", 126), not a later `start`."""
+    code, out, _ = _same(podman, "run", "--rm", "--ulimit", "nofile=100:200", "--ulimit",
+                         "nproc=300:400", IMAGE, "sh", "-c",
+                         "ulimit -n; ulimit -Hn; ulimit -u; ulimit -Hu")
+    assert (code, out) == (0, "100\n200\n300\n400\n")
+    code, out, errs = _same_code_and_out(podman, "run", "--rm", "--ulimit", "nofile=30000:30000",
+                                         "--ulimit", "nproc=300:400", IMAGE, "true")
+    assert (code, out) == (126, "")
+    for err in errs.values():
+        assert "operation not permitted: OCI permission denied" in err.lower().replace(
+            "oci permission", "OCI permission"), errs
+        assert "RUNTIME start" not in err, errs

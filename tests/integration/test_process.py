@@ -45,11 +45,13 @@ def test_rlimits_are_applied(runtime, bundle):
 
 
 def test_rlimit_above_hard_limit_fails_create(runtime, bundle):
-    """An rlimit the kernel refuses is an error at start, with the limit named."""
+    """An rlimit the kernel refuses fails create (as runc: podman reports it from
+    create, not from a later `start`), with the limit and EPERM's words."""
     b = bundle(["true"], process={"rlimits": [{"type": "RLIMIT_NOFILE", "soft": 1 << 30,
                                                "hard": 1 << 30}]})
-    res = runtime("run", "--bundle", b, "c1")
-    assert res.code == 1 and "RLIMIT_NOFILE" in res.err
+    res = runtime("create", "--bundle", b, "c1")
+    assert res.code == 1 and "setrlimit RLIMIT_NOFILE" in res.err, res
+    assert "Operation not permitted" in res.err
     assert runtime.ids() == []
 
 
