@@ -133,3 +133,12 @@ def test_ulimits(podman):
         assert "operation not permitted: OCI permission denied" in err.lower().replace(
             "oci permission", "OCI permission"), errs
         assert "RUNTIME start" not in err, errs
+
+
+def test_cgroup_mount_lists_the_v1_hierarchies_in_the_hosts_order(podman):
+    """/sys/fs/cgroup: the v1 hierarchies only (no hybrid cgroup2 "unified"), mounted in
+    the host's order, each showing the container's own directory read-only."""
+    script = ("ls /sys/fs/cgroup; grep ' /sys/fs/cgroup/' /proc/self/mountinfo | "
+              "cut -d' ' -f5,6,9-; cat /sys/fs/cgroup/pids/pids.max")
+    code, out, _ = _same(podman, "run", "--rm", "--pids-limit", "42", IMAGE, "sh", "-c", script)
+    assert code == 0 and out.endswith("\n42\n")
