@@ -142,3 +142,11 @@ def test_cgroup_mount_lists_the_v1_hierarchies_in_the_hosts_order(podman):
               "cut -d' ' -f5,6,9-; cat /sys/fs/cgroup/pids/pids.max")
     code, out, _ = _same(podman, "run", "--rm", "--pids-limit", "42", IMAGE, "sh", "-c", script)
     assert code == 0 and out.endswith("\n42\n")
+
+
+def test_proc_and_sys_mounts_are_listed_as_under_runc(podman):
+    """Read-only paths are bound before the masks are mounted (runc's order)."""
+    script = ("grep -E ' /(proc|sys)/' /proc/self/mountinfo | grep -v ' /sys/fs/cgroup' | "
+              "cut -d' ' -f4-6,9-")
+    code, out, _ = _same(podman, "run", "--rm", IMAGE, "sh", "-c", script)
+    assert code == 0 and "/proc/keys" in out and "/proc/sys" in out

@@ -292,8 +292,10 @@ class LinuxBackend:
         rootfs.pivot_root(plan.rootfs, log=self.log)
         if plan.sysctl:
             rootfs.apply_sysctl(plan.sysctl, log=self.log)
-        rootfs.mask_paths(plan.masked_paths, log=self.log)
+        # runc's order: a path both read-only and masked ends up masked either way,
+        # but `mount` lists them as under runc.
         rootfs.readonly_paths(plan.readonly_paths, log=self.log)
+        rootfs.mask_paths(plan.masked_paths, log=self.log)
         if plan.readonly:
             rootfs.remount_readonly_root(log=self.log)
 
