@@ -69,6 +69,8 @@ def init_main(backend: Backend, plan: Plan, process: Process, hooks: dict[str, l
         setup.ensure_cwd(process)
         path = setup.find_executable(process)
         _setup_terminal(process, console_sock)
+        # As runc: a limit the kernel refuses fails create, not the later start.
+        setup.apply_rlimits(process.rlimits)
         chan.send(READY)
         failpoint("create.init.after-ready")
         msg = chan.recv()
@@ -121,7 +123,7 @@ def exec_main(backend: Backend, state: dict[str, Any], pid: int, process: Proces
         setup.apply_rlimits(process.rlimits)
         backend.join(state, pid)
         failpoint("exec.process.after-join")
-        setup.ensure_cwd(process)
+        setup.ensure_cwd(process, create=False)
         path = setup.find_executable(process)
         _setup_terminal(process, console_sock)
         chan.send(READY)

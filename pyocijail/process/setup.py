@@ -4,13 +4,16 @@ Imports are all at module level: after pivot_root or jail_attach the
 package's files are out of reach, so nothing may be imported lazily here.
 
 Shared by the init process (at start) and by `exec`: look up args[0] the
-way the container will (PATH from `process.env`, relative to `cwd`), then
-rlimits → user (backend) → umask → env → cwd → signals → fds → execve.
+way the container will (PATH from `process.env`, relative to `cwd`), set
+rlimits (the init at create, as runc), then at exec time
+cwd → user (backend) → umask → env → signals → fds → execve
+(cwd first as runc does, and again after the user change if it was denied).
 The wording of lookup errors is what podman maps to exit codes 126/127.
 """
 
 from __future__ import annotations
 
+import errno as _errno
 import os
 import resource
 import stat
@@ -70,10 +73,16 @@ def _check(name: str, path: str, missing: str) -> str:
     return path
 
 
-def ensure_cwd(process: Process) -> None:
-    """runc creates a missing cwd; a cwd that is a file is an error."""
+def ensure_cwd(process: Process, *, create: bool = True) -> None:
+    """runc creates the init's missing cwd; a cwd that is a file is an error.
+
+    An exec'd process's cwd is not created (`create=False`): runc's exec fails
+    at chdir, so a mistyped `podman exec -w` is an error, not a new directory.
+    """
     if not process.cwd.startswith("/"):
         raise ConfigError(f"process.cwd {process.cwd!r} is not absolute")
+    if not create:
+        return
     try:
         os.makedirs(process.cwd, 0o755, exist_ok=True)
     except OSError as err:
@@ -111,10 +120,13 @@ def apply_rlimits(rlimits: Sequence[Rlimit]) -> None:
             raise ConfigError(f"unknown rlimit {rl.type}")
         try:
             resource.setrlimit(kind, (rlimit_value(rl.soft), rlimit_value(rl.hard)))
-        except (OSError, ValueError, OverflowError) as err:
-            errno = getattr(err, "errno", None)
-            raise KernelError(f"setrlimit {rl.type} ({rl.soft}, {rl.hard})", errno,
-                              detail=None if errno else str(err)) from None
+        except OSError as err:
+            raise KernelError(f"setrlimit {rl.type} ({rl.soft}, {rl.hard})",
+                              err.errno) from None
+        except (ValueError, OverflowError) as err:  # Python's words for EPERM; runc's
+            code = _errno.EPERM if "not allowed" in str(err) else None  # are EPERM's own
+            raise KernelError(f"setrlimit {rl.type} ({rl.soft}, {rl.hard})", code,
+                              detail=None if code else str(err)) from None
 
 
 def home_for(uid: int) -> str:
@@ -141,14 +153,12 @@ def exec_process(backend: Backend, process: Process, path: str, *, preserve_fds:
     env = env_dict(process.env)
     if "HOME" not in env:
         env["HOME"] = home_for(process.user.uid)
-    apply_rlimits(process.rlimits)
+    entered = _chdir(process.cwd, denied_ok=True)
     backend.become(process)
     if process.user.umask is not None:
         os.umask(process.user.umask)
-    try:
-        os.chdir(process.cwd)
-    except OSError as err:
-        raise KernelError("chdir", err.errno, process.cwd) from None
+    if not entered:
+        _chdir(process.cwd)
     if announce:
         try:
             write_all(keep_fd, announce)
@@ -173,6 +183,20 @@ def exec_process(backend: Backend, process: Process, path: str, *, preserve_fds:
         os.execve(path, list(process.args), env)
     except OSError as err:
         raise ExecutableError(f'exec: "{process.args[0]}": {err.strerror.lower()}') from None
+
+
+def _chdir(cwd: str, *, denied_ok: bool = False) -> bool:
+    """chdir as runc does it: first before the user change, so that `--user 1000
+    -w /root` starts in a directory only root may enter; if that is denied, again
+    after it (a volume only the user may enter). False: denied, try again later."""
+    try:
+        os.chdir(cwd)
+    except OSError as err:
+        if denied_ok and err.errno in (_errno.EACCES, _errno.EPERM):
+            return False
+        raise KernelError(f'chdir to cwd ("{cwd}") set in config.json failed',
+                          err.errno) from None
+    return True
 
 
 def _max_fd() -> int:

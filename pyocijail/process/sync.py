@@ -6,14 +6,14 @@
                            ◀── ISOLATED ────
     prestart, createRuntime hooks
                            ─── GO {state} ──▶ createContainer hooks; backend.enter;
-                                              console; check cwd and args[0]
+                                              console; check cwd and args[0]; rlimits
                            ◀── READY ──────   (or ERROR {msg}; I exits)
     state.json "created", pid file
                            ─── CREATED ────▶  accept() on start.sock ... blocks
     exit 0                                    (EOF instead: create died; I exits)
 
-    pyocijail start        ─── connect, {state} ▶ startContainer hooks, rlimits,
-                                                   user, umask, env, cwd, exec
+    pyocijail start        ─── connect, {state} ▶ startContainer hooks, cwd,
+                                                   user, umask, env, exec
                            ◀── EOF (close-on-exec) = exec happened
                            ◀── ERROR {msg}         = it did not
     poststart hooks; exit 0

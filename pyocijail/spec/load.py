@@ -58,6 +58,7 @@ def spec_from_data(data: Any, what: str = "config.json",
     """Validate parsed config data, check its ociVersion and convert it."""
     from pyocijail.spec import convert, schema
 
+    _accept_callers_dialect(data)
     schema.validate_config(data, what, debug)
     warning = schema.check_oci_version(data["ociVersion"], what)
     if warning and warn is not None:
@@ -66,6 +67,37 @@ def spec_from_data(data: Any, what: str = "config.json",
     if isinstance(process, dict):
         _require_args(process, what, "/process/args")
     return _convert(convert.spec_from_json, data, what)
+
+
+#: The file-type bits of a device node (S_IFCHR, S_IFBLK, S_IFIFO) by `type`.
+_S_IFMT = {"c": 0o020000, "u": 0o020000, "b": 0o060000, "p": 0o010000}
+
+
+def _accept_callers_dialect(data: dict[str, Any]) -> None:
+    """Rewrite, in place, two things podman writes that the spec's schema forbids.
+
+    runc and crun accept both, so without this `podman run --device` and
+    `--privileged` (every device's `fileMode` carries its S_IFCHR/S_IFBLK bits:
+    0o20666 for /dev/null) and a bind mount with `bind-propagation=rslave`
+    (`rootfsPropagation: "rslave"`) failed at create. A fileMode's type bits are
+    dropped only when they are exactly those of the device's `type`; an "r"
+    propagation loses its "r", which changes nothing here: "/" is always
+    changed recursively (`rootfs.set_root_propagation`). Anything else is
+    left for the schema to judge.
+    """
+    linux = data.get("linux")
+    if not isinstance(linux, dict):
+        return
+    propagation = linux.get("rootfsPropagation")
+    if propagation in ("rprivate", "rshared", "rslave", "runbindable"):
+        linux["rootfsPropagation"] = propagation[1:]
+    devices = linux.get("devices")
+    for dev in devices if isinstance(devices, list) else ():
+        if not isinstance(dev, dict):
+            continue
+        mode, kind = dev.get("fileMode"), dev.get("type")
+        if type(mode) is int and kind in _S_IFMT and mode & ~0o7777 == _S_IFMT[kind]:
+            dev["fileMode"] = mode & 0o7777
 
 
 def load_process(path_or_dash: str,

@@ -96,3 +96,22 @@ def test_exec_env_and_cwd_flags(runtime, bundle):
     res = runtime.ok("exec", "--env", "A=1", "--cwd", "/etc", "--user", "65534:65534", "c1",
                      "sh", "-c", "echo $A $(pwd) $(id -u)")
     assert res.out == "1 /etc 65534\n"
+
+
+def test_exec_missing_cwd_fails_and_is_not_created(runtime, bundle):
+    """Unlike the init's cwd, an exec'd process's missing cwd is an error (runc's
+    words, which podman maps to 127), not a new directory."""
+    b = _running(runtime, bundle)
+    res = runtime("exec", "--cwd", "/nonexist", "c1", "pwd")
+    assert res.code == 1 and res.out == ""
+    assert 'chdir to cwd ("/nonexist") set in config.json failed: No such file' in res.err
+    assert not os.path.exists(os.path.join(b, "rootfs", "nonexist"))
+
+
+def test_exec_cwd_only_root_may_enter(runtime, bundle):
+    """As runc: chdir happens before the user change, so user 65534 starts in a 0700 dir."""
+    b = _running(runtime, bundle)
+    os.chmod(os.path.join(b, "rootfs", "root"), 0o700)
+    res = runtime.ok("exec", "--cwd", "/root", "--user", "65534:65534", "c1",
+                     "sh", "-c", "pwd; ls . >/dev/null 2>&1 || echo denied")
+    assert res.out == "/root\ndenied\n"

@@ -41,6 +41,14 @@ def test_missing_cwd_is_created(runtime, bundle):
     assert runtime.ok("run", "--bundle", b, "c1").out == "/new/dir\n"
 
 
+def test_cwd_only_root_may_enter_works_for_another_user(runtime, bundle):
+    """As runc: chdir before the user change (`podman run --user 1000 -w /root`)."""
+    b = bundle(["sh", "-c", "pwd; ls . >/dev/null 2>&1 || echo denied"],
+               process={"user": {"uid": 1000, "gid": 1000}, "cwd": "/root"})
+    os.chmod(os.path.join(b, "rootfs", "root"), 0o700)
+    assert runtime.ok("run", "--bundle", b, "c1").out == "/root\ndenied\n"
+
+
 def test_rlimits_are_applied(runtime, bundle):
     """process.rlimits set soft and hard limits."""
     b = bundle(["sh", "-c", "ulimit -n; ulimit -Hn"],
@@ -58,11 +66,13 @@ def test_unlimited_rlimit_is_applied(runtime, bundle):
 
 
 def test_rlimit_above_hard_limit_fails_create(runtime, bundle):
-    """An rlimit the kernel refuses is an error at start, with the limit named."""
+    """An rlimit the kernel refuses fails create (as runc: podman reports it from
+    create, not from a later `start`), with the limit and EPERM's words."""
     b = bundle(["true"], process={"rlimits": [{"type": "RLIMIT_NOFILE", "soft": 1 << 30,
                                                "hard": 1 << 30}]})
-    res = runtime("run", "--bundle", b, "c1")
-    assert res.code == 1 and "RLIMIT_NOFILE" in res.err
+    res = runtime("create", "--bundle", b, "c1")
+    assert res.code == 1 and "setrlimit RLIMIT_NOFILE" in res.err, res
+    assert "Operation not permitted" in res.err
     assert runtime.ids() == []
 
 

@@ -50,7 +50,7 @@ EXPECTED = {
     "device-bad-type.json": "/linux/devices/0/type: 'x' is not one of",
     "namespace-bad-type.json": "/linux/namespaces/0/type: 'pidns' is not one of",
     "idmapping-missing-size.json": "/linux/uidMappings/0: 'size' is a required property",
-    "rootfs-propagation-bad.json": "/linux/rootfsPropagation: 'rshared' is not one of",
+    "rootfs-propagation-bad.json": "/linux/rootfsPropagation: 'master' is not one of",
     "seccomp-bad-action.json": "/linux/seccomp/syscalls/0/action: 'SCMP_ACT_DENY' is not one of",
     "seccomp-bad-op.json": "/linux/seccomp/syscalls/0/args/0/op: 'SCMP_CMP_IN' is not one of",
     "seccomp-bad-arch.json": "/linux/seccomp/architectures/1: 'SCMP_ARCH_VAX' is not one of",
@@ -357,6 +357,30 @@ def test_oci_versions_outside_1x_fail(tmp_path, version):
     """0.x, 2.x and non-SemVer ociVersion values stop the load."""
     with pytest.raises(ConfigError, match=r"^config\.json: /ociVersion: "):
         load.load_config(write_bundle(tmp_path, {**MINIMAL, "ociVersion": version}))
+
+
+def test_podman_device_file_modes_load_without_their_type_bits(tmp_path):
+    """podman writes S_IFCHR|0666 (8630) for --device /dev/null; runc accepts it."""
+    devices = [{"type": "c", "path": "/dev/mynull", "major": 1, "minor": 3, "fileMode": 0o20666},
+               {"type": "b", "path": "/dev/vda", "major": 254, "minor": 0, "fileMode": 0o60660},
+               {"type": "p", "path": "/dev/fifo", "fileMode": 0o10600}]
+    spec, _ = load.load_config(write_bundle(tmp_path, {**MINIMAL, "linux": {"devices": devices}}))
+    assert [d.file_mode for d in spec.linux.devices] == [0o666, 0o660, 0o600]
+
+
+def test_device_file_mode_with_another_types_bits_is_still_refused(tmp_path):
+    """Only the bits of the device's own type are dropped (S_IFBLK on a "c" is an error)."""
+    dev = {"type": "c", "path": "/dev/x", "major": 1, "minor": 3, "fileMode": 0o60666}
+    with pytest.raises(ConfigError, match=r"/linux/devices/0/fileMode: 25014 is greater"):
+        load.load_config(write_bundle(tmp_path, {**MINIMAL, "linux": {"devices": [dev]}}))
+
+
+@pytest.mark.parametrize("given", ["rprivate", "rshared", "rslave", "runbindable"])
+def test_recursive_rootfs_propagation_loads(tmp_path, given):
+    """podman writes rslave/rshared (`--mount ...,bind-propagation=rslave`), as runc accepts."""
+    spec, _ = load.load_config(write_bundle(
+        tmp_path, {**MINIMAL, "linux": {"rootfsPropagation": given}}))
+    assert spec.linux.rootfs_propagation == given[1:]
 
 
 def test_load_process_reads_stdin(monkeypatch):

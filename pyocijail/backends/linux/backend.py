@@ -239,7 +239,12 @@ class LinuxBackend:
                 self._filter = seccomp.Filter.compiled(plan.seccomp, program)
                 if self._filter is None:
                     self._filter = seccomp.Filter(plan.seccomp)
-                    self._filter.save(program)  # for exec, and `created` keeps it
+                    try:
+                        self._filter.save(program)  # for exec, and `created` keeps it
+                    except OSError:
+                        # In a user namespace I is no longer host root and may not
+                        # write the state dir: exec and the next create build it.
+                        pass
         except BaseException as err:  # noqa: BLE001 - raised again by isolate
             self._early_error = err
 
@@ -269,6 +274,7 @@ class LinuxBackend:
         mounts.set_root_propagation(plan.rootfs_propagation)
         if plan.has("user"):
             _check_reachable(plan)
+            mounts.bind_rootfs(plan.rootfs, log=self.log)
 
         def cgroup_mount(log: Any, root: str, dest: str, opts: Any) -> None:
             cgroupmount.mount_cgroups(log, root, dest, opts, plan.cgroups, plan.new("cgroup"))
@@ -286,8 +292,10 @@ class LinuxBackend:
         rootfs.pivot_root(plan.rootfs, log=self.log)
         if plan.sysctl:
             rootfs.apply_sysctl(plan.sysctl, log=self.log)
-        rootfs.mask_paths(plan.masked_paths, log=self.log)
+        # runc's order: a path both read-only and masked ends up masked either way,
+        # but `mount` lists them as under runc.
         rootfs.readonly_paths(plan.readonly_paths, log=self.log)
+        rootfs.mask_paths(plan.masked_paths, log=self.log)
         if plan.readonly:
             rootfs.remount_readonly_root(log=self.log)
 

@@ -1,12 +1,17 @@
 """A `type: cgroup` mount that shows the container its own cgroup, as runc does.
 
 On v1 and hybrid hosts: a tmpfs at the destination, and in it one directory
-per hierarchy (named as on the host: cpu, memory, systemd, unified, ...) on
-which the container's own directory of that hierarchy is bind-mounted; the
-host's symlinks (cpu,cpuacct → cpu) are copied. On a pure v2 host: the
-container's directory bind-mounted on the destination (or, with a new cgroup
-namespace, a fresh cgroup2 mount, which shows the namespace's root).
+per v1 hierarchy (named as on the host: cpu, memory, systemd, ...; in the
+host's mount order) on which the container's own directory of that hierarchy
+is bind-mounted; the host's symlinks (cpu,cpuacct → cpu) are copied. As runc,
+a hybrid host's cgroup2 hierarchy (/sys/fs/cgroup/unified) is not shown: a
+systemd in the container then runs in legacy mode, as it does under runc. On
+a pure v2 host: the container's directory bind-mounted on the destination (or,
+with a new cgroup namespace, a fresh cgroup2 mount, which shows the
+namespace's root).
 Options (nosuid, nodev, noexec, ro, ...) apply to the tmpfs and every bind.
+Diverges from runc 1.1, whose tmpfs stays writable whatever the options say
+(its older versions and crun remount it read-only, as here).
 Called in the init process, in its own mount namespace, before pivot_root.
 """
 
@@ -17,7 +22,14 @@ import os
 from pyocijail import rootpath
 from pyocijail.backends.linux import libc
 from pyocijail.backends.linux.cgroups import Cgroup
-from pyocijail.backends.linux.mounts import MountOptions, _bind, _fd, _in_root, _mount
+from pyocijail.backends.linux.mounts import (
+    MountOptions,
+    _bind,
+    _fd,
+    _in_root,
+    _mount,
+    mountinfo,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -44,6 +56,10 @@ def mount_cgroups(log, rootfs: str, dest: str, opts: MountOptions, groups: Seque
         else:
             _bind(log, groups[0].dir, rootfs, dest, binds)
         return
+    if any(g.version == 1 for g in groups):
+        order = {point: i for i, (_id, _parent, point, _o) in enumerate(mountinfo())}
+        groups = sorted((g for g in groups if g.version == 1),
+                        key=lambda g: order.get(g.mountpoint, len(order)))
     fd = _in_root(rootfs, dest)
     try:
         _mount(log, "tmpfs", _fd(fd), "tmpfs", flags, "mode=755", dest)

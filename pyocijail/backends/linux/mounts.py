@@ -6,7 +6,7 @@ Library functions for the container's init process. Order of use:
     mount_all(rootfs, spec.mounts, bundle)                  before pivot
     setup_devices(rootfs, linux.devices)                    before pivot
     pivot_root(rootfs)
-    mask_paths(...), readonly_paths(...), apply_sysctl(...) after pivot
+    apply_sysctl(...), readonly_paths(...), mask_paths(...) after pivot
     remount_readonly_root()                                  last, if root.readonly
 
 `set_root_propagation`, `setup_devices`, `pivot_root`, `remount_readonly_root`, `mask_paths`,
@@ -385,7 +385,7 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
     return created
 
 
-_IN_ROOTFS = frozenset({"set_root_propagation", "setup_devices", "pivot_root",
+_IN_ROOTFS = frozenset({"set_root_propagation", "setup_devices", "bind_rootfs", "pivot_root",
                         "remount_readonly_root", "mask_paths", "readonly_paths", "apply_sysctl",
                         "check_sysctl", "DEFAULT_DEVICES"})
 

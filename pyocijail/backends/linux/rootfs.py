@@ -173,6 +173,19 @@ def set_root_propagation(propagation: str | None = None, *, log=None) -> None:
     _mount(log, None, "/", None, _ROOT_PROPAGATION[propagation or "rslave"] | MS_REC, None, "/")
 
 
+def bind_rootfs(rootfs: str, *, log=None) -> None:
+    """Bind the rootfs onto itself, before anything is mounted in it.
+
+    Needed with a user namespace: the rootfs mount (podman's overlay) was
+    copied from the host's mount namespace into one owned by a less privileged
+    user namespace, so the kernel locks it (MNT_LOCKED) and pivot_root refuses
+    it with EINVAL; a bind made here is not locked. runc's prepareRoot does
+    this for every container; without a user namespace it is not needed.
+    """
+    real = os.path.realpath(rootfs)
+    _mount(log, real, real, None, MS_BIND | MS_REC, None, real)
+
+
 def pivot_root(rootfs: str, *, log=None) -> None:
     """Make `rootfs` the root of this mount namespace and drop the old root.
 

@@ -244,8 +244,8 @@ def test_cgroup_is_joined_before_the_namespaces(runtime, make, cid):
 
 
 def test_exec_joins_the_user_namespace(runtime, make, cid, shared, workdir):
-    """exec enters the user namespace, becomes root in it (a missing cwd is made by
-    the container's root) then the process user: root sees the maps and pid 1,
+    """exec enters the user namespace, becomes root in it (a cwd only the container's
+    root may enter is entered) then the process user: root sees the maps and pid 1,
     user 1000 creates files as host uid 101000."""
     b = make(["sleep", "30"], mounts_extra=[bind(shared, "/shared")])
     runtime.ok("run", "--detach", "--bundle", b, cid)
@@ -257,12 +257,13 @@ def test_exec_joins_the_user_namespace(runtime, make, cid, shared, workdir):
     runtime.ok("exec", "--user", "1000:1000", cid, "sh", "-c", "touch /shared/e")
     st = os.stat(os.path.join(shared, "e"))
     assert (st.st_uid, st.st_gid) == (HOST + 1000, HOST + 1000)
+    runtime.ok("exec", cid, "sh", "-c", "mkdir -m 700 /shared/made")
+    assert os.stat(os.path.join(shared, "made")).st_uid == HOST  # made as root inside
     proc = os.path.join(workdir, "p.json")
     with open(proc, "w") as f:
         json.dump({"args": ["pwd"], "cwd": "/shared/made", "env": ["PATH=/bin"],
-                   "user": {"uid": 0, "gid": 0}}, f)
+                   "user": {"uid": 1000, "gid": 1000}}, f)
     assert runtime.ok("exec", "--process", proc, cid).out == "/shared/made\n"
-    assert os.stat(os.path.join(shared, "made")).st_uid == HOST  # made as root inside
 
 
 def test_terminal_is_a_pty_of_the_namespace_devpts(runtime, make, cid):
