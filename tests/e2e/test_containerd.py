@@ -147,6 +147,17 @@ def test_pause_resume(containerd):
     _remove(containerd, "p1")
 
 
+
+def test_delete_force_of_a_paused_task(containerd):
+    """`task delete --force` of a paused task: the shim sends `kill --all 9` and
+    waits for the exit, so the runtime must thaw (it hung forever before)."""
+    _run_detached(containerd, "pf", "sleep", "100")
+    containerd.ok("task", "pause", "pf")
+    res = containerd.ctr("task", "delete", "--force", "pf", timeout=30)
+    assert res.code == 0 and _task_status(containerd, "pf") is None, res
+    containerd.ok("container", "delete", "pf")
+    assert "kill --all pf 9" in " ".join(containerd.runtime_calls())
+
 def test_metrics_and_checkpoint(containerd):
     """metrics works (the shim reads cgroups itself); checkpoint fails like an
     unsupported runtime, and the task keeps running."""
