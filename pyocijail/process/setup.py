@@ -80,6 +80,20 @@ def ensure_cwd(process: Process) -> None:
         raise ConfigError(f"process.cwd {process.cwd}: {err.strerror}") from None
 
 
+def check_cwd(process: Process) -> None:
+    """An exec's cwd must exist: runc creates a missing cwd for the init only,
+    and fails an exec into a missing directory (its words, which users see)."""
+    if not process.cwd.startswith("/"):
+        raise ConfigError(f"process.cwd {process.cwd!r} is not absolute")
+    try:
+        if stat.S_ISDIR(os.stat(process.cwd).st_mode):
+            return
+        reason = "not a directory"
+    except OSError as err:
+        reason = os.strerror(err.errno).lower()
+    raise ConfigError(f'chdir to cwd ("{process.cwd}") set in config.json failed: {reason}')
+
+
 #: FreeBSD sys/resource.h numbers for limits Python's resource module does not
 #: name before 3.15 (RLIMIT_UMTXP = 14 since FreeBSD 11).
 _FREEBSD_RLIMITS = {"RLIMIT_UMTXP": 14}

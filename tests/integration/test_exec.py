@@ -96,3 +96,16 @@ def test_exec_env_and_cwd_flags(runtime, bundle):
     res = runtime.ok("exec", "--env", "A=1", "--cwd", "/etc", "--user", "65534:65534", "c1",
                      "sh", "-c", "echo $A $(pwd) $(id -u)")
     assert res.out == "1 /etc 65534\n"
+
+
+def test_exec_into_a_missing_cwd_fails(runtime, bundle):
+    """runc creates a missing cwd for the init only: an exec into one fails with
+    its words and creates nothing (`ctr task exec --cwd /nonexist` ran before)."""
+    _running(runtime, bundle)
+    res = runtime("exec", "--cwd", "/no/such", "c1", "true")
+    assert res.code == 1
+    assert 'chdir to cwd ("/no/such") set in config.json failed: no such file or directory' \
+        in res.err, res
+    res = runtime("exec", "--cwd", "/etc/passwd", "c1", "true")
+    assert res.code == 1 and "failed: not a directory" in res.err, res
+    assert runtime.ok("exec", "c1", "sh", "-c", "test -e /no || echo absent").out == "absent\n"
