@@ -5,12 +5,13 @@ package's files are out of reach, so nothing may be imported lazily here.
 
 Shared by the init process (at start) and by `exec`: look up args[0] the
 way the container will (PATH from `process.env`, relative to `cwd`), then
-rlimits → user (backend) → umask → env → cwd → signals → fds → execve.
+rlimits → stdio owner → user (backend) → umask → env → cwd → signals → fds → execve.
 The wording of lookup errors is what podman maps to exit codes 126/127.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import resource
 import stat
@@ -126,9 +127,9 @@ def apply_rlimits(rlimits: Sequence[Rlimit]) -> None:
         try:
             resource.setrlimit(kind, (rlimit_value(rl.soft), rlimit_value(rl.hard)))
         except (OSError, ValueError, OverflowError) as err:
-            errno = getattr(err, "errno", None)
-            raise KernelError(f"setrlimit {rl.type} ({rl.soft}, {rl.hard})", errno,
-                              detail=None if errno else str(err)) from None
+            code = getattr(err, "errno", None)
+            raise KernelError(f"setrlimit {rl.type} ({rl.soft}, {rl.hard})", code,
+                              detail=None if code else str(err)) from None
 
 
 def home_for(uid: int) -> str:
@@ -156,6 +157,7 @@ def exec_process(backend: Backend, process: Process, path: str, *, preserve_fds:
     if "HOME" not in env:
         env["HOME"] = home_for(process.user.uid)
     apply_rlimits(process.rlimits)
+    give_stdio_to(process.user.uid)
     backend.become(process)
     if process.user.umask is not None:
         os.umask(process.user.umask)
@@ -187,6 +189,37 @@ def exec_process(backend: Backend, process: Process, path: str, *, preserve_fds:
         os.execve(path, list(process.args), env)
     except OSError as err:
         raise ExecutableError(f'exec: "{process.args[0]}": {err.strerror.lower()}') from None
+
+
+#: fchown errors that leave stdio as it is (runc's list): a gid or owner not
+#: mapped in the user namespace, a read-only /dev.
+_CHOWN_TOLERATED = (errno.EINVAL, errno.EPERM, errno.EROFS)
+
+
+def give_stdio_to(uid: int) -> None:
+    """Make fds 0-2 owned by the user the program runs as, keeping their group.
+
+    A non-root program reopens its stdio by path (`/dev/stdout` is
+    `/proc/self/fd/1`), and the kernel checks the inode's owner: the pipes,
+    FIFOs and pty slave the caller or we made belong to root, mode 0600/0620,
+    so `echo > /dev/stdout` failed as any other user. runc does the same,
+    skipping /dev/null and what the user owns already."""
+    try:
+        null = os.stat("/dev/null").st_rdev
+    except OSError:
+        null = None
+    for fd in (0, 1, 2):
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            continue  # closed: nothing to give
+        if st.st_uid == uid or (stat.S_ISCHR(st.st_mode) and st.st_rdev == null):
+            continue
+        try:
+            os.fchown(fd, uid, -1)
+        except OSError as err:
+            if err.errno not in _CHOWN_TOLERATED:
+                raise KernelError("fchown of stdio", err.errno, f"fd {fd}") from None
 
 
 def _max_fd() -> int:

@@ -115,6 +115,10 @@ def test_exec_ps_kill_delete(containerd):
     wait_for(lambda: containerd.ctr("task", "exec", "--exec-id", "e4", "d1", "cat",
                                      "/tmp/term").out == "got-term\n", what="the TERM trap")
     assert _task_status(containerd, "d1") == "RUNNING"
+    # a non-root exec reopens its stdio by path: the shim's pipes must be its own
+    res = containerd.ctr("task", "exec", "--user", "65534", "--exec-id", "e5", "d1", "sh", "-c",
+                         "echo as-nobody > /dev/stdout; cat /dev/stdin", input="in\n")
+    assert (res.code, res.out) == (0, "as-nobody\nin\n"), res
     containerd.ok("task", "kill", "-s", "SIGKILL", "d1")
     wait_for(lambda: _task_status(containerd, "d1") == "STOPPED", what="stopped")
     res = containerd.ok("task", "delete", "d1")
