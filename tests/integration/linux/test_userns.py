@@ -244,9 +244,9 @@ def test_cgroup_is_joined_before_the_namespaces(runtime, make, cid):
 
 
 def test_exec_joins_the_user_namespace(runtime, make, cid, shared, workdir):
-    """exec enters the user namespace, becomes root in it (a missing cwd is made by
-    the container's root) then the process user: root sees the maps and pid 1,
-    user 1000 creates files as host uid 101000."""
+    """exec enters the user namespace, becomes root in it, then the process user:
+    root sees the maps and pid 1 and makes files as host uid 100000, user 1000
+    as host uid 101000. A missing cwd is an error for exec, as in runc."""
     b = make(["sleep", "30"], mounts_extra=[bind(shared, "/shared")])
     runtime.ok("run", "--detach", "--bundle", b, cid)
     res = runtime.ok("exec", cid, "sh", "-c",
@@ -261,6 +261,9 @@ def test_exec_joins_the_user_namespace(runtime, make, cid, shared, workdir):
     with open(proc, "w") as f:
         json.dump({"args": ["pwd"], "cwd": "/shared/made", "env": ["PATH=/bin"],
                    "user": {"uid": 0, "gid": 0}}, f)
+    res = runtime("exec", "--process", proc, cid)
+    assert res.code == 1 and "no such file or directory" in res.err, res
+    runtime.ok("exec", cid, "mkdir", "/shared/made")
     assert runtime.ok("exec", "--process", proc, cid).out == "/shared/made\n"
     assert os.stat(os.path.join(shared, "made")).st_uid == HOST  # made as root inside
 
