@@ -54,7 +54,7 @@ def destroy(ctx: Context, cdir: ContainerDir, record: Record, undo: UndoFile, *,
     """Kill every process, undo the backend, remove the directory. Idempotent."""
     backend = ctx.backend
     kill_all(ctx, record, SIGKILL)
-    _thaw(ctx, record)
+    thaw(ctx, record)
     wait_gone(record)
     _kill_journaled(ctx, record, undo)
     failpoint("delete.after-kill")
@@ -73,15 +73,19 @@ def destroy(ctx: Context, cdir: ContainerDir, record: Record, undo: UndoFile, *,
     cdir.remove()
 
 
-def _thaw(ctx: Context, record: Record) -> None:
-    """A frozen process cannot die: thaw (a no-op unless paused) so SIGKILL lands."""
+def thaw(ctx: Context, record: Record) -> bool:
+    """A frozen process cannot die: thaw (a no-op unless paused) so SIGKILL lands.
+
+    False if the backend has no freezer, the container is gone, or it failed."""
     freeze = getattr(ctx.backend, "freeze", None)
     if freeze is None or not liveness.alive(record.pid, record.start_time):
-        return
+        return False
     try:
         freeze(record.backend_state, record.pid, False)
     except PyocijailError as err:
         ctx.log.warn(f"thawing the container: {err}")
+        return False
+    return True
 
 
 def kill_all(ctx: Context, record: Record, sig: int) -> int:

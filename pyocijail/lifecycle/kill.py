@@ -1,4 +1,10 @@
-"""kill: signal the init process, or with --all every process of the container."""
+"""kill: signal the init process, or with --all every process of the container.
+
+SIGKILL to a paused container thaws it, as runc does: a task in a frozen
+cgroup v1 does not act on SIGKILL until thawed, and containerd's shim waits
+for the exit before it deletes (`ctr task delete --force` hung forever on a
+paused task). Other signals leave it paused; they are delivered at resume.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +12,44 @@ import os
 
 from pyocijail.failpoints import failpoint
 from pyocijail.lifecycle.query import load
-from pyocijail.state.status import Status, check
+from pyocijail.state.status import PAUSED_MARK, Status, check
 
 TYPE_CHECKING = False  # not `from typing import`: `kill` must not pay for typing
 if TYPE_CHECKING:
     from pyocijail.lifecycle.context import Context
+    from pyocijail.state.record import Record
+    from pyocijail.state.store import ContainerDir
+
+
+SIGKILL = 9  # the same on every POSIX system; `signal` costs an import (enums)
 
 
 def kill(ctx: Context, container_id: str, sig: int, *, all_processes: bool = False) -> None:
-    _, record, status = load(ctx, container_id)
+    cdir, record, status = load(ctx, container_id)
     if all_processes:
         if status in (Status.STOPPED, Status.CREATING):
             return  # podman and containerd rely on this succeeding quietly
         from pyocijail.lifecycle.delete import kill_all
 
         kill_all(ctx, record, sig)
-        return
-    check("kill", status)
-    failpoint("kill.before-signal")
-    try:
-        os.kill(record.pid, sig)
-    except ProcessLookupError:
-        pass  # it exited between the check and the signal
+    else:
+        check("kill", status)
+        failpoint("kill.before-signal")
+        try:
+            os.kill(record.pid, sig)
+        except ProcessLookupError:
+            pass  # it exited between the check and the signal
+    if sig == SIGKILL and status is Status.PAUSED:
+        _thaw(ctx, cdir, record)
+
+
+def _thaw(ctx: Context, cdir: ContainerDir, record: Record) -> None:
+    """Thaw so the SIGKILL lands; the container is no longer paused (runc's
+    status would read the freezer and say running until the process is gone)."""
+    from pyocijail.lifecycle.delete import thaw
+
+    if thaw(ctx, record):
+        try:
+            os.unlink(cdir.file(PAUSED_MARK))
+        except FileNotFoundError:
+            pass  # a resume got there first

@@ -123,7 +123,7 @@ def exec_main(backend: Backend, state: dict[str, Any], pid: int, process: Proces
         setup.apply_rlimits(process.rlimits)
         backend.join(state, pid)
         failpoint("exec.process.after-join")
-        setup.ensure_cwd(process, create=False)
+        setup.check_cwd(process)
         path = setup.find_executable(process)
         _setup_terminal(process, console_sock)
         chan.send(READY)

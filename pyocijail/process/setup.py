@@ -6,14 +6,14 @@ package's files are out of reach, so nothing may be imported lazily here.
 Shared by the init process (at start) and by `exec`: look up args[0] the
 way the container will (PATH from `process.env`, relative to `cwd`), set
 rlimits (the init at create, as runc), then at exec time
-cwd → user (backend) → umask → env → signals → fds → execve
+stdio owner → cwd → user (backend) → umask → env → signals → fds → execve
 (cwd first as runc does, and again after the user change if it was denied).
 The wording of lookup errors is what podman maps to exit codes 126/127.
 """
 
 from __future__ import annotations
 
-import errno as _errno
+import errno
 import os
 import resource
 import stat
@@ -73,20 +73,29 @@ def _check(name: str, path: str, missing: str) -> str:
     return path
 
 
-def ensure_cwd(process: Process, *, create: bool = True) -> None:
+def ensure_cwd(process: Process) -> None:
     """runc creates the init's missing cwd; a cwd that is a file is an error.
-
-    An exec'd process's cwd is not created (`create=False`): runc's exec fails
-    at chdir, so a mistyped `podman exec -w` is an error, not a new directory.
-    """
+    (An exec's cwd is not created: `check_cwd`.)"""
     if not process.cwd.startswith("/"):
         raise ConfigError(f"process.cwd {process.cwd!r} is not absolute")
-    if not create:
-        return
     try:
         os.makedirs(process.cwd, 0o755, exist_ok=True)
     except OSError as err:
         raise ConfigError(f"process.cwd {process.cwd}: {err.strerror}") from None
+
+
+def check_cwd(process: Process) -> None:
+    """An exec's cwd must exist: runc creates a missing cwd for the init only,
+    and fails an exec into a missing directory (its words, which users see)."""
+    if not process.cwd.startswith("/"):
+        raise ConfigError(f"process.cwd {process.cwd!r} is not absolute")
+    try:
+        if stat.S_ISDIR(os.stat(process.cwd).st_mode):
+            return
+        reason = "not a directory"
+    except OSError as err:
+        reason = os.strerror(err.errno).lower()
+    raise ConfigError(f'chdir to cwd ("{process.cwd}") set in config.json failed: {reason}')
 
 
 #: FreeBSD sys/resource.h numbers for limits Python's resource module does not
@@ -124,7 +133,7 @@ def apply_rlimits(rlimits: Sequence[Rlimit]) -> None:
             raise KernelError(f"setrlimit {rl.type} ({rl.soft}, {rl.hard})",
                               err.errno) from None
         except (ValueError, OverflowError) as err:  # Python's words for EPERM; runc's
-            code = _errno.EPERM if "not allowed" in str(err) else None  # are EPERM's own
+            code = errno.EPERM if "not allowed" in str(err) else None  # are EPERM's own
             raise KernelError(f"setrlimit {rl.type} ({rl.soft}, {rl.hard})", code,
                               detail=None if code else str(err)) from None
 
@@ -153,6 +162,7 @@ def exec_process(backend: Backend, process: Process, path: str, *, preserve_fds:
     env = env_dict(process.env)
     if "HOME" not in env:
         env["HOME"] = home_for(process.user.uid)
+    give_stdio_to(process.user.uid)
     entered = _chdir(process.cwd, denied_ok=True)
     backend.become(process)
     if process.user.umask is not None:
@@ -192,11 +202,42 @@ def _chdir(cwd: str, *, denied_ok: bool = False) -> bool:
     try:
         os.chdir(cwd)
     except OSError as err:
-        if denied_ok and err.errno in (_errno.EACCES, _errno.EPERM):
+        if denied_ok and err.errno in (errno.EACCES, errno.EPERM):
             return False
         raise KernelError(f'chdir to cwd ("{cwd}") set in config.json failed',
                           err.errno) from None
     return True
+
+
+#: fchown errors that leave stdio as it is (runc's list): a gid or owner not
+#: mapped in the user namespace, a read-only /dev.
+_CHOWN_TOLERATED = (errno.EINVAL, errno.EPERM, errno.EROFS)
+
+
+def give_stdio_to(uid: int) -> None:
+    """Make fds 0-2 owned by the user the program runs as, keeping their group.
+
+    A non-root program reopens its stdio by path (`/dev/stdout` is
+    `/proc/self/fd/1`), and the kernel checks the inode's owner: the pipes,
+    FIFOs and pty slave the caller or we made belong to root, mode 0600/0620,
+    so `echo > /dev/stdout` failed as any other user. runc does the same,
+    skipping /dev/null and what the user owns already."""
+    try:
+        null = os.stat("/dev/null").st_rdev
+    except OSError:
+        null = None
+    for fd in (0, 1, 2):
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            continue  # closed: nothing to give
+        if st.st_uid == uid or (stat.S_ISCHR(st.st_mode) and st.st_rdev == null):
+            continue
+        try:
+            os.fchown(fd, uid, -1)
+        except OSError as err:
+            if err.errno not in _CHOWN_TOLERATED:
+                raise KernelError("fchown of stdio", err.errno, f"fd {fd}") from None
 
 
 def _max_fd() -> int:

@@ -115,6 +115,10 @@ def test_exec_ps_kill_delete(containerd):
     wait_for(lambda: containerd.ctr("task", "exec", "--exec-id", "e4", "d1", "cat",
                                      "/tmp/term").out == "got-term\n", what="the TERM trap")
     assert _task_status(containerd, "d1") == "RUNNING"
+    # a non-root exec reopens its stdio by path: the shim's pipes must be its own
+    res = containerd.ctr("task", "exec", "--user", "65534", "--exec-id", "e5", "d1", "sh", "-c",
+                         "echo as-nobody > /dev/stdout; cat /dev/stdin", input="in\n")
+    assert (res.code, res.out) == (0, "as-nobody\nin\n"), res
     containerd.ok("task", "kill", "-s", "SIGKILL", "d1")
     wait_for(lambda: _task_status(containerd, "d1") == "STOPPED", what="stopped")
     res = containerd.ok("task", "delete", "d1")
@@ -146,6 +150,17 @@ def test_pause_resume(containerd):
     assert containerd.verbs("p1").count("pause") == 1
     _remove(containerd, "p1")
 
+
+
+def test_delete_force_of_a_paused_task(containerd):
+    """`task delete --force` of a paused task: the shim sends `kill --all 9` and
+    waits for the exit, so the runtime must thaw (it hung forever before)."""
+    _run_detached(containerd, "pf", "sleep", "100")
+    containerd.ok("task", "pause", "pf")
+    res = containerd.ctr("task", "delete", "--force", "pf", timeout=30)
+    assert res.code == 0 and _task_status(containerd, "pf") is None, res
+    containerd.ok("container", "delete", "pf")
+    assert "kill --all pf 9" in " ".join(containerd.runtime_calls())
 
 def test_metrics_and_checkpoint(containerd):
     """metrics works (the shim reads cgroups itself); checkpoint fails like an

@@ -98,14 +98,17 @@ def test_exec_env_and_cwd_flags(runtime, bundle):
     assert res.out == "1 /etc 65534\n"
 
 
-def test_exec_missing_cwd_fails_and_is_not_created(runtime, bundle):
-    """Unlike the init's cwd, an exec'd process's missing cwd is an error (runc's
-    words, which podman maps to 127), not a new directory."""
-    b = _running(runtime, bundle)
-    res = runtime("exec", "--cwd", "/nonexist", "c1", "pwd")
-    assert res.code == 1 and res.out == ""
-    assert 'chdir to cwd ("/nonexist") set in config.json failed: No such file' in res.err
-    assert not os.path.exists(os.path.join(b, "rootfs", "nonexist"))
+def test_exec_into_a_missing_cwd_fails(runtime, bundle):
+    """runc creates a missing cwd for the init only: an exec into one fails with
+    its words and creates nothing (`ctr task exec --cwd /nonexist` ran before)."""
+    _running(runtime, bundle)
+    res = runtime("exec", "--cwd", "/no/such", "c1", "true")
+    assert res.code == 1
+    assert 'chdir to cwd ("/no/such") set in config.json failed: no such file or directory' \
+        in res.err, res
+    res = runtime("exec", "--cwd", "/etc/passwd", "c1", "true")
+    assert res.code == 1 and "failed: not a directory" in res.err, res
+    assert runtime.ok("exec", "c1", "sh", "-c", "test -e /no || echo absent").out == "absent\n"
 
 
 def test_exec_cwd_only_root_may_enter(runtime, bundle):

@@ -244,3 +244,12 @@ def test_list_shows_containers(runtime, bundle):
     table = runtime.ok("list").out.splitlines()
     assert table[0].split()[:3] == ["ID", "PID", "STATUS"]
     assert len(table) == 3
+
+
+def test_ps_of_a_stopped_container_is_empty(runtime, bundle):
+    """runc lists no processes for a stopped container (exit 0): containerd's
+    `ctr task ps` of an exited task showed an error instead of an empty table."""
+    runtime.ok("run", "--detach", "--bundle", bundle(["true"]), "c1")
+    runtime.wait_status("c1", "stopped")
+    assert runtime.ok("ps", "--format", "json", "c1").json() == []
+    assert runtime.ok("ps", "c1").out == "PID\n"

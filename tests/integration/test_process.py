@@ -23,6 +23,26 @@ def test_user_groups_umask_env_cwd(runtime, bundle):
     assert lines[4:7] == ["hi", "/tmp", "/home"]
 
 
+def test_a_non_root_program_can_reopen_its_stdio(runtime, bundle, workdir):
+    """/dev/stdout is /proc/self/fd/1: reopening it checks the inode's owner, so
+    fds 0-2 are given to the program's user (keeping their group), as runc does;
+    `echo > /dev/stdout` failed as any uid but root. /dev/null is left alone."""
+    # (reopened with >>: the driver's stdout is a file, and > would truncate it)
+    script = ("exec 1>>/dev/stdout 2>>/dev/stderr; echo out; echo err >&2; cat /dev/stdin; "
+              "stat -L -c '%u %g' /proc/self/fd/0 /dev/null")
+    b = bundle(["sh", "-c", script], process={"user": {"uid": 65534, "gid": 65534}})
+    stdin = os.path.join(workdir, "stdin")
+    with open(stdin, "w") as f:
+        f.write("in\n")
+    with open(stdin) as f:
+        res = runtime("run", "--bundle", b, "c1", stdin=f)
+    assert (res.code, res.err) == (0, "err\n"), res
+    assert res.out == "out\nin\n65534 0\n0 0\n", res
+    runtime.ok("run", "--detach", "--bundle", bundle(["sleep", "60"]), "c2")
+    res = runtime("exec", "--user", "65534:65534", "c2", "sh", "-c", "echo x >> /dev/stdout")
+    assert (res.code, res.out) == (0, "x\n"), res
+
+
 def test_absent_umask_is_the_inherited_one(runtime, bundle):
     """No user.umask: the program keeps the umask the runtime was started with
     (ocijail forced 077 on every process)."""

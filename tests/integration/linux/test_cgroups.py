@@ -139,6 +139,24 @@ def test_delete_force_of_a_paused_container(runtime, bundle, cid, linux_section)
     assert cgroup_leftovers(cid) == []
 
 
+
+@pytest.mark.parametrize("kill", [["kill", "{cid}", "9"], ["kill", "--all", "{cid}", "KILL"]],
+                         ids=["init", "all"])
+def test_sigkill_ends_a_paused_container(runtime, bundle, cid, linux_section, kill):
+    """A frozen (cgroup v1) task ignores SIGKILL until thawed: kill thaws, as runc
+    does. containerd's `task delete --force` of a paused task waits for it forever
+    otherwise. Another signal leaves the container paused."""
+    b = make(bundle, ["sh", "-c", "trap '' TERM; sleep 30"], linux_section)
+    runtime.ok("create", "--bundle", b, cid)
+    runtime.ok("start", cid)
+    runtime.ok("pause", cid)
+    runtime.ok("kill", "--all", cid, "TERM")
+    time.sleep(0.2)
+    assert runtime.status(cid) == "paused"
+    runtime.ok(*[w.format(cid=cid) for w in kill])
+    runtime.wait_status(cid, "stopped", timeout=5)
+    runtime.ok("delete", cid)
+
 def test_ps_lists_every_process_of_the_cgroup(runtime, bundle, cid, linux_section):
     b = make(bundle, ["sh", "-c", "sleep 30 & sleep 30 & wait"], linux_section)
     runtime.ok("create", "--bundle", b, cid)

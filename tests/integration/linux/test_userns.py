@@ -246,7 +246,8 @@ def test_cgroup_is_joined_before_the_namespaces(runtime, make, cid):
 def test_exec_joins_the_user_namespace(runtime, make, cid, shared, workdir):
     """exec enters the user namespace, becomes root in it (a cwd only the container's
     root may enter is entered) then the process user: root sees the maps and pid 1,
-    user 1000 creates files as host uid 101000."""
+    user 1000 creates files as host uid 101000. A missing cwd is an error for exec,
+    as in runc."""
     b = make(["sleep", "30"], mounts_extra=[bind(shared, "/shared")])
     runtime.ok("run", "--detach", "--bundle", b, cid)
     res = runtime.ok("exec", cid, "sh", "-c",
@@ -257,12 +258,14 @@ def test_exec_joins_the_user_namespace(runtime, make, cid, shared, workdir):
     runtime.ok("exec", "--user", "1000:1000", cid, "sh", "-c", "touch /shared/e")
     st = os.stat(os.path.join(shared, "e"))
     assert (st.st_uid, st.st_gid) == (HOST + 1000, HOST + 1000)
-    runtime.ok("exec", cid, "sh", "-c", "mkdir -m 700 /shared/made")
-    assert os.stat(os.path.join(shared, "made")).st_uid == HOST  # made as root inside
     proc = os.path.join(workdir, "p.json")
     with open(proc, "w") as f:
         json.dump({"args": ["pwd"], "cwd": "/shared/made", "env": ["PATH=/bin"],
                    "user": {"uid": 1000, "gid": 1000}}, f)
+    res = runtime("exec", "--process", proc, cid)
+    assert res.code == 1 and "no such file or directory" in res.err, res
+    runtime.ok("exec", cid, "sh", "-c", "mkdir -m 700 /shared/made")
+    assert os.stat(os.path.join(shared, "made")).st_uid == HOST  # made as root inside
     assert runtime.ok("exec", "--process", proc, cid).out == "/shared/made\n"
 
 
