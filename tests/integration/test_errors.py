@@ -97,3 +97,26 @@ def test_unknown_container_is_reported_for_every_command(runtime):
         res = runtime(*cmd)
         assert res.code == 1, args
         assert 'container "ghost" does not exist' in res.err, (args, res)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/ns"), reason="Linux namespaces")
+def test_a_namespace_path_that_cannot_be_read_says_why(runtime, bundle, workdir):
+    """Not "does not exist" for a path that exists but cannot be reached (a symlink
+    loop here; EACCES on another user namespace's /proc/1/ns/net in practice)."""
+    from pyocijail.lifecycle.defaults import linux_config
+
+    loop = os.path.join(workdir, "loop")
+    os.symlink(loop, loop)
+
+    def with_network_path(path):
+        linux = linux_config(["true"])["linux"]
+        linux["namespaces"] = [ns if ns["type"] != "network" else {"type": "network",
+                                                                   "path": path}
+                               for ns in linux["namespaces"]]
+        return bundle(["true"], linux=linux)
+
+    res = runtime("create", "--bundle", with_network_path(loop), "c1")
+    assert res.code == 1 and "Too many levels of symbolic links" in res.err, res
+    res = runtime("create", "--bundle", with_network_path(loop + "-gone"), "c1")
+    assert res.code == 1 and "does not exist" in res.err, res
+    assert runtime.ids() == []

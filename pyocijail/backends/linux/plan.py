@@ -134,8 +134,8 @@ def make_plan(container_id: str, spec: Spec, bundle: str, state_dir: str,
             raise ConfigError(f"linux.namespaces: {ns.type} given twice")
         if ns.type == "time":
             raise ConfigError("time namespaces are not supported (runc 1.1 has none either)")
-        if ns.path and not os.path.exists(ns.path):
-            raise ConfigError(f"linux.namespaces: {ns.type} path {ns.path} does not exist")
+        if ns.path:
+            _check_namespace_path(ns.type, ns.path)
         namespaces.append((ns.type, ns.path or None))
     names = {k for k, _ in namespaces}
     if spec.hostname and "uts" not in names:
@@ -256,3 +256,14 @@ def _refuse_unsupported(spec: Spec) -> None:
             raise ConfigError("process.apparmorProfile: AppArmor is not supported")
         if process.selinux_label and os.path.isdir("/sys/fs/selinux/class"):
             raise ConfigError("process.selinuxLabel: SELinux labels are not supported")
+
+
+def _check_namespace_path(kind: str, path: str) -> None:
+    """The namespace to join must be reachable now; say why not (a path the runtime
+    may not read, such as another user namespace's /proc/1/ns/net, is not "missing")."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        raise ConfigError(f"linux.namespaces: {kind} path {path} does not exist") from None
+    except OSError as err:
+        raise ConfigError(f"linux.namespaces: {kind} path {path}: {err.strerror}") from None
