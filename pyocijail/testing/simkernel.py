@@ -141,7 +141,8 @@ class SimulatedKernel:
         params = {k: True for k in jailparams.TABLE if k.startswith("allow.")}
         return {"jid": 0, "name": "", "params": {**params, "enforce_statfs": 0,
                                                  "securelevel": -1,
-                                                 "children.max": JAIL_MAX}}
+                                                 "children.max": JAIL_MAX},
+                "ip": {"vnet": True}}
 
     def _jail(self, state: dict[str, Any], jid: int) -> dict[str, Any]:
         return self._host() if jid == 0 else state["jails"][str(jid)]
@@ -201,6 +202,9 @@ class SimulatedKernel:
                 if key in params:
                     raise fail(errno.EINVAL, f"{key} cannot be changed after creation")
         pparams = parent["params"]
+        if create:
+            for fam in ("ip4", "ip6"):
+                self._check_addresses(state, parent, fam, params.get(f"{fam}.addr") or [], fail)
         for key, value in params.items():
             if key.startswith("allow.") and value is True and not pparams.get(key) \
                     and key not in jailparams.ALLOW_DIFFERENCES:
@@ -223,11 +227,68 @@ class SimulatedKernel:
             # does not change what the jail sees as "/".
             state["jails"][str(jid)] = {"jid": jid, "name": name, "parent": parent["jid"],
                                         "params": {**base, **params}, "members": [],
-                                        "root": real}
+                                        "root": real, "ip": self._ip_state(parent, params)}
             return jid
         assert existing is not None
         existing["params"].update(params)
         return int(existing["jid"])
+
+    @staticmethod
+    def _ip_state(parent: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        """A new jail's address restriction per family, as kern_jail_set sets it.
+
+        vnet=new: none (own stack). Neither ip4 nor ip4.addr given: restricted to
+        no address (PR_IP4_USER). ip4=inherit: the parent's restriction and list.
+        ip4=new|disable or ip4.addr: its own list ("user")."""
+        if params.get("vnet") == "new":
+            return {"vnet": True}
+        out: dict[str, Any] = {"vnet": False}
+        for fam in ("ip4", "ip6"):
+            addrs = list(params.get(f"{fam}.addr") or [])
+            if fam not in params and f"{fam}.addr" not in params:
+                out[fam] = {"user": True, "restricted": True, "addrs": []}
+            elif params.get(fam) in ("new", "disable") or f"{fam}.addr" in params:
+                out[fam] = {"user": True, "restricted": True, "addrs": addrs}
+            else:
+                inherited = parent["ip"].get(fam) or {"restricted": False, "addrs": []}
+                out[fam] = {"user": False, "restricted": inherited["restricted"],
+                            "addrs": list(inherited["addrs"])}
+        return out
+
+    def _check_addresses(self, state: dict[str, Any], parent: dict[str, Any], fam: str,
+                         addrs: list[str], fail: Any) -> None:
+        """kern_jail_set, prison_ip_parent_match and prison_ip_conflict_check.
+
+        Under a parent restricted to a list, the new list must be a subset (EPERM).
+        Then every live jail with its own list in the same network stack (below the
+        nearest vnet ancestor, not inside other vnet jails; an inheriting jail is
+        looked through) must not hold any of the addresses (EADDRINUSE), unless
+        both have exactly one address of that family."""
+        if not addrs:
+            return
+        pip = parent["ip"].get(fam)
+        if pip is not None and pip["restricted"]:
+            outside = [a for a in addrs if a not in pip["addrs"]]
+            if outside:
+                raise fail(errno.EPERM, f"{fam}.addr {outside[0]} is not in the parent "
+                                        "jail's list")
+        top = parent
+        while not top["ip"].get("vnet"):
+            top = self._jail(state, top["parent"])
+        pending = self._children(state, top["jid"])
+        while pending:
+            other = pending.pop(0)
+            if other["ip"].get("vnet"):
+                continue
+            oip = other["ip"][fam]
+            if not oip["user"]:
+                pending.extend(self._children(state, other["jid"]))
+                continue
+            if not oip["addrs"] or (len(addrs) == 1 and len(oip["addrs"]) == 1):
+                continue
+            if any(a in oip["addrs"] for a in addrs):
+                raise fail(errno.EADDRINUSE,
+                           f"IPv{fam[2]} addresses clash")
 
     def _descendants(self, state: dict[str, Any], jid: int) -> list[dict[str, Any]]:
         out = []

@@ -103,6 +103,58 @@ def test_bad_address_is_einval(sim: SimulatedKernel, root: Path) -> None:
     fails(errno.EINVAL, jail, sim, root, **{"ip4.addr": ["0.0.0.0"]})
 
 
+def test_shared_addresses_clash_unless_both_have_one(sim: SimulatedKernel,
+                                                    root: Path) -> None:
+    """kern_jail.c prison_ip_conflict_check: two jails may share an address only when
+    each has exactly one of that family; otherwise EADDRINUSE "IPv4 addresses clash"."""
+    jail(sim, root, "a", **{"ip4.addr": ["192.0.2.1"]})
+    jail(sim, root, "b", **{"ip4.addr": ["192.0.2.1"]})  # one and one: permitted
+    err = fails(errno.EADDRINUSE, jail, sim, root, "c",
+                **{"ip4.addr": ["192.0.2.1", "192.0.2.2"]})
+    assert "IPv4 addresses clash" in str(err)
+    jail(sim, root, "d", **{"ip4.addr": ["192.0.2.3", "192.0.2.4"]})
+    fails(errno.EADDRINUSE, jail, sim, root, "e", **{"ip4.addr": ["192.0.2.4"]})
+    jail(sim, root, "f", **{"ip6.addr": ["2001:db8::1", "2001:db8::2"]})
+    err = fails(errno.EADDRINUSE, jail, sim, root, "g", **{"ip6.addr": ["2001:db8::2"]})
+    assert "IPv6 addresses clash" in str(err)
+    jail(sim, root, "h", **{"ip4.addr": ["192.0.2.9", "192.0.2.10"]})  # disjoint
+
+
+def test_addresses_in_another_vnet_do_not_clash(sim: SimulatedKernel, root: Path) -> None:
+    """The clash check stays within one network stack: jails inside a vnet jail are
+    not compared with the host's, and a removed jail's addresses are free again."""
+    jid = jail(sim, root, "a", **{"ip4.addr": ["192.0.2.1", "192.0.2.2"]})
+    jail(sim, root, "v", vnet="new", **{"children.max": 1})
+    jail(sim, root, "v.c", **{"ip4.addr": ["192.0.2.1", "192.0.2.2"]})
+    sim.jail_remove(jid)
+    jail(sim, root, "b", **{"ip4.addr": ["192.0.2.2", "192.0.2.1"]})
+
+
+def test_inheriting_jails_are_looked_through(sim: SimulatedKernel, root: Path) -> None:
+    """An ip4=inherit jail has no list of its own: its children's lists are checked."""
+    jail(sim, root, "p", ip4="inherit", **{"children.max": 1})
+    jail(sim, root, "p.c", **{"ip4.addr": ["192.0.2.1", "192.0.2.2"]})
+    fails(errno.EADDRINUSE, jail, sim, root, "x", **{"ip4.addr": ["192.0.2.2"]})
+
+
+def test_child_addresses_must_be_the_parents(sim: SimulatedKernel, root: Path) -> None:
+    """kern_jail.c prison_ip_parent_match: under a parent with an address list, a
+    child's list must be a subset of it (EPERM); a parent with no address (ip4 not
+    given, or disable) admits none; the host and vnet parents do not restrict."""
+    jail(sim, root, "p", **{"ip4.addr": ["192.0.2.1", "192.0.2.2"], "children.max": 3})
+    fails(errno.EPERM, jail, sim, root, "p.c", **{"ip4.addr": ["192.0.2.1", "192.0.2.3"]})
+    # A subset passes the parent match, then clashes with the parent's own list
+    # (the clash walk includes the parent): children use ip4=inherit instead.
+    fails(errno.EADDRINUSE, jail, sim, root, "p.a", **{"ip4.addr": ["192.0.2.2"]})
+    jail(sim, root, "s", **{"ip4.addr": ["192.0.2.5"], "children.max": 1})
+    jail(sim, root, "s.a", **{"ip4.addr": ["192.0.2.5"]})  # one and one
+    jail(sim, root, "q", **{"children.max": 1})  # no ip4 at all: no address allowed
+    fails(errno.EPERM, jail, sim, root, "q.a", **{"ip6.addr": ["2001:db8::1"]})
+    jail(sim, root, "q.b", ip4="inherit")
+    jail(sim, root, "v", vnet="new", **{"children.max": 1})
+    jail(sim, root, "v.a", **{"ip4.addr": ["198.51.100.7"]})
+
+
 def test_long_hostname_is_enametoolong(sim: SimulatedKernel, root: Path) -> None:
     """host.hostname longer than MAXHOSTNAMELEN-1 is ENAMETOOLONG."""
     fails(errno.ENAMETOOLONG, jail, sim, root, **{"host.hostname": "h" * 256})
