@@ -209,6 +209,11 @@ class SimulatedKernel:
             if key.startswith("allow.") and value is True and not pparams.get(key) \
                     and key not in jailparams.ALLOW_DIFFERENCES:
                 raise fail(errno.EPERM, f"{key} is not allowed in the parent jail")
+        if "securelevel" in params and params["securelevel"] < pparams["securelevel"]:
+            # kern_jail_set: below the parent's is EPERM, on create and on update; a
+            # jail may go back down to its parent's level (only the kern.securelevel
+            # sysctl inside the jail refuses lowering).
+            raise fail(errno.EPERM, "securelevel below the parent's")
         if params.get("enforce_statfs", 2) < pparams.get("enforce_statfs", 0):
             raise fail(errno.EPERM, "enforce_statfs below the parent's")
         for key in SYSV_PARAMS:
@@ -222,6 +227,7 @@ class SimulatedKernel:
             state["next_jid"] += 1
             base = {k: bool(pparams.get(k)) for k in DEFAULT_ALLOW}
             base.update({"enforce_statfs": 2, "children.max": 0, "sysvmsg": "disable",
+                         "securelevel": pparams["securelevel"],
                          "sysvsem": "disable", "sysvshm": "disable", "host": "inherit"})
             # Like pr_root: the directory as found now; a later mount on the path
             # does not change what the jail sees as "/".
@@ -231,6 +237,11 @@ class SimulatedKernel:
             return jid
         assert existing is not None
         existing["params"].update(params)
+        if "securelevel" in params:
+            # Every descendant is raised to at least the new level.
+            for child in self._descendants(state, existing["jid"]):
+                child["params"]["securelevel"] = max(child["params"]["securelevel"],
+                                                     params["securelevel"])
         return int(existing["jid"])
 
     @staticmethod

@@ -254,6 +254,23 @@ def test_explicit_sysv_under_a_parent_without_sysv_fails(backend: FreeBSDBackend
     assert_only_infra_left(sim)
 
 
+def test_member_of_a_secure_parent_inherits_its_securelevel(backend: FreeBSDBackend,
+                                                            sim: SimulatedKernel,
+                                                            layout: dict[str, Path]) -> None:
+    """The plan never passes securelevel (the kernel refuses one below the parent's):
+    a member takes its parent's level."""
+    make_infra(sim, layout)
+    sim.jail_set({"name": "infra", "securelevel": 3}, create=False)
+    config = base_config(annotations={"org.freebsd.parentJail": "infra"})
+    plan = plan_of(backend, layout, config)
+    assert "securelevel" not in plan.jail.params
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan, undo)
+    assert sim.jail_get("infra.c1")["securelevel"] == 3
+    backend.destroy(state, undo)
+    assert_only_infra_left(sim)
+
+
 def test_missing_parent_is_a_config_error(backend: FreeBSDBackend,
                                           layout: dict[str, Path]) -> None:
     """A parent jail that does not exist is reported as such."""

@@ -70,6 +70,23 @@ def test_securelevel_must_be_an_int(sim: SimulatedKernel, root: Path) -> None:
     fails(errno.EINVAL, jail, sim, root, securelevel="3")
 
 
+def test_securelevel_never_below_the_parents(sim: SimulatedKernel, root: Path) -> None:
+    """kern_jail.c kern_jail_set: a child starts at its parent's securelevel and may be
+    set higher, never lower (EPERM, create or update); raising a jail raises its
+    descendants; a jail may come back down to (not below) its parent's level."""
+    jail(sim, root, "p", securelevel=1, **{"children.max": 2})
+    jail(sim, root, "p.a")
+    assert sim.jail_get("p.a")["securelevel"] == 1
+    fails(errno.EPERM, jail, sim, root, "p.b", securelevel=0)
+    jail(sim, root, "p.b", securelevel=3)
+    sim.jail_set({"name": "p", "securelevel": 2}, create=False)
+    assert [sim.jail_get(n)["securelevel"] for n in ("p", "p.a", "p.b")] == [2, 2, 3]
+    fails(errno.EPERM, sim.jail_set, {"name": "p.b", "securelevel": 1}, create=False)
+    sim.jail_set({"name": "p.b", "securelevel": 2}, create=False)
+    sim.jail_set({"name": "p", "securelevel": -1}, create=False)  # the host's level
+    assert sim.jail_get("p.a")["securelevel"] == 2
+
+
 def test_boolean_must_be_a_bool(sim: SimulatedKernel, root: Path) -> None:
     """An int for a boolean parameter is rejected."""
     fails(errno.EINVAL, jail, sim, root, **{"allow.mlock": 1})
