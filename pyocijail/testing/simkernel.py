@@ -28,6 +28,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import signal as _signal
 from collections.abc import Iterator
 from typing import Any
@@ -53,7 +54,8 @@ DEFAULT_CONFIG = {"nullfs_files": True, "racct": True, "modules": ["linux64"],
 def _fresh(config: dict[str, Any]) -> dict[str, Any]:
     return {"config": {**DEFAULT_CONFIG, **config}, "next_jid": 1, "jails": {}, "mounts": [],
             "rctl": [], "cpusets": {}, "aliases": {}, "vnet_ifaces": {}, "faults": [],
-            "calls": []}
+            "calls": [], "devfs_rulesets": {str(n): list(rules) for n, rules
+                                            in freebsd_devfs.BOOT_RULESETS.items()}}
 
 
 class SimulatedKernel:
@@ -228,6 +230,7 @@ class SimulatedKernel:
             base = {k: bool(pparams.get(k)) for k in DEFAULT_ALLOW}
             base.update({"enforce_statfs": 2, "children.max": 0, "sysvmsg": "disable",
                          "securelevel": pparams["securelevel"],
+                         "devfs_ruleset": pparams.get("devfs_ruleset", 0),
                          "sysvsem": "disable", "sysvshm": "disable", "host": "inherit"})
             # Like pr_root: the directory as found now; a later mount on the path
             # does not change what the jail sees as "/".
@@ -237,6 +240,11 @@ class SimulatedKernel:
             return jid
         assert existing is not None
         existing["params"].update(params)
+        if "devfs_ruleset" in params:
+            # kern_jail_set: passed on to every descendant. Not checked against the
+            # rulesets that exist: it only matters when devfs is mounted inside.
+            for child in self._descendants(state, existing["jid"]):
+                child["params"]["devfs_ruleset"] = params["devfs_ruleset"]
         if "securelevel" in params:
             # Every descendant is raised to at least the new level.
             for child in self._descendants(state, existing["jid"]):
@@ -445,8 +453,20 @@ class SimulatedKernel:
             elif target_kind != "dir":
                 raise fail(errno.ENOTDIR, "mount point is not a directory")
             if fstype == "devfs":
-                ruleset = int(data.get("ruleset") or 0)
-                entry["visible"] = freebsd_devfs.visible(ruleset, linux64)
+                # devfs_vfsops.c devfs_mount: "%d" scan, 0..65535; a ruleset that
+                # does not exist is created empty (devfs_ruleset_use): nothing hidden.
+                ruleset = 0
+                if "ruleset" in data:
+                    number = re.match(r"\s*[+-]?\d+", data["ruleset"] or "")
+                    ruleset = int(number.group()) if number else -1
+                    if not 0 <= ruleset <= 65535:
+                        raise fail(errno.EINVAL, "invalid ruleset specification")
+                rulesets = state["devfs_rulesets"]
+                if ruleset:
+                    rulesets.setdefault(str(ruleset), [])
+                entry["ruleset"] = ruleset
+                entry["visible"] = freebsd_devfs.visible(
+                    rulesets[str(ruleset)] if ruleset else [], _int_keys(rulesets), linux64)
             state["mounts"].append(entry)
 
     def unmount(self, target: str, flags: int) -> None:
@@ -462,7 +482,9 @@ class SimulatedKernel:
             if not flags & MNT_FORCE and self._busy(state, self.host_path(target, state)):
                 raise KernelError("unmount", errno.EBUSY, target,
                                   detail="in use by a process")
-            del state["mounts"][index]
+            gone = state["mounts"].pop(index)
+            if gone["fstype"] == "devfs":
+                self._reap_ruleset(state, gone.get("ruleset", 0))
 
     def _busy(self, state: dict[str, Any], real: str) -> bool:
         prefix = real.rstrip("/") + "/"
@@ -475,21 +497,95 @@ class SimulatedKernel:
                             return True
         return False
 
+    # devfs(8) acts through ioctls on the mount's root (sys/fs/devfs/devfs_rule.c
+    # devfs_rules_ioctl); a missing ruleset is ESRCH, which the tool prints.
+    def _devfs_mount(self, state: dict[str, Any], op: str, mountpoint: str) -> dict[str, Any]:
+        mount = next((m for m in reversed(state["mounts"]) if m["target"] == mountpoint),
+                     None)
+        if mount is None or mount["fstype"] != "devfs":
+            raise KernelError(op, errno.ENOTTY, mountpoint, detail="not a devfs mount")
+        return mount
+
+    @staticmethod
+    def _devfs_rule(state: dict[str, Any], op: str, ioctl: str, mountpoint: str,
+                    rule: str) -> str:
+        try:
+            rule = check_devfs_rule(rule)
+        except ConfigError as err:
+            raise KernelError(op, errno.EINVAL, mountpoint, detail=str(err)) from err
+        tokens = rule.split()
+        for i, word in enumerate(tokens[:-1]):
+            if word == "include" and tokens[i + 1] not in state["devfs_rulesets"]:
+                raise KernelError(op, errno.ESRCH, mountpoint,
+                                  detail=f"devfs: ioctl {ioctl}: No such process")
+        return rule
+
+    def _reap_ruleset(self, state: dict[str, Any], number: int) -> None:
+        """devfs_ruleset_reap: an empty ruleset no mount uses is removed."""
+        key = str(number)
+        if not number or state["devfs_rulesets"].get(key, [None]):
+            return
+        if any(m["fstype"] == "devfs" and m.get("ruleset") == number for m in state["mounts"]):
+            return
+        if any(r.split()[-2:] == ["include", key] for rules in state["devfs_rulesets"].values()
+               for r in rules):
+            return  # an include holds a reference
+        del state["devfs_rulesets"][key]
+
     def devfs_rule_apply(self, mountpoint: str, rule: str) -> None:
+        """`devfs -m <mountpoint> rule apply <rule>` (DEVFSIO_RAPPLY): one rule, run
+        on the mount directly; no ruleset is involved unless it includes one."""
         with self._state() as state:
             self._enter(state, "devfs_rule_apply", mountpoint, rule)
-            mount = next((m for m in reversed(state["mounts"]) if m["target"] == mountpoint),
-                         None)
-            if mount is None or mount["fstype"] != "devfs":
-                raise KernelError("devfs rule apply", errno.ENOTTY, mountpoint,
-                                  detail="not a devfs mount")
-            try:
-                check_devfs_rule(rule)
-            except ConfigError as err:
-                raise KernelError("devfs rule apply", errno.EINVAL, mountpoint,
-                                  detail=str(err)) from err
+            op = "devfs rule apply"
+            mount = self._devfs_mount(state, op, mountpoint)
+            rule = self._devfs_rule(state, op, "DEVFSIO_RAPPLY", mountpoint, rule)
             linux64 = "linux64" in state["config"]["modules"]
-            mount["visible"] = freebsd_devfs.apply(mount["visible"], rule, linux64)
+            mount["visible"] = freebsd_devfs.apply(mount["visible"], rule, linux64,
+                                                   _int_keys(state["devfs_rulesets"]))
+
+    def devfs_ruleset(self, mountpoint: str, number: int) -> None:
+        """`devfs -m <mountpoint> ruleset N` (DEVFSIO_SUSE): make N the mount's
+        ruleset, creating it empty if missing; nothing is applied."""
+        with self._state() as state:
+            self._enter(state, "devfs_ruleset", mountpoint, number)
+            mount = self._devfs_mount(state, "devfs ruleset", mountpoint)
+            old = mount.get("ruleset", 0)
+            mount["ruleset"] = number
+            self._reap_ruleset(state, old)
+            if number:
+                state["devfs_rulesets"].setdefault(str(number), [])
+
+    def devfs_rule_add(self, mountpoint: str, rule: str, ruleset: int = 0) -> None:
+        """`devfs -m <mountpoint> rule [-s N] add <rule>` (DEVFSIO_RADD): creates
+        the ruleset if missing; without -s the mount's own, and 0 is EIO."""
+        with self._state() as state:
+            self._enter(state, "devfs_rule_add", mountpoint, rule, ruleset)
+            op = "devfs rule add"
+            mount = self._devfs_mount(state, op, mountpoint)
+            number = ruleset or mount.get("ruleset", 0)
+            rule = self._devfs_rule(state, op, "DEVFSIO_RADD", mountpoint, rule)
+            if not number:
+                raise KernelError(op, errno.EIO, mountpoint,
+                                  detail="devfs: ioctl DEVFSIO_RADD: Input/output error")
+            state["devfs_rulesets"].setdefault(str(number), []).append(rule)
+
+    def devfs_rule_applyset(self, mountpoint: str, ruleset: int = 0) -> None:
+        """`devfs -m <mountpoint> rule [-s N] applyset` (DEVFSIO_SAPPLY): ESRCH when
+        the ruleset does not exist (ruleset 0 never does)."""
+        with self._state() as state:
+            self._enter(state, "devfs_rule_applyset", mountpoint, ruleset)
+            op = "devfs rule applyset"
+            mount = self._devfs_mount(state, op, mountpoint)
+            number = ruleset or mount.get("ruleset", 0)
+            rules = state["devfs_rulesets"].get(str(number)) if number else None
+            if rules is None:
+                raise KernelError(op, errno.ESRCH, mountpoint,
+                                  detail="devfs: ioctl DEVFSIO_SAPPLY: No such process")
+            linux64 = "linux64" in state["config"]["modules"]
+            for rule in rules:
+                mount["visible"] = freebsd_devfs.apply(mount["visible"], rule, linux64,
+                                                       _int_keys(state["devfs_rulesets"]))
 
     # --- rctl, cpuset, network ------------------------------------------------------
     @staticmethod
@@ -578,6 +674,10 @@ class SimulatedKernel:
             os.kill(pid, signal)
         except ProcessLookupError as err:
             raise KernelError("kill", errno.ESRCH, str(pid)) from err
+
+
+def _int_keys(rulesets: dict[str, list[str]]) -> dict[int, list[str]]:
+    return {int(k): v for k, v in rulesets.items()}
 
 
 def _identity(fd: int) -> tuple[int, int] | None:

@@ -392,6 +392,72 @@ def test_devfs_hides_by_ruleset(sim: SimulatedKernel, root: Path) -> None:
     sim.nmount("fdescfs", "fdesc", str(root / "dev/fd"), 0, {})
 
 
+def test_devfs_mount_with_a_missing_ruleset_hides_nothing(sim: SimulatedKernel,
+                                                         root: Path) -> None:
+    """devfs_vfsops.c devfs_mount + devfs_rule.c devfs_ruleset_use: a ruleset that does
+    not exist is created empty (every node visible) and reaped at unmount; a value
+    that is not a number in 0..65535 is EINVAL "invalid ruleset specification"."""
+    sim.nmount("devfs", "devfs", str(root / "dev"), 0, {"ruleset": "77"})
+    state = sim.snapshot()
+    assert state["devfs_rulesets"]["77"] == [] and "mem" in state["mounts"][0]["visible"]
+    sim.unmount(str(root / "dev"), 0)
+    assert "77" not in sim.snapshot()["devfs_rulesets"]
+    for bad in ("70000", "-1", "four"):
+        err = fails(errno.EINVAL, sim.nmount, "devfs", "devfs", str(root / "dev"), 0,
+                    {"ruleset": bad})
+        assert "invalid ruleset specification" in str(err)
+
+
+def test_boot_rulesets_follow_devfs_rules(sim: SimulatedKernel, root: Path) -> None:
+    """/etc/defaults/devfs.rules: 2 and 3 only unhide (a mount with them hides
+    nothing), 1 hides all, 4 = 1+2+3 plus fuse and zfs through includes."""
+    sim.nmount("devfs", "devfs", str(root / "dev"), 0, {"ruleset": "2"})
+    sim.nmount("devfs", "devfs", str(root / "mnt"), 0, {"ruleset": "4"})
+    two, four = (m["visible"] for m in sim.snapshot()["mounts"])
+    assert "mem" in two and "mem" not in four
+    assert {"null", "pts/0", "fd", "zfs"} <= set(four)
+
+
+def test_applyset_needs_an_existing_ruleset(sim: SimulatedKernel, root: Path) -> None:
+    """devfs_rule.c DEVFSIO_SAPPLY: a ruleset that does not exist is ESRCH, and ruleset
+    0 never exists; DEVFSIO_SUSE (`ruleset N`) creates it; DEVFSIO_RADD (`rule -s N
+    add`) creates it too, and without -s on a ruleset-0 mount is EIO."""
+    dev = str(root / "dev")
+    sim.nmount("devfs", "devfs", dev, 0, {})
+    fails(errno.ESRCH, sim.devfs_rule_applyset, dev)
+    fails(errno.ESRCH, sim.devfs_rule_applyset, dev, 9)
+    fails(errno.EIO, sim.devfs_rule_add, dev, "path mem hide")
+    sim.devfs_rule_add(dev, "path mem hide", 9)
+    sim.devfs_rule_applyset(dev, 9)
+    assert "mem" not in sim.snapshot()["mounts"][0]["visible"]
+    sim.devfs_ruleset(dev, 12)
+    sim.devfs_rule_applyset(dev)  # the mount's own, empty: nothing changes
+    sim.devfs_rule_add(dev, "path kmem hide")  # into the mount's ruleset, 12
+    assert sim.snapshot()["devfs_rulesets"]["12"] == ["path kmem hide"]
+
+
+def test_rule_apply_include_needs_the_ruleset(sim: SimulatedKernel, root: Path) -> None:
+    """DEVFSIO_RAPPLY runs one rule with no ruleset; `include N` of a missing N is
+    ESRCH (devfs(8) prints the ioctl's error)."""
+    sim.nmount("devfs", "devfs", str(root / "dev"), 0, {"ruleset": "0"})
+    err = fails(errno.ESRCH, sim.devfs_rule_apply, str(root / "dev"), "include 42")
+    assert "DEVFSIO_RAPPLY: No such process" in str(err)
+    sim.devfs_rule_apply(str(root / "dev"), "include 1")
+    assert sim.snapshot()["mounts"][0]["visible"] == {}
+
+
+def test_jail_devfs_ruleset_is_inherited_not_checked(sim: SimulatedKernel,
+                                                    root: Path) -> None:
+    """kern_jail.c: devfs_ruleset is 0..65535 (EINVAL beyond), need not exist,
+    starts as the parent's and is passed on to descendants when set."""
+    jail(sim, root, "p", devfs_ruleset=300, **{"children.max": 1})
+    jail(sim, root, "p.c")
+    assert sim.jail_get("p.c")["devfs_ruleset"] == 300
+    sim.jail_set({"name": "p", "devfs_ruleset": 4}, create=False)
+    assert sim.jail_get("p.c")["devfs_ruleset"] == 4
+    fails(errno.EINVAL, jail, sim, root, "q", devfs_ruleset=65536)
+
+
 def test_devfs_rule_on_non_devfs_is_enotty(sim: SimulatedKernel, root: Path) -> None:
     """`devfs -m` on something that is not a devfs mount fails (ENOTTY)."""
     fails(errno.ENOTTY, sim.devfs_rule_apply, str(root / "mnt"), "path null unhide")
