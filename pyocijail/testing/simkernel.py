@@ -166,6 +166,7 @@ class SimulatedKernel:
             if problem:
                 raise fail(*problem)
         name = params.pop("name", None)
+        jid_asked = params.pop("jid", 0)
         if not name:
             raise fail(errno.ENOENT, "update specified no jail")
         # kern_jail.c: vnet given (any value) plus PR_IP4_USER/PR_IP6_USER, which
@@ -174,12 +175,26 @@ class SimulatedKernel:
                                     for k in params):
             raise fail(errno.EINVAL, "vnet jails cannot have IP address restrictions")
         head, dot, last = name.rpartition(".")
-        if last.isdigit():
-            raise fail(errno.EINVAL, "name cannot be numeric (unless it is the jid)")
+        number = _strtoul(last)
+        if create and not jid_asked and number is not None:
+            # kern_jail_set: a create whose last name component is a number asks
+            # for that jid.
+            jid_asked = _c_int(number)
+        if jid_asked < 0:
+            raise fail(errno.EINVAL, "negative jid")
+        if jid_asked and create and str(jid_asked) in state["jails"]:
+            raise fail(errno.EEXIST, f"jail {jid_asked} already exists")
+        if jid_asked and not create and str(jid_asked) not in state["jails"]:
+            raise fail(errno.ENOENT, f"jail {jid_asked} not found")
         parent = self._by_name(state, head) if dot else self._host()
         if parent is None:
             raise fail(errno.ENOENT, f'jail "{head}" not found')
         existing = self._by_name(state, name)
+        if number is not None and last and (number != jid_asked % 2**64
+                                            or last[0] not in "123456789"):
+            # Only the jid itself, in normal form, may be a name (an update keyed
+            # by a numeric name alone has jid 0 here, so it fails too).
+            raise fail(errno.EINVAL, "name cannot be numeric (unless it is the jid)")
         if create:
             if existing is not None:
                 raise fail(errno.EEXIST, f'jail "{name}" already exists')
@@ -225,8 +240,9 @@ class SimulatedKernel:
         if "children.max" in params and params["children.max"] >= pparams["children.max"]:
             raise fail(errno.EPERM, "children.max at or above the parent's")
         if create:
-            jid = state["next_jid"]
-            state["next_jid"] += 1
+            jid = jid_asked or self._next_jid(state)
+            if not last:  # "p." or "": named after its jid
+                name = f"{head}{dot}{jid}"
             base = {k: bool(pparams.get(k)) for k in DEFAULT_ALLOW}
             base.update({"enforce_statfs": 2, "children.max": 0, "sysvmsg": "disable",
                          "securelevel": pparams["securelevel"],
@@ -308,6 +324,16 @@ class SimulatedKernel:
             if any(a in oip["addrs"] for a in addrs):
                 raise fail(errno.EADDRINUSE,
                            f"IPv{fam[2]} addresses clash")
+
+    @staticmethod
+    def _next_jid(state: dict[str, Any]) -> int:
+        """get_next_prid: after the last one given, wrapping at JAIL_MAX, skipping
+        jids in use (also those asked for explicitly)."""
+        jid = state["next_jid"]
+        while str(jid) in state["jails"]:
+            jid = 1 if jid >= JAIL_MAX else jid + 1
+        state["next_jid"] = 1 if jid >= JAIL_MAX else jid + 1
+        return jid
 
     def _descendants(self, state: dict[str, Any], jid: int) -> list[dict[str, Any]]:
         out = []
@@ -674,6 +700,21 @@ class SimulatedKernel:
             os.kill(pid, signal)
         except ProcessLookupError as err:
             raise KernelError("kill", errno.ESRCH, str(pid)) from err
+
+
+def _strtoul(text: str) -> int | None:
+    """strtoul(text, &end, 10) when it consumes all of `text` (so "" is 0), else None."""
+    match = re.fullmatch(r"\s*([+-]?)(\d*)", text)
+    if match is None or (not match.group(2) and text):
+        return None
+    value = min(int(match.group(2) or 0), 2**64 - 1)
+    return (-value) % 2**64 if match.group(1) == "-" else value
+
+
+def _c_int(value: int) -> int:
+    """An unsigned long stored into a C int (jid)."""
+    value &= 0xFFFFFFFF
+    return value - 2**32 if value >= 2**31 else value
 
 
 def _int_keys(rulesets: dict[str, list[str]]) -> dict[int, list[str]]:

@@ -188,9 +188,32 @@ def test_duplicate_name_is_eexist(sim: SimulatedKernel, root: Path) -> None:
     fails(errno.EEXIST, jail, sim, root)
 
 
-def test_numeric_name_is_einval(sim: SimulatedKernel, root: Path) -> None:
-    """A numeric name that is not the jid is EINVAL."""
-    fails(errno.EINVAL, jail, sim, root, "12345")
+def test_numeric_name_asks_for_that_jid(sim: SimulatedKernel, root: Path) -> None:
+    """kern_jail.c kern_jail_set: at create a numeric last name component asks for
+    that jid (EEXIST "jail N already exists" if taken); any other numeric name, or
+    one not in normal form, is EINVAL "name cannot be numeric (unless it is the
+    jid)"; later jids skip those asked for."""
+    assert jail(sim, root, "12345") == 12345
+    assert sim.jail_get("12345")["jid"] == 12345
+    err = fails(errno.EEXIST, jail, sim, root, "12345")
+    assert "jail 12345 already exists" in str(err)
+    err = fails(errno.EINVAL, jail, sim, root, "007")
+    assert "name cannot be numeric (unless it is the jid)" in str(err)
+    fails(errno.EINVAL, jail, sim, root, "0")
+    fails(errno.EINVAL, jail, sim, root, "4294967295")  # -1 as a C int: negative jid
+    assert jail(sim, root, "2") == 2
+    assert jail(sim, root, "a") == 1 and jail(sim, root, "b") == 3  # 2 is taken
+    jail(sim, root, "p", **{"children.max": 1})
+    assert jail(sim, root, "p.9") == 9  # the last component counts
+
+
+def test_numeric_name_with_its_jid(sim: SimulatedKernel, root: Path) -> None:
+    """An explicit jid and a matching numeric name are accepted; an update keyed by
+    a numeric name alone has jid 0, so it is EINVAL; keyed by jid it is fine."""
+    jail(sim, root, "8", jid=8)
+    fails(errno.EINVAL, sim.jail_set, {"name": "8", "securelevel": 1}, create=False)
+    sim.jail_set({"name": "8", "jid": 8, "securelevel": 1}, create=False)
+    fails(errno.ENOENT, sim.jail_set, {"name": "x", "jid": 99}, create=False)
 
 
 def test_child_of_missing_parent_is_enoent(sim: SimulatedKernel, root: Path) -> None:
