@@ -16,9 +16,9 @@ the real kernel needs no such walk (ki_jid is per process).
 
 Mounts are not made; file operations go to `host_path()`, which maps a path
 under a simulated nullfs mount to its source. Devfs content is modelled in
-`freebsd_devfs`. Stricter than FreeBSD 14 on one point: a child jail is
-refused beyond its *parent's* children.max (the 14 code checks the
-creating process's chain), so the runtime must manage it as the reference says.
+`freebsd_devfs`. The caller's jail matters where the kernel's does: a
+process that attached to a jail creates jails named relative to it, within
+the children.max of that jail and of each of its ancestors.
 """
 
 from __future__ import annotations
@@ -174,6 +174,12 @@ class SimulatedKernel:
         if "vnet" in params and any(k in ("ip4", "ip6", "ip4.addr", "ip6.addr")
                                     for k in params):
             raise fail(errno.EINVAL, "vnet jails cannot have IP address restrictions")
+        mypr = self._caller_jail(state)
+        if mypr["jid"] != 0:
+            # A jailed creator names jails relative to its own (prison_find_name).
+            name = f"{mypr['name']}.{name}"
+            if create and mypr["params"]["children.max"] == 0:
+                raise fail(errno.EPERM, "this jail may not create jails (children.max 0)")
         head, dot, last = name.rpartition(".")
         number = _strtoul(last)
         if create and not jid_asked and number is not None:
@@ -200,7 +206,10 @@ class SimulatedKernel:
                 raise fail(errno.EEXIST, f'jail "{name}" already exists')
             if params.get("persist") is not True:
                 raise fail(errno.EINVAL, "new jail must persist or attach")
-            tpr: dict[str, Any] | None = parent
+            # The limits are those of the *creating* process's jail and its
+            # ancestors, not of the new jail's parent: from the host only
+            # prison0's JAIL_MAX counts (children.max: "created by this jail").
+            tpr: dict[str, Any] | None = mypr
             while tpr is not None:
                 kids = len(self._descendants(state, tpr["jid"]))
                 if kids >= self._jail(state, tpr["jid"])["params"].get("children.max", 0):
@@ -231,6 +240,12 @@ class SimulatedKernel:
             # jail may go back down to its parent's level (only the kern.securelevel
             # sysctl inside the jail refuses lowering).
             raise fail(errno.EPERM, "securelevel below the parent's")
+        if "devfs_ruleset" in params and mypr["jid"] != 0:
+            # Nested jails always inherit the parent's ruleset.
+            if params["devfs_ruleset"] > 0 and \
+                    params["devfs_ruleset"] != pparams.get("devfs_ruleset", 0):
+                raise fail(errno.EPERM, "devfs_ruleset differs from the parent's")
+            params["devfs_ruleset"] = pparams.get("devfs_ruleset", 0)
         if params.get("enforce_statfs", 2) < pparams.get("enforce_statfs", 0):
             raise fail(errno.EPERM, "enforce_statfs below the parent's")
         for key in SYSV_PARAMS:
@@ -324,6 +339,16 @@ class SimulatedKernel:
             if any(a in oip["addrs"] for a in addrs):
                 raise fail(errno.EADDRINUSE,
                            f"IPv{fam[2]} addresses clash")
+
+    def _caller_jail(self, state: dict[str, Any]) -> dict[str, Any]:
+        """The jail of the calling process (td_ucred->cr_prison): the host unless
+        this process attached to one."""
+        pid = os.getpid()
+        for jail in state["jails"].values():
+            if any(p == pid for p, _ in jail["members"]) and \
+                    [pid, _start_time(pid)] in jail["members"]:
+                return jail  # type: ignore[no-any-return]
+        return self._host()
 
     @staticmethod
     def _next_jid(state: dict[str, Any]) -> int:

@@ -221,13 +221,46 @@ def test_child_of_missing_parent_is_enoent(sim: SimulatedKernel, root: Path) -> 
     fails(errno.ENOENT, jail, sim, root, "nope.child")
 
 
-def test_child_beyond_children_max_is_eperm(sim: SimulatedKernel, root: Path) -> None:
-    """A parent with children.max 0 (the default) refuses a child: EPERM."""
+def test_host_creates_children_beyond_the_parents_children_max(sim: SimulatedKernel,
+                                                             root: Path) -> None:
+    """kern_jail.c kern_jail_set walks the *creator's* jail and its ancestors
+    (pr_childcount >= pr_childmax: EPERM): from the host only prison0's limit
+    counts, so a parent's children.max 0 does not stop the host."""
     jail(sim, root, "p")
-    fails(errno.EPERM, jail, sim, root, "p.c")
-    sim.jail_set({"name": "p", "children.max": 1}, create=False)
     jail(sim, root, "p.c")
-    fails(errno.EPERM, jail, sim, root, "p.d")
+    jail(sim, root, "p.c.d")
+
+
+def _create_inside(sim: SimulatedKernel, jid: int, root: Path, *names: str) -> list[Any]:
+    """jail_set(create) from a process attached to jail `jid`: jids or errnos."""
+    code = ("import os, sys; from pyocijail.testing.simkernel import SimulatedKernel as K;"
+            "from pyocijail.errors import KernelError; os.chroot = lambda p: None;"
+            f"k = K({sim.path!r}); k.jail_attach({jid}); out = []\n"
+            f"for n in {list(names)!r}:\n"
+            "    try: out.append(k.jail_set({'name': n, 'path': %r, 'persist': True},"
+            " create=True))\n"
+            "    except KernelError as e: out.append(-e.errno)\n"
+            "print(out)") % str(root)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    return list(eval(done.stdout))
+
+
+def test_children_max_of_the_creator_and_its_ancestors(sim: SimulatedKernel,
+                                                       root: Path) -> None:
+    """A jailed creator names jails relative to its own; children.max 0 refuses at
+    once, and every ancestor's count of all its descendants is checked."""
+    jail(sim, root, "a", **{"children.max": 3})
+    b = jail(sim, root, "a.b", **{"children.max": 2})
+    z = jail(sim, root, "a.z")  # children.max 0
+    assert _create_inside(sim, z, root, "x") == [-errno.EPERM]
+    assert _create_inside(sim, b, root, "c")[0] > 0
+    assert sim.jail_get("a.b.c")["parent"] == b
+    # a now has b, z, c: 3 descendants, its limit; b (1 of 2) would allow one more.
+    assert _create_inside(sim, b, root, "d") == [-errno.EPERM]
+    sim.jail_remove(z)
+    made, refused = _create_inside(sim, b, root, "d", "e")  # b reaches its own limit
+    assert sim.jail_get("a.b.d")["jid"] == made and refused == -errno.EPERM
 
 
 def test_child_cannot_have_allow_the_parent_lacks(sim: SimulatedKernel, root: Path) -> None:
