@@ -1,14 +1,19 @@
 """The simulated kernel's devfs: which device nodes a mount shows.
 
-Host devices are a fixed sample of a FreeBSD 14 amd64 /dev. Rulesets 1-5 are
-those of /etc/defaults/devfs.rules (devfsrules_hide_all, _unhide_basic,
-_unhide_login, _jail, _jail_vnet); any other number behaves as an empty
-ruleset (nothing hidden), like ruleset 0.
+Host devices are a fixed sample of a FreeBSD 14 amd64 /dev. The kernel's
+rulesets are lists of rules (sys/fs/devfs/devfs_rule.c); at boot rc.d/devfs
+loads 1-5 from /etc/defaults/devfs.rules (devfsrules_hide_all, _unhide_basic,
+_unhide_login, _jail, _jail_vnet), here as `BOOT_RULESETS`. Ruleset 0 is the
+empty one and never exists as a list. A ruleset's rules run in order on every
+node; `include N` runs ruleset N's rules, to the depth vfs.devfs.rule_depth
+(1: an included ruleset's own includes are skipped).
 """
 
 from __future__ import annotations
 
 import fnmatch
+
+RULE_DEPTH = 1  # vfs.devfs.rule_depth default (devfs_devs.c)
 
 #: name -> kind ("dir" or "dev"); `shm` exists only with the linux64 module.
 HOST_DEVICES = {
@@ -23,14 +28,14 @@ LINUX_DEVICES = {"shm": "dir"}
 
 _BASIC = ["log", "null", "zero", "crypto", "random", "urandom"]
 _LOGIN = ["pts", "pts/*", "ptmx", "fd", "fd/*", "stdin", "stdout", "stderr"]
-# Unhide patterns per ruleset; None = nothing hidden.
-RULESETS: dict[int, list[str] | None] = {
-    0: None,
-    1: [],
-    2: _BASIC,
-    3: _LOGIN,
-    4: _BASIC + _LOGIN + ["fuse", "zfs"],
-    5: _BASIC + _LOGIN + ["fuse", "zfs", "pf"],
+_JAIL = ["include 1", "include 2", "include 3", "path fuse unhide", "path zfs unhide"]
+#: /etc/defaults/devfs.rules, as `devfs rule -s N add` would load them.
+BOOT_RULESETS: dict[int, list[str]] = {
+    1: ["hide"],
+    2: [f"path {p} unhide" for p in _BASIC],
+    3: [f"path {p} unhide" for p in _LOGIN],
+    4: _JAIL,
+    5: [*_JAIL, "path pf unhide"],
 }
 
 
@@ -38,17 +43,22 @@ def devices(linux64: bool) -> dict[str, str]:
     return {**HOST_DEVICES, **(LINUX_DEVICES if linux64 else {})}
 
 
-def visible(ruleset: int, linux64: bool) -> dict[str, str]:
-    """name -> mode ("" for the default) of the nodes a fresh mount shows."""
-    patterns = RULESETS.get(ruleset)
-    every = devices(linux64)
-    if patterns is None:
-        return {name: "" for name in every}
-    return {name: "" for name in every if any(fnmatch.fnmatchcase(name, p) for p in patterns)}
+def visible(rules: list[str], rulesets: dict[int, list[str]],
+            linux64: bool) -> dict[str, str]:
+    """name -> mode ("" for the default) of the nodes a fresh mount with this
+    ruleset's rules shows: every node, then each rule in order."""
+    view = {name: "" for name in devices(linux64)}
+    for rule in rules:
+        view = apply(view, rule, linux64, rulesets)
+    return view
 
 
-def apply(view: dict[str, str], rule: str, linux64: bool) -> dict[str, str]:
-    """The view after `devfs rule apply <rule>`: path/type conditions, hide/unhide/mode."""
+def apply(view: dict[str, str], rule: str, linux64: bool,
+          rulesets: dict[int, list[str]] | None = None,
+          depth: int = RULE_DEPTH, only: str | None = None) -> dict[str, str]:
+    """The view after `devfs rule apply <rule>`: path/type conditions,
+    hide/unhide/mode, include (of `rulesets`, which must hold it); `only`
+    limits it to one node."""
     tokens = rule.split()
     pattern = "*"
     i = 0
@@ -58,7 +68,7 @@ def apply(view: dict[str, str], rule: str, linux64: bool) -> dict[str, str]:
         i += 2
     actions = tokens[i:]
     out = dict(view)
-    for name in devices(linux64):
+    for name in devices(linux64) if only is None else [only]:
         if not fnmatch.fnmatchcase(name, pattern):
             continue
         j = 0
@@ -72,7 +82,13 @@ def apply(view: dict[str, str], rule: str, linux64: bool) -> dict[str, str]:
                 if name in out:
                     out[name] = actions[j + 1]
                 j += 1
-            elif word in ("user", "group", "include"):
+            elif word == "include":
+                if depth > 0:
+                    for included in (rulesets or {})[int(actions[j + 1])]:
+                        out = apply(out, included, linux64, rulesets, depth - 1, name)
+                j += 1
+            elif word in ("user", "group"):
                 j += 1
             j += 1
     return out
+

@@ -16,9 +16,9 @@ the real kernel needs no such walk (ki_jid is per process).
 
 Mounts are not made; file operations go to `host_path()`, which maps a path
 under a simulated nullfs mount to its source. Devfs content is modelled in
-`freebsd_devfs`. Stricter than FreeBSD 14 on one point: a child jail is
-refused beyond its *parent's* children.max (the 14 code checks the
-creating process's chain), so the runtime must manage it as the reference says.
+`freebsd_devfs`. The caller's jail matters where the kernel's does: a
+process that attached to a jail creates jails named relative to it, within
+the children.max of that jail and of each of its ancestors.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import signal as _signal
 from collections.abc import Iterator
 from typing import Any
@@ -53,7 +54,8 @@ DEFAULT_CONFIG = {"nullfs_files": True, "racct": True, "modules": ["linux64"],
 def _fresh(config: dict[str, Any]) -> dict[str, Any]:
     return {"config": {**DEFAULT_CONFIG, **config}, "next_jid": 1, "jails": {}, "mounts": [],
             "rctl": [], "cpusets": {}, "aliases": {}, "vnet_ifaces": {}, "faults": [],
-            "calls": []}
+            "calls": [], "devfs_rulesets": {str(n): list(rules) for n, rules
+                                            in freebsd_devfs.BOOT_RULESETS.items()}}
 
 
 class SimulatedKernel:
@@ -141,7 +143,8 @@ class SimulatedKernel:
         params = {k: True for k in jailparams.TABLE if k.startswith("allow.")}
         return {"jid": 0, "name": "", "params": {**params, "enforce_statfs": 0,
                                                  "securelevel": -1,
-                                                 "children.max": JAIL_MAX}}
+                                                 "children.max": JAIL_MAX},
+                "ip": {"vnet": True}}
 
     def _jail(self, state: dict[str, Any], jid: int) -> dict[str, Any]:
         return self._host() if jid == 0 else state["jails"][str(jid)]
@@ -163,6 +166,7 @@ class SimulatedKernel:
             if problem:
                 raise fail(*problem)
         name = params.pop("name", None)
+        jid_asked = params.pop("jid", 0)
         if not name:
             raise fail(errno.ENOENT, "update specified no jail")
         # kern_jail.c: vnet given (any value) plus PR_IP4_USER/PR_IP6_USER, which
@@ -170,19 +174,42 @@ class SimulatedKernel:
         if "vnet" in params and any(k in ("ip4", "ip6", "ip4.addr", "ip6.addr")
                                     for k in params):
             raise fail(errno.EINVAL, "vnet jails cannot have IP address restrictions")
+        mypr = self._caller_jail(state)
+        if mypr["jid"] != 0:
+            # A jailed creator names jails relative to its own (prison_find_name).
+            name = f"{mypr['name']}.{name}"
+            if create and mypr["params"]["children.max"] == 0:
+                raise fail(errno.EPERM, "this jail may not create jails (children.max 0)")
         head, dot, last = name.rpartition(".")
-        if last.isdigit():
-            raise fail(errno.EINVAL, "name cannot be numeric (unless it is the jid)")
+        number = _strtoul(last)
+        if create and not jid_asked and number is not None:
+            # kern_jail_set: a create whose last name component is a number asks
+            # for that jid.
+            jid_asked = _c_int(number)
+        if jid_asked < 0:
+            raise fail(errno.EINVAL, "negative jid")
+        if jid_asked and create and str(jid_asked) in state["jails"]:
+            raise fail(errno.EEXIST, f"jail {jid_asked} already exists")
+        if jid_asked and not create and str(jid_asked) not in state["jails"]:
+            raise fail(errno.ENOENT, f"jail {jid_asked} not found")
         parent = self._by_name(state, head) if dot else self._host()
         if parent is None:
             raise fail(errno.ENOENT, f'jail "{head}" not found')
         existing = self._by_name(state, name)
+        if number is not None and last and (number != jid_asked % 2**64
+                                            or last[0] not in "123456789"):
+            # Only the jid itself, in normal form, may be a name (an update keyed
+            # by a numeric name alone has jid 0 here, so it fails too).
+            raise fail(errno.EINVAL, "name cannot be numeric (unless it is the jid)")
         if create:
             if existing is not None:
                 raise fail(errno.EEXIST, f'jail "{name}" already exists')
             if params.get("persist") is not True:
                 raise fail(errno.EINVAL, "new jail must persist or attach")
-            tpr: dict[str, Any] | None = parent
+            # The limits are those of the *creating* process's jail and its
+            # ancestors, not of the new jail's parent: from the host only
+            # prison0's JAIL_MAX counts (children.max: "created by this jail").
+            tpr: dict[str, Any] | None = mypr
             while tpr is not None:
                 kids = len(self._descendants(state, tpr["jid"]))
                 if kids >= self._jail(state, tpr["jid"])["params"].get("children.max", 0):
@@ -201,10 +228,24 @@ class SimulatedKernel:
                 if key in params:
                     raise fail(errno.EINVAL, f"{key} cannot be changed after creation")
         pparams = parent["params"]
+        if create:
+            for fam in ("ip4", "ip6"):
+                self._check_addresses(state, parent, fam, params.get(f"{fam}.addr") or [], fail)
         for key, value in params.items():
             if key.startswith("allow.") and value is True and not pparams.get(key) \
                     and key not in jailparams.ALLOW_DIFFERENCES:
                 raise fail(errno.EPERM, f"{key} is not allowed in the parent jail")
+        if "securelevel" in params and params["securelevel"] < pparams["securelevel"]:
+            # kern_jail_set: below the parent's is EPERM, on create and on update; a
+            # jail may go back down to its parent's level (only the kern.securelevel
+            # sysctl inside the jail refuses lowering).
+            raise fail(errno.EPERM, "securelevel below the parent's")
+        if "devfs_ruleset" in params and mypr["jid"] != 0:
+            # Nested jails always inherit the parent's ruleset.
+            if params["devfs_ruleset"] > 0 and \
+                    params["devfs_ruleset"] != pparams.get("devfs_ruleset", 0):
+                raise fail(errno.EPERM, "devfs_ruleset differs from the parent's")
+            params["devfs_ruleset"] = pparams.get("devfs_ruleset", 0)
         if params.get("enforce_statfs", 2) < pparams.get("enforce_statfs", 0):
             raise fail(errno.EPERM, "enforce_statfs below the parent's")
         for key in SYSV_PARAMS:
@@ -214,20 +255,110 @@ class SimulatedKernel:
         if "children.max" in params and params["children.max"] >= pparams["children.max"]:
             raise fail(errno.EPERM, "children.max at or above the parent's")
         if create:
-            jid = state["next_jid"]
-            state["next_jid"] += 1
+            jid = jid_asked or self._next_jid(state)
+            if not last:  # "p." or "": named after its jid
+                name = f"{head}{dot}{jid}"
             base = {k: bool(pparams.get(k)) for k in DEFAULT_ALLOW}
             base.update({"enforce_statfs": 2, "children.max": 0, "sysvmsg": "disable",
+                         "securelevel": pparams["securelevel"],
+                         "devfs_ruleset": pparams.get("devfs_ruleset", 0),
                          "sysvsem": "disable", "sysvshm": "disable", "host": "inherit"})
             # Like pr_root: the directory as found now; a later mount on the path
             # does not change what the jail sees as "/".
             state["jails"][str(jid)] = {"jid": jid, "name": name, "parent": parent["jid"],
                                         "params": {**base, **params}, "members": [],
-                                        "root": real}
+                                        "root": real, "ip": self._ip_state(parent, params)}
             return jid
         assert existing is not None
         existing["params"].update(params)
+        if "devfs_ruleset" in params:
+            # kern_jail_set: passed on to every descendant. Not checked against the
+            # rulesets that exist: it only matters when devfs is mounted inside.
+            for child in self._descendants(state, existing["jid"]):
+                child["params"]["devfs_ruleset"] = params["devfs_ruleset"]
+        if "securelevel" in params:
+            # Every descendant is raised to at least the new level.
+            for child in self._descendants(state, existing["jid"]):
+                child["params"]["securelevel"] = max(child["params"]["securelevel"],
+                                                     params["securelevel"])
         return int(existing["jid"])
+
+    @staticmethod
+    def _ip_state(parent: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        """A new jail's address restriction per family, as kern_jail_set sets it.
+
+        vnet=new: none (own stack). Neither ip4 nor ip4.addr given: restricted to
+        no address (PR_IP4_USER). ip4=inherit: the parent's restriction and list.
+        ip4=new|disable or ip4.addr: its own list ("user")."""
+        if params.get("vnet") == "new":
+            return {"vnet": True}
+        out: dict[str, Any] = {"vnet": False}
+        for fam in ("ip4", "ip6"):
+            addrs = list(params.get(f"{fam}.addr") or [])
+            if fam not in params and f"{fam}.addr" not in params:
+                out[fam] = {"user": True, "restricted": True, "addrs": []}
+            elif params.get(fam) in ("new", "disable") or f"{fam}.addr" in params:
+                out[fam] = {"user": True, "restricted": True, "addrs": addrs}
+            else:
+                inherited = parent["ip"].get(fam) or {"restricted": False, "addrs": []}
+                out[fam] = {"user": False, "restricted": inherited["restricted"],
+                            "addrs": list(inherited["addrs"])}
+        return out
+
+    def _check_addresses(self, state: dict[str, Any], parent: dict[str, Any], fam: str,
+                         addrs: list[str], fail: Any) -> None:
+        """kern_jail_set, prison_ip_parent_match and prison_ip_conflict_check.
+
+        Under a parent restricted to a list, the new list must be a subset (EPERM).
+        Then every live jail with its own list in the same network stack (below the
+        nearest vnet ancestor, not inside other vnet jails; an inheriting jail is
+        looked through) must not hold any of the addresses (EADDRINUSE), unless
+        both have exactly one address of that family."""
+        if not addrs:
+            return
+        pip = parent["ip"].get(fam)
+        if pip is not None and pip["restricted"]:
+            outside = [a for a in addrs if a not in pip["addrs"]]
+            if outside:
+                raise fail(errno.EPERM, f"{fam}.addr {outside[0]} is not in the parent "
+                                        "jail's list")
+        top = parent
+        while not top["ip"].get("vnet"):
+            top = self._jail(state, top["parent"])
+        pending = self._children(state, top["jid"])
+        while pending:
+            other = pending.pop(0)
+            if other["ip"].get("vnet"):
+                continue
+            oip = other["ip"][fam]
+            if not oip["user"]:
+                pending.extend(self._children(state, other["jid"]))
+                continue
+            if not oip["addrs"] or (len(addrs) == 1 and len(oip["addrs"]) == 1):
+                continue
+            if any(a in oip["addrs"] for a in addrs):
+                raise fail(errno.EADDRINUSE,
+                           f"IPv{fam[2]} addresses clash")
+
+    def _caller_jail(self, state: dict[str, Any]) -> dict[str, Any]:
+        """The jail of the calling process (td_ucred->cr_prison): the host unless
+        this process attached to one."""
+        pid = os.getpid()
+        for jail in state["jails"].values():
+            if any(p == pid for p, _ in jail["members"]) and \
+                    [pid, _start_time(pid)] in jail["members"]:
+                return jail  # type: ignore[no-any-return]
+        return self._host()
+
+    @staticmethod
+    def _next_jid(state: dict[str, Any]) -> int:
+        """get_next_prid: after the last one given, wrapping at JAIL_MAX, skipping
+        jids in use (also those asked for explicitly)."""
+        jid = state["next_jid"]
+        while str(jid) in state["jails"]:
+            jid = 1 if jid >= JAIL_MAX else jid + 1
+        state["next_jid"] = 1 if jid >= JAIL_MAX else jid + 1
+        return jid
 
     def _descendants(self, state: dict[str, Any], jid: int) -> list[dict[str, Any]]:
         out = []
@@ -373,8 +504,20 @@ class SimulatedKernel:
             elif target_kind != "dir":
                 raise fail(errno.ENOTDIR, "mount point is not a directory")
             if fstype == "devfs":
-                ruleset = int(data.get("ruleset") or 0)
-                entry["visible"] = freebsd_devfs.visible(ruleset, linux64)
+                # devfs_vfsops.c devfs_mount: "%d" scan, 0..65535; a ruleset that
+                # does not exist is created empty (devfs_ruleset_use): nothing hidden.
+                ruleset = 0
+                if "ruleset" in data:
+                    number = re.match(r"\s*[+-]?\d+", data["ruleset"] or "")
+                    ruleset = int(number.group()) if number else -1
+                    if not 0 <= ruleset <= 65535:
+                        raise fail(errno.EINVAL, "invalid ruleset specification")
+                rulesets = state["devfs_rulesets"]
+                if ruleset:
+                    rulesets.setdefault(str(ruleset), [])
+                entry["ruleset"] = ruleset
+                entry["visible"] = freebsd_devfs.visible(
+                    rulesets[str(ruleset)] if ruleset else [], _int_keys(rulesets), linux64)
             state["mounts"].append(entry)
 
     def unmount(self, target: str, flags: int) -> None:
@@ -390,7 +533,9 @@ class SimulatedKernel:
             if not flags & MNT_FORCE and self._busy(state, self.host_path(target, state)):
                 raise KernelError("unmount", errno.EBUSY, target,
                                   detail="in use by a process")
-            del state["mounts"][index]
+            gone = state["mounts"].pop(index)
+            if gone["fstype"] == "devfs":
+                self._reap_ruleset(state, gone.get("ruleset", 0))
 
     def _busy(self, state: dict[str, Any], real: str) -> bool:
         prefix = real.rstrip("/") + "/"
@@ -403,21 +548,95 @@ class SimulatedKernel:
                             return True
         return False
 
+    # devfs(8) acts through ioctls on the mount's root (sys/fs/devfs/devfs_rule.c
+    # devfs_rules_ioctl); a missing ruleset is ESRCH, which the tool prints.
+    def _devfs_mount(self, state: dict[str, Any], op: str, mountpoint: str) -> dict[str, Any]:
+        mount = next((m for m in reversed(state["mounts"]) if m["target"] == mountpoint),
+                     None)
+        if mount is None or mount["fstype"] != "devfs":
+            raise KernelError(op, errno.ENOTTY, mountpoint, detail="not a devfs mount")
+        return mount
+
+    @staticmethod
+    def _devfs_rule(state: dict[str, Any], op: str, ioctl: str, mountpoint: str,
+                    rule: str) -> str:
+        try:
+            rule = check_devfs_rule(rule)
+        except ConfigError as err:
+            raise KernelError(op, errno.EINVAL, mountpoint, detail=str(err)) from err
+        tokens = rule.split()
+        for i, word in enumerate(tokens[:-1]):
+            if word == "include" and tokens[i + 1] not in state["devfs_rulesets"]:
+                raise KernelError(op, errno.ESRCH, mountpoint,
+                                  detail=f"devfs: ioctl {ioctl}: No such process")
+        return rule
+
+    def _reap_ruleset(self, state: dict[str, Any], number: int) -> None:
+        """devfs_ruleset_reap: an empty ruleset no mount uses is removed."""
+        key = str(number)
+        if not number or state["devfs_rulesets"].get(key, [None]):
+            return
+        if any(m["fstype"] == "devfs" and m.get("ruleset") == number for m in state["mounts"]):
+            return
+        if any(r.split()[-2:] == ["include", key] for rules in state["devfs_rulesets"].values()
+               for r in rules):
+            return  # an include holds a reference
+        del state["devfs_rulesets"][key]
+
     def devfs_rule_apply(self, mountpoint: str, rule: str) -> None:
+        """`devfs -m <mountpoint> rule apply <rule>` (DEVFSIO_RAPPLY): one rule, run
+        on the mount directly; no ruleset is involved unless it includes one."""
         with self._state() as state:
             self._enter(state, "devfs_rule_apply", mountpoint, rule)
-            mount = next((m for m in reversed(state["mounts"]) if m["target"] == mountpoint),
-                         None)
-            if mount is None or mount["fstype"] != "devfs":
-                raise KernelError("devfs rule apply", errno.ENOTTY, mountpoint,
-                                  detail="not a devfs mount")
-            try:
-                check_devfs_rule(rule)
-            except ConfigError as err:
-                raise KernelError("devfs rule apply", errno.EINVAL, mountpoint,
-                                  detail=str(err)) from err
+            op = "devfs rule apply"
+            mount = self._devfs_mount(state, op, mountpoint)
+            rule = self._devfs_rule(state, op, "DEVFSIO_RAPPLY", mountpoint, rule)
             linux64 = "linux64" in state["config"]["modules"]
-            mount["visible"] = freebsd_devfs.apply(mount["visible"], rule, linux64)
+            mount["visible"] = freebsd_devfs.apply(mount["visible"], rule, linux64,
+                                                   _int_keys(state["devfs_rulesets"]))
+
+    def devfs_ruleset(self, mountpoint: str, number: int) -> None:
+        """`devfs -m <mountpoint> ruleset N` (DEVFSIO_SUSE): make N the mount's
+        ruleset, creating it empty if missing; nothing is applied."""
+        with self._state() as state:
+            self._enter(state, "devfs_ruleset", mountpoint, number)
+            mount = self._devfs_mount(state, "devfs ruleset", mountpoint)
+            old = mount.get("ruleset", 0)
+            mount["ruleset"] = number
+            self._reap_ruleset(state, old)
+            if number:
+                state["devfs_rulesets"].setdefault(str(number), [])
+
+    def devfs_rule_add(self, mountpoint: str, rule: str, ruleset: int = 0) -> None:
+        """`devfs -m <mountpoint> rule [-s N] add <rule>` (DEVFSIO_RADD): creates
+        the ruleset if missing; without -s the mount's own, and 0 is EIO."""
+        with self._state() as state:
+            self._enter(state, "devfs_rule_add", mountpoint, rule, ruleset)
+            op = "devfs rule add"
+            mount = self._devfs_mount(state, op, mountpoint)
+            number = ruleset or mount.get("ruleset", 0)
+            rule = self._devfs_rule(state, op, "DEVFSIO_RADD", mountpoint, rule)
+            if not number:
+                raise KernelError(op, errno.EIO, mountpoint,
+                                  detail="devfs: ioctl DEVFSIO_RADD: Input/output error")
+            state["devfs_rulesets"].setdefault(str(number), []).append(rule)
+
+    def devfs_rule_applyset(self, mountpoint: str, ruleset: int = 0) -> None:
+        """`devfs -m <mountpoint> rule [-s N] applyset` (DEVFSIO_SAPPLY): ESRCH when
+        the ruleset does not exist (ruleset 0 never does)."""
+        with self._state() as state:
+            self._enter(state, "devfs_rule_applyset", mountpoint, ruleset)
+            op = "devfs rule applyset"
+            mount = self._devfs_mount(state, op, mountpoint)
+            number = ruleset or mount.get("ruleset", 0)
+            rules = state["devfs_rulesets"].get(str(number)) if number else None
+            if rules is None:
+                raise KernelError(op, errno.ESRCH, mountpoint,
+                                  detail="devfs: ioctl DEVFSIO_SAPPLY: No such process")
+            linux64 = "linux64" in state["config"]["modules"]
+            for rule in rules:
+                mount["visible"] = freebsd_devfs.apply(mount["visible"], rule, linux64,
+                                                       _int_keys(state["devfs_rulesets"]))
 
     # --- rctl, cpuset, network ------------------------------------------------------
     @staticmethod
@@ -506,6 +725,25 @@ class SimulatedKernel:
             os.kill(pid, signal)
         except ProcessLookupError as err:
             raise KernelError("kill", errno.ESRCH, str(pid)) from err
+
+
+def _strtoul(text: str) -> int | None:
+    """strtoul(text, &end, 10) when it consumes all of `text` (so "" is 0), else None."""
+    match = re.fullmatch(r"\s*([+-]?)(\d*)", text)
+    if match is None or (not match.group(2) and text):
+        return None
+    value = min(int(match.group(2) or 0), 2**64 - 1)
+    return (-value) % 2**64 if match.group(1) == "-" else value
+
+
+def _c_int(value: int) -> int:
+    """An unsigned long stored into a C int (jid)."""
+    value &= 0xFFFFFFFF
+    return value - 2**32 if value >= 2**31 else value
+
+
+def _int_keys(rulesets: dict[str, list[str]]) -> dict[int, list[str]]:
+    return {int(k): v for k, v in rulesets.items()}
 
 
 def _identity(fd: int) -> tuple[int, int] | None:

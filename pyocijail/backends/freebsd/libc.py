@@ -147,8 +147,9 @@ def tool_errno(text: str) -> int | None:
     return known[max(matches, key=len)] if matches else None
 
 
-def run_tool(op: str, argv: list[str]) -> None:
-    """Run a base-system tool; a failure becomes KernelError with the errno it printed."""
+def run_tool(op: str, argv: list[str]) -> str:
+    """Run a base-system tool and return its output; a failure (or a missing tool)
+    becomes KernelError with the errno it printed."""
     try:
         proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, env={},
                               check=False, text=True)
@@ -157,6 +158,7 @@ def run_tool(op: str, argv: list[str]) -> None:
     if proc.returncode != 0:
         text = proc.stderr.strip() or f"exit status {proc.returncode}"
         raise KernelError(op, tool_errno(text), argv[-1], detail=text)
+    return proc.stdout
 
 
 class LibcKernel:
@@ -253,10 +255,10 @@ class LibcKernel:
             more = {j for j, p in jails.items() if p in wanted} - wanted
             grew = bool(more)
             wanted |= more
-        proc = subprocess.run([PS, "-a", "-x", "-o", "pid=,jid="], capture_output=True,
-                              text=True, env={}, check=True)
+        # Through run_tool: a failing or missing ps is a KernelError naming it.
+        out = run_tool("ps", [PS, "-a", "-x", "-o", "pid=,jid="])
         pids = []
-        for line in proc.stdout.splitlines():
+        for line in out.splitlines():
             fields = line.split()
             if len(fields) == 2 and int(fields[1]) in wanted:
                 pids.append(int(fields[0]))

@@ -12,6 +12,7 @@ to `new` in both modes (ocijail left the kernel's `disable`; PostgreSQL fails).
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from pyocijail import values
 from pyocijail.backends.freebsd import jailparams
@@ -92,9 +93,11 @@ def jail_name(container_id: str, parent: str | None) -> str:
     if not container_id or "." in container_id:
         raise ConfigError(f"container id {container_id!r} cannot name a jail: '.' separates "
                           "parent and child jail names")
-    if container_id.isdigit():
-        raise ConfigError(f"container id {container_id!r} cannot name a jail: jail names "
-                          "cannot be numeric")
+    if re.fullmatch(r"\s*[+-]?[0-9]+", container_id):
+        # kern_jail.c: a numeric name (as strtoul reads it) asks for that jid, so
+        # it works only if the jid is free and equal: not something to rely on.
+        raise ConfigError(f"container id {container_id!r} cannot name a jail: FreeBSD "
+                          "takes a numeric jail name as a request for that jail id")
     name = f"{parent}.{container_id}" if parent else container_id
     if len(name.encode()) >= jailparams.MAXHOSTNAMELEN:
         raise ConfigError(f"jail name {name!r} is longer than "

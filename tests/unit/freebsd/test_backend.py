@@ -254,6 +254,48 @@ def test_explicit_sysv_under_a_parent_without_sysv_fails(backend: FreeBSDBackend
     assert_only_infra_left(sim)
 
 
+def test_member_of_a_secure_parent_inherits_its_securelevel(backend: FreeBSDBackend,
+                                                            sim: SimulatedKernel,
+                                                            layout: dict[str, Path]) -> None:
+    """The plan never passes securelevel (the kernel refuses one below the parent's):
+    a member takes its parent's level."""
+    make_infra(sim, layout)
+    sim.jail_set({"name": "infra", "securelevel": 3}, create=False)
+    config = base_config(annotations={"org.freebsd.parentJail": "infra"})
+    plan = plan_of(backend, layout, config)
+    assert "securelevel" not in plan.jail.params
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan, undo)
+    assert sim.jail_get("infra.c1")["securelevel"] == 3
+    backend.destroy(state, undo)
+    assert_only_infra_left(sim)
+
+
+def test_devfs_rules_follow_their_mount_and_need_no_ruleset(backend: FreeBSDBackend,
+                                                            sim: SimulatedKernel,
+                                                            layout: dict[str, Path]) -> None:
+    """Each devfs mount's rules are applied right after it with `rule apply`, which
+    needs no ruleset (a missing ruleset=N is created empty by the mount); a rule
+    including a missing ruleset fails with ESRCH and destroy undoes the rest."""
+    config = base_config(mounts=[{"destination": "/dev", "type": "devfs", "source": "devfs",
+                                  "options": ["ruleset=60", "rule=path mem hide"]}])
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan_of(backend, layout, config), undo)
+    calls = [c[0] for c in sim.snapshot()["calls"] if c[0].startswith(("nmount", "devfs"))]
+    assert calls == ["nmount", "devfs_rule_apply"]
+    assert "mem" not in sim.snapshot()["mounts"][0]["visible"]
+    backend.destroy(state, undo)
+    assert_clean(sim)
+    assert "60" not in sim.snapshot()["devfs_rulesets"]
+    config["mounts"][0]["options"] = ["ruleset=4", "rule=include 42"]
+    undo = MemoryUndoLog()
+    with pytest.raises(KernelError) as info:
+        backend.prepare(plan_of(backend, layout, config, "c2"), undo)
+    assert info.value.errno == errno.ESRCH
+    backend.destroy({}, undo)
+    assert_clean(sim)
+
+
 def test_missing_parent_is_a_config_error(backend: FreeBSDBackend,
                                           layout: dict[str, Path]) -> None:
     """A parent jail that does not exist is reported as such."""

@@ -176,3 +176,31 @@ def test_tool_failure_carries_the_errno(tmp_path) -> None:
     import errno
 
     assert info.value.errno == errno.ESRCH
+
+
+def test_failing_ps_is_a_kernel_error(tmp_path, monkeypatch) -> None:
+    """jail_pids runs /bin/ps: its failure, or its absence, is a KernelError naming
+    ps with what it printed, not a CalledProcessError or OSError traceback."""
+    import errno
+
+    monkeypatch.setattr(libc.LibcKernel, "_jails", lambda self: {})
+    monkeypatch.setattr(libc, "PS", _fake_tool(tmp_path, "ps: kvm_openfiles: Bad address"))
+    with pytest.raises(KernelError) as info:
+        libc.LibcKernel().jail_pids(3)
+    assert info.value.op == "ps" and info.value.errno == errno.EFAULT
+    assert "kvm_openfiles" in str(info.value)
+    monkeypatch.setattr(libc, "PS", str(tmp_path / "no-ps"))
+    with pytest.raises(KernelError) as info:
+        libc.LibcKernel().jail_pids(3)
+    assert info.value.op == "ps" and info.value.errno == errno.ENOENT
+    assert info.value.path.endswith("no-ps")
+
+
+def test_ps_output_gives_the_jails_pids(tmp_path, monkeypatch) -> None:
+    """Processes of the jail and of its descendant jails, from ps's pid/jid columns."""
+    script = tmp_path / "ps"
+    script.write_text("#!/bin/sh\nprintf '  1  0\\n 20  3\\n 21  4\\n 22  5\\n'\n")
+    script.chmod(0o755)
+    monkeypatch.setattr(libc, "PS", str(script))
+    monkeypatch.setattr(libc.LibcKernel, "_jails", lambda self: {3: 0, 4: 3, 5: 0})
+    assert libc.LibcKernel().jail_pids(3) == [20, 21]

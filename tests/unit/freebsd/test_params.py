@@ -136,11 +136,20 @@ def test_ip6_misspelled_annotation_is_accepted() -> None:
     assert p["ip6.addr"] == ["2001:db8::5"] and any("misspelling" in w for w in warn)
 
 
-@pytest.mark.parametrize("cid", ["a.b", "123", ""])
+@pytest.mark.parametrize("cid", ["a.b", "123", "", "+5", "-1", "007"])
 def test_bad_container_ids_cannot_name_jails(cid: str) -> None:
-    """'.' splits jail names; numeric names are the kernel's."""
+    """'.' splits jail names; a name strtoul reads as a number is a jid request
+    (kern_jail.c kern_jail_set), also under a parent."""
     with pytest.raises(ConfigError):
         jail_name(cid, None)
+    with pytest.raises(ConfigError):
+        jail_name(cid, "infra")
+
+
+@pytest.mark.parametrize("cid", ["1a", "a1", "0x10", "1e3"])
+def test_ids_with_digits_are_names(cid: str) -> None:
+    """Only a fully numeric component is a jid request."""
+    assert jail_name(cid, None) == cid
 
 
 def test_child_jail_name() -> None:

@@ -70,6 +70,23 @@ def test_securelevel_must_be_an_int(sim: SimulatedKernel, root: Path) -> None:
     fails(errno.EINVAL, jail, sim, root, securelevel="3")
 
 
+def test_securelevel_never_below_the_parents(sim: SimulatedKernel, root: Path) -> None:
+    """kern_jail.c kern_jail_set: a child starts at its parent's securelevel and may be
+    set higher, never lower (EPERM, create or update); raising a jail raises its
+    descendants; a jail may come back down to (not below) its parent's level."""
+    jail(sim, root, "p", securelevel=1, **{"children.max": 2})
+    jail(sim, root, "p.a")
+    assert sim.jail_get("p.a")["securelevel"] == 1
+    fails(errno.EPERM, jail, sim, root, "p.b", securelevel=0)
+    jail(sim, root, "p.b", securelevel=3)
+    sim.jail_set({"name": "p", "securelevel": 2}, create=False)
+    assert [sim.jail_get(n)["securelevel"] for n in ("p", "p.a", "p.b")] == [2, 2, 3]
+    fails(errno.EPERM, sim.jail_set, {"name": "p.b", "securelevel": 1}, create=False)
+    sim.jail_set({"name": "p.b", "securelevel": 2}, create=False)
+    sim.jail_set({"name": "p", "securelevel": -1}, create=False)  # the host's level
+    assert sim.jail_get("p.a")["securelevel"] == 2
+
+
 def test_boolean_must_be_a_bool(sim: SimulatedKernel, root: Path) -> None:
     """An int for a boolean parameter is rejected."""
     fails(errno.EINVAL, jail, sim, root, **{"allow.mlock": 1})
@@ -103,6 +120,58 @@ def test_bad_address_is_einval(sim: SimulatedKernel, root: Path) -> None:
     fails(errno.EINVAL, jail, sim, root, **{"ip4.addr": ["0.0.0.0"]})
 
 
+def test_shared_addresses_clash_unless_both_have_one(sim: SimulatedKernel,
+                                                    root: Path) -> None:
+    """kern_jail.c prison_ip_conflict_check: two jails may share an address only when
+    each has exactly one of that family; otherwise EADDRINUSE "IPv4 addresses clash"."""
+    jail(sim, root, "a", **{"ip4.addr": ["192.0.2.1"]})
+    jail(sim, root, "b", **{"ip4.addr": ["192.0.2.1"]})  # one and one: permitted
+    err = fails(errno.EADDRINUSE, jail, sim, root, "c",
+                **{"ip4.addr": ["192.0.2.1", "192.0.2.2"]})
+    assert "IPv4 addresses clash" in str(err)
+    jail(sim, root, "d", **{"ip4.addr": ["192.0.2.3", "192.0.2.4"]})
+    fails(errno.EADDRINUSE, jail, sim, root, "e", **{"ip4.addr": ["192.0.2.4"]})
+    jail(sim, root, "f", **{"ip6.addr": ["2001:db8::1", "2001:db8::2"]})
+    err = fails(errno.EADDRINUSE, jail, sim, root, "g", **{"ip6.addr": ["2001:db8::2"]})
+    assert "IPv6 addresses clash" in str(err)
+    jail(sim, root, "h", **{"ip4.addr": ["192.0.2.9", "192.0.2.10"]})  # disjoint
+
+
+def test_addresses_in_another_vnet_do_not_clash(sim: SimulatedKernel, root: Path) -> None:
+    """The clash check stays within one network stack: jails inside a vnet jail are
+    not compared with the host's, and a removed jail's addresses are free again."""
+    jid = jail(sim, root, "a", **{"ip4.addr": ["192.0.2.1", "192.0.2.2"]})
+    jail(sim, root, "v", vnet="new", **{"children.max": 1})
+    jail(sim, root, "v.c", **{"ip4.addr": ["192.0.2.1", "192.0.2.2"]})
+    sim.jail_remove(jid)
+    jail(sim, root, "b", **{"ip4.addr": ["192.0.2.2", "192.0.2.1"]})
+
+
+def test_inheriting_jails_are_looked_through(sim: SimulatedKernel, root: Path) -> None:
+    """An ip4=inherit jail has no list of its own: its children's lists are checked."""
+    jail(sim, root, "p", ip4="inherit", **{"children.max": 1})
+    jail(sim, root, "p.c", **{"ip4.addr": ["192.0.2.1", "192.0.2.2"]})
+    fails(errno.EADDRINUSE, jail, sim, root, "x", **{"ip4.addr": ["192.0.2.2"]})
+
+
+def test_child_addresses_must_be_the_parents(sim: SimulatedKernel, root: Path) -> None:
+    """kern_jail.c prison_ip_parent_match: under a parent with an address list, a
+    child's list must be a subset of it (EPERM); a parent with no address (ip4 not
+    given, or disable) admits none; the host and vnet parents do not restrict."""
+    jail(sim, root, "p", **{"ip4.addr": ["192.0.2.1", "192.0.2.2"], "children.max": 3})
+    fails(errno.EPERM, jail, sim, root, "p.c", **{"ip4.addr": ["192.0.2.1", "192.0.2.3"]})
+    # A subset passes the parent match, then clashes with the parent's own list
+    # (the clash walk includes the parent): children use ip4=inherit instead.
+    fails(errno.EADDRINUSE, jail, sim, root, "p.a", **{"ip4.addr": ["192.0.2.2"]})
+    jail(sim, root, "s", **{"ip4.addr": ["192.0.2.5"], "children.max": 1})
+    jail(sim, root, "s.a", **{"ip4.addr": ["192.0.2.5"]})  # one and one
+    jail(sim, root, "q", **{"children.max": 1})  # no ip4 at all: no address allowed
+    fails(errno.EPERM, jail, sim, root, "q.a", **{"ip6.addr": ["2001:db8::1"]})
+    jail(sim, root, "q.b", ip4="inherit")
+    jail(sim, root, "v", vnet="new", **{"children.max": 1})
+    jail(sim, root, "v.a", **{"ip4.addr": ["198.51.100.7"]})
+
+
 def test_long_hostname_is_enametoolong(sim: SimulatedKernel, root: Path) -> None:
     """host.hostname longer than MAXHOSTNAMELEN-1 is ENAMETOOLONG."""
     fails(errno.ENAMETOOLONG, jail, sim, root, **{"host.hostname": "h" * 256})
@@ -119,9 +188,32 @@ def test_duplicate_name_is_eexist(sim: SimulatedKernel, root: Path) -> None:
     fails(errno.EEXIST, jail, sim, root)
 
 
-def test_numeric_name_is_einval(sim: SimulatedKernel, root: Path) -> None:
-    """A numeric name that is not the jid is EINVAL."""
-    fails(errno.EINVAL, jail, sim, root, "12345")
+def test_numeric_name_asks_for_that_jid(sim: SimulatedKernel, root: Path) -> None:
+    """kern_jail.c kern_jail_set: at create a numeric last name component asks for
+    that jid (EEXIST "jail N already exists" if taken); any other numeric name, or
+    one not in normal form, is EINVAL "name cannot be numeric (unless it is the
+    jid)"; later jids skip those asked for."""
+    assert jail(sim, root, "12345") == 12345
+    assert sim.jail_get("12345")["jid"] == 12345
+    err = fails(errno.EEXIST, jail, sim, root, "12345")
+    assert "jail 12345 already exists" in str(err)
+    err = fails(errno.EINVAL, jail, sim, root, "007")
+    assert "name cannot be numeric (unless it is the jid)" in str(err)
+    fails(errno.EINVAL, jail, sim, root, "0")
+    fails(errno.EINVAL, jail, sim, root, "4294967295")  # -1 as a C int: negative jid
+    assert jail(sim, root, "2") == 2
+    assert jail(sim, root, "a") == 1 and jail(sim, root, "b") == 3  # 2 is taken
+    jail(sim, root, "p", **{"children.max": 1})
+    assert jail(sim, root, "p.9") == 9  # the last component counts
+
+
+def test_numeric_name_with_its_jid(sim: SimulatedKernel, root: Path) -> None:
+    """An explicit jid and a matching numeric name are accepted; an update keyed by
+    a numeric name alone has jid 0, so it is EINVAL; keyed by jid it is fine."""
+    jail(sim, root, "8", jid=8)
+    fails(errno.EINVAL, sim.jail_set, {"name": "8", "securelevel": 1}, create=False)
+    sim.jail_set({"name": "8", "jid": 8, "securelevel": 1}, create=False)
+    fails(errno.ENOENT, sim.jail_set, {"name": "x", "jid": 99}, create=False)
 
 
 def test_child_of_missing_parent_is_enoent(sim: SimulatedKernel, root: Path) -> None:
@@ -129,13 +221,46 @@ def test_child_of_missing_parent_is_enoent(sim: SimulatedKernel, root: Path) -> 
     fails(errno.ENOENT, jail, sim, root, "nope.child")
 
 
-def test_child_beyond_children_max_is_eperm(sim: SimulatedKernel, root: Path) -> None:
-    """A parent with children.max 0 (the default) refuses a child: EPERM."""
+def test_host_creates_children_beyond_the_parents_children_max(sim: SimulatedKernel,
+                                                             root: Path) -> None:
+    """kern_jail.c kern_jail_set walks the *creator's* jail and its ancestors
+    (pr_childcount >= pr_childmax: EPERM): from the host only prison0's limit
+    counts, so a parent's children.max 0 does not stop the host."""
     jail(sim, root, "p")
-    fails(errno.EPERM, jail, sim, root, "p.c")
-    sim.jail_set({"name": "p", "children.max": 1}, create=False)
     jail(sim, root, "p.c")
-    fails(errno.EPERM, jail, sim, root, "p.d")
+    jail(sim, root, "p.c.d")
+
+
+def _create_inside(sim: SimulatedKernel, jid: int, root: Path, *names: str) -> list[Any]:
+    """jail_set(create) from a process attached to jail `jid`: jids or errnos."""
+    code = ("import os, sys; from pyocijail.testing.simkernel import SimulatedKernel as K;"
+            "from pyocijail.errors import KernelError; os.chroot = lambda p: None;"
+            f"k = K({sim.path!r}); k.jail_attach({jid}); out = []\n"
+            f"for n in {list(names)!r}:\n"
+            "    try: out.append(k.jail_set({'name': n, 'path': %r, 'persist': True},"
+            " create=True))\n"
+            "    except KernelError as e: out.append(-e.errno)\n"
+            "print(out)") % str(root)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    return list(eval(done.stdout))
+
+
+def test_children_max_of_the_creator_and_its_ancestors(sim: SimulatedKernel,
+                                                       root: Path) -> None:
+    """A jailed creator names jails relative to its own; children.max 0 refuses at
+    once, and every ancestor's count of all its descendants is checked."""
+    jail(sim, root, "a", **{"children.max": 3})
+    b = jail(sim, root, "a.b", **{"children.max": 2})
+    z = jail(sim, root, "a.z")  # children.max 0
+    assert _create_inside(sim, z, root, "x") == [-errno.EPERM]
+    assert _create_inside(sim, b, root, "c")[0] > 0
+    assert sim.jail_get("a.b.c")["parent"] == b
+    # a now has b, z, c: 3 descendants, its limit; b (1 of 2) would allow one more.
+    assert _create_inside(sim, b, root, "d") == [-errno.EPERM]
+    sim.jail_remove(z)
+    made, refused = _create_inside(sim, b, root, "d", "e")  # b reaches its own limit
+    assert sim.jail_get("a.b.d")["jid"] == made and refused == -errno.EPERM
 
 
 def test_child_cannot_have_allow_the_parent_lacks(sim: SimulatedKernel, root: Path) -> None:
@@ -321,6 +446,72 @@ def test_devfs_hides_by_ruleset(sim: SimulatedKernel, root: Path) -> None:
     fails(errno.ENOENT, sim.nmount, "fdescfs", "fdesc", str(root / "dev/fd"), 0, {})
     sim.devfs_rule_apply(str(root / "dev"), "path fd unhide")
     sim.nmount("fdescfs", "fdesc", str(root / "dev/fd"), 0, {})
+
+
+def test_devfs_mount_with_a_missing_ruleset_hides_nothing(sim: SimulatedKernel,
+                                                         root: Path) -> None:
+    """devfs_vfsops.c devfs_mount + devfs_rule.c devfs_ruleset_use: a ruleset that does
+    not exist is created empty (every node visible) and reaped at unmount; a value
+    that is not a number in 0..65535 is EINVAL "invalid ruleset specification"."""
+    sim.nmount("devfs", "devfs", str(root / "dev"), 0, {"ruleset": "77"})
+    state = sim.snapshot()
+    assert state["devfs_rulesets"]["77"] == [] and "mem" in state["mounts"][0]["visible"]
+    sim.unmount(str(root / "dev"), 0)
+    assert "77" not in sim.snapshot()["devfs_rulesets"]
+    for bad in ("70000", "-1", "four"):
+        err = fails(errno.EINVAL, sim.nmount, "devfs", "devfs", str(root / "dev"), 0,
+                    {"ruleset": bad})
+        assert "invalid ruleset specification" in str(err)
+
+
+def test_boot_rulesets_follow_devfs_rules(sim: SimulatedKernel, root: Path) -> None:
+    """/etc/defaults/devfs.rules: 2 and 3 only unhide (a mount with them hides
+    nothing), 1 hides all, 4 = 1+2+3 plus fuse and zfs through includes."""
+    sim.nmount("devfs", "devfs", str(root / "dev"), 0, {"ruleset": "2"})
+    sim.nmount("devfs", "devfs", str(root / "mnt"), 0, {"ruleset": "4"})
+    two, four = (m["visible"] for m in sim.snapshot()["mounts"])
+    assert "mem" in two and "mem" not in four
+    assert {"null", "pts/0", "fd", "zfs"} <= set(four)
+
+
+def test_applyset_needs_an_existing_ruleset(sim: SimulatedKernel, root: Path) -> None:
+    """devfs_rule.c DEVFSIO_SAPPLY: a ruleset that does not exist is ESRCH, and ruleset
+    0 never exists; DEVFSIO_SUSE (`ruleset N`) creates it; DEVFSIO_RADD (`rule -s N
+    add`) creates it too, and without -s on a ruleset-0 mount is EIO."""
+    dev = str(root / "dev")
+    sim.nmount("devfs", "devfs", dev, 0, {})
+    fails(errno.ESRCH, sim.devfs_rule_applyset, dev)
+    fails(errno.ESRCH, sim.devfs_rule_applyset, dev, 9)
+    fails(errno.EIO, sim.devfs_rule_add, dev, "path mem hide")
+    sim.devfs_rule_add(dev, "path mem hide", 9)
+    sim.devfs_rule_applyset(dev, 9)
+    assert "mem" not in sim.snapshot()["mounts"][0]["visible"]
+    sim.devfs_ruleset(dev, 12)
+    sim.devfs_rule_applyset(dev)  # the mount's own, empty: nothing changes
+    sim.devfs_rule_add(dev, "path kmem hide")  # into the mount's ruleset, 12
+    assert sim.snapshot()["devfs_rulesets"]["12"] == ["path kmem hide"]
+
+
+def test_rule_apply_include_needs_the_ruleset(sim: SimulatedKernel, root: Path) -> None:
+    """DEVFSIO_RAPPLY runs one rule with no ruleset; `include N` of a missing N is
+    ESRCH (devfs(8) prints the ioctl's error)."""
+    sim.nmount("devfs", "devfs", str(root / "dev"), 0, {"ruleset": "0"})
+    err = fails(errno.ESRCH, sim.devfs_rule_apply, str(root / "dev"), "include 42")
+    assert "DEVFSIO_RAPPLY: No such process" in str(err)
+    sim.devfs_rule_apply(str(root / "dev"), "include 1")
+    assert sim.snapshot()["mounts"][0]["visible"] == {}
+
+
+def test_jail_devfs_ruleset_is_inherited_not_checked(sim: SimulatedKernel,
+                                                    root: Path) -> None:
+    """kern_jail.c: devfs_ruleset is 0..65535 (EINVAL beyond), need not exist,
+    starts as the parent's and is passed on to descendants when set."""
+    jail(sim, root, "p", devfs_ruleset=300, **{"children.max": 1})
+    jail(sim, root, "p.c")
+    assert sim.jail_get("p.c")["devfs_ruleset"] == 300
+    sim.jail_set({"name": "p", "devfs_ruleset": 4}, create=False)
+    assert sim.jail_get("p.c")["devfs_ruleset"] == 4
+    fails(errno.EINVAL, jail, sim, root, "q", devfs_ruleset=65536)
 
 
 def test_devfs_rule_on_non_devfs_is_enotty(sim: SimulatedKernel, root: Path) -> None:
