@@ -209,19 +209,6 @@ def test_defaulted_allow_is_dropped_under_a_strict_parent(backend: FreeBSDBacken
     assert any("allow.chflags" in m for m in log.debugs)
 
 
-def test_explicit_allow_beyond_the_parent_fails(backend: FreeBSDBackend, sim: SimulatedKernel,
-                                                layout: dict[str, Path]) -> None:
-    """An explicitly requested permission the parent lacks is an error (EPERM)."""
-    make_infra(sim, layout)
-    config = base_config(freebsd={"jail": {"parent": "infra", "allow": {"mlock": True}}})
-    undo = MemoryUndoLog()
-    with pytest.raises(KernelError) as info:
-        backend.prepare(plan_of(backend, layout, config), undo)
-    assert info.value.errno == errno.EPERM
-    backend.destroy({}, undo)
-    assert_only_infra_left(sim)
-
-
 def test_defaulted_sysv_follows_a_parent_without_sysv(backend: FreeBSDBackend,
                                                      sim: SimulatedKernel,
                                                      layout: dict[str, Path],
@@ -240,12 +227,16 @@ def test_defaulted_sysv_follows_a_parent_without_sysv(backend: FreeBSDBackend,
     assert_only_infra_left(sim)
 
 
-def test_explicit_sysv_under_a_parent_without_sysv_fails(backend: FreeBSDBackend,
-                                                         sim: SimulatedKernel,
-                                                         layout: dict[str, Path]) -> None:
-    """An explicitly requested SysV namespace the parent cannot give is EPERM."""
+@pytest.mark.parametrize("jail", [{"allow": {"mlock": True}}, {"sysvshm": "new"}],
+                         ids=["allow", "sysv"])
+def test_explicit_setting_beyond_the_parent_fails(backend: FreeBSDBackend,
+                                                  sim: SimulatedKernel,
+                                                  layout: dict[str, Path],
+                                                  jail: dict[str, object]) -> None:
+    """An explicitly requested permission, or SysV namespace, the parent cannot give
+    is an error (EPERM): only defaulted settings are weakened."""
     make_infra(sim, layout)
-    config = base_config(freebsd={"jail": {"parent": "infra", "sysvshm": "new"}})
+    config = base_config(freebsd={"jail": {"parent": "infra", **jail}})
     undo = MemoryUndoLog()
     with pytest.raises(KernelError) as info:
         backend.prepare(plan_of(backend, layout, config), undo)
