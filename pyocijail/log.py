@@ -5,7 +5,9 @@ after a failure, containerd decodes a stream of objects and keeps the last
 error. So at the default level a failure appends exactly one line and nothing
 else is written there; `--log-level debug` adds trace lines (one object each).
 Errors always go to stderr too (conmon reads it after a failed create).
-Without `--log` the caller is a person: warnings go to stderr as well.
+Without `--log` the caller is a person: warnings go to stderr as well, and
+so do debug lines when asked for (as runc's do: `buildah run --runtime-flag
+debug` shows them).
 """
 
 from __future__ import annotations
@@ -40,10 +42,17 @@ class LogSink:
 
                 raise UsageError(f"invalid log level {level!r}")
             self.level = _LEVELS[level.lower()]
-        if self.path is not None and self.debugging:
+        if self.debugging:
             # Debug lines also come from the container's init process, after it
-            # changed root: keep one descriptor (close-on-exec) it inherits.
-            self._open()
+            # changed root and put the container's stdio (a terminal) on 0-2:
+            # keep one descriptor (close-on-exec) it inherits.
+            if self.path is not None:
+                self._open()
+            else:
+                try:
+                    self._fd = os.dup(2)  # non-inheritable: closed at exec
+                except OSError:
+                    pass
 
     @property
     def debugging(self) -> bool:
@@ -65,8 +74,8 @@ class LogSink:
         self._write("error", msg)
 
     def _write(self, level: str, msg: str) -> None:
-        if self.path is None:
-            return
+        if self.path is None and (level != "debug" or self._fd is None):
+            return  # errors and warnings went to stderr already
         if self.format == "json":
             import json
 

@@ -74,14 +74,17 @@ def _check(name: str, path: str, missing: str) -> str:
 
 
 def ensure_cwd(process: Process) -> None:
-    """runc creates the init's missing cwd; a cwd that is a file is an error.
-    (An exec's cwd is not created: `check_cwd`.)"""
+    """runc creates the init's missing cwd; a cwd that is a file is an error,
+    in runc's words (`buildah run --workingdir` shows them), not makedirs'
+    "File exists". (An exec's cwd is not created: `check_cwd`.)"""
     if not process.cwd.startswith("/"):
         raise ConfigError(f"process.cwd {process.cwd!r} is not absolute")
     try:
         os.makedirs(process.cwd, 0o755, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"mkdir {process.cwd}: not a directory") from None
     except OSError as err:
-        raise ConfigError(f"process.cwd {process.cwd}: {err.strerror}") from None
+        raise ConfigError(f"mkdir {process.cwd}: {os.strerror(err.errno).lower()}") from None
 
 
 def check_cwd(process: Process) -> None:

@@ -1,4 +1,4 @@
-"""Fixtures for the real clients: an isolated podman and a private containerd.
+"""Fixtures for the real clients: an isolated podman and buildah, a private containerd.
 
 Start-up (temp config, image import, daemon) is per session; each test gets
 a leak check: when it ends, no container of the client, no runtime state
@@ -107,6 +107,35 @@ def _check_clean(snap, remaining, remove, state_roots):
     if remaining:
         left["client containers"] = remaining
     assert not left, f"left behind: {left}"
+
+
+# -- buildah ------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def buildah_session(busybox_rootfs):
+    _need("buildah")
+    from pyocijail.testing.buildah import BuildahEnv
+
+    env = BuildahEnv.create(tempfile.mkdtemp(prefix="pyocijail-e2e-buildah-"))
+    try:
+        env.import_rootfs(busybox_rootfs, IMAGE)
+        yield env
+    finally:
+        problems = env.teardown()
+        _reap_zombie_children(set())
+        assert not problems, problems
+
+
+@pytest.fixture
+def buildah(buildah_session):
+    """The session's buildah; fails the test if it leaves anything behind (its working
+    containers included: a test removes the ones it makes)."""
+    env = buildah_session
+    snap = env.host_snapshot()
+    yield env
+    _check_clean(snap, env.container_ids(), env.remove_all_containers, (env.state,))
+    cgroups = env.our_cgroups()
+    assert not cgroups, f"left behind: cgroups {sorted(cgroups)}"
 
 
 # -- containerd ---------------------------------------------------------------------

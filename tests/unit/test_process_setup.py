@@ -1,4 +1,5 @@
-"""process.rlimits as setrlimit(2) calls, with each platform's numbers and limits."""
+"""process.rlimits as setrlimit(2) calls, with each platform's numbers and limits;
+the init's cwd."""
 
 from __future__ import annotations
 
@@ -53,3 +54,15 @@ def test_unknown_rlimit_on_this_host_is_a_config_error(
     monkeypatch.setattr(setup.sys, "platform", "linux")
     with pytest.raises(ConfigError):
         setup.apply_rlimits([Rlimit(type="RLIMIT_UMTXP", soft=1, hard=1)])
+
+
+def test_cwd_that_is_a_file_fails_in_runcs_words(tmp_path) -> None:
+    """runc: "mkdir /etc/passwd: not a directory" (buildah run --workingdir shows it),
+    not makedirs' "File exists"."""
+    from pyocijail.spec.model import Process
+
+    (tmp_path / "f").write_text("")
+    for cwd in (tmp_path / "f", tmp_path / "f" / "sub"):
+        with pytest.raises(ConfigError) as err:
+            setup.ensure_cwd(Process(cwd=str(cwd), args=("true",)))
+        assert str(err.value) == f"mkdir {cwd}: not a directory"
