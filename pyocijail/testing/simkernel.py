@@ -48,14 +48,17 @@ DEFAULT_ALLOW = ("allow.set_hostname", "allow.reserved_ports",
 FIXED = ("path", "vnet", "ip4", "ip6", "ip4.addr", "ip6.addr", "osrelease", "osreldate")
 DEFAULT_CONFIG = {"nullfs_files": True, "racct": True, "modules": ["linux64"],
                   "interfaces": ["lo0", "em0", "epair0a", "epair0b", "epair1b"],
-                  "ncpu": 8}
+                  "ncpu": 8, "devfs_rules": True}
 
 
 def _fresh(config: dict[str, Any]) -> dict[str, Any]:
-    return {"config": {**DEFAULT_CONFIG, **config}, "next_jid": 1, "jails": {}, "mounts": [],
+    config = {**DEFAULT_CONFIG, **config}
+    # devfs_rules=False: /etc/rc.d/devfs (devfs_load_rulesets) never ran, so none exist.
+    boot = freebsd_devfs.BOOT_RULESETS if config["devfs_rules"] else {}
+    return {"config": config, "next_jid": 1, "jails": {}, "mounts": [],
             "rctl": [], "cpusets": {}, "aliases": {}, "vnet_ifaces": {}, "faults": [],
             "calls": [], "devfs_rulesets": {str(n): list(rules) for n, rules
-                                            in freebsd_devfs.BOOT_RULESETS.items()}}
+                                            in boot.items()}}
 
 
 class SimulatedKernel:
@@ -637,6 +640,17 @@ class SimulatedKernel:
             for rule in rules:
                 mount["visible"] = freebsd_devfs.apply(mount["visible"], rule, linux64,
                                                        _int_keys(state["devfs_rulesets"]))
+
+    def devfs_ruleset_rules(self, number: int) -> list[str]:
+        """`devfs -m /dev rule -s N show` (DEVFSIO_RGETNEXT until ENOENT): numbered
+        lines, autonumbered by 100 (devfs_rule_autonumber); nothing, and no error,
+        for a missing ruleset as for an empty one."""
+        if not 1 <= number <= 65535:
+            raise ValueError(f"devfs ruleset {number}: only 1..65535 can be shown by number")
+        with self._state() as state:
+            self._enter(state, "devfs_ruleset_rules", number)
+            rules = state["devfs_rulesets"].get(str(number), [])
+            return [f"{100 * (i + 1)} {rule}" for i, rule in enumerate(rules)]
 
     # --- rctl, cpuset, network ------------------------------------------------------
     @staticmethod

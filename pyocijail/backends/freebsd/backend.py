@@ -63,6 +63,7 @@ class FreeBSDBackend:
     # --- create, in the runtime process -------------------------------------------
     def prepare(self, plan: JailPlan, undo: UndoLog) -> dict[str, Any]:
         k = self.kernel
+        self._check_devfs_rulesets(plan)  # first: a refusal leaves nothing to undo
         params = dict(plan.jail.params)
         parent = plan.jail.parent
         if parent:
@@ -114,6 +115,24 @@ class FreeBSDBackend:
         # The jid as an annotation in `state`: jail managers look for it there.
         return {"jid": jid, "jail": plan.name,
                 "annotations": {"org.freebsd.jail.jid": str(jid)}}
+
+    def _check_devfs_rulesets(self, plan: JailPlan) -> None:
+        """Refuse a devfs mount whose ruleset (other than 0) has no rules on this host.
+
+        nmount creates a missing ruleset empty (devfs(5); devfs_rule.c
+        devfs_ruleset_use), and an empty one hides nothing: a typo, or a host where
+        /etc/rc.d/devfs never loaded /etc/defaults/devfs.rules, would hand the
+        container every host device. `devfs rule -s N show` lists nothing for both.
+        """
+        for target, number in plan.devfs_ruleset_checks():
+            if self.kernel.devfs_ruleset_rules(number):
+                continue
+            mount = next(m for m in plan.mounts if m.target == target)
+            raise ConfigError(
+                f"mount {mount.destination}: devfs ruleset {number} does not exist or holds "
+                "no rules on this host, so the mount would hide no device (FreeBSD creates "
+                "a missing ruleset empty); load it (/etc/devfs.rules, `service devfs "
+                "restart`) or write ruleset=0 to ask for every host device")
 
     def _within_parent(self, params: dict[str, Any], soft: tuple[str, ...],
                        parent: dict[str, Any]) -> dict[str, Any]:

@@ -71,6 +71,15 @@ class JailKernel(Protocol):
     def devfs_rule_apply(self, mountpoint: str, rule: str) -> None:
         """`devfs -m <mountpoint> rule apply <rule>` on one devfs mount."""
 
+    def devfs_ruleset_rules(self, number: int) -> list[str]:
+        """`devfs -m /dev rule -s <number> show`: the ruleset's rules, one
+        `<rule number> <rule>` line each, for 1 <= number <= 65535. Empty both when
+        the ruleset does not exist and when it holds no rules: sbin/devfs/rule.c
+        rule_show stops at the ENOENT that DEVFSIO_RGETNEXT returns in either case
+        (sys/fs/devfs/devfs_rule.c) and exits 0. Rulesets are global, so any devfs
+        mount answers; `-s 0` would mean that mount's own ruleset
+        (devfs_rid_input), hence ValueError for 0."""
+
     def host_path(self, path: str) -> str:
         """Where `path` is for plain file operations (mkdir, copy). Identity on
         FreeBSD; the simulator maps paths under its simulated nullfs mounts."""

@@ -279,6 +279,13 @@ class LibcKernel:
     def devfs_rule_apply(self, mountpoint: str, rule: str) -> None:
         run_tool("devfs rule apply", [DEVFS, "-m", mountpoint, "rule", "apply", *rule.split()])
 
+    def devfs_ruleset_rules(self, number: int) -> list[str]:
+        if not 1 <= number <= 65535:
+            raise ValueError(f"devfs ruleset {number}: only 1..65535 can be shown by number")
+        out = run_tool("devfs rule show",
+                       [DEVFS, "-m", "/dev", "rule", "-s", str(number), "show"])
+        return [line.strip() for line in out.splitlines() if line.strip()]
+
     def host_path(self, path: str) -> str:
         return path
 

@@ -53,6 +53,10 @@ FS_DATA: dict[str, frozenset[str]] = {
     "linprocfs": frozenset(),
     "linsysfs": frozenset(),
 }
+#: The ruleset a devfs mount without `ruleset=` gets: jail(8) mount.devfs uses
+#: devfs_ruleset or "a default of ruleset 4: devfsrules_jail". Without the option
+#: devfs_mount would use none at all and show every host device.
+DEVFS_DEFAULT_RULESET = "4"
 #: Kernel file systems: nothing can be created inside them before they exist.
 VIRTUAL_FS = frozenset({"devfs", "fdescfs", "procfs", "linprocfs", "linsysfs"})
 
@@ -270,8 +274,8 @@ def check_devfs_rule(text: str, where: str = "devfs rule") -> str:
 
 
 def plan_mounts(mounts: Sequence[Mount], *, bundle: str, rootfs: str, jail_path: str,
-                alias: str | None, device_rules: Sequence[str] = ()
-                ) -> tuple[list[MountOp], list[MountPoint]]:
+                alias: str | None, device_rules: Sequence[str] = (),
+                warn: list[str] | None = None) -> tuple[list[MountOp], list[MountPoint]]:
     """The nmount operations and the mount points to create, in order."""
     ops: list[MountOp] = []
     points: list[MountPoint] = []
@@ -287,6 +291,13 @@ def plan_mounts(mounts: Sequence[Mount], *, bundle: str, rootfs: str, jail_path:
     for mount in mounts:
         parsed = parse_options(mount)
         where = f"mount {mount.destination}"
+        if parsed.fstype == "devfs" and "ruleset" not in dict(parsed.data):
+            parsed = values.evolve(parsed, data=(*parsed.data,
+                                                 ("ruleset", DEVFS_DEFAULT_RULESET)))
+            if warn is not None:
+                warn.append(f"{where}: devfs without ruleset= would show every host device; "
+                            f"using ruleset={DEVFS_DEFAULT_RULESET} (devfsrules_jail, as "
+                            "jail(8) mount.devfs does); write ruleset=0 to mean every device")
         if not mount.destination.startswith("/"):
             raise ConfigError(f"{where}: destination must be absolute")
         source, is_file = _source(mount, parsed.fstype, bundle, where)

@@ -108,6 +108,17 @@ class JailPlan:
     def devfs_rules(self) -> list[dict[str, str]]:
         return [{"mountpoint": m.target, "rule": r} for m in self.mounts for r in m.rules]
 
+    def devfs_ruleset_checks(self) -> list[tuple[str, int]]:
+        """(mount target, ruleset) for each devfs mount create must check first:
+        every ruleset but 0, which asks for no restriction explicitly."""
+        out = []
+        for m in self.mounts:
+            if m.fstype == "devfs":
+                number = int(dict(m.data).get("ruleset") or 0)
+                if number:
+                    out.append((m.target, number))
+        return out
+
     def to_json(self) -> dict[str, Any]:
         interfaces: dict[str, Any] = {}
         if self.jail.alias_interface:
@@ -122,6 +133,8 @@ class JailPlan:
             "mounts": [m.to_json() for m in self.mounts],
             "mountpoints": [p.to_json() for p in self.mountpoints],
             "devfs_rules": self.devfs_rules(),
+            "devfs_ruleset_checks": [{"mountpoint": t, "ruleset": n}
+                                     for t, n in self.devfs_ruleset_checks()],
             "rctl": list(self.rctl),
             "cpuset": self.cpuset,
             "interfaces": interfaces,
@@ -139,6 +152,11 @@ class JailPlan:
             soft = "  (default; weakened to what the parent allows)" \
                 if key in self.jail.soft and self.jail.parent else ""
             out.append(f"  {key} = {shown}{soft}")
+        checks = self.devfs_ruleset_checks()
+        if checks:
+            out.append("checks (before anything is created)")
+            out.extend(f"  check devfs rule -s {n} show lists rules (else refuse) for {t}"
+                       for t, n in checks)
         out.append("mounts (in order; unmounted in reverse)")
         for i, m in enumerate(self.mounts):
             extra = " [file; copy if the kernel cannot]" if m.file else ""
@@ -187,7 +205,7 @@ def build_plan(container_id: str, spec: Spec, bundle: str, state_dir: str) -> Ja
             raise ConfigError(f"jail parameter {problem[1]}")
     device_rules = _device_rules(spec)
     ops, points = plan_mounts(spec.mounts, bundle=bundle, rootfs=rootfs, jail_path=jail_path,
-                              alias=alias, device_rules=device_rules)
+                              alias=alias, device_rules=device_rules, warn=warn)
     resources = spec.linux.resources if spec.linux is not None else None
     rctl = rctl_rules(settings.name, resources, spec.annotations.get(RCTL_ANNOTATION), warn)
     aliases = ((*settings.params.get("ip4.addr", ()), *settings.params.get("ip6.addr", ()))

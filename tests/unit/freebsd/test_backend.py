@@ -262,22 +262,23 @@ def test_member_of_a_secure_parent_inherits_its_securelevel(backend: FreeBSDBack
     assert_only_infra_left(sim)
 
 
-def test_devfs_rules_follow_their_mount_and_need_no_ruleset(backend: FreeBSDBackend,
-                                                            sim: SimulatedKernel,
-                                                            layout: dict[str, Path]) -> None:
-    """Each devfs mount's rules are applied right after it with `rule apply`, which
-    needs no ruleset (a missing ruleset=N is created empty by the mount); a rule
-    including a missing ruleset fails with ESRCH and destroy undoes the rest."""
+def test_devfs_rules_follow_their_mount_and_apply_to_it_alone(backend: FreeBSDBackend,
+                                                              sim: SimulatedKernel,
+                                                              layout: dict[str, Path]) -> None:
+    """Each devfs mount's rules are applied right after it with `rule apply`, to that
+    mount alone, whatever its ruleset holds (ruleset 2 only unhides: the rule hides
+    mem); a rule including a missing ruleset fails with ESRCH and destroy undoes
+    the rest."""
     config = base_config(mounts=[{"destination": "/dev", "type": "devfs", "source": "devfs",
-                                  "options": ["ruleset=60", "rule=path mem hide"]}])
+                                  "options": ["ruleset=2", "rule=path mem hide"]}])
     undo = MemoryUndoLog()
     state = backend.prepare(plan_of(backend, layout, config), undo)
     calls = [c[0] for c in sim.snapshot()["calls"] if c[0].startswith(("nmount", "devfs"))]
-    assert calls == ["nmount", "devfs_rule_apply"]
+    assert calls == ["devfs_ruleset_rules", "nmount", "devfs_rule_apply"]
     assert "mem" not in sim.snapshot()["mounts"][0]["visible"]
+    assert sim.snapshot()["devfs_rulesets"]["2"][0] == "path log unhide"  # untouched
     backend.destroy(state, undo)
     assert_clean(sim)
-    assert "60" not in sim.snapshot()["devfs_rulesets"]
     config["mounts"][0]["options"] = ["ruleset=4", "rule=include 42"]
     undo = MemoryUndoLog()
     with pytest.raises(KernelError) as info:
@@ -487,3 +488,107 @@ def test_destroy_reads_freebsd_nofollow_errors_as_a_swapped_link(
     monkeypatch.setattr(teardown.os, "open", refuse)
     teardown._remove_point(log, str(tmp_path / "parent/point"), "dir", None)
     assert any("keeping" in w for w in log.warnings)
+
+
+def _devfs_config(*options: str) -> dict[str, Any]:
+    return base_config(mounts=[{"destination": "/dev", "type": "devfs", "source": "devfs",
+                                "options": list(options)},
+                               {"destination": "/dev/fd", "type": "fdescfs",
+                                "source": "fdesc"}])
+
+
+def _devfs_calls(sim: SimulatedKernel) -> list[list[Any]]:
+    return [c for c in sim.snapshot()["calls"] if c[0].startswith(("nmount", "devfs", "jail"))]
+
+
+def test_devfs_with_a_missing_ruleset_is_refused(backend: FreeBSDBackend, sim: SimulatedKernel,
+                                                 layout: dict[str, Path]) -> None:
+    """devfs(5)/devfs_vfsops.c: mounting a ruleset that does not exist creates it empty,
+    so the container would see every host device (/dev/mem, disks). create refuses it
+    before doing anything, naming the mount and the ruleset."""
+    before = tree(layout["rootfs"])
+    undo = MemoryUndoLog()
+    with pytest.raises(ConfigError) as info:
+        backend.prepare(plan_of(backend, layout, _devfs_config("ruleset=60")), undo)
+    message = str(info.value)
+    assert "mount /dev" in message and "ruleset 60" in message and "ruleset=0" in message
+    assert _devfs_calls(sim) == [["devfs_ruleset_rules", 60]]
+    backend.destroy({}, undo)
+    assert_clean(sim)
+    assert "60" not in sim.snapshot()["devfs_rulesets"]
+    assert tree(layout["rootfs"]) == before
+
+
+def test_devfs_with_an_empty_ruleset_is_refused(backend: FreeBSDBackend, sim: SimulatedKernel,
+                                                layout: dict[str, Path],
+                                                tmp_path: Path) -> None:
+    """A ruleset that exists but holds no rules (kept alive by another mount using it)
+    hides nothing either: refused the same way."""
+    (tmp_path / "other").mkdir()
+    sim.nmount("devfs", "devfs", str(tmp_path / "other"), 0, {"ruleset": "61"})
+    assert sim.snapshot()["devfs_rulesets"]["61"] == []
+    undo = MemoryUndoLog()
+    with pytest.raises(ConfigError, match=r"mount /dev: devfs ruleset 61 "):
+        backend.prepare(plan_of(backend, layout, _devfs_config("ruleset=61")), undo)
+    backend.destroy({}, undo)
+    state = sim.snapshot()
+    assert state["jails"] == {}
+    assert [m["target"] for m in state["mounts"]] == [str(tmp_path / "other")]
+
+
+def test_host_without_loaded_devfs_rules_refuses_podmans_ruleset(
+        tmp_path: Path, log: RecordingLog, layout: dict[str, Path]) -> None:
+    """rc.d/devfs never ran (devfs_load_rulesets): ruleset 4 does not exist, and
+    podman's `ruleset=4` would expose everything; refused."""
+    sim = SimulatedKernel.configure(str(tmp_path / "bare.json"), devfs_rules=False)
+    backend = FreeBSDBackend(sim, log)  # type: ignore[arg-type]
+    undo = MemoryUndoLog()
+    with pytest.raises(ConfigError, match="ruleset 4"):
+        backend.prepare(plan_of(backend, layout, _devfs_config("ruleset=4")), undo)
+    backend.destroy({}, undo)
+    assert_clean(sim)
+
+
+def test_devfs_ruleset_0_is_accepted_unchecked(backend: FreeBSDBackend, sim: SimulatedKernel,
+                                               layout: dict[str, Path]) -> None:
+    """`ruleset=0` (podman --privileged) asks for every device explicitly: mounted
+    without a check (devfs(8) `-s 0` would mean the mount's own ruleset anyway)."""
+    plan = plan_of(backend, layout, _devfs_config("ruleset=0"))
+    assert plan.to_json()["devfs_ruleset_checks"] == []
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan, undo)
+    assert not [c for c in _devfs_calls(sim) if c[0] == "devfs_ruleset_rules"]
+    assert "mem" in sim.snapshot()["mounts"][0]["visible"]
+    backend.destroy(state, undo)
+    assert_clean(sim)
+
+
+def test_devfs_stock_ruleset_4_is_checked_then_mounted(backend: FreeBSDBackend,
+                                                       sim: SimulatedKernel,
+                                                       layout: dict[str, Path]) -> None:
+    """The stock ruleset 4 (devfsrules_jail) holds rules: checked once, before the
+    jail exists, then mounted; /dev/mem is hidden and /dev/fd usable."""
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan_of(backend, layout, _devfs_config("ruleset=4")), undo)
+    assert [c[0] for c in _devfs_calls(sim)] == ["devfs_ruleset_rules", "jail_set",
+                                                 "nmount", "nmount"]
+    dev = sim.snapshot()["mounts"][0]
+    assert dev["ruleset"] == 4 and "mem" not in dev["visible"] and "fd" in dev["visible"]
+    backend.destroy(state, undo)
+    assert_clean(sim)
+
+
+def test_devfs_without_ruleset_gets_jails_default_4(backend: FreeBSDBackend,
+                                                    sim: SimulatedKernel,
+                                                    layout: dict[str, Path],
+                                                    log: RecordingLog) -> None:
+    """No `ruleset=` would mount devfs with no ruleset at all (every device); as
+    jail(8) mount.devfs does, ruleset 4 (devfsrules_jail) is used, with a warning."""
+    plan = plan_of(backend, layout, _devfs_config())
+    assert plan.mounts[0].data == (("ruleset", "4"),)
+    assert any("ruleset=" in w and "4" in w for w in log.warnings)
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan, undo)
+    assert "mem" not in sim.snapshot()["mounts"][0]["visible"]
+    backend.destroy(state, undo)
+    assert_clean(sim)

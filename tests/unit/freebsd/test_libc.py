@@ -204,3 +204,28 @@ def test_ps_output_gives_the_jails_pids(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(libc, "PS", str(script))
     monkeypatch.setattr(libc.LibcKernel, "_jails", lambda self: {3: 0, 4: 3, 5: 0})
     assert libc.LibcKernel().jail_pids(3) == [20, 21]
+
+
+def test_devfs_ruleset_rules_runs_rule_show(tmp_path, monkeypatch) -> None:
+    """`/sbin/devfs -m /dev rule -s N show`: one line per rule, nothing for a missing
+    or empty ruleset (sbin/devfs/rule.c rule_show), a failure is a KernelError."""
+    import errno
+
+    args = tmp_path / "args"
+    script = tmp_path / "devfs"
+    script.write_text(f"#!/bin/sh\necho \"$@\" > {args}\n"
+                      "[ \"$5\" = 4 ] && printf '100 include 1\\n200 path fuse unhide\\n'\n"
+                      "exit 0\n")
+    script.chmod(0o755)
+    monkeypatch.setattr(libc, "DEVFS", str(script))
+    kernel = libc.LibcKernel()
+    assert kernel.devfs_ruleset_rules(4) == ["100 include 1", "200 path fuse unhide"]
+    assert args.read_text().split() == ["-m", "/dev", "rule", "-s", "4", "show"]
+    assert kernel.devfs_ruleset_rules(9) == []
+    with pytest.raises(ValueError):
+        kernel.devfs_ruleset_rules(0)
+    monkeypatch.setattr(libc, "DEVFS", _fake_tool(
+        tmp_path, "devfs rule: ioctl DEVFSIO_RGETNEXT: Operation not permitted"))
+    with pytest.raises(KernelError) as info:
+        kernel.devfs_ruleset_rules(4)
+    assert info.value.errno == errno.EPERM

@@ -76,8 +76,9 @@ def test_missing_rootfs_is_an_error(planner, layout) -> None:
 def test_json_is_stable_and_serialisable(planner, layout) -> None:
     """to_json has the documented top-level keys and round-trips through json."""
     doc = plan_of(planner, layout, base_config()).to_json()
-    assert list(doc) == ["platform", "jail", "mounts", "mountpoints", "devfs_rules", "rctl",
-                         "cpuset", "interfaces", "process", "warnings"]
+    assert list(doc) == ["platform", "jail", "mounts", "mountpoints", "devfs_rules",
+                         "devfs_ruleset_checks", "rctl", "cpuset", "interfaces", "process",
+                         "warnings"]
     assert json.loads(json.dumps(doc)) == doc
 
 
@@ -95,3 +96,18 @@ def test_warnings_reach_the_log(planner, layout, log) -> None:
     plan_of(planner, layout, base_config(freebsd={"jail": {"vnet": "new"}},
                                          annotations={"org.freebsd.jail.vnet": "inherit"}))
     assert any("org.freebsd.jail.vnet" in w for w in log.warnings)
+
+
+def test_plan_shows_the_devfs_ruleset_checks(planner, layout) -> None:
+    """Each devfs mount with a ruleset other than 0 is checked before anything is
+    created (`devfs rule -s N show` must list rules); plan shows it in both forms."""
+    config = base_config(mounts=[
+        {"destination": "/dev", "type": "devfs", "source": "devfs", "options": ["ruleset=5"]},
+        {"destination": "/tmp", "type": "devfs", "source": "devfs", "options": ["ruleset=0"]}])
+    plan = plan_of(planner, layout, config)
+    dev = str(layout["rootfs"] / "dev")
+    assert plan.to_json()["devfs_ruleset_checks"] == [{"mountpoint": dev, "ruleset": 5}]
+    text = plan.to_text()
+    assert "check devfs rule -s 5 show lists rules (else refuse)" in text
+    assert text.index("check devfs rule -s 5") < text.index("mounts (in order")
+    assert "-s 0" not in text

@@ -579,3 +579,24 @@ def test_fault_injection_fails_the_nth_call(sim: SimulatedKernel, root: Path) ->
     sim.nmount("tmpfs", "tmpfs", str(root / "mnt"), 0, {})
     fails(errno.EIO, sim.nmount, "tmpfs", "tmpfs", str(root / "dev"), 0, {})
     sim.nmount("tmpfs", "tmpfs", str(root / "dev"), 0, {})
+
+
+def test_rule_show_lists_a_rulesets_rules(sim: SimulatedKernel, root: Path) -> None:
+    """sbin/devfs/rule.c rule_show: `devfs rule -s N show` prints one numbered line per
+    rule (autonumbered by 100) and exits 0; a missing ruleset (DEVFSIO_RGETNEXT
+    ENOENT, devfs_rule.c) and an empty one print nothing and exit 0 alike."""
+    assert sim.devfs_ruleset_rules(2)[:2] == ["100 path log unhide", "200 path null unhide"]
+    assert sim.devfs_ruleset_rules(4)[0] == "100 include 1"
+    assert sim.devfs_ruleset_rules(77) == []
+    sim.nmount("devfs", "devfs", str(root / "dev"), 0, {"ruleset": "78"})
+    assert "78" in sim.snapshot()["devfs_rulesets"]
+    assert sim.devfs_ruleset_rules(78) == []
+    with pytest.raises(ValueError):
+        sim.devfs_ruleset_rules(0)  # -s 0 means the mount's own ruleset: not asked
+
+
+def test_host_without_loaded_rules_has_no_rulesets(tmp_path: Path) -> None:
+    """devfs_rules=False: /etc/rc.d/devfs never loaded /etc/defaults/devfs.rules."""
+    bare = SimulatedKernel.configure(str(tmp_path / "bare.json"), devfs_rules=False)
+    assert bare.snapshot()["devfs_rulesets"] == {}
+    assert bare.devfs_ruleset_rules(4) == []
