@@ -93,10 +93,13 @@ class BuildahEnv(CallLog):
         return res
 
     def run_argv(self, container: str, *command: str, options: tuple[str, ...] = ()) -> list[str]:
-        """`buildah run` through the runtime (`--isolation oci`), with the session token."""
+        """`buildah run` through the runtime (`--isolation oci`), with the session token.
+
+        `--network none`: buildah ignores containers.conf's netns and network_config_dir
+        and would otherwise set up the host's CNI bridge and firewall chains."""
         return self.argv("run", "--isolation", "oci", "--runtime", self.runtime,
-                         "--env", f"PYOCIJAIL_E2E={self.token}", *options, container,
-                         "--", *command)
+                         "--network", "none", "--env", f"PYOCIJAIL_E2E={self.token}",
+                         *options, container, "--", *command)
 
     def run(self, container: str, *command: str, options: tuple[str, ...] = (),
             input: str | None = None) -> Result:

@@ -142,6 +142,15 @@ def remove_cgroups(dirs: set[str]) -> list[str]:
     return stuck
 
 
+def network_links() -> set[str]:
+    """The host's network interfaces: tests run containers without networking
+    (netns none or their own namespaces) and must add none."""
+    try:
+        return set(os.listdir("/sys/class/net"))
+    except OSError:
+        return set()
+
+
 class HostSnapshot:
     """What existed before; `leftovers()` reports what is new since then."""
 
@@ -152,6 +161,7 @@ class HostSnapshot:
         self.mounts = mounts_under(base)
         self.procs = set(session_processes(markers))
         self.cgroups = cgroup_dirs()
+        self.links = network_links()
 
     def leftovers(self, state_roots: tuple[str, ...] = ()) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -166,6 +176,9 @@ class HostSnapshot:
                          if os.path.basename(d) not in self.ignore_cgroups)
         if cgroups:
             out["cgroups"] = cgroups
+        links = sorted(network_links() - self.links)
+        if links:  # e.g. a client that fell back to the host's CNI bridge
+            out["network interfaces"] = links
         states = [os.path.join(r, i) for r in state_roots if os.path.isdir(r)
                   for i in os.listdir(r) if not i.startswith(".")]  # (kept seccomp programs)
         if states:
