@@ -75,19 +75,25 @@ def busybox_rootfs():
 IMAGE = "localhost/busybox:latest"
 
 
+def _client_session(client, rootfs, stop):
+    """Import the busybox image into a client (podman, buildah, containerd), hand it to
+    the session; at the end stop it and fail if anything of it is left."""
+    try:
+        client.import_rootfs(rootfs, IMAGE)
+        yield client
+    finally:
+        problems = stop()
+        _reap_zombie_children(set())
+        assert not problems, problems
+
+
 @pytest.fixture(scope="session")
 def podman_session(busybox_rootfs):
     _need("podman", "conmon")
     from pyocijail.testing.podman import PodmanEnv
 
     env = PodmanEnv.create(tempfile.mkdtemp(prefix="pyocijail-e2e-podman-"))
-    try:
-        env.import_rootfs(busybox_rootfs, IMAGE)
-        yield env
-    finally:
-        problems = env.teardown()
-        _reap_zombie_children(set())
-        assert not problems, problems
+    yield from _client_session(env, busybox_rootfs, env.teardown)
 
 
 @pytest.fixture
@@ -117,13 +123,7 @@ def buildah_session(busybox_rootfs):
     from pyocijail.testing.buildah import BuildahEnv
 
     env = BuildahEnv.create(tempfile.mkdtemp(prefix="pyocijail-e2e-buildah-"))
-    try:
-        env.import_rootfs(busybox_rootfs, IMAGE)
-        yield env
-    finally:
-        problems = env.teardown()
-        _reap_zombie_children(set())
-        assert not problems, problems
+    yield from _client_session(env, busybox_rootfs, env.teardown)
 
 
 @pytest.fixture
@@ -146,13 +146,7 @@ def containerd_session(busybox_rootfs):
     from pyocijail.testing.containerd import Containerd
 
     daemon = Containerd.start(tempfile.mkdtemp(prefix="pyocijail-e2e-ctrd-"))
-    try:
-        daemon.import_rootfs(busybox_rootfs, IMAGE)
-        yield daemon
-    finally:
-        problems = daemon.stop()
-        _reap_zombie_children(set())
-        assert not problems, problems
+    yield from _client_session(daemon, busybox_rootfs, daemon.stop)
 
 
 @pytest.fixture
