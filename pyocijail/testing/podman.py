@@ -87,6 +87,8 @@ graphroot = "{base}/root"
 
 
 class PodmanEnv(CallLog):
+    TOOL = PODMAN
+
     def __init__(self, base: str) -> None:
         self.base = os.path.abspath(base)
         self.state = os.path.join(self.base, "state")
@@ -129,7 +131,8 @@ class PodmanEnv(CallLog):
             f.write(STORAGE_CONF.format(base=self.base))
         with open(os.path.join(conf, "registries.conf"), "w") as f:
             f.write("unqualified-search-registries = []\n")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("CONTAINERS_", "PYTHON"))}
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("CONTAINERS_", "PYTHON", "BUILDAH_"))}
         env.update(CONTAINERS_CONF=os.path.join(conf, "containers.conf"),
                    CONTAINERS_STORAGE_CONF=os.path.join(conf, "storage.conf"),
                    CONTAINERS_REGISTRIES_CONF=os.path.join(conf, "registries.conf"),
@@ -157,7 +160,8 @@ class PodmanEnv(CallLog):
     def ok(self, *args: str, **kwargs: Any) -> Result:
         res = self(*args, **kwargs)
         if res.code != 0:
-            raise AssertionError(f"podman {' '.join(args)} failed: {res}\n{self.tail_calls()}")
+            raise AssertionError(f"{self.TOOL} {' '.join(args)} failed: {res}\n"
+                                 f"{self.tail_calls()}")
         return res
 
     def popen(self, *args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
@@ -181,6 +185,10 @@ class PodmanEnv(CallLog):
         self("pod", "rm", "-a", "-f", "-t", "0", timeout=60)
         self("rm", "-a", "-f", "-t", "0", timeout=60)
 
+    def our_cgroups(self) -> set[str]:
+        """Cgroups of ours that may predate the session (none for podman: it names them)."""
+        return set()
+
     def teardown(self) -> list[str]:
         """Remove every container and image, mounts, new cgroups, the temp dir.
 
@@ -191,11 +199,11 @@ class PodmanEnv(CallLog):
             self.remove_all_containers()
             self("rmi", "-a", "-f", timeout=60)
         except (OSError, subprocess.SubprocessError) as err:
-            problems.append(f"podman clean-up: {err}")
+            problems.append(f"{self.TOOL} clean-up: {err}")
         unmount_under(self.base)
         # libpod_parent (and its conmon child) is created by podman's cgroupfs
         # manager on first use; remove only what appeared during this session.
-        stuck = remove_cgroups(cgroup_dirs() - self.cgroups_before)
+        stuck = remove_cgroups((cgroup_dirs() - self.cgroups_before) | self.our_cgroups())
         problems += [f"cgroup not removed: {d}" for d in stuck]
         shutil.rmtree(self.base, ignore_errors=True)
         if os.path.exists(self.base):

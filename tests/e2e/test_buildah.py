@@ -74,7 +74,7 @@ def test_sigterm_to_buildah_run_kills_and_deletes(buildah, ctr, tmp_path):
     before = len(buildah.runtime_calls())
     out = tmp_path / "out"
     with open(out, "w") as o, open(tmp_path / "err", "w") as e:
-        proc = buildah.popen(buildah.run_argv(ctr, "sh", "-c", "echo started; sleep 30"),
+        proc = buildah.popen(*buildah.run_args(ctr, "sh", "-c", "echo started; sleep 30"),
                              stdin=open(os.devnull), stdout=o, stderr=e)
     try:
         wait_for(lambda: out.read_text() == "started\n", 30, "the step to start")
