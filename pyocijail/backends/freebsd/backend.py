@@ -124,10 +124,9 @@ class FreeBSDBackend:
         /etc/rc.d/devfs never loaded /etc/defaults/devfs.rules, would hand the
         container every host device. `devfs rule -s N show` lists nothing for both.
         """
-        for target, number in plan.devfs_ruleset_checks():
+        for mount, number in plan.devfs_ruleset_checks():
             if self.kernel.devfs_ruleset_rules(number):
                 continue
-            mount = next(m for m in plan.mounts if m.target == target)
             raise ConfigError(
                 f"mount {mount.destination}: devfs ruleset {number} does not exist or holds "
                 "no rules on this host, so the mount would hide no device (FreeBSD creates "

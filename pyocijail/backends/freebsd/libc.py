@@ -129,11 +129,11 @@ def _errmsg(keep: list[Any]) -> str:
     return bytes(keep[-1].raw).split(b"\0", 1)[0].decode(errors="replace")
 
 
-_ERRNO_BY_TEXT = {os.strerror(e): e for e in errno.errorcode}
-#: Messages tools print instead of a strerror text. rctl(8) answers ENOSYS from
-#: the kernel with its own words (usr.bin/rctl/rctl.c enosys()): RACCT/RCTL is
-#: compiled into GENERIC but off until the kern.racct.enable=1 loader tunable.
-_TOOL_ERRNO = {
+#: strerror texts, and the messages tools print instead of one: rctl(8) answers
+#: ENOSYS from the kernel with its own words (usr.bin/rctl/rctl.c enosys()),
+#: RACCT/RCTL being compiled into GENERIC but off until kern.racct.enable=1.
+_ERRNO_BY_TEXT = {
+    **{os.strerror(e): e for e in errno.errorcode},
     "RACCT/RCTL present, but disabled": errno.ENOSYS,
     "RACCT/RCTL support not present in kernel": errno.ENOSYS,
 }
@@ -142,9 +142,8 @@ _TOOL_ERRNO = {
 def tool_errno(text: str) -> int | None:
     """The errno a tool's stderr names; the longest matching text wins, so
     "Operation not supported by device" (ENODEV) is not read as EOPNOTSUPP."""
-    known = {**_ERRNO_BY_TEXT, **_TOOL_ERRNO}
-    matches = [t for t in known if t in text]
-    return known[max(matches, key=len)] if matches else None
+    matches = [t for t in _ERRNO_BY_TEXT if t in text]
+    return _ERRNO_BY_TEXT[max(matches, key=len)] if matches else None
 
 
 def run_tool(op: str, argv: list[str]) -> str:

@@ -108,15 +108,15 @@ class JailPlan:
     def devfs_rules(self) -> list[dict[str, str]]:
         return [{"mountpoint": m.target, "rule": r} for m in self.mounts for r in m.rules]
 
-    def devfs_ruleset_checks(self) -> list[tuple[str, int]]:
-        """(mount target, ruleset) for each devfs mount create must check first:
+    def devfs_ruleset_checks(self) -> list[tuple[MountOp, int]]:
+        """(mount, ruleset) for each devfs mount create must check first:
         every ruleset but 0, which asks for no restriction explicitly."""
         out = []
         for m in self.mounts:
             if m.fstype == "devfs":
                 number = int(dict(m.data).get("ruleset") or 0)
                 if number:
-                    out.append((m.target, number))
+                    out.append((m, number))
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -133,8 +133,8 @@ class JailPlan:
             "mounts": [m.to_json() for m in self.mounts],
             "mountpoints": [p.to_json() for p in self.mountpoints],
             "devfs_rules": self.devfs_rules(),
-            "devfs_ruleset_checks": [{"mountpoint": t, "ruleset": n}
-                                     for t, n in self.devfs_ruleset_checks()],
+            "devfs_ruleset_checks": [{"mountpoint": m.target, "ruleset": n}
+                                     for m, n in self.devfs_ruleset_checks()],
             "rctl": list(self.rctl),
             "cpuset": self.cpuset,
             "interfaces": interfaces,
@@ -155,8 +155,8 @@ class JailPlan:
         checks = self.devfs_ruleset_checks()
         if checks:
             out.append("checks (before anything is created)")
-            out.extend(f"  check devfs rule -s {n} show lists rules (else refuse) for {t}"
-                       for t, n in checks)
+            out.extend(f"  check devfs rule -s {n} show lists rules (else refuse) for {m.target}"
+                       for m, n in checks)
         out.append("mounts (in order; unmounted in reverse)")
         for i, m in enumerate(self.mounts):
             extra = " [file; copy if the kernel cannot]" if m.file else ""
