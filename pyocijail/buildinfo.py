@@ -9,7 +9,7 @@ of packed-refs.
 
 from __future__ import annotations
 
-import os
+from pyocijail import pathlite  # not os: --version is a hot command
 
 HEX = frozenset("0123456789abcdef")
 
@@ -22,34 +22,34 @@ def commit() -> str:
         return str(COMMIT)
     except ImportError:
         pass
-    checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    checkout = pathlite.dirname(pathlite.dirname(pathlite.abspath(__file__)))
     head = checkout_commit(checkout)
     return head[:12] if head else "unknown"
 
 
 def checkout_commit(checkout: str) -> str | None:
     """The full commit id HEAD names in the git checkout at `checkout`, or None."""
-    gitdir = os.path.join(checkout, ".git")
+    gitdir = pathlite.join(checkout, ".git")
     try:
-        if os.path.isfile(gitdir):  # a worktree (or submodule): "gitdir: <path>"
+        if pathlite.isfile(gitdir):  # a worktree (or submodule): "gitdir: <path>"
             text = _read(gitdir)
             if not text.startswith("gitdir: "):
                 return None
-            gitdir = os.path.join(checkout, text[len("gitdir: "):])
-        head = _read(os.path.join(gitdir, "HEAD"))
+            gitdir = pathlite.join(checkout, text[len("gitdir: "):])
+        head = _read(pathlite.join(gitdir, "HEAD"))
         if not head.startswith("ref: "):
             return head if _is_id(head) else None
         ref = head[len("ref: "):]
         common = gitdir
-        if os.path.isfile(os.path.join(gitdir, "commondir")):
-            common = os.path.join(gitdir, _read(os.path.join(gitdir, "commondir")))
+        if pathlite.isfile(pathlite.join(gitdir, "commondir")):
+            common = pathlite.join(gitdir, _read(pathlite.join(gitdir, "commondir")))
         for base in (gitdir, common):
             try:
-                found = _read(os.path.join(base, ref))
+                found = _read(pathlite.join(base, ref))
             except FileNotFoundError:
                 continue
             return found if _is_id(found) else None
-        return _packed(os.path.join(common, "packed-refs"), ref)
+        return _packed(pathlite.join(common, "packed-refs"), ref)
     except (OSError, UnicodeDecodeError):
         return None
 

@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     the atexit hook registered here flushes stdout and stderr and _exits with
     main's status. Tearing down the modules (a create has ~17 000 objects)
     costs 5-30 ms per call and does nothing a runtime needs: every file
-    pyocijail writes is written with os.write and closed, locks and
+    pyocijail writes is written with posix.write and closed, locks and
     descriptors go with the process.
     """
     if argv is not None:
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _leave(status: list[int]) -> None:
     """atexit: end the process without the interpreter's teardown (see `main`)."""
-    import os  # loaded long ago (pyocijail.log); not at the top: keep that block as it is
+    import posix  # loaded at start-up; not os (tests/unit/test_import_budget.py)
 
     if not status:
         return  # main did not return (an exception): the normal exit reports it
@@ -177,7 +177,7 @@ def _leave(status: list[int]) -> None:
             stream.flush()
         except (OSError, ValueError):
             code = code or 120  # what the interpreter exits with when the flush fails
-    os._exit(code)
+    posix._exit(code)
 
 
 def _main(argv: list[str]) -> int:

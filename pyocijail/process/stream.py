@@ -1,5 +1,5 @@
 """The descriptor and socket helpers the hot commands need, in a module that
-imports only `os`.
+imports only `posix` (not `os`: see `pyocijail.pathlite`).
 
 `console` (array, termios, socket) and `sync` (json, socket) are too heavy
 for `start`, which runs once per container; both re-export the socket ones.
@@ -7,7 +7,10 @@ for `start`, which runs once per container; both re-export the socket ones.
 
 from __future__ import annotations
 
-import os
+import posix
+import sys
+
+from pyocijail import pathlite
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,32 +29,32 @@ class short_unix_path:  # noqa: N801 - used as `with short_unix_path(p) as name`
         self.here: int | None = None
 
     def __enter__(self) -> str:
-        if len(os.fsencode(self.path)) < 100:
+        if len(self.path.encode(sys.getfilesystemencoding(), "surrogateescape")) < 100:
             return self.path
-        self.here = os.open(".", os.O_RDONLY | os.O_CLOEXEC)
+        self.here = posix.open(".", posix.O_RDONLY | posix.O_CLOEXEC)
         try:
-            os.chdir(os.path.dirname(self.path) or ".")
+            posix.chdir(pathlite.dirname(self.path) or ".")
         except BaseException:
-            os.close(self.here)
+            posix.close(self.here)
             self.here = None
             raise
-        return os.path.basename(self.path)
+        return pathlite.basename(self.path)
 
     def __exit__(self, *exc: object) -> None:
         if self.here is not None:
             try:
-                os.fchdir(self.here)
+                posix.fchdir(self.here)
             finally:
-                os.close(self.here)
+                posix.close(self.here)
                 self.here = None
 
 
 def write_all(fd: int, data: bytes) -> None:
-    """os.write until all of `data` is written: one write may take only part
+    """posix.write until all of `data` is written: one write may take only part
     (a signal during a pipe write, a full disk)."""
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[posix.write(fd, view):]
 
 
 def read_stream(sock: Any) -> bytes:

@@ -10,8 +10,7 @@ finished": the rest is derived on every call, like crun does, from
 
 from __future__ import annotations
 
-import os
-
+from pyocijail import pathlite
 from pyocijail.errors import InvalidStatus
 from pyocijail.state import liveness
 from pyocijail.state.record import Record
@@ -103,8 +102,8 @@ def compute(record: Record, cdir: ContainerDir) -> Status:
         return Status.CREATING if creating else Status.STOPPED
     if not liveness.alive(record.pid, record.start_time):
         return Status.STOPPED
-    if os.path.lexists(cdir.file(BARRIER)):
+    if pathlite.lexists(cdir.file(BARRIER)):
         return Status.CREATED
-    if os.path.exists(cdir.file(PAUSED_MARK)):
+    if pathlite.exists(cdir.file(PAUSED_MARK)):
         return Status.PAUSED
     return Status.RUNNING

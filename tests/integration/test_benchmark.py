@@ -42,7 +42,15 @@ def test_quick_run_reports_every_metric_and_leaves_nothing():
     for by_count in data["scaling"].values():
         assert set(by_count) == {"1", "3"}
     assert data["rss_mb"]["pyocijail"]["max"] > 0
-    assert data["targets"] and all({"target", "value", "limit", "met"} <= set(t)
+    assert data["targets"] and all({"target", "value", "limit", "met", "floor"} <= set(t)
                                    for t in data["targets"])
+    # the floor: runc's time plus, per call, the bare interpreter's start-up over runc's
+    startup = data["startup"]
+    assert startup["python"] > 0
+    if "runc" in names:
+        runc = data["bundles"]["default"]["cycle"]["runc"]
+        expected = round((runc + 3 * (startup["python"] - startup["runc"])) / runc, 2)
+        cycle = next(t for t in data["targets"] if t["target"] == "cycle, default bundle")
+        assert cycle["floor"] == expected
     # cleaned up: its cgroup parent and state roots are gone
     assert glob.glob(f"/sys/fs/cgroup/*/pyocijail-bench-{proc.pid}") == []

@@ -24,7 +24,10 @@ from pyocijail.testing.bundles import busybox_available, make_bundle
 #: Never on a hot command: third-party dependencies, process spawning, argparse
 #: and what it drags in, and the stdlib modules whose import alone costs a
 #: millisecond or more (`json` -> `re` -> `enum`, `typing`, `socket`, ...).
+#: `os` is one of them (~2 ms: `_collections_abc` builds its ABCs): the hot
+#: modules use `posix` and `pyocijail.pathlite`.
 HEAVY = {
+    "os", "posixpath", "_collections_abc",
     "jsonschema", "referencing", "cattrs", "attrs", "attr", "psutil",
     "subprocess", "argparse", "gettext", "locale", "shutil",
     "json", "re", "enum", "typing", "functools", "collections", "contextlib", "inspect",
@@ -42,8 +45,9 @@ ALLOWED: dict[str, set[str]] = {
 #: valid one is accepted by the compiled schema check and converted without
 #: attrs or cattrs (`pyocijail.values`); jsonschema is imported only to describe
 #: a rejection; argparse only for help and usage errors. Otherwise the hot
-#: commands' budget holds, except for ctypes (mount, unshare, setns, seccomp).
-CREATE_FORBIDDEN = HEAVY - {"ctypes"}
+#: commands' budget holds, except for ctypes (mount, unshare, setns, seccomp) and
+#: os.
+CREATE_FORBIDDEN = HEAVY - {"ctypes", "os", "posixpath", "_collections_abc"}
 
 _WRAPPER = """
 import sys

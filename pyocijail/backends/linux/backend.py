@@ -25,10 +25,11 @@ the container, so nothing in it can ptrace them or open /proc/<pid>/exe.
 from __future__ import annotations
 
 import errno
-import os
+import posix  # not os: delete and kill --all load this (tests/unit/test_import_budget.py)
 
 # libc (and with it ctypes) only where create and exec use it: delete and kill --all
 # load this module too.
+from pyocijail import pathlite
 from pyocijail.backends.linux import cgroups
 from pyocijail.backends.linux.cgroups import Cgroup
 from pyocijail.errors import KernelError, PyocijailError
@@ -112,18 +113,18 @@ class LinuxBackend:
         if self._primed is not None:
             self._primed()  # the warm-up thread is done: fork copies one thread only
             self._primed = None
-        r, w = os.pipe2(os.O_CLOEXEC)
+        r, w = posix.pipe2(posix.O_CLOEXEC)
 
         def gated() -> None:
             self._before_gate(plan)  # meanwhile R records the pid and runs `adopt`
-            go = os.read(r, 1)
-            os.close(r)
+            go = posix.read(r, 1)
+            posix.close(r)
             if go != b"1":
-                os._exit(1)
+                posix._exit(1)
             child()
 
         def first() -> None:
-            os.close(w)
+            posix.close(w)
 
         try:
             if plan.has("user"):
@@ -138,10 +139,10 @@ class LinuxBackend:
             else:
                 pid = fork_child(lambda: (first(), gated()))
         except BaseException:
-            os.close(w)
+            posix.close(w)
             raise
         finally:
-            os.close(r)
+            posix.close(r)
         self._gate = w
         return pid
 
@@ -154,10 +155,10 @@ class LinuxBackend:
         try:
             cgroups.attach(plan.cgroups, pid)
             if gate is not None:
-                os.write(gate, b"1")
+                posix.write(gate, b"1")
         finally:
             if gate is not None:
-                os.close(gate)
+                posix.close(gate)
 
     def _prepare_seccomp(self, plan: LinuxPlan) -> dict[str, Any]:
         """The profile for exec, and the program compiled for an earlier container
@@ -167,16 +168,16 @@ class LinuxBackend:
         from pyocijail.spec.convert import unstructure
 
         assert plan.seccomp is not None
-        path = os.path.join(plan.state_dir, SECCOMP_FILE)
+        path = f"{plan.state_dir}/{SECCOMP_FILE}"
         with open(path, "w", encoding="utf-8") as f:
             f.write(jsonlite.dumps(unstructure(plan.seccomp)))
         state: dict[str, Any] = {"seccomp": path}
         key = seccomp.program_key(plan.seccomp)
         if key is not None:
-            program = os.path.join(plan.state_dir, seccomp.PROGRAM_FILE)
+            program = f"{plan.state_dir}/{seccomp.PROGRAM_FILE}"
             state.update(seccompProgram=program, seccompKey=key)
             try:
-                os.link(os.path.join(_program_cache(plan), key), program)
+                posix.link(f"{_program_cache(plan)}/{key}", program)
             except OSError:
                 pass  # not compiled yet: init builds it and saves it there
         return state
@@ -190,19 +191,19 @@ class LinuxBackend:
             return
         cache = _program_cache(plan)
         try:
-            os.mkdir(cache, 0o700)
+            posix.mkdir(cache, 0o700)
         except FileExistsError:
             pass
         except OSError:
             return
         try:
-            names = os.listdir(cache)
+            names = posix.listdir(cache)
             if key in names:
                 return
             if len(names) >= seccomp.CACHE_LIMIT:
                 for name in names:
-                    os.unlink(os.path.join(cache, name))
-            os.link(program, os.path.join(cache, key))
+                    posix.unlink(f"{cache}/{name}")
+            posix.link(program, f"{cache}/{key}")
         except OSError:
             pass  # only the next create's head start is lost
 
@@ -235,7 +236,7 @@ class LinuxBackend:
             libc.prctl(libc.PR_SET_DUMPABLE, 0)
             capabilities.last_cap()  # probe now, cached for become
             if plan.seccomp is not None:
-                program = os.path.join(plan.state_dir, seccomp.PROGRAM_FILE)
+                program = f"{plan.state_dir}/{seccomp.PROGRAM_FILE}"
                 self._filter = seccomp.Filter.compiled(plan.seccomp, program)
                 if self._filter is None:
                     self._filter = seccomp.Filter(plan.seccomp)
@@ -359,7 +360,7 @@ class LinuxBackend:
         join_all(pid, {ns[0] for ns in state.get("namespaces", [])})
         if _has(state, "user"):
             become_root()  # then `become` changes to the process's user, as in init
-        os.chdir("/")
+        posix.chdir("/")
 
     def processes(self, state: dict[str, Any], pid: int) -> Iterator[int]:
         """Every pid in the container's cgroup (or, for old state, its pid namespace)."""
@@ -408,14 +409,14 @@ def _check_reachable(plan: LinuxPlan) -> None:
     """In a user namespace the rootfs is reached as the container's root, which has
     no privilege over files of unmapped owners (runc has the same requirement)."""
     try:
-        os.close(os.open(plan.rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+        posix.close(posix.open(plan.rootfs, posix.O_PATH | posix.O_DIRECTORY | posix.O_CLOEXEC))
     except OSError as err:
         from pyocijail.backends.linux.userns import host_id
 
         uid = host_id(plan.uid_mappings, 0)
         who = f"host uid {uid}" if uid is not None else "root of the joined user namespace"
         raise KernelError("open rootfs", err.errno, plan.rootfs,
-                          f"{os.strerror(err.errno)}: the container's root ({who}) must be "
+                          f"{posix.strerror(err.errno)}: the container's root ({who}) must be "
                           "able to reach it (search permission on every directory above)"
                           ) from None
 
@@ -423,9 +424,9 @@ def _check_reachable(plan: LinuxPlan) -> None:
 def _change_user(process: Process) -> None:
     user = process.user
     try:
-        os.setgroups(list(user.additional_gids))
-        os.setgid(user.gid)
-        os.setuid(user.uid)
+        posix.setgroups(list(user.additional_gids))
+        posix.setgid(user.gid)
+        posix.setuid(user.uid)
     except OSError as err:
         raise KernelError(f"set user {user.uid}:{user.gid}", err.errno) from None
 
@@ -433,11 +434,11 @@ def _change_user(process: Process) -> None:
 def _write_proc(path: str, value: str) -> None:
     # os-level I/O: after pivot_root the codecs a text-mode open may import are gone
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        fd = posix.open(path, posix.O_WRONLY | posix.O_CLOEXEC)
         try:
-            os.write(fd, value.encode())
+            posix.write(fd, value.encode())
         finally:
-            os.close(fd)
+            posix.close(fd)
     except OSError as err:
         raise KernelError("write", err.errno, path) from None
 
@@ -457,13 +458,13 @@ def _namespace_pids(state: dict[str, Any], pid: int) -> Iterator[int]:
     """With a pid namespace: every pid in it; otherwise init's descendants."""
     if _has(state, "pid"):
         try:
-            target = os.stat(f"/proc/{pid}/ns/pid").st_ino
+            target = posix.stat(f"/proc/{pid}/ns/pid").st_ino
         except OSError:
             return
-        for entry in os.listdir("/proc"):
+        for entry in posix.listdir("/proc"):
             if entry.isdigit():
                 try:
-                    if os.stat(f"/proc/{entry}/ns/pid").st_ino == target:
+                    if posix.stat(f"/proc/{entry}/ns/pid").st_ino == target:
                         yield int(entry)
                 except OSError:
                     continue
@@ -480,4 +481,4 @@ def _program_cache(plan: LinuxPlan) -> str:
     """Where compiled seccomp programs are kept: in the state root."""
     from pyocijail.backends.linux import seccomp
 
-    return os.path.join(os.path.dirname(plan.state_dir), seccomp.CACHE_DIR)
+    return f"{pathlite.dirname(plan.state_dir)}/{seccomp.CACHE_DIR}"

@@ -30,14 +30,14 @@ rmdir deepest first, retry on EBUSY).
 from __future__ import annotations
 
 import errno
-import os
-import posixpath
+import posix
 import time
 
-from pyocijail import values
+from pyocijail import pathlite, values
 from pyocijail.errors import ConfigError, KernelError
 
-# `delete` and `kill --all` load this module: no re, signal or typing here.
+# `delete` and `kill --all` load this module: no os (posix and pathlite instead; the
+# path arithmetic of create imports posixpath where it is done), re, signal or typing.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -77,7 +77,7 @@ class Cgroup:
     @property
     def name(self) -> str:
         """The name under /sys/fs/cgroup ("memory", "systemd", "unified", "" for pure v2)."""
-        return "" if self.mountpoint == "/sys/fs/cgroup" else os.path.basename(self.mountpoint)
+        return "" if self.mountpoint == "/sys/fs/cgroup" else pathlite.basename(self.mountpoint)
 
     def has(self, controller: str) -> bool:
         return controller in self.controllers
@@ -147,13 +147,15 @@ def default_parent(state_root: str | None) -> str:
     Ids are unique only within one state root: two roots (two test runs, two
     users of --root) may both have a container "c1", and sharing a cgroup
     would let one's delete kill the other's processes."""
+    from posixpath import realpath
+
     from pyocijail import DEFAULT_ROOT
 
-    if state_root is None or os.path.realpath(state_root) == os.path.realpath(DEFAULT_ROOT):
+    if state_root is None or realpath(state_root) == realpath(DEFAULT_ROOT):
         return DEFAULT_PARENT
     import hashlib
 
-    digest = hashlib.sha256(os.path.realpath(state_root).encode()).hexdigest()[:12]
+    digest = hashlib.sha256(realpath(state_root).encode()).hexdigest()[:12]
     return f"{DEFAULT_PARENT}-{digest}"
 
 
@@ -177,7 +179,9 @@ def cgroup_path(cgroups_path: str | None, container_id: str,
         return systemd_path(*fields)
     if "\0" in cgroups_path or ".." in cgroups_path.split("/"):
         raise ConfigError(f"linux.cgroupsPath {cgroups_path!r}: '..' is not allowed")
-    path = posixpath.normpath(cgroups_path)
+    from posixpath import normpath
+
+    path = normpath(cgroups_path)
     if path in ("/", "."):
         raise ConfigError(f"linux.cgroupsPath {cgroups_path!r}: names the root cgroup")
     return path
@@ -202,7 +206,7 @@ def systemd_path(parent: str, prefix: str, name: str) -> str:
             raise ConfigError(f"linux.cgroupsPath: slice {name!r} is not inside {parent!r}")
         return expand_slice(name)
     unit = f"{prefix}-{name}.scope" if prefix else f"{name}.scope"
-    return posixpath.join(base, unit)
+    return f"{base.rstrip('/')}/{unit}"
 
 
 def expand_slice(slice_name: str) -> str:
@@ -217,6 +221,8 @@ def expand_slice(slice_name: str) -> str:
 def directories(path: str, hs: Iterable[Hierarchy],
                 own: dict[str, str] | None = None) -> tuple[Cgroup, ...]:
     """The container's directory in each hierarchy, for cgroup `path`."""
+    import posixpath
+
     result = []
     for h in hs:
         full = path
@@ -264,13 +270,13 @@ def _make_path(group: Cgroup, undo: Any, wanted: set[str]) -> None:
         if group.version == 2 and wanted:
             _enable(current, wanted & set(_read(current, "cgroup.controllers").split()))
         current = f"{current}/{part}"
-        if not os.path.isdir(current):
+        if not pathlite.isdir(current):
             entry: dict[str, Any] = {"cgroup": current}
             if current == group.dir:
                 entry["leaf"] = True  # the container's own: remove kills what is left
             undo.append(entry)
             try:
-                os.mkdir(current, 0o755)
+                posix.mkdir(current, 0o755)
             except FileExistsError:
                 pass  # a parallel create made the same parent
             except OSError as err:
@@ -278,7 +284,7 @@ def _make_path(group: Cgroup, undo: Any, wanted: set[str]) -> None:
         if group.version == 1 and group.has("cpuset"):
             for name in ("cpuset.cpus", "cpuset.mems"):
                 if not _read(current, name).strip():
-                    write(current, name, _read(os.path.dirname(current), name).strip())
+                    write(current, name, _read(pathlite.dirname(current), name).strip())
 
 
 def _enable(directory: str, controllers: set[str]) -> None:
@@ -323,14 +329,14 @@ def prime_attach(interval: float = 0.005) -> Callable[[], int]:
                 return
             try:
                 while True:
-                    os.write(fd, b"0")  # this process, into the cgroup it is in
+                    posix.write(fd, b"0")  # this process, into the cgroup it is in
                     moves[0] += 1
                     if stop.acquire(True, interval):
                         return
             except OSError:
                 return
             finally:
-                os.close(fd)
+                posix.close(fd)
         finally:
             done.release()
 
@@ -360,7 +366,8 @@ def _own_procs_fd() -> int | None:
             candidates = [f"/sys/fs/cgroup/{controllers.split(',')[0].replace('name=', '')}{path}"]
         for directory in candidates:
             try:
-                return os.open(f"{directory.rstrip('/')}/cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
+                return posix.open(f"{directory.rstrip('/')}/cgroup.procs",
+                                  posix.O_WRONLY | posix.O_CLOEXEC)
             except OSError:
                 continue
     return None
@@ -388,7 +395,7 @@ def pids(groups: Iterable[Cgroup]) -> Iterator[int]:
 def subtree(directory: str) -> list[str]:
     """`directory` and every cgroup below it, deepest first (the order rmdir needs)."""
     try:
-        with os.scandir(directory) as entries:
+        with posix.scandir(directory) as entries:
             children = [e.path for e in entries if e.is_dir(follow_symlinks=False)]
     except OSError:
         children = []
@@ -402,7 +409,7 @@ def subtree(directory: str) -> list[str]:
 def freezer(groups: Iterable[Cgroup]) -> Cgroup | None:
     for group in groups:
         if (group.version == 1 and group.has("freezer")) or (
-                group.version == 2 and os.path.exists(f"{group.dir}/cgroup.freeze")):
+                group.version == 2 and pathlite.exists(f"{group.dir}/cgroup.freeze")):
             return group
     return None
 
@@ -444,12 +451,12 @@ def remove(dirs: Iterable[str], leaves: Iterable[str] = ()) -> list[str]:
     parents = set()
     leaf_set = set(leaves)
     for d in dirs:
-        parent = os.path.dirname(d)
-        if _is_default_parent(os.path.basename(parent)) and os.path.ismount(
-                os.path.dirname(parent)):
+        parent = pathlite.dirname(d)
+        if _is_default_parent(pathlite.basename(parent)) and pathlite.ismount(
+                pathlite.dirname(parent)):
             parents.add(parent)
         try:
-            os.rmdir(d)  # the usual case: nothing left in it
+            posix.rmdir(d)  # the usual case: nothing left in it
             continue
         except OSError as err:
             if err.errno in (errno.ENOENT, errno.ENOTDIR) or d not in leaf_set:
@@ -458,7 +465,7 @@ def remove(dirs: Iterable[str], leaves: Iterable[str] = ()) -> list[str]:
             _remove_busy(directory, errors)
     for parent in parents:  # the shared /pyocijail, once its last container is gone
         try:
-            os.rmdir(parent)
+            posix.rmdir(parent)
         except OSError:
             pass  # other containers still use it (EBUSY), or already gone
     return errors
@@ -471,13 +478,13 @@ def _remove_busy(d: str, errors: list[str]) -> None:
     delay = 0.001
     while True:
         try:
-            os.rmdir(d)
+            posix.rmdir(d)
             return
         except FileNotFoundError:
             return
         except OSError as err:
             if err.errno != errno.EBUSY or time.monotonic() > deadline:
-                errors.append(f"remove cgroup {d}: {os.strerror(err.errno or 0)}")
+                errors.append(f"remove cgroup {d}: {posix.strerror(err.errno or 0)}")
                 return
             _kill_members(d)
             time.sleep(delay)
@@ -491,10 +498,10 @@ def _kill_members(d: str) -> None:
         return
     for pid in members:
         try:
-            os.kill(pid, SIGKILL)
+            posix.kill(pid, SIGKILL)
         except ProcessLookupError:
             pass
-    if members and os.path.exists(f"{d}/freezer.state"):
+    if members and pathlite.exists(f"{d}/freezer.state"):
         try:
             write(d, "freezer.state", "THAWED")
         except KernelError:
@@ -506,18 +513,18 @@ def _kill_members(d: str) -> None:
 def write(directory: str, name: str, value: str) -> None:
     path = f"{directory}/{name}"
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        fd = posix.open(path, posix.O_WRONLY | posix.O_CLOEXEC)
     except FileNotFoundError:
         raise KernelError("write cgroup file", errno.ENOENT, path,
                           "not supported by this kernel or cgroup layout") from None
     except OSError as err:
         raise KernelError("write cgroup file", err.errno, path) from None
     try:
-        os.write(fd, value.encode())
+        posix.write(fd, value.encode())
     except OSError as err:
         raise KernelError(f"write {value!r} to", err.errno, path) from None
     finally:
-        os.close(fd)
+        posix.close(fd)
 
 
 def _read(directory: str, name: str) -> str:
