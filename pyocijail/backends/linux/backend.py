@@ -109,9 +109,7 @@ class LinuxBackend:
     def fork(self, plan: LinuxPlan, child: Callable[[], None]) -> int:
         """Fork init, held on a pipe until `adopt`; with a user namespace, in two
         stages (`userns.fork_init`) and the pid returned is the stage's child."""
-        if self._primed is not None:
-            self._primed()  # the warm-up thread is done: fork copies one thread only
-            self._primed = None
+        self._join_warm_up()
         r, w = os.pipe2(os.O_CLOEXEC)
 
         def gated() -> None:
@@ -146,7 +144,15 @@ class LinuxBackend:
         return pid
 
     def warm_up(self) -> None:
-        self._primed = cgroups.prime_attach()  # the init's attach then waits less
+        """Warm the cgroup migration lock for the attach of the init (create) or of
+        the exec'd process (exec): that first write would wait ~10-15 ms for it."""
+        if self._primed is None:  # (a second call: already warming)
+            self._primed = cgroups.prime_attach()
+
+    def _join_warm_up(self) -> None:
+        if self._primed is not None:
+            self._primed()  # the warm-up thread is done: fork copies one thread only
+            self._primed = None
 
     def adopt(self, plan: LinuxPlan, pid: int, undo: Any) -> None:
         """Put init in its cgroup, then let it go on (it unshares cgroupns after this)."""
@@ -330,6 +336,7 @@ class LinuxBackend:
 
     # --- later calls -------------------------------------------------------------------
     def fork_joined(self, state: dict[str, Any], pid: int, child: Callable[[], None]) -> int:
+        self._join_warm_up()
         if not _has(state, "pid"):
             return fork_child(child)
         from pyocijail.backends.linux.namespaces import pid_namespace_for_children
