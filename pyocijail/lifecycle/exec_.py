@@ -72,7 +72,7 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
         parent.close()
     failpoint("exec.after-ready")
     if pid_file:
-        from pyocijail.lifecycle.create import write_pid_file
+        from pyocijail.lifecycle.pidfile import write_pid_file
 
         write_pid_file(pid_file, pid)
     if detach:

@@ -50,6 +50,9 @@ CREATE_FORBIDDEN = HEAVY - {"ctypes"}
 #: neither module (the init imports seccomp only for a filter).
 CONFIG_SPECIFIC = {"pyocijail.backends.linux.seccomp", "pyocijail.backends.linux.userns"}
 
+#: exec writes its --pid-file without create's module (its hooks and undo journal).
+EXEC_SKIPS = {"pyocijail.lifecycle.create", "pyocijail.lifecycle.hooks"}
+
 _WRAPPER = """
 import sys
 sys.path[:0] = {paths!r}
@@ -177,6 +180,7 @@ def test_create_run_exec_of_valid_configs_skip_jsonschema_and_cattrs(tmp_path):
         mods = _modules(tmp_path, root, "exec", "--pid-file", str(tmp_path / "epid"),
                         "--process", str(process), "--detach", "c2")
         assert mods & CREATE_FORBIDDEN == set(), sorted(mods & CREATE_FORBIDDEN)
+        assert mods & EXEC_SKIPS == set(), sorted(mods & EXEC_SKIPS)
         mods = _modules(tmp_path, root, "exec", "-e", "A=1", "--env=B=2", "--cwd", "/",
                         "-u", "0:0", "c2", "--", "sh", "-c", "test $A$B = 12")
         assert mods & CREATE_FORBIDDEN == set(), sorted(mods & CREATE_FORBIDDEN)
