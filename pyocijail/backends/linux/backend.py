@@ -191,7 +191,7 @@ class LinuxBackend:
         """R, once the container is created: keep its compiled seccomp program."""
         key, program = state.get("seccompKey"), state.get("seccompProgram")
         if not key or not program:
-            return  # (no filter: seccomp is not imported, ~0.8 ms before create returns)
+            return  # (no filter: seccomp is not imported, 0.3 ms before create returns)
         from pyocijail.backends.linux import seccomp
 
         cache = _program_cache(plan)
@@ -220,7 +220,7 @@ class LinuxBackend:
 
         Everything the init uses after pivot_root is imported here, the seccomp
         and cgroup-mount modules only for a config that has a filter or a
-        `type: cgroup` mount (~0.8 ms each, on the path to start); the seccomp
+        `type: cgroup` mount (0.2-0.3 ms each, on the path to start); the seccomp
         filter is built and compiled (~25 ms for podman's profile). Memory
         allocated now is charged to the runtime's cgroup, not the container's,
         as is the rest of this copy of the runtime. An error is kept for
