@@ -78,7 +78,7 @@ except (OSError, ImportError) as _err:
 
 # The baked root goes in front of the caller's arguments, and main() reads them
 # from sys.argv: called without arguments, main is "the program" and ends the
-# process without the interpreter's teardown (cli.main; ~10 ms of a create).
+# process without the interpreter's teardown (cli.main; 4-10 ms of a create).
 _HEAD = """\
 sys.argv[1:1] = ['--root', {root!r}]
 """
