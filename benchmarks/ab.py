@@ -7,8 +7,9 @@
 Each tree is a directory that holds the `pyocijail` package (a checkout, or
 `git archive` of a commit unpacked somewhere). All trees run with this
 interpreter and the run-time dependencies of its environment, through the
-same launcher form as `bench.py` (`pyocijail.launcher`), each with its own
-`--root`. Per iteration and bundle: a full cycle (create, start, wait,
+launcher form of `bench.py`, each written by the tree's own
+`pyocijail/launcher.py` (a launcher change is measured too), each with its
+own `--root`. Per iteration and bundle: a full cycle (create, start, wait,
 delete), a foreground `run` and an `exec --detach` into a running sleeper;
 the order of the trees rotates every iteration. Prints medians, and the
 ratio of every tree to the first one.
@@ -35,16 +36,24 @@ from benchmarks.bench import (  # noqa: E402
     remove_cgroups,
     wait_pid,
 )
-from pyocijail.launcher import import_paths, write_launcher  # noqa: E402
+from pyocijail.launcher import import_paths  # noqa: E402
 
 OPS = ("cycle", "create", "start", "delete", "run", "exec")
 
 
 def write_tree_launcher(directory: str, name: str, tree: str, deps: list[str]) -> str:
-    """The installed launcher's form, importing pyocijail from `tree`."""
+    """The installed launcher's form, importing pyocijail from `tree`, written by
+    `tree`'s own `pyocijail.launcher` (so a change to the launcher is measured too)."""
+    import importlib.util
+
     tree = os.path.abspath(tree)
-    return write_launcher(os.path.join(directory, name), python=sys.executable,
-                          paths=[tree] + [d for d in deps if d != tree])
+    spec = importlib.util.spec_from_file_location(
+        f"_ab_launcher_{name}", os.path.join(tree, "pyocijail", "launcher.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.write_launcher(os.path.join(directory, name), python=sys.executable,
+                                 paths=[tree] + [d for d in deps if d != tree])
 
 
 def main(argv: list[str] | None = None) -> int:

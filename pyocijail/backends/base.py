@@ -107,8 +107,9 @@ class Backend(Protocol):
     # Optional; the core falls back or refuses when a backend lacks them:
     #   freeze(state, pid, frozen: bool) -> None   pause/resume (fallback: SIGSTOP/SIGCONT)
     #   update(state, resources: Resources) -> None  `update --resources`
-    #   warm_up() -> None   first thing in create and exec, before the config is read:
-    #                       start slow kernel work that depends on nothing of it
+    #   warm_up() -> None   first thing in create (before the config is read) and in
+    #                       exec (once the container is running): start slow kernel
+    #                       work that depends on nothing of either; joined at the fork
     #   created(plan, data) -> None   once the container is created (data: prepare's)
     # A backend may put {"annotations": {...}} in the data `prepare` returns;
     # `state` shows them with the config's (the jid, for jail managers).

@@ -16,6 +16,7 @@ import os
 from pyocijail.errors import ConfigError, PyocijailError
 from pyocijail.failpoints import failpoint
 from pyocijail.lifecycle.hooks import hook_lists
+from pyocijail.lifecycle.pidfile import write_pid_file
 from pyocijail.process import console
 from pyocijail.process.sync import CREATED, GO, ISOLATED, READY, Channel
 from pyocijail.state.record import Record
@@ -198,14 +199,3 @@ def _abandon(ctx: Context, cdir: ContainerDir, record: Record, undo: UndoFile, p
             os.waitpid(pid, 0)
         except ChildProcessError:
             pass
-
-
-def write_pid_file(path: str, pid: int) -> None:
-    """Digits only, no newline (containerd parses it strictly), atomically."""
-    from pyocijail.state.store import write_atomic
-
-    path = os.path.abspath(path)
-    try:
-        write_atomic(path, str(pid).encode(), mode=0o644)
-    except OSError as err:
-        raise PyocijailError(f"cannot write pid file {path}: {err.strerror}") from err

@@ -14,7 +14,7 @@ from tests.reliability import harness
 def test_pid_file_never_follows_a_planted_temporary_symlink(tmp_path):
     """The temporary name is predictable (path.tmp<pid>): a symlink planted there
     by whoever can write the directory must not redirect the write."""
-    from pyocijail.lifecycle.create import write_pid_file
+    from pyocijail.lifecycle.pidfile import write_pid_file
 
     victim = tmp_path / "victim"
     victim.write_text("precious\n")
@@ -27,7 +27,7 @@ def test_pid_file_never_follows_a_planted_temporary_symlink(tmp_path):
 
 
 def test_pid_file_failure_leaves_no_temporary_file(tmp_path):
-    from pyocijail.lifecycle.create import write_pid_file
+    from pyocijail.lifecycle.pidfile import write_pid_file
 
     (tmp_path / "pid").mkdir()  # rename over a directory fails
     with pytest.raises(PyocijailError, match="cannot write pid file"):

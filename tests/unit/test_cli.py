@@ -46,6 +46,17 @@ def test_launcher_dependencies_are_the_projects():
     assert {re.match(r"[A-Za-z0-9_.-]+", d).group(0) for d in deps} == set(DEPENDENCIES)
 
 
+def test_launcher_calls_main_as_the_program():
+    """The launcher puts the baked --root in front of sys.argv and calls main() without
+    arguments: only then does main end the process without the interpreter's teardown."""
+    from pyocijail.launcher import launcher_text
+
+    text = launcher_text("/x/pj", "/usr/bin/python3", ["/a"], root="/r", form="python")
+    assert text.endswith("sys.argv[1:1] = ['--root', '/r']\nsys.exit(main())\n"), text
+    text = launcher_text("/x/pj", "/usr/bin/python3", ["/a"], form="sh")
+    assert "sys.argv[1:1]" not in text and text.endswith("sys.exit(main())\n' \"$@\"\n")
+
+
 def test_tolerated_flags_are_ignored():
     """--debug, --systemd-cgroup, --cgroup-manager X, --rootless X, --criu X are accepted."""
     a = parse_globals(["--systemd-cgroup", "--cgroup-manager", "disabled", "--rootless=false",

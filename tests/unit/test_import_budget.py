@@ -49,6 +49,14 @@ ALLOWED: dict[str, set[str]] = {
 #: os.
 CREATE_FORBIDDEN = HEAVY - {"ctypes", "os", "posixpath", "_collections_abc"}
 
+#: What only some configs need: the runtime side of a create or run of a config
+#: without seccomp and without a user namespace (the tests' bundles) loads
+#: neither module (the init imports seccomp only for a filter).
+CONFIG_SPECIFIC = {"pyocijail.backends.linux.seccomp", "pyocijail.backends.linux.userns"}
+
+#: exec writes its --pid-file without create's module (its hooks and undo journal).
+EXEC_SKIPS = {"pyocijail.lifecycle.create", "pyocijail.lifecycle.hooks"}
+
 _WRAPPER = """
 import sys
 sys.path[:0] = {paths!r}
@@ -162,11 +170,13 @@ def test_create_run_exec_of_valid_configs_skip_jsonschema_and_cattrs(tmp_path):
     bundle = make_bundle(str(tmp_path / "bundle"), ["true"])
     mods = _modules(tmp_path, root, "run", "--bundle", bundle, "r1")
     assert mods & CREATE_FORBIDDEN == set(), sorted(mods & CREATE_FORBIDDEN)
+    assert mods & CONFIG_SPECIFIC == set(), sorted(mods & CONFIG_SPECIFIC)
     sleeper = make_bundle(str(tmp_path / "sleeper"), ["sleep", "1000"])
     mods = _modules(tmp_path, root, "create", "--bundle", sleeper, "--pid-file",
                     str(tmp_path / "pid"), "c2")
     try:
         assert mods & CREATE_FORBIDDEN == set(), sorted(mods & CREATE_FORBIDDEN)
+        assert mods & CONFIG_SPECIFIC == set(), sorted(mods & CONFIG_SPECIFIC)
         _modules(tmp_path, root, "start", "c2")
         process = tmp_path / "process.json"
         process.write_text(json.dumps({"cwd": "/", "args": ["true"], "env": ["PATH=/bin"]}))
@@ -174,6 +184,7 @@ def test_create_run_exec_of_valid_configs_skip_jsonschema_and_cattrs(tmp_path):
         mods = _modules(tmp_path, root, "exec", "--pid-file", str(tmp_path / "epid"),
                         "--process", str(process), "--detach", "c2")
         assert mods & CREATE_FORBIDDEN == set(), sorted(mods & CREATE_FORBIDDEN)
+        assert mods & EXEC_SKIPS == set(), sorted(mods & EXEC_SKIPS)
         mods = _modules(tmp_path, root, "exec", "-e", "A=1", "--env=B=2", "--cwd", "/",
                         "-u", "0:0", "c2", "--", "sh", "-c", "test $A$B = 12")
         assert mods & CREATE_FORBIDDEN == set(), sorted(mods & CREATE_FORBIDDEN)

@@ -110,9 +110,7 @@ class LinuxBackend:
     def fork(self, plan: LinuxPlan, child: Callable[[], None]) -> int:
         """Fork init, held on a pipe until `adopt`; with a user namespace, in two
         stages (`userns.fork_init`) and the pid returned is the stage's child."""
-        if self._primed is not None:
-            self._primed()  # the warm-up thread is done: fork copies one thread only
-            self._primed = None
+        self._join_warm_up()
         r, w = posix.pipe2(posix.O_CLOEXEC)
 
         def gated() -> None:
@@ -147,7 +145,15 @@ class LinuxBackend:
         return pid
 
     def warm_up(self) -> None:
-        self._primed = cgroups.prime_attach()  # the init's attach then waits less
+        """Warm the cgroup migration lock for the attach of the init (create) or of
+        the exec'd process (exec): that first write would wait ~10-15 ms for it."""
+        if self._primed is None:  # (a second call: already warming)
+            self._primed = cgroups.prime_attach()
+
+    def _join_warm_up(self) -> None:
+        if self._primed is not None:
+            self._primed()  # the warm-up thread is done: fork copies one thread only
+            self._primed = None
 
     def adopt(self, plan: LinuxPlan, pid: int, undo: Any) -> None:
         """Put init in its cgroup, then let it go on (it unshares cgroupns after this)."""
@@ -184,11 +190,11 @@ class LinuxBackend:
 
     def created(self, plan: LinuxPlan, state: dict[str, Any]) -> None:
         """R, once the container is created: keep its compiled seccomp program."""
-        from pyocijail.backends.linux import seccomp
-
         key, program = state.get("seccompKey"), state.get("seccompProgram")
         if not key or not program:
-            return
+            return  # (no filter: seccomp is not imported, 0.3 ms before create returns)
+        from pyocijail.backends.linux import seccomp
+
         cache = _program_cache(plan)
         try:
             posix.mkdir(cache, 0o700)
@@ -213,7 +219,9 @@ class LinuxBackend:
         container, done while R writes the state and moves I into its cgroup
         (the first cgroup.procs write waits for an RCU grace period, 5-20 ms).
 
-        Everything the init uses after pivot_root is imported here; the seccomp
+        Everything the init uses after pivot_root is imported here, the seccomp
+        and cgroup-mount modules only for a config that has a filter or a
+        `type: cgroup` mount (0.2-0.3 ms each, on the path to start); the seccomp
         filter is built and compiled (~25 ms for podman's profile). Memory
         allocated now is charged to the runtime's cgroup, not the container's,
         as is the rest of this copy of the runtime. An error is kept for
@@ -224,18 +232,20 @@ class LinuxBackend:
 
             from pyocijail.backends.linux import (  # noqa: F401 - loaded for later
                 capabilities,
-                cgroupmount,
                 libc,
                 mounts,
                 namespaces,
                 rootfs,
-                seccomp,
             )
 
+            if _has_cgroup_mount(plan):
+                from pyocijail.backends.linux import cgroupmount  # noqa: F401 - for isolate
             codecs.lookup("unicode_escape")  # mounts.mountinfo, at pivot_root (after GO)
             libc.prctl(libc.PR_SET_DUMPABLE, 0)
             capabilities.last_cap()  # probe now, cached for become
             if plan.seccomp is not None:
+                from pyocijail.backends.linux import seccomp
+
                 program = f"{plan.state_dir}/{seccomp.PROGRAM_FILE}"
                 self._filter = seccomp.Filter.compiled(plan.seccomp, program)
                 if self._filter is None:
@@ -251,7 +261,7 @@ class LinuxBackend:
 
     def isolate(self, plan: LinuxPlan, undo: Any) -> None:
         # Everything the init uses after pivot_root was imported by _before_gate.
-        from pyocijail.backends.linux import cgroupmount, libc, mounts
+        from pyocijail.backends.linux import libc, mounts
         from pyocijail.backends.linux.namespaces import NAMESPACES, setns_path
 
         if self._early_error is not None:
@@ -278,6 +288,9 @@ class LinuxBackend:
             mounts.bind_rootfs(plan.rootfs, log=self.log)
 
         def cgroup_mount(log: Any, root: str, dest: str, opts: Any) -> None:
+            # loaded by _before_gate (or userns._preload): the plan has a cgroup mount
+            from pyocijail.backends.linux import cgroupmount
+
             cgroupmount.mount_cgroups(log, root, dest, opts, plan.cgroups, plan.new("cgroup"))
 
         mounts.mount_all(plan.rootfs, plan.mounts, plan.bundle, log=self.log,
@@ -324,6 +337,7 @@ class LinuxBackend:
 
     # --- later calls -------------------------------------------------------------------
     def fork_joined(self, state: dict[str, Any], pid: int, child: Callable[[], None]) -> int:
+        self._join_warm_up()
         if not _has(state, "pid"):
             return fork_child(child)
         from pyocijail.backends.linux.namespaces import pid_namespace_for_children
@@ -338,16 +352,23 @@ class LinuxBackend:
                 raise
 
     def join(self, state: dict[str, Any], pid: int) -> None:
-        """In E: cgroup, the container's seccomp filter (built now), namespaces."""
-        from pyocijail import jsonlite
-        from pyocijail.backends.linux import capabilities, libc, seccomp
-        from pyocijail.backends.linux.namespaces import join_all
-        from pyocijail.backends.linux.userns import become_root
+        """In E: cgroup, the container's seccomp filter (built now), namespaces.
 
+        seccomp and userns are imported only for a container that has a filter
+        or a user namespace, and before join_all: after it the package may be
+        out of reach."""
+        from pyocijail import jsonlite
+        from pyocijail.backends.linux import capabilities, libc
+        from pyocijail.backends.linux.namespaces import join_all
+
+        user = _has(state, "user")
+        if user:
+            from pyocijail.backends.linux.userns import become_root
         libc.prctl(libc.PR_SET_DUMPABLE, 0)
         capabilities.last_cap()
         cgroups.attach(_groups(state), 0)
         if state.get("seccomp"):
+            from pyocijail.backends.linux import seccomp
             from pyocijail.spec.convert import structure
             from pyocijail.spec.model import Seccomp
 
@@ -358,7 +379,7 @@ class LinuxBackend:
             if self._filter is None:
                 self._filter = seccomp.Filter(profile)
         join_all(pid, {ns[0] for ns in state.get("namespaces", [])})
-        if _has(state, "user"):
+        if user:
             become_root()  # then `become` changes to the process's user, as in init
         posix.chdir("/")
 
@@ -395,6 +416,11 @@ class LinuxBackend:
                                 [e["cgroup"] for e in entries if e.get("leaf")])
         if errors:
             raise KernelError("destroy", None, None, "; ".join(errors))
+
+
+def _has_cgroup_mount(plan: LinuxPlan) -> bool:
+    """Whether `mounts.mount_all` may call the cgroup-mount hook of `isolate`."""
+    return any(m.type == "cgroup" for m in plan.mounts)
 
 
 def _groups(state: dict[str, Any]) -> list[Cgroup]:

@@ -189,8 +189,6 @@ def _user_namespace(spec: Spec, namespaces: list[tuple[str, str | None]]
                     ) -> tuple[tuple[IdMapping, ...], tuple[IdMapping, ...]]:
     """runc's rules: a new user namespace needs both maps, with 0 mapped in each;
     maps need a new user namespace (an existing one has its maps already)."""
-    from pyocijail.backends.linux import userns
-
     uids = spec.linux.uid_mappings if spec.linux else ()
     gids = spec.linux.gid_mappings if spec.linux else ()
     user = next((path for kind, path in namespaces if kind == "user"), False)
@@ -206,6 +204,8 @@ def _user_namespace(spec: Spec, namespaces: list[tuple[str, str | None]]
         return (), ()
     if not os.path.exists("/proc/self/ns/user"):
         raise ConfigError("user namespaces are not enabled in this kernel")
+    from pyocijail.backends.linux import userns  # (only here: a config without one skips it)
+
     for kind, maps in (("uid", uids), ("gid", gids)):
         if not maps:
             raise ConfigError(f"user namespaces enabled, but no {kind} mappings found "

@@ -308,6 +308,24 @@ def test_priming_the_cgroup_lock_moves_nothing_and_keeps_it_warm_until_joined():
     assert int(out.stdout) >= 2  # not one move: repeated until joined
 
 
+def test_exec_forks_after_joining_the_warm_up_thread():
+    """exec warms the lock too (warm_up twice is one thread); fork_joined joins it first."""
+    import subprocess
+    import sys
+
+    code = ("import _thread, os\n"
+            "from pyocijail.backends.linux.backend import LinuxBackend\n"
+            "b = LinuxBackend(None)\n"
+            "b.warm_up()\n"
+            "first = b._primed\n"
+            "b.warm_up()\n"
+            "assert first is not None and b._primed is first\n"
+            "pid = b.fork_joined({}, os.getpid(), lambda: os._exit(7))\n"
+            "assert b._primed is None and _thread._count() == 0  # joined before the fork\n"
+            "assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 7\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_an_unfilled_shared_cpuset_parent_is_filled(runtime, bundle, cid, linux_section):
     """A parallel create makes the shared parent and has not yet given it cpus and mems
     (seen in tests/reliability's 50 parallel lifecycles as ENOSPC on cgroup.procs): this
