@@ -616,7 +616,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                    default=[1, 50, 200], help="existing-container counts (comma list; "
                    "empty to skip)")
     p.add_argument("--scale-iterations", type=int, default=10)
-    p.add_argument("--podman-iterations", type=int, default=10)
+    p.add_argument("--podman-iterations", type=int, default=20,
+                   help="podman run --rm per runtime (its own ~200 ms varies: more runs, "
+                   "a steadier median)")
     p.add_argument("--no-podman", dest="podman", action="store_false")
     p.add_argument("--bundles", type=lambda s: s.split(","), default=["default", "podman-like"])
     p.add_argument("--runtimes", type=lambda s: s.split(","),
