@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pyocijail.cli._common import add_id
-
 
 def add_arguments(parser, name):  # type: ignore[no-untyped-def]
+    from pyocijail.cli._common import add_id  # (help and usage errors only)
+
     parser.add_argument("--force", "-f", action="store_true",
                         help="kill a running container; succeed if it does not exist")
     add_id(parser)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pyocijail.cli._common import add_id
-
 
 def add_arguments(parser, name):  # type: ignore[no-untyped-def]
+    from pyocijail.cli._common import add_id  # (help and usage errors only)
+
     parser.add_argument("--all", "-a", action="store_true", help="signal every process")
     add_id(parser)
     parser.add_argument("signal", nargs="?", default="TERM", help="number or name (TERM)")

@@ -33,11 +33,10 @@ from pyocijail import pathlite
 from pyocijail.backends.linux import cgroups
 from pyocijail.backends.linux.cgroups import Cgroup
 from pyocijail.errors import KernelError, PyocijailError
-from pyocijail.process.spawn import fork_child
 
 # `delete`, `kill --all` and `ps` load this module for processes()/destroy():
 # what only create and exec use (capabilities, seccomp, resources, the spec
-# model) is imported in the methods — before the process changes root.
+# model, fork_child) is imported in the methods — before the process changes root.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -110,6 +109,8 @@ class LinuxBackend:
     def fork(self, plan: LinuxPlan, child: Callable[[], None]) -> int:
         """Fork init, held on a pipe until `adopt`; with a user namespace, in two
         stages (`userns.fork_init`) and the pid returned is the stage's child."""
+        from pyocijail.process.spawn import fork_child
+
         self._join_warm_up()
         r, w = posix.pipe2(posix.O_CLOEXEC)
 
@@ -337,6 +338,8 @@ class LinuxBackend:
 
     # --- later calls -------------------------------------------------------------------
     def fork_joined(self, state: dict[str, Any], pid: int, child: Callable[[], None]) -> int:
+        from pyocijail.process.spawn import fork_child
+
         self._join_warm_up()
         if not _has(state, "pid"):
             return fork_child(child)
