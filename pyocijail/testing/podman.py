@@ -189,6 +189,20 @@ class PodmanEnv(CallLog):
         """Cgroups of ours that may predate the session (none for podman: it names them)."""
         return set()
 
+    def delete_runtime_leftovers(self) -> list[str]:
+        """`delete --force` every container still in pyocijail's state root, the ones
+        their client no longer knows included (a client killed mid-run leaves its
+        container running): processes, cgroups and state go with them. The ids it
+        deleted."""
+        try:
+            names = sorted(n for n in os.listdir(self.state) if not n.startswith("."))
+        except FileNotFoundError:
+            return []
+        for name in names:
+            subprocess.run([self.launcher, "delete", "--force", name], capture_output=True,
+                           stdin=subprocess.DEVNULL, timeout=60, check=False)
+        return names
+
     def teardown(self) -> list[str]:
         """Remove every container and image, mounts, new cgroups, the temp dir.
 
@@ -200,6 +214,10 @@ class PodmanEnv(CallLog):
             self("rmi", "-a", "-f", timeout=60)
         except (OSError, subprocess.SubprocessError) as err:
             problems.append(f"{self.TOOL} clean-up: {err}")
+        try:
+            self.delete_runtime_leftovers()
+        except (OSError, subprocess.SubprocessError) as err:
+            problems.append(f"pyocijail clean-up: {err}")
         unmount_under(self.base)
         # libpod_parent (and its conmon child) is created by podman's cgroupfs
         # manager on first use; remove only what appeared during this session.

@@ -102,16 +102,22 @@ def podman(podman_session):
     env = podman_session
     snap = env.host_snapshot()
     yield env
-    _check_clean(snap, env.container_ids(), env.remove_all_containers, (env.state,))
+    _check_clean(env, snap)
 
 
-def _check_clean(snap, remaining, remove, state_roots):
+def _check_clean(env, snap):
+    """Fail the test if it left anything; remove it first, so the next test starts clean
+    (the runtime's own leftovers too: a client killed mid-run leaves its container)."""
+    remaining = env.container_ids()
     if remaining:
-        remove()
+        env.remove_all_containers()
     _reap_zombie_children(set())
-    left = snap.wait_clean(state_roots)
+    left = snap.wait_clean((env.state,))
     if remaining:
         left["client containers"] = remaining
+    if left:
+        left["runtime containers deleted afterwards"] = env.delete_runtime_leftovers()
+        _reap_zombie_children(set())
     assert not left, f"left behind: {left}"
 
 
@@ -133,7 +139,7 @@ def buildah(buildah_session):
     env = buildah_session
     snap = env.host_snapshot()
     yield env
-    _check_clean(snap, env.container_ids(), env.remove_all_containers, (env.state,))
+    _check_clean(env, snap)
     cgroups = env.our_cgroups()
     assert not cgroups, f"left behind: cgroups {sorted(cgroups)}"
 

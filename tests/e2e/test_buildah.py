@@ -78,6 +78,12 @@ def test_sigterm_to_buildah_run_kills_and_deletes(buildah, ctr, tmp_path):
                              stdin=open(os.devnull), stdout=o, stderr=e)
     try:
         wait_for(lambda: out.read_text() == "started\n", 30, "the step to start")
+        # buildah's runtime subprocess handles SIGTERM only once our `start` has returned
+        # and it polls `state`: a signal before that kills it outright ("while running
+        # runtime: signal: terminated", exit 255) and nothing kills the container. That
+        # is buildah's own race (runc's start leaves the same window); wait past it.
+        wait_for(lambda: any(" state " in f" {c} " for c in buildah.runtime_calls()[before:]),
+                 30, "buildah to poll the state")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 1
     finally:
