@@ -131,7 +131,10 @@ class DirView:
         return host_node(os.path.join(self.root, *parts))
 
 
-def host_node(path: str) -> Node:
+def host_node(path: str, retries: int = 2) -> Node:
+    """What `path` is now. A writer may swap it between the lstat and the readlink
+    (the rootfs is the bundle's): then it is looked at again, and after `retries`
+    more changes that is an error, never a traceback."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -141,7 +144,12 @@ def host_node(path: str) -> Node:
     except OSError as err:  # ENAMETOOLONG, EACCES, ELOOP from the host: not a traceback
         raise ResolveError(err.errno, err.strerror, path) from err
     if stat.S_ISLNK(st.st_mode):
-        return Node("link", os.readlink(path))
+        try:
+            return Node("link", os.readlink(path))
+        except OSError as err:  # ENOENT, EINVAL: no longer a link
+            if retries > 0:
+                return host_node(path, retries - 1)
+            raise ResolveError(err.errno, err.strerror, path) from err
     if stat.S_ISDIR(st.st_mode):
         return Node("dir")
     if stat.S_ISREG(st.st_mode):

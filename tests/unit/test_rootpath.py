@@ -193,6 +193,34 @@ def test_make_mountpoint_stale_resolution_is_detected(tree, monkeypatch):
     assert sorted(os.listdir(outside)) == ["etc"]
 
 
+@pytest.mark.parametrize("swap, expected", [("remove", "missing"), ("directory", "dir"),
+                                            ("always", None)])
+def test_host_node_link_swapped_before_readlink(tmp_path, monkeypatch, swap, expected):
+    """A link the bundle's owner removes or replaces between the lstat and the readlink
+    is looked at again (FreeBSD's planning walk met this in the reliability race test:
+    a FileNotFoundError traceback); one that keeps changing is a clean ResolveError."""
+    link = str(tmp_path / "flip")
+    os.symlink("/somewhere", link)
+    real_readlink = os.readlink
+
+    def readlink(path, *, dir_fd=None):
+        if path == link and swap != "always":
+            os.unlink(link)  # the racing writer, just before the read
+            if swap == "directory":
+                os.mkdir(link)
+        return real_readlink(path, dir_fd=dir_fd) if swap != "always" else _raise_enoent()
+
+    def _raise_enoent():
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory")
+
+    monkeypatch.setattr(rootpath.os, "readlink", readlink)
+    if expected is None:
+        with pytest.raises(rootpath.ResolveError):
+            rootpath.host_node(link)
+    else:
+        assert rootpath.host_node(link).kind == expected
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="openat2 is Linux")
 @pytest.mark.parametrize("name,target,path,expected", CORPUS[:-1])
 def test_open_in_root_matches_resolve(tree, name, target, path, expected):
