@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import posix  # not os (~2 ms per call): tests/unit/test_import_budget.py
 import time
+from _signal import SIGKILL  # (builtin, loaded at start-up; `signal` builds enums)
 
 from pyocijail.errors import ContainerNotFound, PyocijailError
 from pyocijail.failpoints import failpoint
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from pyocijail.state.store import ContainerDir
 
 KILL_WAIT = 10.0  # seconds to wait for killed processes to be gone
-SIGKILL = 9  # the same on every POSIX system; `signal` costs an import (enums)
 
 
 def delete(ctx: Context, container_id: str, *, force: bool = False) -> None:

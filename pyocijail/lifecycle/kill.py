@@ -9,6 +9,7 @@ paused task). Other signals leave it paused; they are delivered at resume.
 from __future__ import annotations
 
 import posix  # not os (~2 ms per call): tests/unit/test_import_budget.py
+from _signal import SIGKILL  # (builtin, loaded at start-up; `signal` builds enums)
 
 from pyocijail.failpoints import failpoint
 from pyocijail.lifecycle.query import load
@@ -19,9 +20,6 @@ if TYPE_CHECKING:
     from pyocijail.lifecycle.context import Context
     from pyocijail.state.record import Record
     from pyocijail.state.store import ContainerDir
-
-
-SIGKILL = 9  # the same on every POSIX system; `signal` costs an import (enums)
 
 
 def kill(ctx: Context, container_id: str, sig: int, *, all_processes: bool = False) -> None:

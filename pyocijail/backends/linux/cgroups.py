@@ -32,6 +32,7 @@ from __future__ import annotations
 import errno
 import posix
 import time
+from _signal import SIGKILL  # (builtin, loaded at start-up; `signal` builds enums)
 
 from pyocijail import pathlite, values
 from pyocijail.errors import ConfigError, KernelError
@@ -47,7 +48,6 @@ V1_CONTROLLERS = frozenset({"cpu", "cpuacct", "cpuset", "memory", "devices", "fr
                             "net_cls", "net_prio", "blkio", "perf_event", "hugetlb", "pids",
                             "rdma", "misc"})
 DEFAULT_PARENT = "/pyocijail"
-SIGKILL = 9
 RMDIR_RETRY = 2.0  # seconds to retry rmdir of a cgroup that is still busy
 FREEZE_TIMEOUT = 5.0
 
