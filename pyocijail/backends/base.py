@@ -20,9 +20,12 @@ Create, in order (hooks are run by the core between the steps):
     R  prestart, createRuntime hooks
     H  backend.enter_hook(plan)        then exec the hook (FreeBSD: jail_attach)
     I  backend.enter(plan)             Linux: pivot_root, hostname; FreeBSD: jail_attach
-    I  ... waits on the start barrier; at start:
+    I  ... waits on the start barrier; at start (startContainer hooks first):
     I  backend.become(process)         groups, gid, uid (+ capabilities on Linux)
     I  backend.before_exec(process)    last step before execve (seccomp on Linux)
+
+Without startContainer hooks, `become` is called while the init waits for
+start (runc's order), so start waits only for `before_exec` and the exec.
 
 Every host-side change is appended to the container's undo log *before* it is
 made, so `destroy` can undo a create that was killed at any point.

@@ -19,6 +19,7 @@ from pyocijail.errors import PyocijailError
 from pyocijail.failpoints import failpoint
 from pyocijail.process import console, setup
 from pyocijail.process.hooks import run_hooks
+from pyocijail.process.stream import write_all
 from pyocijail.process.sync import CREATED, ERROR, GO, ISOLATED, READY, Channel
 from pyocijail.state.status import EXECUTING
 
@@ -85,29 +86,48 @@ def init_main(backend: Backend, plan: Plan, process: Process, hooks: dict[str, l
 
 def _await_start(backend: Backend, process: Process, path: str, hooks: dict[str, list[Any]],
                  barrier: _socket.socket, preserve_fds: int) -> None:
+    """Wait for `start`, then run the startContainer hooks and exec.
+
+    Without startContainer hooks the user change and what goes with it
+    (`setup.become_user`) come first, while `start` is still on its way, so
+    `start` waits only for the exec. A failure then is kept and reported to
+    `start`, exactly as it would have been after the barrier. The accepted
+    connection is used as a bare fd (read, write, close): with a seccomp
+    filter already loaded, no other socket call is made."""
+    env: dict[str, str] | None = None
+    failure: BaseException | None = None
+    if not hooks.get("startContainer"):
+        try:
+            env = setup.become_user(backend, process)
+        except BaseException as err:  # noqa: BLE001 - reported to start, below
+            failure = err
     try:
-        conn = _socket.socket(fileno=barrier._accept()[0])
+        conn = barrier._accept()[0]
     except BaseException:  # noqa: BLE001
         os._exit(1)
     barrier.close()
     failpoint("start.init.after-accept")
     try:
         state = jsonlite.loads(read_stream_line(conn))
+        if failure is not None:
+            raise failure
         run_hooks("startContainer", hooks.get("startContainer", []), state)
-        setup.exec_process(backend, process, path, preserve_fds=preserve_fds,
-                           keep_fd=conn.fileno(), announce=EXECUTING)
+        if env is None:
+            env = setup.become_user(backend, process)
+        setup.exec_as_user(backend, process, path, env, preserve_fds=preserve_fds,
+                           keep_fd=conn, announce=EXECUTING)
     except BaseException as err:  # noqa: BLE001
         try:
-            conn.sendall(_message(err).encode())
+            write_all(conn, _message(err).encode())
         finally:
             os._exit(1)
 
 
-def read_stream_line(conn: _socket.socket) -> bytes:
+def read_stream_line(fd: int) -> bytes:
     """The state JSON `start` sends: one line."""
     data = b""
     while not data.endswith(b"\n"):
-        chunk = conn.recv(65536)
+        chunk = os.read(fd, 65536)
         if not chunk:
             break
         data += chunk

@@ -5,9 +5,11 @@ package's files are out of reach, so nothing may be imported lazily here.
 
 Shared by the init process (at start) and by `exec`: look up args[0] the
 way the container will (PATH from `process.env`, relative to `cwd`), set
-rlimits (the init at create, as runc), then at exec time
-stdio owner → cwd → user (backend) → umask → env → signals → fds → execve
-(cwd first as runc does, and again after the user change if it was denied).
+rlimits (the init at create, as runc), then `become_user`:
+stdio owner → cwd → user (backend) → umask → env, and `exec_as_user`:
+signals → fds → execve (cwd first as runc does, and again after the user
+change if it was denied). The init calls `become_user` before the start
+barrier when no startContainer hook has to run first.
 The wording of lookup errors is what podman maps to exit codes 126/127.
 """
 
@@ -155,13 +157,18 @@ def home_for(uid: int) -> str:
 
 def exec_process(backend: Backend, process: Process, path: str, *, preserve_fds: int,
                  keep_fd: int, announce: bytes = b"") -> None:
-    """Become the user program. Never returns; raises if a step fails.
+    """Become the user program. Never returns; raises if a step fails."""
+    env = become_user(backend, process)
+    exec_as_user(backend, process, path, env, preserve_fds=preserve_fds, keep_fd=keep_fd,
+                 announce=announce)
 
-    `announce` is written to `keep_fd` once only closing descriptors, the
-    seccomp filter and execve are left (an error after it is still reported
-    on `keep_fd`). It is written while SIGPIPE is still ignored, and a reader
-    that is gone does not stop the program: `start` died after handing over
-    the state, and the program runs, as it would have without the word."""
+
+def become_user(backend: Backend, process: Process) -> dict[str, str]:
+    """stdio owner → cwd → user (backend: seccomp without noNewPrivileges,
+    capabilities) → umask → cwd again if it was denied; returns the environment.
+
+    Nothing here needs what `start` brings, so without startContainer hooks the
+    init does it while it waits at the barrier, as runc does before its fifo."""
     env = env_dict(process.env)
     if "HOME" not in env:
         env["HOME"] = home_for(process.user.uid)
@@ -172,6 +179,18 @@ def exec_process(backend: Backend, process: Process, path: str, *, preserve_fds:
         os.umask(process.user.umask)
     if not entered:
         _chdir(process.cwd)
+    return env
+
+
+def exec_as_user(backend: Backend, process: Process, path: str, env: dict[str, str], *,
+                 preserve_fds: int, keep_fd: int, announce: bytes = b"") -> None:
+    """The steps after `become_user`: signals → fds → execve. Never returns.
+
+    `announce` is written to `keep_fd` once only closing descriptors, the
+    seccomp filter and execve are left (an error after it is still reported
+    on `keep_fd`). It is written while SIGPIPE is still ignored, and a reader
+    that is gone does not stop the program: `start` died after handing over
+    the state, and the program runs, as it would have without the word."""
     if announce:
         try:
             write_all(keep_fd, announce)

@@ -170,3 +170,63 @@ def test_an_init_from_before_the_executing_byte_still_starts(runtime, bundle, wo
     runtime.ok("kill", "c1", "KILL")
     reap(pid)
     runtime.ok("delete", "c1")
+
+
+def _status_ids(pid: int) -> tuple[str, str]:
+    with open(f"/proc/{pid}/status") as f:
+        fields = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
+    return fields["Uid"].split()[0], fields["Gid"].split()[0]
+
+
+def test_without_start_container_hooks_the_init_waits_as_the_container_user(
+        runtime, bundle, workdir):
+    """runc's order: the user change is done while the init waits for start (so start
+    waits only for the exec); the program then runs as that user."""
+    b = bundle(["sh", "-c", "id -u > /tmp/uid"],
+               process={"user": {"uid": 1000, "gid": 1000}})
+    runtime.ok("create", "--bundle", b, "c1")
+    pid = runtime.state("c1")["pid"]
+    deadline = time.monotonic() + 10
+    while _status_ids(pid) != ("1000", "1000") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _status_ids(pid) == ("1000", "1000")
+    assert runtime.status("c1") == "created"
+    runtime.ok("start", "c1")
+    reap(pid)
+    with open(os.path.join(b, "rootfs", "tmp", "uid")) as f:
+        assert f.read().strip() == "1000"
+    runtime.ok("delete", "c1")
+
+
+def test_start_container_hooks_run_before_the_user_change(runtime, bundle, workdir):
+    """With a startContainer hook the init waits as root and the hook runs as root,
+    then the program as its user (freebsd-jails.md §6: hooks, then the user)."""
+    hooks = {"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "id -u > /tmp/hook"]}]}
+    b = bundle(["sh", "-c", "id -u > /tmp/uid"], hooks=hooks,
+               process={"user": {"uid": 1000, "gid": 1000}})
+    runtime.ok("create", "--bundle", b, "c1")
+    pid = runtime.state("c1")["pid"]
+    time.sleep(0.2)  # (without the hook the change is done well within this)
+    assert _status_ids(pid) == ("0", "0")
+    runtime.ok("start", "c1")
+    reap(pid)
+    for name, uid in (("hook", "0"), ("uid", "1000")):
+        with open(os.path.join(b, "rootfs", "tmp", name)) as f:
+            assert f.read().strip() == uid
+    runtime.ok("delete", "c1")
+
+
+def test_a_user_change_that_fails_while_waiting_fails_start(runtime, bundle, workdir):
+    """An error in the early user change is kept for start, as it was after the barrier:
+    create succeeds, start fails with the error and the program never runs."""
+    # The kernel takes oom_score_adj in [-1000, 1000]; the schema and create do not check.
+    b = bundle(["sh", "-c", "touch /tmp/ran"], process={"oomScoreAdj": 5000})
+    runtime.ok("create", "--bundle", b, "c1")
+    pid = runtime.state("c1")["pid"]
+    res = runtime("start", "c1")
+    assert res.code == 1
+    assert "oom_score_adj" in res.err
+    reap(pid)
+    assert not os.path.exists(os.path.join(b, "rootfs", "tmp", "ran"))
+    assert runtime.status("c1") == "stopped"
+    runtime.ok("delete", "c1")
