@@ -156,11 +156,14 @@ def _spawn(ctx: Context, cdir: ContainerDir, record: Record, plan: Any, process:
         console_sock.close()
     record.pid = pid
     record.start_time = liveness.start_time(pid)
+    # Let the init go on (into its cgroups, then isolating) while its pid is
+    # written down: if this process dies first, the init reads EOF on the
+    # channel and exits, its mounts with it.
+    backend.adopt(plan, pid, undo)
     # Also in the journal: delete --force must find the init when state.json cannot.
     undo.append({"op": "process", "pid": pid, "startTime": record.start_time})
     cdir.write(record)  # a crash from here on leaves a pid that delete can kill
     failpoint("create.after-pid-recorded")
-    backend.adopt(plan, pid, undo)
     try:
         _expect(parent, ISOLATED)
         failpoint("create.after-isolated")
