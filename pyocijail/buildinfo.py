@@ -7,8 +7,6 @@ the branch's ref is a loose file there or in the common directory, or a line
 of packed-refs.
 """
 
-from __future__ import annotations
-
 from pyocijail import pathlite  # not os: --version is a hot command
 
 HEX = frozenset("0123456789abcdef")

@@ -5,8 +5,6 @@
 "does not exist" as gone), so keep the wording when editing.
 """
 
-from __future__ import annotations
-
 import posix  # not os (~2 ms per call): tests/unit/test_import_budget.py
 
 

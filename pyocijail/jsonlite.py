@@ -10,8 +10,6 @@ a missing `_json`) falls back to the real `json` module, so the result never
 differs, only the cost.
 """
 
-from __future__ import annotations
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -38,10 +36,10 @@ class _Context:
 
 _WS = " \t\n\r"
 _scanner = None
-_encoders: dict[bool, Any] = {}
+_encoders: "dict[bool, Any]" = {}
 
 
-def loads(data: bytes | str, **hooks: Any) -> Any:
+def loads(data: bytes | str, **hooks: "Any") -> "Any":
     """`json.loads(data, **hooks)` for UTF-8 text; ValueError on bad JSON, like json.
 
     `hooks`: `object_pairs_hook` and `parse_constant`, as json takes them.
@@ -82,7 +80,7 @@ def loads(data: bytes | str, **hooks: Any) -> Any:
     return value
 
 
-def dumps(value: Any, indent: int | None = None, compact: bool = False) -> str:
+def dumps(value: "Any", indent: int | None = None, compact: bool = False) -> str:
     """`json.dumps(value)`, with `indent=indent`, or (compact) with `separators=(",", ":")`."""
     if _json is not None and not (indent is not None and compact):
         try:
@@ -102,11 +100,11 @@ class _Unusual(Exception):
     pass
 
 
-def _default(value: Any) -> Any:
+def _default(value: "Any") -> "Any":
     raise _Unusual
 
 
-def _encoder(compact: bool) -> Any:
+def _encoder(compact: bool) -> "Any":
     if compact not in _encoders:
         key_sep, item_sep = (":", ",") if compact else (": ", ", ")
         _encoders[compact] = _json.make_encoder(None, _default, _json.encode_basestring_ascii,
@@ -114,7 +112,7 @@ def _encoder(compact: bool) -> Any:
     return _encoders[compact]
 
 
-def _pretty(value: Any, out: list[str], newline: str, step: str) -> None:
+def _pretty(value: "Any", out: list[str], newline: str, step: str) -> None:
     kind = type(value)
     if kind is str:
         out.append(_json.encode_basestring_ascii(value))

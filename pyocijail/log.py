@@ -10,8 +10,6 @@ so do debug lines when asked for (as runc's do: `buildah run --runtime-flag
 debug` shows them).
 """
 
-from __future__ import annotations
-
 import posix  # not os (~2 ms per call): tests/unit/test_import_budget.py
 import sys
 import time

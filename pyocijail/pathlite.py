@@ -7,8 +7,6 @@ instead; tests/unit/test_import_budget.py keeps `os` off those commands.
 Each function answers exactly what its os.path namesake does.
 """
 
-from __future__ import annotations
-
 import posix
 
 _S_IFMT, _S_IFDIR, _S_IFREG, _S_IFLNK = 0o170000, 0o040000, 0o100000, 0o120000

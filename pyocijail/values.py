@@ -13,12 +13,13 @@ driven by its field list, which is read once from the class body:
         names: dict[str, str] = factory(dict)
 
 Fields are the annotated names, in order (a base class's fields first);
-`ClassVar` annotations are not fields. The annotations stay text
-(`from __future__ import annotations`), which `spec.convert` reads.
-Instances refuse assignment; `evolve` makes a changed copy.
+`ClassVar` annotations are not fields. The annotations stay text, which
+`spec.convert` reads: the class's module has `from __future__ import annotations`
+or, if a hot command loads it (no `__future__` there: its import costs ~0.3 ms),
+writes each field's annotation as a string (`version: "int"`). This module is
+loaded by `delete`, so its own annotations that name type-checking-only imports
+are strings too. Instances refuse assignment; `evolve` makes a changed copy.
 """
-
-from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     T = TypeVar("T")
 
 #: a field without a default
-REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()
+REQUIRED: "Any" = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()
 
 
 class Factory:
@@ -36,14 +37,14 @@ class Factory:
 
     __slots__ = ("make",)
 
-    def __init__(self, make: Callable[[], Any]) -> None:
+    def __init__(self, make: "Callable[[], Any]") -> None:
         self.make = make
 
     def __repr__(self) -> str:
         return f"factory({self.make.__name__})"
 
 
-def factory(make: Callable[[], Any]) -> Any:
+def factory(make: "Callable[[], Any]") -> "Any":
     """Use as a field's default: `sysctl: dict[str, str] = factory(dict)`."""
     return Factory(make)
 
@@ -53,10 +54,10 @@ class Field:
 
     __slots__ = ("name", "type", "default")
 
-    def __init__(self, name: str, type: str, default: Any) -> None:
+    def __init__(self, name: str, type: str, default: "Any") -> None:
         self.name, self.type, self.default = name, type, default
 
-    def value(self) -> Any:
+    def value(self) -> "Any":
         """The default value (a new one for a factory); REQUIRED if there is none."""
         d = self.default
         return d.make() if type(d) is Factory else d
@@ -69,9 +70,9 @@ class FrozenError(AttributeError):
     """Assignment to a field of a frozen value."""
 
 
-def frozen(cls: type[T] | None = None, *, kw_only: bool = False) -> Any:
+def frozen(cls: "type[T] | None" = None, *, kw_only: bool = False) -> "Any":
     """Make `cls` a frozen value class (usable bare or as `frozen(kw_only=True)`)."""
-    def wrap(cls: type[T]) -> type[T]:
+    def wrap(cls: "type[T]") -> "type[T]":
         return _make(cls, kw_only)
 
     return wrap if cls is None else wrap(cls)
@@ -89,7 +90,7 @@ def is_value_class(cls: object) -> bool:
     return isinstance(cls, type) and "__fields__" in cls.__dict__
 
 
-def evolve(inst: T, **changes: Any) -> T:
+def evolve(inst: "T", **changes: "Any") -> "T":
     """A copy of `inst` with some fields changed."""
     values = dict(inst.__dict__)
     for name in changes:
@@ -101,7 +102,7 @@ def evolve(inst: T, **changes: Any) -> T:
 
 # --- the generic methods -----------------------------------------------------------------
 
-def _make(cls: type[T], kw_only: bool) -> type[T]:
+def _make(cls: "type[T]", kw_only: bool) -> "type[T]":
     own = cls.__dict__.get("__annotations__", {})
     rows: dict[str, Field] = {}
     for base in reversed(cls.__mro__[1:]):
@@ -128,7 +129,7 @@ def _make(cls: type[T], kw_only: bool) -> type[T]:
     return cls
 
 
-def _init(self: Any, *args: Any, **kwargs: Any) -> None:
+def _init(self: "Any", *args: "Any", **kwargs: "Any") -> None:
     cls = type(self)
     table: tuple[Field, ...] = cls.__fields__
     if args:
@@ -156,30 +157,30 @@ def _init(self: Any, *args: Any, **kwargs: Any) -> None:
     self.__dict__.update(values)
 
 
-def _setattr(self: Any, name: str, value: Any) -> None:
+def _setattr(self: "Any", name: str, value: "Any") -> None:
     raise FrozenError(f"{type(self).__name__} is frozen: cannot set {name!r}")
 
 
-def _delattr(self: Any, name: str) -> None:
+def _delattr(self: "Any", name: str) -> None:
     raise FrozenError(f"{type(self).__name__} is frozen: cannot delete {name!r}")
 
 
-def _eq(self: Any, other: object) -> Any:
+def _eq(self: "Any", other: object) -> "Any":
     if other.__class__ is not self.__class__:
         return NotImplemented
     return self.__dict__ == other.__dict__
 
 
-def _ne(self: Any, other: object) -> Any:
+def _ne(self: "Any", other: object) -> "Any":
     result = _eq(self, other)
     return result if result is NotImplemented else not result
 
 
-def _hash(self: Any) -> int:
+def _hash(self: "Any") -> int:
     return hash((self.__class__, *self.__dict__.values()))
 
 
-def _repr(self: Any) -> str:
+def _repr(self: "Any") -> str:
     inner = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items())
     return f"{type(self).__name__}({inner})"
 

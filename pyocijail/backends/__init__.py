@@ -5,8 +5,6 @@ over the simulated kernel kept in that file, so the lifecycle core runs the
 jail code paths on Linux exactly as it would on FreeBSD.
 """
 
-from __future__ import annotations
-
 import posix  # not os (~2 ms per call): tests/unit/test_import_budget.py
 import sys
 
@@ -20,7 +18,7 @@ def host_platform() -> str:
     return "freebsd" if sys.platform.startswith("freebsd") else "linux"
 
 
-def select_backend(platform: str | None, log: LogSink) -> Backend:
+def select_backend(platform: str | None, log: "LogSink") -> "Backend":
     found = posix.environ.get(b"PYOCIJAIL_FREEBSD_SIMULATOR")  # bytes, as at start-up
     simulator = found.decode(sys.getfilesystemencoding(), "surrogateescape") if found else None
     platform = platform or ("freebsd" if simulator else host_platform())

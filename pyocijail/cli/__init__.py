@@ -6,8 +6,6 @@ rest with argparse, and turns any `PyocijailError` into exit 1 plus one log
 line. Command modules define `add_arguments(parser)` and `run(args, ctx)`.
 """
 
-from __future__ import annotations
-
 import sys
 
 from pyocijail import DEFAULT_ROOT, SPEC_VERSION, __version__
@@ -17,6 +15,11 @@ from pyocijail.log import LogSink, one_line
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    #: valued options of a command: flag -> (dest, choices, default)
+    Options = dict[str, tuple[str, Any, Any]]
+    #: a `_SIMPLE` command: (boolean flags, words, optional words, valued options)
+    Simple = tuple[dict[str, str], tuple[str, ...], tuple[tuple[str, str], ...], Options]
 
 #: command name -> module under pyocijail.cli (imported only when used).
 COMMANDS = {
@@ -50,14 +53,13 @@ COMMANDS = {
 #: repeatable (argparse's action="append"). tests/unit/test_fastpath.py checks
 #: every answer against argparse.
 _ANY, _INT = "any", "int"
-_CREATE_OPTIONS: dict[str, tuple[str, Any, Any]] = {
+_CREATE_OPTIONS: "Options" = {
     "--bundle": ("bundle", _ANY, "."), "-b": ("bundle", _ANY, "."),
     "--pid-file": ("pid_file", _ANY, None), "--console-socket": ("console_socket", _ANY, None),
     "--preserve-fds": ("preserve_fds", _INT, 0)}
 _CREATE_FLAGS = {"--no-pivot": "no_pivot", "--no-new-keyring": "no_new_keyring",
                  "--detach": "detach", "-d": "detach"}
-_SIMPLE: dict[str, tuple[dict[str, str], tuple[str, ...], tuple[tuple[str, str], ...],
-                         dict[str, tuple[str, Any, Any]]]] = {
+_SIMPLE: "dict[str, Simple]" = {
     "create": (_CREATE_FLAGS, ("id",), (), _CREATE_OPTIONS),
     "run": ({**_CREATE_FLAGS, "--keep": "keep"}, ("id",), (), _CREATE_OPTIONS),
     "state": ({}, ("id",), (), {}),
@@ -288,7 +290,7 @@ def _simple_args(command: str, rest: list[str]) -> _Args | None:
     return args
 
 
-def _store(args: _Args, option: tuple[str, Any, Any], value: Any) -> None:
+def _store(args: _Args, option: "tuple[str, Any, Any]", value: "Any") -> None:
     dest, _, default = option
     if isinstance(default, list):
         getattr(args, dest).append(value)
@@ -296,7 +298,7 @@ def _store(args: _Args, option: tuple[str, Any, Any], value: Any) -> None:
         setattr(args, dest, value)
 
 
-def _option_value(choices: Any, word: str, attached: bool = False) -> Any:
+def _option_value(choices: "Any", word: str, attached: bool = False) -> "Any":
     """The value argparse would store for `word`, or None to leave it to argparse."""
     if choices == _INT:
         return int(word) if word.isascii() and word.isdigit() else None

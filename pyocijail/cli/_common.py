@@ -1,17 +1,15 @@
 """Argument helpers shared by the command modules."""
 
-from __future__ import annotations
-
 TYPE_CHECKING = False  # argparse is imported by the parser itself, only when needed
 if TYPE_CHECKING:
     import argparse
 
 
-def add_id(parser: argparse.ArgumentParser) -> None:
+def add_id(parser: "argparse.ArgumentParser") -> None:
     parser.add_argument("id", metavar="ID", help="container id")
 
 
-def add_create_options(parser: argparse.ArgumentParser) -> None:
+def add_create_options(parser: "argparse.ArgumentParser") -> None:
     import argparse
 
     parser.add_argument("--bundle", "-b", default=".", help="bundle directory (default: .)")
@@ -23,7 +21,7 @@ def add_create_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(ignored, action="store_true", help=argparse.SUPPRESS)
 
 
-def create_request(args: argparse.Namespace) -> object:
+def create_request(args: "argparse.Namespace") -> object:
     from pyocijail.lifecycle.create import CreateRequest
 
     return CreateRequest(args.id, args.bundle, pid_file=args.pid_file,

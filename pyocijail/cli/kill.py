@@ -1,7 +1,5 @@
 """Send a signal (default TERM) to the container's process, or to all with --all."""
 
-from __future__ import annotations
-
 
 def add_arguments(parser, name):  # type: ignore[no-untyped-def]
     from pyocijail.cli._common import add_id  # (help and usage errors only)

@@ -1,7 +1,5 @@
 """List containers: a table, ids only (-q) or JSON."""
 
-from __future__ import annotations
-
 import sys
 
 

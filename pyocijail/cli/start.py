@@ -1,7 +1,5 @@
 """Start the user program of a created container."""
 
-from __future__ import annotations
-
 
 def add_arguments(parser, name):  # type: ignore[no-untyped-def]
     from pyocijail.cli._common import add_id  # (help and usage errors only)

@@ -1,7 +1,5 @@
 """Print the state of a container as OCI state JSON."""
 
-from __future__ import annotations
-
 from pyocijail.cli._common import add_id, print_json
 
 

@@ -1,7 +1,5 @@
 """What every operation needs: the state root, the log and the backend."""
 
-from __future__ import annotations
-
 TYPE_CHECKING = False  # not `from typing import`: hot commands must not pay for typing
 if TYPE_CHECKING:
     from pyocijail.backends.base import Backend
@@ -10,7 +8,7 @@ if TYPE_CHECKING:
 
 
 class Context:
-    def __init__(self, root: str, log: LogSink, command: str = "",
+    def __init__(self, root: str, log: "LogSink", command: str = "",
                  platform: str | None = None) -> None:
         self.root, self.log, self.command, self.platform = root, log, command, platform
         self._store: Store | None = None
@@ -18,7 +16,7 @@ class Context:
 
     # Built on first use (plain properties: functools costs an import).
     @property
-    def store(self) -> Store:
+    def store(self) -> "Store":
         if self._store is None:
             from pyocijail.state.store import Store
 
@@ -26,7 +24,7 @@ class Context:
         return self._store
 
     @property
-    def backend(self) -> Backend:
+    def backend(self) -> "Backend":
         if self._backend is None:
             from pyocijail.backends import select_backend
 

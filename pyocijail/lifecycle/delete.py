@@ -7,8 +7,6 @@
 | stopped | destroy         | destroy                  |
 """
 
-from __future__ import annotations
-
 import posix  # not os (~2 ms per call): tests/unit/test_import_budget.py
 import time
 from _signal import SIGKILL  # (builtin, loaded at start-up; `signal` builds enums)
@@ -28,7 +26,7 @@ if TYPE_CHECKING:
 KILL_WAIT = 10.0  # seconds to wait for killed processes to be gone
 
 
-def delete(ctx: Context, container_id: str, *, force: bool = False) -> None:
+def delete(ctx: "Context", container_id: str, *, force: bool = False) -> None:
     try:
         cdir = ctx.store.open(container_id)
     except ContainerNotFound:
@@ -49,7 +47,7 @@ def delete(ctx: Context, container_id: str, *, force: bool = False) -> None:
         destroy(ctx, cdir, record, UndoFile(cdir.file("undo.jsonl")), run_poststop=True)
 
 
-def destroy(ctx: Context, cdir: ContainerDir, record: Record, undo: UndoFile, *,
+def destroy(ctx: "Context", cdir: "ContainerDir", record: "Record", undo: UndoFile, *,
             run_poststop: bool) -> None:
     """Kill every process, undo the backend, remove the directory. Idempotent."""
     backend = ctx.backend
@@ -73,7 +71,7 @@ def destroy(ctx: Context, cdir: ContainerDir, record: Record, undo: UndoFile, *,
     cdir.remove()
 
 
-def thaw(ctx: Context, record: Record) -> bool:
+def thaw(ctx: "Context", record: "Record") -> bool:
     """A frozen process cannot die: thaw (a no-op unless paused) so SIGKILL lands.
 
     False if the backend has no freezer, the container is gone, or it failed."""
@@ -88,7 +86,7 @@ def thaw(ctx: Context, record: Record) -> bool:
     return True
 
 
-def kill_all(ctx: Context, record: Record, sig: int) -> int:
+def kill_all(ctx: "Context", record: "Record", sig: int) -> int:
     """Signal every process of the container; returns how many were signalled."""
     if not liveness.alive(record.pid, record.start_time):
         pids: list[int] = []
@@ -109,7 +107,7 @@ def kill_all(ctx: Context, record: Record, sig: int) -> int:
     return count
 
 
-def wait_gone(record: Record, timeout: float = KILL_WAIT) -> None:
+def wait_gone(record: "Record", timeout: float = KILL_WAIT) -> None:
     deadline = time.monotonic() + timeout
     delay = 0.0005
     while liveness.alive(record.pid, record.start_time):
@@ -119,7 +117,7 @@ def wait_gone(record: Record, timeout: float = KILL_WAIT) -> None:
         delay = min(delay * 2, 0.05)
 
 
-def _remove_leftovers(ctx: Context, cdir: ContainerDir) -> None:
+def _remove_leftovers(ctx: "Context", cdir: "ContainerDir") -> None:
     """A state dir without a readable state: undo what the journal says, remove it."""
     undo = UndoFile(cdir.file("undo.jsonl"))
     from pyocijail.state.record import Record
@@ -132,7 +130,7 @@ def _remove_leftovers(ctx: Context, cdir: ContainerDir) -> None:
     cdir.remove()
 
 
-def _kill_journaled(ctx: Context, record: Record, undo: UndoFile) -> None:
+def _kill_journaled(ctx: "Context", record: "Record", undo: UndoFile) -> None:
     """Kill the init the journal names if state.json lost it (corrupt, or a bogus pid)."""
     from pyocijail.state.record import Record
 

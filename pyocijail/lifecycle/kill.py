@@ -6,8 +6,6 @@ for the exit before it deletes (`ctr task delete --force` hung forever on a
 paused task). Other signals leave it paused; they are delivered at resume.
 """
 
-from __future__ import annotations
-
 import posix  # not os (~2 ms per call): tests/unit/test_import_budget.py
 from _signal import SIGKILL  # (builtin, loaded at start-up; `signal` builds enums)
 
@@ -22,7 +20,7 @@ if TYPE_CHECKING:
     from pyocijail.state.store import ContainerDir
 
 
-def kill(ctx: Context, container_id: str, sig: int, *, all_processes: bool = False) -> None:
+def kill(ctx: "Context", container_id: str, sig: int, *, all_processes: bool = False) -> None:
     cdir, record, status = load(ctx, container_id)
     if all_processes:
         if status in (Status.STOPPED, Status.CREATING):
@@ -41,7 +39,7 @@ def kill(ctx: Context, container_id: str, sig: int, *, all_processes: bool = Fal
         _thaw(ctx, cdir, record)
 
 
-def _thaw(ctx: Context, cdir: ContainerDir, record: Record) -> None:
+def _thaw(ctx: "Context", cdir: "ContainerDir", record: "Record") -> None:
     """Thaw so the SIGKILL lands; the container is no longer paused (runc's
     status would read the freezer and say running until the process is gone)."""
     from pyocijail.lifecycle.delete import thaw

@@ -1,7 +1,5 @@
 """Read-only views: `state` and `list`. No locks, no heavy imports (buildah polls)."""
 
-from __future__ import annotations
-
 from pyocijail.state.status import Status, compute
 
 TYPE_CHECKING = False  # not `from typing import`: `state` must not pay for typing
@@ -13,18 +11,18 @@ if TYPE_CHECKING:
     from pyocijail.state.store import ContainerDir
 
 
-def load(ctx: Context, container_id: str) -> tuple[ContainerDir, Record, Status]:
+def load(ctx: "Context", container_id: str) -> "tuple[ContainerDir, Record, Status]":
     cdir = ctx.store.open(container_id, lock=False)
     record = cdir.read()
     return cdir, record, compute(record, cdir)
 
 
-def state(ctx: Context, container_id: str) -> dict[str, Any]:
+def state(ctx: "Context", container_id: str) -> "dict[str, Any]":
     _, record, status = load(ctx, container_id)
     return record.oci_state(status.value)
 
 
-def containers(ctx: Context) -> list[dict[str, Any]]:
+def containers(ctx: "Context") -> "list[dict[str, Any]]":
     """One row per container; a broken state dir is listed, not fatal."""
     from pyocijail.errors import PyocijailError
 

@@ -9,8 +9,6 @@ and EOF without it means the init died first (killed during a
 startContainer hook, say).
 """
 
-from __future__ import annotations
-
 # `_socket`, not `socket`: the wrapper module builds enums at import (~3 ms).
 import _socket
 import posix  # not os (~2 ms per call): tests/unit/test_import_budget.py
@@ -27,7 +25,7 @@ if TYPE_CHECKING:
     from pyocijail.lifecycle.context import Context
 
 
-def start(ctx: Context, container_id: str) -> None:
+def start(ctx: "Context", container_id: str) -> None:
     with ctx.store.open(container_id) as cdir:
         record = cdir.read()
         check("start", compute(record, cdir))

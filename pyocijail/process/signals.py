@@ -1,7 +1,5 @@
 """Signal names as callers send them: `9`, `KILL`, `SIGKILL`, `sigkill`."""
 
-from __future__ import annotations
-
 from pyocijail.errors import UsageError
 
 #: Both platforms have signals 1..64 (NSIG is 65 on Linux, 129 on FreeBSD), so

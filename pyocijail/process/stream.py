@@ -5,8 +5,6 @@ imports only `posix` (not `os`: see `pyocijail.pathlite`).
 for `start`, which runs once per container; both re-export the socket ones.
 """
 
-from __future__ import annotations
-
 import posix
 import sys
 
@@ -57,7 +55,7 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[posix.write(fd, view):]
 
 
-def read_stream(sock: Any) -> bytes:
+def read_stream(sock: "Any") -> bytes:
     """Everything the peer writes on a stream socket until it closes it."""
     chunks = []
     while True:

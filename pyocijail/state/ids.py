@@ -1,7 +1,5 @@
 """Container ids are hostile input: they become directory and jail names."""
 
-from __future__ import annotations
-
 from pyocijail.errors import InvalidId
 
 # runc's rule, minus what a jail name cannot carry: '.' separates parent and

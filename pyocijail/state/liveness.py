@@ -5,8 +5,6 @@ alive only if it exists, is not a zombie, and has the start time recorded at
 create. Linux reads /proc directly (cheap, no imports); elsewhere psutil.
 """
 
-from __future__ import annotations
-
 import sys
 
 _LINUX = sys.platform.startswith("linux")

@@ -6,8 +6,6 @@ or cattrs imports. The OCI fields come first; runtime facts live under the
 `org.pyocijail` key so the file itself is a valid (extended) OCI state.
 """
 
-from __future__ import annotations
-
 from pyocijail import SPEC_VERSION
 
 TYPE_CHECKING = False  # not `from typing import`: `state` must not pay for typing
@@ -23,9 +21,10 @@ class Record:
 
     def __init__(self, id: str, bundle: str, *, status: str = "creating", pid: int = 0,
                  annotations: dict[str, str] | None = None, start_time: str | None = None,
-                 created: str = "", backend: str = "", backend_state: dict[str, Any] | None = None,
-                 hooks: dict[str, list[dict[str, Any]]] | None = None, rootfs: str = "",
-                 process: dict[str, Any] | None = None) -> None:
+                 created: str = "", backend: str = "",
+                 backend_state: "dict[str, Any] | None" = None,
+                 hooks: "dict[str, list[dict[str, Any]]] | None" = None, rootfs: str = "",
+                 process: "dict[str, Any] | None" = None) -> None:
         self.id, self.bundle, self.status, self.pid = id, bundle, status, pid
         self.annotations = annotations or {}
         self.start_time = start_time          # liveness token of `pid`
@@ -36,7 +35,7 @@ class Record:
         self.rootfs = rootfs
         self.process = process or {}          # the config's process, base for `exec ID CMD`
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> "dict[str, Any]":
         return {
             "ociVersion": SPEC_VERSION, "id": self.id, "status": self.status, "pid": self.pid,
             "bundle": self.bundle, "annotations": self.annotations,
@@ -46,7 +45,7 @@ class Record:
         }
 
     @classmethod
-    def from_json(cls, data: Any) -> Record:
+    def from_json(cls, data: "Any") -> "Record":
         if not isinstance(data, dict) or not isinstance(data.get(PRIVATE), dict):
             raise ValueError("not a pyocijail state")
         own = data[PRIVATE]
@@ -58,7 +57,7 @@ class Record:
                    hooks=dict(own.get("hooks") or {}), rootfs=str(own.get("rootfs", "")),
                    process=dict(own.get("process") or {}))
 
-    def oci_state(self, status: str) -> dict[str, Any]:
+    def oci_state(self, status: str) -> "dict[str, Any]":
         """The runtime-spec state object, with `status` as computed now."""
         state: dict[str, Any] = {"ociVersion": SPEC_VERSION, "id": self.id, "status": status}
         if status != "stopped" and self.pid > 0:

@@ -8,8 +8,6 @@ finished": the rest is derived on every call, like crun does, from
   - whether the backend says it is frozen      (paused, as runc reports it)
 """
 
-from __future__ import annotations
-
 from pyocijail import pathlite
 from pyocijail.errors import InvalidStatus
 from pyocijail.state import liveness
@@ -29,7 +27,7 @@ PAUSED_MARK = "paused"
 
 
 class _StatusType(type):
-    def __iter__(cls) -> Iterator[Status]:
+    def __iter__(cls) -> "Iterator[Status]":
         return iter(cls._members)  # type: ignore[attr-defined]
 
 
@@ -41,11 +39,11 @@ class Status(metaclass=_StatusType):
     """
 
     __slots__ = ("value",)
-    CREATING: ClassVar[Status]
-    CREATED: ClassVar[Status]
-    RUNNING: ClassVar[Status]
-    PAUSED: ClassVar[Status]
-    STOPPED: ClassVar[Status]
+    CREATING: "ClassVar[Status]"
+    CREATED: "ClassVar[Status]"
+    RUNNING: "ClassVar[Status]"
+    PAUSED: "ClassVar[Status]"
+    STOPPED: "ClassVar[Status]"
 
     def __init__(self, value: str) -> None:
         self.value = value

@@ -23,8 +23,6 @@ Every command goes through here, so this module uses `posix`, not `os`
 (which costs every call ~2 ms: tests/unit/test_import_budget.py).
 """
 
-from __future__ import annotations
-
 import errno
 import fcntl
 import posix
@@ -60,7 +58,7 @@ class Store:
             raise PyocijailError(f"state root {self.root} is writable by other users; "
                                  "refusing to use it (chmod 700 it)")
 
-    def create(self, container_id: str) -> ContainerDir:
+    def create(self, container_id: str) -> "ContainerDir":
         """A new, locked container directory; ContainerExists if the id is taken."""
         path = self.path(container_id)
         self.ensure_root()
@@ -72,7 +70,7 @@ class Store:
         cdir.lock(exclusive=True)
         return cdir
 
-    def open(self, container_id: str, *, lock: bool = True) -> ContainerDir:
+    def open(self, container_id: str, *, lock: bool = True) -> "ContainerDir":
         """An existing container's directory, exclusively locked unless lock=False."""
         cdir = ContainerDir(container_id, self.path(container_id))
         if lock:
@@ -127,7 +125,7 @@ class ContainerDir:
             posix.close(self.fd)
             self.fd = None
 
-    def __enter__(self) -> ContainerDir:
+    def __enter__(self) -> "ContainerDir":
         return self
 
     def __exit__(self, *exc: object) -> None:

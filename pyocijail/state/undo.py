@@ -6,8 +6,6 @@ writes: the failure we guard against is the runtime dying, and the page
 cache survives that; a host crash takes every mount and jail with it too.
 """
 
-from __future__ import annotations
-
 import posix  # not os (~2 ms per call): tests/unit/test_import_budget.py
 
 from pyocijail import jsonlite
@@ -21,7 +19,7 @@ class UndoFile:
     def __init__(self, path: str) -> None:
         self.path = path
 
-    def append(self, entry: dict[str, Any]) -> None:
+    def append(self, entry: "dict[str, Any]") -> None:
         from pyocijail.process.stream import write_all  # (delete only reads the journal)
 
         line = (jsonlite.dumps(entry, compact=True) + "\n").encode()
@@ -32,7 +30,7 @@ class UndoFile:
         finally:
             posix.close(fd)
 
-    def entries(self) -> list[dict[str, Any]]:
+    def entries(self) -> "list[dict[str, Any]]":
         try:
             with open(self.path, "rb") as f:
                 lines = f.read().splitlines()

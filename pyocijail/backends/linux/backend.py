@@ -22,8 +22,6 @@ The init and exec processes make themselves non-dumpable before they touch
 the container, so nothing in it can ptrace them or open /proc/<pid>/exe.
 """
 
-from __future__ import annotations
-
 import errno
 import posix  # not os: delete and kill --all load this (tests/unit/test_import_budget.py)
 
@@ -52,7 +50,7 @@ SECCOMP_FILE = "seccomp.json"
 class LinuxBackend:
     name = "linux"
 
-    def __init__(self, log: Any) -> None:
+    def __init__(self, log: "Any") -> None:
         self.log = log
         self._gate: int | None = None  # R: write end of the fork → adopt pipe
         self._primed: Callable[[], int] | None = None  # R: stops and joins warm_up's thread
@@ -61,12 +59,12 @@ class LinuxBackend:
         self._early_error: BaseException | None = None  # I: from _before_gate
 
     # --- pure -------------------------------------------------------------------------
-    def plan(self, container_id: str, spec: Spec, bundle: str, state_dir: str) -> LinuxPlan:
+    def plan(self, container_id: str, spec: "Spec", bundle: str, state_dir: str) -> "LinuxPlan":
         from pyocijail.backends.linux.plan import make_plan
 
         return make_plan(container_id, spec, bundle, state_dir, self.log)
 
-    def features(self) -> dict[str, Any]:
+    def features(self) -> "dict[str, Any]":
         from pyocijail.backends.linux import capabilities, mounts, seccomp
 
         try:
@@ -88,7 +86,7 @@ class LinuxBackend:
             "intelRdt": {"enabled": False}}}
 
     # --- runtime process ----------------------------------------------------------------
-    def prepare(self, plan: LinuxPlan, undo: Any) -> dict[str, Any]:
+    def prepare(self, plan: "LinuxPlan", undo: "Any") -> "dict[str, Any]":
         from pyocijail.backends.linux import resources
 
         state: dict[str, Any] = {"namespaces": [list(ns) for ns in plan.namespaces],
@@ -106,7 +104,7 @@ class LinuxBackend:
             devicefilter.install(directory, devicefilter.parse(rules), self.log)
         return state
 
-    def fork(self, plan: LinuxPlan, child: Callable[[], None]) -> int:
+    def fork(self, plan: "LinuxPlan", child: "Callable[[], None]") -> int:
         """Fork init, held on a pipe until `adopt`; with a user namespace, in two
         stages (`userns.fork_init`) and the pid returned is the stage's child."""
         from pyocijail.process.spawn import fork_child
@@ -156,7 +154,7 @@ class LinuxBackend:
             self._primed()  # the warm-up thread is done: fork copies one thread only
             self._primed = None
 
-    def adopt(self, plan: LinuxPlan, pid: int, undo: Any) -> None:
+    def adopt(self, plan: "LinuxPlan", pid: int, undo: "Any") -> None:
         """Put init in its cgroup, then let it go on (it unshares cgroupns after this)."""
         gate, self._gate = self._gate, None
         try:
@@ -167,7 +165,7 @@ class LinuxBackend:
             if gate is not None:
                 posix.close(gate)
 
-    def _prepare_seccomp(self, plan: LinuxPlan) -> dict[str, Any]:
+    def _prepare_seccomp(self, plan: "LinuxPlan") -> "dict[str, Any]":
         """The profile for exec, and the program compiled for an earlier container
         with the same key, if any (see `seccomp`: init builds it otherwise)."""
         from pyocijail import jsonlite
@@ -189,7 +187,7 @@ class LinuxBackend:
                 pass  # not compiled yet: init builds it and saves it there
         return state
 
-    def created(self, plan: LinuxPlan, state: dict[str, Any]) -> None:
+    def created(self, plan: "LinuxPlan", state: "dict[str, Any]") -> None:
         """R, once the container is created: keep its compiled seccomp program."""
         key, program = state.get("seccompKey"), state.get("seccompProgram")
         if not key or not program:
@@ -215,7 +213,7 @@ class LinuxBackend:
             pass  # only the next create's head start is lost
 
     # --- init process ---------------------------------------------------------------------
-    def _before_gate(self, plan: LinuxPlan) -> None:
+    def _before_gate(self, plan: "LinuxPlan") -> None:
         """I, before `adopt` lets it go on: the work that touches nothing of the
         container, done while R writes the state and moves I into its cgroup
         (the first cgroup.procs write waits for an RCU grace period, 5-20 ms).
@@ -260,7 +258,7 @@ class LinuxBackend:
         except BaseException as err:  # noqa: BLE001 - raised again by isolate
             self._early_error = err
 
-    def isolate(self, plan: LinuxPlan, undo: Any) -> None:
+    def isolate(self, plan: "LinuxPlan", undo: "Any") -> None:
         # Everything the init uses after pivot_root was imported by _before_gate.
         from pyocijail.backends.linux import libc, mounts
         from pyocijail.backends.linux.namespaces import NAMESPACES, setns_path
@@ -288,7 +286,7 @@ class LinuxBackend:
             _check_reachable(plan)
             mounts.bind_rootfs(plan.rootfs, log=self.log)
 
-        def cgroup_mount(log: Any, root: str, dest: str, opts: Any) -> None:
+        def cgroup_mount(log: "Any", root: str, dest: str, opts: "Any") -> None:
             # loaded by _before_gate (or userns._preload): the plan has a cgroup mount
             from pyocijail.backends.linux import cgroupmount
 
@@ -298,10 +296,10 @@ class LinuxBackend:
                          cgroup_mount=cgroup_mount)
         mounts.setup_devices(plan.rootfs, plan.devices, log=self.log)
 
-    def enter_hook(self, plan: LinuxPlan) -> None:
+    def enter_hook(self, plan: "LinuxPlan") -> None:
         pass  # the hook inherits the init's namespaces
 
-    def enter(self, plan: LinuxPlan) -> None:
+    def enter(self, plan: "LinuxPlan") -> None:
         from pyocijail.backends.linux import rootfs
 
         rootfs.pivot_root(plan.rootfs, log=self.log)
@@ -314,7 +312,7 @@ class LinuxBackend:
         if plan.readonly:
             rootfs.remount_readonly_root(log=self.log)
 
-    def become(self, process: Process) -> None:
+    def become(self, process: "Process") -> None:
         from pyocijail.backends.linux import capabilities  # loaded by isolate/join already
 
         if process.oom_score_adj is not None:
@@ -325,7 +323,7 @@ class LinuxBackend:
         sets = capabilities.parse(process.capabilities)
         capabilities.apply(sets, lambda: _change_user(process), warn=self.log.debug)
 
-    def before_exec(self, process: Process) -> None:
+    def before_exec(self, process: "Process") -> None:
         from pyocijail.backends.linux import libc  # loaded by _before_gate / join
 
         if self._personality is not None:  # late: it changes what uname reports
@@ -337,7 +335,7 @@ class LinuxBackend:
             self._filter = None
 
     # --- later calls -------------------------------------------------------------------
-    def fork_joined(self, state: dict[str, Any], pid: int, child: Callable[[], None]) -> int:
+    def fork_joined(self, state: "dict[str, Any]", pid: int, child: "Callable[[], None]") -> int:
         from pyocijail.process.spawn import fork_child
 
         self._join_warm_up()
@@ -354,7 +352,7 @@ class LinuxBackend:
                                          "namespace takes no new process") from None
                 raise
 
-    def join(self, state: dict[str, Any], pid: int) -> None:
+    def join(self, state: "dict[str, Any]", pid: int) -> None:
         """In E: cgroup, the container's seccomp filter (built now), namespaces.
 
         seccomp and userns are imported only for a container that has a filter
@@ -386,7 +384,7 @@ class LinuxBackend:
             become_root()  # then `become` changes to the process's user, as in init
         posix.chdir("/")
 
-    def processes(self, state: dict[str, Any], pid: int) -> Iterator[int]:
+    def processes(self, state: "dict[str, Any]", pid: int) -> "Iterator[int]":
         """Every pid in the container's cgroup (or, for old state, its pid namespace)."""
         groups = _groups(state)
         if groups:
@@ -394,10 +392,10 @@ class LinuxBackend:
             return
         yield from _namespace_pids(state, pid)
 
-    def freeze(self, state: dict[str, Any], pid: int, frozen: bool) -> None:
+    def freeze(self, state: "dict[str, Any]", pid: int, frozen: bool) -> None:
         cgroups.freeze(_groups(state), frozen)
 
-    def update(self, state: dict[str, Any], res: Resources) -> None:
+    def update(self, state: "dict[str, Any]", res: "Resources") -> None:
         from pyocijail.backends.linux import resources
 
         groups = _groups(state)
@@ -412,7 +410,7 @@ class LinuxBackend:
             devicefilter.install(device_filter[0], devicefilter.parse(device_filter[1]),
                                  self.log)
 
-    def destroy(self, state: dict[str, Any], undo: Any) -> None:
+    def destroy(self, state: "dict[str, Any]", undo: "Any") -> None:
         """Remove the cgroup directories create made (the mounts die with the namespace)."""
         entries = [e for e in undo.entries() if "cgroup" in e]
         errors = cgroups.remove(reversed([e["cgroup"] for e in entries]),
@@ -421,20 +419,20 @@ class LinuxBackend:
             raise KernelError("destroy", None, None, "; ".join(errors))
 
 
-def _has_cgroup_mount(plan: LinuxPlan) -> bool:
+def _has_cgroup_mount(plan: "LinuxPlan") -> bool:
     """Whether `mounts.mount_all` may call the cgroup-mount hook of `isolate`."""
     return any(m.type == "cgroup" for m in plan.mounts)
 
 
-def _groups(state: dict[str, Any]) -> list[Cgroup]:
+def _groups(state: "dict[str, Any]") -> list[Cgroup]:
     return [Cgroup.from_json(g) for g in state.get("cgroups", [])]
 
 
-def _has(state: dict[str, Any], kind: str) -> bool:
+def _has(state: "dict[str, Any]", kind: str) -> bool:
     return any(ns[0] == kind for ns in state.get("namespaces", []))
 
 
-def _check_reachable(plan: LinuxPlan) -> None:
+def _check_reachable(plan: "LinuxPlan") -> None:
     """In a user namespace the rootfs is reached as the container's root, which has
     no privilege over files of unmapped owners (runc has the same requirement)."""
     try:
@@ -450,7 +448,7 @@ def _check_reachable(plan: LinuxPlan) -> None:
                           ) from None
 
 
-def _change_user(process: Process) -> None:
+def _change_user(process: "Process") -> None:
     user = process.user
     try:
         posix.setgroups(list(user.additional_gids))
@@ -483,7 +481,7 @@ def _personality(persona: int) -> None:
         raise KernelError("personality", ctypes.get_errno())
 
 
-def _namespace_pids(state: dict[str, Any], pid: int) -> Iterator[int]:
+def _namespace_pids(state: "dict[str, Any]", pid: int) -> "Iterator[int]":
     """With a pid namespace: every pid in it; otherwise init's descendants."""
     if _has(state, "pid"):
         try:
@@ -506,7 +504,7 @@ def _namespace_pids(state: dict[str, Any], pid: int) -> Iterator[int]:
         return
 
 
-def _program_cache(plan: LinuxPlan) -> str:
+def _program_cache(plan: "LinuxPlan") -> str:
     """Where compiled seccomp programs are kept: in the state root."""
     from pyocijail.backends.linux import seccomp
 
