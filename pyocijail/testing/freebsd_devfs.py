@@ -7,11 +7,20 @@ _unhide_login, _jail, _jail_vnet), here as `BOOT_RULESETS`. Ruleset 0 is the
 empty one and never exists as a list. A ruleset's rules run in order on every
 node; `include N` runs ruleset N's rules, to the depth vfs.devfs.rule_depth
 (1: an included ruleset's own includes are skipped).
+
+As devfs_rule.c does: a `path` pattern is fnmatch(3) with FNM_PATHNAME (`*`
+stops at `/`), a `type` condition matches only devices of that class (never a
+directory), and in one rule hide is set, then cleared by unhide, then the mode
+set, then the include run. A view holds the nodes not hidden (no DE_WHITEOUT);
+a node under a hidden directory is still unreachable (`reachable`).
+`devfs rule show` prints a rule the way sbin/devfs/rule.c rulespec_outfp does
+(`show_rule`).
 """
 
 from __future__ import annotations
 
 import fnmatch
+from typing import Any
 
 RULE_DEPTH = 1  # vfs.devfs.rule_depth default (devfs_devs.c)
 
@@ -43,52 +52,93 @@ def devices(linux64: bool) -> dict[str, str]:
     return {**HOST_DEVICES, **(LINUX_DEVICES if linux64 else {})}
 
 
+#: The cdevsw d_flags class (D_DISK, D_MEM, D_TTY) of the sample devices that have one.
+DEVICE_TYPES = {"ada0": "disk", "ada0p1": "disk", "mem": "mem", "kmem": "mem",
+                "ttyv0": "tty", "cuau0": "tty", "console": "tty", "pts/0": "tty"}
+_TYPE_ORDER = ("disk", "mem", "tape", "tty")  # rule.c ist_type
+
+
+def matches_path(pattern: str, name: str) -> bool:
+    """fnmatch(pattern, name, FNM_PATHNAME): wildcards never match a `/`."""
+    parts, names = pattern.split("/"), name.split("/")
+    return len(parts) == len(names) and all(
+        fnmatch.fnmatchcase(n, p) for p, n in zip(parts, names, strict=True))
+
+
+def parse_rule(rule: str) -> dict[str, Any]:
+    """A rule's conditions and actions, as rule.c rulespec_intok reads them: types
+    accumulate, any other repeated keyword keeps its last value."""
+    tokens = rule.split()
+    out: dict[str, Any] = {"types": set()}
+    i = 0
+    while i + 1 < len(tokens) and tokens[i] in ("path", "type"):
+        if tokens[i] == "type":
+            out["types"].add(tokens[i + 1])
+        else:
+            out["path"] = tokens[i + 1]
+        i += 2
+    while i < len(tokens):
+        word = tokens[i]
+        if word in ("hide", "unhide"):
+            out[word] = True
+            i += 1
+        else:
+            out[word] = tokens[i + 1]
+            i += 2
+    return out
+
+
+def show_rule(number: int, rule: str) -> str:
+    """The line `devfs rule show` prints for `rule` numbered `number`."""
+    r = parse_rule(rule)
+    words = [str(number)]
+    words += [f"type {t}" for t in _TYPE_ORDER if t in r["types"]]
+    words += [f"path {r['path']}"] if "path" in r else []
+    words += [w for w in ("hide", "unhide") if r.get(w)]
+    words += [f"{w} {r[w]}" for w in ("user", "group") if w in r]
+    words += [f"mode {int(r['mode'], 8):o}"] if "mode" in r else []
+    words += [f"include {int(r['include'])}"] if "include" in r else []
+    return " ".join(words)
+
+
 def visible(rules: list[str], rulesets: dict[int, list[str]],
-            linux64: bool) -> dict[str, str]:
+            linux64: bool, depth: int = RULE_DEPTH) -> dict[str, str]:
     """name -> mode ("" for the default) of the nodes a fresh mount with this
-    ruleset's rules shows: every node, then each rule in order."""
+    ruleset's rules leaves unhidden: every node, then each rule in order."""
     view = {name: "" for name in devices(linux64)}
     for rule in rules:
-        view = apply(view, rule, linux64, rulesets)
+        view = apply(view, rule, linux64, rulesets, depth)
     return view
+
+
+def reachable(view: dict[str, str], name: str) -> bool:
+    """Unhidden, and so is every directory above it (devfs_lookup: ENOENT on a
+    hidden entry)."""
+    parts = name.split("/")
+    return all("/".join(parts[:i]) in view for i in range(1, len(parts) + 1))
 
 
 def apply(view: dict[str, str], rule: str, linux64: bool,
           rulesets: dict[int, list[str]] | None = None,
           depth: int = RULE_DEPTH, only: str | None = None) -> dict[str, str]:
-    """The view after `devfs rule apply <rule>`: path/type conditions,
-    hide/unhide/mode, include (of `rulesets`, which must hold it); `only`
-    limits it to one node."""
-    tokens = rule.split()
-    pattern = "*"
-    i = 0
-    while i + 1 < len(tokens) and tokens[i] in ("path", "type"):
-        if tokens[i] == "path":
-            pattern = tokens[i + 1]
-        i += 2
-    actions = tokens[i:]
+    """The view after `devfs rule apply <rule>` (devfs_rule_run on each node):
+    path/type conditions, hide/unhide/mode, include (of `rulesets`, which must
+    hold it, while `depth` is above 0); `only` limits it to one node."""
+    r = parse_rule(rule)
+    kinds = devices(linux64)
     out = dict(view)
-    for name in devices(linux64) if only is None else [only]:
-        if not fnmatch.fnmatchcase(name, pattern):
+    for name in kinds if only is None else [only]:
+        if "path" in r and not matches_path(r["path"], name):
             continue
-        j = 0
-        while j < len(actions):
-            word = actions[j]
-            if word == "hide":
-                out.pop(name, None)
-            elif word == "unhide":
-                out.setdefault(name, "")
-            elif word == "mode":
-                if name in out:
-                    out[name] = actions[j + 1]
-                j += 1
-            elif word == "include":
-                if depth > 0:
-                    for included in (rulesets or {})[int(actions[j + 1])]:
-                        out = apply(out, included, linux64, rulesets, depth - 1, name)
-                j += 1
-            elif word in ("user", "group"):
-                j += 1
-            j += 1
+        if r["types"] and DEVICE_TYPES.get(name) not in r["types"]:
+            continue
+        if r.get("hide"):
+            out.pop(name, None)
+        if r.get("unhide"):
+            out.setdefault(name, "")
+        if "mode" in r and name in out:
+            out[name] = r["mode"]
+        if "include" in r and depth > 0:
+            for included in (rulesets or {})[int(r["include"])]:
+                out = apply(out, included, linux64, rulesets, depth - 1, name)
     return out
-

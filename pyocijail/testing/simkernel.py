@@ -48,7 +48,8 @@ DEFAULT_ALLOW = ("allow.set_hostname", "allow.reserved_ports",
 FIXED = ("path", "vnet", "ip4", "ip6", "ip4.addr", "ip6.addr", "osrelease", "osreldate")
 DEFAULT_CONFIG = {"nullfs_files": True, "racct": True, "modules": ["linux64"],
                   "interfaces": ["lo0", "em0", "epair0a", "epair0b", "epair1b"],
-                  "ncpu": 8, "devfs_rules": True}
+                  "ncpu": 8, "devfs_rules": True,
+                  "devfs_rule_depth": freebsd_devfs.RULE_DEPTH}
 
 
 def _fresh(config: dict[str, Any]) -> dict[str, Any]:
@@ -485,7 +486,7 @@ class SimulatedKernel:
             in_devfs = self._devfs_at(state, target)
             if in_devfs is not None:
                 kind = freebsd_devfs.devices(linux64).get(in_devfs[1])
-                if in_devfs[1] not in in_devfs[0]["visible"]:
+                if not freebsd_devfs.reachable(in_devfs[0]["visible"], in_devfs[1]):
                     raise fail(errno.ENOENT, "not in this devfs (hidden by its ruleset?)")
                 target_kind = "dir" if kind == "dir" else "file"
             else:
@@ -520,7 +521,8 @@ class SimulatedKernel:
                     rulesets.setdefault(str(ruleset), [])
                 entry["ruleset"] = ruleset
                 entry["visible"] = freebsd_devfs.visible(
-                    rulesets[str(ruleset)] if ruleset else [], _int_keys(rulesets), linux64)
+                    rulesets[str(ruleset)] if ruleset else [], _int_keys(rulesets), linux64,
+                    state["config"]["devfs_rule_depth"])
             state["mounts"].append(entry)
 
     def unmount(self, target: str, flags: int) -> None:
@@ -596,7 +598,8 @@ class SimulatedKernel:
             rule = self._devfs_rule(state, op, "DEVFSIO_RAPPLY", mountpoint, rule)
             linux64 = "linux64" in state["config"]["modules"]
             mount["visible"] = freebsd_devfs.apply(mount["visible"], rule, linux64,
-                                                   _int_keys(state["devfs_rulesets"]))
+                                                   _int_keys(state["devfs_rulesets"]),
+                                                   state["config"]["devfs_rule_depth"])
 
     def devfs_ruleset(self, mountpoint: str, number: int) -> None:
         """`devfs -m <mountpoint> ruleset N` (DEVFSIO_SUSE): make N the mount's
@@ -639,18 +642,27 @@ class SimulatedKernel:
             linux64 = "linux64" in state["config"]["modules"]
             for rule in rules:
                 mount["visible"] = freebsd_devfs.apply(mount["visible"], rule, linux64,
-                                                       _int_keys(state["devfs_rulesets"]))
+                                                       _int_keys(state["devfs_rulesets"]),
+                                                       state["config"]["devfs_rule_depth"])
 
     def devfs_ruleset_rules(self, number: int) -> list[str]:
         """`devfs -m /dev rule -s N show` (DEVFSIO_RGETNEXT until ENOENT): numbered
-        lines, autonumbered by 100 (devfs_rule_autonumber); nothing, and no error,
-        for a missing ruleset as for an empty one."""
+        lines, autonumbered by 100 (devfs_rule_autonumber), in rulespec_outfp's
+        format (`include 1` as `include 1`, conditions first, mode in octal);
+        nothing, and no error, for a missing ruleset as for an empty one."""
         if not 1 <= number <= 65535:
             raise ValueError(f"devfs ruleset {number}: only 1..65535 can be shown by number")
         with self._state() as state:
             self._enter(state, "devfs_ruleset_rules", number)
             rules = state["devfs_rulesets"].get(str(number), [])
-            return [f"{100 * (i + 1)} {rule}" for i, rule in enumerate(rules)]
+            return [freebsd_devfs.show_rule(100 * (i + 1), rule)
+                    for i, rule in enumerate(rules)]
+
+    def devfs_rule_depth(self) -> int:
+        """sysctl vfs.devfs.rule_depth (config `devfs_rule_depth`, default 1)."""
+        with self._state() as state:
+            self._enter(state, "devfs_rule_depth")
+            return int(state["config"]["devfs_rule_depth"])
 
     # --- rctl, cpuset, network ------------------------------------------------------
     @staticmethod

@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 
+from pyocijail.backends.freebsd.devfsrules import hides_everything_first
 from pyocijail.backends.freebsd.kernel import SYSV_PARAMS, JailKernel, mount_flags
 from pyocijail.backends.freebsd.mounts import MountOp, recognised_options
 from pyocijail.backends.freebsd.plan import JailPlan, build_plan
@@ -117,21 +118,44 @@ class FreeBSDBackend:
                 "annotations": {"org.freebsd.jail.jid": str(jid)}}
 
     def _check_devfs_rulesets(self, plan: JailPlan) -> None:
-        """Refuse a devfs mount whose ruleset (other than 0) has no rules on this host.
+        """Refuse a devfs mount whose ruleset (other than 0) does not hide every host
+        device before it unhides some.
 
         nmount creates a missing ruleset empty (devfs(5); devfs_rule.c
         devfs_ruleset_use), and an empty one hides nothing: a typo, or a host where
         /etc/rc.d/devfs never loaded /etc/defaults/devfs.rules, would hand the
         container every host device. `devfs rule -s N show` lists nothing for both.
+        A ruleset with rules can hide nothing too (stock 2 and 3 only unhide): what
+        counts is in `devfsrules`, which reads included rulesets the same way.
         """
-        for mount, number in plan.devfs_ruleset_checks():
-            if self.kernel.devfs_ruleset_rules(number):
-                continue
-            raise ConfigError(
-                f"mount {mount.destination}: devfs ruleset {number} does not exist or holds "
-                "no rules on this host, so the mount would hide no device (FreeBSD creates "
-                "a missing ruleset empty); load it (/etc/devfs.rules, `service devfs "
-                "restart`) or write ruleset=0 to ask for every host device")
+        checks = plan.devfs_ruleset_checks()
+        if not checks:
+            return
+        shown: dict[int, list[str]] = {}
+
+        def rules_of(number: int) -> list[str]:
+            if number not in shown:
+                shown[number] = self.kernel.devfs_ruleset_rules(number)
+            return shown[number]
+
+        depth: int | None = None
+        for mount, number in checks:
+            where = f"mount {mount.destination}: devfs ruleset {number}"
+            if not rules_of(number):
+                raise ConfigError(
+                    f"{where} does not exist or holds no rules on this host, so the mount "
+                    "would hide no device (FreeBSD creates a missing ruleset empty); load it "
+                    "(/etc/devfs.rules, `service devfs restart`) or write ruleset=0 to ask "
+                    "for every host device")
+            if depth is None:
+                depth = self.kernel.devfs_rule_depth()
+            why = hides_everything_first(number, rules_of, depth)
+            if why:
+                raise ConfigError(
+                    f"{where} {why}, so the container would see host devices it was not "
+                    "given; start the ruleset with `include 1` (devfsrules_hide_all, as "
+                    "ruleset 4 devfsrules_jail does) or write ruleset=0 to ask for every "
+                    "host device")
 
     def _within_parent(self, params: dict[str, Any], soft: tuple[str, ...],
                        parent: dict[str, Any]) -> dict[str, Any]:

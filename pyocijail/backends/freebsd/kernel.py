@@ -80,6 +80,10 @@ class JailKernel(Protocol):
         mount answers; `-s 0` would mean that mount's own ruleset
         (devfs_rid_input), hence ValueError for 0."""
 
+    def devfs_rule_depth(self) -> int:
+        """sysctl vfs.devfs.rule_depth: how many levels of `include` the kernel
+        follows (default 1: an included ruleset's own includes are skipped)."""
+
     def host_path(self, path: str) -> str:
         """Where `path` is for plain file operations (mkdir, copy). Identity on
         FreeBSD; the simulator maps paths under its simulated nullfs mounts."""

@@ -285,6 +285,13 @@ class LibcKernel:
                        [DEVFS, "-m", "/dev", "rule", "-s", str(number), "show"])
         return [line.strip() for line in out.splitlines() if line.strip()]
 
+    def devfs_rule_depth(self) -> int:
+        # devfs_devs.c: SYSCTL_UINT(_vfs_devfs, rule_depth), an unsigned int.
+        value, size = ctypes.c_uint(0), ctypes.c_size_t(ctypes.sizeof(ctypes.c_uint))
+        self._call("sysctl", "vfs.devfs.rule_depth", "sysctlbyname", b"vfs.devfs.rule_depth",
+                   ctypes.byref(value), ctypes.byref(size), None, ctypes.c_size_t(0))
+        return value.value
+
     def host_path(self, path: str) -> str:
         return path
 

@@ -109,8 +109,9 @@ class JailPlan:
         return [{"mountpoint": m.target, "rule": r} for m in self.mounts for r in m.rules]
 
     def devfs_ruleset_checks(self) -> list[tuple[MountOp, int]]:
-        """(mount, ruleset) for each devfs mount create must check first:
-        every ruleset but 0, which asks for no restriction explicitly."""
+        """(mount, ruleset) for each devfs mount create must check first (the
+        ruleset hides every device before it unhides any): every ruleset but 0,
+        which asks for no restriction explicitly."""
         out = []
         for m in self.mounts:
             if m.fstype == "devfs":
@@ -155,8 +156,8 @@ class JailPlan:
         checks = self.devfs_ruleset_checks()
         if checks:
             out.append("checks (before anything is created)")
-            out.extend(f"  check devfs rule -s {n} show lists rules (else refuse) for {m.target}"
-                       for m, n in checks)
+            out.extend(f"  check devfs rule -s {n} show hides every device before any unhide "
+                       f"(else refuse) for {m.target}" for m, n in checks)
         out.append("mounts (in order; unmounted in reverse)")
         for i, m in enumerate(self.mounts):
             extra = " [file; copy if the kernel cannot]" if m.file else ""

@@ -266,17 +266,18 @@ def test_devfs_rules_follow_their_mount_and_apply_to_it_alone(backend: FreeBSDBa
                                                               sim: SimulatedKernel,
                                                               layout: dict[str, Path]) -> None:
     """Each devfs mount's rules are applied right after it with `rule apply`, to that
-    mount alone, whatever its ruleset holds (ruleset 2 only unhides: the rule hides
-    mem); a rule including a missing ruleset fails with ESRCH and destroy undoes
+    mount alone, whatever its ruleset holds (ruleset 4 unhides zfs: the rule hides
+    it); a rule including a missing ruleset fails with ESRCH and destroy undoes
     the rest."""
     config = base_config(mounts=[{"destination": "/dev", "type": "devfs", "source": "devfs",
-                                  "options": ["ruleset=2", "rule=path mem hide"]}])
+                                  "options": ["ruleset=4", "rule=path zfs hide"]}])
     undo = MemoryUndoLog()
     state = backend.prepare(plan_of(backend, layout, config), undo)
     calls = [c[0] for c in sim.snapshot()["calls"] if c[0].startswith(("nmount", "devfs"))]
-    assert calls == ["devfs_ruleset_rules", "nmount", "devfs_rule_apply"]
-    assert "mem" not in sim.snapshot()["mounts"][0]["visible"]
-    assert sim.snapshot()["devfs_rulesets"]["2"][0] == "path log unhide"  # untouched
+    assert calls == ["devfs_ruleset_rules", "devfs_rule_depth", "devfs_ruleset_rules",
+                     "nmount", "devfs_rule_apply"]
+    assert "zfs" not in sim.snapshot()["mounts"][0]["visible"]
+    assert sim.snapshot()["devfs_rulesets"]["4"][-1] == "path zfs unhide"  # untouched
     backend.destroy(state, undo)
     assert_clean(sim)
     config["mounts"][0]["options"] = ["ruleset=4", "rule=include 42"]
@@ -566,12 +567,15 @@ def test_devfs_ruleset_0_is_accepted_unchecked(backend: FreeBSDBackend, sim: Sim
 def test_devfs_stock_ruleset_4_is_checked_then_mounted(backend: FreeBSDBackend,
                                                        sim: SimulatedKernel,
                                                        layout: dict[str, Path]) -> None:
-    """The stock ruleset 4 (devfsrules_jail) holds rules: checked once, before the
-    jail exists, then mounted; /dev/mem is hidden and /dev/fd usable."""
+    """The stock ruleset 4 (devfsrules_jail) hides everything first (its `include 1`,
+    followed at the default vfs.devfs.rule_depth of 1): checked before the jail
+    exists, then mounted; /dev/mem is hidden and /dev/fd usable."""
     undo = MemoryUndoLog()
     state = backend.prepare(plan_of(backend, layout, _devfs_config("ruleset=4")), undo)
-    assert [c[0] for c in _devfs_calls(sim)] == ["devfs_ruleset_rules", "jail_set",
-                                                 "nmount", "nmount"]
+    calls = _devfs_calls(sim)
+    assert calls[:3] == [["devfs_ruleset_rules", 4], ["devfs_rule_depth"],
+                         ["devfs_ruleset_rules", 1]]
+    assert [c[0] for c in calls[3:]] == ["jail_set", "nmount", "nmount"]
     dev = sim.snapshot()["mounts"][0]
     assert dev["ruleset"] == 4 and "mem" not in dev["visible"] and "fd" in dev["visible"]
     backend.destroy(state, undo)

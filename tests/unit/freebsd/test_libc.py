@@ -229,3 +229,30 @@ def test_devfs_ruleset_rules_runs_rule_show(tmp_path, monkeypatch) -> None:
     with pytest.raises(KernelError) as info:
         kernel.devfs_ruleset_rules(4)
     assert info.value.errno == errno.EPERM
+
+
+def test_devfs_rule_depth_reads_the_sysctl() -> None:
+    """vfs.devfs.rule_depth through sysctlbyname(3): an unsigned int (devfs_devs.c);
+    a failure is a KernelError naming the sysctl."""
+    import errno
+
+    class FakeLibc:
+        def __init__(self, fail: bool) -> None:
+            self.fail = fail
+
+        def sysctlbyname(self, name, oldp, oldlenp, newp, newlen) -> int:
+            assert name == b"vfs.devfs.rule_depth" and newp is None
+            if self.fail:
+                ctypes.set_errno(errno.ENOENT)
+                return -1
+            assert oldlenp._obj.value == ctypes.sizeof(ctypes.c_uint)
+            oldp._obj.value = 3
+            return 0
+
+    kernel = libc.LibcKernel()
+    kernel._libc = FakeLibc(fail=False)
+    assert kernel.devfs_rule_depth() == 3
+    kernel._libc = FakeLibc(fail=True)
+    with pytest.raises(KernelError) as info:
+        kernel.devfs_rule_depth()
+    assert info.value.errno == errno.ENOENT and "vfs.devfs.rule_depth" in str(info.value)

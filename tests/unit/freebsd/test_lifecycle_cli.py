@@ -175,3 +175,23 @@ def test_debug_log_traces_jail_parameters(env: dict[str, Any]) -> None:
     assert any(m.startswith("forked init process") for m in msgs)
     cli(env, "delete", "--force", "c1")
     assert_nothing_left(env)
+
+
+def test_create_with_an_unhide_only_ruleset_is_refused(env: dict[str, Any]) -> None:
+    """devfs ruleset=2 (devfsrules_unhide_basic) alone would show every host device:
+    create exits 1 with one line on stderr and one JSON object in --log naming the
+    ruleset and why, and leaves nothing behind."""
+    config_file = env["tmp"] / "bundle/config.json"
+    config = json.loads(config_file.read_text())
+    config["mounts"][0]["options"] = ["ruleset=2"]
+    config_file.write_text(json.dumps(config))
+    log = env["tmp"] / "log.json"
+    out = cli(env, "--log", str(log), "--log-format", "json", "create", "--bundle",
+              str(env["tmp"] / "bundle"), "c1", check=False)
+    assert out.returncode == 1
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert "devfs ruleset 2 unhides before any rule hides every device" in out.stderr
+    entry = json.loads(log.read_text())
+    assert entry["level"] == "error" and "devfs ruleset 2" in entry["msg"]
+    assert "jail_set" not in [c[0] for c in env["sim"].snapshot()["calls"]]
+    assert_nothing_left(env)

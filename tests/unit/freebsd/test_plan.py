@@ -100,7 +100,8 @@ def test_warnings_reach_the_log(planner, layout, log) -> None:
 
 def test_plan_shows_the_devfs_ruleset_checks(planner, layout) -> None:
     """Each devfs mount with a ruleset other than 0 is checked before anything is
-    created (`devfs rule -s N show` must list rules); plan shows it in both forms."""
+    created (`devfs rule -s N show` must hide every device first); plan shows it in
+    both forms."""
     config = base_config(mounts=[
         {"destination": "/dev", "type": "devfs", "source": "devfs", "options": ["ruleset=5"]},
         {"destination": "/tmp", "type": "devfs", "source": "devfs", "options": ["ruleset=0"]}])
@@ -108,6 +109,7 @@ def test_plan_shows_the_devfs_ruleset_checks(planner, layout) -> None:
     dev = str(layout["rootfs"] / "dev")
     assert plan.to_json()["devfs_ruleset_checks"] == [{"mountpoint": dev, "ruleset": 5}]
     text = plan.to_text()
-    assert "check devfs rule -s 5 show lists rules (else refuse)" in text
+    assert ("check devfs rule -s 5 show hides every device before any unhide (else refuse)"
+            in text)
     assert text.index("check devfs rule -s 5") < text.index("mounts (in order")
     assert "-s 0" not in text

@@ -595,6 +595,54 @@ def test_rule_show_lists_a_rulesets_rules(sim: SimulatedKernel, root: Path) -> N
         sim.devfs_ruleset_rules(0)  # -s 0 means the mount's own ruleset: not asked
 
 
+def test_rule_show_prints_rules_as_rule_c_does(sim: SimulatedKernel, root: Path) -> None:
+    """sbin/devfs/rule.c rulespec_outfp: number, `type`s (disk, mem, tape, tty
+    order), `path`, then hide, unhide, user, group, mode (%o), include (%d), whatever
+    order the rule was added in."""
+    dev = str(root / "dev")
+    sim.nmount("devfs", "devfs", dev, 0, {})
+    sim.devfs_rule_add(dev, "path ada* type disk include 1 mode 0660 unhide", 10)
+    sim.devfs_rule_add(dev, "type tty type disk hide", 10)
+    assert sim.devfs_ruleset_rules(10) == ["100 type disk path ada* unhide mode 660 include 1",
+                                           "200 type disk type tty hide"]
+
+
+def test_devfs_rules_run_as_devfs_rule_run(sim: SimulatedKernel, root: Path) -> None:
+    """devfs_rule.c: `path` is fnmatch(3) with FNM_PATHNAME (`*` stops at `/`, and
+    a node under a hidden directory cannot be reached); `type` matches devices of
+    that class only; in one rule unhide wins over hide (cleared after set)."""
+    from pyocijail.testing import freebsd_devfs
+
+    dev = str(root / "dev")
+    sim.nmount("devfs", "devfs", dev, 0, {})
+    sim.devfs_rule_apply(dev, "path * hide")
+    view = sim.snapshot()["mounts"][0]["visible"]
+    assert "mem" not in view and "fd" not in view and "pts/0" in view
+    assert not freebsd_devfs.reachable(view, "pts/0")
+    fails(errno.ENOENT, sim.nmount, "fdescfs", "fdesc", str(root / "dev/fd"), 0, {})
+    sim.devfs_rule_apply(dev, "path fd hide unhide")
+    sim.nmount("fdescfs", "fdesc", str(root / "dev/fd"), 0, {})
+    sim.nmount("devfs", "devfs", str(root / "mnt"), 0, {})
+    sim.devfs_rule_apply(str(root / "mnt"), "type disk hide")
+    view = sim.snapshot()["mounts"][-1]["visible"]
+    assert "ada0" not in view and "ada0p1" not in view and {"mem", "pts"} <= set(view)
+
+
+@pytest.mark.parametrize(("depth", "mem_shown"), [(0, True), (1, True), (2, False)])
+def test_includes_run_to_the_rule_depth(tmp_path: Path, root: Path, depth: int,
+                                        mem_shown: bool) -> None:
+    """devfs_rule_run follows `include` while the depth left (vfs.devfs.rule_depth,
+    default 1) is above 0: ruleset 10 = `include 4` hides mem only at depth 2, where
+    4's own `include 1` runs too."""
+    sim = SimulatedKernel.configure(str(tmp_path / "k.json"), devfs_rule_depth=depth)
+    assert sim.devfs_rule_depth() == depth
+    dev = str(root / "dev")
+    sim.nmount("devfs", "devfs", dev, 0, {})
+    sim.devfs_rule_add(dev, "include 4", 10)
+    sim.nmount("devfs", "devfs", str(root / "mnt"), 0, {"ruleset": "10"})
+    assert ("mem" in sim.snapshot()["mounts"][-1]["visible"]) is mem_shown
+
+
 def test_host_without_loaded_rules_has_no_rulesets(tmp_path: Path) -> None:
     """devfs_rules=False: /etc/rc.d/devfs never loaded /etc/defaults/devfs.rules."""
     bare = SimulatedKernel.configure(str(tmp_path / "bare.json"), devfs_rules=False)
