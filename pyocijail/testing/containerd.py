@@ -179,10 +179,7 @@ class Containerd(CallLog):
         os.unlink(archive)
 
     def host_snapshot(self) -> HostSnapshot:
-        # The namespace's cgroup parent stays after a delete (runc leaves it too);
-        # teardown removes it.
-        return HostSnapshot(self.base, (self.base, f"PYOCIJAIL_E2E={self.token}"),
-                            ignore_cgroups=(NAMESPACE,))
+        return HostSnapshot(self.base, (self.base, f"PYOCIJAIL_E2E={self.token}"))
 
     def state_roots(self) -> tuple[str, ...]:
         return (os.path.join(self.runc_root, NAMESPACE), os.path.join(self.base, "default-root"))

@@ -170,11 +170,6 @@ def _is_default_parent(name: str) -> bool:
             and all(c in "0123456789abcdef" for c in tail))
 
 
-def _removed_when_empty(name: str) -> bool:
-    """A parent no manager keeps: ours, or a systemd slice (systemd removes empty ones)."""
-    return _is_default_parent(name) or name.endswith(".slice")
-
-
 def cgroup_path(cgroups_path: str | None, container_id: str,
                 state_root: str | None = None) -> str:
     """`linux.cgroupsPath` → a cgroup path (absolute, or relative to our own)."""
@@ -449,13 +444,9 @@ def remove(dirs: "Iterable[str]", leaves: "Iterable[str]" = ()) -> list[str]:
     there are the container's too (runc removes them as well); what is left in
     them is killed first, and rmdir retried while the kernel says EBUSY.
 
-    A parent create made for a given cgroupsPath (podman's libpod_parent,
-    containerd's namespace) belongs to that manager's tree and stays, as runc
-    leaves it: removing it when empty only raced with the next create under
-    it and made that create mkdir it again. Parents only we or systemd make,
-    our /pyocijail* and the slices of a systemd-style path, are removed once
-    empty. Idempotent: a missing directory is done. Returns the errors, so the
-    caller can go on.
+    Idempotent: a missing directory is done. A parent create made (shared with
+    other containers) is removed only once it is empty. Returns the errors, so
+    the caller can go on.
     """
     errors: list[str] = []
     parents = set()
@@ -465,8 +456,6 @@ def remove(dirs: "Iterable[str]", leaves: "Iterable[str]" = ()) -> list[str]:
         if _is_default_parent(pathlite.basename(parent)) and pathlite.ismount(
                 pathlite.dirname(parent)):
             parents.add(parent)
-        if d not in leaf_set and not _removed_when_empty(pathlite.basename(d)):
-            continue
         try:
             posix.rmdir(d)  # the usual case: nothing left in it
             continue

@@ -349,24 +349,3 @@ def test_an_unfilled_shared_cpuset_parent_is_filled(runtime, bundle, cid, linux_
             if os.path.isdir(path) and not os.path.islink(f"/sys/fs/cgroup/{controller}"):
                 os.rmdir(path)
     assert cgroup_leftovers(cid) == []
-
-
-def test_a_given_parent_stays_after_delete_as_under_runc(runtime, bundle, cid, linux_section):
-    """cgroupsPath /<parent>/<id>: delete removes the container's own directory and
-    keeps the parent create made (the manager's tree: libpod_parent, containerd's
-    namespace), so the next create under it does not make it again."""
-    parent = f"{cid}-given"
-    b = make(bundle, ["true"], linux_section, cgroupsPath=f"/{parent}/{cid}")
-    tops = []
-    try:
-        out = runtime("run", "--bundle", b, cid)
-        assert out.code == 0, out.err
-        tops = [f"/sys/fs/cgroup/{c}/{parent}" for c in os.listdir("/sys/fs/cgroup")
-                if os.path.isdir(f"/sys/fs/cgroup/{c}/{parent}")]
-        assert tops, "create made no parent"
-        assert not any(os.path.isdir(f"{top}/{cid}") for top in tops)
-        assert cgroup_leftovers(cid) == []
-    finally:
-        runtime("delete", "--force", cid)
-        for top in tops:
-            os.rmdir(top)
