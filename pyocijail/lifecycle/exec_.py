@@ -28,8 +28,6 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
                  pid_file: str | None = None, console_socket: str | None = None,
                  preserve_fds: int = 0) -> int:
     """Start `process` in the container; the exit code when not detached, else 0."""
-    from pyocijail.process import console
-
     if process.terminal and console_socket is None and detach:
         raise ConfigError("process.terminal is true but no --console-socket was given")
     if console_socket is not None and not process.terminal:
@@ -43,6 +41,8 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
     if warm_up is not None:
         warm_up()
     console_sock, relay = None, None
+    if process.terminal:
+        from pyocijail.process import console  # (termios: only for a terminal)
     if console_socket is not None:
         console_sock = console.connect(console_socket)
     elif process.terminal:

@@ -17,7 +17,7 @@ import os
 from pyocijail import jsonlite
 from pyocijail.errors import PyocijailError
 from pyocijail.failpoints import failpoint
-from pyocijail.process import console, setup
+from pyocijail.process import setup
 from pyocijail.process.hooks import run_hooks
 from pyocijail.process.stream import write_all
 from pyocijail.process.sync import CREATED, ERROR, GO, ISOLATED, READY, Channel
@@ -38,7 +38,18 @@ def _fresh_process() -> None:
         _signal.signal(sig, _signal.SIG_DFL)
 
 
-def _setup_terminal(process: Process, console_sock: _socket.socket | None) -> None:
+def _console_module(process: Process) -> Any:
+    """pyocijail.process.console for a terminal, imported while the package is in
+    reach (termios and struct are not loaded for the usual process without one)."""
+    if not process.terminal:
+        return None
+    from pyocijail.process import console
+
+    return console
+
+
+def _setup_terminal(process: Process, console_sock: _socket.socket | None,
+                    console: Any) -> None:
     if not process.terminal:
         return
     assert console_sock is not None
@@ -56,6 +67,7 @@ def init_main(backend: Backend, plan: Plan, process: Process, hooks: dict[str, l
               preserve_fds: int, undo: UndoLog) -> None:
     """I: isolate, wait for the runtime hooks, enter, check, then block until start."""
     try:
+        console = _console_module(process)
         _fresh_process()
         backend.isolate(plan, undo)
         failpoint("create.init.after-isolate")
@@ -69,7 +81,7 @@ def init_main(backend: Backend, plan: Plan, process: Process, hooks: dict[str, l
         failpoint("create.init.after-enter")
         setup.ensure_cwd(process)
         path = setup.find_executable(process)
-        _setup_terminal(process, console_sock)
+        _setup_terminal(process, console_sock, console)
         # As runc: a limit the kernel refuses fails create, not the later start.
         setup.apply_rlimits(process.rlimits)
         chan.send(READY)
@@ -138,6 +150,7 @@ def exec_main(backend: Backend, state: dict[str, Any], pid: int, process: Proces
               chan: Channel, console_sock: _socket.socket | None, preserve_fds: int) -> None:
     """E: join the running container, check args[0], report, exec."""
     try:
+        console = _console_module(process)
         _fresh_process()
         # Before join: in a user namespace a hard limit can no longer be raised.
         setup.apply_rlimits(process.rlimits)
@@ -145,7 +158,7 @@ def exec_main(backend: Backend, state: dict[str, Any], pid: int, process: Proces
         failpoint("exec.process.after-join")
         setup.check_cwd(process)
         path = setup.find_executable(process)
-        _setup_terminal(process, console_sock)
+        _setup_terminal(process, console_sock, console)
         chan.send(READY)
         setup.exec_process(backend, process, path, preserve_fds=preserve_fds,
                            keep_fd=chan.fileno())
