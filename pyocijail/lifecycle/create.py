@@ -11,24 +11,19 @@ from __future__ import annotations
 
 # `_socket`, not `socket`: the wrapper module builds enums at import (~3 ms).
 import _socket
-import os
 
 from pyocijail.errors import ConfigError, PyocijailError
 from pyocijail.failpoints import failpoint
-from pyocijail.lifecycle.hooks import hook_lists
-from pyocijail.lifecycle.pidfile import write_pid_file
-from pyocijail.process import console
-from pyocijail.process.sync import CREATED, GO, ISOLATED, READY, Channel
-from pyocijail.state.record import Record
-from pyocijail.state.status import BARRIER
-from pyocijail.state.undo import UndoFile
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
     from pyocijail.lifecycle.context import Context
+    from pyocijail.process.sync import Channel
+    from pyocijail.state.record import Record
     from pyocijail.state.store import ContainerDir
+    from pyocijail.state.undo import UndoFile
 
 
 class CreateRequest:
@@ -46,16 +41,26 @@ class CreateRequest:
 
 
 def create(ctx: Context, req: CreateRequest) -> Record:
-    from pyocijail.log import rfc3339
-    from pyocijail.spec.load import load_config
     from pyocijail.state.ids import check_id
 
     check_id(req.id)
     if req.preserve_fds < 0:
         raise ConfigError("--preserve-fds must not be negative")
+    # First: the warm-up's wait for the kernel (see the backend) overlaps the
+    # imports below as well as the config's reading and the plan.
     warm_up = getattr(ctx.backend, "warm_up", None)
     if warm_up is not None:
         warm_up()
+    import os
+
+    from pyocijail.lifecycle.hooks import hook_lists
+    from pyocijail.lifecycle.pidfile import write_pid_file
+    from pyocijail.log import rfc3339
+    from pyocijail.process.sync import CREATED
+    from pyocijail.spec.load import load_config
+    from pyocijail.state.record import Record
+    from pyocijail.state.undo import UndoFile
+
     bundle = os.path.abspath(req.bundle)
     spec, raw = load_config(bundle, debug=ctx.log.debug)
     if spec.process is None:
@@ -129,15 +134,20 @@ def _spawn(ctx: Context, cdir: ContainerDir, record: Record, plan: Any, process:
     Returns the pid and the channel, still open: the caller sends CREATED on it."""
     from pyocijail.lifecycle.hooks import run_stage
     from pyocijail.process.init import init_main
+    from pyocijail.process.stream import short_unix_path
+    from pyocijail.process.sync import GO, ISOLATED, READY, Channel
     from pyocijail.state import liveness
+    from pyocijail.state.status import BARRIER
 
     backend = ctx.backend
     barrier = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    with console.short_unix_path(cdir.file(BARRIER)) as name:
+    with short_unix_path(cdir.file(BARRIER)) as name:
         barrier.bind(name)
     barrier.listen(1)
     console_sock = req.console_pair
     if req.console_socket is not None:
+        from pyocijail.process import console
+
         console_sock = console.connect(req.console_socket)
     parent, child = Channel.pair()
 
@@ -198,6 +208,8 @@ def _abandon(ctx: Context, cdir: ContainerDir, record: Record, undo: UndoFile, p
     except PyocijailError as err:
         ctx.log.warn(f"cleaning up after a failed create: {err}")
     if pid:
+        import os
+
         try:
             os.waitpid(pid, 0)
         except ChildProcessError:
