@@ -301,7 +301,7 @@ def attach(groups: "Iterable[Cgroup]", pid: int) -> None:
         write(group.dir, "cgroup.procs", str(pid))
 
 
-def prime_attach(interval: float = 0.005) -> "Callable[[], int]":
+def prime_attach(interval: float = 0.005, limit: float = 2.0) -> "Callable[[], int]":
     """Start, in a thread, the wait that the next `attach` would spend idle, and
     keep the lock warm until `join` is called; `join` (call it before forking:
     a fork must not copy a thread) returns how many moves the thread made.
@@ -313,7 +313,9 @@ def prime_attach(interval: float = 0.005) -> "Callable[[], int]":
     no-op move) at once and then every `interval`, while create reads the
     config and prepares, so attaching the init finds the lock warm however
     long that took. Nothing depends on it: any failure only loses the head
-    start.
+    start. After `limit` seconds the thread ends by itself, so an in-process
+    caller whose create failed before the fork (and never joined) is not left
+    with it.
     """
     import _thread
 
@@ -328,11 +330,12 @@ def prime_attach(interval: float = 0.005) -> "Callable[[], int]":
             fd = _own_procs_fd()
             if fd is None:
                 return
+            deadline = time.monotonic() + limit
             try:
                 while True:
                     posix.write(fd, b"0")  # this process, into the cgroup it is in
                     moves[0] += 1
-                    if stop.acquire(True, interval):
+                    if stop.acquire(True, interval) or time.monotonic() > deadline:
                         return
             except OSError:
                 return

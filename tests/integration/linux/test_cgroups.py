@@ -308,6 +308,25 @@ def test_priming_the_cgroup_lock_moves_nothing_and_keeps_it_warm_until_joined():
     assert int(out.stdout) >= 2  # not one move: repeated until joined
 
 
+def test_an_unjoined_warm_up_thread_ends_by_itself():
+    """A create or exec that fails before its fork never joins the thread: an
+    in-process caller must not keep a thread writing cgroup.procs for ever."""
+    import subprocess
+    import sys
+
+    code = ("import _thread, time\n"
+            "from pyocijail.backends.linux import cgroups\n"
+            "join = cgroups.prime_attach(interval=0.001, limit=0.1)\n"
+            "time.sleep(0.05)\n"
+            "assert _thread._count() == 1  # still warming\n"
+            "deadline = time.monotonic() + 5\n"
+            "while _thread._count() and time.monotonic() < deadline:\n"
+            "    time.sleep(0.01)\n"
+            "assert _thread._count() == 0  # ended without a join\n"
+            "assert join() >= 2  # and a late join still returns\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_exec_forks_after_joining_the_warm_up_thread():
     """exec warms the lock too (warm_up twice is one thread); fork_joined joins it first."""
     import subprocess
