@@ -30,8 +30,10 @@ RLIMITS = frozenset({
     "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS",
     "RLIMIT_MEMLOCK", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_SBSIZE", "RLIMIT_AS",
     "RLIMIT_VMEM", "RLIMIT_NPTS", "RLIMIT_SWAP", "RLIMIT_KQUEUES", "RLIMIT_UMTXP",
-    "RLIMIT_PIPEBUF",
 })
+#: Limits of later FreeBSD releases: 14's sys/resource.h ends with RLIMIT_UMTXP (14;
+#: RLIM_NLIMITS 15), so the init could not set these and create must refuse them.
+NEWER_RLIMITS = frozenset({"RLIMIT_PIPEBUF"})
 LINUX_ONLY_RLIMITS = frozenset({"RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE",
                                 "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME"})
 
@@ -65,6 +67,8 @@ def process_plan(process: Process) -> ProcessPlan:
     for rl in process.rlimits:
         if rl.type in LINUX_ONLY_RLIMITS:
             raise ConfigError(f"process.rlimits: {rl.type} does not exist on FreeBSD")
+        if rl.type in NEWER_RLIMITS:
+            raise ConfigError(f"process.rlimits: {rl.type} does not exist on FreeBSD 14")
         if rl.type not in RLIMITS:
             raise ConfigError(f"process.rlimits: unknown rlimit {rl.type!r}")
         if rl.type in seen:
