@@ -127,10 +127,15 @@ def _libc() -> ctypes.CDLL:
     return _lib
 
 
+#: This machine's, read once (a LINUX32 personality, set just before exec, would
+#: change what uname says, not the syscall table).
+_MACHINE = os.uname().machine
+
+
 def _nr(name: str) -> int:
-    table = _SYSCALLS.get(os.uname().machine)
+    table = _SYSCALLS.get(_MACHINE)
     if table is None:
-        raise KernelError(name, None, None, f"unsupported architecture {os.uname().machine}")
+        raise KernelError(name, None, None, f"unsupported architecture {_MACHINE}")
     return table[name]
 
 

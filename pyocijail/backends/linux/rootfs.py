@@ -49,13 +49,55 @@ def _exists(name: str, dir_fd: int) -> bool:
     return True
 
 
-def _device(log, rootfs: str, path: str, kind: str, rdev: int, mode: int, uid: int,
-            gid: int, created: list[str]) -> None:
-    parent, name = os.path.split(os.path.normpath("/" + path))
-    created.extend(rootpath.make_mountpoint(rootfs, parent, directory=True)[1])
-    pfd = rootpath.open_in_root(rootfs, parent, os.O_PATH | os.O_DIRECTORY)
+class _Dir:
+    """A directory inside the rootfs, resolved and opened once for all the nodes
+    and links made in it (/dev, mostly): an fd from `open_in_root` and its host
+    path, for the undo list."""
+
+    def __init__(self, rootfs: str, path: str, *, make: bool, created: list[str]) -> None:
+        if make:
+            created.extend(rootpath.make_mountpoint(rootfs, path, directory=True)[1])
+        self.fd = rootpath.open_in_root(rootfs, path, os.O_PATH | os.O_DIRECTORY)
+        self.host = rootpath.resolve(rootfs, path)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def _parent_dirs(rootfs: str, paths: Iterable[str], *, make: bool,
+                 created: list[str]) -> dict[str, _Dir | None]:
+    """Each distinct parent of `paths`, opened once; None for a missing one when
+    not `make` (its links are skipped)."""
+    dirs: dict[str, _Dir | None] = {}
     try:
-        if _exists(name, pfd):
+        for path in paths:
+            parent = os.path.dirname(path)
+            if parent in dirs:
+                continue
+            try:
+                dirs[parent] = _Dir(rootfs, parent, make=make, created=created)
+            except KernelError as e:
+                if make or e.errno != errno.ENOENT:
+                    raise
+                dirs[parent] = None
+    except BaseException:
+        _close_all(dirs)
+        raise
+    return dirs
+
+
+def _close_all(dirs: Mapping[str, _Dir | None]) -> None:
+    for d in dirs.values():
+        if d is not None:
+            d.close()
+
+
+def _device(log, rootfs: str, parent: _Dir, path: str, kind: str, rdev: int, mode: int,
+            uid: int, gid: int, created: list[str]) -> None:
+    """One node in `parent` (the umask is 0 meanwhile)."""
+    name = os.path.basename(path)
+    try:
+        if _exists(name, parent.fd):
             # Already there: from the image, or /dev is a bind mount of the
             # host's. runc also keeps an existing node (it ignores EEXIST).
             if log is not None:
@@ -63,19 +105,16 @@ def _device(log, rootfs: str, path: str, kind: str, rdev: int, mode: int, uid: i
             return
         if log is not None:
             log.debug(f"mknod {path} {kind} {os.major(rdev)}:{os.minor(rdev)} {mode:#o}")
-        old = os.umask(0)
         try:
-            os.mknod(name, _KINDS[kind] | mode, rdev, dir_fd=pfd)
+            os.mknod(name, _KINDS[kind] | mode, rdev, dir_fd=parent.fd)
             bind = False
         except PermissionError:
             # No CAP_MKNOD (user namespace): bind the host's node onto a file.
             fd = os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW
-                         | os.O_CLOEXEC, 0, dir_fd=pfd)
+                         | os.O_CLOEXEC, 0, dir_fd=parent.fd)
             os.close(fd)
             bind = True
-        finally:
-            os.umask(old)
-        created.append(rootpath.resolve(rootfs, path))
+        created.append(f"{parent.host}/{name}")
         if bind:
             fd = rootpath.open_in_root(rootfs, path, os.O_PATH)
             try:
@@ -83,36 +122,26 @@ def _device(log, rootfs: str, path: str, kind: str, rdev: int, mode: int, uid: i
             finally:
                 os.close(fd)
         else:
-            os.chown(name, uid, gid, dir_fd=pfd, follow_symlinks=False)
+            os.chown(name, uid, gid, dir_fd=parent.fd, follow_symlinks=False)
     except OSError as e:
         raise KernelError("mknod", e.errno, path) from None
-    finally:
-        os.close(pfd)
 
 
-def _symlink(log, rootfs: str, path: str, target: str, replace: bool,
+def _symlink(log, parent: _Dir, path: str, target: str, replace: bool,
              created: list[str]) -> None:
-    parent, name = os.path.split(path)
+    name = os.path.basename(path)
     try:
-        pfd = rootpath.open_in_root(rootfs, parent, os.O_PATH | os.O_DIRECTORY)
-    except KernelError as e:
-        if e.errno == errno.ENOENT:
-            return
-        raise
-    try:
-        if _exists(name, pfd):
-            st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
+        if _exists(name, parent.fd):
+            st = os.stat(name, dir_fd=parent.fd, follow_symlinks=False)
             if not replace or stat.S_ISLNK(st.st_mode) or stat.S_ISDIR(st.st_mode):
                 return
-            os.unlink(name, dir_fd=pfd)
+            os.unlink(name, dir_fd=parent.fd)
         if log is not None:
             log.debug(f"symlink {path} -> {target}")
-        os.symlink(target, name, dir_fd=pfd)
-        created.append(rootpath.resolve(rootfs, parent) + "/" + name)
+        os.symlink(target, name, dir_fd=parent.fd)
+        created.append(f"{parent.host}/{name}")
     except OSError as e:
         raise KernelError("symlink", e.errno, path) from None
-    finally:
-        os.close(pfd)
 
 
 def setup_devices(rootfs: str, devices: Sequence[model.Device], *, default: bool = True,
@@ -123,7 +152,8 @@ def setup_devices(rootfs: str, devices: Sequence[model.Device], *, default: bool
     /dev/ptmx -> pts/ptmx; fd, stdin, stdout, stderr, and core when the host
     has /proc/kcore). A path that already exists is kept, so a config that
     bind-mounts /dev (or a single device) wins. Entries of `devices` with the
-    same path as a default replace it. Returns the host paths created.
+    same path as a default replace it. Each parent directory is made, resolved
+    and opened once. Returns the host paths created.
     """
     wanted: dict[str, tuple[str, int, int, int, int]] = {}
     if default:
@@ -140,17 +170,32 @@ def setup_devices(rootfs: str, devices: Sequence[model.Device], *, default: bool
         mode = 0o666 if d.file_mode is None else d.file_mode & 0o7777
         wanted[os.path.normpath(d.path)] = (d.type, rdev, mode, d.uid or 0, d.gid or 0)
     created: list[str] = []
-    for path, (kind, rdev, mode, uid, gid) in wanted.items():
-        _device(log, rootfs, path, kind, rdev, mode, uid, gid, created)
+    dirs = _parent_dirs(rootfs, wanted, make=True, created=created)
+    old = os.umask(0)
+    try:
+        for path, (kind, rdev, mode, uid, gid) in wanted.items():
+            parent = dirs[os.path.dirname(path)]
+            assert parent is not None  # (made above)
+            _device(log, rootfs, parent, path, kind, rdev, mode, uid, gid, created)
+    finally:
+        os.umask(old)
+        _close_all(dirs)
     if default:
-        links = list(_DEFAULT_LINKS)
+        links = [(path, target, False) for path, target in _DEFAULT_LINKS]
         if os.path.exists("/proc/kcore"):
-            links.append(("/dev/core", "/proc/kcore"))
-        for path, target in links:
-            _symlink(log, rootfs, path, target, False, created)
+            links.append(("/dev/core", "/proc/kcore", False))
         # The image's (or a copied host's) ptmx would be the host's instance;
         # the container's devpts is mounted with newinstance.
-        _symlink(log, rootfs, "/dev/ptmx", "pts/ptmx", True, created)
+        links.append(("/dev/ptmx", "pts/ptmx", True))
+        dirs = _parent_dirs(rootfs, (path for path, _, _ in links), make=False,
+                            created=created)
+        try:
+            for path, target, replace in links:
+                parent = dirs[os.path.dirname(path)]
+                if parent is not None:  # no /dev (a file there, say): no links
+                    _symlink(log, parent, path, target, replace, created)
+        finally:
+            _close_all(dirs)
     return created
 
 
