@@ -227,8 +227,6 @@ class LinuxBackend:
         `isolate` to raise, so it reaches create over the sync channel.
         """
         try:
-            import codecs
-
             from pyocijail.backends.linux import (  # noqa: F401 - loaded for later
                 capabilities,
                 libc,
@@ -239,7 +237,6 @@ class LinuxBackend:
 
             if _has_cgroup_mount(plan):
                 from pyocijail.backends.linux import cgroupmount  # noqa: F401 - for isolate
-            codecs.lookup("unicode_escape")  # mounts.mountinfo, at pivot_root (after GO)
             libc.prctl(libc.PR_SET_DUMPABLE, 0)
             capabilities.last_cap()  # probe now, cached for become
             if plan.seccomp is not None:

@@ -190,11 +190,7 @@ def _preload() -> None:
     """Load what the init imports or looks up lazily until pivot_root while the
     interpreter's files can still be read: the container's root may not read them
     (an interpreter under /root, mode 0700, is out of reach in the namespace)."""
-    import codecs
-
     from pyocijail.backends.linux import cgroupmount, mounts, rootfs  # noqa: F401
-
-    codecs.lookup("unicode_escape")  # mounts.mountinfo
 
 
 def join(plan: LinuxPlan) -> None:

@@ -417,3 +417,25 @@ def test_sethostname_in_new_uts_namespace():
     before = os.uname().nodename
     assert run_in_child(child, extra_unshare=libc.CLONE_NEWUTS) == "pyocijail-test"
     assert os.uname().nodename == before
+
+
+@pytest.mark.parametrize("name", ["with space", "tab\there", "new\nline", "back\\slash",
+                                  "naïve-ünïcode", "plain"])
+def test_mountinfo_reads_mount_points_with_escaped_characters(tmp_path, name):
+    """The kernel escapes space, tab, newline and backslash as \\ooo in mountinfo;
+    `mountinfo()` gives the path back exactly, other bytes (UTF-8) untouched."""
+    point = tmp_path / name
+    point.mkdir()
+
+    def child():
+        libc.mount("tmpfs", str(point), "tmpfs", 0)
+        return [p for _, _, p, _ in mounts.mountinfo() if p == str(point)]
+
+    assert run_in_child(child) == [str(point)]
+
+
+def test_unescape_keeps_what_the_kernel_does_not_escape():
+    assert mounts.unescape(b"/a\\040b\\011c\\012d\\134e") == b"/a b\tc\nd\\e"
+    assert mounts.unescape(b"/plain") == b"/plain"
+    assert mounts.unescape(b"/odd\\9x\\") == b"/odd\\9x\\"  # not three octal digits
+    assert mounts.unescape("/é".encode()) == "/é".encode()
