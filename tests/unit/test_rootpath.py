@@ -137,6 +137,31 @@ def test_make_mountpoint_through_escaping_symlink(tree):
     assert os.listdir(outside) == ["etc"]
 
 
+def test_ensure_mountpoint_finds_existing_and_makes_missing(tree):
+    """What make_mountpoint creates, and nothing for a mount point already there,
+    also when it is reached through a symlink that escapes (it lands inside)."""
+    root, outside = tree
+    assert rootpath.ensure_mountpoint(root, "/etc", directory=True) == []
+    assert rootpath.ensure_mountpoint(root, "/etc/passwd", directory=False) == []
+    assert rootpath.ensure_mountpoint(root, "/var/a/b", directory=True) == [
+        root + "/var/a", root + "/var/a/b"]
+    os.symlink("/var", root + "/varlink")
+    assert rootpath.ensure_mountpoint(root, "/varlink/a", directory=True) == []
+    os.symlink(outside, root + "/out")
+    created = rootpath.ensure_mountpoint(root, "/out/etc/new", directory=True)
+    assert created and all(inside(root, p) for p in created)
+    assert os.listdir(outside + "/etc") == ["passwd"]
+
+
+def test_ensure_mountpoint_fails_as_make_mountpoint_does(tree):
+    root, _ = tree
+    for path, directory, code in (("/etc/passwd", True, errno.ENOTDIR),
+                                  ("/etc", False, errno.EISDIR)):
+        with pytest.raises(KernelError) as info:
+            rootpath.ensure_mountpoint(root, path, directory=directory)
+        assert info.value.errno == code
+
+
 def test_make_mountpoint_type_mismatch(tree):
     """An existing file where a directory is wanted (and vice versa) is an error."""
     root, _ = tree

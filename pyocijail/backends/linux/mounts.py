@@ -383,8 +383,7 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
                 raise KernelError("stat", e.errno, source) from None
         else:
             source, is_dir = m.source or kind, True
-        _, made = rootpath.make_mountpoint(rootfs, m.destination, directory=is_dir)
-        created.extend(made)
+        created.extend(rootpath.ensure_mountpoint(rootfs, m.destination, directory=is_dir))
         if is_bind:
             opts = values.evolve(opts, flags=opts.flags | MS_BIND)  # type "bind" alone binds
             _bind(log, source, rootfs, m.destination, opts)

@@ -56,7 +56,7 @@ class _Dir:
 
     def __init__(self, rootfs: str, path: str, *, make: bool, created: list[str]) -> None:
         if make:
-            created.extend(rootpath.make_mountpoint(rootfs, path, directory=True)[1])
+            created.extend(rootpath.ensure_mountpoint(rootfs, path, directory=True))
         self.fd = rootpath.open_in_root(rootfs, path, os.O_PATH | os.O_DIRECTORY)
         self.host = rootpath.resolve(rootfs, path)
 
