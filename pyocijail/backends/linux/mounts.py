@@ -27,6 +27,7 @@ import stat
 
 from pyocijail import rootpath, values
 from pyocijail.backends.linux import libc
+from pyocijail.backends.linux.cgroups import unescape
 from pyocijail.backends.linux.libc import (
     MS_BIND,
     MS_DIRSYNC,
@@ -217,32 +218,11 @@ def _bind(log, source: str, rootfs: str, dest: str, opts: MountOptions) -> None:
 def mountinfo() -> list[tuple[int, int, str, str]]:
     """(mount id, parent id, mount point, per-mount options) from /proc/self/mountinfo."""
     result = []
-    with open("/proc/self/mountinfo", "rb") as f:
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as f:
         for line in f:
-            fields = line.split(b" ")
-            result.append((int(fields[0]), int(fields[1]), os.fsdecode(unescape(fields[4])),
-                           fields[5].decode()))
+            fields = line.split(" ")
+            result.append((int(fields[0]), int(fields[1]), unescape(fields[4]), fields[5]))
     return result
-
-
-_OCTAL = b"01234567"
-
-
-def unescape(field: bytes) -> bytes:
-    """A mountinfo path as it is: the kernel writes space, tab, newline and backslash
-    as `\\ooo` (seq_escape's three octal digits), so every backslash starts one.
-    (Not the unicode_escape codec: its lookup cost the init ~0.5 ms.)"""
-    if b"\\" not in field:
-        return field
-    head, *rest = field.split(b"\\")
-    out = [head]
-    for part in rest:
-        code = part[:3]
-        if len(code) == 3 and all(c in _OCTAL for c in code):
-            out.append(bytes((int(code, 8) & 0xFF,)) + part[3:])
-        else:  # not the kernel's: keep it as it is
-            out.append(b"\\" + part)
-    return b"".join(out)
 
 
 def _copy_tree(src: int, dst: int) -> None:

@@ -435,7 +435,9 @@ def test_mountinfo_reads_mount_points_with_escaped_characters(tmp_path, name):
 
 
 def test_unescape_keeps_what_the_kernel_does_not_escape():
-    assert mounts.unescape(b"/a\\040b\\011c\\012d\\134e") == b"/a b\tc\nd\\e"
-    assert mounts.unescape(b"/plain") == b"/plain"
-    assert mounts.unescape(b"/odd\\9x\\") == b"/odd\\9x\\"  # not three octal digits
-    assert mounts.unescape("/é".encode()) == "/é".encode()
+    from pyocijail.backends.linux.cgroups import unescape
+
+    assert unescape("/a\\040b\\011c\\012d\\134e") == "/a b\tc\nd\\e"
+    assert unescape("/plain") == "/plain"
+    assert unescape("/odd\\9x\\") == "/odd\\9x\\"  # not three octal digits
+    assert unescape("/é") == "/é"
