@@ -96,7 +96,7 @@ def test_capability_names_as_the_regex_saw_them(name):
 @settings(max_examples=300, derandomize=True, database=None)
 def test_mountinfo_unescape_as_re_sub(field):
     expected = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
-    assert cgroups._unescape(field) == expected
+    assert cgroups.unescape(field) == expected
 
 
 @pytest.mark.parametrize("path", ["machine.slice:libpod:abc", ":libpod:abc", "a:b:", "a/b:c:d",

@@ -28,19 +28,20 @@ import posix  # not os: delete and kill --all load this (tests/unit/test_import_
 # libc (and with it ctypes) only where create and exec use it: delete and kill --all
 # load this module too.
 from pyocijail import pathlite
-from pyocijail.backends.linux import cgroups
-from pyocijail.backends.linux.cgroups import Cgroup
 from pyocijail.errors import KernelError, PyocijailError
 
 # `delete`, `kill --all` and `ps` load this module for processes()/destroy():
 # what only create and exec use (capabilities, seccomp, resources, the spec
 # model, fork_child) is imported in the methods — before the process changes root.
+# So is `cgroups` (the layout and its value classes): destroy, all a delete of a
+# stopped container calls, needs only `cgroupdirs`.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from typing import Any
 
     from pyocijail.backends.linux import seccomp
+    from pyocijail.backends.linux.cgroups import Cgroup
     from pyocijail.backends.linux.plan import LinuxPlan
     from pyocijail.spec.model import Process, Resources, Spec
 
@@ -65,7 +66,7 @@ class LinuxBackend:
         return make_plan(container_id, spec, bundle, state_dir, self.log)
 
     def features(self) -> "dict[str, Any]":
-        from pyocijail.backends.linux import capabilities, mounts, seccomp
+        from pyocijail.backends.linux import capabilities, cgroups, mounts, seccomp
 
         try:
             layout = cgroups.layout(cgroups.hierarchies())
@@ -87,7 +88,7 @@ class LinuxBackend:
 
     # --- runtime process ----------------------------------------------------------------
     def prepare(self, plan: "LinuxPlan", undo: "Any") -> "dict[str, Any]":
-        from pyocijail.backends.linux import resources
+        from pyocijail.backends.linux import cgroups, resources
 
         state: dict[str, Any] = {"namespaces": [list(ns) for ns in plan.namespaces],
                                  "cgroups": [g.to_json() for g in plan.cgroups]}
@@ -147,6 +148,8 @@ class LinuxBackend:
         """Warm the cgroup migration lock for the attach of the init (create) or of
         the exec'd process (exec): that first write would wait ~10-15 ms for it."""
         if self._primed is None:  # (a second call: already warming)
+            from pyocijail.backends.linux import cgroups
+
             self._primed = cgroups.prime_attach()
 
     def _join_warm_up(self) -> None:
@@ -156,6 +159,8 @@ class LinuxBackend:
 
     def adopt(self, plan: "LinuxPlan", pid: int, undo: "Any") -> None:
         """Put init in its cgroup, then let it go on (it unshares cgroupns after this)."""
+        from pyocijail.backends.linux import cgroups
+
         gate, self._gate = self._gate, None
         try:
             cgroups.attach(plan.cgroups, pid)
@@ -356,7 +361,7 @@ class LinuxBackend:
         or a user namespace, and before join_all: after it the package may be
         out of reach."""
         from pyocijail import jsonlite
-        from pyocijail.backends.linux import capabilities, libc
+        from pyocijail.backends.linux import capabilities, cgroups, libc
         from pyocijail.backends.linux.namespaces import join_all
 
         user = _has(state, "user")
@@ -383,6 +388,8 @@ class LinuxBackend:
 
     def processes(self, state: "dict[str, Any]", pid: int) -> "Iterator[int]":
         """Every pid in the container's cgroup (or, for old state, its pid namespace)."""
+        from pyocijail.backends.linux import cgroups
+
         groups = _groups(state)
         if groups:
             yield from cgroups.pids(groups)
@@ -390,6 +397,8 @@ class LinuxBackend:
         yield from _namespace_pids(state, pid)
 
     def freeze(self, state: "dict[str, Any]", pid: int, frozen: bool) -> None:
+        from pyocijail.backends.linux import cgroups
+
         cgroups.freeze(_groups(state), frozen)
 
     def update(self, state: "dict[str, Any]", res: "Resources") -> None:
@@ -408,10 +417,15 @@ class LinuxBackend:
                                  self.log)
 
     def destroy(self, state: "dict[str, Any]", undo: "Any") -> None:
-        """Remove the cgroup directories create made (the mounts die with the namespace)."""
+        """Remove the cgroup directories create made (the mounts die with the namespace).
+
+        Only `cgroupdirs`: a delete of a stopped container loads neither the cgroup
+        layout nor the value classes."""
+        from pyocijail.backends.linux import cgroupdirs
+
         entries = [e for e in undo.entries() if "cgroup" in e]
-        errors = cgroups.remove(reversed([e["cgroup"] for e in entries]),
-                                [e["cgroup"] for e in entries if e.get("leaf")])
+        errors = cgroupdirs.remove(reversed([e["cgroup"] for e in entries]),
+                                   [e["cgroup"] for e in entries if e.get("leaf")])
         if errors:
             raise KernelError("destroy", None, None, "; ".join(errors))
 
@@ -421,7 +435,9 @@ def _has_cgroup_mount(plan: "LinuxPlan") -> bool:
     return any(m.type == "cgroup" for m in plan.mounts)
 
 
-def _groups(state: "dict[str, Any]") -> list[Cgroup]:
+def _groups(state: "dict[str, Any]") -> "list[Cgroup]":
+    from pyocijail.backends.linux.cgroups import Cgroup
+
     return [Cgroup.from_json(g) for g in state.get("cgroups", [])]
 
 

@@ -23,16 +23,24 @@ including named v1 hierarchies and the unified one in hybrid mode), so
 
 Life cycle (runtime side): `create` (undo entry before each mkdir) → the
 resources (`resources.apply`) → `attach(init)` → ... → `freeze`/`thaw`,
-`pids` → `remove` (rmdir; if busy, kill what is left in it and below it,
-rmdir deepest first, retry on EBUSY).
+`pids` → `remove` (in `cgroupdirs`, which `delete` loads without this
+module: rmdir; if busy, kill what is left in it and below it, rmdir deepest
+first, retry on EBUSY).
 """
 
 import errno
 import posix
 import time
-from _signal import SIGKILL  # (builtin, loaded at start-up; `signal` builds enums)
 
 from pyocijail import pathlite, values
+from pyocijail.backends.linux.cgroupdirs import (  # noqa: F401 - part of this module's API
+    DEFAULT_PARENT,
+    is_default_parent,
+    read,
+    remove,
+    subtree,
+    write,
+)
 from pyocijail.errors import ConfigError, KernelError
 
 # `delete` and `kill --all` load this module: no os (posix and pathlite instead; the
@@ -47,8 +55,6 @@ if TYPE_CHECKING:
 V1_CONTROLLERS = frozenset({"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer",
                             "net_cls", "net_prio", "blkio", "perf_event", "hugetlb", "pids",
                             "rdma", "misc"})
-DEFAULT_PARENT = "/pyocijail"
-RMDIR_RETRY = 2.0  # seconds to retry rmdir of a cgroup that is still busy
 FREEZE_TIMEOUT = 5.0
 
 
@@ -109,7 +115,7 @@ def hierarchies(mountinfo: str = "/proc/self/mountinfo") -> list[Hierarchy]:
         dev, root = fields[2], unescape(fields[3])
         point = unescape(fields[4])
         if rfields[0] == "cgroup2":
-            version, controllers = 2, tuple(_read(point, "cgroup.controllers").split())
+            version, controllers = 2, tuple(read(point, "cgroup.controllers").split())
         else:
             version = 1
             controllers = tuple(w for w in rfields[2].split(",")
@@ -158,16 +164,6 @@ def default_parent(state_root: str | None) -> str:
 
     digest = hashlib.sha256(realpath(state_root).encode()).hexdigest()[:12]
     return f"{DEFAULT_PARENT}-{digest}"
-
-
-def _is_default_parent(name: str) -> bool:
-    """"pyocijail" or "pyocijail-<12 hex digits>": a parent only we make."""
-    base = DEFAULT_PARENT.strip("/")
-    if name == base:
-        return True
-    tail = name[len(base) + 1:]
-    return (name.startswith(base + "-") and len(tail) == 12
-            and all(c in "0123456789abcdef" for c in tail))
 
 
 def cgroup_path(cgroups_path: str | None, container_id: str,
@@ -269,7 +265,7 @@ def _make_path(group: Cgroup, undo: "Any", wanted: set[str]) -> None:
     current = top
     for part in rel.split("/") if rel else ():
         if group.version == 2 and wanted:
-            _enable(current, wanted & set(_read(current, "cgroup.controllers").split()))
+            _enable(current, wanted & set(read(current, "cgroup.controllers").split()))
         current = f"{current}/{part}"
         if not pathlite.isdir(current):
             entry: dict[str, Any] = {"cgroup": current}
@@ -284,12 +280,12 @@ def _make_path(group: Cgroup, undo: "Any", wanted: set[str]) -> None:
                 raise KernelError("create cgroup", err.errno, current) from None
         if group.version == 1 and group.has("cpuset"):
             for name in ("cpuset.cpus", "cpuset.mems"):
-                if not _read(current, name).strip():
-                    write(current, name, _read(pathlite.dirname(current), name).strip())
+                if not read(current, name).strip():
+                    write(current, name, read(pathlite.dirname(current), name).strip())
 
 
 def _enable(directory: str, controllers: set[str]) -> None:
-    active = set(_read(directory, "cgroup.subtree_control").split())
+    active = set(read(directory, "cgroup.subtree_control").split())
     missing = sorted(controllers - active)
     if missing:
         write(directory, "cgroup.subtree_control", " ".join("+" + c for c in missing))
@@ -386,7 +382,7 @@ def pids(groups: "Iterable[Cgroup]") -> "Iterator[int]":
     for group in groups:
         for directory in subtree(group.dir):
             try:
-                text = _read(directory, "cgroup.procs")
+                text = read(directory, "cgroup.procs")
             except KernelError:
                 continue
             for word in text.split():
@@ -394,20 +390,6 @@ def pids(groups: "Iterable[Cgroup]") -> "Iterator[int]":
                 if pid not in seen:
                     seen.add(pid)
                     yield pid
-
-
-def subtree(directory: str) -> list[str]:
-    """`directory` and every cgroup below it, deepest first (the order rmdir needs)."""
-    try:
-        with posix.scandir(directory) as entries:
-            children = [e.path for e in entries if e.is_dir(follow_symlinks=False)]
-    except OSError:
-        children = []
-    found = []
-    for child in children:
-        found += subtree(child)
-    found.append(directory)
-    return found
 
 
 def freezer(groups: "Iterable[Cgroup]") -> Cgroup | None:
@@ -428,119 +410,17 @@ def freeze(groups: "Iterable[Cgroup]", frozen: bool) -> None:
         deadline = time.monotonic() + FREEZE_TIMEOUT
         while True:
             write(group.dir, "freezer.state", want)
-            if _read(group.dir, "freezer.state").strip() == want:
+            if read(group.dir, "freezer.state").strip() == want:
                 return
             if time.monotonic() > deadline:
                 raise KernelError("freeze", None, group.dir, f"still not {want}")
             time.sleep(0.001)
     write(group.dir, "cgroup.freeze", "1" if frozen else "0")
     deadline = time.monotonic() + FREEZE_TIMEOUT
-    while f"frozen {int(frozen)}" not in _read(group.dir, "cgroup.events").splitlines():
+    while f"frozen {int(frozen)}" not in read(group.dir, "cgroup.events").splitlines():
         if time.monotonic() > deadline:
             raise KernelError("freeze", None, group.dir, "cgroup.events never changed")
         time.sleep(0.001)
-
-
-def remove(dirs: "Iterable[str]", leaves: "Iterable[str]" = ()) -> list[str]:
-    """rmdir each directory (deepest first). The container's own directories
-    (`leaves`) go with everything below them: the cgroups a nested manager made
-    there are the container's too (runc removes them as well); what is left in
-    them is killed first, and rmdir retried while the kernel says EBUSY.
-
-    Idempotent: a missing directory is done. A parent create made (shared with
-    other containers) is removed only once it is empty. Returns the errors, so
-    the caller can go on.
-    """
-    errors: list[str] = []
-    parents = set()
-    leaf_set = set(leaves)
-    for d in dirs:
-        parent = pathlite.dirname(d)
-        if _is_default_parent(pathlite.basename(parent)) and pathlite.ismount(
-                pathlite.dirname(parent)):
-            parents.add(parent)
-        try:
-            posix.rmdir(d)  # the usual case: nothing left in it
-            continue
-        except OSError as err:
-            if err.errno in (errno.ENOENT, errno.ENOTDIR) or d not in leaf_set:
-                continue  # gone; or a parent still in use by someone else
-        for directory in subtree(d):
-            _remove_busy(directory, errors)
-    for parent in parents:  # the shared /pyocijail, once its last container is gone
-        try:
-            posix.rmdir(parent)
-        except OSError:
-            pass  # other containers still use it (EBUSY), or already gone
-    return errors
-
-
-def _remove_busy(d: str, errors: list[str]) -> None:
-    """Kill what is in `d`, then rmdir it, retrying while processes are dying."""
-    _kill_members(d)
-    deadline = time.monotonic() + RMDIR_RETRY
-    delay = 0.001
-    while True:
-        try:
-            posix.rmdir(d)
-            return
-        except FileNotFoundError:
-            return
-        except OSError as err:
-            if err.errno != errno.EBUSY or time.monotonic() > deadline:
-                errors.append(f"remove cgroup {d}: {posix.strerror(err.errno or 0)}")
-                return
-            _kill_members(d)
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
-
-
-def _kill_members(d: str) -> None:
-    try:
-        members = [int(w) for w in _read(d, "cgroup.procs").split()]
-    except KernelError:
-        return
-    for pid in members:
-        try:
-            posix.kill(pid, SIGKILL)
-        except ProcessLookupError:
-            pass
-    if members and pathlite.exists(f"{d}/freezer.state"):
-        try:
-            write(d, "freezer.state", "THAWED")
-        except KernelError:
-            pass
-
-
-# --- files --------------------------------------------------------------------------------
-
-def write(directory: str, name: str, value: str) -> None:
-    path = f"{directory}/{name}"
-    try:
-        fd = posix.open(path, posix.O_WRONLY | posix.O_CLOEXEC)
-    except FileNotFoundError:
-        raise KernelError("write cgroup file", errno.ENOENT, path,
-                          "not supported by this kernel or cgroup layout") from None
-    except OSError as err:
-        raise KernelError("write cgroup file", err.errno, path) from None
-    try:
-        posix.write(fd, value.encode())
-    except OSError as err:
-        raise KernelError(f"write {value!r} to", err.errno, path) from None
-    finally:
-        posix.close(fd)
-
-
-def _read(directory: str, name: str) -> str:
-    try:
-        with open(f"{directory}/{name}", encoding="utf-8") as f:
-            return f.read()
-    except OSError as err:
-        raise KernelError("read cgroup file", err.errno, f"{directory}/{name}") from None
-
-
-def read(directory: str, name: str) -> str:
-    return _read(directory, name)
 
 
 def unescape(field: str) -> str:

@@ -433,11 +433,3 @@ def test_mountinfo_reads_mount_points_with_escaped_characters(tmp_path, name):
 
     assert run_in_child(child) == [str(point)]
 
-
-def test_unescape_keeps_what_the_kernel_does_not_escape():
-    from pyocijail.backends.linux.cgroups import unescape
-
-    assert unescape("/a\\040b\\011c\\012d\\134e") == "/a b\tc\nd\\e"
-    assert unescape("/plain") == "/plain"
-    assert unescape("/odd\\9x\\") == "/odd\\9x\\"  # not three octal digits
-    assert unescape("/é") == "/é"
