@@ -145,9 +145,11 @@ def _spawn(ctx: Context, cdir: ContainerDir, record: Record, plan: Any, process:
         barrier.bind(name)
     barrier.listen(1)
     console_sock = req.console_pair
-    if req.console_socket is not None:
+    if process.terminal:
+        # Here, not in the init: in a user namespace the init may no longer be
+        # able to read the interpreter's files (termios is an extension module).
         from pyocijail.process import console
-
+    if req.console_socket is not None:
         console_sock = console.connect(req.console_socket)
     parent, child = Channel.pair()
 

@@ -39,8 +39,9 @@ def _fresh_process() -> None:
 
 
 def _console_module(process: Process) -> Any:
-    """pyocijail.process.console for a terminal, imported while the package is in
-    reach (termios and struct are not loaded for the usual process without one)."""
+    """pyocijail.process.console for a terminal (termios and struct are not loaded
+    for the usual process without one). create and exec import it before the fork,
+    while the package is in reach; this only looks it up."""
     if not process.terminal:
         return None
     from pyocijail.process import console
