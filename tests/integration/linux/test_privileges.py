@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -182,6 +183,37 @@ def test_invalid_seccomp_profile_is_an_error(runtime, bundle, cid, linux_section
     res = runtime("create", "--bundle", b, cid)
     assert res.code != 0 and words in res.err, res
     assert runtime.ids() == []
+
+
+@pytest.mark.parametrize("nnp", [False, True])
+def test_when_the_waiting_init_loads_its_filter(runtime, bundle, cid, linux_section, nnp):
+    """Without noNewPrivileges the filter needs CAP_SYS_ADMIN, so it is loaded with the
+    user change while the init waits for start (runc's order); with it, as late as
+    possible, just before execve. Either way the program runs under it."""
+    from pyocijail.testing.driver import reap
+
+    profile = {"defaultAction": "SCMP_ACT_ALLOW",
+               "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}
+    b = bundle(["sh", "-c", "grep '^Seccomp:' /proc/self/status > /tmp/mode"],
+               linux=seccomp_linux(linux_section, profile), process={"noNewPrivileges": nnp})
+    runtime.ok("create", "--bundle", b, cid)
+    pid = runtime.state(cid)["pid"]
+    wanted = "0" if nnp else "2"
+    deadline = time.monotonic() + 10
+    while _seccomp_mode(pid) != wanted and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)  # (and it stays so)
+    assert _seccomp_mode(pid) == wanted
+    runtime.ok("start", cid)
+    reap(pid)
+    with open(os.path.join(b, "rootfs", "tmp", "mode")) as f:
+        assert f.read().split() == ["Seccomp:", "2"]
+    runtime.ok("delete", cid)
+
+
+def _seccomp_mode(pid: int) -> str:
+    with open(f"/proc/{pid}/status") as f:
+        return next(line.split()[1] for line in f if line.startswith("Seccomp:"))
 
 
 def test_exec_gets_the_containers_seccomp_filter(runtime, bundle, cid, linux_section):
