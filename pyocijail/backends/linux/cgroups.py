@@ -43,10 +43,10 @@ from pyocijail.backends.linux.cgroupdirs import (  # noqa: F401 - part of this m
 )
 from pyocijail.errors import ConfigError, KernelError
 
-# `delete` and `kill --all` load this module: no os (posix and pathlite instead; the
-# path arithmetic of create imports posixpath where it is done), re, signal or typing,
-# and no `from __future__ import annotations` (~0.3 ms): annotations that name the
-# type-checking imports below are strings.
+# `kill --all` and a delete that has processes to kill load this module: no os (posix
+# and pathlite instead; the path arithmetic of create imports posixpath where it is
+# done), re, signal or typing, and no `from __future__ import annotations` (~0.3 ms):
+# annotations that name the type-checking imports below are strings.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
