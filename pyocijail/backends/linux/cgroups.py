@@ -33,14 +33,7 @@ import posix
 import time
 
 from pyocijail import pathlite, values
-from pyocijail.backends.linux.cgroupdirs import (  # noqa: F401 - part of this module's API
-    DEFAULT_PARENT,
-    is_default_parent,
-    read,
-    remove,
-    subtree,
-    write,
-)
+from pyocijail.backends.linux.cgroupdirs import DEFAULT_PARENT, read, subtree, write
 from pyocijail.errors import ConfigError, KernelError
 
 # `kill --all` and a delete that has processes to kill load this module: no os (posix
