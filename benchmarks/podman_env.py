@@ -62,6 +62,18 @@ network_config_dir = "{b}/conf/cni"
         ms, _, _, _ = spawn(argv, env=self.env)
         return ms
 
+    def run_detached(self, runtime: str, name: str, spawn) -> str:  # type: ignore[no-untyped-def]
+        """A running container of `runtime` for `exec_true` (removed at teardown)."""
+        cname = f"bench-exec-{name}"
+        spawn(self.pm() + ["--runtime", runtime, "run", "-d", "--name", cname, IMAGE,
+                           "/bin/sleep", "100000"], env=self.env)
+        return cname
+
+    def exec_true(self, runtime: str, cname: str, spawn) -> float:  # type: ignore[no-untyped-def]
+        ms, _, _, _ = spawn(self.pm() + ["--runtime", runtime, "exec", cname, "/bin/true"],
+                            env=self.env)
+        return ms
+
     def teardown(self, spawn) -> None:  # type: ignore[no-untyped-def]
         if os.path.isdir(f"{self.base}/conf"):
             for args in (["rm", "-a", "-f", "-t", "0"], ["rmi", "-a", "-f"]):
