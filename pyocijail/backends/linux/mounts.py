@@ -26,7 +26,7 @@ import os
 import stat
 
 from pyocijail import rootpath, values
-from pyocijail.backends.linux import libc
+from pyocijail.backends.linux import libc, procfs
 from pyocijail.backends.linux.cgroups import unescape
 from pyocijail.backends.linux.libc import (
     MS_BIND,
@@ -340,7 +340,8 @@ def _plain(log, source: str, rootfs: str, dest: str, kind: str, opts: MountOptio
 # --- mount_all ------------------------------------------------------------------------
 
 def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=None,
-              created: list[str] | None = None, cgroup_mount=None) -> list[str]:
+              created: list[str] | None = None, cgroup_mount=None,
+              trees: procfs.Trees | None = None) -> list[str]:
     """Mount every entry of `mounts`, in order, under `rootfs` (before pivot_root).
 
     Call in the container's own mount namespace with "/" already rslave or
@@ -348,7 +349,9 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
     file). Returns the host paths created inside the rootfs, deepest last; pass
     `created` to have them appended as they are made (kept on an exception).
     `cgroup_mount(log, rootfs, dest, opts)` replaces the default handling of
-    `type: cgroup` (an rbind of the host's /sys/fs/cgroup).
+    `type: cgroup` (an rbind of the host's /sys/fs/cgroup). A proc or sysfs
+    destination that is a symlink is refused; `trees` gets a checked fd of each
+    procfs and sysfs mounted, for what is done in them after pivot_root.
     """
     created = [] if created is None else created
     for m in mounts:
@@ -363,6 +366,8 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
                 raise KernelError("stat", e.errno, source) from None
         else:
             source, is_dir = m.source or kind, True
+        if kind in procfs.KINDS:
+            procfs.check_destination(rootfs, m.destination, kind)
         created.extend(rootpath.ensure_mountpoint(rootfs, m.destination, directory=is_dir))
         if is_bind:
             opts = values.evolve(opts, flags=opts.flags | MS_BIND)  # type "bind" alone binds
@@ -373,6 +378,8 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
             (cgroup_mount or _cgroup)(log, rootfs, m.destination, opts)
         else:
             _plain(log, source, rootfs, m.destination, kind, opts)
+            if kind in procfs.KINDS and trees is not None:
+                trees.keep(rootfs, m.destination, kind)
         for flag in opts.propagation:
             fd = _in_root(rootfs, m.destination)
             try:

@@ -11,7 +11,7 @@ import os
 import stat
 
 from pyocijail import rootpath
-from pyocijail.backends.linux import libc
+from pyocijail.backends.linux import libc, procfs
 from pyocijail.backends.linux.libc import (
     MNT_DETACH,
     MS_BIND,
@@ -221,11 +221,14 @@ def set_root_propagation(propagation: str | None = None, *, log=None) -> None:
 def bind_rootfs(rootfs: str, *, log=None) -> None:
     """Bind the rootfs onto itself, before anything is mounted in it.
 
-    Needed with a user namespace: the rootfs mount (podman's overlay) was
-    copied from the host's mount namespace into one owned by a less privileged
-    user namespace, so the kernel locks it (MNT_LOCKED) and pivot_root refuses
-    it with EINVAL; a bind made here is not locked. runc's prepareRoot does
-    this for every container; without a user namespace it is not needed.
+    So that pivot_root need not bind it after the mounts are made (which would
+    copy them, and the fds `procfs.Trees` keeps would name the originals, left
+    behind with the old root). Needed with a user namespace too: the rootfs
+    mount (podman's overlay) was copied from the host's mount namespace into
+    one owned by a less privileged user namespace, so the kernel locks it
+    (MNT_LOCKED) and pivot_root refuses it with EINVAL; a bind made here is
+    not locked. runc's prepareRoot does
+    this for every container.
     """
     real = os.path.realpath(rootfs)
     _mount(log, real, real, None, MS_BIND | MS_REC, None, real)
@@ -268,45 +271,105 @@ def remount_readonly_root(*, log=None) -> None:
 
 # --- after pivot --------------------------------------------------------------------
 
-def _open_existing(path: str) -> int | None:
+def _target(path: str, trees: procfs.Trees | None, expected: frozenset[str]) -> int | None:
+    """An O_PATH fd of a masked or read-only path, None to skip it.
+
+    Beneath a procfs or sysfs the runtime mounted, it is opened from that
+    tree's fd, no symlink followed; missing there while the host has it
+    (`expected`, see `Trees.on_host`) is an error: the container's tree is not
+    the kernel's. Missing where the host lacks it too (a kernel without
+    /proc/kcore), or anywhere else in the root, it is skipped, as runc."""
+    where = trees.find(path) if trees is not None else None
     try:
-        return rootpath.open_in_root("/", path, os.O_PATH)
+        if where is None:
+            return rootpath.open_in_root("/", path, os.O_PATH)
+        return procfs.open_beneath(where[1], where[2], os.O_PATH)
     except KernelError as e:
-        if e.errno in (errno.ENOENT, errno.ENOTDIR):
+        missing = e.errno in (errno.ENOENT, errno.ENOTDIR)
+        if missing and path not in expected:
             return None
-        raise
+        detail = None
+        if missing:
+            detail = ("missing in the container's /proc or /sys although the host has it: "
+                      "cannot mask it or make it read-only")
+        elif e.errno == errno.ELOOP:
+            detail = "goes through a symlink: refused"
+        raise KernelError("masked or read-only path", e.errno, path, detail) from None
 
 
-def mask_paths(paths: Iterable[str], *, log=None) -> None:
+def _dev_null() -> int:
+    """The container's /dev/null, O_PATH|O_NOFOLLOW, checked to be the character
+    device 1:3 (CVE-2025-31133: a symlink or another node there would be bound
+    over every masked file)."""
+    try:
+        fd = rootpath.open_in_root("/", "/dev/null", os.O_PATH | os.O_NOFOLLOW)
+    except KernelError as e:
+        raise KernelError("mask", e.errno, "/dev/null") from None
+    st = os.fstat(fd)
+    if not stat.S_ISCHR(st.st_mode) or st.st_rdev != os.makedev(1, 3):
+        os.close(fd)
+        raise KernelError("mask", None, "/dev/null", "/dev/null is not the character "
+                          "device 1:3 (replaced after it was made?): refusing to bind it")
+    return fd
+
+
+def _attach(log, tree: int, target: int, what: str, path: str) -> None:
+    """Attach the detached mount `tree` on `target` and close it."""
+    if log is not None:
+        log.debug(f"move_mount {what} -> {path}")
+    try:
+        libc.move_mount(tree, target)
+    except KernelError as e:
+        raise KernelError("mount", e.errno, path) from None
+    finally:
+        os.close(tree)
+
+
+def mask_paths(paths: Iterable[str], *, log=None, trees: procfs.Trees | None = None,
+               expected: frozenset[str] = frozenset()) -> None:
     """Hide paths (after pivot_root): an empty read-only tmpfs over directories,
-    /dev/null over anything else. Missing paths are skipped."""
+    /dev/null over anything else, each mounted from fds (`procfs`)."""
+    null = None
+    try:
+        for path in paths:
+            fd = _target(path, trees, expected)
+            if fd is None:
+                continue
+            try:
+                if stat.S_ISDIR(os.fstat(fd).st_mode):
+                    tree = libc.fsmount_new("tmpfs", libc.MOUNT_ATTR_RDONLY)
+                    _attach(log, tree, fd, "tmpfs (ro)", path)
+                else:
+                    if null is None:
+                        null = _dev_null()
+                    _attach(log, libc.open_tree(null, libc.OPEN_TREE_CLONE), fd,
+                            "/dev/null", path)
+            finally:
+                os.close(fd)
+    finally:
+        if null is not None:
+            os.close(null)
+
+
+def readonly_paths(paths: Iterable[str], *, log=None, trees: procfs.Trees | None = None,
+                   expected: frozenset[str] = frozenset()) -> None:
+    """Make paths read-only (after pivot_root): a recursive bind of the path onto
+    itself with its top mount read-only (as runc: submounts stay as they are),
+    made detached from the path's fd and then attached over it."""
     for path in paths:
-        fd = _open_existing(path)
+        fd = _target(path, trees, expected)
         if fd is None:
             continue
         try:
-            if stat.S_ISDIR(os.fstat(fd).st_mode):
-                _mount(log, "tmpfs", _fd(fd), "tmpfs", MS_RDONLY, None, path)
-            else:
-                _mount(log, "/dev/null", _fd(fd), None, MS_BIND, None, path)
-        finally:
-            os.close(fd)
-
-
-def readonly_paths(paths: Iterable[str], *, log=None) -> None:
-    """Make paths read-only (after pivot_root): rbind onto itself, then remount
-    the top mount ro keeping its flags (as runc: submounts stay as they are)."""
-    for path in paths:
-        fd = _open_existing(path)
-        if fd is None:
-            continue
-        try:
-            _mount(log, _fd(fd), _fd(fd), None, MS_BIND | MS_REC, None, path)
-        finally:
-            os.close(fd)
-        fd = rootpath.open_in_root("/", path, os.O_PATH)  # now the new bind mount
-        try:
-            _remount_bind(log, _fd(fd), MS_RDONLY, 0, path)
+            tree = libc.open_tree(fd, libc.OPEN_TREE_CLONE | libc.AT_RECURSIVE)
+            try:
+                libc.mount_setattr(tree, libc.MOUNT_ATTR_RDONLY)
+            except BaseException:
+                os.close(tree)
+                raise
+            _attach(log, tree, fd, "rbind (ro)", path)
+        except KernelError as e:
+            raise KernelError("mount", e.errno, path) from None
         finally:
             os.close(fd)
 
@@ -328,19 +391,26 @@ def check_sysctl(sysctl: Mapping[str, str]) -> None:
             raise ConfigError(f"sysctl {key!r} is not allowed in a container")
 
 
-def apply_sysctl(sysctl: Mapping[str, str], *, log=None) -> None:
-    """Write each value to /proc/sys/<key with dots as slashes> (after pivot_root,
-    with the container's /proc mounted)."""
+def apply_sysctl(sysctl: Mapping[str, str], *, log=None,
+                 trees: procfs.Trees | None = None) -> None:
+    """Write each value to /proc/sys/<key with dots as slashes> (after pivot_root),
+    through the procfs this init mounted (`procfs.open_proc`), no link followed."""
     check_sysctl(sysctl)
-    for key, value in sysctl.items():
-        path = "/proc/sys/" + key.replace(".", "/")
-        if log is not None:
-            log.debug(f"sysctl {key}={value}")
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_TRUNC)
+    proc = procfs.open_proc(trees)
+    try:
+        for key, value in sysctl.items():
+            if log is not None:
+                log.debug(f"sysctl {key}={value}")
             try:
-                os.write(fd, str(value).encode())
-            finally:
-                os.close(fd)
-        except OSError as e:
-            raise KernelError("sysctl", e.errno, key) from None
+                fd = procfs.open_beneath(proc, "sys/" + key.replace(".", "/"),
+                                         os.O_WRONLY | os.O_TRUNC)
+                try:
+                    os.write(fd, str(value).encode())
+                finally:
+                    os.close(fd)
+            except OSError as e:
+                raise KernelError("sysctl", e.errno, key) from None
+            except KernelError as e:
+                raise KernelError("sysctl", e.errno, key) from None
+    finally:
+        os.close(proc)
