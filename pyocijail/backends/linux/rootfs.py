@@ -97,12 +97,26 @@ def _device(log, rootfs: str, parent: _Dir, path: str, kind: str, rdev: int, mod
     """One node in `parent` (the umask is 0 meanwhile)."""
     name = os.path.basename(path)
     try:
-        if _exists(name, parent.fd):
-            # Already there: from the image, or /dev is a bind mount of the
-            # host's. runc also keeps an existing node (it ignores EEXIST).
+        try:
+            st = os.stat(name, dir_fd=parent.fd, follow_symlinks=False)
+        except FileNotFoundError:
+            st = None
+        if st is not None:
+            if stat.S_IFMT(st.st_mode) == _KINDS[kind] and (kind == "p" or st.st_rdev == rdev):
+                # The device itself (from the image, or /dev is a bind mount
+                # of the host's): kept, as runc.
+                if log is not None:
+                    log.debug(f"device {path} exists, kept")
+                return
+            # Anything else (a symlink, a file, other numbers) is replaced:
+            # runc keeps it, and a /dev/null that is not 1:3 would then be
+            # bound over every masked path (CVE-2025-31133).
             if log is not None:
-                log.debug(f"device {path} exists, kept")
-            return
+                log.debug(f"device {path} is not the one configured, replaced")
+            if stat.S_ISDIR(st.st_mode):
+                os.rmdir(name, dir_fd=parent.fd)
+            else:
+                os.unlink(name, dir_fd=parent.fd)
         if log is not None:
             log.debug(f"mknod {path} {kind} {os.major(rdev)}:{os.minor(rdev)} {mode:#o}")
         try:
@@ -150,8 +164,9 @@ def setup_devices(rootfs: str, devices: Sequence[model.Device], *, default: bool
 
     `default` adds runc's default set (null, zero, full, random, urandom, tty;
     /dev/ptmx -> pts/ptmx; fd, stdin, stdout, stderr, and core when the host
-    has /proc/kcore). A path that already exists is kept, so a config that
-    bind-mounts /dev (or a single device) wins. Entries of `devices` with the
+    has /proc/kcore). A path that already is that device is kept, so a config
+    that bind-mounts /dev (or a single device) wins; anything else there (a
+    symlink, a file, a node with other numbers) is replaced. Entries of `devices` with the
     same path as a default replace it. Each parent directory is made, resolved
     and opened once. Returns the host paths created.
     """
