@@ -88,6 +88,8 @@ AT_RECURSIVE = 0x8000
 MOVE_MOUNT_F_EMPTY_PATH = 0x04
 MOVE_MOUNT_T_EMPTY_PATH = 0x40
 FSOPEN_CLOEXEC = 1
+FSCONFIG_SET_FLAG = 0
+FSCONFIG_SET_STRING = 1
 FSCONFIG_CMD_CREATE = 6
 FSMOUNT_CLOEXEC = 1
 MOUNT_ATTR_RDONLY = 1
@@ -281,13 +283,21 @@ def mount_setattr(fd: int, attr_set: int, flags: int = 0) -> None:
           ctypes.c_size_t(ctypes.sizeof(attr)))
 
 
-def fsmount_new(fstype: str, attr: int = 0) -> int:
-    """A new, detached mount of `fstype` with default options (fsopen, create, fsmount)."""
+def fsmount_new(fstype: str, source: str, *, readonly: bool = False) -> int:
+    """A new, detached mount of `fstype` (fsopen, fsconfig, fsmount), as mount(2)
+    with MS_RDONLY would make it: the superblock and the mount read-only."""
     fs = _call("fsopen", ctypes.c_char_p(_b(fstype)), ctypes.c_uint(FSOPEN_CLOEXEC))
+
+    def config(cmd: int, key: bytes | None = None, value: bytes | None = None) -> None:
+        _call("fsconfig", ctypes.c_int(fs), ctypes.c_uint(cmd), ctypes.c_char_p(key),
+              ctypes.c_char_p(value), ctypes.c_int(0))
+
     try:
-        _call("fsconfig", ctypes.c_int(fs), ctypes.c_uint(FSCONFIG_CMD_CREATE), None, None,
-              ctypes.c_int(0))
+        config(FSCONFIG_SET_STRING, b"source", _b(source))
+        if readonly:
+            config(FSCONFIG_SET_FLAG, b"ro")
+        config(FSCONFIG_CMD_CREATE)
         return _call("fsmount", ctypes.c_int(fs), ctypes.c_uint(FSMOUNT_CLOEXEC),
-                     ctypes.c_uint(attr))
+                     ctypes.c_uint(MOUNT_ATTR_RDONLY if readonly else 0))
     finally:
         os.close(fs)

@@ -352,7 +352,7 @@ def mask_paths(paths: Iterable[str], *, log=None, trees: procfs.Trees | None = N
                 continue
             try:
                 if stat.S_ISDIR(os.fstat(fd).st_mode):
-                    tree = libc.fsmount_new("tmpfs", libc.MOUNT_ATTR_RDONLY)
+                    tree = libc.fsmount_new("tmpfs", "tmpfs", readonly=True)
                     _attach(log, tree, fd, "tmpfs (ro)", path)
                 else:
                     if null is None:
