@@ -14,7 +14,8 @@ namespace included (`userns`: the runtime writes the id maps, the init is
 the first stage's child). Nothing is mounted in the host's mount namespace: the mounts go
 with the namespace when its last process exits; `destroy` removes the cgroup.
 
-Privileges at start (`become`, `before_exec`): oom_score_adj, the bounding
+Privileges at start (`become`, `before_exec`): oom_score_adj (through a
+procfs fd checked earlier, never the container's /proc: `procfs`), the bounding
 set, keep-caps across the user change, capset, ambient; then no_new_privs
 and seccomp last. Without noNewPrivileges the seccomp filter is loaded
 before the capabilities are dropped (it needs CAP_SYS_ADMIN then), as runc.

@@ -16,7 +16,9 @@ reachable from here too.
 Every mount target is opened with `rootpath.open_in_root` and mounted on
 `/proc/self/fd/N`, so a symlink swapped into the rootfs between the check
 and the mount cannot send a mount outside the rootfs. Mount point creation
-is race-free the same way (`rootpath.make_mountpoint`).
+is race-free the same way (`rootpath.make_mountpoint`). That `/proc` is the
+host's, before pivot_root; after it nothing is reached through the
+container's `/proc` (`procfs`).
 """
 
 from __future__ import annotations
