@@ -149,3 +149,28 @@ def test_masked_path_the_host_has_but_the_container_lacks_is_an_error(
     res = runtime("run", "--bundle", b, "cmiss2", globals_=("--log", log,
                                                             "--log-format", "json"))
     _one_error(res, log, "/proc/timer_list", "the host has it")
+
+
+def test_exec_oom_score_adj_does_not_go_through_the_containers_proc(runtime, bundle, workdir):
+    """After the same rename, the container's /proc stays the attacker's tree; an
+    exec'd process with oomScoreAdj writes its own oom_score_adj (through the host's
+    procfs, opened before it joins), not the file that tree points at."""
+    before = _host_snapshot()
+    b = bundle(["sleep", "60"])
+    rootfs = os.path.join(b, "rootfs")
+
+    def change(doc):
+        doc["hooks"] = {"createRuntime": [{"path": "/bin/sh", "args": [
+            "sh", "-c", RENAME_PROC.format(root=rootfs)]}]}
+    _edit(b, change)
+    runtime.ok("create", "--bundle", b, "c4cexec")
+    runtime.ok("start", "c4cexec")
+    proc = os.path.join(workdir, "process.json")
+    with open(proc, "w") as f:
+        json.dump({"args": ["sh", "-c", "cat /real/self/oom_score_adj; hostname"],
+                   "cwd": "/", "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0},
+                   "oomScoreAdj": 321}, f)
+    res = runtime("exec", "--process", proc, "c4cexec")
+    assert (res.code, res.out.split()) == (0, ["321", "pyocijail"]), res
+    runtime.ok("delete", "--force", "c4cexec")
+    assert _host_snapshot() == before
