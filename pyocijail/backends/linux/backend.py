@@ -238,6 +238,7 @@ class LinuxBackend:
             from pyocijail.backends.linux import (  # noqa: F401 - loaded for later
                 capabilities,
                 libc,
+                masks,
                 mounts,
                 namespaces,
                 procfs,
@@ -309,7 +310,7 @@ class LinuxBackend:
         pass  # the hook inherits the init's namespaces
 
     def enter(self, plan: "LinuxPlan") -> None:
-        from pyocijail.backends.linux import procfs, rootfs
+        from pyocijail.backends.linux import masks, procfs, rootfs
 
         trees = self._trees or procfs.Trees()
         # What the host's /proc and /sys have must be there in the container's.
@@ -320,9 +321,9 @@ class LinuxBackend:
             rootfs.apply_sysctl(plan.sysctl, log=self.log, trees=trees)
         # runc's order: a path both read-only and masked ends up masked either way,
         # but `mount` lists them as under runc.
-        rootfs.readonly_paths(plan.readonly_paths, log=self.log, trees=trees,
-                              expected=expected)
-        rootfs.mask_paths(plan.masked_paths, log=self.log, trees=trees, expected=expected)
+        masks.readonly_paths(plan.readonly_paths, log=self.log, trees=trees,
+                             expected=expected)
+        masks.mask_paths(plan.masked_paths, log=self.log, trees=trees, expected=expected)
         if plan.readonly:
             rootfs.remount_readonly_root(log=self.log)
         kept = trees.proc()

@@ -9,9 +9,9 @@ Library functions for the container's init process. Order of use:
     apply_sysctl(...), readonly_paths(...), mask_paths(...) after pivot
     remount_readonly_root()                                  last, if root.readonly
 
-`set_root_propagation`, `setup_devices`, `pivot_root`, `remount_readonly_root`, `mask_paths`,
-`readonly_paths` and `apply_sysctl` live in `rootfs` (module size) and are
-reachable from here too.
+`set_root_propagation`, `setup_devices`, `pivot_root`, `remount_readonly_root` and
+`apply_sysctl` live in `rootfs`, `mask_paths` and `readonly_paths` in `masks`
+(module size); all are reachable from here too.
 
 Every mount target is opened with `rootpath.open_in_root` and mounted on
 `/proc/self/fd/N`, so a symlink swapped into the rootfs between the check
@@ -393,8 +393,9 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
 
 
 _IN_ROOTFS = frozenset({"set_root_propagation", "setup_devices", "bind_rootfs", "pivot_root",
-                        "remount_readonly_root", "mask_paths", "readonly_paths", "apply_sysctl",
-                        "check_sysctl", "DEFAULT_DEVICES"})
+                        "remount_readonly_root", "apply_sysctl", "check_sysctl",
+                        "DEFAULT_DEVICES"})
+_IN_MASKS = frozenset({"mask_paths", "readonly_paths"})
 
 
 def __getattr__(name: str):
@@ -403,4 +404,8 @@ def __getattr__(name: str):
         from pyocijail.backends.linux import rootfs
 
         return getattr(rootfs, name)
+    if name in _IN_MASKS:
+        from pyocijail.backends.linux import masks
+
+        return getattr(masks, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
