@@ -50,7 +50,8 @@ def check_destination(rootfs: str, dest: str, kind: str) -> None:
     except KernelError as e:
         if e.errno == errno.ENOENT:
             return
-        why = "is a symlink" if e.errno == errno.ELOOP else os.strerror(e.errno or 0)
+        why = ("is a symlink" if e.errno == errno.ELOOP
+               else f"cannot be opened ({os.strerror(e.errno or 0)})")
         raise KernelError("mount", e.errno, dest, f"{kind} must be mounted on a directory of "
                           f"the image, and {dest} {why} (refused, as runc)") from None
     finally:
