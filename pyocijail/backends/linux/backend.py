@@ -14,7 +14,8 @@ namespace included (`userns`: the runtime writes the id maps, the init is
 the first stage's child). Nothing is mounted in the host's mount namespace: the mounts go
 with the namespace when its last process exits; `destroy` removes the cgroup.
 
-Privileges at start (`become`, `before_exec`): oom_score_adj, the bounding
+Privileges at start (`become`, `before_exec`): oom_score_adj (through a
+procfs fd checked earlier, never the container's /proc: `procfs`), the bounding
 set, keep-caps across the user change, capset, ambient; then no_new_privs
 and seccomp last. Without noNewPrivileges the seccomp filter is loaded
 before the capabilities are dropped (it needs CAP_SYS_ADMIN then), as runc.
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from typing import Any
 
-    from pyocijail.backends.linux import seccomp
+    from pyocijail.backends.linux import procfs, seccomp
     from pyocijail.backends.linux.cgroups import Cgroup
     from pyocijail.backends.linux.plan import LinuxPlan
     from pyocijail.spec.model import Process, Resources, Spec
@@ -58,6 +59,8 @@ class LinuxBackend:
         self._filter: seccomp.Filter | None = None  # I/E: built before entering
         self._personality: int | None = None
         self._early_error: BaseException | None = None  # I: from _before_gate
+        self._trees: procfs.Trees | None = None  # I: the procfs/sysfs it mounted
+        self._proc: int | None = None  # I/E: a checked procfs fd, for oom_score_adj
 
     # --- pure -------------------------------------------------------------------------
     def plan(self, container_id: str, spec: "Spec", bundle: str, state_dir: str) -> "LinuxPlan":
@@ -235,8 +238,10 @@ class LinuxBackend:
             from pyocijail.backends.linux import (  # noqa: F401 - loaded for later
                 capabilities,
                 libc,
+                masks,
                 mounts,
                 namespaces,
+                procfs,
                 rootfs,
             )
 
@@ -262,7 +267,7 @@ class LinuxBackend:
 
     def isolate(self, plan: "LinuxPlan", undo: "Any") -> None:
         # Everything the init uses after pivot_root was imported by _before_gate.
-        from pyocijail.backends.linux import libc, mounts
+        from pyocijail.backends.linux import libc, mounts, procfs
         from pyocijail.backends.linux.namespaces import NAMESPACES, setns_path
 
         if self._early_error is not None:
@@ -286,7 +291,9 @@ class LinuxBackend:
         mounts.set_root_propagation(plan.rootfs_propagation)
         if plan.has("user"):
             _check_reachable(plan)
-            mounts.bind_rootfs(plan.rootfs, log=self.log)
+        # Always (runc's prepareRoot too): were pivot_root to bind it later, the
+        # procfs and sysfs fds kept by mount_all would name mounts left behind.
+        mounts.bind_rootfs(plan.rootfs, log=self.log)
 
         def cgroup_mount(log: "Any", root: str, dest: str, opts: "Any") -> None:
             # loaded by _before_gate (or userns._preload): the plan has a cgroup mount
@@ -294,31 +301,48 @@ class LinuxBackend:
 
             cgroupmount.mount_cgroups(log, root, dest, opts, plan.cgroups, plan.new("cgroup"))
 
+        self._trees = procfs.Trees()
         mounts.mount_all(plan.rootfs, plan.mounts, plan.bundle, log=self.log,
-                         cgroup_mount=cgroup_mount)
+                         cgroup_mount=cgroup_mount, trees=self._trees)
         mounts.setup_devices(plan.rootfs, plan.devices, log=self.log)
 
     def enter_hook(self, plan: "LinuxPlan") -> None:
         pass  # the hook inherits the init's namespaces
 
     def enter(self, plan: "LinuxPlan") -> None:
-        from pyocijail.backends.linux import rootfs
+        from pyocijail.backends.linux import masks, procfs, rootfs
 
+        trees = self._trees or procfs.Trees()
+        # What the host's /proc and /sys have must be there in the container's.
+        expected = trees.on_host((*plan.readonly_paths, *plan.masked_paths))
         rootfs.pivot_root(plan.rootfs, log=self.log)
+        # From here on the container's /proc is never walked: only `trees` (procfs).
         if plan.sysctl:
-            rootfs.apply_sysctl(plan.sysctl, log=self.log)
+            rootfs.apply_sysctl(plan.sysctl, log=self.log, trees=trees)
         # runc's order: a path both read-only and masked ends up masked either way,
         # but `mount` lists them as under runc.
-        rootfs.readonly_paths(plan.readonly_paths, log=self.log)
-        rootfs.mask_paths(plan.masked_paths, log=self.log)
+        masks.readonly_paths(plan.readonly_paths, log=self.log, trees=trees,
+                             expected=expected)
+        masks.mask_paths(plan.masked_paths, log=self.log, trees=trees, expected=expected)
         if plan.readonly:
             rootfs.remount_readonly_root(log=self.log)
+        kept = trees.proc()
+        self._proc = posix.dup(kept) if kept is not None else None
+        trees.close()
+        self._trees = None
 
     def become(self, process: "Process") -> None:
-        from pyocijail.backends.linux import capabilities  # loaded by isolate/join already
+        from pyocijail.backends.linux import capabilities, procfs  # loaded by isolate/join
 
-        if process.oom_score_adj is not None:
-            _write_proc("/proc/self/oom_score_adj", str(process.oom_score_adj))
+        proc, self._proc = self._proc, None
+        try:
+            if process.oom_score_adj is not None:
+                if proc is None:  # no procfs mounted by the runtime: "/proc", checked
+                    proc = procfs.open_proc(None)
+                procfs.write_own(proc, "oom_score_adj", str(process.oom_score_adj))
+        finally:
+            if proc is not None:
+                posix.close(proc)
         if self._filter is not None and not process.no_new_privileges:
             self._filter.load()  # needs CAP_SYS_ADMIN: before the capabilities go
             self._filter = None
@@ -361,7 +385,7 @@ class LinuxBackend:
         or a user namespace, and before join_all: after it the package may be
         out of reach."""
         from pyocijail import jsonlite
-        from pyocijail.backends.linux import capabilities, cgroups, libc
+        from pyocijail.backends.linux import capabilities, cgroups, libc, procfs
         from pyocijail.backends.linux.namespaces import join_all
 
         user = _has(state, "user")
@@ -381,6 +405,8 @@ class LinuxBackend:
             self._filter = seccomp.Filter.compiled(profile, program) if program else None
             if self._filter is None:
                 self._filter = seccomp.Filter(profile)
+        # The host's procfs, for oom_score_adj: the container's /proc is its own to redirect.
+        self._proc = procfs.open_proc(None)
         join_all(pid, {ns[0] for ns in state.get("namespaces", [])})
         if user:
             become_root()  # then `become` changes to the process's user, as in init
@@ -469,18 +495,6 @@ def _change_user(process: "Process") -> None:
         posix.setuid(user.uid)
     except OSError as err:
         raise KernelError(f"set user {user.uid}:{user.gid}", err.errno) from None
-
-
-def _write_proc(path: str, value: str) -> None:
-    # os-level I/O: after pivot_root the codecs a text-mode open may import are gone
-    try:
-        fd = posix.open(path, posix.O_WRONLY | posix.O_CLOEXEC)
-        try:
-            posix.write(fd, value.encode())
-        finally:
-            posix.close(fd)
-    except OSError as err:
-        raise KernelError("write", err.errno, path) from None
 
 
 def _personality(persona: int) -> None:

@@ -81,6 +81,23 @@ RESOLVE_BENEATH = 0x08
 RESOLVE_IN_ROOT = 0x10
 RESOLVE_CACHED = 0x20
 
+# the mount API of Linux >= 5.2 (mount_setattr: 5.12): mounts made from fds
+OPEN_TREE_CLONE = 1
+AT_EMPTY_PATH = 0x1000
+AT_RECURSIVE = 0x8000
+MOVE_MOUNT_F_EMPTY_PATH = 0x04
+MOVE_MOUNT_T_EMPTY_PATH = 0x40
+FSOPEN_CLOEXEC = 1
+FSCONFIG_SET_FLAG = 0
+FSCONFIG_SET_STRING = 1
+FSCONFIG_CMD_CREATE = 6
+FSMOUNT_CLOEXEC = 1
+MOUNT_ATTR_RDONLY = 1
+
+# statfs(2) f_type
+PROC_SUPER_MAGIC = 0x9FA0
+SYSFS_MAGIC = 0x62656572
+
 # close_range(2)
 CLOSE_RANGE_UNSHARE = 1 << 1
 CLOSE_RANGE_CLOEXEC = 1 << 2
@@ -99,8 +116,16 @@ _SYSCALLS = {
     "x86_64": {"pivot_root": 155, "openat2": 437, "close_range": 436, "bpf": 321},
     "aarch64": {"pivot_root": 41, "openat2": 437, "close_range": 436, "bpf": 280},
 }
+#: The fd-based mount calls: from the unified table too, equal everywhere.
+_MOUNT_API = {"open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431,
+              "fsmount": 432, "mount_setattr": 442}
 
 _lib: ctypes.CDLL | None = None
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
+                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
 
 
 class _OpenHow(ctypes.Structure):
@@ -133,6 +158,8 @@ _MACHINE = os.uname().machine
 
 
 def _nr(name: str) -> int:
+    if name in _MOUNT_API:
+        return _MOUNT_API[name]
     table = _SYSCALLS.get(_MACHINE)
     if table is None:
         raise KernelError(name, None, None, f"unsupported architecture {_MACHINE}")
@@ -222,3 +249,55 @@ def mount_flags_of(path: str) -> int:
     except OSError as e:
         raise KernelError("statvfs", e.errno, path) from None
     return sum(ms for st_bit, ms in ST_TO_MS.items() if st.f_flag & st_bit)
+
+
+def fstatfs_type(fd: int) -> int:
+    """statfs.f_type of an open file: which filesystem it is on (PROC_SUPER_MAGIC...)."""
+    buf = ctypes.create_string_buffer(256)  # struct statfs: 120 bytes on 64-bit
+    _check(_libc().fstatfs(ctypes.c_int(fd), buf), "fstatfs")
+    return ctypes.c_long.from_buffer(buf).value  # f_type, the first field
+
+
+def _call(name: str, *args: object) -> int:
+    return _check(_libc().syscall(ctypes.c_long(_nr(name)), *args), name)
+
+
+def open_tree(fd: int, flags: int) -> int:
+    """open_tree(fd, "", flags|AT_EMPTY_PATH|OPEN_TREE_CLOEXEC): with OPEN_TREE_CLONE
+    a detached copy of the mount at `fd` (a bind mount not attached anywhere yet)."""
+    return _call("open_tree", ctypes.c_int(fd), ctypes.c_char_p(b""),
+                 ctypes.c_uint(flags | AT_EMPTY_PATH | os.O_CLOEXEC))
+
+
+def move_mount(from_fd: int, to_fd: int) -> None:
+    """Attach the mount `from_fd` (open_tree, fsmount) on the file `to_fd` names."""
+    _call("move_mount", ctypes.c_int(from_fd), ctypes.c_char_p(b""), ctypes.c_int(to_fd),
+          ctypes.c_char_p(b""), ctypes.c_uint(MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH))
+
+
+def mount_setattr(fd: int, attr_set: int, flags: int = 0) -> None:
+    """Set MOUNT_ATTR_* on the mount `fd` names (AT_RECURSIVE: and its submounts)."""
+    attr = _MountAttr(attr_set, 0, 0, 0)
+    _call("mount_setattr", ctypes.c_int(fd), ctypes.c_char_p(b""),
+          ctypes.c_uint(flags | AT_EMPTY_PATH), ctypes.byref(attr),
+          ctypes.c_size_t(ctypes.sizeof(attr)))
+
+
+def fsmount_new(fstype: str, source: str, *, readonly: bool = False) -> int:
+    """A new, detached mount of `fstype` (fsopen, fsconfig, fsmount), as mount(2)
+    with MS_RDONLY would make it: the superblock and the mount read-only."""
+    fs = _call("fsopen", ctypes.c_char_p(_b(fstype)), ctypes.c_uint(FSOPEN_CLOEXEC))
+
+    def config(cmd: int, key: bytes | None = None, value: bytes | None = None) -> None:
+        _call("fsconfig", ctypes.c_int(fs), ctypes.c_uint(cmd), ctypes.c_char_p(key),
+              ctypes.c_char_p(value), ctypes.c_int(0))
+
+    try:
+        config(FSCONFIG_SET_STRING, b"source", _b(source))
+        if readonly:
+            config(FSCONFIG_SET_FLAG, b"ro")
+        config(FSCONFIG_CMD_CREATE)
+        return _call("fsmount", ctypes.c_int(fs), ctypes.c_uint(FSMOUNT_CLOEXEC),
+                     ctypes.c_uint(MOUNT_ATTR_RDONLY if readonly else 0))
+    finally:
+        os.close(fs)

@@ -9,14 +9,16 @@ Library functions for the container's init process. Order of use:
     apply_sysctl(...), readonly_paths(...), mask_paths(...) after pivot
     remount_readonly_root()                                  last, if root.readonly
 
-`set_root_propagation`, `setup_devices`, `pivot_root`, `remount_readonly_root`, `mask_paths`,
-`readonly_paths` and `apply_sysctl` live in `rootfs` (module size) and are
-reachable from here too.
+`set_root_propagation`, `setup_devices`, `pivot_root`, `remount_readonly_root` and
+`apply_sysctl` live in `rootfs`, `mask_paths` and `readonly_paths` in `masks`
+(module size); all are reachable from here too.
 
 Every mount target is opened with `rootpath.open_in_root` and mounted on
 `/proc/self/fd/N`, so a symlink swapped into the rootfs between the check
 and the mount cannot send a mount outside the rootfs. Mount point creation
-is race-free the same way (`rootpath.make_mountpoint`).
+is race-free the same way (`rootpath.make_mountpoint`). That `/proc` is the
+host's, before pivot_root; after it nothing is reached through the
+container's `/proc` (`procfs`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import os
 import stat
 
 from pyocijail import rootpath, values
-from pyocijail.backends.linux import libc
+from pyocijail.backends.linux import libc, procfs
 from pyocijail.backends.linux.cgroups import unescape
 from pyocijail.backends.linux.libc import (
     MS_BIND,
@@ -340,7 +342,8 @@ def _plain(log, source: str, rootfs: str, dest: str, kind: str, opts: MountOptio
 # --- mount_all ------------------------------------------------------------------------
 
 def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=None,
-              created: list[str] | None = None, cgroup_mount=None) -> list[str]:
+              created: list[str] | None = None, cgroup_mount=None,
+              trees: procfs.Trees | None = None) -> list[str]:
     """Mount every entry of `mounts`, in order, under `rootfs` (before pivot_root).
 
     Call in the container's own mount namespace with "/" already rslave or
@@ -348,7 +351,9 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
     file). Returns the host paths created inside the rootfs, deepest last; pass
     `created` to have them appended as they are made (kept on an exception).
     `cgroup_mount(log, rootfs, dest, opts)` replaces the default handling of
-    `type: cgroup` (an rbind of the host's /sys/fs/cgroup).
+    `type: cgroup` (an rbind of the host's /sys/fs/cgroup). A proc or sysfs
+    destination that is a symlink is refused; `trees` gets a checked fd of each
+    procfs and sysfs mounted, for what is done in them after pivot_root.
     """
     created = [] if created is None else created
     for m in mounts:
@@ -363,6 +368,8 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
                 raise KernelError("stat", e.errno, source) from None
         else:
             source, is_dir = m.source or kind, True
+        if kind in procfs.KINDS:
+            procfs.check_destination(rootfs, m.destination, kind)
         created.extend(rootpath.ensure_mountpoint(rootfs, m.destination, directory=is_dir))
         if is_bind:
             opts = values.evolve(opts, flags=opts.flags | MS_BIND)  # type "bind" alone binds
@@ -373,6 +380,8 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
             (cgroup_mount or _cgroup)(log, rootfs, m.destination, opts)
         else:
             _plain(log, source, rootfs, m.destination, kind, opts)
+            if kind in procfs.KINDS and trees is not None:
+                trees.keep(rootfs, m.destination, kind)
         for flag in opts.propagation:
             fd = _in_root(rootfs, m.destination)
             try:
@@ -384,8 +393,9 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
 
 
 _IN_ROOTFS = frozenset({"set_root_propagation", "setup_devices", "bind_rootfs", "pivot_root",
-                        "remount_readonly_root", "mask_paths", "readonly_paths", "apply_sysctl",
-                        "check_sysctl", "DEFAULT_DEVICES"})
+                        "remount_readonly_root", "apply_sysctl", "check_sysctl",
+                        "DEFAULT_DEVICES"})
+_IN_MASKS = frozenset({"mask_paths", "readonly_paths"})
 
 
 def __getattr__(name: str):
@@ -394,4 +404,8 @@ def __getattr__(name: str):
         from pyocijail.backends.linux import rootfs
 
         return getattr(rootfs, name)
+    if name in _IN_MASKS:
+        from pyocijail.backends.linux import masks
+
+        return getattr(masks, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,5 @@
-"""Devices, pivot_root and the post-pivot steps (masked/read-only paths, sysctl).
+"""Devices, pivot_root and the post-pivot steps (sysctl; masked and read-only paths
+are in `masks`).
 
 Split from `mounts` only to keep modules small; `mounts.setup_devices` etc.
 resolve here. See `mounts` for the order in which the init process calls them.
@@ -11,7 +12,10 @@ import os
 import stat
 
 from pyocijail import rootpath
-from pyocijail.backends.linux import libc
+
+# (masks: loaded with this module, so that `mounts.mask_paths` still resolves after
+# pivot_root, when the package is out of reach)
+from pyocijail.backends.linux import libc, masks, procfs  # noqa: F401
 from pyocijail.backends.linux.libc import (
     MNT_DETACH,
     MS_BIND,
@@ -97,12 +101,26 @@ def _device(log, rootfs: str, parent: _Dir, path: str, kind: str, rdev: int, mod
     """One node in `parent` (the umask is 0 meanwhile)."""
     name = os.path.basename(path)
     try:
-        if _exists(name, parent.fd):
-            # Already there: from the image, or /dev is a bind mount of the
-            # host's. runc also keeps an existing node (it ignores EEXIST).
+        try:
+            st = os.stat(name, dir_fd=parent.fd, follow_symlinks=False)
+        except FileNotFoundError:
+            st = None
+        if st is not None:
+            if stat.S_IFMT(st.st_mode) == _KINDS[kind] and (kind == "p" or st.st_rdev == rdev):
+                # The device itself (from the image, or /dev is a bind mount
+                # of the host's): kept, as runc.
+                if log is not None:
+                    log.debug(f"device {path} exists, kept")
+                return
+            # Anything else (a symlink, a file, other numbers) is replaced:
+            # runc keeps it, and a /dev/null that is not 1:3 would then be
+            # bound over every masked path (CVE-2025-31133).
             if log is not None:
-                log.debug(f"device {path} exists, kept")
-            return
+                log.debug(f"device {path} is not the one configured, replaced")
+            if stat.S_ISDIR(st.st_mode):
+                os.rmdir(name, dir_fd=parent.fd)
+            else:
+                os.unlink(name, dir_fd=parent.fd)
         if log is not None:
             log.debug(f"mknod {path} {kind} {os.major(rdev)}:{os.minor(rdev)} {mode:#o}")
         try:
@@ -150,8 +168,9 @@ def setup_devices(rootfs: str, devices: Sequence[model.Device], *, default: bool
 
     `default` adds runc's default set (null, zero, full, random, urandom, tty;
     /dev/ptmx -> pts/ptmx; fd, stdin, stdout, stderr, and core when the host
-    has /proc/kcore). A path that already exists is kept, so a config that
-    bind-mounts /dev (or a single device) wins. Entries of `devices` with the
+    has /proc/kcore). A path that already is that device is kept, so a config
+    that bind-mounts /dev (or a single device) wins; anything else there (a
+    symlink, a file, a node with other numbers) is replaced. Entries of `devices` with the
     same path as a default replace it. Each parent directory is made, resolved
     and opened once. Returns the host paths created.
     """
@@ -221,11 +240,14 @@ def set_root_propagation(propagation: str | None = None, *, log=None) -> None:
 def bind_rootfs(rootfs: str, *, log=None) -> None:
     """Bind the rootfs onto itself, before anything is mounted in it.
 
-    Needed with a user namespace: the rootfs mount (podman's overlay) was
-    copied from the host's mount namespace into one owned by a less privileged
-    user namespace, so the kernel locks it (MNT_LOCKED) and pivot_root refuses
-    it with EINVAL; a bind made here is not locked. runc's prepareRoot does
-    this for every container; without a user namespace it is not needed.
+    So that pivot_root need not bind it after the mounts are made (which would
+    copy them, and the fds `procfs.Trees` keeps would name the originals, left
+    behind with the old root). Needed with a user namespace too: the rootfs
+    mount (podman's overlay) was copied from the host's mount namespace into
+    one owned by a less privileged user namespace, so the kernel locks it
+    (MNT_LOCKED) and pivot_root refuses it with EINVAL; a bind made here is
+    not locked. runc's prepareRoot does
+    this for every container.
     """
     real = os.path.realpath(rootfs)
     _mount(log, real, real, None, MS_BIND | MS_REC, None, real)
@@ -268,49 +290,6 @@ def remount_readonly_root(*, log=None) -> None:
 
 # --- after pivot --------------------------------------------------------------------
 
-def _open_existing(path: str) -> int | None:
-    try:
-        return rootpath.open_in_root("/", path, os.O_PATH)
-    except KernelError as e:
-        if e.errno in (errno.ENOENT, errno.ENOTDIR):
-            return None
-        raise
-
-
-def mask_paths(paths: Iterable[str], *, log=None) -> None:
-    """Hide paths (after pivot_root): an empty read-only tmpfs over directories,
-    /dev/null over anything else. Missing paths are skipped."""
-    for path in paths:
-        fd = _open_existing(path)
-        if fd is None:
-            continue
-        try:
-            if stat.S_ISDIR(os.fstat(fd).st_mode):
-                _mount(log, "tmpfs", _fd(fd), "tmpfs", MS_RDONLY, None, path)
-            else:
-                _mount(log, "/dev/null", _fd(fd), None, MS_BIND, None, path)
-        finally:
-            os.close(fd)
-
-
-def readonly_paths(paths: Iterable[str], *, log=None) -> None:
-    """Make paths read-only (after pivot_root): rbind onto itself, then remount
-    the top mount ro keeping its flags (as runc: submounts stay as they are)."""
-    for path in paths:
-        fd = _open_existing(path)
-        if fd is None:
-            continue
-        try:
-            _mount(log, _fd(fd), _fd(fd), None, MS_BIND | MS_REC, None, path)
-        finally:
-            os.close(fd)
-        fd = rootpath.open_in_root("/", path, os.O_PATH)  # now the new bind mount
-        try:
-            _remount_bind(log, _fd(fd), MS_RDONLY, 0, path)
-        finally:
-            os.close(fd)
-
-
 _SYSCTL_PREFIXES = ("kernel.", "fs.mqueue.", "net.")
 
 
@@ -328,19 +307,26 @@ def check_sysctl(sysctl: Mapping[str, str]) -> None:
             raise ConfigError(f"sysctl {key!r} is not allowed in a container")
 
 
-def apply_sysctl(sysctl: Mapping[str, str], *, log=None) -> None:
-    """Write each value to /proc/sys/<key with dots as slashes> (after pivot_root,
-    with the container's /proc mounted)."""
+def apply_sysctl(sysctl: Mapping[str, str], *, log=None,
+                 trees: procfs.Trees | None = None) -> None:
+    """Write each value to /proc/sys/<key with dots as slashes> (after pivot_root),
+    through the procfs this init mounted (`procfs.open_proc`), no link followed."""
     check_sysctl(sysctl)
-    for key, value in sysctl.items():
-        path = "/proc/sys/" + key.replace(".", "/")
-        if log is not None:
-            log.debug(f"sysctl {key}={value}")
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_TRUNC)
+    proc = procfs.open_proc(trees)
+    try:
+        for key, value in sysctl.items():
+            if log is not None:
+                log.debug(f"sysctl {key}={value}")
             try:
-                os.write(fd, str(value).encode())
-            finally:
-                os.close(fd)
-        except OSError as e:
-            raise KernelError("sysctl", e.errno, key) from None
+                fd = procfs.open_beneath(proc, "sys/" + key.replace(".", "/"),
+                                         os.O_WRONLY | os.O_TRUNC)
+                try:
+                    os.write(fd, str(value).encode())
+                finally:
+                    os.close(fd)
+            except OSError as e:
+                raise KernelError("sysctl", e.errno, key) from None
+            except KernelError as e:
+                raise KernelError("sysctl", e.errno, key) from None
+    finally:
+        os.close(proc)

@@ -267,16 +267,21 @@ def test_setup_devices_bind_fallback_on_eperm(tmp_path, busybox_rootfs):
     assert run_in_child(child) == [stat.S_IFCHR, 1, 3]
 
 
-def test_setup_devices_keeps_existing(tmp_path, busybox_rootfs):
-    """An existing node (e.g. from a bind-mounted /dev) is not replaced."""
-    with open(busybox_rootfs + "/dev/null", "w") as f:
+def test_setup_devices_keeps_the_device_replaces_anything_else(tmp_path, busybox_rootfs):
+    """An existing node that is the configured device (e.g. from a bind-mounted /dev)
+    is kept as it is; an image file where a device belongs is replaced (CVE-2025-31133)."""
+    os.mknod(busybox_rootfs + "/dev/null", stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    with open(busybox_rootfs + "/dev/zero", "w") as f:
         f.write("image file")
 
     def child():
         mounts.setup_devices(busybox_rootfs, [])
-        return open(busybox_rootfs + "/dev/null").read()
+        null, zero = (os.lstat(busybox_rootfs + d) for d in ("/dev/null", "/dev/zero"))
+        return stat.S_IMODE(null.st_mode), stat.S_ISCHR(zero.st_mode), zero.st_rdev
 
-    assert run_in_child(child) == "image file"
+    mode, zero_is_chr, zero_rdev = run_in_child(child)
+    assert mode == 0o600  # kept, not made again (0666)
+    assert zero_is_chr and zero_rdev == os.makedev(1, 5)
 
 
 def _container_setup(rootfs, bundle):
