@@ -326,10 +326,12 @@ class LinuxBackend:
         capabilities.apply(sets, lambda: _change_user(process), warn=self.log.debug)
 
     def before_exec(self, process: "Process") -> None:
+        """Idempotent: the init calls it before the startContainer hooks too."""
         from pyocijail.backends.linux import libc  # loaded by _before_gate / join
 
         if self._personality is not None:  # late: it changes what uname reports
             _personality(self._personality)
+            self._personality = None
         if process.no_new_privileges:
             libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
         if self._filter is not None:
