@@ -216,3 +216,37 @@ def test_the_container_cgroup_is_marked_and_emptied_at_delete(runtime, bundle, w
 def _recorded_cgroups(runtime: Runtime) -> list[dict]:
     with open(os.path.join(runtime.root, "c1", "state.json")) as f:
         return json.load(f)["org.pyocijail"]["backendState"]["cgroups"]
+
+
+def test_processes_in_a_nested_pid_namespace_are_the_containers(runtime, bundle, workdir):
+    """Filtering by the init's pid namespace keeps a container in the container: `ps`
+    lists the process in the nested namespace and `kill --all` reaches it."""
+    caps = ["CAP_SYS_ADMIN", "CAP_KILL"]
+    b = bundle(["sh", "-c", "busybox unshare -p -f sleep 300 & wait"],
+               process={"capabilities": {k: caps for k in ("bounding", "effective",
+                                                           "permitted")}})
+    runtime.ok("create", "--bundle", b, "c1")
+    pid = runtime.state("c1")["pid"]
+    runtime.ok("start", "c1")
+    deadline = time.monotonic() + 10
+    while True:
+        listed = runtime.ok("ps", "--format", "json", "c1").json()
+        nested = [p for p in listed if _nspid_depth(p) == 3]
+        if nested or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert nested, listed  # host pid, container pid, nested pid
+    runtime.ok("kill", "--all", "c1", "KILL")
+    assert reap(pid) is not None
+    runtime.ok("delete", "c1")
+
+
+def _nspid_depth(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    return len(line.split()) - 1
+    except OSError:
+        pass
+    return 0
