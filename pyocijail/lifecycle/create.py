@@ -41,11 +41,11 @@ class CreateRequest:
 
 
 def create(ctx: Context, req: CreateRequest) -> Record:
+    from pyocijail.process.preserved import check_preserved_fds
     from pyocijail.state.ids import check_id
 
     check_id(req.id)
-    if req.preserve_fds < 0:
-        raise ConfigError("--preserve-fds must not be negative")
+    check_preserved_fds(req.preserve_fds)  # before the runtime opens any fd
     # First: the warm-up's wait for the kernel (see the backend) overlaps the
     # imports below as well as the config's reading and the plan.
     warm_up = getattr(ctx.backend, "warm_up", None)

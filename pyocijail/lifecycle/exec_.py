@@ -15,6 +15,7 @@ import os
 from pyocijail.errors import ConfigError, PyocijailError
 from pyocijail.failpoints import failpoint
 from pyocijail.lifecycle.query import load
+from pyocijail.process.preserved import check_preserved_fds
 from pyocijail.process.sync import READY, Channel
 from pyocijail.state.status import check
 
@@ -28,6 +29,7 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
                  pid_file: str | None = None, console_socket: str | None = None,
                  preserve_fds: int = 0) -> int:
     """Start `process` in the container; the exit code when not detached, else 0."""
+    check_preserved_fds(preserve_fds)  # before the runtime opens any fd
     if process.terminal and console_socket is None and detach:
         raise ConfigError("process.terminal is true but no --console-socket was given")
     if console_socket is not None and not process.terminal:

@@ -101,19 +101,23 @@ def _await_start(backend: Backend, process: Process, path: str, hooks: dict[str,
                  barrier: _socket.socket, preserve_fds: int) -> None:
     """Wait for `start`, then run the startContainer hooks and exec.
 
-    Without startContainer hooks the user change and what goes with it
-    (`setup.become_user`) come first, while `start` is still on its way, so
-    `start` waits only for the exec. A failure then is kept and reported to
-    `start`, exactly as it would have been after the barrier. The accepted
-    connection is used as a bare fd (read, write, close): with a seccomp
-    filter already loaded, no other socket call is made."""
+    The user change and what goes with it (`setup.become_user`) come first,
+    while `start` is still on its way, so `start` waits only for the hooks and
+    the exec. A failure then is kept and reported to `start`, exactly as it
+    would have been after the barrier. The startContainer hooks run last, with
+    the container process's privileges: its user, groups and capabilities, and
+    its seccomp filter also with noNewPrivileges (`backend.before_exec`), as
+    runc does (libcontainer/standard_init_linux.go `Init`: finalizeNamespace,
+    seccomp, the exec fifo, then the hooks, then execve). Their path is the
+    image's file: run before the user change they handed the image the host's
+    root. The accepted connection is used as a bare fd (read, write, close):
+    with a seccomp filter already loaded, no other socket call is made."""
     env: dict[str, str] | None = None
     failure: BaseException | None = None
-    if not hooks.get("startContainer"):
-        try:
-            env = setup.become_user(backend, process)
-        except BaseException as err:  # noqa: BLE001 - reported to start, below
-            failure = err
+    try:
+        env = setup.become_user(backend, process)
+    except BaseException as err:  # noqa: BLE001 - reported to start, below
+        failure = err
     try:
         conn = barrier._accept()[0]
     except BaseException:  # noqa: BLE001
@@ -124,9 +128,11 @@ def _await_start(backend: Backend, process: Process, path: str, hooks: dict[str,
         state = jsonlite.loads(read_stream_line(conn))
         if failure is not None:
             raise failure
-        run_hooks("startContainer", hooks.get("startContainer", []), state)
-        if env is None:
-            env = setup.become_user(backend, process)
+        assert env is not None
+        start_hooks = hooks.get("startContainer")
+        if start_hooks:
+            backend.before_exec(process)  # exec_as_user's own call then has nothing left
+            run_hooks("startContainer", start_hooks, state)
         setup.exec_as_user(backend, process, path, env, preserve_fds=preserve_fds,
                            keep_fd=conn, announce=EXECUTING)
     except BaseException as err:  # noqa: BLE001

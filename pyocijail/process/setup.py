@@ -9,7 +9,7 @@ rlimits (the init at create, as runc), then `become_user`:
 stdio owner → cwd → user (backend) → umask → env, and `exec_as_user`:
 signals → fds → execve (cwd first as runc does, and again after the user
 change if it was denied). The init calls `become_user` before the start
-barrier when no startContainer hook has to run first.
+barrier; its startContainer hooks run after it (`process/init.py`).
 The wording of lookup errors is what podman maps to exit codes 126/127.
 """
 
@@ -167,8 +167,8 @@ def become_user(backend: Backend, process: Process) -> dict[str, str]:
     """stdio owner → cwd → user (backend: seccomp without noNewPrivileges,
     capabilities) → umask → cwd again if it was denied; returns the environment.
 
-    Nothing here needs what `start` brings, so without startContainer hooks the
-    init does it while it waits at the barrier, as runc does before its fifo."""
+    Nothing here needs what `start` brings, so the init does it while it waits
+    at the barrier, as runc does before its fifo."""
     env = env_dict(process.env)
     if "HOME" not in env:
         env["HOME"] = home_for(process.user.uid)

@@ -14,6 +14,7 @@ module costs little more than `json`.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 
 from pyocijail import jsonlite
@@ -155,11 +156,36 @@ def _may_have_lone_surrogates(raw: bytes) -> bool:
 
 
 def _read(path: str, what: str) -> bytes:
+    """A regular file's bytes. The path is hostile: a FIFO would block the open
+    or the read forever (runc hangs on one), a device never ends, and opening
+    some devices does something. So: stat first, open without blocking and
+    without taking a terminal, and insist on the same regular file."""
     try:
-        with open(path, "rb") as stream:
+        _require_regular(os.stat(path), path, what)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as err:
+        raise ConfigError(f"{what}: cannot read {path}: {err.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        _require_regular(st, path, what)  # swapped since the stat
+        with open(fd, "rb", closefd=False) as stream:
             return _read_stream(stream, what)
     except OSError as err:
         raise ConfigError(f"{what}: cannot read {path}: {err.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+          (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"))
+
+
+def _require_regular(st: os.stat_result, path: str, what: str) -> None:
+    if stat.S_ISREG(st.st_mode):
+        return
+    kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a file")
+    raise ConfigError(f"{what}: {path} is {kind}, not a regular file")
 
 
 def _read_stream(stream: Any, what: str) -> bytes:

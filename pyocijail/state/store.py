@@ -38,6 +38,7 @@ STATE = "state.json"
 class Store:
     def __init__(self, root: str) -> None:
         self.root = pathlite.abspath(root)
+        self._root_checked = False
 
     def path(self, container_id: str) -> str:
         return f"{self.root}/{check_id(container_id)}"
@@ -45,18 +46,29 @@ class Store:
     def ensure_root(self) -> None:
         """Create the root 0700; refuse one that others could write into."""
         import os  # (create, which needs it anyway)
-        import stat
 
         try:
             os.makedirs(self.root, mode=0o700, exist_ok=True)
             st = os.stat(self.root)
         except OSError as err:
             raise PyocijailError(f"state root {self.root}: {err.strerror}") from err
-        if not stat.S_ISDIR(st.st_mode):
-            raise PyocijailError(f"state root {self.root} is not a directory")
-        if st.st_mode & 0o022 or st.st_uid not in (0, os.geteuid()):
-            raise PyocijailError(f"state root {self.root} is writable by other users; "
-                                 "refusing to use it (chmod 700 it)")
+        refuse_untrusted("state root", self.root, st)
+        self._root_checked = True
+
+    def check_root(self) -> bool:
+        """Refuse a root someone else could have written (every command, not only
+        create: see `refuse_untrusted`). False if there is no root at all."""
+        if self._root_checked:
+            return True
+        try:
+            st = posix.stat(self.root)
+        except FileNotFoundError:
+            return False
+        except OSError as err:
+            raise PyocijailError(f"state root {self.root}: {err.strerror}") from err
+        refuse_untrusted("state root", self.root, st)
+        self._root_checked = True
+        return True
 
     def create(self, container_id: str) -> "ContainerDir":
         """A new, locked container directory; ContainerExists if the id is taken."""
@@ -73,18 +85,41 @@ class Store:
     def open(self, container_id: str, *, lock: bool = True) -> "ContainerDir":
         """An existing container's directory, exclusively locked unless lock=False."""
         cdir = ContainerDir(container_id, self.path(container_id))
+        if not self.check_root():
+            raise ContainerNotFound(container_id)
+        try:
+            st = posix.lstat(cdir.path)
+        except (FileNotFoundError, NotADirectoryError):
+            raise ContainerNotFound(container_id) from None
+        # The root is trusted now: nobody else can swap the folder after this.
+        refuse_untrusted(f'container "{container_id}": folder', cdir.path, st)
         if lock:
             cdir.lock(exclusive=True)
-        elif not pathlite.isdir(cdir.path):
-            raise ContainerNotFound(container_id)
         return cdir
 
     def ids(self) -> list[str]:
+        if not self.check_root():
+            return []
         try:
             names = posix.listdir(self.root)
         except FileNotFoundError:
             return []
         return sorted(n for n in names if pathlite.isfile(f"{self.root}/{n}/{STATE}"))
+
+
+def refuse_untrusted(what: str, path: str, st: "posix.stat_result") -> None:
+    """The state root and each container's folder must be a directory of root's (or
+    the caller's) that nobody else can write: what they hold decides which
+    processes `kill` and `delete` signal and what the undo journal removes. A root
+    another user owns could name any process (runc trusts it: attack 7e)."""
+    if st.st_mode & 0o170000 != 0o040000:
+        raise PyocijailError(f"{what} {path} is not a directory; refusing to use it")
+    if st.st_uid not in (0, posix.geteuid()):
+        raise PyocijailError(f"{what} {path} is owned by uid {st.st_uid}, not by root; "
+                             "refusing to use it")
+    if st.st_mode & 0o022:
+        raise PyocijailError(f"{what} {path} is writable by other users; "
+                             "refusing to use it (chmod 700 it)")
 
 
 class ContainerDir:

@@ -318,7 +318,7 @@ def test_missing_config_names_path_and_strerror(tmp_path):
 def test_unreadable_config_is_a_config_error(tmp_path):
     """A directory where config.json should be gives ConfigError, not IsADirectoryError."""
     (tmp_path / "config.json").mkdir()
-    with pytest.raises(ConfigError, match=r"^config\.json: cannot read .*config\.json: "):
+    with pytest.raises(ConfigError, match=r"^config\.json: .*config\.json is a directory, not a "):
         load.load_config(tmp_path)
 
 

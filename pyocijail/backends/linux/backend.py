@@ -97,7 +97,7 @@ class LinuxBackend:
                                  "cgroups": [g.to_json() for g in plan.cgroups]}
         if plan.seccomp is not None:  # exec'd processes get the same filter
             state.update(self._prepare_seccomp(plan))
-        cgroups.create(plan.cgroups, undo, plan.v2_enable)
+        cgroups.create(plan.cgroups, undo, plan.v2_enable, owner=plan.state_dir)
         resources.apply(plan.cgroup_writes, self.log)
         # what update puts after new device rules: runc's defaults, linux.devices
         state["deviceRulesTail"] = [list(r) for r in resources.device_rules((), plan.devices)]
@@ -350,10 +350,12 @@ class LinuxBackend:
         capabilities.apply(sets, lambda: _change_user(process), warn=self.log.debug)
 
     def before_exec(self, process: "Process") -> None:
+        """Idempotent: the init calls it before the startContainer hooks too."""
         from pyocijail.backends.linux import libc  # loaded by _before_gate / join
 
         if self._personality is not None:  # late: it changes what uname reports
             _personality(self._personality)
+            self._personality = None
         if process.no_new_privileges:
             libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
         if self._filter is not None:
@@ -417,10 +419,15 @@ class LinuxBackend:
         from pyocijail.backends.linux import cgroups
 
         groups = _groups(state)
-        if groups:
+        if not groups:
+            yield from _namespace_pids(state, pid)
+        elif _has(state, "pid"):
+            # The cgroup may hold others (a cgroupsPath naming an existing one,
+            # attack 7f): only those in the init's pid namespace are the
+            # container's, as runc signals only the container.
+            yield from _in_pid_namespace_of(pid, cgroups.pids(groups))
+        else:
             yield from cgroups.pids(groups)
-            return
-        yield from _namespace_pids(state, pid)
 
     def freeze(self, state: "dict[str, Any]", pid: int, frozen: bool) -> None:
         from pyocijail.backends.linux import cgroups
@@ -449,9 +456,13 @@ class LinuxBackend:
         layout nor the value classes."""
         from pyocijail.backends.linux import cgroupdirs
 
-        entries = [e for e in undo.entries() if "cgroup" in e]
+        entries = [e for e in undo.entries() if isinstance(e.get("cgroup"), str)]
+        # The folder this delete runs in, not what the journal says: the mark
+        # create left on its cgroup must name it (`cgroupdirs.remove`).
+        owner = pathlite.dirname(undo.path) if hasattr(undo, "path") else None
         errors = cgroupdirs.remove(reversed([e["cgroup"] for e in entries]),
-                                   [e["cgroup"] for e in entries if e.get("leaf")])
+                                   [e["cgroup"] for e in entries if e.get("leaf")],
+                                   owner=owner)
         if errors:
             raise KernelError("destroy", None, None, "; ".join(errors))
 
@@ -506,6 +517,40 @@ def _personality(persona: int) -> None:
     lib.personality.argtypes = [ctypes.c_ulong]
     if lib.personality(persona) < 0:
         raise KernelError("personality", ctypes.get_errno())
+
+
+#: ioctl_ns(2): the fd of a pid namespace's parent.
+_NS_GET_PARENT = 0xB702
+
+
+def _in_pid_namespace_of(init: int, pids: "Iterator[int]") -> "Iterator[int]":
+    """The `pids` in init's pid namespace or in one nested in it (a container in
+    the container); nothing if the init is gone (its namespace went with it)."""
+    import fcntl  # (loaded by the state store already)
+
+    try:
+        st = posix.stat(f"/proc/{init}/ns/pid")
+    except OSError:
+        return
+    target = (st.st_dev, st.st_ino)
+    for pid in pids:
+        try:
+            fd = posix.open(f"/proc/{pid}/ns/pid", posix.O_RDONLY | posix.O_CLOEXEC)
+        except OSError:
+            continue  # gone
+        try:
+            for _ in range(32):  # the kernel nests pid namespaces 32 deep at most
+                st = posix.fstat(fd)
+                if (st.st_dev, st.st_ino) == target:
+                    yield pid
+                    break
+                parent = fcntl.ioctl(fd, _NS_GET_PARENT)  # EPERM above our own: not in it
+                posix.close(fd)
+                fd = parent
+        except OSError:
+            pass
+        finally:
+            posix.close(fd)
 
 
 def _namespace_pids(state: "dict[str, Any]", pid: int) -> "Iterator[int]":

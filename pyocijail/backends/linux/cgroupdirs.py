@@ -73,11 +73,43 @@ def subtree(directory: str) -> list[str]:
     return found
 
 
-def remove(dirs: "Iterable[str]", leaves: "Iterable[str]" = ()) -> list[str]:
+#: On each cgroup create made for a container: the container's state folder.
+#: `trusted.`: only a process with CAP_SYS_ADMIN can set it, cgroupfs (v1 and
+#: v2, kernfs) keeps it without any mount option.
+OWNER_XATTR = "trusted.pyocijail.owner"
+
+
+def mark_owner(directory: str, owner: str) -> None:
+    """Mark a cgroup create just made as this container's (see `remove`)."""
+    try:
+        posix.setxattr(directory, OWNER_XATTR, owner.encode())
+    except OSError as err:
+        if err.errno not in (errno.EOPNOTSUPP, errno.ENOTSUP):
+            raise KernelError("mark cgroup", err.errno, directory) from None
+
+
+def _made_by(directory: str, owner: str | None) -> bool:
+    """Whether `directory` carries the mark of the container `owner` (a filesystem
+    without xattrs cannot say: then the journal is all there is, as before)."""
+    if owner is None:
+        return True
+    try:
+        return posix.getxattr(directory, OWNER_XATTR) == owner.encode()
+    except OSError as err:
+        return err.errno in (errno.EOPNOTSUPP, errno.ENOTSUP)
+
+
+def remove(dirs: "Iterable[str]", leaves: "Iterable[str]" = (),
+           owner: str | None = None) -> list[str]:
     """rmdir each directory (deepest first). The container's own directories
     (`leaves`) go with everything below them: the cgroups a nested manager made
     there are the container's too (runc removes them as well); what is left in
     them is killed first, and rmdir retried while the kernel says EBUSY.
+
+    The journal says which directories create made, but a leaf is emptied by
+    force only if it carries `owner`'s mark (`mark_owner`): a journal line
+    naming another cgroup (planted, or from a copied state folder) must not
+    SIGKILL what runs there (attack 7e); such a leaf is left as it is.
 
     Idempotent: a missing directory is done. A parent create made (shared with
     other containers) is removed only once it is empty. Returns the errors, so
@@ -97,6 +129,8 @@ def remove(dirs: "Iterable[str]", leaves: "Iterable[str]" = ()) -> list[str]:
         except OSError as err:
             if err.errno in (errno.ENOENT, errno.ENOTDIR) or d not in leaf_set:
                 continue  # gone; or a parent still in use by someone else
+            if not _made_by(d, owner):
+                continue  # not this container's cgroup: nothing of it is ours to kill
         for directory in subtree(d):
             _remove_busy(directory, errors)
     for parent in parents:  # the shared /pyocijail, once its last container is gone

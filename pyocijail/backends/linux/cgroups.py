@@ -33,7 +33,7 @@ import posix
 import time
 
 from pyocijail import pathlite, values
-from pyocijail.backends.linux.cgroupdirs import DEFAULT_PARENT, read, subtree, write
+from pyocijail.backends.linux.cgroupdirs import DEFAULT_PARENT, mark_owner, read, subtree, write
 from pyocijail.errors import ConfigError, KernelError
 
 # `kill --all` and a delete that has processes to kill load this module: no os (posix
@@ -229,7 +229,8 @@ def directories(path: str, hs: "Iterable[Hierarchy]",
 
 # --- create / attach -------------------------------------------------------------------
 
-def create(groups: "Iterable[Cgroup]", undo: "Any", enable: "Iterable[str]" = ()) -> None:
+def create(groups: "Iterable[Cgroup]", undo: "Any", enable: "Iterable[str]" = (),
+           owner: str | None = None) -> None:
     """mkdir each directory and its missing parents; journal each one first.
 
     v1 cpuset directories with no cpus or mems get their parent's (a new
@@ -245,14 +246,14 @@ def create(groups: "Iterable[Cgroup]", undo: "Any", enable: "Iterable[str]" = ()
     for group in groups:
         for attempt in range(10):
             try:
-                _make_path(group, undo, wanted)
+                _make_path(group, undo, wanted, owner)
                 break
             except KernelError as err:
                 if err.errno != errno.ENOENT or attempt == 9:
                     raise
 
 
-def _make_path(group: Cgroup, undo: "Any", wanted: set[str]) -> None:
+def _make_path(group: Cgroup, undo: "Any", wanted: set[str], owner: str | None) -> None:
     top = group.mountpoint
     rel = group.dir[len(top):].strip("/")
     current = top
@@ -267,6 +268,8 @@ def _make_path(group: Cgroup, undo: "Any", wanted: set[str]) -> None:
             undo.append(entry)
             try:
                 posix.mkdir(current, 0o755)
+                if owner is not None and current == group.dir:
+                    mark_owner(current, owner)
             except FileExistsError:
                 pass  # a parallel create made the same parent
             except OSError as err:

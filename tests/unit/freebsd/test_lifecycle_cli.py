@@ -195,3 +195,28 @@ def test_create_with_an_unhide_only_ruleset_is_refused(env: dict[str, Any]) -> N
     assert entry["level"] == "error" and "devfs ruleset 2" in entry["msg"]
     assert "jail_set" not in [c[0] for c in env["sim"].snapshot()["calls"]]
     assert_nothing_left(env)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the simulator chroots only as root")
+def test_start_container_hook_runs_in_the_jail_as_the_container_user(
+        env: dict[str, Any]) -> None:
+    """The startContainer hook (the jail's file) runs after the user change, as the
+    process's uid and gid, not as the jail's root (runc: the container's privileges)."""
+    rootfs = env["rootfs"]
+    os.symlink("busybox", rootfs / "bin/id")
+    (rootfs / "out").mkdir(mode=0o777)
+    os.chmod(rootfs / "out", 0o777)
+    config_file = env["tmp"] / "bundle/config.json"
+    config = json.loads(config_file.read_text())
+    config["process"]["user"] = {"uid": 1000, "gid": 1000}
+    config["process"]["args"] = ["/bin/sh", "-c", "id -u > /out/main"]
+    config["hooks"] = {"startContainer": [
+        {"path": "/bin/sh", "args": ["sh", "-c", 'echo "$(id -u) $(id -g)" > /out/hook']}]}
+    config_file.write_text(json.dumps(config))
+    cli(env, "create", "--bundle", str(env["tmp"] / "bundle"), "c1")
+    cli(env, "start", "c1")
+    assert (rootfs / "out/hook").read_text() == "1000 1000\n"
+    cli(env, "delete", "--force", "c1")
+    shutil.rmtree(rootfs / "out")
+    os.unlink(rootfs / "bin/id")
+    assert_nothing_left(env)
