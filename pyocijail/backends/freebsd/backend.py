@@ -219,13 +219,13 @@ class FreeBSDBackend:
                 undo.append({"op": "scratch", "path": scratch})
                 _copy_tree(covered, scratch)
         undo.append({"op": "mount", "target": op.target, "fstype": op.fstype})
-        try:
-            k.nmount(op.fstype, op.source, op.target, mount_flags(op.flags), dict(op.data))
-        except KernelError as err:
-            if not (op.file and err.errno == errno.ENOTDIR):
-                raise
-            self._copy_in(plan, index, op, undo)
-            return
+        # No copy fallback for a file nullfs refuses: 14.x nullfs mounts files
+        # (null_vfsops.c VFS_SET with VFCF_FILEMOUNT) and vfs_mount.c
+        # vfs_domount_first answers EINVAL, not ENOTDIR, for what it refuses (a
+        # type mismatch, a hard-linked file), so a fallback keyed on ENOTDIR could
+        # only run on pre-13.2 kernels. It also wrote through links the jail could
+        # plant (copy at create, restore at delete). A refusal is an error.
+        k.nmount(op.fstype, op.source, op.target, mount_flags(op.flags), dict(op.data))
         for rule in op.rules:
             k.devfs_rule_apply(op.target, rule)
         if scratch is not None:
@@ -233,21 +233,6 @@ class FreeBSDBackend:
             # after a crash, by destroy.
             _copy_tree(scratch, k.host_path(op.target))
             shutil.rmtree(scratch)
-
-    def _copy_in(self, plan: JailPlan, index: int, op: MountOp, undo: UndoLog) -> None:
-        """Single-file nullfs is refused by this kernel: copy the file in (a snapshot)."""
-        dest = self.kernel.host_path(op.target)
-        created = any(p.mount == index and p.kind == "file" for p in plan.mountpoints)
-        saved = None
-        if not created:
-            saved = os.path.join(plan.state_dir, f".save-{plan.container_id}", str(index))
-        undo.append({"op": "restore", "path": dest, "saved": saved})
-        if saved is not None:
-            os.makedirs(os.path.dirname(saved), exist_ok=True)
-            shutil.copy2(dest, saved + ".tmp")
-            os.replace(saved + ".tmp", saved)
-        self.log.debug(f"nullfs cannot mount the file {op.source}: copied it to {dest}")
-        shutil.copyfile(op.source, dest)
 
     def fork(self, plan: JailPlan, child: Callable[[], None]) -> int:
         """A plain fork: no pid namespace; init joins the jail itself in `enter`."""

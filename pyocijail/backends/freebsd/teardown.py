@@ -9,14 +9,13 @@ after a create killed at any point:
    without waiting);
 2. unmount in reverse order (ocijail unmounted in config order), retrying
    with MNT_FORCE; EINVAL means it was never or is no longer mounted;
-3. restore files the single-file fallback overwrote; drop scratch copies;
+3. drop scratch copies (tmpcopyup);
 4. remove the mount points create made, deepest first;
 5. remove rctl rules and interface aliases; lower the parent's children.max.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import shutil
@@ -63,9 +62,10 @@ def destroy(k: JailKernel, log: LogSink, state: dict[str, Any], undo: UndoLog) -
         if e["op"] == "mount":
             attempt(_unmount, k, e["target"])
     for _, e in reversed(todo):
-        if e["op"] == "restore":
-            attempt(_restore, e["path"], e["saved"])
-        elif e["op"] == "scratch":
+        # "restore" entries (a journal of the dropped single-file copy fallback)
+        # are not replayed: writing the saved copy back followed links the jail
+        # could plant, onto any host file.
+        if e["op"] == "scratch":
             attempt(shutil.rmtree, e["path"], True)
     points = [e for _, e in todo if e["op"] == "mountpoint"]
     order = sorted(enumerate(points), key=lambda ie: (-ie[1]["path"].count("/"), -ie[0]))
@@ -134,15 +134,6 @@ def _unmount(k: JailKernel, target: str) -> None:
         except KernelError as again:
             if again.errno not in (errno.EINVAL, errno.ENOENT):
                 raise
-
-
-def _restore(path: str, saved: str | None) -> None:
-    if saved is None or not os.path.exists(saved):
-        return  # nothing was overwritten (or it was restored already)
-    shutil.copy2(saved, path)
-    os.unlink(saved)
-    with contextlib.suppress(OSError):
-        os.rmdir(os.path.dirname(saved))
 
 
 def _remove_point(log: LogSink, path: str, kind: str, anchor: str | None = None) -> None:

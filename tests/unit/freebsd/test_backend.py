@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -297,23 +298,34 @@ def test_missing_parent_is_a_config_error(backend: FreeBSDBackend,
         backend.prepare(plan_of(backend, layout, config), MemoryUndoLog())
 
 
-def test_file_copy_fallback_restores_the_original(tmp_path: Path,
-                                                  layout: dict[str, Path]) -> None:
-    """Without single-file nullfs, files are copied in and restored at destroy."""
+def test_a_refused_file_mount_is_an_error_and_delete_writes_no_host_file(
+        tmp_path: Path, layout: dict[str, Path]) -> None:
+    """A file nullfs refuses is an error, not a copy: the old copy fallback saved the
+    image's file and wrote it back at delete through a link the jail's root could
+    plant there since (here /etc/hosts -> a host file), overwriting that host file."""
     sim = SimulatedKernel.configure(str(tmp_path / "old.json"), nullfs_files=False)
     backend = FreeBSDBackend(sim, RecordingLog())  # type: ignore[arg-type]
-    host = layout["host"]
-    config = base_config(mounts=[
-        {"destination": "/etc/hosts", "type": "nullfs", "source": str(host / "hosts")},
-        {"destination": "/run/.containerenv", "type": "nullfs",
-         "source": str(host / ".containerenv")}])
+    victim = tmp_path / "crontab"
+    victim.write_text("host crontab\n")
+    config = base_config(mounts=[{"destination": "/etc/hosts", "type": "nullfs",
+                                  "source": str(layout["host"] / "hosts")}])
     before = tree(layout["rootfs"])
     undo = MemoryUndoLog()
-    state = backend.prepare(plan_of(backend, layout, config), undo)
-    assert (layout["rootfs"] / "etc/hosts").read_text() == "10.88.0.2 web\n"
-    assert (layout["rootfs"] / "run/.containerenv").read_text() == "engine=podman\n"
+    state: dict[str, Any] = {}
+    with contextlib.suppress(KernelError):
+        state = backend.prepare(plan_of(backend, layout, config), undo)
+    refused = not state
+    hosts = layout["rootfs"] / "etc/hosts"
+    written = hosts.read_text()
+    hosts.unlink()  # what the jail's root does after create
+    hosts.symlink_to(victim)
     backend.destroy(state, undo)
+    assert victim.read_text() == "host crontab\n"
+    assert refused and written == "127.0.0.1 localhost\n"
+    hosts.unlink()
+    hosts.write_text(written)
     assert tree(layout["rootfs"]) == before
+    assert_clean(sim)
     assert os.listdir(layout["state"]) == []
 
 
