@@ -128,7 +128,11 @@ class FreeBSDBackend:
         A ruleset with rules can hide nothing too (stock 2 and 3 only unhide): what
         counts is in `devfsrules`, which reads included rulesets the same way.
         """
-        checks = plan.devfs_ruleset_checks()
+        checks = [(f"mount {m.destination}", n) for m, n in plan.devfs_ruleset_checks()]
+        jailed = plan.jail.params.get("devfs_ruleset")
+        if jailed and jailed not in {n for _, n in checks}:
+            # What devfs mounted inside the jail gets (allow.mount.devfs).
+            checks.append(("the jail's devfs_ruleset", jailed))
         if not checks:
             return
         shown: dict[int, list[str]] = {}
@@ -139,8 +143,8 @@ class FreeBSDBackend:
             return shown[number]
 
         depth: int | None = None
-        for mount, number in checks:
-            where = f"mount {mount.destination}: devfs ruleset {number}"
+        for what, number in checks:
+            where = f"{what}: devfs ruleset {number}"
             if not rules_of(number):
                 raise ConfigError(
                     f"{where} does not exist or holds no rules on this host, so the mount "

@@ -608,3 +608,39 @@ def test_devfs_without_ruleset_gets_jails_default_4(backend: FreeBSDBackend,
     assert "mem" not in sim.snapshot()["mounts"][0]["visible"]
     backend.destroy(state, undo)
     assert_clean(sim)
+
+
+def _devfs_allowed(**jail: Any) -> dict[str, Any]:
+    return {"jail": {"allow": {"mount": ["devfs"]}, "enforceStatfs": 1, **jail}}
+
+
+@pytest.mark.parametrize(("mounts", "expected"), [
+    ([], 4),
+    ([{"destination": "/dev", "type": "devfs", "source": "devfs",
+       "options": ["ruleset=5"]}], 5)])
+def test_allow_mount_devfs_sets_the_jails_devfs_ruleset(
+        backend: FreeBSDBackend, sim: SimulatedKernel, layout: dict[str, Path],
+        mounts: list[dict[str, Any]], expected: int) -> None:
+    """F3: a jail that may mount devfs gets a devfs_ruleset (its /dev mount's, else 4):
+    left unset it inherits prison0's 0, and a devfs mounted inside shows every host
+    device (devfs_vfsops.c devfs_mount uses the prison's ruleset)."""
+    plan = plan_of(backend, layout, base_config(mounts=mounts, freebsd=_devfs_allowed()))
+    assert plan.jail.params["devfs_ruleset"] == expected
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan, undo)
+    assert sim.jail_get(plan.name)["devfs_ruleset"] == expected
+    backend.destroy(state, undo)
+    assert_clean(sim)
+
+
+def test_allow_mount_devfs_on_a_host_without_rulesets_is_refused(tmp_path: Path,
+                                                                 log: RecordingLog) -> None:
+    """The jail's devfs_ruleset is checked as a /dev mount's is: a host that never
+    loaded devfs.rules has no ruleset 4, and the kernel would create it empty."""
+    sim = SimulatedKernel.configure(str(tmp_path / "sim.json"), devfs_rules=False)
+    backend = FreeBSDBackend(sim, log)  # type: ignore[arg-type]
+    layout = _layout(tmp_path)
+    plan = plan_of(backend, layout, base_config(freebsd=_devfs_allowed()))
+    with pytest.raises(ConfigError, match="the jail's devfs_ruleset: devfs ruleset 4"):
+        backend.prepare(plan, MemoryUndoLog())
+    assert_clean(sim)
