@@ -34,13 +34,22 @@ from collections.abc import Iterator
 from typing import Any
 
 from pyocijail.backends.freebsd import jailparams
-from pyocijail.backends.freebsd.kernel import MNT_FLAGS, MNT_FORCE, SYSV_PARAMS
+from pyocijail.backends.freebsd.kernel import (
+    MNT_FLAGS,
+    MNT_FORCE,
+    P_PID,
+    PROC_TRACE_CTL,
+    PROC_TRACE_CTL_DISABLE,
+    SYSV_PARAMS,
+)
 from pyocijail.backends.freebsd.mounts import FS_DATA, check_devfs_rule
 from pyocijail.backends.freebsd.resources import check_cpu_list, check_rctl
 from pyocijail.errors import ConfigError, KernelError
 from pyocijail.testing import freebsd_devfs
 
 JAIL_MAX = 999999  # prison0's children.max
+#: sys/procctl.h trace states besides PROC_TRACE_CTL_DISABLE.
+PROC_TRACE_CTL_ENABLE, PROC_TRACE_CTL_DISABLE_EXEC = 1, 3
 #: sys/jail.h JAIL_DEFAULT_ALLOW: what a new jail gets (masked by its parent's).
 DEFAULT_ALLOW = ("allow.set_hostname", "allow.reserved_ports",
                  "allow.unprivileged_proc_debug", "allow.suser")
@@ -394,6 +403,39 @@ class SimulatedKernel:
         if os.geteuid() == 0:
             os.chroot(root)
             os.chdir("/")
+
+    def procctl(self, idtype: int, ident: int, cmd: int, data: int) -> None:
+        """procctl(2) PROC_TRACE_CTL on one process (sys/kern/kern_procctl.c
+        trace_ctl): EBUSY while it is traced, EPERM to re-enable another's,
+        EINVAL for another state. Recorded in `notrace` (pid, start time) until
+        that process execs, which the model cannot see: the call log is the record."""
+        with self._state() as state:
+            self._enter(state, "procctl", idtype, ident, cmd, data)
+
+            def fail(err: int, why: str) -> KernelError:
+                return KernelError("procctl", err, str(ident), detail=why)
+
+            if idtype != P_PID or cmd != PROC_TRACE_CTL:
+                raise fail(errno.EINVAL, "only P_PID and PROC_TRACE_CTL are modelled")
+            pid = ident or os.getpid()
+            try:
+                start = _start_time(pid)
+                with open(f"/proc/{pid}/status") as f:
+                    traced = any(line.split()[1:] != ["0"] for line in f
+                                 if line.startswith("TracerPid:"))
+            except Exception as err:  # psutil.NoSuchProcess or a vanished /proc entry
+                raise fail(errno.ESRCH, "no such process") from err
+            if traced:
+                raise fail(errno.EBUSY, "the process is being traced")
+            if data == PROC_TRACE_CTL_ENABLE and pid != os.getpid():
+                raise fail(errno.EPERM, "only a process itself may re-enable tracing")
+            if data not in (PROC_TRACE_CTL_ENABLE, PROC_TRACE_CTL_DISABLE,
+                            PROC_TRACE_CTL_DISABLE_EXEC):
+                raise fail(errno.EINVAL, f"trace state {data}")
+            notrace = [e for e in state.setdefault("notrace", []) if e[0] != pid]
+            if data != PROC_TRACE_CTL_ENABLE:
+                notrace.append([pid, start])
+            state["notrace"] = notrace
 
     def jail_remove(self, jid: int) -> None:
         with self._state() as state:

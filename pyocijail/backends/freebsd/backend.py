@@ -16,7 +16,14 @@ import shutil
 import signal
 
 from pyocijail.backends.freebsd.devfsrules import hides_everything_first
-from pyocijail.backends.freebsd.kernel import SYSV_PARAMS, JailKernel, mount_flags
+from pyocijail.backends.freebsd.kernel import (
+    P_PID,
+    PROC_TRACE_CTL,
+    PROC_TRACE_CTL_DISABLE,
+    SYSV_PARAMS,
+    JailKernel,
+    mount_flags,
+)
 from pyocijail.backends.freebsd.mounts import MountOp, recognised_options
 from pyocijail.backends.freebsd.plan import JailPlan, build_plan
 from pyocijail.backends.freebsd.resources import cpu_list, rctl_rules
@@ -256,6 +263,18 @@ class FreeBSDBackend:
 
     def enter(self, plan: JailPlan) -> None:
         jid = self._jid if self._jid is not None else self.kernel.jail_get(plan.name)["jid"]
+        self._attach(jid)
+
+    def _attach(self, jid: int) -> None:
+        """jail_attach(2), untraceable until execve.
+
+        Once attached, the jail's root (same jail, same uid, no P_SUGID) could
+        ptrace this process and use its host descriptors (the sync channel, the
+        console socket, preserved fds). So tracing is disabled first: before the
+        attach rather than just after it (as issue 15 worded it), leaving no
+        moment in the jail with tracing on; P2_NOTRACE survives jail_attach and
+        is cleared by execve (procctl(2) PROC_TRACE_CTL_DISABLE)."""
+        self.kernel.procctl(P_PID, os.getpid(), PROC_TRACE_CTL, PROC_TRACE_CTL_DISABLE)
         self.kernel.jail_attach(jid)
 
     def become(self, process: Process) -> None:
@@ -294,7 +313,7 @@ class FreeBSDBackend:
         if jid is None:
             raise KernelError("jail_attach", errno.ENOENT, state.get("jail"),
                               detail="the container's jail is gone")
-        self.kernel.jail_attach(jid)
+        self._attach(jid)
 
     def processes(self, state: dict[str, Any], pid: int) -> Iterator[int]:
         """Every process in the jail and its child jails (a pod's members too)."""

@@ -30,6 +30,10 @@ MNT_FLAGS = {
     "noclusterw": 0x80000000,  # MNT_NOCLUSTERW
 }
 MNT_FORCE = 0x00080000  # unmount(2)
+#: procctl(2): sys/wait.h idtype_t P_PID; sys/procctl.h PROC_TRACE_CTL and its
+#: PROC_TRACE_CTL_DISABLE (ptrace and core dumps off until the next execve).
+P_PID = 0
+PROC_TRACE_CTL, PROC_TRACE_CTL_DISABLE = 7, 2
 #: jailsys parameters registered by the SysV IPC code (sys/kern/sysv_*.c).
 SYSV_PARAMS = ("sysvmsg", "sysvsem", "sysvshm")
 
@@ -59,6 +63,10 @@ class JailKernel(Protocol):
 
     def jail_pids(self, jid: int) -> list[int]:
         """Pids of live processes in the jail and in its descendant jails."""
+
+    def procctl(self, idtype: int, ident: int, cmd: int, data: int) -> None:
+        """procctl(2) with an `int` argument (PROC_TRACE_CTL): EBUSY when the
+        process is being traced already (kern_procctl.c trace_ctl)."""
 
     # --- file systems -------------------------------------------------------------
     def nmount(self, fstype: str, source: str, target: str, flags: int,

@@ -231,6 +231,13 @@ class LibcKernel:
     def jail_remove(self, jid: int) -> None:
         self._call("jail_remove", str(jid), "jail_remove", ctypes.c_int(jid))
 
+    def procctl(self, idtype: int, ident: int, cmd: int, data: int) -> None:
+        # int procctl(idtype_t, id_t, int, void *): id_t is 64-bit (sys/_types.h
+        # __id_t is __int64_t); PROC_TRACE_CTL reads an int through the pointer.
+        value = ctypes.c_int(data)
+        self._call("procctl", str(ident), "procctl", ctypes.c_int(idtype),
+                   ctypes.c_int64(ident), ctypes.c_int(cmd), ctypes.byref(value))
+
     def _jails(self) -> dict[int, int]:
         """jid -> parent jid of every jail, walking jail_get(2) with lastjid."""
         out: dict[int, int] = {}

@@ -453,6 +453,38 @@ def test_enter_attaches_and_records_order(backend: FreeBSDBackend, sim: Simulate
     assert_clean(sim)
 
 
+@pytest.mark.parametrize("how", ["enter", "join", "hook"])
+def test_the_attaching_process_disables_tracing_first(
+        backend: FreeBSDBackend, sim: SimulatedKernel, layout: dict[str, Path],
+        how: str) -> None:
+    """9(c): init, exec and hooks make themselves untraceable (procctl
+    PROC_TRACE_CTL_DISABLE, P_PID, their own pid) right before jail_attach, so the
+    jail's root can never ptrace a process holding host descriptors."""
+    plan = plan_of(backend, layout, base_config())
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan, undo)
+    start = len(sim.snapshot()["calls"])
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.chroot = lambda p: None  # type: ignore[assignment]  # membership only
+            if how == "enter":
+                backend.enter(plan)
+            elif how == "join":
+                FreeBSDBackend(sim, RecordingLog()).join(state, 1)  # type: ignore[arg-type]
+            else:
+                FreeBSDBackend(sim, RecordingLog()).enter_hook(plan)  # type: ignore[arg-type]
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    snap = sim.snapshot()
+    calls = [c for c in snap["calls"][start:] if c[0] in ("procctl", "jail_attach")]
+    assert calls == [["procctl", 0, pid, 7, 2], ["jail_attach", state["jid"]]]
+    assert [p for p, _ in snap["notrace"]] == [pid]
+    backend.destroy(state, undo)
+    assert_clean(sim)
+
+
 def test_planning_only_backend_refuses_to_act(planner: FreeBSDBackend,
                                               layout: dict[str, Path]) -> None:
     """FreeBSDBackend(None) plans but any kernel step fails with ENOSYS."""

@@ -256,3 +256,28 @@ def test_devfs_rule_depth_reads_the_sysctl() -> None:
     with pytest.raises(KernelError) as info:
         kernel.devfs_rule_depth()
     assert info.value.errno == errno.ENOENT and "vfs.devfs.rule_depth" in str(info.value)
+
+
+def test_procctl_passes_a_64_bit_id_and_a_pointer_to_the_int() -> None:
+    """procctl(idtype_t, id_t, int, void *): id_t is 64-bit, PROC_TRACE_CTL reads
+    an int through the pointer (kern_procctl.c trace_ctl); -1 is a KernelError."""
+    import errno
+
+    seen: list[tuple[object, ...]] = []
+
+    class FakeLibc:
+        def procctl(self, idtype, ident, cmd, data) -> int:
+            seen.append((type(idtype), idtype.value, type(ident), ident.value, cmd.value,
+                         data._obj.value))
+            if ident.value == 2**40:
+                ctypes.set_errno(errno.ESRCH)
+                return -1
+            return 0
+
+    kernel = libc.LibcKernel()
+    kernel._libc = FakeLibc()
+    kernel.procctl(0, 1234, 7, 2)
+    assert seen == [(ctypes.c_int, 0, ctypes.c_int64, 1234, 7, 2)]
+    with pytest.raises(KernelError) as info:
+        kernel.procctl(0, 2**40, 7, 2)
+    assert info.value.errno == errno.ESRCH

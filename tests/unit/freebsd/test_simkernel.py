@@ -648,3 +648,15 @@ def test_host_without_loaded_rules_has_no_rulesets(tmp_path: Path) -> None:
     bare = SimulatedKernel.configure(str(tmp_path / "bare.json"), devfs_rules=False)
     assert bare.snapshot()["devfs_rulesets"] == {}
     assert bare.devfs_ruleset_rules(4) == []
+
+
+def test_procctl_trace_ctl_is_recorded_and_checked(sim: SimulatedKernel) -> None:
+    """PROC_TRACE_CTL_DISABLE on a live process is recorded; an unknown state is
+    EINVAL, a missing process ESRCH, re-enabling another's EPERM (trace_ctl)."""
+    sim.procctl(0, os.getpid(), 7, 2)
+    assert [p for p, _ in sim.snapshot()["notrace"]] == [os.getpid()]
+    fails(errno.EINVAL, sim.procctl, 0, os.getpid(), 7, 9)
+    fails(errno.ESRCH, sim.procctl, 0, 2**22 + 1, 7, 2)
+    fails(errno.EPERM, sim.procctl, 0, 1, 7, 1)
+    sim.procctl(0, os.getpid(), 7, 1)
+    assert sim.snapshot()["notrace"] == []
