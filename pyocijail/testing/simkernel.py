@@ -35,12 +35,14 @@ from typing import Any
 
 from pyocijail.backends.freebsd import jailparams
 from pyocijail.backends.freebsd.kernel import (
+    MNT_BYFSID,
     MNT_FLAGS,
     MNT_FORCE,
     P_PID,
     PROC_TRACE_CTL,
     PROC_TRACE_CTL_DISABLE,
     SYSV_PARAMS,
+    Mounted,
 )
 from pyocijail.backends.freebsd.mounts import FS_DATA, check_devfs_rule
 from pyocijail.backends.freebsd.resources import check_cpu_list, check_rctl
@@ -48,6 +50,9 @@ from pyocijail.errors import ConfigError, KernelError
 from pyocijail.testing import freebsd_devfs
 
 JAIL_MAX = 999999  # prison0's children.max
+#: What getfsstat lists first and statfs answers outside every simulated mount.
+HOST_ROOT = Mounted(fsid=(-16776958, 53), fstype="ufs", source="/dev/ada0p2",
+                    target="/")
 #: sys/procctl.h trace states besides PROC_TRACE_CTL_DISABLE.
 PROC_TRACE_CTL_ENABLE, PROC_TRACE_CTL_DISABLE_EXEC = 1, 3
 #: sys/jail.h JAIL_DEFAULT_ALLOW: what a new jail gets (masked by its parent's).
@@ -509,10 +514,47 @@ class SimulatedKernel:
                 return m, path[len(t):].strip("/")
         return None
 
+    def _lookup(self, state: dict[str, Any], path: str) -> str:
+        """namei(FOLLOW) from the host's root, as nmount(2), unmount(2) and statfs(2)
+        resolve their path (vfs_mount.c vfs_domount, kern_unmount): every symlink,
+        in the simulated tree, is followed, and the mount lands where it leads.
+        vn_path_to_global_path then makes that the mount's f_mntonname."""
+        parts = [p for p in path.split("/") if p]
+        done, links = "/", 0
+        while parts:
+            name = parts.pop(0)
+            if name in (".", ""):
+                continue
+            if name == "..":
+                done = os.path.dirname(done)
+                continue
+            step = os.path.join(done, name)
+            real = self.host_path(step, state)
+            if os.path.islink(real):
+                links += 1
+                if links > 32:  # MAXSYMLINKS
+                    raise KernelError("namei", errno.ELOOP, path)
+                link = os.readlink(real)
+                parts = [p for p in link.split("/") if p] + parts
+                if link.startswith("/"):
+                    done = "/"
+                continue
+            done = step
+        return done
+
+    @staticmethod
+    def _new_fsid(state: dict[str, Any], fstype: str) -> list[int]:
+        """vfs_getnewfsid: unique among mounted file systems; val[1] is the type's
+        number (vfc_typenum), val[0] a per-mount counter in the kernel's form."""
+        state["next_fsid"] = state.get("next_fsid", 0) + 1
+        typenum = sorted(FS_DATA).index(fstype) + 0x80 if fstype in FS_DATA else 0x7f
+        return [_c_int(0xff000000 | state["next_fsid"] << 8 | typenum), typenum]
+
     def nmount(self, fstype: str, source: str, target: str, flags: int,
                data: dict[str, str | None]) -> None:
         with self._state() as state:
             self._enter(state, "nmount", target, fstype)
+            target = self._lookup(state, target)
 
             def fail(err: int, why: str) -> KernelError:
                 return KernelError("nmount", err, target, detail=why)
@@ -537,7 +579,8 @@ class SimulatedKernel:
                     raise fail(errno.ENOENT, "mount point does not exist")
                 target_kind = "dir" if os.path.isdir(real) else "file"
             entry: dict[str, Any] = {"fstype": fstype, "source": source, "target": target,
-                                     "flags": flags, "data": data}
+                                     "flags": flags, "data": data,
+                                     "fsid": self._new_fsid(state, fstype)}
             if fstype == "nullfs":
                 src = self.host_path(source, state)
                 if not os.path.exists(src):
@@ -568,21 +611,70 @@ class SimulatedKernel:
             state["mounts"].append(entry)
 
     def unmount(self, target: str, flags: int) -> None:
+        """unmount(2) by path (the topmost mount there; EINVAL if none) or, with
+        MNT_BYFSID, by "FSID:%d:%d" (EINVAL if it does not scan, ENOENT if no such
+        file system): vfs_mount.c kern_unmount. A mount with another stacked on it
+        is EBUSY unless forced (its root vnode is held by the upper mount, which
+        vflush refuses without FORCECLOSE); forced, the upper mount stays listed."""
         with self._state() as state:
-            self._enter(state, "unmount", target)
-            index = next((i for i in range(len(state["mounts"]) - 1, -1, -1)
-                          if state["mounts"][i]["target"] == target), None)
-            if index is None:
-                raise KernelError("unmount", errno.EINVAL, target, detail="not a mount point")
-            prefix = target.rstrip("/") + "/"
-            if any(m["target"].startswith(prefix) for m in state["mounts"]):
-                raise KernelError("unmount", errno.EBUSY, target, detail="a mount is beneath it")
-            if not flags & MNT_FORCE and self._busy(state, self.host_path(target, state)):
-                raise KernelError("unmount", errno.EBUSY, target,
-                                  detail="in use by a process")
-            gone = state["mounts"].pop(index)
+            self._enter(state, "unmount", target, flags)
+            mounts = state["mounts"]
+            if flags & MNT_BYFSID:
+                scanned = re.match(r"FSID:([+-]?\d+):([+-]?\d+)", target)
+                if scanned is None:
+                    raise KernelError("unmount", errno.EINVAL, target, detail="not an fsid")
+                fsid = [_c_int(int(scanned.group(1))), _c_int(int(scanned.group(2)))]
+                index = next((i for i, m in enumerate(mounts) if m.get("fsid") == fsid), None)
+                if index is None:
+                    raise KernelError("unmount", errno.ENOENT, target,
+                                      detail="no such file system")
+            else:
+                with contextlib.suppress(KernelError):  # namei failed: the path as given
+                    target = self._lookup(state, target)
+                index = next((i for i in range(len(mounts) - 1, -1, -1)
+                              if mounts[i]["target"] == target), None)
+                if index is None:
+                    raise KernelError("unmount", errno.EINVAL, target,
+                                      detail="not a mount point")
+            where = mounts[index]["target"]
+            prefix = where.rstrip("/") + "/"
+            if any(m["target"].startswith(prefix) for m in mounts):
+                raise KernelError("unmount", errno.EBUSY, where, detail="a mount is beneath it")
+            stacked = any(m["target"] == where for m in mounts[index + 1:])
+            if not flags & MNT_FORCE and (stacked or self._busy(state,
+                                                                self.host_path(where, state))):
+                raise KernelError("unmount", errno.EBUSY, where,
+                                  detail="another mount is on it" if stacked
+                                  else "in use by a process")
+            gone = mounts.pop(index)
             if gone["fstype"] == "devfs":
                 self._reap_ruleset(state, gone.get("ruleset", 0))
+
+    def _mounted(self, m: dict[str, Any]) -> Mounted:
+        return Mounted(fsid=(m["fsid"][0], m["fsid"][1]), fstype=m["fstype"],
+                       source=m["source"], target=m["target"])
+
+    def statfs(self, path: str) -> Mounted:
+        """statfs(2): the topmost file system holding `path` (links followed);
+        outside every simulated mount, the host's root file system."""
+        with self._state() as state:
+            self._enter(state, "statfs", path)
+            where = self._lookup(state, path)
+            best = None
+            for m in state["mounts"]:
+                t = m["target"]
+                if (where == t or where.startswith(t.rstrip("/") + "/")) and \
+                        (best is None or len(t) >= len(best["target"])):
+                    best = m
+            if best is None and not os.path.lexists(where):
+                raise KernelError("statfs", errno.ENOENT, path)
+            return self._mounted(best) if best is not None else HOST_ROOT
+
+    def getfsstat(self) -> list[Mounted]:
+        """getfsstat(2): the host's root file system, then every mount in order."""
+        with self._state() as state:
+            self._enter(state, "getfsstat")
+            return [HOST_ROOT, *(self._mounted(m) for m in state["mounts"])]
 
     def _busy(self, state: dict[str, Any], real: str) -> bool:
         prefix = real.rstrip("/") + "/"

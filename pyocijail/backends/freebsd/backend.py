@@ -16,6 +16,7 @@ import shutil
 import signal
 
 from pyocijail.backends.freebsd.devfsrules import hides_everything_first
+from pyocijail.backends.freebsd.fsids import mount_checked
 from pyocijail.backends.freebsd.kernel import (
     P_PID,
     PROC_TRACE_CTL,
@@ -97,6 +98,9 @@ class FreeBSDBackend:
         for index in early:
             self._mount_step(plan, index, undo)
         undo.append({"op": "jail", "name": plan.name})
+        if params.get("allow.mount") and params.get("enforce_statfs", 2) < 2:
+            # Its root may mount inside it: delete looks for those there (F10).
+            undo.append({"op": "jail.mounts", "root": plan.path})
         jid = k.jail_set(params, create=True)
         failpoint("create.freebsd.after-jail")
         undo.append({"op": "jid", "name": plan.name, "jid": jid})
@@ -236,7 +240,8 @@ class FreeBSDBackend:
         # type mismatch, a hard-linked file), so a fallback keyed on ENOTDIR could
         # only run on pre-13.2 kernels. It also wrote through links the jail could
         # plant (copy at create, restore at delete). A refusal is an error.
-        k.nmount(op.fstype, op.source, op.target, mount_flags(op.flags), dict(op.data))
+        mount_checked(k, op.fstype, op.source, op.target, mount_flags(op.flags),
+                      dict(op.data), undo)
         for rule in op.rules:
             k.devfs_rule_apply(op.target, rule)
         if scratch is not None:

@@ -201,12 +201,16 @@ class JailPlan:
 def build_plan(container_id: str, spec: Spec, bundle: str, state_dir: str) -> JailPlan:
     if spec.root is None or not spec.root.path:
         raise ConfigError("root.path is required")
-    bundle = os.path.abspath(bundle)
-    rootfs = os.path.normpath(os.path.join(bundle, spec.root.path))
+    # Real paths: the kernel records a mount's global path (f_mntonname, links
+    # resolved) and create compares it with the planned target (FreeBSD's /home
+    # is a link to /usr/home). The bundle and state dir are the caller's, trusted.
+    bundle = os.path.realpath(bundle)
+    rootfs = os.path.realpath(os.path.join(bundle, spec.root.path))
     if not os.path.isdir(rootfs):
         raise ConfigError(f"root.path {rootfs} is not a directory")
     warn: list[str] = []
-    alias = os.path.join(os.path.abspath(state_dir), "root") if spec.root.readonly else None
+    state_dir = os.path.realpath(state_dir)
+    alias = os.path.join(state_dir, "root") if spec.root.readonly else None
     jail_path = alias or rootfs
     settings = jail_settings(container_id, spec, jail_path, warn)
     for key, value in settings.params.items():
@@ -222,7 +226,7 @@ def build_plan(container_id: str, spec: Spec, bundle: str, state_dir: str) -> Ja
     aliases = ((*settings.params.get("ip4.addr", ()), *settings.params.get("ip6.addr", ()))
                if settings.alias_interface else ())
     return JailPlan(container_id=container_id, bundle=bundle,
-                    state_dir=os.path.abspath(state_dir), rootfs=rootfs, jail=settings,
+                    state_dir=state_dir, rootfs=rootfs, jail=settings,
                     mounts=tuple(ops), mountpoints=tuple(points), rctl=rctl,
                     cpuset=cpu_list(resources), alias_addresses=aliases,
                     process=process_plan(spec.process) if spec.process else None,

@@ -676,3 +676,72 @@ def test_allow_mount_devfs_on_a_host_without_rulesets_is_refused(tmp_path: Path,
     with pytest.raises(ConfigError, match="the jail's devfs_ruleset: devfs ruleset 4"):
         backend.prepare(plan, MemoryUndoLog())
     assert_clean(sim)
+
+
+def _volume_config(host: Path) -> dict[str, Any]:
+    return base_config(mounts=[
+        {"destination": "/data", "type": "nullfs", "source": str(host / "volume")},
+        {"destination": "/data/cache", "type": "tmpfs", "source": "tmpfs"}])
+
+
+def test_a_mount_sent_elsewhere_by_a_swapped_link_is_undone_and_refused(
+        backend: FreeBSDBackend, sim: SimulatedKernel, layout: dict[str, Path]) -> None:
+    """9(b): nmount resolves its path again. A jail sharing the volume swaps the
+    folder for a link to a host folder between plan and mount: the kernel mounts
+    there (host-wide: no mount namespace). Create sees f_mntonname is not the
+    planned path, unmounts that mount by its fsid, and fails."""
+    (layout["host"] / "volume/cache").mkdir()
+    plan = plan_of(backend, layout, _volume_config(layout["host"]))
+    victim = layout["tmp"] / "host-etc"
+    victim.mkdir()
+    (layout["host"] / "volume/cache").rmdir()
+    (layout["host"] / "volume/cache").symlink_to(victim)
+    undo = MemoryUndoLog()
+    with pytest.raises(KernelError, match="landed on .*host-etc") as info:
+        backend.prepare(plan, undo)
+    assert info.value.errno == errno.EXDEV
+    assert [m["target"] for m in sim.snapshot()["mounts"]] == [str(layout["rootfs"] / "data")]
+    backend.destroy({}, undo)
+    assert_clean(sim)
+
+
+def test_two_pods_on_one_rootfs_each_remove_only_their_own_mounts(
+        backend: FreeBSDBackend, sim: SimulatedKernel, layout: dict[str, Path]) -> None:
+    """podman's infra containers share one rootfs, so two pods stack their mounts
+    on the same paths: deleting the first must not take the second's (by path it
+    took the topmost, the second's), and each delete succeeds."""
+    pods = []
+    for n, cid in enumerate(("pod1", "pod2")):
+        config = base_config(mounts=[
+            {"destination": "/dev", "type": "devfs", "source": "devfs",
+             "options": ["ruleset=4", f"rule=path zero{n} unhide"]},
+            {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+             "options": [f"size={n + 1}m"]}])
+        undo = MemoryUndoLog()
+        pods.append((backend.prepare(plan_of(backend, layout, config, cid), undo), undo))
+    second = sim.snapshot()["mounts"][2:]
+    backend.destroy(*pods[0])
+    assert sim.snapshot()["mounts"] == second
+    assert [j["name"] for j in sim.snapshot()["jails"].values()] == ["pod2"]
+    backend.destroy(*pods[1])
+    assert_clean(sim)
+
+
+def test_mounts_the_jail_made_inside_itself_are_removed_at_delete(
+        backend: FreeBSDBackend, sim: SimulatedKernel, layout: dict[str, Path]) -> None:
+    """F10: with allow.mount and enforce_statfs < 2 the jail's root can mount inside
+    the jail; jail_remove leaves those mounted. delete finds them below the jail's
+    root in the mount list and unmounts them by fsid, deepest first."""
+    config = base_config(
+        mounts=[{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}],
+        freebsd={"jail": {"allow": {"mount": ["tmpfs", "nullfs"]}, "enforceStatfs": 1}})
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan_of(backend, layout, config), undo)
+    root = layout["rootfs"]
+    (root / "usr/share/inner").mkdir()
+    for path in (root / "usr/share", root / "usr/share/inner", root / "tmp/x"):
+        if not path.exists():
+            path.mkdir()
+        sim.nmount("tmpfs", "tmpfs", str(path), 0, {})  # as the jail's root would
+    backend.destroy(state, undo)
+    assert_clean(sim)

@@ -660,3 +660,37 @@ def test_procctl_trace_ctl_is_recorded_and_checked(sim: SimulatedKernel) -> None
     fails(errno.EPERM, sim.procctl, 0, 1, 7, 1)
     sim.procctl(0, os.getpid(), 7, 1)
     assert sim.snapshot()["notrace"] == []
+
+
+def test_nmount_follows_a_swapped_link_and_records_where_it_landed(
+        sim: SimulatedKernel, root: Path, tmp_path: Path) -> None:
+    """nmount resolves its path with links followed (vfs_domount namei FOLLOW) and
+    the mount's f_mntonname is where it landed; statfs follows the same way."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (root / "mnt/sub").rmdir()
+    (root / "mnt/sub").symlink_to(elsewhere)
+    sim.nmount("tmpfs", "tmpfs", str(root / "mnt/sub"), 0, {})
+    here = sim.statfs(str(root / "mnt/sub"))
+    assert here.target == str(elsewhere) and here.fstype == "tmpfs"
+    assert [m.target for m in sim.getfsstat()] == ["/", str(elsewhere)]
+    assert sim.statfs(str(root)).target == "/"
+
+
+def test_unmount_by_fsid(sim: SimulatedKernel, root: Path) -> None:
+    """MNT_BYFSID takes "FSID:%d:%d" (kern_unmount): that very mount goes, even
+    under another stacked on the same path (forced); EINVAL if the string does not
+    scan, ENOENT for an fsid no mount has."""
+    from pyocijail.backends.freebsd.kernel import MNT_BYFSID, fsid_path
+
+    sim.nmount("tmpfs", "tmpfs", str(root / "mnt"), 0, {"size": "1m"})
+    sim.nmount("tmpfs", "tmpfs", str(root / "mnt"), 0, {"size": "2m"})
+    lower, upper = sim.getfsstat()[1:]
+    assert lower.fsid != upper.fsid and sim.statfs(str(root / "mnt")).fsid == upper.fsid
+    fails(errno.EBUSY, sim.unmount, fsid_path(lower.fsid), MNT_BYFSID)
+    sim.unmount(fsid_path(lower.fsid), MNT_BYFSID | MNT_FORCE)
+    assert sim.getfsstat()[1:] == [upper]
+    fails(errno.ENOENT, sim.unmount, fsid_path(lower.fsid), MNT_BYFSID)
+    fails(errno.EINVAL, sim.unmount, str(root / "mnt"), MNT_BYFSID)
+    sim.unmount(fsid_path(upper.fsid), MNT_BYFSID)
+    assert sim.snapshot()["mounts"] == []
