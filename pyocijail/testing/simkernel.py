@@ -387,7 +387,9 @@ class SimulatedKernel:
 
     def jail_get(self, name: str) -> dict[str, Any]:
         with self._state(write=False) as state:
-            jail = self._by_name(state, name)
+            mypr = self._caller_jail(state)
+            # prison_find_name: a jailed caller names jails relative to its own.
+            jail = self._by_name(state, f"{mypr['name']}.{name}" if mypr["jid"] else name)
             if jail is None:
                 raise KernelError("jail_get", errno.ENOENT, name,
                                   detail=f'jail "{name}" not found')
@@ -601,6 +603,14 @@ class SimulatedKernel:
                     ruleset = int(number.group()) if number else -1
                     if not 0 <= ruleset <= 65535:
                         raise fail(errno.EINVAL, "invalid ruleset specification")
+                mypr = self._caller_jail(state)
+                if mypr["jid"] != 0:
+                    # A jailed caller gets its jail's ruleset; asking for another
+                    # (but 0) is EPERM (devfs_vfsops.c devfs_mount).
+                    own = mypr["params"].get("devfs_ruleset", 0)
+                    if ruleset not in (0, own):
+                        raise fail(errno.EPERM, f"ruleset {ruleset} is not the jail's {own}")
+                    ruleset = own
                 rulesets = state["devfs_rulesets"]
                 if ruleset:
                     rulesets.setdefault(str(ruleset), [])
@@ -788,6 +798,12 @@ class SimulatedKernel:
             raise ValueError(f"devfs ruleset {number}: only 1..65535 can be shown by number")
         with self._state() as state:
             self._enter(state, "devfs_ruleset_rules", number)
+            if self._caller_jail(state)["jid"] != 0:
+                # devfs_rule.c devfs_rules_ioctl: priv_check PRIV_DEVFS_RULE, which
+                # kern_jail.c prison_priv_check never grants to a jail.
+                raise KernelError("devfs rule show", errno.EPERM, str(number),
+                                  detail="devfs rule: ioctl DEVFSIO_RGETNEXT: "
+                                         "Operation not permitted")
             rules = state["devfs_rulesets"].get(str(number), [])
             return [freebsd_devfs.show_rule(100 * (i + 1), rule)
                     for i, rule in enumerate(rules)]

@@ -322,8 +322,8 @@ class LibcKernel:
 
     def getfsstat(self) -> list[Mounted]:
         # int getfsstat(struct statfs *buf, long bufsize, int mode): NULL counts.
-        # A few spare slots: mounts made between the two calls are cut off, not lost
-        # (the next getfsstat sees them); the count returned is what was filled.
+        # Spare slots for mounts made between the two calls (beyond 16 the kernel
+        # fills what fits); the second count is what it filled.
         count = self._call("getfsstat", None, "getfsstat", None, ctypes.c_long(0),
                            ctypes.c_int(MNT_NOWAIT))
         bufs = (Statfs * (count + 16))()

@@ -745,3 +745,43 @@ def test_mounts_the_jail_made_inside_itself_are_removed_at_delete(
         sim.nmount("tmpfs", "tmpfs", str(path), 0, {})  # as the jail's root would
     backend.destroy(state, undo)
     assert_clean(sim)
+
+
+def test_create_from_a_runtime_inside_a_jail_skips_the_devfs_rules_check(
+        sim: SimulatedKernel, layout: dict[str, Path]) -> None:
+    """podman in a jail: the jail may not read devfs rules (PRIV_DEVFS_RULE), and its
+    own devfs_ruleset applies to every devfs it mounts, so create does not fail on
+    the check (it did, with EPERM, for every container with a /dev)."""
+    outer = layout["tmp"] / "outer"
+    outer.mkdir()
+    sim.jail_set({"name": "outer", "path": str(outer), "persist": True, "children.max": 4,
+                  "enforce_statfs": 1, "allow.raw_sockets": True, "allow.chflags": True,
+                  "sysvmsg": "new", "sysvsem": "new", "sysvshm": "new",
+                  "devfs_ruleset": 4}, create=True)
+    config = base_config(mounts=[{"destination": "/dev", "type": "devfs",
+                                  "source": "devfs", "options": ["ruleset=4"]}])
+    result = layout["tmp"] / "result"
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.chroot = lambda p: None  # type: ignore[assignment]  # membership only
+            sim.jail_attach(sim.jail_get("outer")["jid"])
+            log = RecordingLog()
+            backend = FreeBSDBackend(sim, log)  # type: ignore[arg-type]
+            undo = MemoryUndoLog()
+            state = backend.prepare(plan_of(backend, layout, config), undo)
+            jail = sim.jail_get(state["jail"])
+            dev = sim.snapshot()["mounts"][0]
+            backend.destroy(state, undo)
+            result.write_text(json.dumps([state["jail"], jail["parent"], dev["ruleset"],
+                                          log.warnings]))
+        except BaseException as err:  # noqa: BLE001  # reported to the parent
+            result.write_text(json.dumps(repr(err)))
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    outcome = json.loads(result.read_text())
+    assert outcome == ["c1", sim.jail_get("outer")["jid"], 4, []], outcome
+    assert [j["name"] for j in sim.snapshot()["jails"].values()] == ["outer"]
+    sim.jail_remove(sim.jail_get("outer")["jid"])
+    assert_clean(sim)

@@ -694,3 +694,30 @@ def test_unmount_by_fsid(sim: SimulatedKernel, root: Path) -> None:
     fails(errno.EINVAL, sim.unmount, str(root / "mnt"), MNT_BYFSID)
     sim.unmount(fsid_path(upper.fsid), MNT_BYFSID)
     assert sim.snapshot()["mounts"] == []
+
+
+def test_a_jail_may_not_read_devfs_rules_and_mounts_with_its_own_ruleset(
+        sim: SimulatedKernel, root: Path) -> None:
+    """From inside a jail: `devfs rule show` is EPERM (PRIV_DEVFS_RULE); a devfs
+    mount gets the jail's devfs_ruleset, and asking for another one is EPERM
+    (devfs_vfsops.c devfs_mount); jail_get names are relative to the caller's jail."""
+    jid = jail(sim, root, "outer", devfs_ruleset=4, **{"children.max": 1})
+    result = root / "result"
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.chroot = lambda p: None  # type: ignore[assignment]  # membership only
+            sim.jail_attach(jid)
+            got = [fails(errno.EPERM, sim.devfs_ruleset_rules, 4).errno,
+                   fails(errno.EPERM, sim.nmount, "devfs", "devfs", str(root / "dev"), 0,
+                         {"ruleset": "5"}).errno]
+            sim.nmount("devfs", "devfs", str(root / "dev"), 0, {"ruleset": "0"})
+            sim.jail_set({"name": "inner", "path": str(root), "persist": True}, create=True)
+            got += [sim.snapshot()["mounts"][0]["ruleset"], sim.jail_get("inner")["parent"]]
+            result.write_text(repr(got))
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert result.read_text() == repr([errno.EPERM, errno.EPERM, 4, jid])
+    sim.unmount(str(root / "dev"), 0)
+    sim.jail_remove(jid)
