@@ -169,7 +169,7 @@ class JailPlan:
                        f"(else refuse) for {m.target}" for m, n in checks)
         out.append("mounts (in order; unmounted in reverse)")
         for i, m in enumerate(self.mounts):
-            extra = " [file; copy if the kernel cannot]" if m.file else ""
+            extra = " [file]" if m.file else ""
             extra += " [tmpcopyup]" if m.tmpcopyup else ""
             out.append(f"  {i}. {m.fstype} {m.source} on {m.target} "
                        f"({','.join(m.options)}){extra}")
