@@ -12,7 +12,8 @@ after a create killed at any point:
    at mount time (`fsids`), retrying with MNT_FORCE; a journal without fsids
    is unmounted by path, where EINVAL means no longer mounted;
 3. drop scratch copies (tmpcopyup);
-4. remove the mount points create made, deepest first;
+4. remove the mount points create made, deepest first, except those another
+   mount is still on (another container's, on a shared rootfs);
 5. remove rctl rules and interface aliases; lower the parent's children.max.
 """
 
@@ -74,8 +75,17 @@ def destroy(k: JailKernel, log: LogSink, state: dict[str, Any], undo: UndoLog) -
         if e["op"] == "scratch":
             attempt(shutil.rmtree, e["path"], True)
     points = [e for _, e in todo if e["op"] == "mountpoint"]
+    listed: list[Mounted] = []
+    if points:
+        attempt(lambda: listed.extend(k.getfsstat()))
+    busy = {m.target for m in listed}
     order = sorted(enumerate(points), key=lambda ie: (-ie[1]["path"].count("/"), -ie[0]))
     for _, e in order:
+        if e["path"] in busy:
+            # Another container's mount on it (two pods on one rootfs): rmdir
+            # would be EBUSY; it is theirs to use, and ours to leave.
+            log.warn(f"destroy: keeping mount point {e['path']}: another mount is on it")
+            continue
         attempt(_remove_point, log, e["path"], e["kind"], e.get("anchor"))
     for name in names:  # also rules added later by `update`
         attempt(_rctl_clear, k, f"jail:{name}")

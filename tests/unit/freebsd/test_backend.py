@@ -709,19 +709,23 @@ def test_two_pods_on_one_rootfs_each_remove_only_their_own_mounts(
         backend: FreeBSDBackend, sim: SimulatedKernel, layout: dict[str, Path]) -> None:
     """podman's infra containers share one rootfs, so two pods stack their mounts
     on the same paths: deleting the first must not take the second's (by path it
-    took the topmost, the second's), and each delete succeeds."""
+    took the topmost, the second's), nor remove a mount point the second's mount
+    is on (rmdir would be EBUSY), and each delete succeeds."""
     pods = []
     for n, cid in enumerate(("pod1", "pod2")):
         config = base_config(mounts=[
             {"destination": "/dev", "type": "devfs", "source": "devfs",
              "options": ["ruleset=4", f"rule=path zero{n} unhide"]},
             {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
-             "options": [f"size={n + 1}m"]}])
+             "options": [f"size={n + 1}m"]},
+            {"destination": "/catatonit", "type": "nullfs",
+             "source": str(layout["host"] / "hostname")}])  # pod1 creates this point
         undo = MemoryUndoLog()
         pods.append((backend.prepare(plan_of(backend, layout, config, cid), undo), undo))
-    second = sim.snapshot()["mounts"][2:]
+    second = sim.snapshot()["mounts"][3:]
     backend.destroy(*pods[0])
     assert sim.snapshot()["mounts"] == second
+    assert (layout["rootfs"] / "catatonit").is_file()  # pod2's file mount is on it
     assert [j["name"] for j in sim.snapshot()["jails"].values()] == ["pod2"]
     backend.destroy(*pods[1])
     assert_clean(sim)
