@@ -30,6 +30,7 @@ import json
 import os
 import re
 import signal as _signal
+import stat as _stat
 from collections.abc import Iterator
 from typing import Any
 
@@ -581,17 +582,32 @@ class SimulatedKernel:
                     raise fail(errno.ENOENT, "mount point does not exist")
                 target_kind = "dir" if os.path.isdir(real) else "file"
             entry: dict[str, Any] = {"fstype": fstype, "source": source, "target": target,
-                                     "flags": flags, "data": data,
-                                     "fsid": self._new_fsid(state, fstype)}
-            if fstype == "nullfs":
+                                     "flags": flags, "data": data}
+            if fstype == "nullfs" and state["config"]["nullfs_files"]:
+                # 13.2+: nullfs is VFCF_FILEMOUNT (null_vfsops.c VFS_SET), so
+                # vfs_mount.c vfs_domount_first takes a directory or a regular file
+                # with one link, else EINVAL; nullfs_mount then wants the lower
+                # vnode of the covered one's type ("target must be same type as
+                # fspath"), else EINVAL.
+                if target_kind == "file" and in_devfs is None:
+                    st = os.stat(real)
+                    if not _stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+                        raise fail(errno.EINVAL, "a file mount point must be a regular "
+                                                 "file with one link")
                 src = self.host_path(source, state)
                 if not os.path.exists(src):
                     raise fail(errno.ENOENT, f"source {source} does not exist")
                 source_kind = "dir" if os.path.isdir(src) else "file"
-                if source_kind == "file" and not state["config"]["nullfs_files"]:
-                    raise fail(errno.ENOTDIR, "this kernel's nullfs mounts directories only")
                 if source_kind != target_kind:
-                    raise fail(errno.ENOTDIR, f"cannot mount a {source_kind} on a {target_kind}")
+                    raise fail(errno.EINVAL, f"cannot mount a {source_kind} on a {target_kind}")
+            elif fstype == "nullfs":
+                # Before 13.2 (config nullfs_files=False): no VFCF_FILEMOUNT, so a
+                # mount point that is not a directory is ENOTDIR.
+                src = self.host_path(source, state)
+                if not os.path.exists(src):
+                    raise fail(errno.ENOENT, f"source {source} does not exist")
+                if not os.path.isdir(src) or target_kind != "dir":
+                    raise fail(errno.ENOTDIR, "this kernel's nullfs mounts directories only")
             elif target_kind != "dir":
                 raise fail(errno.ENOTDIR, "mount point is not a directory")
             if fstype == "devfs":
@@ -618,6 +634,7 @@ class SimulatedKernel:
                 entry["visible"] = freebsd_devfs.visible(
                     rulesets[str(ruleset)] if ruleset else [], _int_keys(rulesets), linux64,
                     state["config"]["devfs_rule_depth"])
+            entry["fsid"] = self._new_fsid(state, fstype)
             state["mounts"].append(entry)
 
     def unmount(self, target: str, flags: int) -> None:

@@ -253,8 +253,16 @@ class FreeBSDBackend:
         # type mismatch, a hard-linked file), so a fallback keyed on ENOTDIR could
         # only run on pre-13.2 kernels. It also wrote through links the jail could
         # plant (copy at create, restore at delete). A refusal is an error.
-        mount_checked(k, op.fstype, op.source, op.target, mount_flags(op.flags),
-                      dict(op.data), undo)
+        try:
+            mount_checked(k, op.fstype, op.source, op.target, mount_flags(op.flags),
+                          dict(op.data), undo)
+        except KernelError as err:
+            links = _links(k.host_path(op.target)) if op.file else 1
+            if err.errno != errno.EINVAL or links == 1:
+                raise
+            raise KernelError("nmount", errno.EINVAL, op.target, detail=(
+                f"the image's file has {links} hard links, and FreeBSD mounts a file "
+                "only over a file with one (vfs_mount.c vfs_domount_first)")) from err
         for rule in op.rules:
             k.devfs_rule_apply(op.target, rule)
         if scratch is not None:
@@ -369,6 +377,13 @@ class FreeBSDBackend:
         from pyocijail.backends.freebsd.teardown import destroy
 
         destroy(self.kernel, self.log, state, undo)
+
+
+def _links(path: str) -> int:
+    try:
+        return os.lstat(path).st_nlink
+    except OSError:
+        return 1
 
 
 def _copy_tree(src: str, dst: str) -> None:

@@ -789,3 +789,20 @@ def test_create_from_a_runtime_inside_a_jail_skips_the_devfs_rules_check(
     assert [j["name"] for j in sim.snapshot()["jails"].values()] == ["outer"]
     sim.jail_remove(sim.jail_get("outer")["jid"])
     assert_clean(sim)
+
+
+def test_a_file_mount_over_a_hard_linked_image_file_says_why(
+        backend: FreeBSDBackend, sim: SimulatedKernel, layout: dict[str, Path]) -> None:
+    """F9: FreeBSD mounts a file only over a file with one link (EINVAL otherwise);
+    base-derived images hard-link files. Create fails naming that, and leaves nothing."""
+    os.link(layout["rootfs"] / "etc/hosts", layout["rootfs"] / "etc/hosts.orig")
+    before = tree(layout["rootfs"])
+    config = base_config(mounts=[{"destination": "/etc/hosts", "type": "nullfs",
+                                  "source": str(layout["host"] / "hosts")}])
+    undo = MemoryUndoLog()
+    with pytest.raises(KernelError, match="2 hard links") as info:
+        backend.prepare(plan_of(backend, layout, config), undo)
+    assert info.value.errno == errno.EINVAL
+    backend.destroy({}, undo)
+    assert_clean(sim)
+    assert tree(layout["rootfs"]) == before

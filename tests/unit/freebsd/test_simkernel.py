@@ -403,9 +403,16 @@ def test_file_nullfs_on_old_kernel_is_enotdir(tmp_path: Path, root: Path) -> Non
     fails(errno.ENOTDIR, sim.nmount, "nullfs", str(root / "file"), str(root / "file"), 0, {})
 
 
-def test_dir_on_file_is_enotdir(sim: SimulatedKernel, root: Path) -> None:
-    """nullfs source and mount point must be of the same kind."""
-    fails(errno.ENOTDIR, sim.nmount, "nullfs", str(root / "mnt"), str(root / "file"), 0, {})
+def test_nullfs_file_and_dir_mismatch_and_hard_links_are_einval(sim: SimulatedKernel,
+                                                                root: Path) -> None:
+    """F9: nullfs source and mount point must be of the same kind (null_vfsops.c
+    nullfs_mount: EINVAL, not ENOTDIR), and a file mount point must have one link
+    (vfs_mount.c vfs_domount_first: EINVAL)."""
+    fails(errno.EINVAL, sim.nmount, "nullfs", str(root / "mnt"), str(root / "file"), 0, {})
+    fails(errno.EINVAL, sim.nmount, "nullfs", str(root / "file"), str(root / "mnt"), 0, {})
+    os.link(root / "file", root / "link")
+    fails(errno.EINVAL, sim.nmount, "nullfs", str(root / "file"), str(root / "link"), 0, {})
+    assert sim.snapshot()["mounts"] == []
 
 
 def test_unmount_nothing_is_einval(sim: SimulatedKernel, root: Path) -> None:
