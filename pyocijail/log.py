@@ -3,7 +3,11 @@
 Callers parse the log file: podman reads the *whole* file as one JSON object
 after a failure, containerd decodes a stream of objects and keeps the last
 error. So at the default level a failure appends exactly one line and nothing
-else is written there; `--log-level debug` adds trace lines (one object each).
+else is written there: warnings are held until the command has succeeded (then
+appended); a failed command reports its error alone, in the log and as one
+line on stderr (the warnings are dropped: run with `--log-level debug`, or
+without `--log`, to see them as they happen).
+`--log-level debug` adds trace lines (one object each), warnings among them.
 Errors always go to stderr too (conmon reads it after a failed create).
 Without `--log` the caller is a person: warnings go to stderr as well, and
 so do debug lines when asked for (as runc's do: `buildah run --runtime-flag
@@ -31,6 +35,8 @@ class LogSink:
         self.format = "text"
         self.level = _LEVELS["error"]
         self._fd: int | None = None
+        self._held: list[str] = []  # warnings for the log, once the command succeeded
+        self._pid = posix.getpid()  # forked children (init, hooks) never write them
 
     def configure(self, path: str | None, fmt: str, level: str | None) -> None:
         self.path, self.format = path, fmt
@@ -63,10 +69,20 @@ class LogSink:
     def warn(self, msg: str) -> None:
         if self.path is None:
             sys.stderr.write(f"pyocijail: warning: {msg}\n")
+        elif self.debugging:
+            self._write("warning", msg)  # among the trace lines, in order
         elif self.level <= _LEVELS["warn"]:
-            self._write("warning", msg)
+            self._held.append(msg)
+
+    def flush(self) -> None:
+        """The command succeeded: append the warnings it held back."""
+        held, self._held = self._held, []
+        if posix.getpid() == self._pid:
+            for msg in held:
+                self._write("warning", msg)
 
     def error(self, msg: str) -> None:
+        self._held = []  # the error alone: podman parses the log as one object
         sys.stderr.write(f"pyocijail: {msg}\n" if not msg.endswith("\n") else msg)
         sys.stderr.flush()
         self._write("error", msg)

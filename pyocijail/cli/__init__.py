@@ -200,7 +200,9 @@ def _main(argv: list[str]) -> int:
             raise UsageError("no command given\n" + _usage())
         if opts.command not in COMMANDS:
             raise UsageError(f"unknown command {opts.command!r}\n" + _usage())
-        return _run_command(opts, sink)
+        code = _run_command(opts, sink)
+        sink.flush()
+        return code
     except PyocijailError as err:
         if isinstance(err, UsageError):
             sink.error(str(err))  # may carry the usage text

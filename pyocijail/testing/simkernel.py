@@ -30,17 +30,32 @@ import json
 import os
 import re
 import signal as _signal
+import stat as _stat
 from collections.abc import Iterator
 from typing import Any
 
 from pyocijail.backends.freebsd import jailparams
-from pyocijail.backends.freebsd.kernel import MNT_FLAGS, MNT_FORCE, SYSV_PARAMS
+from pyocijail.backends.freebsd.kernel import (
+    MNT_BYFSID,
+    MNT_FLAGS,
+    MNT_FORCE,
+    P_PID,
+    PROC_TRACE_CTL,
+    PROC_TRACE_CTL_DISABLE,
+    SYSV_PARAMS,
+    Mounted,
+)
 from pyocijail.backends.freebsd.mounts import FS_DATA, check_devfs_rule
 from pyocijail.backends.freebsd.resources import check_cpu_list, check_rctl
 from pyocijail.errors import ConfigError, KernelError
 from pyocijail.testing import freebsd_devfs
 
 JAIL_MAX = 999999  # prison0's children.max
+#: What getfsstat lists first and statfs answers outside every simulated mount.
+HOST_ROOT = Mounted(fsid=(-16776958, 53), fstype="ufs", source="/dev/ada0p2",
+                    target="/")
+#: sys/procctl.h trace states besides PROC_TRACE_CTL_DISABLE.
+PROC_TRACE_CTL_ENABLE, PROC_TRACE_CTL_DISABLE_EXEC = 1, 3
 #: sys/jail.h JAIL_DEFAULT_ALLOW: what a new jail gets (masked by its parent's).
 DEFAULT_ALLOW = ("allow.set_hostname", "allow.reserved_ports",
                  "allow.unprivileged_proc_debug", "allow.suser")
@@ -373,7 +388,9 @@ class SimulatedKernel:
 
     def jail_get(self, name: str) -> dict[str, Any]:
         with self._state(write=False) as state:
-            jail = self._by_name(state, name)
+            mypr = self._caller_jail(state)
+            # prison_find_name: a jailed caller names jails relative to its own.
+            jail = self._by_name(state, f"{mypr['name']}.{name}" if mypr["jid"] else name)
             if jail is None:
                 raise KernelError("jail_get", errno.ENOENT, name,
                                   detail=f'jail "{name}" not found')
@@ -394,6 +411,39 @@ class SimulatedKernel:
         if os.geteuid() == 0:
             os.chroot(root)
             os.chdir("/")
+
+    def procctl(self, idtype: int, ident: int, cmd: int, data: int) -> None:
+        """procctl(2) PROC_TRACE_CTL on one process (sys/kern/kern_procctl.c
+        trace_ctl): EBUSY while it is traced, EPERM to re-enable another's,
+        EINVAL for another state. Recorded in `notrace` (pid, start time) until
+        that process execs, which the model cannot see: the call log is the record."""
+        with self._state() as state:
+            self._enter(state, "procctl", idtype, ident, cmd, data)
+
+            def fail(err: int, why: str) -> KernelError:
+                return KernelError("procctl", err, str(ident), detail=why)
+
+            if idtype != P_PID or cmd != PROC_TRACE_CTL:
+                raise fail(errno.EINVAL, "only P_PID and PROC_TRACE_CTL are modelled")
+            pid = ident or os.getpid()
+            try:
+                start = _start_time(pid)
+                with open(f"/proc/{pid}/status") as f:
+                    traced = any(line.split()[1:] != ["0"] for line in f
+                                 if line.startswith("TracerPid:"))
+            except Exception as err:  # psutil.NoSuchProcess or a vanished /proc entry
+                raise fail(errno.ESRCH, "no such process") from err
+            if traced:
+                raise fail(errno.EBUSY, "the process is being traced")
+            if data == PROC_TRACE_CTL_ENABLE and pid != os.getpid():
+                raise fail(errno.EPERM, "only a process itself may re-enable tracing")
+            if data not in (PROC_TRACE_CTL_ENABLE, PROC_TRACE_CTL_DISABLE,
+                            PROC_TRACE_CTL_DISABLE_EXEC):
+                raise fail(errno.EINVAL, f"trace state {data}")
+            notrace = [e for e in state.setdefault("notrace", []) if e[0] != pid]
+            if data != PROC_TRACE_CTL_ENABLE:
+                notrace.append([pid, start])
+            state["notrace"] = notrace
 
     def jail_remove(self, jid: int) -> None:
         with self._state() as state:
@@ -467,10 +517,47 @@ class SimulatedKernel:
                 return m, path[len(t):].strip("/")
         return None
 
+    def _lookup(self, state: dict[str, Any], path: str) -> str:
+        """namei(FOLLOW) from the host's root, as nmount(2), unmount(2) and statfs(2)
+        resolve their path (vfs_mount.c vfs_domount, kern_unmount): every symlink,
+        in the simulated tree, is followed, and the mount lands where it leads.
+        vn_path_to_global_path then makes that the mount's f_mntonname."""
+        parts = [p for p in path.split("/") if p]
+        done, links = "/", 0
+        while parts:
+            name = parts.pop(0)
+            if name in (".", ""):
+                continue
+            if name == "..":
+                done = os.path.dirname(done)
+                continue
+            step = os.path.join(done, name)
+            real = self.host_path(step, state)
+            if os.path.islink(real):
+                links += 1
+                if links > 32:  # MAXSYMLINKS
+                    raise KernelError("namei", errno.ELOOP, path)
+                link = os.readlink(real)
+                parts = [p for p in link.split("/") if p] + parts
+                if link.startswith("/"):
+                    done = "/"
+                continue
+            done = step
+        return done
+
+    @staticmethod
+    def _new_fsid(state: dict[str, Any], fstype: str) -> list[int]:
+        """vfs_getnewfsid: unique among mounted file systems; val[1] is the type's
+        number (vfc_typenum), val[0] a per-mount counter in the kernel's form."""
+        state["next_fsid"] = state.get("next_fsid", 0) + 1
+        typenum = sorted(FS_DATA).index(fstype) + 0x80 if fstype in FS_DATA else 0x7f
+        return [_c_int(0xff000000 | state["next_fsid"] << 8 | typenum), typenum]
+
     def nmount(self, fstype: str, source: str, target: str, flags: int,
                data: dict[str, str | None]) -> None:
         with self._state() as state:
             self._enter(state, "nmount", target, fstype)
+            target = self._lookup(state, target)
 
             def fail(err: int, why: str) -> KernelError:
                 return KernelError("nmount", err, target, detail=why)
@@ -496,15 +583,31 @@ class SimulatedKernel:
                 target_kind = "dir" if os.path.isdir(real) else "file"
             entry: dict[str, Any] = {"fstype": fstype, "source": source, "target": target,
                                      "flags": flags, "data": data}
-            if fstype == "nullfs":
+            if fstype == "nullfs" and state["config"]["nullfs_files"]:
+                # 13.2+: nullfs is VFCF_FILEMOUNT (null_vfsops.c VFS_SET), so
+                # vfs_mount.c vfs_domount_first takes a directory or a regular file
+                # with one link, else EINVAL; nullfs_mount then wants the lower
+                # vnode of the covered one's type ("target must be same type as
+                # fspath"), else EINVAL.
+                if target_kind == "file" and in_devfs is None:
+                    st = os.stat(real)
+                    if not _stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+                        raise fail(errno.EINVAL, "a file mount point must be a regular "
+                                                 "file with one link")
                 src = self.host_path(source, state)
                 if not os.path.exists(src):
                     raise fail(errno.ENOENT, f"source {source} does not exist")
                 source_kind = "dir" if os.path.isdir(src) else "file"
-                if source_kind == "file" and not state["config"]["nullfs_files"]:
-                    raise fail(errno.ENOTDIR, "this kernel's nullfs mounts directories only")
                 if source_kind != target_kind:
-                    raise fail(errno.ENOTDIR, f"cannot mount a {source_kind} on a {target_kind}")
+                    raise fail(errno.EINVAL, f"cannot mount a {source_kind} on a {target_kind}")
+            elif fstype == "nullfs":
+                # Before 13.2 (config nullfs_files=False): no VFCF_FILEMOUNT, so a
+                # mount point that is not a directory is ENOTDIR.
+                src = self.host_path(source, state)
+                if not os.path.exists(src):
+                    raise fail(errno.ENOENT, f"source {source} does not exist")
+                if not os.path.isdir(src) or target_kind != "dir":
+                    raise fail(errno.ENOTDIR, "this kernel's nullfs mounts directories only")
             elif target_kind != "dir":
                 raise fail(errno.ENOTDIR, "mount point is not a directory")
             if fstype == "devfs":
@@ -516,6 +619,14 @@ class SimulatedKernel:
                     ruleset = int(number.group()) if number else -1
                     if not 0 <= ruleset <= 65535:
                         raise fail(errno.EINVAL, "invalid ruleset specification")
+                mypr = self._caller_jail(state)
+                if mypr["jid"] != 0:
+                    # A jailed caller gets its jail's ruleset; asking for another
+                    # (but 0) is EPERM (devfs_vfsops.c devfs_mount).
+                    own = mypr["params"].get("devfs_ruleset", 0)
+                    if ruleset not in (0, own):
+                        raise fail(errno.EPERM, f"ruleset {ruleset} is not the jail's {own}")
+                    ruleset = own
                 rulesets = state["devfs_rulesets"]
                 if ruleset:
                     rulesets.setdefault(str(ruleset), [])
@@ -523,24 +634,74 @@ class SimulatedKernel:
                 entry["visible"] = freebsd_devfs.visible(
                     rulesets[str(ruleset)] if ruleset else [], _int_keys(rulesets), linux64,
                     state["config"]["devfs_rule_depth"])
+            entry["fsid"] = self._new_fsid(state, fstype)
             state["mounts"].append(entry)
 
     def unmount(self, target: str, flags: int) -> None:
+        """unmount(2) by path (the topmost mount there; EINVAL if none) or, with
+        MNT_BYFSID, by "FSID:%d:%d" (EINVAL if it does not scan, ENOENT if no such
+        file system): vfs_mount.c kern_unmount. A mount with another stacked on it
+        is EBUSY unless forced (its root vnode is held by the upper mount, which
+        vflush refuses without FORCECLOSE); forced, the upper mount stays listed."""
         with self._state() as state:
-            self._enter(state, "unmount", target)
-            index = next((i for i in range(len(state["mounts"]) - 1, -1, -1)
-                          if state["mounts"][i]["target"] == target), None)
-            if index is None:
-                raise KernelError("unmount", errno.EINVAL, target, detail="not a mount point")
-            prefix = target.rstrip("/") + "/"
-            if any(m["target"].startswith(prefix) for m in state["mounts"]):
-                raise KernelError("unmount", errno.EBUSY, target, detail="a mount is beneath it")
-            if not flags & MNT_FORCE and self._busy(state, self.host_path(target, state)):
-                raise KernelError("unmount", errno.EBUSY, target,
-                                  detail="in use by a process")
-            gone = state["mounts"].pop(index)
+            self._enter(state, "unmount", target, flags)
+            mounts = state["mounts"]
+            if flags & MNT_BYFSID:
+                scanned = re.match(r"FSID:([+-]?\d+):([+-]?\d+)", target)
+                if scanned is None:
+                    raise KernelError("unmount", errno.EINVAL, target, detail="not an fsid")
+                fsid = [_c_int(int(scanned.group(1))), _c_int(int(scanned.group(2)))]
+                index = next((i for i, m in enumerate(mounts) if m.get("fsid") == fsid), None)
+                if index is None:
+                    raise KernelError("unmount", errno.ENOENT, target,
+                                      detail="no such file system")
+            else:
+                with contextlib.suppress(KernelError):  # namei failed: the path as given
+                    target = self._lookup(state, target)
+                index = next((i for i in range(len(mounts) - 1, -1, -1)
+                              if mounts[i]["target"] == target), None)
+                if index is None:
+                    raise KernelError("unmount", errno.EINVAL, target,
+                                      detail="not a mount point")
+            where = mounts[index]["target"]
+            prefix = where.rstrip("/") + "/"
+            if any(m["target"].startswith(prefix) for m in mounts):
+                raise KernelError("unmount", errno.EBUSY, where, detail="a mount is beneath it")
+            stacked = any(m["target"] == where for m in mounts[index + 1:])
+            if not flags & MNT_FORCE and (stacked or self._busy(state,
+                                                                self.host_path(where, state))):
+                raise KernelError("unmount", errno.EBUSY, where,
+                                  detail="another mount is on it" if stacked
+                                  else "in use by a process")
+            gone = mounts.pop(index)
             if gone["fstype"] == "devfs":
                 self._reap_ruleset(state, gone.get("ruleset", 0))
+
+    def _mounted(self, m: dict[str, Any]) -> Mounted:
+        return Mounted(fsid=(m["fsid"][0], m["fsid"][1]), fstype=m["fstype"],
+                       source=m["source"], target=m["target"])
+
+    def statfs(self, path: str) -> Mounted:
+        """statfs(2): the topmost file system holding `path` (links followed);
+        outside every simulated mount, the host's root file system."""
+        with self._state() as state:
+            self._enter(state, "statfs", path)
+            where = self._lookup(state, path)
+            best = None
+            for m in state["mounts"]:
+                t = m["target"]
+                if (where == t or where.startswith(t.rstrip("/") + "/")) and \
+                        (best is None or len(t) >= len(best["target"])):
+                    best = m
+            if best is None and not os.path.lexists(where):
+                raise KernelError("statfs", errno.ENOENT, path)
+            return self._mounted(best) if best is not None else HOST_ROOT
+
+    def getfsstat(self) -> list[Mounted]:
+        """getfsstat(2): the host's root file system, then every mount in order."""
+        with self._state() as state:
+            self._enter(state, "getfsstat")
+            return [HOST_ROOT, *(self._mounted(m) for m in state["mounts"])]
 
     def _busy(self, state: dict[str, Any], real: str) -> bool:
         prefix = real.rstrip("/") + "/"
@@ -654,6 +815,12 @@ class SimulatedKernel:
             raise ValueError(f"devfs ruleset {number}: only 1..65535 can be shown by number")
         with self._state() as state:
             self._enter(state, "devfs_ruleset_rules", number)
+            if self._caller_jail(state)["jid"] != 0:
+                # devfs_rule.c devfs_rules_ioctl: priv_check PRIV_DEVFS_RULE, which
+                # kern_jail.c prison_priv_check never grants to a jail.
+                raise KernelError("devfs rule show", errno.EPERM, str(number),
+                                  detail="devfs rule: ioctl DEVFSIO_RGETNEXT: "
+                                         "Operation not permitted")
             rules = state["devfs_rulesets"].get(str(number), [])
             return [freebsd_devfs.show_rule(100 * (i + 1), rule)
                     for i, rule in enumerate(rules)]

@@ -29,3 +29,24 @@ def test_default_level_writes_only_errors(capfd) -> None:
     sink.error("boom")
     assert capfd.readouterr().err == "pyocijail: boom\n"
     assert sink._fd is None
+
+
+def test_a_failure_after_warnings_leaves_one_object_in_the_log(tmp_path, capfd) -> None:
+    """podman parses the whole --log file as one JSON object after a failed create:
+    warnings are held back until success; a failure reports its error alone (one
+    object in the log, one line on stderr)."""
+    import json
+
+    log = tmp_path / "oci-log"
+    sink = LogSink()
+    sink.configure(str(log), "json", "warn")
+    sink.warn("allow.mount has no effect with enforce_statfs 2")
+    sink.error("boom")
+    assert json.loads(log.read_text())["msg"] == "boom"  # one object, the error
+    assert capfd.readouterr().err == "pyocijail: boom\n"
+    ok = tmp_path / "ok-log"
+    sink = LogSink()
+    sink.configure(str(ok), "json", "warn")
+    sink.warn("w")
+    sink.flush()
+    assert [json.loads(line)["level"] for line in ok.read_text().splitlines()] == ["warning"]

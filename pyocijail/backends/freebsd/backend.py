@@ -16,7 +16,15 @@ import shutil
 import signal
 
 from pyocijail.backends.freebsd.devfsrules import hides_everything_first
-from pyocijail.backends.freebsd.kernel import SYSV_PARAMS, JailKernel, mount_flags
+from pyocijail.backends.freebsd.fsids import mount_checked
+from pyocijail.backends.freebsd.kernel import (
+    P_PID,
+    PROC_TRACE_CTL,
+    PROC_TRACE_CTL_DISABLE,
+    SYSV_PARAMS,
+    JailKernel,
+    mount_flags,
+)
 from pyocijail.backends.freebsd.mounts import MountOp, recognised_options
 from pyocijail.backends.freebsd.plan import JailPlan, build_plan
 from pyocijail.backends.freebsd.resources import cpu_list, rctl_rules
@@ -90,6 +98,9 @@ class FreeBSDBackend:
         for index in early:
             self._mount_step(plan, index, undo)
         undo.append({"op": "jail", "name": plan.name})
+        if params.get("allow.mount") and params.get("enforce_statfs", 2) < 2:
+            # Its root may mount inside it: delete looks for those there (F10).
+            undo.append({"op": "jail.mounts", "root": plan.path})
         jid = k.jail_set(params, create=True)
         failpoint("create.freebsd.after-jail")
         undo.append({"op": "jid", "name": plan.name, "jid": jid})
@@ -128,7 +139,11 @@ class FreeBSDBackend:
         A ruleset with rules can hide nothing too (stock 2 and 3 only unhide): what
         counts is in `devfsrules`, which reads included rulesets the same way.
         """
-        checks = plan.devfs_ruleset_checks()
+        checks = [(f"mount {m.destination}", n) for m, n in plan.devfs_ruleset_checks()]
+        jailed = plan.jail.params.get("devfs_ruleset")
+        if jailed and jailed not in {n for _, n in checks}:
+            # What devfs mounted inside the jail gets (allow.mount.devfs).
+            checks.append(("the jail's devfs_ruleset", jailed))
         if not checks:
             return
         shown: dict[int, list[str]] = {}
@@ -138,9 +153,22 @@ class FreeBSDBackend:
                 shown[number] = self.kernel.devfs_ruleset_rules(number)
             return shown[number]
 
+        try:
+            rules_of(checks[0][1])
+        except KernelError as err:
+            if err.errno != errno.EPERM:
+                raise
+            # The runtime runs in a jail (podman in a jail): reading rules needs
+            # PRIV_DEVFS_RULE, never granted there, and devfs_mount gives every
+            # devfs mounted from inside the jail's own ruleset anyway (another one
+            # is EPERM): that is the host administrator's to choose. Debug, not a
+            # warning: a warning in --log breaks podman's parse of a failed create.
+            self.log.debug(f"cannot read devfs rules ({err}): in a jail, whose own "
+                           "devfs_ruleset applies to its devfs mounts; not checked")
+            return
         depth: int | None = None
-        for mount, number in checks:
-            where = f"mount {mount.destination}: devfs ruleset {number}"
+        for what, number in checks:
+            where = f"{what}: devfs ruleset {number}"
             if not rules_of(number):
                 raise ConfigError(
                     f"{where} does not exist or holds no rules on this host, so the mount "
@@ -219,13 +247,22 @@ class FreeBSDBackend:
                 undo.append({"op": "scratch", "path": scratch})
                 _copy_tree(covered, scratch)
         undo.append({"op": "mount", "target": op.target, "fstype": op.fstype})
+        # No copy fallback for a file nullfs refuses: 14.x nullfs mounts files
+        # (null_vfsops.c VFS_SET with VFCF_FILEMOUNT) and vfs_mount.c
+        # vfs_domount_first answers EINVAL, not ENOTDIR, for what it refuses (a
+        # type mismatch, a hard-linked file), so a fallback keyed on ENOTDIR could
+        # only run on pre-13.2 kernels. It also wrote through links the jail could
+        # plant (copy at create, restore at delete). A refusal is an error.
         try:
-            k.nmount(op.fstype, op.source, op.target, mount_flags(op.flags), dict(op.data))
+            mount_checked(k, op.fstype, op.source, op.target, mount_flags(op.flags),
+                          dict(op.data), undo)
         except KernelError as err:
-            if not (op.file and err.errno == errno.ENOTDIR):
+            links = _links(k.host_path(op.target)) if op.file else 1
+            if err.errno != errno.EINVAL or links == 1:
                 raise
-            self._copy_in(plan, index, op, undo)
-            return
+            raise KernelError("nmount", errno.EINVAL, op.target, detail=(
+                f"the image's file has {links} hard links, and FreeBSD mounts a file "
+                "only over a file with one (vfs_mount.c vfs_domount_first)")) from err
         for rule in op.rules:
             k.devfs_rule_apply(op.target, rule)
         if scratch is not None:
@@ -233,21 +270,6 @@ class FreeBSDBackend:
             # after a crash, by destroy.
             _copy_tree(scratch, k.host_path(op.target))
             shutil.rmtree(scratch)
-
-    def _copy_in(self, plan: JailPlan, index: int, op: MountOp, undo: UndoLog) -> None:
-        """Single-file nullfs is refused by this kernel: copy the file in (a snapshot)."""
-        dest = self.kernel.host_path(op.target)
-        created = any(p.mount == index and p.kind == "file" for p in plan.mountpoints)
-        saved = None
-        if not created:
-            saved = os.path.join(plan.state_dir, f".save-{plan.container_id}", str(index))
-        undo.append({"op": "restore", "path": dest, "saved": saved})
-        if saved is not None:
-            os.makedirs(os.path.dirname(saved), exist_ok=True)
-            shutil.copy2(dest, saved + ".tmp")
-            os.replace(saved + ".tmp", saved)
-        self.log.debug(f"nullfs cannot mount the file {op.source}: copied it to {dest}")
-        shutil.copyfile(op.source, dest)
 
     def fork(self, plan: JailPlan, child: Callable[[], None]) -> int:
         """A plain fork: no pid namespace; init joins the jail itself in `enter`."""
@@ -267,6 +289,18 @@ class FreeBSDBackend:
 
     def enter(self, plan: JailPlan) -> None:
         jid = self._jid if self._jid is not None else self.kernel.jail_get(plan.name)["jid"]
+        self._attach(jid)
+
+    def _attach(self, jid: int) -> None:
+        """jail_attach(2), untraceable until execve.
+
+        Once attached, the jail's root (same jail, same uid, no P_SUGID) could
+        ptrace this process and use its host descriptors (the sync channel, the
+        console socket, preserved fds). So tracing is disabled first: before the
+        attach rather than just after it (as issue 15 worded it), leaving no
+        moment in the jail with tracing on; P2_NOTRACE survives jail_attach and
+        is cleared by execve (procctl(2) PROC_TRACE_CTL_DISABLE)."""
+        self.kernel.procctl(P_PID, os.getpid(), PROC_TRACE_CTL, PROC_TRACE_CTL_DISABLE)
         self.kernel.jail_attach(jid)
 
     def become(self, process: Process) -> None:
@@ -305,7 +339,7 @@ class FreeBSDBackend:
         if jid is None:
             raise KernelError("jail_attach", errno.ENOENT, state.get("jail"),
                               detail="the container's jail is gone")
-        self.kernel.jail_attach(jid)
+        self._attach(jid)
 
     def processes(self, state: dict[str, Any], pid: int) -> Iterator[int]:
         """Every process in the jail and its child jails (a pod's members too)."""
@@ -343,6 +377,13 @@ class FreeBSDBackend:
         from pyocijail.backends.freebsd.teardown import destroy
 
         destroy(self.kernel, self.log, state, undo)
+
+
+def _links(path: str) -> int:
+    try:
+        return os.lstat(path).st_nlink
+    except OSError:
+        return 1
 
 
 def _copy_tree(src: str, dst: str) -> None:

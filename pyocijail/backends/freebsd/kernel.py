@@ -9,7 +9,7 @@ parameters are typed as in `jailparams` (bool, int, str, address lists).
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 # sys/mount.h flags, by the names mount(8) uses for them.
 MNT_FLAGS = {
@@ -30,8 +30,30 @@ MNT_FLAGS = {
     "noclusterw": 0x80000000,  # MNT_NOCLUSTERW
 }
 MNT_FORCE = 0x00080000  # unmount(2)
+#: unmount(2): the path argument is "FSID:<val0>:<val1>" (vfs_mount.c kern_unmount
+#: scans it with "FSID:%d:%d"); the same bit as MNT_ACLS, which only mount uses.
+MNT_BYFSID = 0x08000000
+#: procctl(2): sys/wait.h idtype_t P_PID; sys/procctl.h PROC_TRACE_CTL and its
+#: PROC_TRACE_CTL_DISABLE (ptrace and core dumps off until the next execve).
+P_PID = 0
+PROC_TRACE_CTL, PROC_TRACE_CTL_DISABLE = 7, 2
 #: jailsys parameters registered by the SysV IPC code (sys/kern/sysv_*.c).
 SYSV_PARAMS = ("sysvmsg", "sysvsem", "sysvshm")
+
+
+class Mounted(NamedTuple):
+    """One mounted file system as statfs(2)/getfsstat(2) describe it (struct statfs:
+    f_fsid, f_fstypename, f_mntfromname, f_mntonname, the global path)."""
+
+    fsid: tuple[int, int]
+    fstype: str
+    source: str
+    target: str
+
+
+def fsid_path(fsid: tuple[int, int] | list[int]) -> str:
+    """What unmount(2) takes with MNT_BYFSID."""
+    return f"FSID:{int(fsid[0])}:{int(fsid[1])}"
 
 
 def mount_flags(names: tuple[str, ...] | list[str]) -> int:
@@ -60,13 +82,25 @@ class JailKernel(Protocol):
     def jail_pids(self, jid: int) -> list[int]:
         """Pids of live processes in the jail and in its descendant jails."""
 
+    def procctl(self, idtype: int, ident: int, cmd: int, data: int) -> None:
+        """procctl(2) with an `int` argument (PROC_TRACE_CTL): EBUSY when the
+        process is being traced already (kern_procctl.c trace_ctl)."""
+
     # --- file systems -------------------------------------------------------------
     def nmount(self, fstype: str, source: str, target: str, flags: int,
                data: dict[str, str | None]) -> None:
         """nmount(2); `source` goes in `target` for nullfs, `from` otherwise."""
 
     def unmount(self, target: str, flags: int) -> None:
-        """unmount(2); EINVAL when nothing is mounted there."""
+        """unmount(2); EINVAL when nothing is mounted there. With MNT_BYFSID,
+        `target` is `fsid_path(fsid)`: ENOENT when no such file system, EINVAL
+        when the string does not scan."""
+
+    def statfs(self, path: str) -> Mounted:
+        """statfs(2): the file system `path` is on (links followed, as nmount does)."""
+
+    def getfsstat(self) -> list[Mounted]:
+        """getfsstat(2) with MNT_NOWAIT: every mounted file system, in mount order."""
 
     def devfs_rule_apply(self, mountpoint: str, rule: str) -> None:
         """`devfs -m <mountpoint> rule apply <rule>` on one devfs mount."""

@@ -19,7 +19,7 @@ import struct
 import subprocess
 
 from pyocijail.backends.freebsd import jailparams
-from pyocijail.backends.freebsd.kernel import MNT_FLAGS, SYSV_PARAMS
+from pyocijail.backends.freebsd.kernel import MNT_FLAGS, SYSV_PARAMS, Mounted
 from pyocijail.errors import KernelError
 
 TYPE_CHECKING = False
@@ -39,6 +39,39 @@ ERRMSG_LEN = 256
 
 class Iovec(ctypes.Structure):
     _fields_ = [("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t)]
+
+
+MFSNAMELEN, MNAMELEN = 16, 1024  # sys/sys/mount.h
+MNT_NOWAIT = 2  # getfsstat(2) mode: no file system is asked to refresh
+
+
+class Statfs(ctypes.Structure):
+    """struct statfs of FreeBSD 12+ (STATFS_VERSION 0x20140518), as in 14.x
+    sys/sys/mount.h: 2344 bytes on every architecture (fixed-width fields)."""
+
+    _fields_ = [
+        ("f_version", ctypes.c_uint32), ("f_type", ctypes.c_uint32),
+        ("f_flags", ctypes.c_uint64), ("f_bsize", ctypes.c_uint64),
+        ("f_iosize", ctypes.c_uint64), ("f_blocks", ctypes.c_uint64),
+        ("f_bfree", ctypes.c_uint64), ("f_bavail", ctypes.c_int64),
+        ("f_files", ctypes.c_uint64), ("f_ffree", ctypes.c_int64),
+        ("f_syncwrites", ctypes.c_uint64), ("f_asyncwrites", ctypes.c_uint64),
+        ("f_syncreads", ctypes.c_uint64), ("f_asyncreads", ctypes.c_uint64),
+        ("f_nvnodelistsize", ctypes.c_uint32), ("f_spare0", ctypes.c_uint32),
+        ("f_spare", ctypes.c_uint64 * 9),
+        ("f_namemax", ctypes.c_uint32), ("f_owner", ctypes.c_uint32),  # uid_t
+        ("f_fsid", ctypes.c_int32 * 2),  # fsid_t: int32_t val[2]
+        ("f_charspare", ctypes.c_char * 80),
+        ("f_fstypename", ctypes.c_char * MFSNAMELEN),
+        ("f_mntfromname", ctypes.c_char * MNAMELEN),
+        ("f_mntonname", ctypes.c_char * MNAMELEN),
+    ]
+
+    def mounted(self) -> Mounted:
+        return Mounted(fsid=(int(self.f_fsid[0]), int(self.f_fsid[1])),
+                       fstype=self.f_fstypename.decode(errors="surrogateescape"),
+                       source=self.f_mntfromname.decode(errors="surrogateescape"),
+                       target=self.f_mntonname.decode(errors="surrogateescape"))
 
 
 #: a value slot: bytes to pass, None for "no value", or an int = output buffer size.
@@ -231,6 +264,13 @@ class LibcKernel:
     def jail_remove(self, jid: int) -> None:
         self._call("jail_remove", str(jid), "jail_remove", ctypes.c_int(jid))
 
+    def procctl(self, idtype: int, ident: int, cmd: int, data: int) -> None:
+        # int procctl(idtype_t, id_t, int, void *): id_t is 64-bit (sys/_types.h
+        # __id_t is __int64_t); PROC_TRACE_CTL reads an int through the pointer.
+        value = ctypes.c_int(data)
+        self._call("procctl", str(ident), "procctl", ctypes.c_int(idtype),
+                   ctypes.c_int64(ident), ctypes.c_int(cmd), ctypes.byref(value))
+
     def _jails(self) -> dict[int, int]:
         """jid -> parent jid of every jail, walking jail_get(2) with lastjid."""
         out: dict[int, int] = {}
@@ -274,6 +314,22 @@ class LibcKernel:
 
     def unmount(self, target: str, flags: int) -> None:
         self._call("unmount", target, "unmount", target.encode(), ctypes.c_int(flags))
+
+    def statfs(self, path: str) -> Mounted:
+        buf = Statfs()
+        self._call("statfs", path, "statfs", path.encode(), ctypes.byref(buf))
+        return buf.mounted()
+
+    def getfsstat(self) -> list[Mounted]:
+        # int getfsstat(struct statfs *buf, long bufsize, int mode): NULL counts.
+        # Spare slots for mounts made between the two calls (beyond 16 the kernel
+        # fills what fits); the second count is what it filled.
+        count = self._call("getfsstat", None, "getfsstat", None, ctypes.c_long(0),
+                           ctypes.c_int(MNT_NOWAIT))
+        bufs = (Statfs * (count + 16))()
+        filled = self._call("getfsstat", None, "getfsstat", bufs,
+                            ctypes.c_long(ctypes.sizeof(bufs)), ctypes.c_int(MNT_NOWAIT))
+        return [bufs[i].mounted() for i in range(filled)]
 
     def devfs_rule_apply(self, mountpoint: str, rule: str) -> None:
         run_tool("devfs rule apply", [DEVFS, "-m", mountpoint, "rule", "apply", *rule.split()])

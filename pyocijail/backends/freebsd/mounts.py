@@ -80,7 +80,7 @@ class MountOp:
     flags: tuple[str, ...] = ()  # mount(8) flag names
     data: tuple[tuple[str, str | None], ...] = ()  # nmount file-system options
     rules: tuple[str, ...] = ()  # `devfs rule apply` token strings, in order
-    file: bool = False  # single-file nullfs: copy the file in if the kernel says ENOTDIR
+    file: bool = False  # single-file nullfs (FreeBSD 13.2+: VFCF_FILEMOUNT)
     tmpcopyup: bool = False  # copy the covered directory into the new tmpfs
 
     @property

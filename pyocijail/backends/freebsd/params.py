@@ -307,6 +307,8 @@ FIELD_TABLE: tuple[tuple[str, str, str], ...] = (
     ("freebsd.jail.allow.<flag> / org.freebsd.jail.allow.<flag>", "allow.<flag>",
      "spec mode: false except suser; legacy: raw_sockets and chflags on"),
     ("freebsd.jail.allow.mount[]", "allow.mount, allow.mount.<fs>", "one per file system"),
+    ("allow.mount.devfs granted", "devfs_ruleset", "the /dev mount's ruleset, else 4 "
+     "(checked as a /dev mount's is)"),
     ("freebsd.jail.interface", "(ifconfig alias)", "each address aliased on it, removed at "
      "delete"),
     ("freebsd.jail.vnetInterfaces[]", "(ifconfig vnet)", "moved into the vnet after create"),

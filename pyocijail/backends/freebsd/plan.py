@@ -12,7 +12,12 @@ import os
 
 from pyocijail import values
 from pyocijail.backends.freebsd import jailparams
-from pyocijail.backends.freebsd.mounts import MountOp, MountPoint, plan_mounts
+from pyocijail.backends.freebsd.mounts import (
+    DEVFS_DEFAULT_RULESET,
+    MountOp,
+    MountPoint,
+    plan_mounts,
+)
 from pyocijail.backends.freebsd.params import JailSettings, jail_settings
 from pyocijail.backends.freebsd.resources import RCTL_ANNOTATION, cpu_list, rctl_rules
 from pyocijail.errors import ConfigError
@@ -164,7 +169,7 @@ class JailPlan:
                        f"(else refuse) for {m.target}" for m, n in checks)
         out.append("mounts (in order; unmounted in reverse)")
         for i, m in enumerate(self.mounts):
-            extra = " [file; copy if the kernel cannot]" if m.file else ""
+            extra = " [file]" if m.file else ""
             extra += " [tmpcopyup]" if m.tmpcopyup else ""
             out.append(f"  {i}. {m.fstype} {m.source} on {m.target} "
                        f"({','.join(m.options)}){extra}")
@@ -196,12 +201,16 @@ class JailPlan:
 def build_plan(container_id: str, spec: Spec, bundle: str, state_dir: str) -> JailPlan:
     if spec.root is None or not spec.root.path:
         raise ConfigError("root.path is required")
-    bundle = os.path.abspath(bundle)
-    rootfs = os.path.normpath(os.path.join(bundle, spec.root.path))
+    # Real paths: the kernel records a mount's global path (f_mntonname, links
+    # resolved) and create compares it with the planned target (FreeBSD's /home
+    # is a link to /usr/home). The bundle and state dir are the caller's, trusted.
+    bundle = os.path.realpath(bundle)
+    rootfs = os.path.realpath(os.path.join(bundle, spec.root.path))
     if not os.path.isdir(rootfs):
         raise ConfigError(f"root.path {rootfs} is not a directory")
     warn: list[str] = []
-    alias = os.path.join(os.path.abspath(state_dir), "root") if spec.root.readonly else None
+    state_dir = os.path.realpath(state_dir)
+    alias = os.path.join(state_dir, "root") if spec.root.readonly else None
     jail_path = alias or rootfs
     settings = jail_settings(container_id, spec, jail_path, warn)
     for key, value in settings.params.items():
@@ -211,16 +220,32 @@ def build_plan(container_id: str, spec: Spec, bundle: str, state_dir: str) -> Ja
     device_rules = _device_rules(spec)
     ops, points = plan_mounts(spec.mounts, bundle=bundle, rootfs=rootfs, jail_path=jail_path,
                               alias=alias, device_rules=device_rules, warn=warn)
+    _jail_devfs_ruleset(settings, ops)
     resources = spec.linux.resources if spec.linux is not None else None
     rctl = rctl_rules(settings.name, resources, spec.annotations.get(RCTL_ANNOTATION), warn)
     aliases = ((*settings.params.get("ip4.addr", ()), *settings.params.get("ip6.addr", ()))
                if settings.alias_interface else ())
     return JailPlan(container_id=container_id, bundle=bundle,
-                    state_dir=os.path.abspath(state_dir), rootfs=rootfs, jail=settings,
+                    state_dir=state_dir, rootfs=rootfs, jail=settings,
                     mounts=tuple(ops), mountpoints=tuple(points), rctl=rctl,
                     cpuset=cpu_list(resources), alias_addresses=aliases,
                     process=process_plan(spec.process) if spec.process else None,
                     warnings=tuple(warn))
+
+
+def _jail_devfs_ruleset(settings: JailSettings, ops: list[MountOp]) -> None:
+    """A jail that may mount devfs gets a devfs_ruleset: the ruleset of its /dev
+    mount, else 4 (devfsrules_jail, jail(8)'s default for mount.devfs).
+
+    devfs_vfsops.c devfs_mount forces a jailed caller's mount to the prison's
+    ruleset, and kern_jail.c gives a new jail its parent's (prison0: 0, no
+    ruleset at all) when none is set: without this, the jail's root could mount a
+    devfs showing every host device, raw disks included."""
+    if not settings.params.get("allow.mount.devfs"):
+        return
+    number = next((int(dict(m.data).get("ruleset") or 0) for m in ops
+                   if m.fstype == "devfs" and m.destination == "/dev"), 0)
+    settings.params["devfs_ruleset"] = number or int(DEVFS_DEFAULT_RULESET)
 
 
 def _device_rules(spec: Spec) -> list[str]:

@@ -7,21 +7,28 @@ after a create killed at any point:
    processes are gone: jail_remove kills them, but the jail lingers while
    they exit and their files keep mounts busy (ocijail force-unmounted
    without waiting);
-2. unmount in reverse order (ocijail unmounted in config order), retrying
-   with MNT_FORCE; EINVAL means it was never or is no longer mounted;
-3. restore files the single-file fallback overwrote; drop scratch copies;
-4. remove the mount points create made, deepest first;
+2. unmount what the jail's root mounted inside it (when it could), then ours
+   in reverse order (ocijail unmounted in config order), by the fsid recorded
+   at mount time (`fsids`), retrying with MNT_FORCE; a journal without fsids
+   is unmounted by path, where EINVAL means no longer mounted;
+3. drop scratch copies (tmpcopyup);
+4. remove the mount points create made, deepest first, except those another
+   mount is still on (another container's, on a shared rootfs);
 5. remove rctl rules and interface aliases; lower the parent's children.max.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import shutil
 import time
 
+from pyocijail.backends.freebsd.fsids import (
+    recorded_fsids,
+    sweep_jail_mounts,
+    unmount_recorded,
+)
 from pyocijail.backends.freebsd.kernel import MNT_FORCE, JailKernel
 from pyocijail.errors import KernelError
 from pyocijail.rootpath import open_parent_beneath
@@ -31,6 +38,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from pyocijail.backends.base import UndoLog
+    from pyocijail.backends.freebsd.kernel import Mounted
     from pyocijail.log import LogSink
 
 EXIT_WAIT = 10.0  # seconds to wait for a removed jail's processes
@@ -59,17 +67,25 @@ def destroy(k: JailKernel, log: LogSink, state: dict[str, Any], undo: UndoLog) -
             jids.setdefault(state["jail"], state["jid"])
     for name in names:
         attempt(_remove_jail, k, log, name, jids.get(name))
+    _unmount_all(k, log, entries, todo, attempt)
     for _, e in reversed(todo):
-        if e["op"] == "mount":
-            attempt(_unmount, k, e["target"])
-    for _, e in reversed(todo):
-        if e["op"] == "restore":
-            attempt(_restore, e["path"], e["saved"])
-        elif e["op"] == "scratch":
+        # "restore" entries (a journal of the dropped single-file copy fallback)
+        # are not replayed: writing the saved copy back followed links the jail
+        # could plant, onto any host file.
+        if e["op"] == "scratch":
             attempt(shutil.rmtree, e["path"], True)
     points = [e for _, e in todo if e["op"] == "mountpoint"]
+    listed: list[Mounted] = []
+    if points:
+        attempt(lambda: listed.extend(k.getfsstat()))
+    busy = {m.target for m in listed}
     order = sorted(enumerate(points), key=lambda ie: (-ie[1]["path"].count("/"), -ie[0]))
     for _, e in order:
+        if e["path"] in busy:
+            # Another container's mount on it (two pods on one rootfs): rmdir
+            # would be EBUSY; it is theirs to use, and ours to leave.
+            log.warn(f"destroy: keeping mount point {e['path']}: another mount is on it")
+            continue
         attempt(_remove_point, log, e["path"], e["kind"], e.get("anchor"))
     for name in names:  # also rules added later by `update`
         attempt(_rctl_clear, k, f"jail:{name}")
@@ -121,7 +137,30 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _unmount_all(k: JailKernel, log: LogSink, entries: list[dict[str, Any]],
+                 todo: list[tuple[int, dict[str, Any]]], attempt: Any) -> None:
+    mounts = [(i, e) for i, e in todo if e["op"] == "mount"]
+    sweeps = [e for _, e in todo if e["op"] == "jail.mounts"]
+    if not mounts and not sweeps:
+        return
+    recorded = recorded_fsids(entries)
+    listed: list[Mounted] = []
+    if not attempt(lambda: listed.extend(k.getfsstat())):
+        return  # nothing is unmounted blind; the error makes delete fail (retry)
+    ours = {(int(f[0]), int(f[1])) for f in recorded.values() if f}
+    targets = {e["target"] for _, e in mounts}
+    for e in sweeps:
+        attempt(sweep_jail_mounts, k, e["root"], ours, targets, listed)
+    by_fsid = {m.fsid: m for m in listed}
+    for i, e in reversed(mounts):
+        if i in recorded:
+            attempt(unmount_recorded, k, log, e["target"], recorded[i], by_fsid)
+        else:
+            attempt(_unmount, k, e["target"])
+
+
 def _unmount(k: JailKernel, target: str) -> None:
+    """By path: only for a mount journalled without its fsid."""
     try:
         k.unmount(target, 0)
     except KernelError as err:
@@ -134,15 +173,6 @@ def _unmount(k: JailKernel, target: str) -> None:
         except KernelError as again:
             if again.errno not in (errno.EINVAL, errno.ENOENT):
                 raise
-
-
-def _restore(path: str, saved: str | None) -> None:
-    if saved is None or not os.path.exists(saved):
-        return  # nothing was overwritten (or it was restored already)
-    shutil.copy2(saved, path)
-    os.unlink(saved)
-    with contextlib.suppress(OSError):
-        os.rmdir(os.path.dirname(saved))
 
 
 def _remove_point(log: LogSink, path: str, kind: str, anchor: str | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -297,23 +298,34 @@ def test_missing_parent_is_a_config_error(backend: FreeBSDBackend,
         backend.prepare(plan_of(backend, layout, config), MemoryUndoLog())
 
 
-def test_file_copy_fallback_restores_the_original(tmp_path: Path,
-                                                  layout: dict[str, Path]) -> None:
-    """Without single-file nullfs, files are copied in and restored at destroy."""
+def test_a_refused_file_mount_is_an_error_and_delete_writes_no_host_file(
+        tmp_path: Path, layout: dict[str, Path]) -> None:
+    """A file nullfs refuses is an error, not a copy: the old copy fallback saved the
+    image's file and wrote it back at delete through a link the jail's root could
+    plant there since (here /etc/hosts -> a host file), overwriting that host file."""
     sim = SimulatedKernel.configure(str(tmp_path / "old.json"), nullfs_files=False)
     backend = FreeBSDBackend(sim, RecordingLog())  # type: ignore[arg-type]
-    host = layout["host"]
-    config = base_config(mounts=[
-        {"destination": "/etc/hosts", "type": "nullfs", "source": str(host / "hosts")},
-        {"destination": "/run/.containerenv", "type": "nullfs",
-         "source": str(host / ".containerenv")}])
+    victim = tmp_path / "crontab"
+    victim.write_text("host crontab\n")
+    config = base_config(mounts=[{"destination": "/etc/hosts", "type": "nullfs",
+                                  "source": str(layout["host"] / "hosts")}])
     before = tree(layout["rootfs"])
     undo = MemoryUndoLog()
-    state = backend.prepare(plan_of(backend, layout, config), undo)
-    assert (layout["rootfs"] / "etc/hosts").read_text() == "10.88.0.2 web\n"
-    assert (layout["rootfs"] / "run/.containerenv").read_text() == "engine=podman\n"
+    state: dict[str, Any] = {}
+    with contextlib.suppress(KernelError):
+        state = backend.prepare(plan_of(backend, layout, config), undo)
+    refused = not state
+    hosts = layout["rootfs"] / "etc/hosts"
+    written = hosts.read_text()
+    hosts.unlink()  # what the jail's root does after create
+    hosts.symlink_to(victim)
     backend.destroy(state, undo)
+    assert victim.read_text() == "host crontab\n"
+    assert refused and written == "127.0.0.1 localhost\n"
+    hosts.unlink()
+    hosts.write_text(written)
     assert tree(layout["rootfs"]) == before
+    assert_clean(sim)
     assert os.listdir(layout["state"]) == []
 
 
@@ -437,6 +449,38 @@ def test_enter_attaches_and_records_order(backend: FreeBSDBackend, sim: Simulate
     os.waitpid(pid, 0)
     ops = [c[0] for c in sim.snapshot()["calls"]]
     assert ops.index("jail_attach") > max(i for i, o in enumerate(ops) if o == "nmount")
+    backend.destroy(state, undo)
+    assert_clean(sim)
+
+
+@pytest.mark.parametrize("how", ["enter", "join", "hook"])
+def test_the_attaching_process_disables_tracing_first(
+        backend: FreeBSDBackend, sim: SimulatedKernel, layout: dict[str, Path],
+        how: str) -> None:
+    """9(c): init, exec and hooks make themselves untraceable (procctl
+    PROC_TRACE_CTL_DISABLE, P_PID, their own pid) right before jail_attach, so the
+    jail's root can never ptrace a process holding host descriptors."""
+    plan = plan_of(backend, layout, base_config())
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan, undo)
+    start = len(sim.snapshot()["calls"])
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.chroot = lambda p: None  # type: ignore[assignment]  # membership only
+            if how == "enter":
+                backend.enter(plan)
+            elif how == "join":
+                FreeBSDBackend(sim, RecordingLog()).join(state, 1)  # type: ignore[arg-type]
+            else:
+                FreeBSDBackend(sim, RecordingLog()).enter_hook(plan)  # type: ignore[arg-type]
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    snap = sim.snapshot()
+    calls = [c for c in snap["calls"][start:] if c[0] in ("procctl", "jail_attach")]
+    assert calls == [["procctl", 0, pid, 7, 2], ["jail_attach", state["jid"]]]
+    assert [p for p, _ in snap["notrace"]] == [pid]
     backend.destroy(state, undo)
     assert_clean(sim)
 
@@ -596,3 +640,169 @@ def test_devfs_without_ruleset_gets_jails_default_4(backend: FreeBSDBackend,
     assert "mem" not in sim.snapshot()["mounts"][0]["visible"]
     backend.destroy(state, undo)
     assert_clean(sim)
+
+
+def _devfs_allowed(**jail: Any) -> dict[str, Any]:
+    return {"jail": {"allow": {"mount": ["devfs"]}, "enforceStatfs": 1, **jail}}
+
+
+@pytest.mark.parametrize(("mounts", "expected"), [
+    ([], 4),
+    ([{"destination": "/dev", "type": "devfs", "source": "devfs",
+       "options": ["ruleset=5"]}], 5)])
+def test_allow_mount_devfs_sets_the_jails_devfs_ruleset(
+        backend: FreeBSDBackend, sim: SimulatedKernel, layout: dict[str, Path],
+        mounts: list[dict[str, Any]], expected: int) -> None:
+    """F3: a jail that may mount devfs gets a devfs_ruleset (its /dev mount's, else 4):
+    left unset it inherits prison0's 0, and a devfs mounted inside shows every host
+    device (devfs_vfsops.c devfs_mount uses the prison's ruleset)."""
+    plan = plan_of(backend, layout, base_config(mounts=mounts, freebsd=_devfs_allowed()))
+    assert plan.jail.params["devfs_ruleset"] == expected
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan, undo)
+    assert sim.jail_get(plan.name)["devfs_ruleset"] == expected
+    backend.destroy(state, undo)
+    assert_clean(sim)
+
+
+def test_allow_mount_devfs_on_a_host_without_rulesets_is_refused(tmp_path: Path,
+                                                                 log: RecordingLog) -> None:
+    """The jail's devfs_ruleset is checked as a /dev mount's is: a host that never
+    loaded devfs.rules has no ruleset 4, and the kernel would create it empty."""
+    sim = SimulatedKernel.configure(str(tmp_path / "sim.json"), devfs_rules=False)
+    backend = FreeBSDBackend(sim, log)  # type: ignore[arg-type]
+    layout = _layout(tmp_path)
+    plan = plan_of(backend, layout, base_config(freebsd=_devfs_allowed()))
+    with pytest.raises(ConfigError, match="the jail's devfs_ruleset: devfs ruleset 4"):
+        backend.prepare(plan, MemoryUndoLog())
+    assert_clean(sim)
+
+
+def _volume_config(host: Path) -> dict[str, Any]:
+    return base_config(mounts=[
+        {"destination": "/data", "type": "nullfs", "source": str(host / "volume")},
+        {"destination": "/data/cache", "type": "tmpfs", "source": "tmpfs"}])
+
+
+def test_a_mount_sent_elsewhere_by_a_swapped_link_is_undone_and_refused(
+        backend: FreeBSDBackend, sim: SimulatedKernel, layout: dict[str, Path]) -> None:
+    """9(b): nmount resolves its path again. A jail sharing the volume swaps the
+    folder for a link to a host folder between plan and mount: the kernel mounts
+    there (host-wide: no mount namespace). Create sees f_mntonname is not the
+    planned path, unmounts that mount by its fsid, and fails."""
+    (layout["host"] / "volume/cache").mkdir()
+    plan = plan_of(backend, layout, _volume_config(layout["host"]))
+    victim = layout["tmp"] / "host-etc"
+    victim.mkdir()
+    (layout["host"] / "volume/cache").rmdir()
+    (layout["host"] / "volume/cache").symlink_to(victim)
+    undo = MemoryUndoLog()
+    with pytest.raises(KernelError, match="landed on .*host-etc") as info:
+        backend.prepare(plan, undo)
+    assert info.value.errno == errno.EXDEV
+    assert [m["target"] for m in sim.snapshot()["mounts"]] == [str(layout["rootfs"] / "data")]
+    backend.destroy({}, undo)
+    assert_clean(sim)
+
+
+def test_two_pods_on_one_rootfs_each_remove_only_their_own_mounts(
+        backend: FreeBSDBackend, sim: SimulatedKernel, layout: dict[str, Path]) -> None:
+    """podman's infra containers share one rootfs, so two pods stack their mounts
+    on the same paths: deleting the first must not take the second's (by path it
+    took the topmost, the second's), nor remove a mount point the second's mount
+    is on (rmdir would be EBUSY), and each delete succeeds."""
+    pods = []
+    for n, cid in enumerate(("pod1", "pod2")):
+        config = base_config(mounts=[
+            {"destination": "/dev", "type": "devfs", "source": "devfs",
+             "options": ["ruleset=4", f"rule=path zero{n} unhide"]},
+            {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+             "options": [f"size={n + 1}m"]},
+            {"destination": "/catatonit", "type": "nullfs",
+             "source": str(layout["host"] / "hostname")}])  # pod1 creates this point
+        undo = MemoryUndoLog()
+        pods.append((backend.prepare(plan_of(backend, layout, config, cid), undo), undo))
+    second = sim.snapshot()["mounts"][3:]
+    backend.destroy(*pods[0])
+    assert sim.snapshot()["mounts"] == second
+    assert (layout["rootfs"] / "catatonit").is_file()  # pod2's file mount is on it
+    assert [j["name"] for j in sim.snapshot()["jails"].values()] == ["pod2"]
+    backend.destroy(*pods[1])
+    assert_clean(sim)
+
+
+def test_mounts_the_jail_made_inside_itself_are_removed_at_delete(
+        backend: FreeBSDBackend, sim: SimulatedKernel, layout: dict[str, Path]) -> None:
+    """F10: with allow.mount and enforce_statfs < 2 the jail's root can mount inside
+    the jail; jail_remove leaves those mounted. delete finds them below the jail's
+    root in the mount list and unmounts them by fsid, deepest first."""
+    config = base_config(
+        mounts=[{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}],
+        freebsd={"jail": {"allow": {"mount": ["tmpfs", "nullfs"]}, "enforceStatfs": 1}})
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan_of(backend, layout, config), undo)
+    root = layout["rootfs"]
+    (root / "usr/share/inner").mkdir()
+    for path in (root / "usr/share", root / "usr/share/inner", root / "tmp/x"):
+        if not path.exists():
+            path.mkdir()
+        sim.nmount("tmpfs", "tmpfs", str(path), 0, {})  # as the jail's root would
+    backend.destroy(state, undo)
+    assert_clean(sim)
+
+
+def test_create_from_a_runtime_inside_a_jail_skips_the_devfs_rules_check(
+        sim: SimulatedKernel, layout: dict[str, Path]) -> None:
+    """podman in a jail: the jail may not read devfs rules (PRIV_DEVFS_RULE), and its
+    own devfs_ruleset applies to every devfs it mounts, so create does not fail on
+    the check (it did, with EPERM, for every container with a /dev)."""
+    outer = layout["tmp"] / "outer"
+    outer.mkdir()
+    sim.jail_set({"name": "outer", "path": str(outer), "persist": True, "children.max": 4,
+                  "enforce_statfs": 1, "allow.raw_sockets": True, "allow.chflags": True,
+                  "sysvmsg": "new", "sysvsem": "new", "sysvshm": "new",
+                  "devfs_ruleset": 4}, create=True)
+    config = base_config(mounts=[{"destination": "/dev", "type": "devfs",
+                                  "source": "devfs", "options": ["ruleset=4"]}])
+    result = layout["tmp"] / "result"
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.chroot = lambda p: None  # type: ignore[assignment]  # membership only
+            sim.jail_attach(sim.jail_get("outer")["jid"])
+            log = RecordingLog()
+            backend = FreeBSDBackend(sim, log)  # type: ignore[arg-type]
+            undo = MemoryUndoLog()
+            state = backend.prepare(plan_of(backend, layout, config), undo)
+            jail = sim.jail_get(state["jail"])
+            dev = sim.snapshot()["mounts"][0]
+            backend.destroy(state, undo)
+            result.write_text(json.dumps([state["jail"], jail["parent"], dev["ruleset"],
+                                          log.warnings]))
+        except BaseException as err:  # noqa: BLE001  # reported to the parent
+            result.write_text(json.dumps(repr(err)))
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    outcome = json.loads(result.read_text())
+    assert outcome == ["c1", sim.jail_get("outer")["jid"], 4, []], outcome
+    assert [j["name"] for j in sim.snapshot()["jails"].values()] == ["outer"]
+    sim.jail_remove(sim.jail_get("outer")["jid"])
+    assert_clean(sim)
+
+
+def test_a_file_mount_over_a_hard_linked_image_file_says_why(
+        backend: FreeBSDBackend, sim: SimulatedKernel, layout: dict[str, Path]) -> None:
+    """F9: FreeBSD mounts a file only over a file with one link (EINVAL otherwise);
+    base-derived images hard-link files. Create fails naming that, and leaves nothing."""
+    os.link(layout["rootfs"] / "etc/hosts", layout["rootfs"] / "etc/hosts.orig")
+    before = tree(layout["rootfs"])
+    config = base_config(mounts=[{"destination": "/etc/hosts", "type": "nullfs",
+                                  "source": str(layout["host"] / "hosts")}])
+    undo = MemoryUndoLog()
+    with pytest.raises(KernelError, match="2 hard links") as info:
+        backend.prepare(plan_of(backend, layout, config), undo)
+    assert info.value.errno == errno.EINVAL
+    backend.destroy({}, undo)
+    assert_clean(sim)
+    assert tree(layout["rootfs"]) == before

@@ -256,3 +256,79 @@ def test_devfs_rule_depth_reads_the_sysctl() -> None:
     with pytest.raises(KernelError) as info:
         kernel.devfs_rule_depth()
     assert info.value.errno == errno.ENOENT and "vfs.devfs.rule_depth" in str(info.value)
+
+
+def test_procctl_passes_a_64_bit_id_and_a_pointer_to_the_int() -> None:
+    """procctl(idtype_t, id_t, int, void *): id_t is 64-bit, PROC_TRACE_CTL reads
+    an int through the pointer (kern_procctl.c trace_ctl); -1 is a KernelError."""
+    import errno
+
+    seen: list[tuple[object, ...]] = []
+
+    class FakeLibc:
+        def procctl(self, idtype, ident, cmd, data) -> int:
+            seen.append((type(idtype), idtype.value, type(ident), ident.value, cmd.value,
+                         data._obj.value))
+            if ident.value == 2**40:
+                ctypes.set_errno(errno.ESRCH)
+                return -1
+            return 0
+
+    kernel = libc.LibcKernel()
+    kernel._libc = FakeLibc()
+    kernel.procctl(0, 1234, 7, 2)
+    assert seen == [(ctypes.c_int, 0, ctypes.c_int64, 1234, 7, 2)]
+    with pytest.raises(KernelError) as info:
+        kernel.procctl(0, 2**40, 7, 2)
+    assert info.value.errno == errno.ESRCH
+
+
+def test_statfs_and_getfsstat_read_freebsd_14s_struct_statfs() -> None:
+    """struct statfs as sys/sys/mount.h (STATFS_VERSION 0x20140518): 2344 bytes,
+    f_fsid at 192, f_fstypename at 280, f_mntfromname at 296, f_mntonname at 1320;
+    getfsstat(NULL, 0, MNT_NOWAIT) counts, then fills a buffer of that size."""
+    import errno
+
+    from pyocijail.backends.freebsd.kernel import Mounted
+
+    assert ctypes.sizeof(libc.Statfs) == 2344
+    assert (libc.Statfs.f_fsid.offset, libc.Statfs.f_fstypename.offset,
+            libc.Statfs.f_mntfromname.offset, libc.Statfs.f_mntonname.offset) == \
+        (192, 280, 296, 1320)
+
+    def fill(address: int, fsid: tuple[int, int], fstype: bytes, on: bytes) -> None:
+        raw = bytearray(2344)
+        raw[192:200] = struct.pack("=ii", *fsid)
+        raw[280:280 + len(fstype)] = fstype
+        raw[296:301] = b"tmpfs"
+        raw[1320:1320 + len(on)] = on
+        ctypes.memmove(address, bytes(raw), len(raw))
+
+    table = [((-16776958, 53), b"ufs", b"/"), ((-5, 135), b"tmpfs", b"/j/tmp")]
+
+    class FakeLibc:
+        def statfs(self, path, buf) -> int:
+            if path != b"/j/tmp":
+                ctypes.set_errno(errno.ENOENT)
+                return -1
+            fill(ctypes.addressof(buf._obj), *table[1])
+            return 0
+
+        def getfsstat(self, buf, size, mode) -> int:
+            assert mode.value == libc.MNT_NOWAIT
+            if buf is None:
+                assert size.value == 0
+                return len(table)
+            assert size.value == ctypes.sizeof(buf) >= len(table) * 2344
+            for i, row in enumerate(table):
+                fill(ctypes.addressof(buf) + i * 2344, *row)
+            return len(table)
+
+    kernel = libc.LibcKernel()
+    kernel._libc = FakeLibc()
+    assert kernel.statfs("/j/tmp") == Mounted((-5, 135), "tmpfs", "tmpfs", "/j/tmp")
+    assert [m.target for m in kernel.getfsstat()] == ["/", "/j/tmp"]
+    assert kernel.getfsstat()[0].fsid == (-16776958, 53)
+    with pytest.raises(KernelError) as info:
+        kernel.statfs("/nope")
+    assert info.value.errno == errno.ENOENT

@@ -403,9 +403,16 @@ def test_file_nullfs_on_old_kernel_is_enotdir(tmp_path: Path, root: Path) -> Non
     fails(errno.ENOTDIR, sim.nmount, "nullfs", str(root / "file"), str(root / "file"), 0, {})
 
 
-def test_dir_on_file_is_enotdir(sim: SimulatedKernel, root: Path) -> None:
-    """nullfs source and mount point must be of the same kind."""
-    fails(errno.ENOTDIR, sim.nmount, "nullfs", str(root / "mnt"), str(root / "file"), 0, {})
+def test_nullfs_file_and_dir_mismatch_and_hard_links_are_einval(sim: SimulatedKernel,
+                                                                root: Path) -> None:
+    """F9: nullfs source and mount point must be of the same kind (null_vfsops.c
+    nullfs_mount: EINVAL, not ENOTDIR), and a file mount point must have one link
+    (vfs_mount.c vfs_domount_first: EINVAL)."""
+    fails(errno.EINVAL, sim.nmount, "nullfs", str(root / "mnt"), str(root / "file"), 0, {})
+    fails(errno.EINVAL, sim.nmount, "nullfs", str(root / "file"), str(root / "mnt"), 0, {})
+    os.link(root / "file", root / "link")
+    fails(errno.EINVAL, sim.nmount, "nullfs", str(root / "file"), str(root / "link"), 0, {})
+    assert sim.snapshot()["mounts"] == []
 
 
 def test_unmount_nothing_is_einval(sim: SimulatedKernel, root: Path) -> None:
@@ -648,3 +655,76 @@ def test_host_without_loaded_rules_has_no_rulesets(tmp_path: Path) -> None:
     bare = SimulatedKernel.configure(str(tmp_path / "bare.json"), devfs_rules=False)
     assert bare.snapshot()["devfs_rulesets"] == {}
     assert bare.devfs_ruleset_rules(4) == []
+
+
+def test_procctl_trace_ctl_is_recorded_and_checked(sim: SimulatedKernel) -> None:
+    """PROC_TRACE_CTL_DISABLE on a live process is recorded; an unknown state is
+    EINVAL, a missing process ESRCH, re-enabling another's EPERM (trace_ctl)."""
+    sim.procctl(0, os.getpid(), 7, 2)
+    assert [p for p, _ in sim.snapshot()["notrace"]] == [os.getpid()]
+    fails(errno.EINVAL, sim.procctl, 0, os.getpid(), 7, 9)
+    fails(errno.ESRCH, sim.procctl, 0, 2**22 + 1, 7, 2)
+    fails(errno.EPERM, sim.procctl, 0, 1, 7, 1)
+    sim.procctl(0, os.getpid(), 7, 1)
+    assert sim.snapshot()["notrace"] == []
+
+
+def test_nmount_follows_a_swapped_link_and_records_where_it_landed(
+        sim: SimulatedKernel, root: Path, tmp_path: Path) -> None:
+    """nmount resolves its path with links followed (vfs_domount namei FOLLOW) and
+    the mount's f_mntonname is where it landed; statfs follows the same way."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (root / "mnt/sub").rmdir()
+    (root / "mnt/sub").symlink_to(elsewhere)
+    sim.nmount("tmpfs", "tmpfs", str(root / "mnt/sub"), 0, {})
+    here = sim.statfs(str(root / "mnt/sub"))
+    assert here.target == str(elsewhere) and here.fstype == "tmpfs"
+    assert [m.target for m in sim.getfsstat()] == ["/", str(elsewhere)]
+    assert sim.statfs(str(root)).target == "/"
+
+
+def test_unmount_by_fsid(sim: SimulatedKernel, root: Path) -> None:
+    """MNT_BYFSID takes "FSID:%d:%d" (kern_unmount): that very mount goes, even
+    under another stacked on the same path (forced); EINVAL if the string does not
+    scan, ENOENT for an fsid no mount has."""
+    from pyocijail.backends.freebsd.kernel import MNT_BYFSID, fsid_path
+
+    sim.nmount("tmpfs", "tmpfs", str(root / "mnt"), 0, {"size": "1m"})
+    sim.nmount("tmpfs", "tmpfs", str(root / "mnt"), 0, {"size": "2m"})
+    lower, upper = sim.getfsstat()[1:]
+    assert lower.fsid != upper.fsid and sim.statfs(str(root / "mnt")).fsid == upper.fsid
+    fails(errno.EBUSY, sim.unmount, fsid_path(lower.fsid), MNT_BYFSID)
+    sim.unmount(fsid_path(lower.fsid), MNT_BYFSID | MNT_FORCE)
+    assert sim.getfsstat()[1:] == [upper]
+    fails(errno.ENOENT, sim.unmount, fsid_path(lower.fsid), MNT_BYFSID)
+    fails(errno.EINVAL, sim.unmount, str(root / "mnt"), MNT_BYFSID)
+    sim.unmount(fsid_path(upper.fsid), MNT_BYFSID)
+    assert sim.snapshot()["mounts"] == []
+
+
+def test_a_jail_may_not_read_devfs_rules_and_mounts_with_its_own_ruleset(
+        sim: SimulatedKernel, root: Path) -> None:
+    """From inside a jail: `devfs rule show` is EPERM (PRIV_DEVFS_RULE); a devfs
+    mount gets the jail's devfs_ruleset, and asking for another one is EPERM
+    (devfs_vfsops.c devfs_mount); jail_get names are relative to the caller's jail."""
+    jid = jail(sim, root, "outer", devfs_ruleset=4, **{"children.max": 1})
+    result = root / "result"
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.chroot = lambda p: None  # type: ignore[assignment]  # membership only
+            sim.jail_attach(jid)
+            got = [fails(errno.EPERM, sim.devfs_ruleset_rules, 4).errno,
+                   fails(errno.EPERM, sim.nmount, "devfs", "devfs", str(root / "dev"), 0,
+                         {"ruleset": "5"}).errno]
+            sim.nmount("devfs", "devfs", str(root / "dev"), 0, {"ruleset": "0"})
+            sim.jail_set({"name": "inner", "path": str(root), "persist": True}, create=True)
+            got += [sim.snapshot()["mounts"][0]["ruleset"], sim.jail_get("inner")["parent"]]
+            result.write_text(repr(got))
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert result.read_text() == repr([errno.EPERM, errno.EPERM, 4, jid])
+    sim.unmount(str(root / "dev"), 0)
+    sim.jail_remove(jid)
