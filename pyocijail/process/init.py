@@ -76,8 +76,10 @@ def init_main(backend: Backend, plan: Plan, process: Process, hooks: dict[str, l
         msg = chan.recv()
         if not msg or msg.get("t") != GO:
             os._exit(1)
+        # As runc: createContainer runs in the rootfs (before pivot_root),
+        # startContainer in process.cwd.
         run_hooks("createContainer", hooks.get("createContainer", []), msg["state"],
-                  in_child=lambda: backend.enter_hook(plan))
+                  in_child=lambda: backend.enter_hook(plan), cwd=plan.rootfs)
         backend.enter(plan)
         failpoint("create.init.after-enter")
         setup.ensure_cwd(process)
@@ -124,7 +126,7 @@ def _await_start(backend: Backend, process: Process, path: str, hooks: dict[str,
         state = jsonlite.loads(read_stream_line(conn))
         if failure is not None:
             raise failure
-        run_hooks("startContainer", hooks.get("startContainer", []), state)
+        run_hooks("startContainer", hooks.get("startContainer", []), state, cwd=process.cwd)
         if env is None:
             env = setup.become_user(backend, process)
         setup.exec_as_user(backend, process, path, env, preserve_fds=preserve_fds,
