@@ -76,8 +76,8 @@ def test_hostile_ids_are_refused(runtime, bundle, bad_id):
     """Ids that could become paths or other jails' names are refused before anything."""
     b = bundle(["true"])
     res = runtime("create", "--bundle", b, bad_id)
-    if bad_id.startswith("-"):  # taken for an option: a usage error (exit 2)
-        assert res.code == 2 and "required: ID" in res.err
+    if bad_id.startswith("-"):  # taken for an option: a usage error
+        assert res.code == 1 and "required: ID" in res.err
     else:
         assert res.code == 1 and "invalid container id" in res.err
     assert runtime.ids() == []
