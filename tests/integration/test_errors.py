@@ -71,7 +71,7 @@ def test_debug_log_traces_kernel_steps(runtime, bundle, workdir):
     assert all(o["level"] == "debug" for o in _log_objects(log))
 
 
-@pytest.mark.parametrize("bad_id", ["../x", "a/b", "..", "-x", "a.b", "x" * 300, "a b"])
+@pytest.mark.parametrize("bad_id", ["../x", "a/b", "..", ".", ".x", "-x", "x" * 300, "a b"])
 def test_hostile_ids_are_refused(runtime, bundle, bad_id):
     """Ids that could become paths or other jails' names are refused before anything."""
     b = bundle(["true"])
@@ -80,6 +80,18 @@ def test_hostile_ids_are_refused(runtime, bundle, bad_id):
         assert res.code == 1 and "required: ID" in res.err
     else:
         assert res.code == 1 and "invalid container id" in res.err
+    assert runtime.ids() == []
+
+
+@pytest.mark.parametrize("good_id", ["my.app", "_x", "a.b.c"])
+def test_ids_runc_accepts_are_accepted(runtime, bundle, good_id):
+    """Dots and a leading underscore, as runc allows: a whole lifecycle works."""
+    b = bundle(["sleep", "30"])
+    runtime.ok("create", "--bundle", b, good_id)
+    assert runtime.state(good_id)["id"] == good_id
+    assert [row["id"] for row in runtime.ok("list", "--format", "json").json()] == [good_id]
+    runtime.ok("start", good_id)
+    runtime.ok("delete", "--force", good_id)
     assert runtime.ids() == []
 
 
