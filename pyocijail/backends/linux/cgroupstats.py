@@ -51,10 +51,17 @@ def _keyed(directory: str, name: str) -> dict[str, int]:
 
 
 def _dir(groups: Iterable[Cgroup], controller: str) -> tuple[str, int] | None:
-    """The directory that holds `controller`'s files, and its hierarchy's version."""
+    """The directory that holds `controller`'s files, and its hierarchy's version:
+    a v1 hierarchy of that controller first (on a hybrid host the unified one
+    has none), else the v2 group ("io" for blkio; cpu.stat is always there)."""
+    groups = tuple(groups)
     for g in groups:
-        if g.version == 2 or g.has(controller):
-            return g.dir, g.version
+        if g.version == 1 and g.has(controller):
+            return g.dir, 1
+    v2_name = "io" if controller == "blkio" else controller
+    for g in groups:
+        if g.version == 2 and (g.has(v2_name) or controller == "cpu"):
+            return g.dir, 2
     return None
 
 
@@ -180,7 +187,7 @@ def _pids(groups: tuple[Cgroup, ...]) -> dict[str, int]:
 
 
 def _blkio(groups: tuple[Cgroup, ...]) -> dict[str, Any]:
-    found = _dir(groups, "blkio" if not any(g.version == 2 for g in groups) else "io")
+    found = _dir(groups, "blkio")
     if found is None:
         return {}
     d, version = found
