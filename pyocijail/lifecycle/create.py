@@ -78,7 +78,9 @@ def create(ctx: Context, req: CreateRequest) -> Record:
     backend = ctx.backend
     plan = backend.plan(req.id, spec, bundle, ctx.store.path(req.id))
     if ctx.log.debugging:
-        ctx.log.debug(f"plan: {plan.to_json()}")
+        from pyocijail import jsonlite
+
+        ctx.log.debug(f"plan: {jsonlite.dumps(plan.to_json())}")  # JSON, not a Python repr
 
     hooks = hook_lists(spec)
     cdir = ctx.store.create(req.id)

@@ -71,6 +71,16 @@ def test_debug_log_traces_kernel_steps(runtime, bundle, workdir):
     assert all(o["level"] == "debug" for o in _log_objects(log))
 
 
+def test_debug_log_shows_the_plan_as_json(runtime, bundle, workdir):
+    """The plan line of --log-level debug is JSON one can feed to jq, not a Python repr."""
+    log = os.path.join(workdir, "debug.log")
+    runtime.ok("run", "--bundle", bundle(["true"]), "c1",
+               globals_=("--log", log, "--log-format", "json", "--log-level", "debug"))
+    (line,) = [o["msg"] for o in _log_objects(log) if o["msg"].startswith("plan: ")]
+    plan = json.loads(line[len("plan: "):])
+    assert plan["id"] == "c1" and plan["rootfs"].endswith("/rootfs")
+
+
 @pytest.mark.parametrize("bad_id", ["../x", "a/b", "..", ".", ".x", "-x", "x" * 300, "a b"])
 def test_hostile_ids_are_refused(runtime, bundle, bad_id):
     """Ids that could become paths or other jails' names are refused before anything."""
