@@ -66,5 +66,8 @@ def events(ctx: Context, container_id: str, write: Callable[[dict[str, Any]], No
         for _ in range(max(0, count - seen)):
             write({"type": "oom", "id": container_id})
         seen = max(seen, count)
-        if _backend_state(ctx, container_id) is None:
-            return  # stopped: runc ends when the cgroup goes
+        try:
+            if _backend_state(ctx, container_id) is None:
+                return  # stopped: runc ends when the cgroup goes
+        except PyocijailError:
+            return  # deleted meanwhile: the same end
