@@ -110,21 +110,3 @@ def test_events_of_a_stopped_container_is_refused(runtime, bundle, cid, linux_se
     res = runtime("events", "--interval", "0s", cid)
     assert res.code == 1 and "must be greater than 0" in res.err, res
 
-
-def test_the_event_stream_ends_when_the_container_is_deleted(runtime, bundle, cid,
-                                                             linux_section):
-    """A created container deleted while `events` streams: the stream ends, exit 0."""
-    b = make(bundle, ["sleep", "30"], linux_section)
-    runtime.ok("create", "--bundle", b, cid)
-    events = subprocess.Popen(runtime.argv("events", "--interval", "100ms", cid),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env=runtime.env)
-    try:
-        assert json.loads(events.stdout.readline())["type"] == "stats"
-        runtime.ok("delete", "--force", cid)
-        out, err = events.communicate(timeout=10)
-    finally:
-        if events.poll() is None:
-            events.kill()
-            events.wait()
-    assert events.returncode == 0 and err == "", err
