@@ -13,7 +13,7 @@ class PyocijailError(Exception):
 
 
 class UsageError(PyocijailError):
-    """The command line is wrong (exit 2, like runc's usage errors)."""
+    """The command line is wrong (exit 1 and one line, like every failure)."""
 
 
 class InvalidId(PyocijailError):

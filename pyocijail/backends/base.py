@@ -53,6 +53,8 @@ class UndoLog(Protocol):
 class Plan(Protocol):
     """A backend's complete, ordered description of a container (a frozen value class)."""
 
+    rootfs: str  # the root's host path (createContainer hooks start there, as in runc)
+
     def to_json(self) -> dict[str, Any]: ...
 
     def to_text(self) -> str: ...

@@ -41,6 +41,7 @@ COMMANDS = {
     "events": "events",
     "checkpoint": "unsupported",
     "restore": "unsupported",
+    "help": "help",
 }
 
 #: Hot commands: a plain argv (known flags, then the right number of words)
@@ -106,8 +107,10 @@ class GlobalOptions:
         self.help = False
 
 
-def parse_globals(argv: list[str]) -> GlobalOptions:
-    opts = GlobalOptions()
+def parse_globals(argv: list[str], opts: GlobalOptions | None = None) -> GlobalOptions:
+    """Fill `opts` (new if None) from the flags before the command; on a usage
+    error `opts` keeps what came before it (the --log to report it in)."""
+    opts = GlobalOptions() if opts is None else opts
     i = 0
     while i < len(argv):
         word = argv[i]
@@ -139,10 +142,8 @@ def parse_globals(argv: list[str]) -> GlobalOptions:
     return opts
 
 
-def _usage() -> str:
-    return ("usage: pyocijail [--root DIR] [--log FILE] [--log-format text|json] "
-            "[--log-level LEVEL] COMMAND [OPTIONS] ID\n\ncommands: "
-            + ", ".join(sorted(COMMANDS)) + "\n")
+#: appended to a usage error: the error stays one line (the README's promise)
+_SEE_HELP = " (pyocijail --help lists the commands)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,8 +185,13 @@ def _leave(status: list[int]) -> None:
 
 def _main(argv: list[str]) -> int:
     sink = LogSink()
+    opts = GlobalOptions()
     try:
-        opts = parse_globals(argv)
+        try:
+            parse_globals(argv, opts)
+        except UsageError:
+            _configure_anyway(sink, opts)
+            raise
         sink.configure(opts.log, opts.log_format, opts.log_level)
         if opts.version:
             from pyocijail.buildinfo import commit
@@ -195,23 +201,30 @@ def _main(argv: list[str]) -> int:
             return 0
         if opts.command is None:
             if opts.help:
-                sys.stdout.write(_usage())
+                from pyocijail.cli.help import usage
+
+                sys.stdout.write(usage())
                 return 0
-            raise UsageError("no command given\n" + _usage())
+            raise UsageError("no command given" + _SEE_HELP)
         if opts.command not in COMMANDS:
-            raise UsageError(f"unknown command {opts.command!r}\n" + _usage())
+            raise UsageError(f"unknown command {opts.command!r}" + _SEE_HELP)
         code = _run_command(opts, sink)
         sink.flush()
         return code
     except PyocijailError as err:
-        if isinstance(err, UsageError):
-            sink.error(str(err))  # may carry the usage text
-            return 2
+        # Usage errors too: exit 1 and one line, where runc's exit 1 has a
+        # usage text after it (podman parses the --log file as one object).
         sink.error(one_line(str(err)))
         return 1
     except KeyboardInterrupt:
         sink.error("interrupted")
         return 130
+
+
+def _configure_anyway(sink: LogSink, opts: GlobalOptions) -> None:
+    """A bad global flag is still reported in the --log given before it."""
+    fmt = opts.log_format.lower()
+    sink.configure(opts.log, fmt if fmt in ("text", "json") else "text", None)
 
 
 def _run_command(opts: GlobalOptions, sink: LogSink) -> int:
@@ -226,7 +239,7 @@ def _run_command(opts: GlobalOptions, sink: LogSink) -> int:
     simple = _simple_args(opts.command, opts.rest)
     if simple is not None:
         return int(module.run(simple, ctx) or 0)
-    parser = _Parser(prog=f"pyocijail {opts.command}",
+    parser = _Parser(prog=f"pyocijail {opts.command}", command=opts.command,
                      description=(module.__doc__ or "").strip().splitlines()[0])
     module.add_arguments(parser, opts.command)
     args = parser.parse_args(opts.rest)
@@ -313,11 +326,11 @@ def _option_value(choices: "Any", word: str, attached: bool = False) -> "Any":
 class _Parser:
     """argparse, but usage errors become `UsageError` instead of SystemExit(2)."""
 
-    def __new__(cls, **kwargs: object) -> object:
+    def __new__(cls, command: str, **kwargs: object) -> object:
         import argparse
 
         class Parser(argparse.ArgumentParser):
             def error(self, message: str) -> None:  # type: ignore[override]
-                raise UsageError(f"{self.prog}: {message}")
+                raise UsageError(f"{command}: {message}")
 
         return Parser(allow_abbrev=False, **kwargs)  # type: ignore[arg-type]

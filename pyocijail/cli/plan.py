@@ -18,10 +18,12 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
-    parser.add_argument("--platform", choices=("freebsd", "linux"), default="freebsd")
-    parser.add_argument("--format", choices=("json", "text"), default="json")
-    parser.add_argument("--bundle", "-b", default=".")
-    parser.add_argument("id")
+    parser.add_argument("--platform", choices=("freebsd", "linux"), default="freebsd",
+                        help="the backend whose plan to show (default: freebsd)")
+    parser.add_argument("--format", choices=("json", "text"), default="json",
+                        help="json (default) or a readable list")
+    parser.add_argument("--bundle", "-b", default=".", help="bundle directory (default: .)")
+    parser.add_argument("id", metavar="ID", help="container id (names the jail)")
 
 
 def load_config(bundle: str) -> Any:

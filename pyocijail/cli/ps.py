@@ -1,4 +1,5 @@
-"""List the processes of a container (`--format json`: a JSON array of pids)."""
+"""Show the processes of a container: `ps -ef` rows (or `ps ID -- PS-OPTIONS`), or
+`--format json`, the JSON array of pids containerd reads."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ from pyocijail.cli._common import add_id
 
 
 def add_arguments(parser, name):  # type: ignore[no-untyped-def]
-    parser.add_argument("--format", "-f", choices=("table", "json"), default="table")
+    import argparse
+
+    parser.add_argument("--format", "-f", choices=("table", "json"), default="table",
+                        help="table: the host's ps output for the container's processes "
+                        "(default); json: the pids")
     add_id(parser)
-    parser.add_argument("ps_args", nargs="*", help="accepted for runc compatibility")
+    parser.add_argument("ps_args", nargs=argparse.REMAINDER, metavar="PS-OPTIONS",
+                        help="options for ps(1) instead of -ef (after `--` if they start "
+                        "with '-')")
 
 
 def run(args, ctx):  # type: ignore[no-untyped-def]
@@ -21,6 +28,36 @@ def run(args, ctx):  # type: ignore[no-untyped-def]
         import json
 
         sys.stdout.write(json.dumps(pids) + "\n")
-    else:
-        sys.stdout.write("PID\n" + "".join(f"{p}\n" for p in pids))
+        return 0
+    ps_args = args.ps_args[1:] if args.ps_args[:1] == ["--"] else args.ps_args
+    sys.stdout.write(table(pids, ps_args or ["-ef"]))
     return 0
+
+
+def table(pids: list[int], ps_args: list[str]) -> str:
+    """runc's way: run the host's ps with `ps_args` and keep the header and the rows
+    whose PID column is one of `pids`."""
+    import subprocess
+
+    from pyocijail.errors import PyocijailError
+
+    try:
+        res = subprocess.run(["ps", *ps_args], capture_output=True, text=True, check=False,
+                             errors="replace")
+    except OSError as err:
+        raise PyocijailError(f"ps: {err.strerror}") from None
+    if res.returncode != 0:
+        detail = (res.stderr or res.stdout).strip().splitlines()
+        raise PyocijailError(f"ps {' '.join(ps_args)}: "
+                             f"{detail[0] if detail else f'exit status {res.returncode}'}")
+    lines = res.stdout.splitlines()
+    if not lines:
+        return ""
+    header = lines[0].split()
+    if "PID" not in header:
+        raise PyocijailError("ps output has no PID column (keep one in the -o list)")
+    column = header.index("PID")
+    wanted = {str(p) for p in pids}
+    rows = [line for line in lines[1:]
+            if len(line.split()) > column and line.split()[column] in wanted]
+    return "".join(f"{line}\n" for line in [lines[0], *rows])

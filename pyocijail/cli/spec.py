@@ -4,8 +4,14 @@ from __future__ import annotations
 
 
 def add_arguments(parser, name):  # type: ignore[no-untyped-def]
-    parser.add_argument("--bundle", "-b", default=".", help="where to write config.json")
-    parser.add_argument("--platform", choices=("linux", "freebsd"), default=None)
+    parser.add_argument("--bundle", "-b", default=".",
+                        help="where to write config.json (default: .)")
+    parser.add_argument("--platform", choices=("linux", "freebsd"), default=None,
+                        help="the platform the config is for (default: this host's)")
+    # runc has no such flag: its spec always asks for a terminal, which `create`
+    # without --console-socket then refuses (the trap the debugging recipe avoids).
+    parser.add_argument("--no-terminal", action="store_true",
+                        help="write process.terminal false (create needs no console socket)")
     parser.add_argument("--rootless", action="store_true", help="accepted; ignored")
 
 
@@ -18,7 +24,8 @@ def run(args, ctx):  # type: ignore[no-untyped-def]
     from pyocijail.lifecycle import defaults
 
     platform = args.platform or host_platform()
-    doc = defaults.freebsd_config() if platform == "freebsd" else defaults.linux_config()
+    make = defaults.freebsd_config if platform == "freebsd" else defaults.linux_config
+    doc = make(terminal=not args.no_terminal)
     path = os.path.join(args.bundle, "config.json")
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)

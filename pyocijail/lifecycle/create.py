@@ -17,6 +17,7 @@ from pyocijail.failpoints import failpoint
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from pyocijail.lifecycle.context import Context
@@ -77,7 +78,9 @@ def create(ctx: Context, req: CreateRequest) -> Record:
     backend = ctx.backend
     plan = backend.plan(req.id, spec, bundle, ctx.store.path(req.id))
     if ctx.log.debugging:
-        ctx.log.debug(f"plan: {plan.to_json()}")
+        from pyocijail import jsonlite
+
+        ctx.log.debug(f"plan: {jsonlite.dumps(plan.to_json())}")  # JSON, not a Python repr
 
     hooks = hook_lists(spec)
     cdir = ctx.store.create(req.id)
@@ -176,25 +179,29 @@ def _spawn(ctx: Context, cdir: ContainerDir, record: Record, plan: Any, process:
     undo.append({"op": "process", "pid": pid, "startTime": record.start_time})
     cdir.write(record)  # a crash from here on leaves a pid that delete can kill
     failpoint("create.after-pid-recorded")
+    def explain() -> str | None:
+        why = getattr(backend, "why_init_died", None)  # (Linux: the memory limit's OOM kill)
+        return why(plan) if why is not None else None
+
     try:
-        _expect(parent, ISOLATED)
+        _expect(parent, ISOLATED, explain)
         failpoint("create.after-isolated")
         state = record.oci_state("creating")
         run_stage(ctx, "prestart", hooks, state)
         run_stage(ctx, "createRuntime", hooks, state)
         parent.send(GO, state=state)
         failpoint("create.after-go")
-        _expect(parent, READY)
+        _expect(parent, READY, explain)
     except BaseException:
         parent.close()
         raise
     return pid, parent
 
 
-def _expect(chan: Channel, kind: str) -> None:
+def _expect(chan: Channel, kind: str, explain: Callable[[], str | None]) -> None:
     msg = chan.recv()
     if msg is None:
-        raise PyocijailError("container init exited before it was ready")
+        raise PyocijailError(explain() or "container init exited before it was ready")
     if msg.get("t") == "error":
         raise PyocijailError(str(msg.get("msg")))
     if msg.get("t") != kind:

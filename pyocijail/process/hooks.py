@@ -32,17 +32,28 @@ OUTPUT_LIMIT = 16384
 
 
 def run_hooks(stage: str, hooks: list[dict[str, Any]], state: dict[str, Any], *,
-              log: Any = None, in_child: Callable[[], None] | None = None) -> None:
-    """Run each hook in order; the first failure raises HookError."""
+              log: Any = None, in_child: Callable[[], None] | None = None,
+              cwd: str | None = None, keep_going: bool = False) -> None:
+    """Run each hook in order, in `cwd` (None: ours); a failure raises HookError.
+
+    `keep_going` (poststop: the spec's "the remaining hooks and lifecycle
+    continue") runs the rest after a failure, warns for each one on `log`,
+    and raises nothing."""
     payload = jsonlite.dumps(state).encode()
     for hook in hooks:
         if log is not None:
             log.debug(f"hook {stage}: {hook['path']} {hook.get('args') or [hook['path']]}")
-        _run_one(stage, hook, payload, in_child)
+        try:
+            _run_one(stage, hook, payload, in_child, cwd)
+        except HookError as err:
+            if not keep_going:
+                raise
+            if log is not None:
+                log.warn(str(err))
 
 
 def _run_one(stage: str, hook: dict[str, Any], payload: bytes,
-             in_child: Callable[[], None] | None) -> None:
+             in_child: Callable[[], None] | None, cwd: str | None) -> None:
     path = hook["path"]
     argv = list(hook.get("args") or [path])
     env = _env(hook.get("env") or [])
@@ -58,6 +69,8 @@ def _run_one(stage: str, hook: dict[str, Any], payload: bytes,
             os.dup2(out_w, 2)
             os.closerange(3, _max_fd())
             reset_for_exec()
+            if cwd is not None:
+                os.chdir(cwd)  # before in_child: a jail_attach then moves us to the jail's root
             if in_child is not None:
                 in_child()
             os.execve(path, argv, env)

@@ -76,8 +76,10 @@ def init_main(backend: Backend, plan: Plan, process: Process, hooks: dict[str, l
         msg = chan.recv()
         if not msg or msg.get("t") != GO:
             os._exit(1)
+        # As runc: createContainer runs in the rootfs (before pivot_root),
+        # startContainer in process.cwd.
         run_hooks("createContainer", hooks.get("createContainer", []), msg["state"],
-                  in_child=lambda: backend.enter_hook(plan))
+                  in_child=lambda: backend.enter_hook(plan), cwd=plan.rootfs)
         backend.enter(plan)
         failpoint("create.init.after-enter")
         setup.ensure_cwd(process)
@@ -132,7 +134,7 @@ def _await_start(backend: Backend, process: Process, path: str, hooks: dict[str,
         start_hooks = hooks.get("startContainer")
         if start_hooks:
             backend.before_exec(process)  # exec_as_user's own call then has nothing left
-            run_hooks("startContainer", start_hooks, state)
+            run_hooks("startContainer", start_hooks, state, cwd=process.cwd)
         setup.exec_as_user(backend, process, path, env, preserve_fds=preserve_fds,
                            keep_fd=conn, announce=EXECUTING)
     except BaseException as err:  # noqa: BLE001

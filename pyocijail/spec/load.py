@@ -67,6 +67,7 @@ def spec_from_data(data: Any, what: str = "config.json",
     process = data.get("process")
     if isinstance(process, dict):
         _require_args(process, what, "/process/args")
+        _unique_rlimits(process, what, "/process/rlimits")
     return _convert(convert.spec_from_json, data, what)
 
 
@@ -117,6 +118,7 @@ def load_process(path_or_dash: str,
 
     schema.validate_process(data, what, debug)
     _require_args(data, what, "/args")
+    _unique_rlimits(data, what, "/rlimits")
     return _convert(convert.process_from_json, data, what)
 
 
@@ -261,6 +263,19 @@ def _require_args(process: dict[str, Any], what: str, where: str) -> None:
     # REQUIRED with at least one entry (argv[0] is execvp's file).
     if "args" not in process:
         raise ConfigError(f"{what}: {where}: is required (at least the program to run)")
+
+
+def _unique_rlimits(process: dict[str, Any], what: str, where: str) -> None:
+    # config.md: "If rlimits contains duplicated entries with same type, the
+    # runtime MUST generate an error" (runc 1.1 lets the last one win).
+    seen = set()
+    for entry in process.get("rlimits") or ():
+        kind = entry.get("type") if isinstance(entry, dict) else None
+        if not isinstance(kind, str):
+            continue  # the schema's business
+        if kind in seen:
+            raise ConfigError(f"{what}: {where}: duplicate rlimit type {_short(kind)}")
+        seen.add(kind)
 
 
 def _convert(fn: Callable[[Any], Any], data: Any, what: str) -> Any:

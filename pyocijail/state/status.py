@@ -68,7 +68,8 @@ Status._members = (Status.CREATING, Status.CREATED, Status.RUNNING,  # type: ign
 ALLOWED: dict[str, frozenset[Status]] = {
     "start": frozenset({Status.CREATED}),
     "kill": frozenset({Status.CREATED, Status.RUNNING, Status.PAUSED}),
-    "exec": frozenset({Status.RUNNING}),
+    # runc allows exec before start: the debugging recipe looks around a created one
+    "exec": frozenset({Status.CREATED, Status.RUNNING}),
     "pause": frozenset({Status.RUNNING}),
     "resume": frozenset({Status.PAUSED}),
     "update": frozenset({Status.CREATED, Status.RUNNING, Status.PAUSED}),

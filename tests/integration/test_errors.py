@@ -71,15 +71,37 @@ def test_debug_log_traces_kernel_steps(runtime, bundle, workdir):
     assert all(o["level"] == "debug" for o in _log_objects(log))
 
 
-@pytest.mark.parametrize("bad_id", ["../x", "a/b", "..", "-x", "a.b", "x" * 300, "a b"])
+def test_debug_log_shows_the_plan_as_json(runtime, bundle, workdir):
+    """The plan line of --log-level debug is JSON one can feed to jq, not a Python repr."""
+    log = os.path.join(workdir, "debug.log")
+    runtime.ok("run", "--bundle", bundle(["true"]), "c1",
+               globals_=("--log", log, "--log-format", "json", "--log-level", "debug"))
+    (line,) = [o["msg"] for o in _log_objects(log) if o["msg"].startswith("plan: ")]
+    plan = json.loads(line[len("plan: "):])
+    assert plan["id"] == "c1" and plan["rootfs"].endswith("/rootfs")
+
+
+@pytest.mark.parametrize("bad_id", ["../x", "a/b", "..", ".", ".x", "-x", "x" * 300, "a b"])
 def test_hostile_ids_are_refused(runtime, bundle, bad_id):
     """Ids that could become paths or other jails' names are refused before anything."""
     b = bundle(["true"])
     res = runtime("create", "--bundle", b, bad_id)
-    if bad_id.startswith("-"):  # taken for an option: a usage error (exit 2)
-        assert res.code == 2 and "required: ID" in res.err
+    if bad_id.startswith("-"):  # taken for an option: a usage error
+        assert res.code == 1 and "required: ID" in res.err
     else:
         assert res.code == 1 and "invalid container id" in res.err
+    assert runtime.ids() == []
+
+
+@pytest.mark.parametrize("good_id", ["my.app", "_x", "a.b.c"])
+def test_ids_runc_accepts_are_accepted(runtime, bundle, good_id):
+    """Dots and a leading underscore, as runc allows: a whole lifecycle works."""
+    b = bundle(["sleep", "30"])
+    runtime.ok("create", "--bundle", b, good_id)
+    assert runtime.state(good_id)["id"] == good_id
+    assert [row["id"] for row in runtime.ok("list", "--format", "json").json()] == [good_id]
+    runtime.ok("start", good_id)
+    runtime.ok("delete", "--force", good_id)
     assert runtime.ids() == []
 
 

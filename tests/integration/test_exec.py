@@ -82,12 +82,26 @@ def test_exec_in_stopped_container_fails(runtime, bundle):
     assert res.code == 1 and "stopped" in res.err
 
 
-def test_exec_in_created_container_fails(runtime, bundle):
-    """exec before start is refused."""
-    b = bundle(["sleep", "60"])
+def test_exec_into_a_created_container_works(runtime, bundle):
+    """As runc: exec before start runs in the container's namespaces and root (the
+    README's debugging recipe); the container still starts afterwards; a paused
+    container still refuses exec (runc: without --ignore-paused)."""
+    b = bundle(["sh", "-c", "echo started > /tmp/started; sleep 60"])
     runtime.ok("create", "--bundle", b, "c1")
+    pid = runtime.state("c1")["pid"]
+    res = runtime("exec", "c1", "sh", "-c", "cat /proc/1/status | grep ^Pid; ls /tmp; hostname")
+    assert res.code == 0, res
+    assert res.out.splitlines()[0].split() == ["Pid:", "1"]  # the waiting init is pid 1
+    assert "started" not in res.out
+    assert runtime.status("c1") == "created"
+    runtime.ok("start", "c1")
+    runtime.wait_status("c1", "running")
+    runtime.ok("pause", "c1")
     res = runtime("exec", "c1", "true")
-    assert res.code == 1 and "created" in res.err
+    assert res.code == 1 and "paused" in res.err
+    runtime.ok("resume", "c1")
+    runtime.ok("kill", "c1", "KILL")
+    reap(pid)
 
 
 def test_exec_env_and_cwd_flags(runtime, bundle):

@@ -232,3 +232,54 @@ def test_a_user_change_that_fails_while_waiting_fails_start(runtime, bundle, wor
     assert not os.path.exists(os.path.join(b, "rootfs", "tmp", "ran"))
     assert runtime.status("c1") == "stopped"
     runtime.ok("delete", "c1")
+
+
+def test_every_poststop_hook_runs_after_one_fails(runtime, bundle, workdir):
+    """A failing poststop hook is a warning each; the hooks after it still run (c3)."""
+    out = os.path.join(workdir, "ran")
+    fail = _hook_script(os.path.join(workdir, "fail"), "echo first-broken >&2; exit 3")
+    fail2 = _hook_script(os.path.join(workdir, "fail2"), "echo second-broken >&2; exit 4")
+    record = _hook_script(os.path.join(workdir, "record"), f"echo ran >> {out}")
+    b = bundle(["true"], hooks={"poststop": [{"path": fail}, {"path": record},
+                                             {"path": fail2}, {"path": record}]})
+    runtime.ok("create", "--bundle", b, "c1")
+    res = runtime("delete", "--force", "c1")
+    assert res.code == 0, res
+    with open(out) as f:
+        assert f.read().split() == ["ran", "ran"]
+    warnings = [line for line in res.err.splitlines() if "warning" in line]
+    assert len(warnings) == 2, res.err
+    assert "first-broken" in warnings[0] and "second-broken" in warnings[1]
+
+
+def test_runtime_hooks_run_in_the_bundle_directory(runtime, bundle, workdir):
+    """prestart, createRuntime, poststart and poststop run with the bundle as cwd (runc),
+    createContainer in the rootfs and startContainer in process.cwd, so a hook may
+    use relative paths; the runtime itself is started elsewhere."""
+    log = os.path.join(workdir, "cwd.log")
+    hook = _hook_script(os.path.join(workdir, "hook"),
+                        f'test -f config.json && echo "$1 $(pwd -P)" >> {log}')
+    runtime_stages = ("prestart", "createRuntime", "poststart", "poststop")
+    hooks = {stage: [{"path": hook, "args": ["hook", stage]}] for stage in runtime_stages}
+    # the rootfs holds bin/busybox: a relative test proves the cwd
+    in_rootfs = _hook_script(os.path.join(workdir, "in-rootfs"),
+                             f'test -x bin/busybox && echo "createContainer $(pwd -P)" >> {log}')
+    hooks["createContainer"] = [{"path": in_rootfs}]
+    hooks["startContainer"] = [{"path": "/bin/sh",
+                                "args": ["sh", "-c", "pwd > /tmp/start-cwd"]}]
+    b = bundle(["sleep", "30"], hooks=hooks, process={"cwd": "/etc"})
+    elsewhere = os.path.join(workdir, "elsewhere")
+    os.mkdir(elsewhere)
+    runtime.ok("create", "--bundle", b, "c1", cwd=elsewhere)
+    pid = runtime.state("c1")["pid"]
+    runtime.ok("start", "c1", cwd=elsewhere)
+    runtime.ok("kill", "c1", "KILL", cwd=elsewhere)
+    reap(pid)
+    runtime.ok("delete", "c1", cwd=elsewhere)
+    real = os.path.realpath(b)
+    with open(log) as f:
+        seen = dict(line.split(" ", 1) for line in f.read().splitlines())
+    assert seen == {"prestart": real, "createRuntime": real, "poststart": real,
+                    "poststop": real, "createContainer": os.path.join(real, "rootfs")}
+    with open(os.path.join(b, "rootfs", "tmp", "start-cwd")) as f:
+        assert f.read().strip() == "/etc"

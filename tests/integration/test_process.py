@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 from tests.conftest import needs_busybox, needs_root
@@ -94,6 +95,25 @@ def test_rlimit_above_hard_limit_fails_create(runtime, bundle):
     assert res.code == 1 and "setrlimit RLIMIT_NOFILE" in res.err, res
     assert "Operation not permitted" in res.err
     assert runtime.ids() == []
+
+
+def test_duplicate_rlimit_types_are_refused_at_create(runtime, bundle, workdir):
+    """Two entries of one rlimit type: create fails with one line naming it (a spec
+    MUST), nothing is made; an exec process file with duplicates fails too."""
+    twice = [{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200},
+             {"type": "RLIMIT_NOFILE", "soft": 300, "hard": 400}]
+    b = bundle(["sleep", "30"], process={"rlimits": twice})
+    res = runtime("create", "--bundle", b, "c1")
+    assert res.code == 1 and res.err.count("\n") == 1, res
+    assert "duplicate rlimit type 'RLIMIT_NOFILE'" in res.err
+    assert runtime.ids() == []
+    runtime.ok("create", "--bundle", bundle(["sleep", "30"]), "c2")
+    proc = os.path.join(workdir, "process.json")
+    with open(proc, "w") as f:
+        json.dump({"args": ["true"], "cwd": "/", "user": {"uid": 0, "gid": 0},
+                   "rlimits": twice}, f)
+    res = runtime("exec", "--process", proc, "c2")
+    assert res.code == 1 and "duplicate rlimit type 'RLIMIT_NOFILE'" in res.err, res
 
 
 def test_signals_are_default_in_the_container(runtime, bundle):

@@ -348,7 +348,8 @@ def test_exec_process_file(raw: bytes, tmp_path_factory) -> None:
 @given(cid=st.one_of(HOSTILE_TEXT, st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_+\-.]{0,250}",
                                                  fullmatch=True)))
 def test_container_ids(cid: str) -> None:
-    """check_id accepts only what is safe as a directory and jail name."""
+    """check_id accepts only what is safe as a directory name (a jail name maps each
+    '.' to '_'): no '/', no NUL, not "." or "..", nothing starting with '.' or '-'."""
     _count("test_container_ids")
     from pyocijail.state.ids import check_id
 
@@ -357,7 +358,8 @@ def test_container_ids(cid: str) -> None:
     except InvalidId as err:
         clean_error(err)
         return
-    assert "/" not in cid and "\0" not in cid and "." not in cid and cid not in ("", "..")
+    assert "/" not in cid and "\0" not in cid and cid not in ("", ".", "..")
+    assert not cid.startswith((".", "-"))
     assert len(cid.encode()) <= 255
 
 

@@ -75,7 +75,7 @@ _WORDS = ["c1", "9", "TERM", "--force", "-f", "--all", "-a", "--format", "json",
 
 def _argparse(command: str, rest: list[str]) -> dict | None:
     module = importlib.import_module(f"pyocijail.cli.{COMMANDS[command]}")
-    parser = _Parser(prog=f"pyocijail {command}")
+    parser = _Parser(prog=f"pyocijail {command}", command=command)
     module.add_arguments(parser, command)
     try:
         return vars(parser.parse_args(rest))
@@ -125,7 +125,7 @@ def test_exec_leaves_odd_forms_to_argparse(rest):
 
 
 def test_exec_usage_errors_are_argparses(tmp_path):
-    """Through main(): missing id, bad int, unknown flag: exit 2 and argparse's text."""
+    """Through main(): missing id, bad int, unknown flag: exit 1, argparse's text, one line."""
     import subprocess
     import sys
 
@@ -135,8 +135,9 @@ def test_exec_usage_errors_are_argparses(tmp_path):
                        (["exec", "--bogus", "c1", "sh"], "unrecognized arguments: --bogus")):
         res = subprocess.run([sys.executable, "-m", "pyocijail", "--root", str(tmp_path), *rest],
                              capture_output=True, text=True, check=False)
-        assert res.returncode == 2 and text in res.stderr, (rest, res)
-        assert res.stderr.startswith("pyocijail: pyocijail exec: "), res.stderr
+        assert res.returncode == 1 and text in res.stderr, (rest, res)
+        assert res.stderr.startswith("pyocijail: exec: "), res.stderr
+        assert res.stderr.count("\n") == 1, res.stderr
 
 
 @pytest.mark.parametrize(("rest", "want"), [

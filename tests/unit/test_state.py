@@ -26,15 +26,17 @@ from pyocijail.state.store import Store
 from pyocijail.state.undo import UndoFile
 
 
-@pytest.mark.parametrize("good", ["a", "abc-123_x+y", "0" * 200, "libpod-abc"])
+@pytest.mark.parametrize("good", ["a", "abc-123_x+y", "0" * 200, "libpod-abc", "my.app",
+                                  "_x", "a..b", "+a", "a."])
 def test_good_ids(good):
+    """runc's characters, dots and a leading '_' included (`ctr run ... my.app`)."""
     assert check_id(good) == good
 
 
-@pytest.mark.parametrize("bad", ["", ".", "..", "a/b", "../etc", "a.b", "-a", "_a", "a\0b",
+@pytest.mark.parametrize("bad", ["", ".", "..", ".x", "a/b", "../etc", "-a", "a\0b",
                                  "x" * 201, "é", "a b", "a\n"])
 def test_bad_ids(bad):
-    """Anything that could be a path, another jail's name or an option is refused."""
+    """Anything that could be a path, the state root's own dot-entries or an option."""
     with pytest.raises(InvalidId):
         check_id(bad)
 

@@ -90,9 +90,13 @@ def _pick(field: Any, what: str, ann_key: str, ann: Any, warn: list[str]) -> Any
 
 
 def jail_name(container_id: str, parent: str | None) -> str:
-    if not container_id or "." in container_id:
-        raise ConfigError(f"container id {container_id!r} cannot name a jail: '.' separates "
-                          "parent and child jail names")
+    """The jail of `container_id`: the id, each '.' written as '_' (in a jail
+    name the last '.' separates parent and child: kern_jail.c kern_jail_set), under
+    `parent` if given. Ids valid for runc may hold dots (`my.app`); "a.b" and
+    "a_b" then name one jail, and the second create fails with EEXIST."""
+    if not container_id:
+        raise ConfigError("an empty container id cannot name a jail")
+    container_id = container_id.replace(".", "_")
     if re.fullmatch(r"\s*[+-]?[0-9]+", container_id):
         # kern_jail.c: a numeric name (as strtoul reads it) asks for that jid, so
         # it works only if the jid is free and equal: not something to rely on.
@@ -286,7 +290,8 @@ def _check_family(fam: str, addrs: tuple[str, ...]) -> None:
 
 #: config field → jail parameter, for docs/freebsd.md (rendered by `render_field_table`).
 FIELD_TABLE: tuple[tuple[str, str, str], ...] = (
-    ("(container id)", "name", "`<id>`, or `<parent>.<id>` under a parent"),
+    ("(container id)", "name", "`<id>` with each `.` written `_` (`my.app` is jail "
+     "`my_app`), or `<parent>.<id>` under a parent"),
     ("root.path", "path", "the rootfs, or the read-only alias under the state dir"),
     ("(always)", "persist", "true: the jail outlives its processes until delete"),
     ("hostname", "host, host.hostname", "host=new and the name when set; else host=inherit"),

@@ -429,6 +429,23 @@ class LinuxBackend:
         else:
             yield from cgroups.pids(groups)
 
+    def stats(self, state: "dict[str, Any]") -> "dict[str, Any]":
+        """runc's stats (`events`) from the container's cgroup."""
+        from pyocijail.backends.linux import cgroupstats
+
+        return cgroupstats.stats(_groups(state))
+
+    def oom_kills(self, state: "dict[str, Any]") -> int:
+        from pyocijail.backends.linux import cgroupstats
+
+        return cgroupstats.oom_kills(_groups(state))
+
+    def why_init_died(self, plan: "LinuxPlan") -> "str | None":
+        """The memory limit's OOM kill of an init that died before it was ready."""
+        from pyocijail.backends.linux import cgroupstats
+
+        return cgroupstats.oom_explanation(plan.cgroups)
+
     def freeze(self, state: "dict[str, Any]", pid: int, frozen: bool) -> None:
         from pyocijail.backends.linux import cgroups
 

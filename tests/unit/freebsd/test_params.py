@@ -136,10 +136,10 @@ def test_ip6_misspelled_annotation_is_accepted() -> None:
     assert p["ip6.addr"] == ["2001:db8::5"] and any("misspelling" in w for w in warn)
 
 
-@pytest.mark.parametrize("cid", ["a.b", "123", "", "+5", "-1", "007"])
+@pytest.mark.parametrize("cid", ["123", "", "+5", "-1", "007"])
 def test_bad_container_ids_cannot_name_jails(cid: str) -> None:
-    """'.' splits jail names; a name strtoul reads as a number is a jid request
-    (kern_jail.c kern_jail_set), also under a parent."""
+    """A name strtoul reads as a number is a jid request (kern_jail.c
+    kern_jail_set), also under a parent."""
     with pytest.raises(ConfigError):
         jail_name(cid, None)
     with pytest.raises(ConfigError):
@@ -150,6 +150,15 @@ def test_bad_container_ids_cannot_name_jails(cid: str) -> None:
 def test_ids_with_digits_are_names(cid: str) -> None:
     """Only a fully numeric component is a jid request."""
     assert jail_name(cid, None) == cid
+
+
+@pytest.mark.parametrize(("cid", "name"), [("my.app", "my_app"), ("a.b.c", "a_b_c"),
+                                           ("_x", "_x"), ("1.2", "1_2")])
+def test_a_dotted_id_names_one_jail_with_underscores(cid: str, name: str) -> None:
+    """'.' splits jail names (kern_jail_set takes the part after the last one), so
+    each dot of an id is written '_': the jail is one level deep, also under a parent."""
+    assert jail_name(cid, None) == name
+    assert jail_name(cid, "infra") == f"infra.{name}"
 
 
 def test_child_jail_name() -> None:
