@@ -222,3 +222,13 @@ def mount_flags_of(path: str) -> int:
     except OSError as e:
         raise KernelError("statvfs", e.errno, path) from None
     return sum(ms for st_bit, ms in ST_TO_MS.items() if st.f_flag & st_bit)
+
+
+def fstatfs_type(fd: int) -> int:
+    """The filesystem magic (f_type) of an open fd: fstatfs(2), which `os` lacks.
+    f_type is the first field of struct statfs, a C long on Linux."""
+    buf = ctypes.create_string_buffer(256)  # > sizeof(struct statfs) (120 on 64-bit)
+    lib = _libc()
+    lib.fstatfs.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    _check(lib.fstatfs(fd, buf), "fstatfs")
+    return ctypes.c_long.from_buffer(buf).value & 0xFFFFFFFF
