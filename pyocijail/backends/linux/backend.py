@@ -83,7 +83,10 @@ class LinuxBackend:
                         "knownFlags": [*sorted(seccomp.FLAGS),
                                        "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
                         "supportedFlags": sorted(seccomp.FLAGS)},
-            "apparmor": {"enabled": False}, "selinux": {"enabled": False},
+            # runtime-spec: whether the runtime supports the LSM, not whether this
+            # host has it (runc says true for both too); create refuses a label or
+            # profile the host cannot apply (lsm.check).
+            "apparmor": {"enabled": True}, "selinux": {"enabled": True},
             "intelRdt": {"enabled": False}}}
 
     # --- runtime process ----------------------------------------------------------------
@@ -283,10 +286,14 @@ class LinuxBackend:
                 libc.sethostname(plan.hostname)
             if plan.domainname:
                 libc.setdomainname(plan.domainname)
+        if plan.new("network"):
+            from pyocijail.backends.linux.namespaces import loopback_up
+
+            loopback_up()
         mounts.set_root_propagation(plan.rootfs_propagation)
         if plan.has("user"):
             _check_reachable(plan)
-            mounts.bind_rootfs(plan.rootfs, log=self.log)
+        mounts.bind_rootfs(plan.rootfs, log=self.log)  # before anything is mounted in it
 
         def cgroup_mount(log: "Any", root: str, dest: str, opts: "Any") -> None:
             # loaded by _before_gate (or userns._preload): the plan has a cgroup mount
@@ -295,7 +302,7 @@ class LinuxBackend:
             cgroupmount.mount_cgroups(log, root, dest, opts, plan.cgroups, plan.new("cgroup"))
 
         mounts.mount_all(plan.rootfs, plan.mounts, plan.bundle, log=self.log,
-                         cgroup_mount=cgroup_mount)
+                         cgroup_mount=cgroup_mount, mount_label=plan.mount_label)
         mounts.setup_devices(plan.rootfs, plan.devices, log=self.log)
 
     def enter_hook(self, plan: "LinuxPlan") -> None:
@@ -304,15 +311,17 @@ class LinuxBackend:
     def enter(self, plan: "LinuxPlan") -> None:
         from pyocijail.backends.linux import rootfs
 
-        rootfs.pivot_root(plan.rootfs, log=self.log)
+        rootfs.pivot_root(plan.rootfs, bound=True, log=self.log)  # (isolate bound it)
         if plan.sysctl:
             rootfs.apply_sysctl(plan.sysctl, log=self.log)
         # runc's order: a path both read-only and masked ends up masked either way,
         # but `mount` lists them as under runc.
         rootfs.readonly_paths(plan.readonly_paths, log=self.log)
-        rootfs.mask_paths(plan.masked_paths, log=self.log)
+        rootfs.mask_paths(plan.masked_paths, mount_label=plan.mount_label, log=self.log)
         if plan.readonly:
             rootfs.remount_readonly_root(log=self.log)
+        if plan.rootfs_propagation in ("unbindable", "runbindable"):
+            rootfs.make_root_unbindable(log=self.log)
 
     def become(self, process: "Process") -> None:
         from pyocijail.backends.linux import capabilities  # loaded by isolate/join already
@@ -325,9 +334,21 @@ class LinuxBackend:
         sets = capabilities.parse(process.capabilities)
         capabilities.apply(sets, lambda: _change_user(process), warn=self.log.debug)
 
+    def check_process(self, process: "Process") -> None:
+        """exec, on the host: what the LSMs cannot apply to `process` (as at create)."""
+        from pyocijail.backends.linux import lsm
+
+        lsm.check(process, None)
+
     def before_exec(self, process: "Process") -> None:
+        """The LSM label first (it applies at the next execve: with sec-exe's exec
+        helper, at the helper's), then no_new_privs and seccomp, as runc."""
         from pyocijail.backends.linux import libc  # loaded by _before_gate / join
 
+        if process.apparmor_profile or process.selinux_label:
+            from pyocijail.backends.linux import lsm  # loaded by plan / check_process in R
+
+            lsm.apply_exec(process)
         if self._personality is not None:  # late: it changes what uname reports
             _personality(self._personality)
         if process.no_new_privileges:

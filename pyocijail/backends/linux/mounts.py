@@ -268,6 +268,7 @@ def _tmpfs_copyup(log, source: str, rootfs: str, dest: str, opts: MountOptions) 
 
     Diverges from runc (which mounts in a temporary dir and moves it): we keep
     an fd of the covered directory open, so no temporary mount point is needed.
+    runc does not chown the tmpfs; here it keeps the covered directory's owner.
     The tmpfs is mounted writable and made read-only after the copy if asked.
     """
     lower = _in_root(rootfs, dest, os.O_RDONLY | os.O_DIRECTORY)
@@ -280,9 +281,7 @@ def _tmpfs_copyup(log, source: str, rootfs: str, dest: str, opts: MountOptions) 
         upper = _in_root(rootfs, dest, os.O_RDONLY | os.O_DIRECTORY)
         try:
             st = os.fstat(lower)
-            os.fchown(upper, st.st_uid, st.st_gid)
-            if "mode=" not in opts.data:
-                os.fchmod(upper, stat.S_IMODE(st.st_mode))
+            os.fchown(upper, st.st_uid, st.st_gid)  # (the mode: `_tmpfs_mode`)
             if log is not None:
                 log.debug(f"tmpcopyup {dest}")
             _copy_tree(lower, upper)
@@ -337,10 +336,27 @@ def _plain(log, source: str, rootfs: str, dest: str, kind: str, opts: MountOptio
         os.close(fd)
 
 
+def _tmpfs_mode(rootfs: str, dest: str, opts: MountOptions, *, existed: bool) -> MountOptions:
+    """As runc: a tmpfs over a directory the image has takes its mode (a `mode=`
+    in the options still wins, coming later); on a mount point made just now it
+    keeps tmpfs's own 1777, so any user may write there (`--tmpfs /x`, podman's
+    `--read-only` /run and /var/tmp on an image that lacks them)."""
+    if not existed:
+        return opts
+    fd = _in_root(rootfs, dest)
+    try:
+        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+    finally:
+        os.close(fd)
+    data = f"mode={mode:04o}" + (f",{opts.data}" if opts.data else "")
+    return values.evolve(opts, data=data)
+
+
 # --- mount_all ------------------------------------------------------------------------
 
 def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=None,
-              created: list[str] | None = None, cgroup_mount=None) -> list[str]:
+              created: list[str] | None = None, cgroup_mount=None,
+              mount_label: str | None = None) -> list[str]:
     """Mount every entry of `mounts`, in order, under `rootfs` (before pivot_root).
 
     Call in the container's own mount namespace with "/" already rslave or
@@ -348,7 +364,8 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
     file). Returns the host paths created inside the rootfs, deepest last; pass
     `created` to have them appended as they are made (kept on an exception).
     `cgroup_mount(log, rootfs, dest, opts)` replaces the default handling of
-    `type: cgroup` (an rbind of the host's /sys/fs/cgroup).
+    `type: cgroup` (an rbind of the host's /sys/fs/cgroup). `mount_label` (SELinux)
+    is given to the mounts runc labels (`lsm.mount_data`).
     """
     created = [] if created is None else created
     for m in mounts:
@@ -363,7 +380,14 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
                 raise KernelError("stat", e.errno, source) from None
         else:
             source, is_dir = m.source or kind, True
-        created.extend(rootpath.ensure_mountpoint(rootfs, m.destination, directory=is_dir))
+        made = rootpath.ensure_mountpoint(rootfs, m.destination, directory=is_dir)
+        created.extend(made)
+        if kind == "tmpfs":
+            opts = _tmpfs_mode(rootfs, m.destination, opts, existed=not made)
+        if not is_bind and mount_label:
+            from pyocijail.backends.linux import lsm  # (loaded by the plan, in R)
+
+            opts = values.evolve(opts, data=lsm.mount_data(kind, opts.data, mount_label))
         if is_bind:
             opts = values.evolve(opts, flags=opts.flags | MS_BIND)  # type "bind" alone binds
             _bind(log, source, rootfs, m.destination, opts)
@@ -373,6 +397,14 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
             (cgroup_mount or _cgroup)(log, rootfs, m.destination, opts)
         else:
             _plain(log, source, rootfs, m.destination, kind, opts)
+            if kind == "mqueue" and mount_label:  # runc: a file label, not context=
+                from pyocijail.backends.linux import lsm
+
+                fd = _in_root(rootfs, m.destination, os.O_RDONLY | os.O_DIRECTORY)
+                try:
+                    lsm.label_file(fd, mount_label)
+                finally:
+                    os.close(fd)
         for flag in opts.propagation:
             fd = _in_root(rootfs, m.destination)
             try:

@@ -107,3 +107,31 @@ class _PidNamespaceForChildren:
             libc.setns(self.own, libc.CLONE_NEWPID)
         finally:
             os.close(self.own)
+
+
+# <linux/sockios.h>, <net/if.h>
+SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+IFF_UP = 0x1
+
+
+def loopback_up() -> None:
+    """Bring `lo` up in the network namespace just made, as runc does (with
+    netlink): otherwise 127.0.0.1 is unreachable in `--network none` containers
+    and pods. One SIOCSIFFLAGS on a socket of the new namespace; a joined
+    namespace is left as its owner set it up."""
+    import _socket
+    import fcntl
+    import struct
+
+    sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM, 0)
+    try:
+        req = struct.pack("16sH22x", b"lo", 0)  # struct ifreq: name, then ifr_flags
+        flags = struct.unpack("16sH22x", fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, req))[1]
+        if not flags & IFF_UP:
+            fcntl.ioctl(sock.fileno(), SIOCSIFFLAGS, struct.pack("16sH22x", b"lo",
+                                                                 flags | IFF_UP))
+    except OSError as err:
+        raise KernelError("bring up lo", err.errno) from None
+    finally:
+        sock.close()
