@@ -3,15 +3,18 @@
 Library functions for the container's init process. Order of use:
 
     unshare(CLONE_NEWNS); set_root_propagation(...)         (the caller)
+    bind_rootfs(rootfs)                                     before any mount in it
     mount_all(rootfs, spec.mounts, bundle)                  before pivot
     setup_devices(rootfs, linux.devices)                    before pivot
     pivot_root(rootfs)
     apply_sysctl(...), readonly_paths(...), mask_paths(...) after pivot
     remount_readonly_root()                                  last, if root.readonly
+    make_root_unbindable()                                   last, if asked
 
-`set_root_propagation`, `setup_devices`, `pivot_root`, `remount_readonly_root`, `mask_paths`,
-`readonly_paths` and `apply_sysctl` live in `rootfs` (module size) and are
-reachable from here too.
+`set_root_propagation`, `bind_rootfs`, `setup_devices`, `pivot_root`,
+`remount_readonly_root`, `mask_paths`, `readonly_paths`, `apply_sysctl` and
+`make_root_unbindable` live in `rootfs` (module size) and are reachable from
+here too.
 
 Every mount target is opened with `rootpath.open_in_root` and mounted on
 `/proc/self/fd/N`, so a symlink swapped into the rootfs between the check
@@ -416,6 +419,7 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
 
 
 _IN_ROOTFS = frozenset({"set_root_propagation", "setup_devices", "bind_rootfs", "pivot_root",
+                        "make_root_unbindable",
                         "remount_readonly_root", "mask_paths", "readonly_paths", "apply_sysctl",
                         "check_sysctl", "DEFAULT_DEVICES"})
 

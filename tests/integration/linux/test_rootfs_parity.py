@@ -135,8 +135,9 @@ def test_tmpfs_on_an_existing_directory_takes_its_mode(runtime, bundle, cid):
     assert run(runtime, b, cid).split() == ["750", "750"]
 
 
-LO_CHECK = ("cat /sys/class/net/lo/flags; nc -l -p 7777 > /tmp/got & sleep 0.3; "
-            "echo hello | nc -w 2 127.0.0.1 7777; wait; cat /tmp/got")
+LO_CHECK = ("cat /sys/class/net/lo/flags; nc -l -p 7777 > /tmp/got & "
+            "for i in $(seq 50); do echo hello | nc -w 2 127.0.0.1 7777 2>/dev/null && break; "
+            "sleep 0.1; done; wait; cat /tmp/got")
 
 
 def test_loopback_is_up_in_a_new_network_namespace(runtime, bundle, cid):
