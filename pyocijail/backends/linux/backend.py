@@ -299,7 +299,8 @@ class LinuxBackend:
             # loaded by _before_gate (or userns._preload): the plan has a cgroup mount
             from pyocijail.backends.linux import cgroupmount
 
-            cgroupmount.mount_cgroups(log, root, dest, opts, plan.cgroups, plan.new("cgroup"))
+            cgroupmount.mount_cgroups(log, root, dest, opts, plan.cgroups, plan.new("cgroup"),
+                                      plan.mount_label)
 
         mounts.mount_all(plan.rootfs, plan.mounts, plan.bundle, log=self.log,
                          cgroup_mount=cgroup_mount, mount_label=plan.mount_label)

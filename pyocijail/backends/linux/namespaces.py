@@ -121,16 +121,17 @@ def loopback_up() -> None:
     and pods. One SIOCSIFFLAGS on a socket of the new namespace; a joined
     namespace is left as its owner set it up."""
     import _socket
-    import fcntl
-    import struct
+    import fcntl  # (loaded already: the state store locks with it)
+    import sys
 
     sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM, 0)
     try:
-        req = struct.pack("16sH22x", b"lo", 0)  # struct ifreq: name, then ifr_flags
-        flags = struct.unpack("16sH22x", fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, req))[1]
+        # struct ifreq (40 bytes): the name (16), then ifr_flags, a short
+        req = fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, b"lo".ljust(40, b"\0"))
+        flags = int.from_bytes(req[16:18], sys.byteorder)
         if not flags & IFF_UP:
-            fcntl.ioctl(sock.fileno(), SIOCSIFFLAGS, struct.pack("16sH22x", b"lo",
-                                                                 flags | IFF_UP))
+            fcntl.ioctl(sock.fileno(), SIOCSIFFLAGS,
+                        req[:16] + (flags | IFF_UP).to_bytes(2, sys.byteorder) + req[18:])
     except OSError as err:
         raise KernelError("bring up lo", err.errno) from None
     finally:

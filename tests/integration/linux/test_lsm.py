@@ -96,3 +96,30 @@ def test_mount_label_is_passed_to_the_mounts_runc_labels(tmp_path):
     assert seen["proc"] is None
     assert seen["tmpfs"].endswith(",mode=1777," + ctx)
     assert ctx in seen["devpts"].split(",newinstance")[0]
+
+
+def test_mount_label_is_given_to_the_cgroup_v1_tmpfs(tmp_path):
+    """A `type: cgroup` mount on a v1/hybrid host: its tmpfs gets the label (runc),
+    the binds of the hierarchies do not (recorded, as above)."""
+    from pyocijail.backends.linux import cgroupmount, cgroups
+
+    groups = cgroups.directories("/pyocijail-label-test", cgroups.hierarchies())
+    if not any(g.version == 1 for g in groups):
+        pytest.skip("no cgroup v1 hierarchy on this host")
+    rootfs = tmp_path / "rootfs"
+    (rootfs / "sys/fs/cgroup").mkdir(parents=True)
+
+    def child():
+        seen = []
+
+        def record(source, target, fstype, flags=0, data=None):
+            seen.append([fstype, data])
+
+        libc.mount = record  # only in this child
+        cgroupmount.mount_cgroups(None, str(rootfs), "/sys/fs/cgroup", mounts.MountOptions(),
+                                  groups, False, "u:object_r:t:s0")
+        return seen
+
+    seen = run_in_child(child)
+    assert seen[0] == ["tmpfs", 'mode=755,context="u:object_r:t:s0"']
+    assert all(data is None for _kind, data in seen[1:])
