@@ -116,6 +116,8 @@ class Backend(Protocol):
     #                       exec (once the container is running): start slow kernel
     #                       work that depends on nothing of either; joined at the fork
     #   created(plan, data) -> None   once the container is created (data: prepare's)
+    #   check_process(process) -> None   exec, before the fork: what the host cannot
+    #                       apply to the process file (Linux: AppArmor, SELinux)
     # A backend may put {"annotations": {...}} in the data `prepare` returns;
     # `state` shows them with the config's (the jid, for jail managers).
 

@@ -37,6 +37,9 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
     _, record, status = load(ctx, container_id)
     check("exec", status)
     backend = ctx.backend
+    check_process = getattr(backend, "check_process", None)  # (Linux: the LSMs)
+    if check_process is not None:
+        check_process(process)
     # As in create: the new process's cgroup attach (Linux) then finds the kernel's
     # lock warm instead of waiting ~10 ms for it after the fork.
     warm_up = getattr(backend, "warm_up", None)

@@ -317,6 +317,30 @@ def test_pod_shares_namespaces(podman):
         podman.ok("pod", "rm", "-f", "-t", "0", "pod1")
 
 
+CONNECT = ("for i in $(seq 50); do echo hello | nc -w 2 127.0.0.1 7777 2>/dev/null && exit 0; "
+           "sleep 0.1; done; exit 1")
+
+
+def test_localhost_in_a_network_none_pod(podman):
+    """--network none (this configuration's default): lo is up in the pod's network
+    namespace, so one container reaches another's listener on 127.0.0.1, as under runc."""
+    podman.ok("pod", "create", "--name", "lopod")
+    try:
+        podman.ok("run", "-d", "--pod", "lopod", "--name", "lo1", IMAGE, "nc", "-l", "-p",
+                  "7777")
+        podman.ok("run", "--rm", "--pod", "lopod", IMAGE, "sh", "-c", CONNECT)
+        wait_for(lambda: "hello" in podman.ok("logs", "lo1").out)
+    finally:
+        podman.ok("pod", "rm", "-f", "-t", "0", "lopod")
+
+
+def test_tmpfs_on_a_new_mount_point_is_writable_by_a_user(podman):
+    """--tmpfs /cache (a directory the image lacks) is 1777: uid 1000 writes there."""
+    res = podman.ok("run", "--rm", "--user", "1000", "--tmpfs", "/cache", IMAGE, "sh", "-c",
+                    "touch /cache/f && stat -c %a /cache")
+    assert res.out.strip() == "1777"
+
+
 # -- podman build (buildah) -------------------------------------------------------------
 
 def test_build_with_run_steps(podman, tmp_path):

@@ -86,7 +86,10 @@ class LinuxBackend:
                         "knownFlags": [*sorted(seccomp.FLAGS),
                                        "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
                         "supportedFlags": sorted(seccomp.FLAGS)},
-            "apparmor": {"enabled": False}, "selinux": {"enabled": False},
+            # runtime-spec: whether the runtime supports the LSM, not whether this
+            # host has it (runc says true for both too); create refuses a label or
+            # profile the host cannot apply (lsm.check).
+            "apparmor": {"enabled": True}, "selinux": {"enabled": True},
             "intelRdt": {"enabled": False}}}
 
     # --- runtime process ----------------------------------------------------------------
@@ -288,22 +291,29 @@ class LinuxBackend:
                 libc.sethostname(plan.hostname)
             if plan.domainname:
                 libc.setdomainname(plan.domainname)
+        if plan.new("network"):
+            from pyocijail.backends.linux.namespaces import loopback_up
+
+            loopback_up()
         mounts.set_root_propagation(plan.rootfs_propagation)
         if plan.has("user"):
             _check_reachable(plan)
-        # Always (runc's prepareRoot too): were pivot_root to bind it later, the
-        # procfs and sysfs fds kept by mount_all would name mounts left behind.
+        # Always (runc's prepareRoot too), before anything is mounted in it: were
+        # pivot_root to bind it later, the procfs and sysfs fds kept by mount_all
+        # would name mounts left behind, and unbindable mounts would be dropped.
         mounts.bind_rootfs(plan.rootfs, log=self.log)
 
         def cgroup_mount(log: "Any", root: str, dest: str, opts: "Any") -> None:
             # loaded by _before_gate (or userns._preload): the plan has a cgroup mount
             from pyocijail.backends.linux import cgroupmount
 
-            cgroupmount.mount_cgroups(log, root, dest, opts, plan.cgroups, plan.new("cgroup"))
+            cgroupmount.mount_cgroups(log, root, dest, opts, plan.cgroups, plan.new("cgroup"),
+                                      plan.mount_label)
 
         self._trees = procfs.Trees()
         mounts.mount_all(plan.rootfs, plan.mounts, plan.bundle, log=self.log,
-                         cgroup_mount=cgroup_mount, trees=self._trees)
+                         cgroup_mount=cgroup_mount, trees=self._trees,
+                         mount_label=plan.mount_label)
         mounts.setup_devices(plan.rootfs, plan.devices, log=self.log)
 
     def enter_hook(self, plan: "LinuxPlan") -> None:
@@ -315,7 +325,7 @@ class LinuxBackend:
         trees = self._trees or procfs.Trees()
         # What the host's /proc and /sys have must be there in the container's.
         expected = trees.on_host((*plan.readonly_paths, *plan.masked_paths))
-        rootfs.pivot_root(plan.rootfs, log=self.log)
+        rootfs.pivot_root(plan.rootfs, bound=True, log=self.log)  # (isolate bound it)
         # From here on the container's /proc is never walked: only `trees` (procfs).
         if plan.sysctl:
             rootfs.apply_sysctl(plan.sysctl, log=self.log, trees=trees)
@@ -323,9 +333,12 @@ class LinuxBackend:
         # but `mount` lists them as under runc.
         masks.readonly_paths(plan.readonly_paths, log=self.log, trees=trees,
                              expected=expected)
-        masks.mask_paths(plan.masked_paths, log=self.log, trees=trees, expected=expected)
+        masks.mask_paths(plan.masked_paths, log=self.log, trees=trees, expected=expected,
+                         mount_label=plan.mount_label)
         if plan.readonly:
             rootfs.remount_readonly_root(log=self.log)
+        if plan.rootfs_propagation in ("unbindable", "runbindable"):
+            rootfs.make_root_unbindable(log=self.log)
         kept = trees.proc()
         self._proc = posix.dup(kept) if kept is not None else None
         trees.close()
@@ -349,10 +362,23 @@ class LinuxBackend:
         sets = capabilities.parse(process.capabilities)
         capabilities.apply(sets, lambda: _change_user(process), warn=self.log.debug)
 
+    def check_process(self, process: "Process") -> None:
+        """exec, on the host: what the LSMs cannot apply to `process` (as at create)."""
+        from pyocijail.backends.linux import lsm
+
+        lsm.check(process, None)
+
     def before_exec(self, process: "Process") -> None:
-        """Idempotent: the init calls it before the startContainer hooks too."""
+        """The LSM label first (it applies at the next execve: with the exec helper,
+        at the helper's), then no_new_privs and seccomp, as runc. Called before the
+        startContainer hooks too: what was done once is not done again, but the label
+        is written each time (an execve clears it)."""
         from pyocijail.backends.linux import libc  # loaded by _before_gate / join
 
+        if process.apparmor_profile or process.selinux_label:
+            from pyocijail.backends.linux import lsm  # loaded by plan / check_process in R
+
+            lsm.apply_exec(process)
         if self._personality is not None:  # late: it changes what uname reports
             _personality(self._personality)
             self._personality = None

@@ -40,8 +40,14 @@ _KEEP = (libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC | libc.MS_RELATIME
 
 
 def mount_cgroups(log, rootfs: str, dest: str, opts: MountOptions, groups: Sequence[Cgroup],
-                  new_namespace: bool) -> None:
+                  new_namespace: bool, mount_label: str | None = None) -> None:
+    """`mount_label`: SELinux, for the v1 tmpfs (as runc; binds take no label)."""
     flags = opts.flags & _KEEP
+    data = "mode=755"
+    if mount_label:
+        from pyocijail.backends.linux import lsm  # (loaded by the plan, in R)
+
+        data = lsm.mount_data("tmpfs", data, mount_label)
     readonly = opts.readonly
     binds = MountOptions(flags=libc.MS_BIND | flags | (libc.MS_RDONLY if readonly else 0),
                          clear=opts.clear)
@@ -62,7 +68,7 @@ def mount_cgroups(log, rootfs: str, dest: str, opts: MountOptions, groups: Seque
                         key=lambda g: order.get(g.mountpoint, len(order)))
     fd = _in_root(rootfs, dest)
     try:
-        _mount(log, "tmpfs", _fd(fd), "tmpfs", flags, "mode=755", dest)
+        _mount(log, "tmpfs", _fd(fd), "tmpfs", flags, data, dest)
     finally:
         os.close(fd)
     for group in groups:
@@ -88,6 +94,6 @@ def mount_cgroups(log, rootfs: str, dest: str, opts: MountOptions, groups: Seque
         fd = _in_root(rootfs, dest)
         try:
             _mount(log, None, _fd(fd), None, libc.MS_REMOUNT | libc.MS_RDONLY | flags,
-                   "mode=755", dest)
+                   data, dest)
         finally:
             os.close(fd)

@@ -255,7 +255,7 @@ def fstatfs_type(fd: int) -> int:
     """statfs.f_type of an open file: which filesystem it is on (PROC_SUPER_MAGIC...)."""
     buf = ctypes.create_string_buffer(256)  # struct statfs: 120 bytes on 64-bit
     _check(_libc().fstatfs(ctypes.c_int(fd), buf), "fstatfs")
-    return ctypes.c_long.from_buffer(buf).value  # f_type, the first field
+    return ctypes.c_long.from_buffer(buf).value & 0xFFFFFFFF  # f_type, the first field
 
 
 def _call(name: str, *args: object) -> int:
@@ -283,9 +283,11 @@ def mount_setattr(fd: int, attr_set: int, flags: int = 0) -> None:
           ctypes.c_size_t(ctypes.sizeof(attr)))
 
 
-def fsmount_new(fstype: str, source: str, *, readonly: bool = False) -> int:
+def fsmount_new(fstype: str, source: str, *, readonly: bool = False,
+                context: str | None = None) -> int:
     """A new, detached mount of `fstype` (fsopen, fsconfig, fsmount), as mount(2)
-    with MS_RDONLY would make it: the superblock and the mount read-only."""
+    with MS_RDONLY would make it: the superblock and the mount read-only.
+    `context`: an SELinux label, the fsconfig form of mount(2)'s `context="..."`."""
     fs = _call("fsopen", ctypes.c_char_p(_b(fstype)), ctypes.c_uint(FSOPEN_CLOEXEC))
 
     def config(cmd: int, key: bytes | None = None, value: bytes | None = None) -> None:
@@ -294,6 +296,8 @@ def fsmount_new(fstype: str, source: str, *, readonly: bool = False) -> int:
 
     try:
         config(FSCONFIG_SET_STRING, b"source", _b(source))
+        if context:
+            config(FSCONFIG_SET_STRING, b"context", _b(context))
         if readonly:
             config(FSCONFIG_SET_FLAG, b"ro")
         config(FSCONFIG_CMD_CREATE)

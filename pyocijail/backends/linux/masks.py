@@ -79,9 +79,10 @@ def _attach(log, tree: int, target: int, what: str, path: str) -> None:
 
 
 def mask_paths(paths: Iterable[str], *, log=None, trees: procfs.Trees | None = None,
-               expected: frozenset[str] = frozenset()) -> None:
-    """Hide paths (after pivot_root): an empty read-only tmpfs over directories,
-    /dev/null over anything else, each mounted from fds (`procfs`)."""
+               expected: frozenset[str] = frozenset(), mount_label: str | None = None) -> None:
+    """Hide paths (after pivot_root): an empty read-only tmpfs over directories
+    (with the SELinux mount label as its `context`, as runc), /dev/null over
+    anything else, each mounted from fds (`procfs`)."""
     null = None
     try:
         for path in paths:
@@ -90,7 +91,8 @@ def mask_paths(paths: Iterable[str], *, log=None, trees: procfs.Trees | None = N
                 continue
             try:
                 if stat.S_ISDIR(os.fstat(fd).st_mode):
-                    tree = libc.fsmount_new("tmpfs", "tmpfs", readonly=True)
+                    tree = libc.fsmount_new("tmpfs", "tmpfs", readonly=True,
+                                            context=mount_label)
                     _attach(log, tree, fd, "tmpfs (ro)", path)
                 else:
                     if null is None:

@@ -3,15 +3,18 @@
 Library functions for the container's init process. Order of use:
 
     unshare(CLONE_NEWNS); set_root_propagation(...)         (the caller)
+    bind_rootfs(rootfs)                                     before any mount in it
     mount_all(rootfs, spec.mounts, bundle)                  before pivot
     setup_devices(rootfs, linux.devices)                    before pivot
     pivot_root(rootfs)
     apply_sysctl(...), readonly_paths(...), mask_paths(...) after pivot
     remount_readonly_root()                                  last, if root.readonly
+    make_root_unbindable()                                   last, if asked
 
-`set_root_propagation`, `setup_devices`, `pivot_root`, `remount_readonly_root` and
-`apply_sysctl` live in `rootfs`, `mask_paths` and `readonly_paths` in `masks`
-(module size); all are reachable from here too.
+`set_root_propagation`, `bind_rootfs`, `setup_devices`, `pivot_root`,
+`remount_readonly_root`, `apply_sysctl` and `make_root_unbindable` live in `rootfs`,
+`mask_paths` and `readonly_paths` in `masks` (module size); all are reachable from
+here too.
 
 Every mount target is opened with `rootpath.open_in_root` and mounted on
 `/proc/self/fd/N`, so a symlink swapped into the rootfs between the check
@@ -270,6 +273,7 @@ def _tmpfs_copyup(log, source: str, rootfs: str, dest: str, opts: MountOptions) 
 
     Diverges from runc (which mounts in a temporary dir and moves it): we keep
     an fd of the covered directory open, so no temporary mount point is needed.
+    runc does not chown the tmpfs; here it keeps the covered directory's owner.
     The tmpfs is mounted writable and made read-only after the copy if asked.
     """
     lower = _in_root(rootfs, dest, os.O_RDONLY | os.O_DIRECTORY)
@@ -282,9 +286,7 @@ def _tmpfs_copyup(log, source: str, rootfs: str, dest: str, opts: MountOptions) 
         upper = _in_root(rootfs, dest, os.O_RDONLY | os.O_DIRECTORY)
         try:
             st = os.fstat(lower)
-            os.fchown(upper, st.st_uid, st.st_gid)
-            if "mode=" not in opts.data:
-                os.fchmod(upper, stat.S_IMODE(st.st_mode))
+            os.fchown(upper, st.st_uid, st.st_gid)  # (the mode: `_tmpfs_mode`)
             if log is not None:
                 log.debug(f"tmpcopyup {dest}")
             _copy_tree(lower, upper)
@@ -339,11 +341,28 @@ def _plain(log, source: str, rootfs: str, dest: str, kind: str, opts: MountOptio
         os.close(fd)
 
 
+def _tmpfs_mode(rootfs: str, dest: str, opts: MountOptions, *, existed: bool) -> MountOptions:
+    """As runc: a tmpfs over a directory the image has takes its mode (a `mode=`
+    in the options still wins, coming later); on a mount point made just now it
+    keeps tmpfs's own 1777, so any user may write there (`--tmpfs /x`, podman's
+    `--read-only` /run and /var/tmp on an image that lacks them)."""
+    if not existed:
+        return opts
+    fd = _in_root(rootfs, dest)
+    try:
+        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+    finally:
+        os.close(fd)
+    data = f"mode={mode:04o}" + (f",{opts.data}" if opts.data else "")
+    return values.evolve(opts, data=data)
+
+
 # --- mount_all ------------------------------------------------------------------------
 
 def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=None,
               created: list[str] | None = None, cgroup_mount=None,
-              trees: procfs.Trees | None = None) -> list[str]:
+              trees: procfs.Trees | None = None,
+              mount_label: str | None = None) -> list[str]:
     """Mount every entry of `mounts`, in order, under `rootfs` (before pivot_root).
 
     Call in the container's own mount namespace with "/" already rslave or
@@ -354,6 +373,7 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
     `type: cgroup` (an rbind of the host's /sys/fs/cgroup). A proc or sysfs
     destination that is a symlink is refused; `trees` gets a checked fd of each
     procfs and sysfs mounted, for what is done in them after pivot_root.
+    `mount_label` (SELinux) is given to the mounts runc labels (`lsm.mount_data`).
     """
     created = [] if created is None else created
     for m in mounts:
@@ -370,7 +390,14 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
             source, is_dir = m.source or kind, True
         if kind in procfs.KINDS:
             procfs.check_destination(rootfs, m.destination, kind)
-        created.extend(rootpath.ensure_mountpoint(rootfs, m.destination, directory=is_dir))
+        made = rootpath.ensure_mountpoint(rootfs, m.destination, directory=is_dir)
+        created.extend(made)
+        if kind == "tmpfs":
+            opts = _tmpfs_mode(rootfs, m.destination, opts, existed=not made)
+        if not is_bind and mount_label:
+            from pyocijail.backends.linux import lsm  # (loaded by the plan, in R)
+
+            opts = values.evolve(opts, data=lsm.mount_data(kind, opts.data, mount_label))
         if is_bind:
             opts = values.evolve(opts, flags=opts.flags | MS_BIND)  # type "bind" alone binds
             _bind(log, source, rootfs, m.destination, opts)
@@ -382,6 +409,14 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
             _plain(log, source, rootfs, m.destination, kind, opts)
             if kind in procfs.KINDS and trees is not None:
                 trees.keep(rootfs, m.destination, kind)
+            if kind == "mqueue" and mount_label:  # runc: a file label, not context=
+                from pyocijail.backends.linux import lsm
+
+                fd = _in_root(rootfs, m.destination, os.O_RDONLY | os.O_DIRECTORY)
+                try:
+                    lsm.label_file(fd, mount_label)
+                finally:
+                    os.close(fd)
         for flag in opts.propagation:
             fd = _in_root(rootfs, m.destination)
             try:
@@ -393,6 +428,7 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
 
 
 _IN_ROOTFS = frozenset({"set_root_propagation", "setup_devices", "bind_rootfs", "pivot_root",
+                        "make_root_unbindable",
                         "remount_readonly_root", "apply_sysctl", "check_sysctl",
                         "DEFAULT_DEVICES"})
 _IN_MASKS = frozenset({"mask_paths", "readonly_paths"})

@@ -107,3 +107,32 @@ class _PidNamespaceForChildren:
             libc.setns(self.own, libc.CLONE_NEWPID)
         finally:
             os.close(self.own)
+
+
+# <linux/sockios.h>, <net/if.h>
+SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+IFF_UP = 0x1
+
+
+def loopback_up() -> None:
+    """Bring `lo` up in the network namespace just made, as runc does (with
+    netlink): otherwise 127.0.0.1 is unreachable in `--network none` containers
+    and pods. One SIOCSIFFLAGS on a socket of the new namespace; a joined
+    namespace is left as its owner set it up."""
+    import _socket
+    import fcntl  # (loaded already: the state store locks with it)
+    import sys
+
+    sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM, 0)
+    try:
+        # struct ifreq (40 bytes): the name (16), then ifr_flags, a short
+        req = fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, b"lo".ljust(40, b"\0"))
+        flags = int.from_bytes(req[16:18], sys.byteorder)
+        if not flags & IFF_UP:
+            fcntl.ioctl(sock.fileno(), SIOCSIFFLAGS,
+                        req[:16] + (flags | IFF_UP).to_bytes(2, sys.byteorder) + req[18:])
+    except OSError as err:
+        raise KernelError("bring up lo", err.errno) from None
+    finally:
+        sock.close()

@@ -52,6 +52,7 @@ class LinuxPlan:
     uid_mappings: tuple[IdMapping, ...] = ()
     gid_mappings: tuple[IdMapping, ...] = ()
     rlimits: tuple[Rlimit, ...] = ()  # set before a user namespace exists (userns)
+    mount_label: str | None = None  #: SELinux `context=` of the mounts runc labels (lsm)
 
     def new(self, kind: str) -> bool:
         return (kind, None) in self.namespaces
@@ -182,7 +183,8 @@ def make_plan(container_id: str, spec: Spec, bundle: str, state_dir: str,
         device_filter=device_filter, v2_enable=frozenset(enable), seccomp=seccomp,
         personality=personality,
         uid_mappings=uid_maps, gid_mappings=gid_maps,
-        rlimits=spec.process.rlimits if spec.process else ())
+        rlimits=spec.process.rlimits if spec.process else (),
+        mount_label=linux.mount_label if linux else None)
 
 
 def _user_namespace(spec: Spec, namespaces: list[tuple[str, str | None]]
@@ -249,13 +251,9 @@ def _refuse_unsupported(spec: Spec) -> None:
                                   "supported by pyocijail")
             if linux.resources.rdma:
                 raise ConfigError("linux.resources.rdma is not supported by pyocijail")
-        if linux.mount_label and os.path.isdir("/sys/fs/selinux/class"):
-            raise ConfigError("linux.mountLabel: SELinux labels are not supported")
-    if process is not None:
-        if process.apparmor_profile:
-            raise ConfigError("process.apparmorProfile: AppArmor is not supported")
-        if process.selinux_label and os.path.isdir("/sys/fs/selinux/class"):
-            raise ConfigError("process.selinuxLabel: SELinux labels are not supported")
+    from pyocijail.backends.linux import lsm
+
+    lsm.check(process, linux.mount_label if linux else None)
 
 
 def _check_namespace_path(kind: str, path: str) -> None:

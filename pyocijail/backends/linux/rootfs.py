@@ -16,6 +16,7 @@ from pyocijail import rootpath
 # (masks: loaded with this module, so that `mounts.mask_paths` still resolves after
 # pivot_root, when the package is out of reach)
 from pyocijail.backends.linux import libc, masks, procfs  # noqa: F401
+from pyocijail.backends.linux.cgroups import unescape
 from pyocijail.backends.linux.libc import (
     MNT_DETACH,
     MS_BIND,
@@ -231,37 +232,60 @@ def set_root_propagation(propagation: str | None = None, *, log=None) -> None:
     `linux.rootfsPropagation` (default rslave, as runc), so that nothing
     mounted from now on propagates back to the host. Diverges from runc: the
     change is always recursive ("private" acts as "rprivate"), since a
-    submount left shared with the host would carry our mounts back to it."""
+    submount left shared with the host would carry our mounts back to it; and
+    "unbindable" makes "/" rslave here, the container's root unbindable only
+    after pivot_root (`make_root_unbindable`): runc makes the host's tree
+    unbindable, and then cannot bind the rootfs (its create fails, EINVAL)."""
     if propagation is not None and propagation not in _ROOT_PROPAGATION:
         raise ConfigError(f"unknown rootfsPropagation {propagation!r}")
+    if propagation in ("unbindable", "runbindable"):
+        propagation = "rslave"
     _mount(log, None, "/", None, _ROOT_PROPAGATION[propagation or "rslave"] | MS_REC, None, "/")
 
 
-def bind_rootfs(rootfs: str, *, log=None) -> None:
-    """Bind the rootfs onto itself, before anything is mounted in it.
+def _parent_mount(path: str) -> tuple[str, list[str]]:
+    """The mount `path` is on (the longest mount point that contains it, the
+    top one of a stack) and its propagation fields (`shared:N`, `unbindable`...)."""
+    best, fields = "/", []
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as f:
+        for line in f:
+            parts = line.split(" ")
+            point = unescape(parts[4])
+            inside = path == point or path.startswith(point.rstrip("/") + "/")
+            if inside and len(point) >= len(best):
+                best, fields = point, parts[6:parts.index("-")]
+    return best, fields
 
-    So that pivot_root need not bind it after the mounts are made (which would
-    copy them, and the fds `procfs.Trees` keeps would name the originals, left
-    behind with the old root). Needed with a user namespace too: the rootfs
-    mount (podman's overlay) was copied from the host's mount namespace into
-    one owned by a less privileged user namespace, so the kernel locks it
-    (MNT_LOCKED) and pivot_root refuses it with EINVAL; a bind made here is
-    not locked. runc's prepareRoot does
-    this for every container.
+
+def bind_rootfs(rootfs: str, *, log=None) -> None:
+    """Bind the rootfs onto itself before anything is mounted in it (runc's
+    prepareRoot), its parent mount made private first if it is shared (runc's
+    rootfsParentMountPrivate) or unbindable (runc leaves that one and fails).
+
+    Why, each time: pivot_root(2) refuses a new root whose parent mount is
+    shared (EINVAL: rootfsPropagation shared, c1); a bind of the rootfs made
+    after the container's mounts would drop its unbindable submounts (c2) and
+    copy the procfs and sysfs mounts, whose fds `procfs.Trees` keeps would then
+    name the originals, left behind with the old root; and with a user namespace the rootfs mount copied from the host is locked
+    (MNT_LOCKED), which pivot_root refuses, while a bind made here is not.
     """
     real = os.path.realpath(rootfs)
+    parent, fields = _parent_mount(real)
+    if any(f.startswith("shared:") or f == "unbindable" for f in fields):
+        _mount(log, None, parent, None, MS_PRIVATE, None, parent)
     _mount(log, real, real, None, MS_BIND | MS_REC, None, real)
 
 
-def pivot_root(rootfs: str, *, log=None) -> None:
+def pivot_root(rootfs: str, *, bound: bool = False, log=None) -> None:
     """Make `rootfs` the root of this mount namespace and drop the old root.
 
     Call in the container's own mount namespace after mount_all/setup_devices.
     The old root is made rslave before the lazy unmount, so the detach cannot
-    propagate to the host's mounts. Leaves the cwd at the new "/".
+    propagate to the host's mounts. Leaves the cwd at the new "/". `bound`:
+    `bind_rootfs` made the rootfs a mount point (else it is bound here if needed).
     """
     real = os.path.realpath(rootfs)
-    if real not in {point for _i, _p, point, _o in mountinfo()}:
+    if not bound and real not in {point for _i, _p, point, _o in mountinfo()}:
         # pivot_root(2) needs a mount point: bind the rootfs onto itself.
         _mount(log, real, real, None, MS_BIND | MS_REC, None, real)
     old = os.open("/", os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
@@ -281,6 +305,12 @@ def pivot_root(rootfs: str, *, log=None) -> None:
     finally:
         os.close(old)
         os.close(new)
+
+
+def make_root_unbindable(*, log=None) -> None:
+    """`rootfsPropagation: unbindable`, last (read-only paths bind first): the
+    container's "/" and its submounts can no longer be bound."""
+    _mount(log, None, "/", None, MS_UNBINDABLE | MS_REC, None, "/")
 
 
 def remount_readonly_root(*, log=None) -> None:
