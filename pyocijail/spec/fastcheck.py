@@ -71,14 +71,8 @@ def _load() -> Any:
 
 
 def schema_directory() -> str:
-    """The directory `schema.schemas_dir()` finds, without importing pathlib for a checkout."""
-    here = os.path.dirname(os.path.realpath(__file__))
-    checkout = os.path.join(os.path.dirname(os.path.dirname(here)), "schemas")
-    if os.path.isfile(os.path.join(checkout, "config-schema.json")):
-        return checkout  # schemas_dir()'s first candidate
-    from pyocijail.spec.schema import schemas_dir
-
-    return str(schemas_dir())
+    """The directory `schema.schemas_dir()` reads (package data beside this module)."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "schemas")
 
 
 def schema_digest(directory: str) -> str:

@@ -25,7 +25,7 @@ from pyocijail.spec import _fastcheck_gen as gen
 from pyocijail.spec import build, fastcheck, load, schema
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "configs"
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "pyocijail" / "spec" / "schemas"
 REFS = {"config": "config-schema.json", "process": "config-schema.json#/definitions/Process",
         "state": "state-schema.json", "features": "features-schema.json"}
 
