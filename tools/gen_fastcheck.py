@@ -1,7 +1,9 @@
 """Generate the compiled schema check: `spec/schemas/` -> `spec/_fastcheck_gen.py`.
 
-    python tools/gen_fastcheck.py            # rewrite the generated module
-    python tools/gen_fastcheck.py --check    # exit 1 if it is stale (.ci/run does this)
+    python tools/gen_fastcheck.py            # rewrite the generated modules
+    python tools/gen_fastcheck.py --check    # exit 1 if one is stale (.ci/run does this)
+
+(It writes `spec/_keys_gen.py` too: see tools/gen_keys.py.)
 
 The generated module holds one plain-Python predicate per entry point
 (`config`, `process`, `state`, `features`) that answers "would jsonschema's
@@ -355,24 +357,28 @@ def generate(directory: str | None = None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    text = generate()
-    try:
-        with open(GENERATED) as f:
-            current = f.read()
-    except FileNotFoundError:
-        current = ""
-    if "--check" in argv:
-        if current != text:
-            print(f"{GENERATED} is stale: run python tools/gen_fastcheck.py", file=sys.stderr)
-            return 1
-        return 0
-    if current != text:
-        tmp = GENERATED + ".tmp"
+    from tools import gen_keys
+
+    outputs = {GENERATED: generate(), gen_keys.GENERATED: gen_keys.generate()}
+    stale = 0
+    for path, text in outputs.items():
+        try:
+            with open(path) as f:
+                current = f.read()
+        except FileNotFoundError:
+            current = ""
+        if current == text:
+            continue
+        if "--check" in argv:
+            print(f"{path} is stale: run python tools/gen_fastcheck.py", file=sys.stderr)
+            stale = 1
+            continue
+        tmp = path + ".tmp"
         with open(tmp, "w") as f:
             f.write(text)
-        os.replace(tmp, GENERATED)
-        print(f"wrote {GENERATED}")
-    return 0
+        os.replace(tmp, path)
+        print(f"wrote {path}")
+    return stale
 
 
 if __name__ == "__main__":
