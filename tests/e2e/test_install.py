@@ -73,6 +73,7 @@ def installed(workdir):
     _run(base, "-m", "venv", venv, cwd=workdir)
     python = os.path.join(venv, "bin", "python")
     pins = [f"{d}=={importlib.metadata.version(d)}" for d in DEPENDENCIES]
+    # (wheel: setuptools before 70.1 needs it to build one, and isolation is off)
     _run(python, "-m", "pip", "install", "-q", "wheel", *pins, cwd=workdir)
     _run(python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", source,
          cwd=workdir)
