@@ -1,8 +1,8 @@
 """JSON Schema checks of config.json, exec process files, state and features.
 
-The schemas in `schemas/` beside this module (draft-04, runtime-spec v1.3.0) refer to each
-other by bare file name (`defs.json#/definitions/Hook`), so every file is
-registered under its own name in one `referencing.Registry`.
+The schemas in `schemas/` beside this module (draft-04, runtime-spec v1.3.0)
+refer to each other by bare file name (`defs.json#/definitions/Hook`), so every
+file is registered under its own name in one `referencing.Registry`.
 
 This is the only module that imports `jsonschema`/`referencing`, and it does
 so inside functions: importing them costs more than a whole runc create, and
