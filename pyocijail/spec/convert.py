@@ -1,9 +1,9 @@
 """Between config.json documents and `spec.model`.
 
-Keys are the spec's camelCase names (`additionalGids`, `ociVersion`); the
-ones that are not plain camelCase of the field name (`blockIO`, `kernelTCP`,
-`disableOOMKiller`, `throttleReadIOPSDevice`, ...) are listed in
-`_SPECIAL_KEYS`. Unknown keys are ignored, as the runtime-spec requires.
+Keys are spelled as the schemas spell them (`additionalGids`, `blockIO`,
+`kernelTCP`): `_keys_gen.JSON_KEYS`, generated from the schemas and the model's
+field names by `tools/gen_keys.py`, so no key is written down twice. Unknown
+keys are ignored, as the runtime-spec requires.
 
 Each model class gets a conversion plan, made once from its fields and
 their annotation text (`str`, `int | None`, `tuple[Hook, ...]`,
@@ -21,6 +21,7 @@ from __future__ import annotations
 from pyocijail import values
 from pyocijail.errors import ConfigError
 from pyocijail.spec import model
+from pyocijail.spec._keys_gen import JSON_KEYS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,30 +30,13 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 
-_SPECIAL_KEYS = {
-    (model.Resources, "block_io"): "blockIO",
-    (model.Memory, "kernel_tcp"): "kernelTCP",
-    (model.Memory, "disable_oom_killer"): "disableOOMKiller",
-    (model.BlockIO, "throttle_read_iops_device"): "throttleReadIOPSDevice",
-    (model.BlockIO, "throttle_write_iops_device"): "throttleWriteIOPSDevice",
-    (model.Linux, "sysctl"): "sysctl",
-    (model.Spec, "oci_version"): "ociVersion",
-    (model.IdMapping, "container_id"): "containerID",
-    (model.IdMapping, "host_id"): "hostID",
-}
-
 _JSON_TYPES = {str: "a string", int: "an integer", bool: "a boolean", list: "an array",
                dict: "an object", float: "a number", type(None): "null"}
 
 
-def camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
 def key_of(cls: type, name: str) -> str:
-    """The JSON key of field `name` of model class `cls`."""
-    return _SPECIAL_KEYS.get((cls, name)) or camel(name)
+    """The JSON key of field `name` of model class `cls` (one spelling per name)."""
+    return JSON_KEYS[name]
 
 
 def structure(data: Any, cls: type[T]) -> T:

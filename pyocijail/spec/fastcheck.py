@@ -1,26 +1,24 @@
 """The compiled schema check: accept a document without importing jsonschema.
 
-`_fastcheck_gen.py` is generated from `schemas/` at build time by
-`pyocijail.spec.build` (plain Python, stdlib only) and committed with the
-package. It decides accept/reject as jsonschema's Draft4Validator does for
-the keywords our schemas use. `schema.validate_*` ask it first:
+`_fastcheck_gen.py` is generated from `schemas/` by `tools/gen_fastcheck.py`
+(plain Python, stdlib only) and committed with the package. It decides
+accept/reject as jsonschema's Draft4Validator does for the keywords our
+schemas use. `schema.validate_*` ask it first:
 
 - it accepts: done, jsonschema is never imported;
 - it rejects: jsonschema (the source of truth) validates the document and
   produces the message; if jsonschema accepts after all, the document is
   accepted and the disagreement logged at debug level;
-- it cannot be used (missing, or built from schema files other than the ones
-  jsonschema would load: the digest recorded in it differs from the files'
-  digest on disk): jsonschema decides everything, as before.
+- it cannot be used (missing from a broken install): jsonschema decides
+  everything.
 
-The digest of the schema files is computed once per process (15 small files,
-sha256 from the interpreter's built-in module), so a checkout whose schemas
-were edited without re-running the build can never accept by stale rules.
+Whether the generated module matches the schema files is checked by CI
+(`tools/gen_fastcheck.py --check`), not here: the schemas ship inside the
+package beside it, so an installed copy cannot drift, and hashing 15 files
+cost every create ~1.4 ms to guard a developer-only mistake.
 """
 
 from __future__ import annotations
-
-import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -54,42 +52,5 @@ def _load() -> Any:
         except ImportError as err:  # pragma: no cover - the file ships with the package
             _why_not = f"generated module missing ({err})"
             return None
-        try:
-            digest = schema_digest(schema_directory())
-        except OSError as err:
-            _why_not = f"cannot read the schema files ({err.strerror})"
-            return None
-        except Exception as err:  # ConfigError from schemas_dir: jsonschema will say it too
-            _why_not = str(err)
-            return None
-        if digest != gen.SCHEMA_DIGEST:
-            _why_not = ("schema files differ from the ones it was generated from; run "
-                        "`python -m pyocijail.spec.build`")
-            return None
         _entries = gen.ENTRY_POINTS
     return _entries
-
-
-def schema_directory() -> str:
-    """The directory `schema.schemas_dir()` finds, without importing pathlib for a checkout."""
-    here = os.path.dirname(os.path.realpath(__file__))
-    checkout = os.path.join(os.path.dirname(os.path.dirname(here)), "schemas")
-    if os.path.isfile(os.path.join(checkout, "config-schema.json")):
-        return checkout  # schemas_dir()'s first candidate
-    from pyocijail.spec.schema import schemas_dir
-
-    return str(schemas_dir())
-
-
-def schema_digest(directory: str) -> str:
-    """sha256 over the sorted names and contents of `directory/*.json` (as build.py)."""
-    from pyocijail.digest import sha256
-
-    h = sha256()
-    names = sorted(n for n in os.listdir(directory)
-                   if n.endswith(".json") and not n.startswith("."))  # as glob("*.json")
-    for name in names:
-        with open(os.path.join(directory, name), "rb") as f:
-            data = f.read()
-        h.update(name.encode() + b"\0" + str(len(data)).encode() + b"\0" + data)
-    return h.hexdigest()

@@ -1,8 +1,8 @@
 """JSON Schema checks of config.json, exec process files, state and features.
 
-The schemas in `schemas/` (draft-04, runtime-spec v1.3.0) refer to each
-other by bare file name (`defs.json#/definitions/Hook`), so every file is
-registered under its own name in one `referencing.Registry`.
+The schemas in `schemas/` beside this module (draft-04, runtime-spec v1.3.0)
+refer to each other by bare file name (`defs.json#/definitions/Hook`), so every
+file is registered under its own name in one `referencing.Registry`.
 
 This is the only module that imports `jsonschema`/`referencing`, and it does
 so inside functions: importing them costs more than a whole runc create, and
@@ -12,7 +12,7 @@ at module level either. The validators are built once per process.
 
 from __future__ import annotations
 
-import sys
+import os
 
 from pyocijail.errors import ConfigError
 
@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
 SCHEMA_FILES_GLOB = "*.json"
-_DATA_SUBDIR = ("share", "pyocijail", "schemas")
+#: Package data (pyproject's package-data), read by path: no importlib.resources
+#: on the create path, and a wheel is installed unpacked anyway.
+SCHEMAS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schemas")
 _REPR_LIMIT = 80
 
 # Highest runtime-spec minor version pyocijail was written against.
@@ -110,24 +112,21 @@ def _validate(entry: str, ref: str, data: Any, what: str,
 
 
 def schemas_dir() -> Path:
-    """The directory holding our schema files.
+    """The directory holding our schema files: `schemas/` inside this package.
 
-    A source checkout or editable install has `schemas/` next to the
-    package; a regular install puts them under `<prefix>/share/pyocijail/
-    schemas` (pyproject's data-files).
+    They ship as package data next to this module, so a regular install, an
+    editable one and a checkout all find them the same way. (They used to be
+    data-files under `<prefix>/share/pyocijail/schemas`, which the launcher's
+    interpreter, a venv's base Python, never finds: its prefix is not the
+    venv's.) The checkout's top-level `schemas` is a symlink to it.
     """
-    import sysconfig
     from pathlib import Path
 
-    candidates = [Path(__file__).resolve().parents[2] / "schemas"]
-    for prefix in (sysconfig.get_path("data"), sys.prefix, sys.base_prefix):
-        if prefix:
-            candidates.append(Path(prefix).joinpath(*_DATA_SUBDIR))
-    for candidate in candidates:
-        if (candidate / "config-schema.json").is_file():
-            return candidate
-    raise ConfigError("cannot find the JSON schemas (looked in "
-                      + ", ".join(str(c) for c in dict.fromkeys(candidates)) + ")")
+    directory = Path(SCHEMAS_DIR)
+    if not (directory / "config-schema.json").is_file():
+        raise ConfigError(f"cannot find the JSON schemas (looked in {directory}): "
+                          "the pyocijail installation is incomplete")
+    return directory
 
 
 _cache: dict[str, Any] = {}  # (not functools.cache: functools costs an import)

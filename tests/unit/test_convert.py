@@ -20,7 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from pyocijail import values
 from pyocijail.errors import ConfigError
 from pyocijail.spec import convert, model
-from tests.unit.test_fastcheck import FIXTURES, GOOD, _jsonschema_accepts, mutated
+from pyocijail.spec._keys_gen import JSON_KEYS
+from tests.unit.test_fastcheck import FIXTURES, GOOD, SCHEMAS, _jsonschema_accepts, mutated
+from tools import gen_fastcheck, gen_keys
 
 CLASSES = {"config": model.Spec, "process": model.Process}
 MODEL_CLASSES = [c for c in vars(model).values()
@@ -86,6 +88,34 @@ def pyocijail_model_source() -> str:
 
 def test_mirror_has_every_model_class(reference):
     assert len(reference[1]) == len(MODEL_CLASSES) == pyocijail_model_source().count("@frozen")
+
+
+def test_every_key_is_spelled_as_the_schemas_spell_it():
+    """The converter's keys are the schemas' own spellings, not a table of its own:
+    each model field maps to the one schema property its name folds to."""
+    keys = gen_keys.json_keys(str(SCHEMAS))
+    assert keys == JSON_KEYS
+    assert {(c, f.name): convert.key_of(c, f.name) for c in MODEL_CLASSES
+            for f in values.fields(c)} == {(c, f.name): keys[f.name] for c in MODEL_CLASSES
+                                           for f in values.fields(c)}
+    assert (keys["block_io"], keys["kernel_tcp"], keys["host_id"]) == \
+        ("blockIO", "kernelTCP", "hostID")
+
+
+@pytest.mark.parametrize("edit, message", [
+    (("config-linux.json", '"kernelTCP"', '"kernelTcp2"'),
+     r"spec\.model\.Memory\.kernel_tcp: the schemas have no such property"),
+    (("config-linux.json", '"kernelTCP"', '"kernelTCP": {"type": "integer"}, "kernelTcp"'),
+     r"Memory\.kernel_tcp: the schemas have several spellings \['kernelTCP', 'kernelTcp'\]"),
+])
+def test_a_model_field_the_schemas_do_not_spell_once_stops_generation(tmp_path, edit, message):
+    """A model field no schema has (a typo, never read) or spelled two ways: CI fails."""
+    name, old, new = edit
+    for f in SCHEMAS.glob("*.json"):
+        text = f.read_text()
+        (tmp_path / f.name).write_text(text.replace(old, new, 1) if f.name == name else text)
+    with pytest.raises(gen_fastcheck.BuildError, match=message):
+        gen_keys.json_keys(str(tmp_path))
 
 
 @pytest.mark.parametrize("name", [n for n, _ in GOOD

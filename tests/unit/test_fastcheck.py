@@ -22,10 +22,11 @@ from hypothesis import strategies as st
 
 from pyocijail.errors import ConfigError
 from pyocijail.spec import _fastcheck_gen as gen
-from pyocijail.spec import build, fastcheck, load, schema
+from pyocijail.spec import load, schema
+from tools import gen_fastcheck
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "configs"
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "pyocijail" / "spec" / "schemas"
 REFS = {"config": "config-schema.json", "process": "config-schema.json#/definitions/Process",
         "state": "state-schema.json", "features": "features-schema.json"}
 
@@ -61,13 +62,44 @@ def _agree(entry: str, doc: object) -> bool:
 # --- the generated module ---------------------------------------------------------
 
 def test_generated_module_is_up_to_date():
-    """`python -m pyocijail.spec.build` has been run after the last schema change."""
-    assert build.generate(str(SCHEMAS)) == Path(build.GENERATED).read_text()
+    """`python tools/gen_fastcheck.py` has been run after the last schema change."""
+    assert gen_fastcheck.generate(str(SCHEMAS)) == Path(gen_fastcheck.GENERATED).read_text()
 
 
-def test_generated_module_records_the_schema_digest():
-    assert gen.SCHEMA_DIGEST == fastcheck.schema_digest(str(SCHEMAS))
-    assert fastcheck.schema_directory() == str(SCHEMAS)
+def test_check_mode_fails_on_a_stale_module_and_ci_runs_it(tmp_path, monkeypatch, capsys):
+    """`tools/gen_fastcheck.py --check` exits 1 naming the stale file (and changes
+    nothing), 0 when it is current; `.ci/run` runs it before the tests."""
+    current = Path(gen_fastcheck.GENERATED).read_text()
+    stale = tmp_path / "_fastcheck_gen.py"
+    stale.write_text(current.replace("ENTRY_POINTS = {", "# an old rule\nENTRY_POINTS = {"))
+    monkeypatch.setattr(gen_fastcheck, "GENERATED", str(stale))
+    assert gen_fastcheck.main(["--check"]) == 1
+    assert f"{stale} is stale: run python tools/gen_fastcheck.py" in capsys.readouterr().err
+    assert "# an old rule" in stale.read_text()
+    stale.write_text(current)
+    assert gen_fastcheck.main(["--check"]) == 0
+    ci = (Path(__file__).resolve().parents[2] / ".ci" / "run").read_text()
+    assert "python tools/gen_fastcheck.py --check" in ci
+
+
+def test_accepting_a_config_reads_no_schema_file():
+    """The compiled check alone accepts: no schema file is opened (no run-time digest of
+    them, ~1.4 ms per create; staleness is CI's to catch) and no hash is imported."""
+    good = FIXTURES / "good" / "linux-all-fields.json"
+    code = (
+        "import sys\n"
+        "opened = []\n"
+        "sys.addaudithook(lambda ev, args: opened.append(str(args[0])) if ev == 'open' "
+        "and isinstance(args[0], str) else None)\n"
+        "from pyocijail.spec import load\n"
+        f"load.spec_from_data(load.parse_json(open({str(good)!r}, 'rb').read(), 'c'))\n"
+        f"names = {sorted(p.name for p in SCHEMAS.glob('*.json'))!r}\n"
+        "print([p for p in opened if p.rpartition('/')[2] in names])\n"
+        "print(sorted(m for m in sys.modules\n"
+        "             if m in ('pyocijail.digest', '_sha256', 'hashlib')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.splitlines() == ["[]", "[]"], out
 
 
 def test_build_refuses_keywords_it_does_not_translate(tmp_path):
@@ -77,8 +109,8 @@ def test_build_refuses_keywords_it_does_not_translate(tmp_path):
     doc = json.loads((tmp_path / "defs.json").read_text())
     doc["definitions"]["ArrayOfStrings"]["uniqueItems"] = True
     (tmp_path / "defs.json").write_text(json.dumps(doc))
-    with pytest.raises(build.BuildError, match="uniqueItems"):
-        build.generate(str(tmp_path))
+    with pytest.raises(gen_fastcheck.BuildError, match="uniqueItems"):
+        gen_fastcheck.generate(str(tmp_path))
 
 
 # --- agreement ------------------------------------------------------------------------
@@ -307,19 +339,6 @@ def test_a_false_rejection_is_accepted_and_logged(monkeypatch):
     lines: list[str] = []
     schema.validate_config(MINIMAL, debug=lines.append)
     assert len(lines) == 1 and "jsonschema accepts" in lines[0]
-
-
-def test_stale_generated_module_is_not_used(monkeypatch):
-    """A digest mismatch (schemas edited, build not re-run) leaves it all to jsonschema."""
-    monkeypatch.setattr(fastcheck, "_entries", fastcheck._UNSET)
-    monkeypatch.setattr(gen, "SCHEMA_DIGEST", "0" * 64)
-    monkeypatch.setitem(gen.ENTRY_POINTS, "config", lambda doc: True)  # would accept anything
-    lines: list[str] = []
-    assert fastcheck.accepts("config", {}, lines.append) is None
-    assert "differ" in lines[0]
-    with pytest.raises(ConfigError, match="'ociVersion' is a required property"):
-        schema.validate_config({"root": {}}, debug=lines.append)
-    monkeypatch.setattr(fastcheck, "_entries", fastcheck._UNSET)
 
 
 def test_valid_config_does_not_import_jsonschema():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from hypothesis import strategies as st
 from pyocijail.errors import ConfigError
 from pyocijail.spec import schema
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "pyocijail" / "spec" / "schemas"
 ENTRY_POINTS = {"config-schema.json", "state-schema.json", "features-schema.json"}
 EXPECTED_FILES = ENTRY_POINTS | {
     "defs.json", "defs-linux.json", "config-linux.json", "config-freebsd.json",
@@ -84,32 +83,23 @@ def test_every_ref_is_a_bare_file_name_or_local_and_resolves():
             assert isinstance(_resolve(target, fragment), dict), (name, ref)
 
 
-def test_schemas_dir_finds_the_checkout():
-    """In a source tree the schemas next to the package are used."""
-    assert schema.schemas_dir() == SCHEMAS
+def test_schemas_are_package_data_beside_the_reader():
+    """The schemas ship inside the package (found by its own path in any install, even
+    by the launcher's base interpreter); the checkout's `schemas/` is a link to them."""
+    import tomllib
 
-
-def test_schemas_dir_falls_back_to_the_installed_data_files(tmp_path, monkeypatch):
-    """Installed from a wheel, the schemas are found under <prefix>/share/pyocijail/schemas."""
-    import shutil
-    import sysconfig
-
-    installed = tmp_path / "prefix" / "share" / "pyocijail" / "schemas"
-    shutil.copytree(SCHEMAS, installed)
-    monkeypatch.setattr(schema, "__file__", str(tmp_path / "site" / "pyocijail" / "spec" / "x.py"))
-    monkeypatch.setattr(sysconfig, "get_path", lambda name: str(tmp_path / "prefix"))
-    assert schema.schemas_dir() == installed
+    assert schema.schemas_dir() == SCHEMAS == Path(schema.__file__).resolve().parent / "schemas"
+    top = Path(__file__).resolve().parents[2] / "schemas"
+    assert top.is_symlink() and top.resolve() == SCHEMAS
+    project = tomllib.loads((top.parent / "pyproject.toml").read_text())
+    assert "spec/schemas/*.json" in project["tool"]["setuptools"]["package-data"]["pyocijail"]
+    assert "data-files" not in project["tool"]["setuptools"]
 
 
 def test_missing_schemas_are_a_config_error(tmp_path, monkeypatch):
-    """Without any schema directory the error says where it looked."""
-    import sysconfig
-
-    monkeypatch.setattr(schema, "__file__", str(tmp_path / "a" / "b" / "c" / "x.py"))
-    monkeypatch.setattr(sysconfig, "get_path", lambda name: str(tmp_path))
-    monkeypatch.setattr(sys, "prefix", str(tmp_path))
-    monkeypatch.setattr(sys, "base_prefix", str(tmp_path))
-    with pytest.raises(ConfigError, match="cannot find the JSON schemas"):
+    """A broken installation without the schema files: the error says where it looked."""
+    monkeypatch.setattr(schema, "SCHEMAS_DIR", str(tmp_path / "schemas"))
+    with pytest.raises(ConfigError, match="cannot find the JSON schemas .*schemas"):
         schema.schemas_dir()
 
 

@@ -1,0 +1,1 @@
+"""Developer tools run from a checkout (code generators); not installed."""
