@@ -61,7 +61,8 @@ def test_quick_run_reports_every_metric_and_leaves_nothing():
     if "runc" in names:
         runc = data["bundles"]["default"]["cycle"]["runc"]
         expected = round((runc + 3 * (startup["python"] - startup["runc"])) / runc, 2)
-        cycle = next(t for t in data["targets"] if t["target"] == "cycle, default bundle, over floor")
+        cycle = next(t for t in data["targets"]
+                     if t["target"] == "cycle, default bundle, over floor")
         assert cycle["floor"] == expected
     # cleaned up: its cgroup parent and state roots are gone
     assert glob.glob(f"/sys/fs/cgroup/*/pyocijail-bench-{proc.pid}") == []

@@ -266,8 +266,9 @@ def bind_rootfs(rootfs: str, *, log=None) -> None:
     shared (EINVAL: rootfsPropagation shared, c1); a bind of the rootfs made
     after the container's mounts would drop its unbindable submounts (c2) and
     copy the procfs and sysfs mounts, whose fds `procfs.Trees` keeps would then
-    name the originals, left behind with the old root; and with a user namespace the rootfs mount copied from the host is locked
-    (MNT_LOCKED), which pivot_root refuses, while a bind made here is not.
+    name the originals, left behind with the old root; and with a user namespace
+    the rootfs mount copied from the host is locked (MNT_LOCKED), which
+    pivot_root refuses, while a bind made here is not.
     """
     real = os.path.realpath(rootfs)
     parent, fields = _parent_mount(real)
