@@ -21,6 +21,7 @@ import time
 from pyocijail import jsonlite
 from pyocijail.errors import HookError
 from pyocijail.failpoints import failpoint
+from pyocijail.process import exechelper
 from pyocijail.process.signals import reset_for_exec
 
 TYPE_CHECKING = False
@@ -28,21 +29,28 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from pyocijail.backends.base import Backend
+
 OUTPUT_LIMIT = 16384
 
 
 def run_hooks(stage: str, hooks: list[dict[str, Any]], state: dict[str, Any], *,
-              log: Any = None, in_child: Callable[[], None] | None = None) -> None:
-    """Run each hook in order; the first failure raises HookError."""
+              log: Any = None, in_child: Callable[[], None] | None = None,
+              via: Backend | None = None) -> None:
+    """Run each hook in order; the first failure raises HookError.
+
+    `via`: the backend whose `execve` runs the hook (the init's hooks, which
+    exec a file of the container's: on Linux through the exec helper, so a
+    `#!/proc/self/exe` hook cannot run the host interpreter)."""
     payload = jsonlite.dumps(state).encode()
     for hook in hooks:
         if log is not None:
             log.debug(f"hook {stage}: {hook['path']} {hook.get('args') or [hook['path']]}")
-        _run_one(stage, hook, payload, in_child)
+        _run_one(stage, hook, payload, in_child, via)
 
 
 def _run_one(stage: str, hook: dict[str, Any], payload: bytes,
-             in_child: Callable[[], None] | None) -> None:
+             in_child: Callable[[], None] | None, via: Backend | None = None) -> None:
     path = hook["path"]
     argv = list(hook.get("args") or [path])
     env = _env(hook.get("env") or [])
@@ -56,11 +64,18 @@ def _run_one(stage: str, hook: dict[str, Any], payload: bytes,
             os.dup2(stdin_r, 0)
             os.dup2(out_w, 1)
             os.dup2(out_w, 2)
-            os.closerange(3, _max_fd())
+            low = 3
+            for fd in sorted(via.exec_fds() if via is not None else ()):
+                os.closerange(low, fd)
+                low = fd + 1
+            os.closerange(low, _max_fd())
             reset_for_exec()
             if in_child is not None:
                 in_child()
-            os.execve(path, argv, env)
+            if via is None:
+                os.execve(path, argv, env)
+            else:  # its failure record comes on the output pipe: `_quote` words it
+                via.execve(path, argv, env, os.dup(1))
         except BaseException as err:  # noqa: BLE001 - must not return into the runtime
             os.write(2, f"cannot run hook: {err}\n".encode())
         os._exit(127)
@@ -142,6 +157,9 @@ def _describe(code: int) -> str:
 
 
 def _quote(output: bytes) -> str:
+    failed = exechelper.failure("hook", output[-exechelper.RECORD_SIZE:])
+    if failed is not None:
+        output = output[:-exechelper.RECORD_SIZE] + f"cannot run hook: {failed}".encode()
     text = output.decode("utf-8", "replace").strip()
     return f": {text[-500:]}" if text else ""
 

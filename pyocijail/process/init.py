@@ -77,7 +77,7 @@ def init_main(backend: Backend, plan: Plan, process: Process, hooks: dict[str, l
         if not msg or msg.get("t") != GO:
             os._exit(1)
         run_hooks("createContainer", hooks.get("createContainer", []), msg["state"],
-                  in_child=lambda: backend.enter_hook(plan))
+                  in_child=lambda: backend.enter_hook(plan), via=backend)
         backend.enter(plan)
         failpoint("create.init.after-enter")
         setup.ensure_cwd(process)
@@ -124,16 +124,22 @@ def _await_start(backend: Backend, process: Process, path: str, hooks: dict[str,
         state = jsonlite.loads(read_stream_line(conn))
         if failure is not None:
             raise failure
-        run_hooks("startContainer", hooks.get("startContainer", []), state)
+        run_hooks("startContainer", hooks.get("startContainer", []), state, via=backend)
         if env is None:
             env = setup.become_user(backend, process)
         setup.exec_as_user(backend, process, path, env, preserve_fds=preserve_fds,
-                           keep_fd=conn, announce=EXECUTING)
+                           keep_fd=conn, announce=_announcement(process))
     except BaseException as err:  # noqa: BLE001
         try:
             write_all(conn, _message(err).encode())
         finally:
             os._exit(1)
+
+
+def _announcement(process: Process) -> bytes:
+    """EXECUTING, then args[0] and a NUL: `start` words an exec helper's failure
+    record with it (`lifecycle.start._exec_failure`)."""
+    return EXECUTING + process.args[0].encode("utf-8", "surrogateescape") + b"\0"
 
 
 def read_stream_line(fd: int) -> bytes:
@@ -149,13 +155,17 @@ def read_stream_line(fd: int) -> bytes:
 
 def exec_main(backend: Backend, state: dict[str, Any], pid: int, process: Process,
               chan: Channel, console_sock: _socket.socket | None, preserve_fds: int) -> None:
-    """E: join the running container, check args[0], report, exec."""
+    """E: join the running container, check args[0], report, exec.
+
+    On Linux with a pid namespace `join` returns in a new process, forked
+    once every namespace is joined (`LinuxBackend.fork_joined`): the new
+    session and signal dispositions are made after it, in E."""
     try:
         console = _console_module(process)
-        _fresh_process()
         # Before join: in a user namespace a hard limit can no longer be raised.
         setup.apply_rlimits(process.rlimits)
         backend.join(state, pid)
+        _fresh_process()
         failpoint("exec.process.after-join")
         setup.check_cwd(process)
         path = setup.find_executable(process)

@@ -69,12 +69,19 @@ class Channel:
 
     def recv(self) -> dict[str, Any] | None:
         """The next message, or None once the other side is gone (EOF)."""
+        raw = self.recv_bytes()
+        return None if raw is None else self.decode(raw)
+
+    def recv_bytes(self) -> bytes | None:
+        """The next datagram as it came (exec: the exec helper writes a raw record)."""
         try:
             raw = self.sock.recv(MAX_MESSAGE)
         except ConnectionResetError:
             return None
-        if not raw:
-            return None
+        return raw or None
+
+    @staticmethod
+    def decode(raw: bytes) -> dict[str, Any] | None:
         msg = jsonlite.loads(raw)
         return msg if isinstance(msg, dict) else None
 

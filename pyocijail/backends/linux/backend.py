@@ -58,6 +58,8 @@ class LinuxBackend:
         self._filter: seccomp.Filter | None = None  # I/E: built before entering
         self._personality: int | None = None
         self._early_error: BaseException | None = None  # I: from _before_gate
+        self._helper: int | None = None  # I/E: the exec helper's sealed memfd
+        self._handover: int | None = None  # exec: P writes E's pid on it (fork_joined)
 
     # --- pure -------------------------------------------------------------------------
     def plan(self, container_id: str, spec: "Spec", bundle: str, state_dir: str) -> "LinuxPlan":
@@ -243,6 +245,7 @@ class LinuxBackend:
             if _has_cgroup_mount(plan):
                 from pyocijail.backends.linux import cgroupmount  # noqa: F401 - for isolate
             libc.prctl(libc.PR_SET_DUMPABLE, 0)
+            self._helper = _exec_helper()  # before pivot_root and seccomp
             capabilities.last_cap()  # probe now, cached for become
             if plan.seccomp is not None:
                 from pyocijail.backends.linux import seccomp
@@ -336,26 +339,67 @@ class LinuxBackend:
             self._filter.load()
             self._filter = None
 
+    def exec_fds(self) -> "tuple[int, ...]":
+        """Our fds that must stay open up to `execve` (close-on-exec all the same)."""
+        return () if self._helper is None else (self._helper,)
+
+    def execve(self, path: str, args: "list[str]", env: "dict[str, str]",
+               report_fd: int) -> None:
+        """The program's execve, made by the exec helper from its sealed memfd
+        (`process.exechelper`): when the image's file runs, /proc/self/exe is
+        never the host interpreter (CVE-2019-5736). Raises OSError if the
+        helper itself cannot be exec'd; its own failures come on `report_fd`."""
+        from pyocijail.backends.linux import libc
+        from pyocijail.process import exechelper
+
+        if self._helper is None:  # never the unsafe path
+            raise PyocijailError("exec helper not loaded: refusing a plain execve")
+        posix.set_inheritable(report_fd, True)  # the helper makes it close-on-exec
+        libc.fexecve(self._helper, exechelper.argv(report_fd, path, args), env)
+
     # --- later calls -------------------------------------------------------------------
     def fork_joined(self, state: "dict[str, Any]", pid: int, child: "Callable[[], None]") -> int:
+        """Fork the exec process; `child` runs in it and calls `join`.
+
+        With a pid namespace, in two steps as runc: the process forked here (P,
+        in the host's pid namespace) joins every namespace, the mount namespace
+        included, and only then forks E into the container's pid namespace
+        (`join`), so E is never visible in the container with the host's root
+        (a container with CAP_SYS_PTRACE read host files through /proc/E/root).
+        P hands E's pid over a pipe and exits; this process is a child
+        subreaper, so E becomes its child (waitpid, and conmon's once we exit).
+        The pid returned is E's, or P's if P failed before it forked (its error
+        is on `child`'s channel)."""
         from pyocijail.process.spawn import fork_child
 
         self._join_warm_up()
         if not _has(state, "pid"):
             return fork_child(child)
-        from pyocijail.backends.linux.namespaces import pid_namespace_for_children
+        from pyocijail.backends.linux import libc
 
-        with pid_namespace_for_children(f"/proc/{pid}/ns/pid"):
-            try:
-                return fork_child(child)
-            except KernelError as err:
-                if err.errno == errno.ENOMEM:  # what fork says once the namespace's init died
-                    raise PyocijailError(f"container process {pid} has exited: its pid "
-                                         "namespace takes no new process") from None
-                raise
+        libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
+        r, w = posix.pipe2(posix.O_CLOEXEC)
+        self._handover = w
+        try:
+            middle = fork_child(lambda: (posix.close(r), child()))
+        finally:
+            self._handover = None
+            posix.close(w)
+        data = b""
+        try:
+            while chunk := posix.read(r, 32):
+                data += chunk
+        finally:
+            posix.close(r)
+        if not data:
+            return middle
+        posix.waitpid(middle, 0)
+        return int(data)
 
     def join(self, state: "dict[str, Any]", pid: int) -> None:
-        """In E: cgroup, the container's seccomp filter (built now), namespaces.
+        """In the exec process: cgroup, the container's seccomp filter (built now),
+        the exec helper, every namespace; with a pid namespace this returns in E,
+        forked after all of them (`fork_joined`), and the caller's process exits.
 
         seccomp and userns are imported only for a container that has a filter
         or a user namespace, and before join_all: after it the package may be
@@ -367,7 +411,10 @@ class LinuxBackend:
         user = _has(state, "user")
         if user:
             from pyocijail.backends.linux.userns import become_root
+        # Non-dumpable up to the last execve (E inherits it): nothing in the
+        # container may ptrace us or open /proc/<pid>/exe.
         libc.prctl(libc.PR_SET_DUMPABLE, 0)
+        self._helper = _exec_helper()
         capabilities.last_cap()
         cgroups.attach(_groups(state), 0)
         if state.get("seccomp"):
@@ -381,10 +428,32 @@ class LinuxBackend:
             self._filter = seccomp.Filter.compiled(profile, program) if program else None
             if self._filter is None:
                 self._filter = seccomp.Filter(profile)
-        join_all(pid, {ns[0] for ns in state.get("namespaces", [])})
+        kinds = {ns[0] for ns in state.get("namespaces", [])}
+        join_all(pid, kinds)  # the pid namespace: our children's
         if user:
             become_root()  # then `become` changes to the process's user, as in init
         posix.chdir("/")
+        if "pid" in kinds:
+            self._fork_into_pid_namespace(pid)
+
+    def _fork_into_pid_namespace(self, pid: int) -> None:
+        """P → E: P writes E's pid on the handover pipe and exits; E returns."""
+        handover, self._handover = self._handover, None
+        try:
+            child = posix.fork()
+        except OSError as err:
+            if err.errno == errno.ENOMEM:  # what fork says once the namespace's init died
+                raise PyocijailError(f"container process {pid} has exited: its pid "
+                                     "namespace takes no new process") from None
+            raise KernelError("fork", err.errno) from None
+        if child:
+            try:
+                if handover is not None:
+                    posix.write(handover, str(child).encode())
+            finally:
+                posix._exit(0)
+        if handover is not None:
+            posix.close(handover)
 
     def processes(self, state: "dict[str, Any]", pid: int) -> "Iterator[int]":
         """Every pid in the container's cgroup (or, for old state, its pid namespace)."""
@@ -428,6 +497,22 @@ class LinuxBackend:
                                    [e["cgroup"] for e in entries if e.get("leaf")])
         if errors:
             raise KernelError("destroy", None, None, "; ".join(errors))
+
+
+def _exec_helper() -> int:
+    """The exec helper's sealed memfd, for this machine. A machine we have no
+    code for fails create and exec: never the host interpreter's execve."""
+    from pyocijail.process import exechelper
+
+    machine = posix.uname().machine
+    try:
+        return exechelper.sealed_memfd(machine)
+    except LookupError:
+        raise PyocijailError(f"no exec helper for this machine ({machine}): refusing to "
+                             "exec the container's program from the host interpreter "
+                             "(CVE-2019-5736)") from None
+    except OSError as err:
+        raise KernelError("memfd_create for the exec helper", err.errno) from None
 
 
 def _has_cgroup_mount(plan: "LinuxPlan") -> bool:

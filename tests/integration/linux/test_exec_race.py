@@ -30,13 +30,23 @@ deadline = time.monotonic() + 10
 while open(f"/proc/{init}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
     assert time.monotonic() < deadline
     time.sleep(0.01)
-try:
-    LinuxBackend(log=None).fork_joined({"namespaces": [["pid", None]]}, init,
-                                       lambda: os._exit(0))
-except PyocijailError as err:
-    print("error:", err)
-else:
-    print("forked")
+# exec's path: the process fork_joined forks joins the namespaces, then forks into
+# the pid namespace (join); that fork is the one that fails.
+backend = LinuxBackend(log=None)
+state = {"namespaces": [["pid", None]]}
+
+
+def child():
+    try:
+        backend.join(state, init)
+    except PyocijailError as err:
+        print("error:", err, flush=True)
+    else:
+        print("forked", flush=True)
+    os._exit(0)
+
+
+os.waitpid(backend.fork_joined(state, init, child), 0)
 os.waitpid(init, 0)
 """
 
