@@ -84,6 +84,7 @@ def _run_one(stage: str, hook: dict[str, Any], payload: bytes,
     failpoint(f"hook.{stage}")
     _feed(stdin_w, payload)
     output, status = _wait(pid, out_r, timeout)
+    output = _worded(output, path)
     if status is None:
         raise HookError(f"{stage} hook {path} timed out after {timeout}s"
                         + _quote(output))
@@ -156,10 +157,16 @@ def _describe(code: int) -> str:
     return f"killed by signal {-code}" if code < 0 else f"exit status {code}"
 
 
+def _worded(output: bytes, path: str) -> bytes:
+    """The output with the exec helper's failure record at its end (the hook
+    could not be exec'd) put in words, as a failed Python execve's."""
+    failed = exechelper.failure(path, output[-exechelper.RECORD_SIZE:])
+    if failed is None:
+        return output
+    return output[:-exechelper.RECORD_SIZE] + f"cannot run hook: {failed}".encode()
+
+
 def _quote(output: bytes) -> str:
-    failed = exechelper.failure("hook", output[-exechelper.RECORD_SIZE:])
-    if failed is not None:
-        output = output[:-exechelper.RECORD_SIZE] + f"cannot run hook: {failed}".encode()
     text = output.decode("utf-8", "replace").strip()
     return f": {text[-500:]}" if text else ""
 

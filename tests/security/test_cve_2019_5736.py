@@ -12,6 +12,7 @@ private copy of the interpreter (`private_runtime`) and checks both copies.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -103,3 +104,38 @@ def test_exec_of_an_image_bin_sh_that_is_proc_self_exe_exits_126(
     assert_not_fooled(rt, b)
     assert code == 126, res
     rt.ok("delete", "--force", "sec5736c")
+
+
+def test_a_start_container_hook_that_is_proc_self_exe_runs_only_the_helper(
+        private_runtime, workdir, evil_so):
+    """startContainer hooks exec a file of the image too (from the init, after
+    pivot_root): the same attack through `hooks.startContainer[].path`."""
+    rt = private_runtime
+    b = hostile_bundle(workdir, "b4", ["true"], rt, evil_so, script_at="/hook")
+    with open(os.path.join(b, "config.json")) as f:
+        doc = json.load(f)
+    doc["hooks"] = {"startContainer": [{"path": "/hook", "env": ["LD_PRELOAD=/evil.so"]}]}
+    bundles.write_config(b, doc)
+    rt.ok("create", "--bundle", b, "sec5736d")
+    res = rt("start", "sec5736d")
+    assert_not_fooled(rt, b)
+    assert res.code == 1 and "startContainer hook /hook failed: exit status 126" in res.err, res
+    rt.ok("delete", "--force", "sec5736d")
+
+
+def test_a_hook_the_helper_cannot_exec_is_worded_as_before(private_runtime, workdir, evil_so):
+    """The helper's failure record comes back on the hook's output: same words
+    as a failed Python execve. (A guard of the record's translation: the words
+    were the same before the helper.)"""
+    rt = private_runtime
+    b = hostile_bundle(workdir, "b5", ["true"], rt, evil_so)
+    with open(os.path.join(b, "config.json")) as f:
+        doc = json.load(f)
+    doc["hooks"] = {"startContainer": [{"path": "/no-such-hook"}]}
+    bundles.write_config(b, doc)
+    rt.ok("create", "--bundle", b, "sec5736e")
+    res = rt("start", "sec5736e")
+    assert res.code == 1, res
+    assert "startContainer hook /no-such-hook failed: exit status 127" in res.err, res
+    assert "no such file or directory" in res.err.lower(), res
+    rt.ok("delete", "--force", "sec5736e")
