@@ -28,6 +28,17 @@ The machine code below is assembled from the listings next to it (GNU as
 syntax; `llvm-mc -triple=<arch>-linux-gnu -filetype=obj`, then the .text
 bytes); `elf` wraps it in a 64-bit ELF header with one R+X PT_LOAD segment.
 
+Security labels (not built here): a label written to /proc/self/attr/exec
+in `backend.before_exec` applies at the *next* execve, the helper's. For
+AppArmor that confines the helper and, through it, the program (the profile
+must let the helper's memfd be exec'd). For SELinux the memfd becomes the
+domain's entrypoint, and its type (the runtime's tmpfs/memfd type) is not an
+entrypoint of container_t: the exec would be denied. There the label must be
+written by the helper itself, just before its execve of the program: the
+runtime would pass an fd of /proc/thread-self/attr/exec and the label (argv),
+and the helper would write one to the other between its fcntl and execve
+(the file checks only that the writer is the same task, which it is).
+
 Imports: posix only (`start` loads this module to read an error record).
 """
 
