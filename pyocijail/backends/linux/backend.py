@@ -22,7 +22,6 @@ The init and exec processes make themselves non-dumpable before they touch
 the container, so nothing in it can ptrace them or open /proc/<pid>/exe.
 """
 
-import errno
 import posix  # not os: delete and kill --all load this (tests/unit/test_import_budget.py)
 
 # libc (and with it ctypes) only where create and exec use it: delete and kill --all
@@ -59,7 +58,9 @@ class LinuxBackend:
         self._personality: int | None = None
         self._early_error: BaseException | None = None  # I: from _before_gate
         self._helper: int | None = None  # I/E: the exec helper's sealed memfd
-        self._handover: int | None = None  # exec: P writes E's pid on it (fork_joined)
+        self._handover: int | None = None  # exec: E's pid comes back on it (fork_joined)
+        self._tty = False  # exec: E takes fd 0 as its controlling terminal
+        self.forks_into_container = False  # exec: the helper forks E (fork_joined)
 
     # --- pure -------------------------------------------------------------------------
     def plan(self, container_id: str, spec: "Spec", bundle: str, state_dir: str) -> "LinuxPlan":
@@ -338,10 +339,12 @@ class LinuxBackend:
         if self._filter is not None:
             self._filter.load()
             self._filter = None
+        self._tty = process.terminal
 
     def exec_fds(self) -> "tuple[int, ...]":
         """Our fds that must stay open up to `execve` (close-on-exec all the same)."""
-        return () if self._helper is None else (self._helper,)
+        return tuple(fd for fd in (self._helper, self._handover if self.forks_into_container
+                                   else None) if fd is not None)
 
     def execve(self, path: str, args: "list[str]", env: "dict[str, str]",
                report_fd: int) -> None:
@@ -355,21 +358,27 @@ class LinuxBackend:
         if self._helper is None:  # never the unsafe path
             raise PyocijailError("exec helper not loaded: refusing a plain execve")
         posix.set_inheritable(report_fd, True)  # the helper makes it close-on-exec
-        libc.fexecve(self._helper, exechelper.argv(report_fd, path, args), env)
+        handover = self._handover if self.forks_into_container else None
+        if handover is not None:
+            posix.set_inheritable(handover, True)  # the forked child closes it
+        libc.fexecve(self._helper, exechelper.argv(report_fd, path, args, handover=handover,
+                                                   terminal=self._tty), env)
 
     # --- later calls -------------------------------------------------------------------
     def fork_joined(self, state: "dict[str, Any]", pid: int, child: "Callable[[], None]") -> int:
-        """Fork the exec process; `child` runs in it and calls `join`.
+        """Fork the exec process; `child` runs in it, calls `join` and ends in `execve`.
 
         With a pid namespace, in two steps as runc: the process forked here (P,
         in the host's pid namespace) joins every namespace, the mount namespace
-        included, and only then forks E into the container's pid namespace
-        (`join`), so E is never visible in the container with the host's root
-        (a container with CAP_SYS_PTRACE read host files through /proc/E/root).
-        P hands E's pid over a pipe and exits; this process is a child
-        subreaper, so E becomes its child (waitpid, and conmon's once we exit).
-        The pid returned is E's, or P's if P failed before it forked (its error
-        is on `child`'s channel)."""
+        included, and does all the Python work; its `execve` runs the exec
+        helper, which forks E into the container's pid namespace and hands E's
+        pid back on a pipe (`exechelper`, "R:H"). So what appears in the
+        container is the helper from birth: never the runtime with the host's
+        root (a container with CAP_SYS_PTRACE read host files through
+        /proc/E/root) or with the host interpreter as its exe. This process is
+        a child subreaper, so E becomes its child (waitpid, and conmon's once
+        we exit). Returns E's pid, or P's if P failed before the helper forked
+        (its error is then on `child`'s channel)."""
         from pyocijail.process.spawn import fork_child
 
         self._join_warm_up()
@@ -391,15 +400,15 @@ class LinuxBackend:
                 data += chunk
         finally:
             posix.close(r)
-        if not data:
+        if len(data) != 4:
             return middle
         posix.waitpid(middle, 0)
-        return int(data)
+        return int.from_bytes(data, "little")
 
     def join(self, state: "dict[str, Any]", pid: int) -> None:
         """In the exec process: cgroup, the container's seccomp filter (built now),
-        the exec helper, every namespace; with a pid namespace this returns in E,
-        forked after all of them (`fork_joined`), and the caller's process exits.
+        the exec helper, every namespace (for a pid namespace: our children's;
+        see `fork_joined`).
 
         seccomp and userns are imported only for a container that has a filter
         or a user namespace, and before join_all: after it the package may be
@@ -429,31 +438,11 @@ class LinuxBackend:
             if self._filter is None:
                 self._filter = seccomp.Filter(profile)
         kinds = {ns[0] for ns in state.get("namespaces", [])}
-        join_all(pid, kinds)  # the pid namespace: our children's
+        join_all(pid, kinds)  # the pid namespace: our children's (the helper's fork)
         if user:
             become_root()  # then `become` changes to the process's user, as in init
         posix.chdir("/")
-        if "pid" in kinds:
-            self._fork_into_pid_namespace(pid)
-
-    def _fork_into_pid_namespace(self, pid: int) -> None:
-        """P → E: P writes E's pid on the handover pipe and exits; E returns."""
-        handover, self._handover = self._handover, None
-        try:
-            child = posix.fork()
-        except OSError as err:
-            if err.errno == errno.ENOMEM:  # what fork says once the namespace's init died
-                raise PyocijailError(f"container process {pid} has exited: its pid "
-                                     "namespace takes no new process") from None
-            raise KernelError("fork", err.errno) from None
-        if child:
-            try:
-                if handover is not None:
-                    posix.write(handover, str(child).encode())
-            finally:
-                posix._exit(0)
-        if handover is not None:
-            posix.close(handover)
+        self.forks_into_container = "pid" in kinds and self._handover is not None
 
     def processes(self, state: "dict[str, Any]", pid: int) -> "Iterator[int]":
         """Every pid in the container's cgroup (or, for old state, its pid namespace)."""
