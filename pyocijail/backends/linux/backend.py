@@ -19,7 +19,10 @@ set, keep-caps across the user change, capset, ambient; then no_new_privs
 and seccomp last. Without noNewPrivileges the seccomp filter is loaded
 before the capabilities are dropped (it needs CAP_SYS_ADMIN then), as runc.
 The init and exec processes make themselves non-dumpable before they touch
-the container, so nothing in it can ptrace them or open /proc/<pid>/exe.
+the container, so nothing in it can ptrace them or open /proc/<pid>/exe; the
+program itself is exec'd by the exec helper from a sealed memfd (`execve`,
+`process.exechelper`), which for `exec` also forks the process that enters
+the pid namespace (`fork_joined`): the runtime never appears in the container.
 """
 
 import posix  # not os: delete and kill --all load this (tests/unit/test_import_budget.py)
