@@ -240,3 +240,20 @@ def test_a_fork_failure_with_enomem_names_the_dead_init():
     data = b"PJF!" + errno.ENOMEM.to_bytes(4, "little")
     assert exechelper.failure("true", data, 42) == (
         "container process 42 has exited: its pid namespace takes no new process")
+
+
+def test_a_machine_without_helper_code_refuses_create_and_exec(monkeypatch):
+    """Never the unsafe path: no helper, no plain execve from the interpreter."""
+    import posix
+
+    from pyocijail.backends.linux import backend as linux_backend
+    from pyocijail.errors import PyocijailError
+
+    class Uname:
+        machine = "riscv64"
+
+    monkeypatch.setattr(posix, "uname", lambda: Uname)
+    with pytest.raises(PyocijailError, match=r"no exec helper for this machine \(riscv64\)"):
+        linux_backend._exec_helper()
+    with pytest.raises(PyocijailError, match="exec helper not loaded"):
+        linux_backend.LinuxBackend(log=None).execve("/bin/true", ["true"], {}, 1)
