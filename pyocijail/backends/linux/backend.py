@@ -441,11 +441,13 @@ class LinuxBackend:
             if self._filter is None:
                 self._filter = seccomp.Filter(profile)
         kinds = {ns[0] for ns in state.get("namespaces", [])}
+        if "pid" in kinds and self._handover is None:  # setns(pid) moves only children
+            raise PyocijailError("join into a pid namespace outside fork_joined")
         join_all(pid, kinds)  # the pid namespace: our children's (the helper's fork)
         if user:
             become_root()  # then `become` changes to the process's user, as in init
         posix.chdir("/")
-        self.forks_into_container = "pid" in kinds and self._handover is not None
+        self.forks_into_container = "pid" in kinds
 
     def processes(self, state: "dict[str, Any]", pid: int) -> "Iterator[int]":
         """Every pid in the container's cgroup (or, for old state, its pid namespace)."""
