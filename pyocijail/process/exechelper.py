@@ -57,8 +57,10 @@ RECORD_SIZE = 8
 REFUSED = 126  # argv[0] is not ours (a #!/proc/self/exe re-entry) or bad arguments
 FAILED = 127  # execve failed; the record says why
 
-# x86_64 (syscalls: write 1, close 3, ioctl 16, fork 57, execve 59, fcntl 72,
-# setsid 112, exit_group 231; `number` parses decimal at %rsi into %rcx)
+# x86_64 (syscalls: write 1, close 3, ioctl 16, clone 56, execve 59, fcntl 72,
+# setsid 112, exit_group 231; clone(SIGCHLD, 0, 0, 0, 0) is fork: seccomp
+# profiles filter clone by its flags and allow this one; `number` parses
+# decimal at %rsi into %rcx)
 #   _start:
 #    mov    (%rsp), %rbx
 #    cmp    $3, %rbx
@@ -102,7 +104,12 @@ FAILED = 127  # execve failed; the record says why
 #    jnz    refuse
 #    test   %r13, %r13
 #    js     6f
-#    mov    $57, %eax
+#    mov    $56, %eax
+#    mov    $17, %edi
+#    xor    %esi, %esi
+#    xor    %edx, %edx
+#    xor    %r10d, %r10d
+#    xor    %r8d, %r8d
 #    syscall
 #    mov    $0x21464a50, %r15d
 #    test   %rax, %rax
@@ -174,21 +181,22 @@ FAILED = 127  # execve failed; the record says why
 #   magic:
 #    .asciz "pyocijail-exec"
 _X86_64 = bytes.fromhex(
-    "488b1c244883fb030f823b010000488b742408488d3d610100000fb6073a060f852401"
-    "000048ffc748ffc684c075eb488b742410e81c0100004989cc49c7c5ffffffff4531f6"
-    "84c074393c3a0f85f700000048ffc6e8fb0000004989cd84c074223c3a0f85e0000000"
-    "807e01740f85d6000000807e02000f85cc00000041be01000000b8480000004c89e7be"
-    "02000000ba010000000f054885c00f85a90000004d85ed7861b8390000000f0541bf50"
-    "4a46214885c0786b741750b8010000004c89ef4889e6ba040000000f0531ffeb7eb803"
-    "0000004c89ef0f05b8700000000f0541bf504a54214885c078364585f67415b8100000"
-    "0031ffbe0e54000031d20f054885c0781c488b7c2418488d742420488d54dc10b83b00"
-    "00000f0541bf504a5821f7d84883ec1044893c2489442404b8010000004c89e74889e6"
-    "ba080000000f05bf7f000000eb05bf7e000000b8e70000000f0531c90fb60683e83083"
-    "f80977e7486bc90a4801c148ffc60fb60683e83083f80976eb0fb606c370796f63696a"
-    "61696c2d6578656300")
+    "488b1c244883fb030f824a010000488b742408488d3d700100000fb6073a060f853301"
+    "000048ffc748ffc684c075eb488b742410e82b0100004989cc49c7c5ffffffff4531f6"
+    "84c074393c3a0f850601000048ffc6e80a0100004989cd84c074223c3a0f85ef000000"
+    "807e01740f85e5000000807e02000f85db00000041be01000000b8480000004c89e7be"
+    "02000000ba010000000f054885c00f85b80000004d85ed7870b838000000bf11000000"
+    "31f631d24531d24531c00f0541bf504a46214885c0786b741750b8010000004c89ef48"
+    "89e6ba040000000f0531ffeb7eb8030000004c89ef0f05b8700000000f0541bf504a54"
+    "214885c078364585f67415b81000000031ffbe0e54000031d20f054885c0781c488b7c"
+    "2418488d742420488d54dc10b83b0000000f0541bf504a5821f7d84883ec1044893c24"
+    "89442404b8010000004c89e74889e6ba080000000f05bf7f000000eb05bf7e000000b8"
+    "e70000000f0531c90fb60683e83083f80977e7486bc90a4801c148ffc60fb60683e830"
+    "83f80976eb0fb606c370796f63696a61696c2d6578656300")
 
 # aarch64 (syscalls: fcntl 25, ioctl 29, close 57, write 64, exit_group 94,
-# setsid 157, clone 220, execve 221; `number` parses decimal at x1 into x5)
+# setsid 157, clone 220 (aarch64 has no fork), execve 221; `number` parses
+# decimal at x1 into x5)
 #   _start:
 #    ldr    x19, [sp]
 #    cmp    x19, #3
