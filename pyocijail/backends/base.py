@@ -99,6 +99,13 @@ class Backend(Protocol):
     def before_exec(self, process: Process) -> None:
         """The last step before execve (seccomp on Linux)."""
 
+    def exec_fds(self) -> tuple[int, ...]:
+        """The backend's fds `execve` needs: kept open when the others are closed."""
+
+    def execve(self, path: str, args: list[str], env: dict[str, str], report_fd: int) -> None:
+        """Run the program (Linux: through the exec helper). Raises OSError if
+        it cannot; a failure found later is reported on `report_fd`."""
+
     # --- a running container, from any later runtime call ----------------------------
     def fork_joined(self, state: dict[str, Any], pid: int, child: Callable[[], None]) -> int:
         """Fork a process for exec in init `pid`'s pid namespace; `child` runs in it."""

@@ -69,7 +69,7 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
     if console_sock is not None:
         console_sock.close()
     try:
-        _confirm(parent)
+        _confirm(parent, process.args[0], record.pid)
     except BaseException:
         os.waitpid(pid, 0)
         raise
@@ -91,18 +91,25 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
     return exit_code(status_code)
 
 
-def _confirm(chan: Channel) -> None:
-    """READY, then EOF once execve closed the channel; ERROR at any point fails."""
+def _confirm(chan: Channel, name: str, init_pid: int) -> None:
+    """READY, then EOF once execve closed the channel; ERROR at any point fails,
+    and so does the exec helper's failure record (in a failed execve's words)."""
+    from pyocijail.process import exechelper
+
     ready = False
     while True:
-        msg = chan.recv()
-        if msg is None:
+        raw = chan.recv_bytes()
+        if raw is None:
             if not ready:
                 raise PyocijailError("exec process exited before it was ready")
             return
-        if msg.get("t") == "error":
+        failed = exechelper.failure(name, raw, init_pid)
+        if failed is not None:
+            raise PyocijailError(failed)
+        msg = chan.decode(raw)
+        if msg is not None and msg.get("t") == "error":
             raise PyocijailError(str(msg.get("msg")))
-        ready = ready or msg.get("t") == READY
+        ready = ready or (msg is not None and msg.get("t") == READY)
 
 
 def exit_code(wait_status: int) -> int:

@@ -49,7 +49,7 @@ def start(ctx: "Context", container_id: str) -> None:
             _unlink(cdir.file(BARRIER))
         executing = reply.startswith(EXECUTING)
         if executing:
-            reply = reply[len(EXECUTING):]
+            reply = _exec_failure(reply[len(EXECUTING):])
         if reply:
             raise PyocijailError(reply.decode("utf-8", "replace"))
         # EOF without the byte from a live init: one made before the byte existed
@@ -73,6 +73,20 @@ def start(ctx: "Context", container_id: str) -> None:
 
             kill_all(ctx, record, signal.SIGKILL)
             raise
+
+
+def _exec_failure(reply: bytes) -> bytes:
+    """What follows EXECUTING: args[0] and a NUL, then nothing (the program runs),
+    an error message, or the exec helper's failure record, put here in the words
+    of a failed execve (`exec: "X": permission denied`: podman maps them to exit
+    codes). An init made before args[0] was sent has no NUL."""
+    name, sep, rest = reply.partition(b"\0")
+    if not sep or not rest:
+        return rest if sep else reply
+    from pyocijail.process import exechelper
+
+    text = exechelper.failure(name.decode("utf-8", "replace"), rest)
+    return rest if text is None else text.encode()
 
 
 def _unlink(path: str) -> None:

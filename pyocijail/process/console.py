@@ -57,9 +57,11 @@ def set_size(fd: int, rows: int, cols: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
-def become_controlling(slave: int) -> None:
-    """In a fresh session: make `slave` the controlling tty and fds 0-2."""
-    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+def become_controlling(slave: int, *, take: bool = True) -> None:
+    """In a fresh session: make `slave` the controlling tty and fds 0-2
+    (`take=False`: fds 0-2 only; the exec helper takes it after its fork)."""
+    if take:
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
     for fd in (0, 1, 2):
         os.dup2(slave, fd)
     if slave > 2:

@@ -21,6 +21,7 @@ import time
 from pyocijail import jsonlite
 from pyocijail.errors import HookError
 from pyocijail.failpoints import failpoint
+from pyocijail.process import exechelper
 from pyocijail.process.signals import reset_for_exec
 
 TYPE_CHECKING = False
@@ -28,23 +29,28 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from pyocijail.backends.base import Backend
+
 OUTPUT_LIMIT = 16384
 
 
 def run_hooks(stage: str, hooks: list[dict[str, Any]], state: dict[str, Any], *,
               log: Any = None, in_child: Callable[[], None] | None = None,
-              cwd: str | None = None, keep_going: bool = False) -> None:
+              cwd: str | None = None, keep_going: bool = False,
+              via: Backend | None = None) -> None:
     """Run each hook in order, in `cwd` (None: ours); a failure raises HookError.
 
     `keep_going` (poststop: the spec's "the remaining hooks and lifecycle
     continue") runs the rest after a failure, warns for each one on `log`,
-    and raises nothing."""
+    and raises nothing. `via`: the backend whose `execve` runs the hook (the
+    init's hooks, which exec a file of the container's: on Linux through the
+    exec helper, so a `#!/proc/self/exe` hook cannot run the host interpreter)."""
     payload = jsonlite.dumps(state).encode()
     for hook in hooks:
         if log is not None:
             log.debug(f"hook {stage}: {hook['path']} {hook.get('args') or [hook['path']]}")
         try:
-            _run_one(stage, hook, payload, in_child, cwd)
+            _run_one(stage, hook, payload, in_child, cwd, via)
         except HookError as err:
             if not keep_going:
                 raise
@@ -53,7 +59,8 @@ def run_hooks(stage: str, hooks: list[dict[str, Any]], state: dict[str, Any], *,
 
 
 def _run_one(stage: str, hook: dict[str, Any], payload: bytes,
-             in_child: Callable[[], None] | None, cwd: str | None) -> None:
+             in_child: Callable[[], None] | None, cwd: str | None,
+             via: Backend | None = None) -> None:
     path = hook["path"]
     argv = list(hook.get("args") or [path])
     env = _env(hook.get("env") or [])
@@ -67,13 +74,20 @@ def _run_one(stage: str, hook: dict[str, Any], payload: bytes,
             os.dup2(stdin_r, 0)
             os.dup2(out_w, 1)
             os.dup2(out_w, 2)
-            os.closerange(3, _max_fd())
+            low = 3
+            for fd in sorted(via.exec_fds() if via is not None else ()):
+                os.closerange(low, fd)
+                low = fd + 1
+            os.closerange(low, _max_fd())
             reset_for_exec()
             if cwd is not None:
                 os.chdir(cwd)  # before in_child: a jail_attach then moves us to the jail's root
             if in_child is not None:
                 in_child()
-            os.execve(path, argv, env)
+            if via is None:
+                os.execve(path, argv, env)
+            else:  # its failure record comes on the output pipe: `_quote` words it
+                via.execve(path, argv, env, os.dup(1))
         except BaseException as err:  # noqa: BLE001 - must not return into the runtime
             os.write(2, f"cannot run hook: {err}\n".encode())
         os._exit(127)
@@ -82,6 +96,7 @@ def _run_one(stage: str, hook: dict[str, Any], payload: bytes,
     failpoint(f"hook.{stage}")
     _feed(stdin_w, payload)
     output, status = _wait(pid, out_r, timeout)
+    output = _worded(output, path)
     if status is None:
         raise HookError(f"{stage} hook {path} timed out after {timeout}s"
                         + _quote(output))
@@ -152,6 +167,15 @@ def _env(entries: list[str]) -> dict[str, str]:
 
 def _describe(code: int) -> str:
     return f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+
+
+def _worded(output: bytes, path: str) -> bytes:
+    """The output with the exec helper's failure record at its end (the hook
+    could not be exec'd) put in words, as a failed Python execve's."""
+    failed = exechelper.failure(path, output[-exechelper.RECORD_SIZE:])
+    if failed is None:
+        return output
+    return output[:-exechelper.RECORD_SIZE] + f"cannot run hook: {failed}".encode()
 
 
 def _quote(output: bytes) -> str:

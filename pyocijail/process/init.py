@@ -31,8 +31,9 @@ if TYPE_CHECKING:
     from pyocijail.spec.model import Process
 
 
-def _fresh_process() -> None:
-    os.setsid()
+def _fresh_process(session: bool = True) -> None:
+    if session:
+        os.setsid()
     # Default dispositions: a SIGTERM to a created container must end it.
     for sig in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT):
         _signal.signal(sig, _signal.SIG_DFL)
@@ -50,7 +51,7 @@ def _console_module(process: Process) -> Any:
 
 
 def _setup_terminal(process: Process, console_sock: _socket.socket | None,
-                    console: Any) -> None:
+                    console: Any, controlling: bool = True) -> None:
     if not process.terminal:
         return
     assert console_sock is not None
@@ -60,7 +61,7 @@ def _setup_terminal(process: Process, console_sock: _socket.socket | None,
     console.send_master(console_sock, master, os.ttyname(slave))
     os.close(master)
     console_sock.close()
-    console.become_controlling(slave)
+    console.become_controlling(slave, take=controlling)
 
 
 def init_main(backend: Backend, plan: Plan, process: Process, hooks: dict[str, list[Any]],
@@ -79,7 +80,7 @@ def init_main(backend: Backend, plan: Plan, process: Process, hooks: dict[str, l
         # As runc: createContainer runs in the rootfs (before pivot_root),
         # startContainer in process.cwd.
         run_hooks("createContainer", hooks.get("createContainer", []), msg["state"],
-                  in_child=lambda: backend.enter_hook(plan), cwd=plan.rootfs)
+                  in_child=lambda: backend.enter_hook(plan), cwd=plan.rootfs, via=backend)
         backend.enter(plan)
         failpoint("create.init.after-enter")
         setup.ensure_cwd(process)
@@ -134,14 +135,20 @@ def _await_start(backend: Backend, process: Process, path: str, hooks: dict[str,
         start_hooks = hooks.get("startContainer")
         if start_hooks:
             backend.before_exec(process)  # exec_as_user's own call then has nothing left
-            run_hooks("startContainer", start_hooks, state, cwd=process.cwd)
+            run_hooks("startContainer", start_hooks, state, cwd=process.cwd, via=backend)
         setup.exec_as_user(backend, process, path, env, preserve_fds=preserve_fds,
-                           keep_fd=conn, announce=EXECUTING)
+                           keep_fd=conn, announce=_announcement(process))
     except BaseException as err:  # noqa: BLE001
         try:
             write_all(conn, _message(err).encode())
         finally:
             os._exit(1)
+
+
+def _announcement(process: Process) -> bytes:
+    """EXECUTING, then args[0] and a NUL: `start` words an exec helper's failure
+    record with it (`lifecycle.start._exec_failure`)."""
+    return EXECUTING + process.args[0].encode("utf-8", "surrogateescape") + b"\0"
 
 
 def read_stream_line(fd: int) -> bytes:
@@ -157,17 +164,22 @@ def read_stream_line(fd: int) -> bytes:
 
 def exec_main(backend: Backend, state: dict[str, Any], pid: int, process: Process,
               chan: Channel, console_sock: _socket.socket | None, preserve_fds: int) -> None:
-    """E: join the running container, check args[0], report, exec."""
+    """E: join the running container, check args[0], report, exec.
+
+    On Linux with a pid namespace this runs outside it and the exec helper
+    forks the process that enters it (`LinuxBackend.fork_joined`): the new
+    session and the controlling terminal are then the helper's to make."""
     try:
         console = _console_module(process)
-        _fresh_process()
         # Before join: in a user namespace a hard limit can no longer be raised.
         setup.apply_rlimits(process.rlimits)
         backend.join(state, pid)
+        helper_forks = getattr(backend, "forks_into_container", False)
+        _fresh_process(session=not helper_forks)
         failpoint("exec.process.after-join")
         setup.check_cwd(process)
         path = setup.find_executable(process)
-        _setup_terminal(process, console_sock, console)
+        _setup_terminal(process, console_sock, console, controlling=not helper_forks)
         chan.send(READY)
         setup.exec_process(backend, process, path, preserve_fds=preserve_fds,
                            keep_fd=chan.fileno())

@@ -8,8 +8,11 @@ way the container will (PATH from `process.env`, relative to `cwd`), set
 rlimits (the init at create, as runc), then `become_user`:
 stdio owner → cwd → user (backend) → umask → env, and `exec_as_user`:
 signals → fds → execve (cwd first as runc does, and again after the user
-change if it was denied). The init calls `become_user` before the start
-barrier; its startContainer hooks run after it (`process/init.py`).
+change if it was denied). The execve is the backend's: on Linux the exec
+helper (`process.exechelper`) makes it, so an execve failure is then
+reported by the helper on `keep_fd` as a record (`exechelper.failure`).
+The init calls `become_user` before the start barrier; its startContainer
+hooks run after it (`process/init.py`).
 The wording of lookup errors is what podman maps to exit codes 126/127.
 """
 
@@ -198,13 +201,14 @@ def exec_as_user(backend: Backend, process: Process, path: str, env: dict[str, s
             pass
     reset_for_exec()
     first_closed = 3 + preserve_fds
-    if keep_fd >= first_closed:
-        os.closerange(first_closed, keep_fd)
-        os.closerange(keep_fd + 1, _max_fd())
-    else:
-        os.closerange(first_closed, _max_fd())
+    kept = {keep_fd, *backend.exec_fds()}
+    low = first_closed
+    for fd in sorted(f for f in kept if f >= first_closed):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, _max_fd())
     for fd in range(3, first_closed):
-        if fd == keep_fd:
+        if fd in kept:
             continue
         try:
             os.set_inheritable(fd, True)
@@ -212,7 +216,7 @@ def exec_as_user(backend: Backend, process: Process, path: str, env: dict[str, s
             pass
     backend.before_exec(process)
     try:
-        os.execve(path, list(process.args), env)
+        backend.execve(path, list(process.args), env, keep_fd)
     except OSError as err:
         raise ExecutableError(f'exec: "{process.args[0]}": {err.strerror.lower()}') from None
 

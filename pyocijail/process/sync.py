@@ -32,7 +32,11 @@ with a stage process S of its own, on a second channel, before I exists:
     reap S; fork returns I's pid (state.json, --pid-file); the exchange above
     then goes on with I, which S's exit reparented to the caller's subreaper.
 
-`exec` uses the same channel: E sends READY or ERROR, then EOF at exec.
+`exec` uses the same channel: E sends READY or ERROR, then EOF at exec. On
+Linux the exec helper makes that exec, and reports its own failure (execve,
+or its fork into the pid namespace) as one 8-byte record datagram instead
+(`process.exechelper`); the start barrier gets the same record after
+EXECUTING and args[0].
 Each message is one JSON object in one SOCK_SEQPACKET datagram (or one
 newline-terminated line on the start barrier's stream socket).
 """
@@ -69,12 +73,19 @@ class Channel:
 
     def recv(self) -> dict[str, Any] | None:
         """The next message, or None once the other side is gone (EOF)."""
+        raw = self.recv_bytes()
+        return None if raw is None else self.decode(raw)
+
+    def recv_bytes(self) -> bytes | None:
+        """The next datagram as it came (exec: the exec helper writes a raw record)."""
         try:
             raw = self.sock.recv(MAX_MESSAGE)
         except ConnectionResetError:
             return None
-        if not raw:
-            return None
+        return raw or None
+
+    @staticmethod
+    def decode(raw: bytes) -> dict[str, Any] | None:
         msg = jsonlite.loads(raw)
         return msg if isinstance(msg, dict) else None
 

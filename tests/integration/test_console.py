@@ -90,3 +90,23 @@ def test_exec_tty_over_console_socket(runtime, bundle, workdir):
     out = _read_until(master, b"done")
     assert b"/dev/pts/" in out and b"done" in out, out
     os.close(master)
+
+
+def test_exec_tty_is_the_session_leaders_controlling_terminal(runtime, bundle, workdir):
+    """The exec'd program leads its own session with the pty as its controlling
+    terminal (on Linux the exec helper makes both, after its fork into the
+    container's pid namespace). A guard: it held before the helper too."""
+    b = bundle(["sleep", "60"])
+    runtime.ok("run", "--detach", "--bundle", b, "c1")
+    server, path = _listen(workdir)
+    runtime.ok("exec", "--tty", "--detach", "--console-socket", path, "c1", "sh", "-c",
+               'echo "stat $$ $(cut -d" " -f6,7 /proc/$$/stat) end"')
+    conn, _ = server.accept()
+    master = recv_master(conn)
+    conn.close()
+    server.close()
+    out = _read_until(master, b"end")
+    os.close(master)
+    line = next(x for x in out.decode().splitlines() if x.startswith("stat "))
+    pid, session, tty_nr = line.split()[1:4]
+    assert session == pid and int(tty_nr) != 0, out

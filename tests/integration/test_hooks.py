@@ -151,7 +151,8 @@ def test_an_init_from_before_the_executing_byte_still_starts(runtime, bundle, wo
     import sys
 
     b = bundle(["sh", "-c", "echo ran > /tmp/ran; sleep 30"])
-    old_create = ("import sys; from pyocijail.process import init; init.EXECUTING = b''; "
+    old_create = ("import sys; from pyocijail.process import init; "
+                  "init._announcement = lambda p: b''; "
                   "from pyocijail.cli import main; sys.exit(main(sys.argv[1:]))")
     with open(os.path.join(workdir, "create.err"), "w+") as err:  # not a pipe: the init keeps it
         res = subprocess.run([sys.executable, "-c", old_create, "--root", runtime.root,

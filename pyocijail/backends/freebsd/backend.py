@@ -315,6 +315,16 @@ class FreeBSDBackend:
     def before_exec(self, process: Process) -> None:
         """Nothing: FreeBSD has no seccomp; capabilities do not apply to jails."""
 
+    def exec_fds(self) -> tuple[int, ...]:
+        return ()
+
+    def execve(self, path: str, args: list[str], env: dict[str, str], report_fd: int) -> None:
+        """A plain execve, unlike Linux's exec helper: FreeBSD's procfs, linprocfs
+        and fdescfs have no magic links (`/proc/curproc/file` is a path resolved
+        inside the jail), so a `#!/proc/curproc/file` script cannot reach the
+        host interpreter (CVE-2019-5736 does not apply)."""
+        os.execve(path, args, env)
+
     # --- a running container ----------------------------------------------------------
     def _jid_of(self, state: dict[str, Any]) -> int | None:
         """The recorded jid, if a jail of the recorded name still has it."""

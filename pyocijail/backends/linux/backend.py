@@ -20,10 +20,12 @@ set, keep-caps across the user change, capset, ambient; then no_new_privs
 and seccomp last. Without noNewPrivileges the seccomp filter is loaded
 before the capabilities are dropped (it needs CAP_SYS_ADMIN then), as runc.
 The init and exec processes make themselves non-dumpable before they touch
-the container, so nothing in it can ptrace them or open /proc/<pid>/exe.
+the container, so nothing in it can ptrace them or open /proc/<pid>/exe; the
+program itself is exec'd by the exec helper from a sealed memfd (`execve`,
+`process.exechelper`), which for `exec` also forks the process that enters
+the pid namespace (`fork_joined`): the runtime never appears in the container.
 """
 
-import errno
 import posix  # not os: delete and kill --all load this (tests/unit/test_import_budget.py)
 
 # libc (and with it ctypes) only where create and exec use it: delete and kill --all
@@ -61,6 +63,10 @@ class LinuxBackend:
         self._early_error: BaseException | None = None  # I: from _before_gate
         self._trees: procfs.Trees | None = None  # I: the procfs/sysfs it mounted
         self._proc: int | None = None  # I/E: a checked procfs fd, for oom_score_adj
+        self._helper: int | None = None  # I/E: the exec helper's sealed memfd
+        self._handover: int | None = None  # exec: E's pid comes back on it (fork_joined)
+        self._tty = False  # exec: E takes fd 0 as its controlling terminal
+        self.forks_into_container = False  # exec: the helper forks E (fork_joined)
 
     # --- pure -------------------------------------------------------------------------
     def plan(self, container_id: str, spec: "Spec", bundle: str, state_dir: str) -> "LinuxPlan":
@@ -251,6 +257,7 @@ class LinuxBackend:
             if _has_cgroup_mount(plan):
                 from pyocijail.backends.linux import cgroupmount  # noqa: F401 - for isolate
             libc.prctl(libc.PR_SET_DUMPABLE, 0)
+            self._helper = _exec_helper()  # before pivot_root and seccomp
             capabilities.last_cap()  # probe now, cached for become
             if plan.seccomp is not None:
                 from pyocijail.backends.linux import seccomp
@@ -387,27 +394,76 @@ class LinuxBackend:
         if self._filter is not None:
             self._filter.load()
             self._filter = None
+        self._tty = process.terminal
+
+    def exec_fds(self) -> "tuple[int, ...]":
+        """Our fds that must stay open up to `execve` (close-on-exec all the same)."""
+        return tuple(fd for fd in (self._helper, self._handover if self.forks_into_container
+                                   else None) if fd is not None)
+
+    def execve(self, path: str, args: "list[str]", env: "dict[str, str]",
+               report_fd: int) -> None:
+        """The program's execve, made by the exec helper from its sealed memfd
+        (`process.exechelper`): when the image's file runs, /proc/self/exe is
+        never the host interpreter (CVE-2019-5736). Raises OSError if the
+        helper itself cannot be exec'd; its own failures come on `report_fd`."""
+        from pyocijail.backends.linux import libc
+        from pyocijail.process import exechelper
+
+        if self._helper is None:  # never the unsafe path
+            raise PyocijailError("exec helper not loaded: refusing a plain execve")
+        posix.set_inheritable(report_fd, True)  # the helper makes it close-on-exec
+        handover = self._handover if self.forks_into_container else None
+        if handover is not None:
+            posix.set_inheritable(handover, True)  # the forked child closes it
+        libc.fexecve(self._helper, exechelper.argv(report_fd, path, args, handover=handover,
+                                                   terminal=self._tty), env)
 
     # --- later calls -------------------------------------------------------------------
     def fork_joined(self, state: "dict[str, Any]", pid: int, child: "Callable[[], None]") -> int:
+        """Fork the exec process; `child` runs in it, calls `join` and ends in `execve`.
+
+        With a pid namespace, in two steps as runc: the process forked here (P,
+        in the host's pid namespace) joins every namespace, the mount namespace
+        included, and does all the Python work; its `execve` runs the exec
+        helper, which forks E into the container's pid namespace and hands E's
+        pid back on a pipe (`exechelper`, "R:H"). So what appears in the
+        container is the helper from birth: never the runtime with the host's
+        root (a container with CAP_SYS_PTRACE read host files through
+        /proc/E/root) or with the host interpreter as its exe. This process is
+        a child subreaper, so E becomes its child (waitpid, and conmon's once
+        we exit). Returns E's pid, or P's if P failed before the helper forked
+        (its error is then on `child`'s channel)."""
         from pyocijail.process.spawn import fork_child
 
         self._join_warm_up()
         if not _has(state, "pid"):
             return fork_child(child)
-        from pyocijail.backends.linux.namespaces import pid_namespace_for_children
+        from pyocijail.backends.linux import libc
 
-        with pid_namespace_for_children(f"/proc/{pid}/ns/pid"):
-            try:
-                return fork_child(child)
-            except KernelError as err:
-                if err.errno == errno.ENOMEM:  # what fork says once the namespace's init died
-                    raise PyocijailError(f"container process {pid} has exited: its pid "
-                                         "namespace takes no new process") from None
-                raise
+        libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
+        r, w = posix.pipe2(posix.O_CLOEXEC)
+        self._handover = w
+        try:
+            middle = fork_child(lambda: (posix.close(r), child()))
+        finally:
+            self._handover = None
+            posix.close(w)
+        data = b""
+        try:
+            while chunk := posix.read(r, 32):
+                data += chunk
+        finally:
+            posix.close(r)
+        if len(data) != 4:
+            return middle
+        posix.waitpid(middle, 0)
+        return int.from_bytes(data, "little")
 
     def join(self, state: "dict[str, Any]", pid: int) -> None:
-        """In E: cgroup, the container's seccomp filter (built now), namespaces.
+        """In the exec process: cgroup, the container's seccomp filter (built now),
+        the exec helper, every namespace (for a pid namespace: our children's;
+        see `fork_joined`).
 
         seccomp and userns are imported only for a container that has a filter
         or a user namespace, and before join_all: after it the package may be
@@ -419,7 +475,10 @@ class LinuxBackend:
         user = _has(state, "user")
         if user:
             from pyocijail.backends.linux.userns import become_root
+        # Non-dumpable up to the last execve (E inherits it): nothing in the
+        # container may ptrace us or open /proc/<pid>/exe.
         libc.prctl(libc.PR_SET_DUMPABLE, 0)
+        self._helper = _exec_helper()
         capabilities.last_cap()
         cgroups.attach(_groups(state), 0)
         if state.get("seccomp"):
@@ -435,10 +494,14 @@ class LinuxBackend:
                 self._filter = seccomp.Filter(profile)
         # The host's procfs, for oom_score_adj: the container's /proc is its own to redirect.
         self._proc = procfs.open_proc(None)
-        join_all(pid, {ns[0] for ns in state.get("namespaces", [])})
+        kinds = {ns[0] for ns in state.get("namespaces", [])}
+        if "pid" in kinds and self._handover is None:  # setns(pid) moves only children
+            raise PyocijailError("join into a pid namespace outside fork_joined")
+        join_all(pid, kinds)  # the pid namespace: our children's (the helper's fork)
         if user:
             become_root()  # then `become` changes to the process's user, as in init
         posix.chdir("/")
+        self.forks_into_container = "pid" in kinds
 
     def processes(self, state: "dict[str, Any]", pid: int) -> "Iterator[int]":
         """Every pid in the container's cgroup (or, for old state, its pid namespace)."""
@@ -508,6 +571,22 @@ class LinuxBackend:
                                    owner=owner)
         if errors:
             raise KernelError("destroy", None, None, "; ".join(errors))
+
+
+def _exec_helper() -> int:
+    """The exec helper's sealed memfd, for this machine. A machine we have no
+    code for fails create and exec: never the host interpreter's execve."""
+    from pyocijail.process import exechelper
+
+    machine = posix.uname().machine
+    try:
+        return exechelper.sealed_memfd(machine)
+    except LookupError:
+        raise PyocijailError(f"no exec helper for this machine ({machine}): refusing to "
+                             "exec the container's program from the host interpreter "
+                             "(CVE-2019-5736)") from None
+    except OSError as err:
+        raise KernelError("memfd_create for the exec helper", err.errno) from None
 
 
 def _has_cgroup_mount(plan: "LinuxPlan") -> bool:

@@ -113,8 +113,10 @@ ST_TO_MS = {
 # in bookworm's headers as a function we can rely on). openat2/close_range
 # come from the unified table and are equal on every architecture.
 _SYSCALLS = {
-    "x86_64": {"pivot_root": 155, "openat2": 437, "close_range": 436, "bpf": 321},
-    "aarch64": {"pivot_root": 41, "openat2": 437, "close_range": 436, "bpf": 280},
+    "x86_64": {"pivot_root": 155, "openat2": 437, "close_range": 436, "bpf": 321,
+               "execveat": 322},
+    "aarch64": {"pivot_root": 41, "openat2": 437, "close_range": 436, "bpf": 280,
+                "execveat": 281},
 }
 #: The fd-based mount calls: from the unified table too, equal everywhere.
 _MOUNT_API = {"open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431,
@@ -239,6 +241,25 @@ def bpf(cmd: int, attr: ctypes.Array[ctypes.c_char] | ctypes.Structure, op: str,
     result = _libc().syscall(ctypes.c_long(_nr("bpf")), ctypes.c_int(cmd), ctypes.byref(attr),
                              ctypes.c_uint(ctypes.sizeof(attr)))
     return _check(result, op, path)
+
+
+AT_EMPTY_PATH = 0x1000
+
+
+def fexecve(fd: int, argv: list[str], env: dict[str, str]) -> None:
+    """execveat(fd, "", argv, env, AT_EMPTY_PATH); returns only by raising OSError.
+
+    The syscall itself, not glibc's fexecve: that one falls back to a path
+    under /proc/self/fd when execveat fails with ENOSYS (a seccomp profile's
+    default errno), and after pivot_root that is the container's /proc."""
+    args = [os.fsencode(a) for a in argv]
+    envp = [os.fsencode(k) + b"=" + os.fsencode(v) for k, v in env.items()]
+    c_argv = (ctypes.c_char_p * (len(args) + 1))(*args, None)
+    c_envp = (ctypes.c_char_p * (len(envp) + 1))(*envp, None)
+    _libc().syscall(ctypes.c_long(_nr("execveat")), ctypes.c_int(fd), ctypes.c_char_p(b""),
+                    c_argv, c_envp, ctypes.c_int(AT_EMPTY_PATH))
+    err = ctypes.get_errno()
+    raise OSError(err, os.strerror(err))
 
 
 def mount_flags_of(path: str) -> int:

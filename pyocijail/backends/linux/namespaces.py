@@ -41,11 +41,12 @@ def setns_path(path: str, kind: str) -> None:
 
 
 def join_all(pid: int, kinds: set[str]) -> None:
-    """Enter init `pid`'s namespaces of `kinds` (pid excepted; see `setns_all`)."""
+    """Enter init `pid`'s namespaces of `kinds` (see `setns_all`). The pid
+    namespace is the one of our children: the caller forks after this."""
     fds = []
     try:
         for kind in JOIN_ORDER:
-            if kind == "pid" or kind not in kinds:
+            if kind not in kinds:
                 continue
             path = f"/proc/{pid}/ns/{NAMESPACES[kind][1]}"
             fds.append((kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC), path))

@@ -30,13 +30,25 @@ deadline = time.monotonic() + 10
 while open(f"/proc/{init}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
     assert time.monotonic() < deadline
     time.sleep(0.01)
-try:
-    LinuxBackend(log=None).fork_joined({"namespaces": [["pid", None]]}, init,
-                                       lambda: os._exit(0))
-except PyocijailError as err:
-    print("error:", err)
-else:
-    print("forked")
+# exec's path: the process fork_joined forks joins the namespaces and execs the exec
+# helper, which forks into the pid namespace: that fork fails, reported on the channel.
+from pyocijail.process import exechelper
+
+backend = LinuxBackend(log=None)
+state = {"namespaces": [["pid", None]]}
+r, w = os.pipe()
+
+
+def child():
+    os.close(r)
+    backend.join(state, init)
+    backend.execve("/bin/true", ["true"], {}, w)
+
+
+middle = backend.fork_joined(state, init, child)
+os.close(w)
+print("error:", exechelper.failure("true", os.read(r, 64), init))
+os.waitpid(middle, 0)
 os.waitpid(init, 0)
 """
 
