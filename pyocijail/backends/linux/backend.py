@@ -302,6 +302,8 @@ class LinuxBackend:
             from pyocijail.backends.linux.namespaces import loopback_up
 
             loopback_up()
+        if plan.session_keyring:
+            _join_session_keyring(plan)
         mounts.set_root_propagation(plan.rootfs_propagation)
         if plan.has("user"):
             _check_reachable(plan)
@@ -628,6 +630,33 @@ def _change_user(process: "Process") -> None:
         posix.setuid(user.uid)
     except OSError as err:
         raise KernelError(f"set user {user.uid}:{user.gid}", err.errno) from None
+
+
+def _join_session_keyring(plan: "LinuxPlan") -> None:
+    """A session keyring of the container's own instead of the caller's (runc):
+    the caller's (conmon's, a login's) keys are not the container's to search.
+    Searchable by the keyring's user too, as runc makes it, so that a process
+    that changed uid still finds it. ENOSYS (a kernel without keys) is no
+    error, as in runc: the keyring is a hardening, not a boundary."""
+    import errno
+
+    from pyocijail.backends.linux import libc
+
+    if plan.key_label:
+        from pyocijail.backends.linux import lsm  # (loaded by the plan, in R)
+
+        lsm.set_key_label(plan.key_label)
+    try:
+        serial = libc.join_session_keyring(plan.session_keyring or "")
+    except KernelError as e:
+        if e.errno == errno.ENOSYS:
+            return
+        raise KernelError("join the session keyring", e.errno,
+                          plan.session_keyring) from None
+    finally:
+        if plan.key_label:
+            lsm.set_key_label("")
+    libc.add_key_permissions(serial, libc.KEY_USR_SEARCH)
 
 
 def _personality(persona: int) -> None:

@@ -114,9 +114,9 @@ ST_TO_MS = {
 # come from the unified table and are equal on every architecture.
 _SYSCALLS = {
     "x86_64": {"pivot_root": 155, "openat2": 437, "close_range": 436, "bpf": 321,
-               "execveat": 322},
+               "execveat": 322, "keyctl": 250},
     "aarch64": {"pivot_root": 41, "openat2": 437, "close_range": 436, "bpf": 280,
-                "execveat": 281},
+                "execveat": 281, "keyctl": 219},
 }
 #: The fd-based mount calls: from the unified table too, equal everywhere.
 _MOUNT_API = {"open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431,
@@ -326,3 +326,31 @@ def fsmount_new(fstype: str, source: str, *, readonly: bool = False,
                      ctypes.c_uint(MOUNT_ATTR_RDONLY if readonly else 0))
     finally:
         os.close(fs)
+
+
+# keyctl(2): linux/keyctl.h commands, linux/key.h permission bits
+KEYCTL_JOIN_SESSION_KEYRING = 1
+KEYCTL_SETPERM = 5
+KEYCTL_DESCRIBE = 6
+KEY_USR_SEARCH = 0x00080000
+
+
+def join_session_keyring(name: str) -> int:
+    """keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): subscribe to the session keyring
+    called `name`, made now if none this process may search exists; its serial."""
+    return _call("keyctl", ctypes.c_int(KEYCTL_JOIN_SESSION_KEYRING),
+                 ctypes.c_char_p(_b(name)))
+
+
+def add_key_permissions(serial: int, bits: int) -> None:
+    """Add `bits` to a key's permission mask (KEYCTL_DESCRIBE gives
+    "type;uid;gid;perm;description", perm in hex; KEYCTL_SETPERM sets it)."""
+    buf = ctypes.create_string_buffer(512)
+    _call("keyctl", ctypes.c_int(KEYCTL_DESCRIBE), ctypes.c_int(serial), buf,
+          ctypes.c_size_t(len(buf)))
+    fields = buf.value.split(b";")
+    if len(fields) < 5:
+        raise KernelError("keyctl describe", None, None, f"unexpected {buf.value!r}")
+    perm = int(fields[3], 16)
+    _call("keyctl", ctypes.c_int(KEYCTL_SETPERM), ctypes.c_int(serial),
+          ctypes.c_uint32(perm | bits))

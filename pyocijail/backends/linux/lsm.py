@@ -103,6 +103,12 @@ def apply_exec(process: Process, *, attr: tuple[str, ...] = PROC_ATTR) -> None:
         write_attr(("exec",), process.selinux_label, "SELinux label", attr)
 
 
+def set_key_label(label: str, *, attr: tuple[str, ...] = PROC_ATTR) -> None:
+    """The SELinux label the keyrings this thread creates get (runc: SetKeyLabel
+    before joining the container's session keyring, reset to "" after)."""
+    write_attr(("keycreate",), label, "SELinux keyring label", attr)
+
+
 def write_attr(names: tuple[str, ...], value: str, what: str,
                attr: tuple[str, ...] = PROC_ATTR) -> None:
     """Write `value` to the first of `names` that exists under the first `attr`

@@ -53,6 +53,9 @@ class LinuxPlan:
     gid_mappings: tuple[IdMapping, ...] = ()
     rlimits: tuple[Rlimit, ...] = ()  # set before a user namespace exists (userns)
     mount_label: str | None = None  #: SELinux `context=` of the mounts runc labels (lsm)
+    #: the container's own session keyring (runc's `_ses.<id>`), None with --no-new-keyring
+    session_keyring: str | None = None
+    key_label: str | None = None  #: SELinux label of that keyring (process.selinuxLabel)
 
     def new(self, kind: str) -> bool:
         return (kind, None) in self.namespaces
@@ -184,7 +187,9 @@ def make_plan(container_id: str, spec: Spec, bundle: str, state_dir: str,
         personality=personality,
         uid_mappings=uid_maps, gid_mappings=gid_maps,
         rlimits=spec.process.rlimits if spec.process else (),
-        mount_label=linux.mount_label if linux else None)
+        mount_label=linux.mount_label if linux else None,
+        session_keyring=f"_ses.{container_id}",
+        key_label=spec.process.selinux_label if spec.process else None)
 
 
 def _user_namespace(spec: Spec, namespaces: list[tuple[str, str | None]]
