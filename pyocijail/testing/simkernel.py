@@ -44,9 +44,26 @@ JAIL_MAX = 999999  # prison0's children.max
 #: sys/jail.h JAIL_DEFAULT_ALLOW: what a new jail gets (masked by its parent's).
 DEFAULT_ALLOW = ("allow.set_hostname", "allow.reserved_ports",
                  "allow.unprivileged_proc_debug", "allow.suser")
-#: jail_set(2) update cannot change these (kern_jail.c "cannot be changed after creation").
-FIXED = ("path", "vnet", "ip4", "ip6", "ip4.addr", "ip6.addr", "osrelease", "osreldate")
-DEFAULT_CONFIG = {"nullfs_files": True, "racct": True, "modules": ["linux64"],
+#: jail_set(2) update cannot change these (kern_jail.c "cannot be changed after
+#: creation"); the ip4.addr/ip6.addr lists can be (kern_jail_set replaces them).
+FIXED = ("path", "vnet", "ip4", "ip6", "osrelease", "osreldate")
+#: File systems GENERIC builds in (sys/amd64/conf/GENERIC: options TMPFS, PROCFS,
+#: PSEUDOFS; devfs always). The others are modules, loaded by nmount(2)
+#: (vfs_mount.c vfs_byname_kld) or kldload(2); linprocfs and linsysfs pull in
+#: linux_common as a dependency.
+BUILTIN_FS = ("devfs", "tmpfs", "procfs")
+MODULE_FS = ("nullfs", "fdescfs", "linprocfs", "linsysfs", "fusefs", "zfs")
+#: kldload(2) names this host knows (the file systems above plus what jails use).
+MODULES = (*MODULE_FS, "linux", "linux64", "linux_common", "vmm")
+#: Filters its options with vfs_filteropt: an unknown one is EINVAL (tmpfs_vfsops.c
+#: tmpfs_opts, devfs_vfsops.c devfs_opts). nullfs, fdescfs and the pseudofs file
+#: systems read what they know and ignore the rest.
+FILTERED_FS = ("tmpfs", "devfs")
+#: vfs_mount.c global_opts: accepted by every vfs_filteropt.
+GLOBAL_OPTS = ("errmsg", "fstype", "fspath", "ro", "rw", "nosuid", "noexec")
+#: racct is off on GENERIC (kern_racct.c RACCT_DEFAULT_TO_DISABLED, tunable
+#: kern.racct.enable=0); `kld` lists the modules loaded at boot.
+DEFAULT_CONFIG = {"nullfs_files": True, "racct": False, "modules": ["linux64"], "kld": [],
                   "interfaces": ["lo0", "em0", "epair0a", "epair0b", "epair1b"],
                   "ncpu": 8, "devfs_rules": True,
                   "devfs_rule_depth": freebsd_devfs.RULE_DEPTH}
@@ -169,6 +186,10 @@ class SimulatedKernel:
             problem = jailparams.check(key, value)
             if problem:
                 raise fail(*problem)
+            if not self._registered(state, key):
+                # kern_jail_set: an option no parameter consumed ("seen") is
+                # refused at the end; module-backed ones exist only once loaded.
+                raise fail(errno.EINVAL, f"unknown parameter: {key}")
         name = params.pop("name", None)
         jid_asked = params.pop("jid", 0)
         if not name:
@@ -232,9 +253,11 @@ class SimulatedKernel:
                 if key in params:
                     raise fail(errno.EINVAL, f"{key} cannot be changed after creation")
         pparams = parent["params"]
-        if create:
-            for fam in ("ip4", "ip6"):
-                self._check_addresses(state, parent, fam, params.get(f"{fam}.addr") or [], fail)
+        for fam in ("ip4", "ip6"):
+            if not create and f"{fam}.addr" in params and existing["ip"].get("vnet"):
+                raise fail(errno.EINVAL, "vnet jails cannot have IP address restrictions")
+            self._check_addresses(state, parent, fam, params.get(f"{fam}.addr") or [], fail,
+                                  self_jid=None if create else existing["jid"])
         for key, value in params.items():
             if key.startswith("allow.") and value is True and not pparams.get(key) \
                     and key not in jailparams.ALLOW_DIFFERENCES:
@@ -275,6 +298,10 @@ class SimulatedKernel:
             return jid
         assert existing is not None
         existing["params"].update(params)
+        for fam in ("ip4", "ip6"):
+            if f"{fam}.addr" in params:  # kern_jail_set: the new list replaces the old
+                existing["ip"][fam] = {"user": True, "restricted": True,
+                                       "addrs": list(params[f"{fam}.addr"])}
         if "devfs_ruleset" in params:
             # kern_jail_set: passed on to every descendant. Not checked against the
             # rulesets that exist: it only matters when devfs is mounted inside.
@@ -310,7 +337,7 @@ class SimulatedKernel:
         return out
 
     def _check_addresses(self, state: dict[str, Any], parent: dict[str, Any], fam: str,
-                         addrs: list[str], fail: Any) -> None:
+                         addrs: list[str], fail: Any, self_jid: int | None = None) -> None:
         """kern_jail_set, prison_ip_parent_match and prison_ip_conflict_check.
 
         Under a parent restricted to a list, the new list must be a subset (EPERM).
@@ -332,7 +359,7 @@ class SimulatedKernel:
         pending = self._children(state, top["jid"])
         while pending:
             other = pending.pop(0)
-            if other["ip"].get("vnet"):
+            if other["ip"].get("vnet") or other["jid"] == self_jid:
                 continue
             oip = other["ip"][fam]
             if not oip["user"]:
@@ -372,15 +399,88 @@ class SimulatedKernel:
         return out
 
     def jail_get(self, name: str) -> dict[str, Any]:
+        """The jail's parameters by name: only those registered (allow.mount.<fs>
+        is missing while its file system is not loaded)."""
         with self._state(write=False) as state:
             jail = self._by_name(state, name)
             if jail is None:
                 raise KernelError("jail_get", errno.ENOENT, name,
                                   detail=f'jail "{name}" not found')
-            allow = {k: False for k in jailparams.TABLE if k.startswith("allow.")}
-            return {**allow, **jail["params"], "jid": jail["jid"], "name": name,
-                    "parent": jail["parent"],
-                    "children.cur": len(self._children(state, jail["jid"]))}
+            return self._report(state, jail)
+
+    def _report(self, state: dict[str, Any], jail: dict[str, Any]) -> dict[str, Any]:
+        allow = {k: False for k in jailparams.TABLE if k.startswith("allow.")}
+        out = {**allow, **jail["params"], "jid": jail["jid"], "name": jail["name"],
+               "parent": jail["parent"], "path": jail["params"].get("path", "/"),
+               "children.cur": len(self._children(state, jail["jid"])),
+               "children.max": jail["params"].get("children.max", 0),
+               "dying": False}
+        return {k: v for k, v in out.items() if self._registered(state, k)}
+
+    def jail_get_by(self, key: str, value: Any) -> dict[str, Any]:
+        """kern_jail_get's lookups: `name`, `jid`, or `lastjid` (the first jail with
+        a larger jid); ENOENT with the errmsg kern_jail.c writes."""
+        with self._state(write=False) as state:
+            if key == "name":
+                jail = self._by_name(state, value)
+                why = f'jail "{value}" not found'
+            elif key == "jid":
+                jail = state["jails"].get(str(value))
+                why = f"jail {value} not found"
+            else:
+                later = sorted(j["jid"] for j in state["jails"].values() if j["jid"] > value)
+                jail = state["jails"][str(later[0])] if later else None
+                why = f"no jail after {value}"
+            if jail is None:
+                raise KernelError("jail_get", errno.ENOENT, str(value), detail=why)
+            return self._report(state, jail)
+
+    # --- kernel modules and the parameters they register -------------------------
+    @staticmethod
+    def _loaded(state: dict[str, Any]) -> list[str]:
+        loaded: list[str] = state.setdefault(
+            "kld", [*state["config"]["modules"], *state["config"].get("kld", [])])
+        return loaded
+
+    def kldload(self, name: str) -> int:
+        """kldload(2) (sys/kern/kern_linker.c kern_kldload): a file id; EEXIST when
+        the module is loaded already (or built in), ENOENT when there is no file."""
+        with self._state() as state:
+            self._enter(state, "kldload", name)
+            return self._kldload(state, name, "kldload")
+
+    def _kldload(self, state: dict[str, Any], name: str, op: str) -> int:
+        loaded = self._loaded(state)
+        if name in loaded or name in BUILTIN_FS:
+            raise KernelError(op, errno.EEXIST, name, detail="module already loaded")
+        if name not in MODULES:
+            raise KernelError(op, errno.ENOENT, name, detail="no such file")
+        if name in ("linprocfs", "linsysfs", "linux", "linux64") and \
+                "linux_common" not in loaded:
+            loaded.append("linux_common")  # its MODULE_DEPEND
+        loaded.append(name)
+        return len(loaded) + 1
+
+    def registered(self, name: str) -> bool:
+        """Whether sysctl security.jail.param.<name> exists."""
+        with self._state(write=False) as state:
+            return self._registered(state, name)
+
+    def _registered(self, state: dict[str, Any], name: str) -> bool:
+        """kern_jail.c: allow.mount.<fs> is added by prison_add_vfs when
+        vfs_register registers a VFCF_JAIL file system; allow.vmm by vmm.ko; the
+        linux.* parameters by linux_common (linux_mib.c). The rest always exist."""
+        if name not in jailparams.TABLE:
+            return False
+        loaded = self._loaded(state)
+        if name.startswith("allow.mount."):
+            fs = name[len("allow.mount."):]
+            return fs in BUILTIN_FS or fs in loaded
+        if name == "allow.vmm":
+            return "vmm" in loaded
+        if name == "linux" or name.startswith("linux."):
+            return "linux_common" in loaded or "linux64" in loaded
+        return True
 
     def jail_attach(self, jid: int) -> None:
         with self._state() as state:
@@ -418,6 +518,12 @@ class SimulatedKernel:
             if jail is None:
                 return []
             return self._pids(state, [jail, *self._descendants(state, jid)])
+
+    def process_jids(self) -> dict[int, int]:
+        """pid -> jid of every process in a jail (ki_jid, what `ps -o jid` prints)."""
+        with self._state() as state:
+            return {pid: jail["jid"] for jail in list(state["jails"].values())
+                    for pid in self._pids(state, [jail])}
 
     def _pids(self, state: dict[str, Any], jails: list[dict[str, Any]]) -> list[int]:
         import psutil
@@ -476,11 +582,16 @@ class SimulatedKernel:
                 return KernelError("nmount", err, target, detail=why)
 
             linux64 = "linux64" in state["config"]["modules"]
-            if fstype not in FS_DATA or (fstype in ("linprocfs", "linsysfs") and not linux64):
-                raise fail(errno.ENODEV, f"file system {fstype} is not in the kernel")
-            for key in data:
-                if key not in FS_DATA[fstype]:
-                    raise fail(errno.EINVAL, f"{fstype}: unknown option {key}")
+            if fstype not in FS_DATA:
+                # vfs_mount.c vfs_donmount: the ENOENT of a module that cannot be
+                # loaded becomes EINVAL "Invalid fstype".
+                raise fail(errno.EINVAL, "Invalid fstype")
+            if fstype in MODULE_FS and fstype not in self._loaded(state):
+                self._kldload(state, fstype, "nmount")  # vfs_byname_kld
+            for key in data if fstype in FILTERED_FS else ():
+                if key not in FS_DATA[fstype] and key not in GLOBAL_OPTS:
+                    # vfs_filteropt's message, copied into errmsg
+                    raise fail(errno.EINVAL, f"mount option <{key}> is unknown")
             if flags & ~sum(MNT_FLAGS.values()):
                 raise fail(errno.EINVAL, f"unknown mount flags {flags:#x}")
             in_devfs = self._devfs_at(state, target)
@@ -672,6 +783,11 @@ class SimulatedKernel:
         if not state["config"]["racct"]:
             raise KernelError(op, errno.ENOSYS, arg, detail="RACCT/RCTL present, "
                               "but disabled; enable using kern.racct.enable=1 tunable")
+
+    def racct_enabled(self) -> bool:
+        """sysctl kern.racct.enable (config `racct`, off as on GENERIC)."""
+        with self._state(write=False) as state:
+            return bool(state["config"]["racct"])
 
     def rctl_add(self, rule: str) -> None:
         with self._state() as state:

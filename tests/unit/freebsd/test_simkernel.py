@@ -381,20 +381,50 @@ def test_mount_on_missing_dir_is_enoent(sim: SimulatedKernel, root: Path) -> Non
     fails(errno.ENOENT, sim.nmount, "tmpfs", "tmpfs", str(root / "nope"), 0, {})
 
 
-def test_unknown_fs_is_enodev(sim: SimulatedKernel, root: Path) -> None:
-    """A file system the kernel lacks is ENODEV."""
-    fails(errno.ENODEV, sim.nmount, "ext4", "x", str(root / "mnt"), 0, {})
+def test_unknown_fs_is_einval_invalid_fstype(sim: SimulatedKernel, root: Path) -> None:
+    """A file system no module provides: vfs_donmount turns the ENOENT into EINVAL."""
+    err = fails(errno.EINVAL, sim.nmount, "ext4", "x", str(root / "mnt"), 0, {})
+    assert str(err).endswith(": Invalid fstype")
 
 
-def test_linprocfs_needs_linux64(tmp_path: Path, root: Path) -> None:
-    """Without the linux64 module, linprocfs is ENODEV."""
+def test_linprocfs_autoloads_with_linux_common(tmp_path: Path, root: Path) -> None:
+    """No linux64 module loaded: nmount loads linprocfs and its linux_common dependency."""
     sim = SimulatedKernel.configure(str(tmp_path / "s.json"), modules=[])
-    fails(errno.ENODEV, sim.nmount, "linprocfs", "linproc", str(root / "mnt"), 0, {})
+    sim.nmount("linprocfs", "linproc", str(root / "mnt"), 0, {})
+    assert {"linprocfs", "linux_common"} <= set(sim.snapshot()["kld"])
+
+
+def test_allow_mount_fs_exists_only_once_the_module_is_loaded(sim: SimulatedKernel,
+                                                              root: Path) -> None:
+    """allow.mount.nullfs is unknown until nullfs.ko is loaded; tmpfs is built in."""
+    err = fails(errno.EINVAL, jail, sim, root, "a", **{"allow.mount.nullfs": True})
+    assert str(err).endswith(": unknown parameter: allow.mount.nullfs")
+    assert not sim.registered("allow.mount.nullfs") and sim.registered("allow.mount.tmpfs")
+    assert sim.kldload("nullfs") > 0
+    fails(errno.EEXIST, sim.kldload, "nullfs")
+    fails(errno.ENOENT, sim.kldload, "nosuchfs")
+    jail(sim, root, "b", **{"allow.mount.nullfs": True})
+    assert sim.jail_get("b")["allow.mount.nullfs"] is True
+
+
+def test_nmount_loads_the_file_system_module(sim: SimulatedKernel, root: Path) -> None:
+    """vfs_byname_kld: the first nullfs mount loads nullfs.ko (and so registers
+    allow.mount.nullfs)."""
+    sim.nmount("nullfs", str(root / "mnt"), str(root / "mnt"), 0, {})
+    assert sim.registered("allow.mount.nullfs")
+
+
+def test_unknown_options_are_ignored_where_the_fs_does_not_filter(sim: SimulatedKernel,
+                                                                 root: Path) -> None:
+    """nullfs does not call vfs_filteropt: an option it does not read is ignored."""
+    sim.nmount("nullfs", str(root / "mnt"), str(root / "mnt"), 0, {"relatime": None})
 
 
 def test_unknown_option_is_einval(sim: SimulatedKernel, root: Path) -> None:
-    """An option the file system does not know is EINVAL."""
-    fails(errno.EINVAL, sim.nmount, "tmpfs", "tmpfs", str(root / "mnt"), 0, {"relatime": None})
+    """tmpfs filters its options (vfs_filteropt): an unknown one is EINVAL."""
+    err = fails(errno.EINVAL, sim.nmount, "tmpfs", "tmpfs", str(root / "mnt"), 0,
+                {"relatime": None})
+    assert str(err).endswith(": mount option <relatime> is unknown")
 
 
 def test_file_nullfs_on_old_kernel_is_enotdir(tmp_path: Path, root: Path) -> None:
@@ -528,18 +558,26 @@ def test_bad_devfs_rule_is_einval(sim: SimulatedKernel, root: Path) -> None:
 # --- rctl, cpuset, network ------------------------------------------------------------
 
 def test_rctl_without_racct_is_enosys(tmp_path: Path) -> None:
-    """With kern.racct.enable=0, rctl fails (ENOSYS)."""
-    sim = SimulatedKernel.configure(str(tmp_path / "s.json"), racct=False)
+    """GENERIC boots with kern.racct.enable=0: by default rctl fails (ENOSYS)."""
+    sim = SimulatedKernel.configure(str(tmp_path / "generic.json"))
     fails(errno.ENOSYS, sim.rctl_add, "jail:j:memoryuse:deny=1g")
 
 
-def test_rctl_bad_resource_is_einval(sim: SimulatedKernel) -> None:
+@pytest.fixture
+def racct(tmp_path: Path) -> SimulatedKernel:
+    """A host booted with kern.racct.enable=1."""
+    return SimulatedKernel.configure(str(tmp_path / "racct.json"), racct=True)
+
+
+def test_rctl_bad_resource_is_einval(racct: SimulatedKernel) -> None:
     """An unknown rctl resource is EINVAL."""
+    sim = racct
     fails(errno.EINVAL, sim.rctl_add, "jail:j:memory:deny=1g")
 
 
-def test_rctl_remove_nothing_is_esrch(sim: SimulatedKernel) -> None:
+def test_rctl_remove_nothing_is_esrch(racct: SimulatedKernel) -> None:
     """Removing rules that do not exist is ESRCH; a subject filter removes all of it."""
+    sim = racct
     fails(errno.ESRCH, sim.rctl_remove, "jail:j")
     sim.rctl_add("jail:j:memoryuse:deny=1g")
     sim.rctl_add("jail:j:maxproc:deny=10")
@@ -585,7 +623,7 @@ def test_rule_show_lists_a_rulesets_rules(sim: SimulatedKernel, root: Path) -> N
     """sbin/devfs/rule.c rule_show: `devfs rule -s N show` prints one numbered line per
     rule (autonumbered by 100) and exits 0; a missing ruleset (DEVFSIO_RGETNEXT
     ENOENT, devfs_rule.c) and an empty one print nothing and exit 0 alike."""
-    assert sim.devfs_ruleset_rules(2)[:2] == ["100 path log unhide", "200 path null unhide"]
+    assert sim.devfs_ruleset_rules(2)[:2] == ["100 path null unhide", "200 path zero unhide"]
     assert sim.devfs_ruleset_rules(4)[0] == "100 include 1"
     assert sim.devfs_ruleset_rules(77) == []
     sim.nmount("devfs", "devfs", str(root / "dev"), 0, {"ruleset": "78"})
