@@ -312,3 +312,72 @@ def test_racct_enabled_reads_the_sysctl(tmp_path) -> None:
     (tmp_path / "b").mkdir()
     assert _sim_kernel(tmp_path / "a")[0].racct_enabled() is False
     assert _sim_kernel(tmp_path / "b", racct=True)[0].racct_enabled() is True
+
+
+class _FailingLibc:
+    """A libc whose every call fails with one errno (ctypes.set_errno, as use_errno)."""
+
+    def __init__(self, err: int) -> None:
+        self.err = err
+
+    def __getattr__(self, name: str):
+        def call(*args):
+            ctypes.set_errno(self.err)
+            return -1
+        return call
+
+
+def test_unexpected_errnos_are_raised_not_taken_for_absence() -> None:
+    """ENOENT means "no such parameter / no more jails / no RACCT"; any other errno
+    from sysctl or jail_get is an error, not a quiet False."""
+    import errno
+
+    kernel = libc.LibcKernel(libc=_FailingLibc(errno.EPERM))
+    for call in (lambda: kernel._registered("allow.mount.nullfs"), kernel._jails,
+                 kernel.racct_enabled):
+        with pytest.raises(KernelError) as info:
+            call()
+        assert info.value.errno == errno.EPERM
+    assert libc.LibcKernel(libc=_FailingLibc(errno.ENOENT)).racct_enabled() is False
+
+
+def test_attach_to_a_missing_jail_is_einval(tmp_path) -> None:
+    """sys_jail_attach: EINVAL for a jid that is not a live jail."""
+    import errno
+
+    kernel, _ = _sim_kernel(tmp_path)
+    with pytest.raises(KernelError) as info:
+        kernel.jail_attach(77)
+    assert info.value.errno == errno.EINVAL and info.value.op == "jail_attach"
+
+
+def test_builtin_file_system_needs_no_module(tmp_path) -> None:
+    """allow.mount.tmpfs exists from boot (GENERIC has TMPFS): no kldload."""
+    kernel, sim = _sim_kernel(tmp_path)
+    kernel.jail_set({"name": "j", "path": str(tmp_path), "persist": True,
+                     "allow.mount": True, "allow.mount.tmpfs": True}, create=True)
+    assert "kldload" not in [c[0] for c in sim.snapshot()["calls"]]
+
+
+def test_host_path_is_the_path_and_kill_of_nobody_is_esrch() -> None:
+    """On FreeBSD the host sees the jail's files where they are; kill(2) of a gone
+    process is ESRCH."""
+    import errno
+
+    kernel = libc.LibcKernel()
+    assert kernel.host_path("/j/c1/etc") == "/j/c1/etc"
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()
+    with pytest.raises(KernelError) as info:
+        kernel.kill(child.pid, 0)
+    assert info.value.errno == errno.ESRCH
+
+
+def test_a_parameter_type_without_an_encoding_is_a_bug(monkeypatch) -> None:
+    """encode_param knows every type jailparams uses; a new one fails loudly."""
+    from pyocijail.backends.freebsd import jailparams
+
+    odd = jailparams.JailParam(name="odd", type="float")
+    monkeypatch.setitem(jailparams.TABLE, "odd", odd)
+    with pytest.raises(AssertionError):
+        encode_param("odd", 1.0)
