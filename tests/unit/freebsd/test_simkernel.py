@@ -115,6 +115,20 @@ def test_linux_strings_are_utsname_sized(sim: SimulatedKernel, root: Path) -> No
     fails(errno.ENAMETOOLONG, jail, sim, root, "b", **{"linux.osrelease": "5" * 65})
 
 
+def test_osrelease_holds_30_characters(sim: SimulatedKernel, root: Path) -> None:
+    """F17: kern_jail.c wants the string with its NUL below OSRELEASELEN (32)."""
+    jail(sim, root, "a", osrelease="1" * 30)
+    fails(errno.ENAMETOOLONG, jail, sim, root, "b", osrelease="1" * 31)
+
+
+def test_more_addresses_than_jail_max_af_ips_is_einval(sim: SimulatedKernel,
+                                                       root: Path) -> None:
+    """F17: security.jail.jail_max_af_ips (255) caps each address list."""
+    many = [f"10.1.{i // 250}.{i % 250 + 1}" for i in range(256)]
+    fails(errno.EINVAL, jail, sim, root, **{"ip4.addr": many})
+    jail(sim, root, **{"ip4.addr": many[:255]})
+
+
 def test_bad_address_is_einval(sim: SimulatedKernel, root: Path) -> None:
     """INADDR_ANY cannot be a jail address."""
     fails(errno.EINVAL, jail, sim, root, **{"ip4.addr": ["0.0.0.0"]})
