@@ -63,7 +63,11 @@ FILTERED_FS = ("tmpfs", "devfs")
 GLOBAL_OPTS = ("errmsg", "fstype", "fspath", "ro", "rw", "nosuid", "noexec")
 #: racct is off on GENERIC (kern_racct.c RACCT_DEFAULT_TO_DISABLED, tunable
 #: kern.racct.enable=0); `kld` lists the modules loaded at boot.
+#: allow.* flags FreeBSD 15.0's kern_jail.c has and stable/14's lacks (allow.setaudit
+#: also needs options AUDIT, which GENERIC has).
+ALLOW_SINCE_15 = ("allow.routing", "allow.unprivileged_parent_tampering", "allow.setaudit")
 DEFAULT_CONFIG = {"nullfs_files": True, "racct": False, "modules": ["linux64"], "kld": [],
+                  "release": 14,
                   "interfaces": ["lo0", "em0", "epair0a", "epair0b", "epair1b"],
                   "ncpu": 8, "devfs_rules": True,
                   "devfs_rule_depth": freebsd_devfs.RULE_DEPTH}
@@ -135,7 +139,8 @@ class SimulatedKernel:
         os.rename(tmp, self._name, src_dir_fd=self._dir, dst_dir_fd=self._dir)
 
     def snapshot(self) -> dict[str, Any]:
-        with self._state(write=False) as state:
+        with self._state() as state:
+            self._settle(state)
             return state
 
     def fail_next(self, op: str, err: int, after: int = 0) -> None:
@@ -469,7 +474,9 @@ class SimulatedKernel:
     def _registered(self, state: dict[str, Any], name: str) -> bool:
         """kern_jail.c: allow.mount.<fs> is added by prison_add_vfs when
         vfs_register registers a VFCF_JAIL file system; allow.vmm by vmm.ko; the
-        linux.* parameters by linux_common (linux_mib.c). The rest always exist."""
+        linux.* parameters by linux_common (linux_mib.c); routing, setaudit and
+        unprivileged_parent_tampering only from 15.0 (config `release`). The rest
+        always exist."""
         if name not in jailparams.TABLE:
             return False
         loaded = self._loaded(state)
@@ -478,6 +485,8 @@ class SimulatedKernel:
             return fs in BUILTIN_FS or fs in loaded
         if name == "allow.vmm":
             return "vmm" in loaded
+        if name in ALLOW_SINCE_15:
+            return int(state["config"].get("release", 14)) >= 15
         if name == "linux" or name.startswith("linux."):
             return "linux_common" in loaded or "linux64" in loaded
         return True
@@ -502,15 +511,40 @@ class SimulatedKernel:
             if jail is None:
                 raise KernelError("jail_remove", errno.EINVAL, str(jid), detail="no such jail")
             doomed = [jail, *self._descendants(state, jid)]
+            holders = []
             for pid in self._pids(state, doomed):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
+                    holders.append([pid, _start_time(pid)])
                     os.kill(pid, _signal.SIGKILL)
             for j in doomed:
                 del state["jails"][str(j["jid"])]
                 state["cpusets"].pop(str(j["jid"]), None)
                 for iface, owner in list(state["vnet_ifaces"].items()):
                     if owner == j["jid"]:
-                        del state["vnet_ifaces"][iface]  # back to the host
+                        # Back to the host only when the dying prison is freed: its
+                        # vnet is destroyed (vnet_destroy -> if_vmove home) after the
+                        # last process, zombies included (they hold their ucred),
+                        # is reaped (kern_jail.c prison_deref).
+                        state["vnet_ifaces"][iface] = {"dying": holders}
+            self._settle(state)
+
+    @staticmethod
+    def _settle(state: dict[str, Any]) -> None:
+        """Return the interfaces of dying jails whose processes are all reaped."""
+        import psutil
+
+        for iface, owner in list(state["vnet_ifaces"].items()):
+            if not isinstance(owner, dict):
+                continue
+            alive = []
+            for pid, started in owner["dying"]:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    if psutil.Process(pid).create_time() == started:
+                        alive.append([pid, started])
+            if alive:
+                owner["dying"] = alive
+            else:
+                del state["vnet_ifaces"][iface]
 
     def jail_pids(self, jid: int) -> list[int]:
         with self._state() as state:
@@ -831,6 +865,7 @@ class SimulatedKernel:
     def ifconfig_alias(self, interface: str, address: str, *, add: bool) -> None:
         with self._state() as state:
             self._enter(state, "ifconfig_alias", interface, address, add)
+            self._settle(state)
             if interface not in state["config"]["interfaces"] \
                     or interface in state["vnet_ifaces"]:
                 raise KernelError("ifconfig", errno.ENXIO, interface,
@@ -850,6 +885,7 @@ class SimulatedKernel:
     def ifconfig_vnet(self, interface: str, jid: int) -> None:
         with self._state() as state:
             self._enter(state, "ifconfig_vnet", interface, jid)
+            self._settle(state)
             if interface not in state["config"]["interfaces"] \
                     or interface in state["vnet_ifaces"]:
                 raise KernelError("ifconfig vnet", errno.ENXIO, interface,

@@ -381,3 +381,25 @@ def test_a_parameter_type_without_an_encoding_is_a_bug(monkeypatch) -> None:
     monkeypatch.setitem(jailparams.TABLE, "odd", odd)
     with pytest.raises(AssertionError):
         encode_param("odd", 1.0)
+
+
+def test_allow_names_follow_the_release(tmp_path) -> None:
+    """F16: allow.routing (like setaudit and unprivileged_parent_tampering) exists on
+    15.0, not on 14.x: there jail_set names the unknown parameter, and jail_get
+    leaves it out instead of failing."""
+    import errno
+
+    (tmp_path / "14").mkdir()
+    (tmp_path / "15").mkdir()
+    old, _ = _sim_kernel(tmp_path / "14")
+    with pytest.raises(KernelError) as info:
+        old.jail_set({"name": "j", "path": str(tmp_path), "persist": True,
+                      "allow.routing": True}, create=True)
+    assert info.value.errno == errno.EINVAL
+    assert str(info.value).endswith("unknown parameter: allow.routing")
+    old.jail_set({"name": "j", "path": str(tmp_path), "persist": True}, create=True)
+    assert "allow.routing" not in old.jail_get("j")
+    new, _ = _sim_kernel(tmp_path / "15", release=15)
+    new.jail_set({"name": "j", "path": str(tmp_path), "persist": True,
+                  "allow.routing": True}, create=True)
+    assert new.jail_get("j")["allow.routing"] is True

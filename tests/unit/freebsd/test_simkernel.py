@@ -620,6 +620,33 @@ def test_ifconfig_needs_existing_interface(sim: SimulatedKernel, root: Path) -> 
     assert sim.snapshot()["vnet_ifaces"] == {}  # back on the host
 
 
+def test_vnet_interface_returns_when_the_dying_jail_is_freed(sim: SimulatedKernel,
+                                                              root: Path) -> None:
+    """F8: jail_remove kills the jail's processes, but its vnet (and the interfaces
+    moved into it) goes only when the prison is freed, after the last process,
+    a zombie included, has been reaped (kern_jail.c prison_deref)."""
+    vjid = jail(sim, root, "v", vnet="new")
+    sim.ifconfig_vnet("epair0b", vjid)
+    code = ("import os, time; from pyocijail.testing.simkernel import SimulatedKernel as K;"
+            "os.chroot = lambda p: None;"  # membership only: keep the host root
+            f"K({sim.path!r}).jail_attach({vjid}); print('in', flush=True); time.sleep(60)")
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"in\n"
+        sim.jail_remove(vjid)
+        deadline = time.monotonic() + 10
+        while subprocess.run(["ps", "-o", "stat=", "-p", str(child.pid)], capture_output=True,
+                             text=True).stdout.strip()[:1] != "Z":
+            assert time.monotonic() < deadline  # SIGKILLed: a zombie until reaped
+            time.sleep(0.02)
+        fails(errno.ENXIO, sim.ifconfig_alias, "epair0b", "192.0.2.1", add=True)
+    finally:
+        child.kill()
+        child.wait()
+    sim.ifconfig_alias("epair0b", "192.0.2.1", add=True)
+    assert sim.snapshot()["vnet_ifaces"] == {}
+
+
 def test_alias_remove_missing_is_eaddrnotavail(sim: SimulatedKernel) -> None:
     """Removing an alias that is not there is EADDRNOTAVAIL."""
     fails(errno.EADDRNOTAVAIL, sim.ifconfig_alias, "em0", "192.0.2.1", add=False)
