@@ -9,14 +9,17 @@ builds, decodes the bytes as the kernel does (so an encoding mistake in
 or -1 with the errno left for `ctypes.get_errno` (through `ctypes.set_errno`)
 and the kernel's message copied into the caller's `errmsg` buffer.
 
-To extend it (statfs, unmount by fsid, procctl, ...): add a method with the C
-signature, decode with `_iovec` / `_cstring`, answer through `_call`.
+Also there for callers to come: `statfs`/`fstatfs` (filling `Statfs`, the
+14.x struct statfs), `unmount` with MNT_BYFSID, `procctl`. To extend it: add a
+method with the C signature, decode with `_iovec` / `_cstring`, answer
+through `_call`.
 """
 
 from __future__ import annotations
 
 import ctypes
 import errno
+import os
 import socket
 import struct
 from collections.abc import Callable
@@ -28,6 +31,31 @@ from pyocijail.errors import KernelError
 from pyocijail.testing.simkernel import SimulatedKernel
 
 JAIL_CREATE, JAIL_UPDATE, JAIL_ATTACH, JAIL_DYING = 0x01, 0x02, 0x04, 0x08  # sys/jail.h
+MNT_BYFSID = 0x08000000  # sys/mount.h: unmount(2) by "FSID:<val0>:<val1>"
+MFSNAMELEN, MNAMELEN = 16, 1024  # sys/mount.h
+STATFS_VERSION = 0x20140518
+
+
+class Statfs(ctypes.Structure):
+    """sys/sys/mount.h struct statfs, FreeBSD 12 and later (STATFS_VERSION 0x20140518)."""
+
+    _fields_ = [
+        ("f_version", ctypes.c_uint32), ("f_type", ctypes.c_uint32),
+        ("f_flags", ctypes.c_uint64), ("f_bsize", ctypes.c_uint64),
+        ("f_iosize", ctypes.c_uint64), ("f_blocks", ctypes.c_uint64),
+        ("f_bfree", ctypes.c_uint64), ("f_bavail", ctypes.c_int64),
+        ("f_files", ctypes.c_uint64), ("f_ffree", ctypes.c_int64),
+        ("f_syncwrites", ctypes.c_uint64), ("f_asyncwrites", ctypes.c_uint64),
+        ("f_syncreads", ctypes.c_uint64), ("f_asyncreads", ctypes.c_uint64),
+        ("f_nvnodelistsize", ctypes.c_uint32), ("f_spare0", ctypes.c_uint32),
+        ("f_spare", ctypes.c_uint64 * 9), ("f_namemax", ctypes.c_uint32),
+        ("f_owner", ctypes.c_uint32),  # uid_t
+        ("f_fsid", ctypes.c_int32 * 2),  # fsid_t: int32_t val[2]
+        ("f_charspare", ctypes.c_char * 80),
+        ("f_fstypename", ctypes.c_char * MFSNAMELEN),
+        ("f_mntfromname", ctypes.c_char * MNAMELEN),
+        ("f_mntonname", ctypes.c_char * MNAMELEN),
+    ]
 #: vfs_mount.c vfs_donmount: option names it turns into MNT_* bits (and leaves in
 #: the option list, where a file system's vfs_filteropt sees them).
 FLAG_OPTIONS = {name: bit for name, bit in MNT_FLAGS.items()}
@@ -294,11 +322,64 @@ class FakeLibc:
         return self._call(run, opts)
 
     def unmount(self, path: Any, flags: Any) -> int:
-        """sys_unmount: a path (MNT_BYFSID is not modelled yet: EINVAL)."""
+        """sys_unmount: by path, or with MNT_BYFSID by "FSID:%d:%d" (EINVAL when it
+        does not scan, ENOENT when no mount has that fsid)."""
         def run() -> int:
-            if _int(flags) & 0x08000000:  # MNT_BYFSID
-                raise _Fail(errno.EINVAL, "unmount by fsid is not simulated")
-            self.sim.unmount(_cstring(path).decode(), _int(flags))
+            text, how = _cstring(path).decode(), _int(flags)
+            if how & MNT_BYFSID:
+                head, *vals = text.split(":")
+                try:
+                    fsid = (int(vals[0]), int(vals[1]))
+                except (IndexError, ValueError):
+                    raise _Fail(errno.EINVAL) from None
+                if head != "FSID" or len(vals) != 2:
+                    raise _Fail(errno.EINVAL)
+                self.sim.unmount_fsid(fsid, how & ~MNT_BYFSID)
+            else:
+                self.sim.unmount(text, how)
+            return 0
+
+        return self._call(run)
+
+    def statfs(self, path: Any, buf: Any) -> int:
+        """sys_statfs (vfs_syscalls.c kern_statfs): the struct statfs of the mount
+        the path is on; ENOENT for a missing path."""
+        return self._call(lambda: self._fill(self.sim.statfs(_cstring(path).decode()), buf))
+
+    def fstatfs(self, fd: Any, buf: Any) -> int:
+        """sys_fstatfs: as statfs, for the file an open descriptor names."""
+        def run() -> int:
+            try:
+                path = os.readlink(f"/proc/self/fd/{_int(fd)}")
+            except OSError:
+                raise _Fail(errno.EBADF) from None
+            return self._fill(self.sim.statfs(path), buf)
+
+        return self._call(run)
+
+    @staticmethod
+    def _fill(info: dict[str, Any], buf: Any) -> int:
+        address = _address(buf)
+        if address is None:
+            raise _Fail(errno.EFAULT)
+        out = Statfs.from_address(address)
+        ctypes.memset(address, 0, ctypes.sizeof(Statfs))
+        out.f_version = STATFS_VERSION
+        out.f_flags = info["flags"]
+        out.f_fsid[0], out.f_fsid[1] = info["fsid"]
+        out.f_fstypename = info["fstype"].encode()[:MFSNAMELEN - 1]
+        out.f_mntfromname = info["from"].encode()[:MNAMELEN - 1]
+        out.f_mntonname = info["on"].encode()[:MNAMELEN - 1]
+        return 0
+
+    # --- processes: sys/kern/kern_procctl.c ----------------------------------------------
+    def procctl(self, idtype: Any, ident: Any, cmd: Any, data: Any) -> int:
+        """sys_procctl: `data` points to an int for PROC_TRACE_CTL, NULL for
+        PROC_REAP_ACQUIRE."""
+        def run() -> int:
+            address = _address(data)
+            value = None if address is None else ctypes.c_int.from_address(address).value
+            self.sim.procctl(_int(idtype), _int(ident), _int(cmd), value)
             return 0
 
         return self._call(run)

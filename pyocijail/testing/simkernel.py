@@ -639,8 +639,11 @@ class SimulatedKernel:
                 if not os.path.lexists(real):
                     raise fail(errno.ENOENT, "mount point does not exist")
                 target_kind = "dir" if os.path.isdir(real) else "file"
+            # vfs_mount.c vfs_getnewfsid: a new fsid per mount (val[1] the fs type).
+            fsid = state["next_fsid"] = state.get("next_fsid", 0x1000) + 1
             entry: dict[str, Any] = {"fstype": fstype, "source": source, "target": target,
-                                     "flags": flags, "data": data}
+                                     "flags": flags, "data": data,
+                                     "fsid": [fsid, sorted(FS_DATA).index(fstype) + 0x80]}
             if fstype == "nullfs":
                 src = self.host_path(source, state)
                 if not os.path.exists(src):
@@ -671,21 +674,73 @@ class SimulatedKernel:
             state["mounts"].append(entry)
 
     def unmount(self, target: str, flags: int) -> None:
+        """unmount(2) by path: the topmost mount on it; EINVAL when none."""
         with self._state() as state:
             self._enter(state, "unmount", target)
             index = next((i for i in range(len(state["mounts"]) - 1, -1, -1)
                           if state["mounts"][i]["target"] == target), None)
             if index is None:
                 raise KernelError("unmount", errno.EINVAL, target, detail="not a mount point")
-            prefix = target.rstrip("/") + "/"
-            if any(m["target"].startswith(prefix) for m in state["mounts"]):
-                raise KernelError("unmount", errno.EBUSY, target, detail="a mount is beneath it")
-            if not flags & MNT_FORCE and self._busy(state, self.host_path(target, state)):
-                raise KernelError("unmount", errno.EBUSY, target,
-                                  detail="in use by a process")
-            gone = state["mounts"].pop(index)
-            if gone["fstype"] == "devfs":
-                self._reap_ruleset(state, gone.get("ruleset", 0))
+            self._unmount(state, index, flags)
+
+    def unmount_fsid(self, fsid: tuple[int, int], flags: int) -> None:
+        """unmount(2) with MNT_BYFSID (vfs_mount.c sys_unmount: vfs_getvfs by the
+        fsid, ENOENT when no mount has it): exactly that mount, even if another
+        was stacked on the same path since (then EBUSY: it is covered)."""
+        with self._state() as state:
+            self._enter(state, "unmount", f"FSID:{fsid[0]}:{fsid[1]}")
+            index = next((i for i, m in enumerate(state["mounts"])
+                          if m.get("fsid") == list(fsid)), None)
+            if index is None:
+                raise KernelError("unmount", errno.ENOENT, f"FSID:{fsid[0]}:{fsid[1]}",
+                                  detail="no mounted file system has this fsid")
+            self._unmount(state, index, flags)
+
+    def statfs(self, path: str) -> dict[str, Any]:
+        """statfs(2): the mount `path` is on (the topmost, longest target), or the
+        root file system; ENOENT when the path does not exist."""
+        with self._state(write=False) as state:
+            if not os.path.exists(self.host_path(path, state)) and \
+                    self._devfs_at(state, path) is None:
+                raise KernelError("statfs", errno.ENOENT, path)
+            best = None
+            for m in state["mounts"]:
+                t = m["target"]
+                if path == t or path.startswith(t.rstrip("/") + "/"):
+                    if best is None or len(t) >= len(best["target"]):
+                        best = m
+            if best is None:
+                return {"fstype": "ufs", "from": "/dev/ada0p2", "on": "/", "flags": 0,
+                        "fsid": [0x1, 0x35]}
+            return {"fstype": best["fstype"], "from": best["source"], "on": best["target"],
+                    "flags": best["flags"], "fsid": best["fsid"]}
+
+    def procctl(self, idtype: int, ident: int, cmd: int, value: int | None) -> None:
+        """procctl(2) for the commands pyocijail uses (sys/kern/kern_procctl.c):
+        PROC_REAP_ACQUIRE (2) on oneself, PROC_TRACE_CTL (7) with ENABLE (1),
+        DISABLE (2) or DISABLE_EXEC (3); P_PID (0) only. Recorded in `calls`."""
+        with self._state() as state:
+            self._enter(state, "procctl", idtype, ident, cmd, value)
+            if idtype != 0 or ident not in (0, os.getpid()):
+                raise KernelError("procctl", errno.EINVAL, str(ident),
+                                  detail="only P_PID of the caller is simulated")
+            if cmd == 2:
+                return
+            if cmd == 7 and value in (1, 2, 3):
+                return
+            raise KernelError("procctl", errno.EINVAL, str(cmd))
+
+    def _unmount(self, state: dict[str, Any], index: int, flags: int) -> None:
+        target = state["mounts"][index]["target"]
+        prefix = target.rstrip("/") + "/"
+        if any(m["target"].startswith(prefix) for m in state["mounts"]) or \
+                any(m["target"] == target for m in state["mounts"][index + 1:]):
+            raise KernelError("unmount", errno.EBUSY, target, detail="a mount is beneath it")
+        if not flags & MNT_FORCE and self._busy(state, self.host_path(target, state)):
+            raise KernelError("unmount", errno.EBUSY, target, detail="in use by a process")
+        gone = state["mounts"].pop(index)
+        if gone["fstype"] == "devfs":
+            self._reap_ruleset(state, gone.get("ruleset", 0))
 
     def _busy(self, state: dict[str, Any], real: str) -> bool:
         prefix = real.rstrip("/") + "/"
