@@ -11,11 +11,14 @@ does, so `run_tool`/`tool_errno` parse real output:
 - usr.bin/rctl/rctl.c: add_rule / remove_rule warn "failed to add rule '<rule>'"
   / "failed to remove rule '<filter>'" (+ strerror); ENOSYS goes to enosys(),
   errx(1) with the kern.racct.enable text; the exit status counts failed rules.
-- usr.bin/cpuset/cpuset.c: -j goes through jail_getid (errx with libjail's
-  "jail <jid> not found"); a refused mask is err(EXIT_FAILURE, "setaffinity").
+- usr.bin/cpuset/cpuset.c: -j goes through jail_getid, which returns a numeric
+  name as it is (lib/libjail/jail_getid.c); any refusal, a missing jail's ESRCH
+  included, is err(EXIT_FAILURE, "setaffinity").
 - sbin/ifconfig/ifconfig.c: "interface <if> does not exist" (exit 1) for a
-  missing interface; alias add/remove failures err(1) as
-  "ioctl (SIOCAIFADDR)" / "ioctl (SIOCDIFADDR)"; vnet as "SIOCSIFVNET".
+  missing interface; alias add/remove failures through Perror as
+  "ioctl (SIOCAIFADDR)" / "ioctl (SIOCDIFADDR)" (inet6 too); setifvnet's err(1, "SIOCSIFVNET")
+  (ENXIO for a missing jail, EEXIST for one without its own vnet: if.c
+  if_vmove_loan).
 - bin/ps: `-a -x -o pid=,jid=`: one line per process, no header (the `=`).
 """
 
@@ -102,11 +105,6 @@ def _cpuset(sim: SimulatedKernel, argv: list[str]) -> int:
     if len(argv) != 4 or argv[0] != "-j" or argv[2] != "-l":
         return _usage("cpuset")
     try:
-        sim.jail_get_by("jid", int(argv[1]))
-    except (KernelError, ValueError):
-        _say("cpuset", f"jail {argv[1]} not found")  # libjail jail_getid's errmsg
-        return 1
-    try:
         sim.cpuset(int(argv[1]), argv[3])
     except KernelError as err:
         _say("cpuset", f"setaffinity: {os.strerror(err.errno or errno.EINVAL)}")
@@ -115,31 +113,27 @@ def _cpuset(sim: SimulatedKernel, argv: list[str]) -> int:
 
 
 def _ifconfig(sim: SimulatedKernel, argv: list[str]) -> int:
+    if argv and not sim.host_interface(argv[0]):
+        _say("ifconfig", f"interface {argv[0]} does not exist")
+        return 1
     try:
         if len(argv) == 4 and argv[1] in ("inet", "inet6") and argv[3] in ("alias", "-alias"):
             add = argv[3] == "alias"
             address = argv[2].split("/", 1)[0]
-            ioctl = "SIOCAIFADDR" if add else "SIOCDIFADDR"
-            if argv[1] == "inet6":
-                ioctl += "_IN6"
+            ioctl = "SIOCAIFADDR" if add else "SIOCDIFADDR"  # the text for inet6 too
             sim.ifconfig_alias(argv[0], address, add=add)
-        elif len(argv) == 3 and argv[1] == "vnet":
+        elif len(argv) == 3 and argv[1] == "vnet" and argv[2].isdigit():
             ioctl = "SIOCSIFVNET"
-            try:
-                sim.jail_get_by("jid", int(argv[2]))
-            except (KernelError, ValueError):
-                _say("ifconfig", f"jail {argv[2]} not found")
-                return 1
             sim.ifconfig_vnet(argv[0], int(argv[2]))
         else:
             return _usage("ifconfig")
     except KernelError as err:
-        if err.errno == errno.ENXIO:
-            _say("ifconfig", f"interface {argv[0]} does not exist")
-        elif ioctl == "SIOCSIFVNET":
+        if ioctl == "SIOCSIFVNET":
             _say("ifconfig", f"{ioctl}: {os.strerror(err.errno or errno.EINVAL)}")
-        else:
-            _say("ifconfig", f"ioctl ({ioctl}): {os.strerror(err.errno or errno.EINVAL)}")
+        else:  # ifconfig.c Perror: its own words for ENXIO and EPERM
+            words = {errno.ENXIO: "no such interface", errno.EPERM: "permission denied"}
+            _say("ifconfig", f"ioctl ({ioctl}): "
+                             f"{words.get(err.errno or 0) or os.strerror(err.errno or errno.EINVAL)}")
         return 1
     return 0
 

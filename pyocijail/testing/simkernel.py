@@ -937,6 +937,13 @@ class SimulatedKernel:
                 if not have:
                     del state["aliases"][interface]
 
+    def host_interface(self, interface: str) -> bool:
+        """Whether `interface` is in the host's network stack now."""
+        with self._state() as state:
+            self._settle(state)
+            return interface in state["config"]["interfaces"] and \
+                interface not in state["vnet_ifaces"]
+
     def ifconfig_vnet(self, interface: str, jid: int) -> None:
         with self._state() as state:
             self._enter(state, "ifconfig_vnet", interface, jid)
@@ -945,11 +952,13 @@ class SimulatedKernel:
                     or interface in state["vnet_ifaces"]:
                 raise KernelError("ifconfig vnet", errno.ENXIO, interface,
                                   detail=f"interface {interface} does not exist")
+            # sys/net/if.c if_vmove_loan: ENXIO for a jid not found among the
+            # caller's children, EEXIST when the jail shares the interface's vnet.
             jail = state["jails"].get(str(jid))
             if jail is None:
-                raise KernelError("ifconfig vnet", errno.ENOENT, str(jid), detail="no such jail")
+                raise KernelError("ifconfig vnet", errno.ENXIO, str(jid), detail="no such jail")
             if jail["params"].get("vnet") != "new":
-                raise KernelError("ifconfig vnet", errno.EPERM, interface,
+                raise KernelError("ifconfig vnet", errno.EEXIST, interface,
                                   detail="jail has no vnet of its own")
             state["vnet_ifaces"][interface] = jid
 

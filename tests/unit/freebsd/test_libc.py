@@ -403,3 +403,31 @@ def test_allow_names_follow_the_release(tmp_path) -> None:
     new.jail_set({"name": "j", "path": str(tmp_path), "persist": True,
                   "allow.routing": True}, create=True)
     assert new.jail_get("j")["allow.routing"] is True
+
+
+def test_tool_failures_come_back_with_freebsds_words_and_errnos(tmp_path) -> None:
+    """Through the fake tools: rctl's own ENOSYS text, cpuset's setaffinity error
+    for a jail that is gone (jail_getid passes numbers through), ifconfig's
+    "does not exist" (ENXIO) and Perror texts, devfs's ioctl error."""
+    import errno
+
+    kernel, sim = _sim_kernel(tmp_path)
+    with pytest.raises(KernelError) as info:
+        kernel.rctl_add("jail:j:memoryuse:deny=1g")
+    assert info.value.errno == errno.ENOSYS and "kern.racct.enable=1" in str(info.value)
+    with pytest.raises(KernelError) as info:
+        kernel.cpuset(42, "0")
+    assert info.value.errno == errno.ESRCH and "cpuset: setaffinity" in str(info.value)
+    with pytest.raises(KernelError) as info:
+        kernel.ifconfig_alias("igb9", "192.0.2.1", add=True)
+    assert info.value.errno == errno.ENXIO
+    assert str(info.value).endswith("ifconfig: interface igb9 does not exist")
+    with pytest.raises(KernelError) as info:
+        kernel.ifconfig_alias("em0", "192.0.2.1", add=False)
+    assert info.value.errno == errno.EADDRNOTAVAIL and "ioctl (SIOCDIFADDR)" in str(info.value)
+    with pytest.raises(KernelError) as info:
+        kernel.ifconfig_vnet("epair0b", 42)
+    assert info.value.errno == errno.ENXIO and "SIOCSIFVNET" in str(info.value)
+    with pytest.raises(KernelError) as info:
+        kernel.devfs_rule_apply(str(tmp_path), "path null unhide")
+    assert info.value.errno == errno.ENOTTY and "ioctl DEVFSIO_RAPPLY" in str(info.value)

@@ -609,10 +609,12 @@ def test_cpuset_checks_jail_and_cpus(sim: SimulatedKernel, root: Path) -> None:
 
 
 def test_ifconfig_needs_existing_interface(sim: SimulatedKernel, root: Path) -> None:
-    """Unknown interfaces are ENXIO; a vnet move needs a vnet jail (EPERM)."""
+    """Unknown interfaces are ENXIO; a vnet move needs a jail (ENXIO, if.c
+    if_vmove_loan) with a vnet of its own (EEXIST: the same vnet)."""
     fails(errno.ENXIO, sim.ifconfig_alias, "igb9", "192.0.2.1", add=True)
     jid = jail(sim, root, ip4="inherit")
-    fails(errno.EPERM, sim.ifconfig_vnet, "epair0b", jid)
+    fails(errno.EEXIST, sim.ifconfig_vnet, "epair0b", jid)
+    fails(errno.ENXIO, sim.ifconfig_vnet, "epair0b", 999)
     vjid = jail(sim, root, "v", vnet="new")
     sim.ifconfig_vnet("epair0b", vjid)
     fails(errno.ENXIO, sim.ifconfig_vnet, "epair0b", vjid)  # no longer on the host
