@@ -131,9 +131,9 @@ def _ifconfig(sim: SimulatedKernel, argv: list[str]) -> int:
         if ioctl == "SIOCSIFVNET":
             _say("ifconfig", f"{ioctl}: {os.strerror(err.errno or errno.EINVAL)}")
         else:  # ifconfig.c Perror: its own words for ENXIO and EPERM
+            code = err.errno or errno.EINVAL
             words = {errno.ENXIO: "no such interface", errno.EPERM: "permission denied"}
-            _say("ifconfig", f"ioctl ({ioctl}): "
-                             f"{words.get(err.errno or 0) or os.strerror(err.errno or errno.EINVAL)}")
+            _say("ifconfig", f"ioctl ({ioctl}): {words.get(code) or os.strerror(code)}")
         return 1
     return 0
 
