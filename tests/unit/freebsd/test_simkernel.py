@@ -305,6 +305,22 @@ def test_update_cannot_change_path_or_vnet(sim: SimulatedKernel, root: Path) -> 
     fails(errno.ENOENT, sim.jail_set, {"name": "x", "persist": True}, create=False)
 
 
+def test_address_lists_can_be_updated(sim: SimulatedKernel, root: Path) -> None:
+    """kern_jail_set replaces ip4.addr/ip6.addr on JAIL_UPDATE (unlike path, vnet, ip4),
+    with the same checks as at creation; a vnet jail still may not have any."""
+    jail(sim, root, "a", **{"ip4.addr": ["192.0.2.1", "192.0.2.2"]})
+    jail(sim, root, "b", **{"ip4.addr": ["192.0.2.5", "192.0.2.6"]})
+    sim.jail_set({"name": "a", "ip4.addr": ["192.0.2.3", "192.0.2.4"]}, create=False)
+    assert sim.snapshot()["jails"]["1"]["ip"]["ip4"]["addrs"] == ["192.0.2.3", "192.0.2.4"]
+    fails(errno.EADDRINUSE, sim.jail_set,
+          {"name": "a", "ip4.addr": ["192.0.2.3", "192.0.2.5"]}, create=False)
+    sim.jail_set({"name": "a", "ip4.addr": ["192.0.2.3", "192.0.2.4", "192.0.2.9"]},
+                 create=False)  # its own addresses do not clash with themselves
+    jail(sim, root, "v", vnet="new")
+    fails(errno.EINVAL, sim.jail_set, {"name": "v", "ip4.addr": ["192.0.2.7"]},
+          create=False)
+
+
 def test_jail_get_reports_children(sim: SimulatedKernel, root: Path) -> None:
     """jail_get by name returns jid, children.max and children.cur."""
     jid = jail(sim, root, "p", **{"children.max": 3})
