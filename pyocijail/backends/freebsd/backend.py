@@ -73,6 +73,10 @@ class FreeBSDBackend:
     def prepare(self, plan: JailPlan, undo: UndoLog) -> dict[str, Any]:
         k = self.kernel
         self._check_devfs_rulesets(plan)  # first: a refusal leaves nothing to undo
+        if plan.rctl and not k.racct_enabled():
+            # Before anything exists; otherwise rctl -a fails once the jail is made.
+            raise ConfigError("resource limits need RACCT/RCTL, off on this host: set "
+                              "kern.racct.enable=1 in /boot/loader.conf and reboot")
         params = dict(plan.jail.params)
         parent = plan.jail.parent
         if parent:

@@ -19,6 +19,7 @@ from pyocijail.backends.freebsd.backend import FreeBSDBackend
 from pyocijail.errors import ConfigError, KernelError
 from pyocijail.spec.model import Cpu, Memory, Resources
 from pyocijail.testing.freebsd_undo import MemoryUndoLog
+from pyocijail.testing.simhost import SimulatedHostKernel
 from pyocijail.testing.simkernel import SimulatedKernel
 
 from .conftest import RecordingLog, assert_clean, base_config, plan_of, tree
@@ -104,8 +105,8 @@ def test_vnet_interfaces_are_moved_and_return(backend: FreeBSDBackend, sim: Simu
 def test_destroy_on_a_host_with_racct_off(tmp_path: Path, log: RecordingLog) -> None:
     """GENERIC boots with kern.racct.enable=0: every rctl call is ENOSYS, and delete
     (which always clears `jail:<name>` rules) still succeeds when none were asked for."""
-    sim = SimulatedKernel.configure(str(tmp_path / "sim.json"), racct=False)
-    backend = FreeBSDBackend(sim, log)  # type: ignore[arg-type]
+    sim = SimulatedKernel.configure(str(tmp_path / "sim.json"))  # racct off by default
+    backend = FreeBSDBackend(SimulatedHostKernel(sim.path), log)
     layout = _layout(tmp_path)
     plan = plan_of(backend, layout, vnet_config())
     undo = MemoryUndoLog()
@@ -115,6 +116,21 @@ def test_destroy_on_a_host_with_racct_off(tmp_path: Path, log: RecordingLog) -> 
     assert info.value.errno == errno.ENOSYS
     backend.destroy(state, undo)
     assert_clean(sim)
+
+
+def test_limits_on_a_host_with_racct_off_fail_before_anything_exists(
+        tmp_path: Path, log: RecordingLog) -> None:
+    """Limits asked on a GENERIC host (kern.racct.enable=0): one error naming the
+    tunable, and no jail, mount or rule made (not a late ENOSYS from rctl -a)."""
+    sim = SimulatedKernel.configure(str(tmp_path / "sim.json"))
+    backend = FreeBSDBackend(SimulatedHostKernel(sim.path), log)
+    layout = _layout(tmp_path)
+    plan = plan_of(backend, layout, rich_config(layout["host"]))
+    assert plan.rctl
+    with pytest.raises(ConfigError, match="kern.racct.enable=1"):
+        backend.prepare(plan, MemoryUndoLog())
+    assert_clean(sim)
+    assert not [c for c in sim.snapshot()["calls"] if c[0] in ("jail_set", "nmount")]
 
 
 def _layout(tmp: Path) -> dict[str, Path]:
@@ -137,10 +153,10 @@ def test_destroy_after_a_failure_at_every_step(which: str, tmp_path: Path) -> No
     probe = tmp_path / "probe"
     probe.mkdir()
     layout0 = _layout(probe)
-    sim0 = SimulatedKernel.configure(str(probe / "sim.json"))
+    sim0 = SimulatedKernel.configure(str(probe / "sim.json"), racct=True)
     make_infra(sim0, layout0)
     start = len(sim0.snapshot()["calls"])
-    b0 = FreeBSDBackend(sim0, RecordingLog())  # type: ignore[arg-type]
+    b0 = FreeBSDBackend(SimulatedHostKernel(sim0.path), RecordingLog())
     b0.prepare(plan_of(b0, layout0, config(layout0)), MemoryUndoLog())
     calls = sim0.snapshot()["calls"][start:]
     assert len(calls) >= (12 if which == "rich" else 3)
@@ -150,10 +166,10 @@ def test_destroy_after_a_failure_at_every_step(which: str, tmp_path: Path) -> No
         case = tmp_path / f"step{step}"
         case.mkdir()
         layout = _layout(case)
-        sim = SimulatedKernel.configure(str(case / "sim.json"))
+        sim = SimulatedKernel.configure(str(case / "sim.json"), racct=True)
         make_infra(sim, layout)
         before = (tree(layout["rootfs"]), tree(layout["host"]))
-        backend = FreeBSDBackend(sim, RecordingLog())  # type: ignore[arg-type]
+        backend = FreeBSDBackend(SimulatedHostKernel(sim.path), RecordingLog())
         plan = plan_of(backend, layout, config(layout))
         sim.fail_next(op, errno.EIO, after=after)
         undo = MemoryUndoLog()
@@ -304,7 +320,7 @@ def test_a_refused_file_mount_is_an_error_and_delete_writes_no_host_file(
     image's file and wrote it back at delete through a link the jail's root could
     plant there since (here /etc/hosts -> a host file), overwriting that host file."""
     sim = SimulatedKernel.configure(str(tmp_path / "old.json"), nullfs_files=False)
-    backend = FreeBSDBackend(sim, RecordingLog())  # type: ignore[arg-type]
+    backend = FreeBSDBackend(SimulatedHostKernel(sim.path), RecordingLog())
     victim = tmp_path / "crontab"
     victim.write_text("host crontab\n")
     config = base_config(mounts=[{"destination": "/etc/hosts", "type": "nullfs",
@@ -586,7 +602,7 @@ def test_host_without_loaded_devfs_rules_refuses_podmans_ruleset(
     """rc.d/devfs never ran (devfs_load_rulesets): ruleset 4 does not exist, and
     podman's `ruleset=4` would expose everything; refused."""
     sim = SimulatedKernel.configure(str(tmp_path / "bare.json"), devfs_rules=False)
-    backend = FreeBSDBackend(sim, log)  # type: ignore[arg-type]
+    backend = FreeBSDBackend(SimulatedHostKernel(sim.path), log)
     undo = MemoryUndoLog()
     with pytest.raises(ConfigError, match="ruleset 4"):
         backend.prepare(plan_of(backend, layout, _devfs_config("ruleset=4")), undo)

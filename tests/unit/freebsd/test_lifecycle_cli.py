@@ -1,7 +1,9 @@
 """Whole lifecycles through the CLI on the simulated FreeBSD kernel.
 
-`PYOCIJAIL_FREEBSD_SIMULATOR=<file>` makes every runtime process (create,
-start, exec, kill, delete are separate processes) share one simulated host.
+Every runtime process (create, start, exec, kill, delete are separate
+processes) is `python -m pyocijail.testing.simhost <file>`: the real CLI and
+FreeBSD backend over `LibcKernel`, whose libc and base tools are fakes in
+front of one simulated host kept in <file>.
 The rootfs holds a static busybox so that, as root, the chrooted process runs.
 """
 
@@ -11,13 +13,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pyocijail.testing import simhost
 from pyocijail.testing.bundles import BUSYBOX, busybox_available
 from pyocijail.testing.simkernel import SimulatedKernel
 
@@ -49,7 +51,7 @@ def env(tmp_path: Path) -> dict[str, Any]:
               "annotations": {"org.freebsd.jail.vnet": "new"},
               "linux": {"resources": {"memory": {"limit": 1 << 28}}}}
     (tmp_path / "bundle/config.json").write_text(json.dumps(config))
-    sim = SimulatedKernel.configure(str(tmp_path / "sim.json"))
+    sim = SimulatedKernel.configure(str(tmp_path / "sim.json"), racct=True)
     return {"tmp": tmp_path, "sim": sim, "rootfs": rootfs,
             "before": sorted(str(p) for p in rootfs.rglob("*"))}
 
@@ -60,8 +62,7 @@ def cli(env: dict[str, Any], *args: str, check: bool = True) -> subprocess.Compl
     out, err = env["tmp"] / "out", env["tmp"] / "err"
     with open(out, "w") as o, open(err, "w") as e:
         proc = subprocess.run(
-            [sys.executable, "-m", "pyocijail", "--root", str(env["tmp"] / "run"), *args],
-            env={**os.environ, "PYOCIJAIL_FREEBSD_SIMULATOR": env["sim"].path},
+            [*simhost.argv(env["sim"].path), "--root", str(env["tmp"] / "run"), *args],
             stdin=subprocess.DEVNULL, stdout=o, stderr=e, text=True, timeout=60)
     proc.stdout, proc.stderr = out.read_text(), err.read_text()
     if check:
@@ -219,4 +220,23 @@ def test_start_container_hook_runs_in_the_jail_as_the_container_user(
     cli(env, "delete", "--force", "c1")
     shutil.rmtree(rootfs / "out")
     os.unlink(rootfs / "bin/id")
+
+
+def test_ps_lists_the_jails_processes_past_jid_127(env: dict[str, Any]) -> None:
+    """`ps` walks the jails (jail_get lastjid) and reads /bin/ps's pid/jid columns:
+    with the host's jids past 127 (F1: jid 128 packs to bytes that are not UTF-8),
+    ps, kill --all and delete still work."""
+    for jid in (120, 128):  # other jails on the host; ours then gets jid 129
+        env["sim"].jail_set({"name": str(jid), "path": str(env["rootfs"]), "persist": True},
+                            create=True)
+    cli(env, "create", "--bundle", str(env["tmp"] / "bundle"), "--pid-file",
+        str(env["tmp"] / "pid"), "c1")
+    cli(env, "start", "c1")
+    pid = int((env["tmp"] / "pid").read_text())
+    listed = json.loads(cli(env, "ps", "--format", "json", "c1").stdout)
+    assert listed == [pid]
+    cli(env, "kill", "--all", "c1", "KILL")
+    cli(env, "delete", "--force", "c1")
+    for jid in (120, 128):
+        env["sim"].jail_remove(jid)
     assert_nothing_left(env)
