@@ -431,9 +431,17 @@ class SimulatedKernel:
             return self._report(state, jail)
 
     def _report(self, state: dict[str, Any], jail: dict[str, Any]) -> dict[str, Any]:
+        """kern_jail_get's answer; to a jailed caller the name is relative to its
+        jail (prison_name) and its own jail is parent 0 ("i = (pr->pr_parent ==
+        mypr) ? 0 : pr->pr_parent->pr_id")."""
+        mypr = self._caller_jail(state)
+        name, parent = jail["name"], jail["parent"]
+        if mypr["jid"]:
+            name = name[len(mypr["name"]) + 1:]
+            parent = 0 if parent == mypr["jid"] else parent
         allow = {k: False for k in jailparams.TABLE if k.startswith("allow.")}
-        out = {**allow, **jail["params"], "jid": jail["jid"], "name": jail["name"],
-               "parent": jail["parent"], "path": jail["params"].get("path", "/"),
+        out = {**allow, **jail["params"], "jid": jail["jid"], "name": name,
+               "parent": parent, "path": jail["params"].get("path", "/"),
                "children.cur": len(self._children(state, jail["jid"])),
                "children.max": jail["params"].get("children.max", 0),
                "dying": False}
@@ -441,16 +449,22 @@ class SimulatedKernel:
 
     def jail_get_by(self, key: str, value: Any) -> dict[str, Any]:
         """kern_jail_get's lookups: `name`, `jid`, or `lastjid` (the first jail with
-        a larger jid); ENOENT with the errmsg kern_jail.c writes."""
+        a larger jid); ENOENT with the errmsg kern_jail.c writes. A jailed caller
+        sees only its descendants (prison_find_child, prison_ischild) and names
+        them relative to its own jail (prison_find_name), as `jail_get` does."""
         with self._state(write=False) as state:
+            mypr = self._caller_jail(state)
+            seen = state["jails"] if not mypr["jid"] else \
+                {str(j["jid"]): j for j in self._descendants(state, mypr["jid"])}
             if key == "name":
-                jail = self._by_name(state, value)
+                jail = self._by_name(state, f"{mypr['name']}.{value}" if mypr["jid"]
+                                     else value)
                 why = f'jail "{value}" not found'
             elif key == "jid":
-                jail = state["jails"].get(str(value))
+                jail = seen.get(str(value))
                 why = f"jail {value} not found"
             else:
-                later = sorted(j["jid"] for j in state["jails"].values() if j["jid"] > value)
+                later = sorted(j["jid"] for j in seen.values() if j["jid"] > value)
                 jail = state["jails"][str(later[0])] if later else None
                 why = f"no jail after {value}"
             if jail is None:

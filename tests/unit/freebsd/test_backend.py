@@ -487,9 +487,9 @@ def test_the_attaching_process_disables_tracing_first(
             if how == "enter":
                 backend.enter(plan)
             elif how == "join":
-                FreeBSDBackend(sim, RecordingLog()).join(state, 1)  # type: ignore[arg-type]
+                FreeBSDBackend(SimulatedHostKernel(sim.path), RecordingLog()).join(state, 1)
             else:
-                FreeBSDBackend(sim, RecordingLog()).enter_hook(plan)  # type: ignore[arg-type]
+                FreeBSDBackend(SimulatedHostKernel(sim.path), RecordingLog()).enter_hook(plan)
         finally:
             os._exit(0)
     os.waitpid(pid, 0)
@@ -686,7 +686,7 @@ def test_allow_mount_devfs_on_a_host_without_rulesets_is_refused(tmp_path: Path,
     """The jail's devfs_ruleset is checked as a /dev mount's is: a host that never
     loaded devfs.rules has no ruleset 4, and the kernel would create it empty."""
     sim = SimulatedKernel.configure(str(tmp_path / "sim.json"), devfs_rules=False)
-    backend = FreeBSDBackend(sim, log)  # type: ignore[arg-type]
+    backend = FreeBSDBackend(SimulatedHostKernel(sim.path), log)
     layout = _layout(tmp_path)
     plan = plan_of(backend, layout, base_config(freebsd=_devfs_allowed()))
     with pytest.raises(ConfigError, match="the jail's devfs_ruleset: devfs ruleset 4"):
@@ -787,7 +787,7 @@ def test_create_from_a_runtime_inside_a_jail_skips_the_devfs_rules_check(
             os.chroot = lambda p: None  # type: ignore[assignment]  # membership only
             sim.jail_attach(sim.jail_get("outer")["jid"])
             log = RecordingLog()
-            backend = FreeBSDBackend(sim, log)  # type: ignore[arg-type]
+            backend = FreeBSDBackend(SimulatedHostKernel(sim.path), log)
             undo = MemoryUndoLog()
             state = backend.prepare(plan_of(backend, layout, config), undo)
             jail = sim.jail_get(state["jail"])
@@ -801,7 +801,9 @@ def test_create_from_a_runtime_inside_a_jail_skips_the_devfs_rules_check(
             os._exit(0)
     os.waitpid(pid, 0)
     outcome = json.loads(result.read_text())
-    assert outcome == ["c1", sim.jail_get("outer")["jid"], 4, []], outcome
+    # Seen from inside "outer", the new jail's parent is the caller's own jail,
+    # which kern_jail_get reports as 0.
+    assert outcome == ["c1", 0, 4, []], outcome
     assert [j["name"] for j in sim.snapshot()["jails"].values()] == ["outer"]
     sim.jail_remove(sim.jail_get("outer")["jid"])
     assert_clean(sim)

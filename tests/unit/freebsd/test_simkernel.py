@@ -817,11 +817,14 @@ def test_a_jail_may_not_read_devfs_rules_and_mounts_with_its_own_ruleset(
                          {"ruleset": "5"}).errno]
             sim.nmount("devfs", "devfs", str(root / "dev"), 0, {"ruleset": "0"})
             sim.jail_set({"name": "inner", "path": str(root), "persist": True}, create=True)
-            got += [sim.snapshot()["mounts"][0]["ruleset"], sim.jail_get("inner")["parent"]]
+            inner = sim.jail_get("inner")
+            got += [sim.snapshot()["mounts"][0]["ruleset"], inner["parent"], inner["name"]]
             result.write_text(repr(got))
         finally:
             os._exit(0)
     os.waitpid(pid, 0)
-    assert result.read_text() == repr([errno.EPERM, errno.EPERM, 4, jid])
+    # kern_jail_get to a jailed caller: its own jail is parent 0, names are relative.
+    assert result.read_text() == repr([errno.EPERM, errno.EPERM, 4, 0, "inner"])
+    assert sim.jail_get("outer.inner")["parent"] == jid
     sim.unmount(str(root / "dev"), 0)
     sim.jail_remove(jid)
