@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pyocijail.backends.freebsd import jailparams
-from pyocijail.backends.freebsd.kernel import MNT_BYFSID, MNT_FLAGS, Mounted
+from pyocijail.backends.freebsd.kernel import MNT_FLAGS, Mounted
 from pyocijail.backends.freebsd.libc import MFSNAMELEN, MNAMELEN, Statfs
 from pyocijail.errors import KernelError
 from pyocijail.testing.simkernel import SimulatedKernel

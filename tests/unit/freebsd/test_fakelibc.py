@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from pyocijail.backends.freebsd.kernel import MNT_BYFSID
 from pyocijail.backends.freebsd.libc import build_iovec
-from pyocijail.testing.fakelibc import MNT_BYFSID, FakeLibc, Statfs
+from pyocijail.testing.fakelibc import FakeLibc, Statfs
 from pyocijail.testing.simkernel import SimulatedKernel
 
 
@@ -162,7 +163,6 @@ def test_libc_kernel_reads_the_fakes_statfs_and_getfsstat(tmp_path: Path) -> Non
     """LibcKernel.statfs/getfsstat over the fake: the bytes it writes decode to the
     model's mounts (fsid included), getfsstat counts with NULL first and fills
     what fits; unmount by fsid goes through the "FSID:%d:%d" text."""
-    from pyocijail.backends.freebsd.kernel import MNT_BYFSID as BYFSID
     from pyocijail.backends.freebsd.libc import LibcKernel
 
     (tmp_path / "mnt").mkdir()
@@ -180,7 +180,7 @@ def test_libc_kernel_reads_the_fakes_statfs_and_getfsstat(tmp_path: Path) -> Non
     assert two[1].f_version == 0  # no room for it: left as it was
     assert fake.getfsstat(None, ctypes.c_long(0), ctypes.c_int(9)) == -1
     assert ctypes.get_errno() == errno.EINVAL
-    kernel.unmount(f"FSID:{model.fsid[0]}:{model.fsid[1]}", BYFSID)
+    kernel.unmount(f"FSID:{model.fsid[0]}:{model.fsid[1]}", MNT_BYFSID)
     assert sim.getfsstat()[1:] == []
 
 
