@@ -70,6 +70,19 @@ class FreeBSDBackend:
                 "potentiallyUnsafeConfigAnnotations": ["org.freebsd."]}
 
     # --- create, in the runtime process -------------------------------------------
+    def recorded(self, plan: JailPlan) -> dict[str, Any]:
+        """What create writes into the state before `prepare` journals anything:
+        this container's own paths and names, which teardown holds every journal
+        entry to (a planted or edited journal names nothing outside them)."""
+        return {"own": {
+            "stateDir": plan.state_dir, "rootfs": plan.rootfs, "jailPath": plan.path,
+            "volumes": sorted({op.source for op in plan.mounts
+                               if op.fstype == "nullfs" and not op.file}),
+            "jail": plan.name, "parent": plan.jail.parent or None,
+            "aliases": [[plan.jail.alias_interface, a] for a in plan.alias_addresses]
+            if plan.jail.alias_interface else [],
+        }}
+
     def prepare(self, plan: JailPlan, undo: UndoLog) -> dict[str, Any]:
         k = self.kernel
         self._check_devfs_rulesets(plan)  # first: a refusal leaves nothing to undo
@@ -130,7 +143,7 @@ class FreeBSDBackend:
             k.ifconfig_vnet(vif, jid)
         # The jid as an annotation in `state`: jail managers look for it there.
         return {"jid": jid, "jail": plan.name,
-                "annotations": {"org.freebsd.jail.jid": str(jid)}}
+                "annotations": {"org.freebsd.jail.jid": str(jid)}, **self.recorded(plan)}
 
     def _check_devfs_rulesets(self, plan: JailPlan) -> None:
         """Refuse a devfs mount whose ruleset (other than 0) does not hide every host

@@ -84,7 +84,8 @@ def test_prepare_then_destroy_leaves_nothing(backend: FreeBSDBackend, sim: Simul
     assert sim.jail_get("infra")["children.max"] == 1
     jid = sim.jail_get("infra.c1")["jid"]
     assert state == {"jid": jid, "jail": "infra.c1",
-                     "annotations": {"org.freebsd.jail.jid": str(jid)}}
+                     "annotations": {"org.freebsd.jail.jid": str(jid)},
+                     **backend.recorded(plan)}
     backend.destroy(state, undo)
     assert_only_infra_left(sim)
     assert (tree(layout["rootfs"]), tree(layout["host"])) == before
@@ -175,7 +176,8 @@ def test_destroy_after_a_failure_at_every_step(which: str, tmp_path: Path) -> No
         undo = MemoryUndoLog()
         with pytest.raises(KernelError):
             backend.prepare(plan, undo)
-        backend.destroy({}, undo)  # the core may not have saved prepare's result
+        # The core saved only what create records before prepare journals anything.
+        backend.destroy(backend.recorded(plan), undo)
         assert_only_infra_left(sim)
         assert (tree(layout["rootfs"]), tree(layout["host"])) == before, (step, call)
         assert os.listdir(layout["state"]) == [], (step, call)
@@ -255,10 +257,11 @@ def test_explicit_setting_beyond_the_parent_fails(backend: FreeBSDBackend,
     make_infra(sim, layout)
     config = base_config(freebsd={"jail": {"parent": "infra", **jail}})
     undo = MemoryUndoLog()
+    plan = plan_of(backend, layout, config)
     with pytest.raises(KernelError) as info:
-        backend.prepare(plan_of(backend, layout, config), undo)
+        backend.prepare(plan, undo)
     assert info.value.errno == errno.EPERM
-    backend.destroy({}, undo)
+    backend.destroy(backend.recorded(plan), undo)
     assert_only_infra_left(sim)
 
 
@@ -299,10 +302,11 @@ def test_devfs_rules_follow_their_mount_and_apply_to_it_alone(backend: FreeBSDBa
     assert_clean(sim)
     config["mounts"][0]["options"] = ["ruleset=4", "rule=include 42"]
     undo = MemoryUndoLog()
+    plan = plan_of(backend, layout, config, "c2")
     with pytest.raises(KernelError) as info:
-        backend.prepare(plan_of(backend, layout, config, "c2"), undo)
+        backend.prepare(plan, undo)
     assert info.value.errno == errno.ESRCH
-    backend.destroy({}, undo)
+    backend.destroy(backend.recorded(plan), undo)
     assert_clean(sim)
 
 
@@ -327,10 +331,11 @@ def test_a_refused_file_mount_is_an_error_and_delete_writes_no_host_file(
                                   "source": str(layout["host"] / "hosts")}])
     before = tree(layout["rootfs"])
     undo = MemoryUndoLog()
-    state: dict[str, Any] = {}
+    plan = plan_of(backend, layout, config)
+    state: dict[str, Any] = backend.recorded(plan)  # what create saves first
     with contextlib.suppress(KernelError):
-        state = backend.prepare(plan_of(backend, layout, config), undo)
-    refused = not state
+        state = backend.prepare(plan, undo)
+    refused = "jid" not in state
     hosts = layout["rootfs"] / "etc/hosts"
     written = hosts.read_text()
     hosts.unlink()  # what the jail's root does after create
@@ -717,7 +722,7 @@ def test_a_mount_sent_elsewhere_by_a_swapped_link_is_undone_and_refused(
         backend.prepare(plan, undo)
     assert info.value.errno == errno.EXDEV
     assert [m["target"] for m in sim.snapshot()["mounts"]] == [str(layout["rootfs"] / "data")]
-    backend.destroy({}, undo)
+    backend.destroy(backend.recorded(plan), undo)
     assert_clean(sim)
 
 
@@ -818,9 +823,10 @@ def test_a_file_mount_over_a_hard_linked_image_file_says_why(
     config = base_config(mounts=[{"destination": "/etc/hosts", "type": "nullfs",
                                   "source": str(layout["host"] / "hosts")}])
     undo = MemoryUndoLog()
+    plan = plan_of(backend, layout, config)
     with pytest.raises(KernelError, match="2 hard links") as info:
-        backend.prepare(plan_of(backend, layout, config), undo)
+        backend.prepare(plan, undo)
     assert info.value.errno == errno.EINVAL
-    backend.destroy({}, undo)
+    backend.destroy(backend.recorded(plan), undo)
     assert_clean(sim)
     assert tree(layout["rootfs"]) == before

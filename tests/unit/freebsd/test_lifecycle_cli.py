@@ -240,3 +240,62 @@ def test_ps_lists_the_jails_processes_past_jid_127(env: dict[str, Any]) -> None:
     for jid in (120, 128):
         env["sim"].jail_remove(jid)
     assert_nothing_left(env)
+
+
+def test_a_planted_journal_makes_delete_touch_nothing_outside_the_container(
+        env: dict[str, Any]) -> None:
+    """The undo journal is data, not orders: entries appended to a container's
+    undo.jsonl that name a host folder (scratch), a host file (mount point),
+    another's mounts (by fsid, by path, by a sweep of a host folder), another jail
+    and its children.max, or an alias the container never added are refused at
+    delete, which still removes everything the container did make."""
+    tmp, sim = env["tmp"], env["sim"]
+    victim = tmp / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("host data\n")
+    (tmp / "victim-file").write_text("host file\n")
+    foreign = []
+    for name in ("elsewhere", "elsewhere2"):
+        (tmp / name).mkdir()
+        sim.nmount("tmpfs", "tmpfs", str(tmp / name), 0, {})
+        foreign.append(sim.statfs(str(tmp / name)))
+    (tmp / "otherroot").mkdir()
+    other = sim.jail_set({"name": "other", "path": str(tmp / "otherroot"), "persist": True,
+                          "children.max": 3}, create=True)
+    sim.ifconfig_alias("em0", "192.0.2.99", add=True)
+    aliases_before = sim.snapshot()["aliases"]
+    cli(env, "create", "--bundle", str(tmp / "bundle"), "c1")
+    cdir = tmp / "run/c1"
+    planted = [
+        {"op": "scratch", "path": str(victim)},
+        {"op": "scratch", "path": f"{cdir}/../../victim"},
+        {"op": "mount", "target": foreign[0].target, "fstype": "tmpfs"},
+        {"op": "mount.fsid", "fsid": list(foreign[0].fsid)},
+        {"op": "mount", "target": foreign[1].target, "fstype": "tmpfs"},
+        {"op": "jail.mounts", "root": str(tmp)},
+        {"op": "mountpoint", "path": str(tmp / "victim-file"), "kind": "file",
+         "anchor": str(tmp)},
+        {"op": "mountpoint", "path": str(victim), "kind": "dir", "anchor": "/"},
+        {"op": "jail", "name": "other"}, {"op": "jid", "name": "other", "jid": other},
+        {"op": "children.max", "jail": "other", "raised_to": 3},
+        {"op": "children.max.raised", "jail": "other"},
+        {"op": "alias", "interface": "em0", "address": "192.0.2.99"},
+    ]
+    with open(cdir / "undo.jsonl", "a") as f:
+        f.writelines(json.dumps(e) + "\n" for e in planted)
+    proc = cli(env, "delete", "--force", "c1")
+    assert "ignoring journal entry" in proc.stderr
+    assert not cdir.exists()
+    assert (victim / "keep.txt").read_text() == "host data\n"
+    assert (tmp / "victim-file").read_text() == "host file\n"
+    state = sim.snapshot()
+    assert [m["target"] for m in state["mounts"]] == [m.target for m in foreign]
+    assert [j["name"] for j in state["jails"].values()] == ["other"]
+    assert sim.jail_get("other")["children.max"] == 3
+    assert state["aliases"] == aliases_before
+    assert state["rctl"] == []
+    assert sorted(str(p) for p in env["rootfs"].rglob("*")) == env["before"]
+    for m in foreign:
+        sim.unmount(m.target, 0)
+    sim.jail_remove(other)
+    sim.ifconfig_alias("em0", "192.0.2.99", add=False)
