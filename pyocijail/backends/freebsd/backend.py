@@ -90,6 +90,16 @@ class FreeBSDBackend:
             # Before anything exists; otherwise rctl -a fails once the jail is made.
             raise ConfigError("resource limits need RACCT/RCTL, off on this host: set "
                               "kern.racct.enable=1 in /boot/loader.conf and reboot")
+        where = getattr(undo, "path", None)
+        if isinstance(where, str):
+            # Next to the journal, before its first entry: what teardown holds the
+            # entries to when the state is unreadable (teardown.SCOPE_FILE).
+            from pyocijail import jsonlite
+            from pyocijail.backends.freebsd.teardown import SCOPE_FILE
+            from pyocijail.state.store import write_atomic
+
+            write_atomic(os.path.join(os.path.dirname(where), SCOPE_FILE),
+                         jsonlite.dumps(self.recorded(plan)).encode())
         params = dict(plan.jail.params)
         parent = plan.jail.parent
         if parent:

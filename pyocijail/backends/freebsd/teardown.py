@@ -18,7 +18,8 @@ after a create killed at any point:
 
 Every journal entry is first held to this container's own scope (`Scope`):
 the state directory delete runs in, and the paths and names create recorded
-in the state before it journalled anything (`FreeBSDBackend.recorded`: the
+in the state (and in SCOPE_FILE, for a state that cannot be read) before it
+journalled anything (`FreeBSDBackend.recorded`: the
 rootfs, the jail's path, the volume sources it made mount points in, the
 jail's name and parent, its address aliases). An entry naming anything else
 (a planted or edited journal) is refused with a warning and not acted on.
@@ -49,6 +50,9 @@ if TYPE_CHECKING:
     from pyocijail.log import LogSink
 
 EXIT_WAIT = 10.0  # seconds to wait for a removed jail's processes
+#: In the container's folder: `FreeBSDBackend.recorded`, written by prepare before
+#: its first journal entry; the fallback scope when the state cannot be read.
+SCOPE_FILE = "freebsd-scope.json"
 
 
 class Scope:
@@ -56,8 +60,12 @@ class Scope:
     directories, and its own jail, parent and aliases."""
 
     def __init__(self, state: dict[str, Any], undo: UndoLog) -> None:
-        own = state.get("own") if isinstance(state.get("own"), dict) else {}
         where = getattr(undo, "path", None)
+        own = state.get("own")
+        if not isinstance(own, dict) and isinstance(where, str):
+            own = _scope_file(os.path.join(os.path.dirname(where), SCOPE_FILE))
+        if not isinstance(own, dict):
+            own = {}
         # The folder this delete runs in, not what the state says, when known.
         self.state_dir = os.path.dirname(os.path.realpath(where)) if isinstance(where, str) \
             else _text(own.get("stateDir"))
@@ -108,6 +116,17 @@ class Scope:
 
     def alias(self, interface: Any, address: Any) -> bool:
         return (interface, address) in self.aliases
+
+
+def _scope_file(path: str) -> Any:
+    """The scope prepare wrote next to the journal (a state.json lost or corrupt)."""
+    from pyocijail import jsonlite
+
+    try:
+        with open(path, "rb") as f:
+            return jsonlite.loads(f.read()).get("own")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _text(value: Any) -> str | None:

@@ -242,13 +242,15 @@ def test_ps_lists_the_jails_processes_past_jid_127(env: dict[str, Any]) -> None:
     assert_nothing_left(env)
 
 
+@pytest.mark.parametrize("state_json", ["kept", "corrupt"])
 def test_a_planted_journal_makes_delete_touch_nothing_outside_the_container(
-        env: dict[str, Any]) -> None:
+        env: dict[str, Any], state_json: str) -> None:
     """The undo journal is data, not orders: entries appended to a container's
     undo.jsonl that name a host folder (scratch), a host file (mount point),
     another's mounts (by fsid, by path, by a sweep of a host folder), another jail
     and its children.max, or an alias the container never added are refused at
-    delete, which still removes everything the container did make."""
+    delete, which still removes everything the container did make. With state.json
+    unreadable too, the scope prepare wrote next to the journal holds."""
     tmp, sim = env["tmp"], env["sim"]
     victim = tmp / "victim"
     victim.mkdir()
@@ -283,6 +285,8 @@ def test_a_planted_journal_makes_delete_touch_nothing_outside_the_container(
     ]
     with open(cdir / "undo.jsonl", "a") as f:
         f.writelines(json.dumps(e) + "\n" for e in planted)
+    if state_json == "corrupt":
+        (cdir / "state.json").write_text("{")
     proc = cli(env, "delete", "--force", "c1")
     assert "ignoring journal entry" in proc.stderr
     assert not cdir.exists()
