@@ -57,6 +57,15 @@ def _int(value: Any) -> int:
     return int(getattr(value, "value", value) or 0)
 
 
+def _wide(value: Any, ctype: Any, what: str) -> int:
+    """An argument whose C type is wider than int (id_t, long): without argtypes,
+    ctypes passes a Python int as a C int, so the caller must pass `ctype`."""
+    if not isinstance(value, ctype):
+        raise TypeError(f"{what} must be passed as ctypes.{ctype.__name__}, "
+                        f"not {type(value).__name__}")
+    return int(value.value)
+
+
 def _address(pointer: Any) -> int | None:
     """The address a pointer argument (bytes, buffer, byref(), None) carries."""
     if pointer is None:
@@ -338,13 +347,14 @@ class FakeLibc:
         file systems; else as many struct statfs as fit in `bufsize` bytes, and
         that number. EINVAL for a mode other than MNT_WAIT/NOWAIT/LAZY."""
         def run() -> int:
+            size = _wide(bufsize, ctypes.c_long, "getfsstat's bufsize (long)")
             if _int(mode) not in GETFSSTAT_MODES:
                 raise _Fail(errno.EINVAL)
             mounted = self.sim.getfsstat()
             address = _address(buf)
             if address is None:
                 return len(mounted)
-            room = max(_int(bufsize), 0) // ctypes.sizeof(Statfs)
+            room = max(size, 0) // ctypes.sizeof(Statfs)
             for i, m in enumerate(mounted[:room]):
                 _fill(m, address + i * ctypes.sizeof(Statfs))
             return min(room, len(mounted))
@@ -358,7 +368,8 @@ class FakeLibc:
         def run() -> int:
             address = _address(data)
             value = None if address is None else ctypes.c_int.from_address(address).value
-            self.sim.procctl(_int(idtype), _int(ident), _int(cmd), value)
+            pid = _wide(ident, ctypes.c_int64, "procctl's id (id_t, 64-bit)")
+            self.sim.procctl(_int(idtype), pid, _int(cmd), value)
             return 0
 
         return self._call(run)

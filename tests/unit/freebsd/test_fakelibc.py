@@ -188,11 +188,13 @@ def test_procctl_trace_ctl_takes_an_int(fake: FakeLibc) -> None:
     """PROC_TRACE_CTL (7) with PROC_TRACE_CTL_DISABLE (2) on oneself; EINVAL for a
     value that is no PROC_TRACE_CTL_* one."""
     value = ctypes.c_int(2)
-    assert fake.procctl(0, os.getpid(), 7, ctypes.byref(value)) == 0
+    assert fake.procctl(0, ctypes.c_int64(os.getpid()), 7, ctypes.byref(value)) == 0
     assert ["procctl", 0, os.getpid(), 7, 2] in fake.sim.snapshot()["calls"]
     value.value = 9
-    assert fake.procctl(0, os.getpid(), 7, ctypes.byref(value)) == -1
+    assert fake.procctl(0, ctypes.c_int64(os.getpid()), 7, ctypes.byref(value)) == -1
     assert ctypes.get_errno() == errno.EINVAL
     # The one model (bsd-sec's trace_ctl) has PROC_TRACE_CTL only; nothing in
     # pyocijail asks for PROC_REAP_ACQUIRE, so it is refused, not pretended.
-    assert fake.procctl(0, 0, 2, None) == -1 and ctypes.get_errno() == errno.EINVAL
+    assert fake.procctl(0, ctypes.c_int64(0), 2, None) == -1 and ctypes.get_errno() == errno.EINVAL
+    with pytest.raises(TypeError, match="id_t"):  # a C int where id_t is 64-bit
+        fake.procctl(0, os.getpid(), 7, ctypes.byref(value))
