@@ -1,11 +1,9 @@
-"""The one place that chooses a platform backend.
+"""The one place that chooses a platform backend: the host's.
 
-`PYOCIJAIL_FREEBSD_SIMULATOR=<file>` (tests only) selects the FreeBSD backend
-over the simulated kernel kept in that file, so the lifecycle core runs the
-jail code paths on Linux exactly as it would on FreeBSD.
+Nothing here looks at the process's variables: tests that run the FreeBSD backend on
+Linux hand the CLI a backend of their own (the test entry point `simhost`).
 """
 
-import posix  # not os (~2 ms per call): tests/unit/test_import_budget.py
 import sys
 
 TYPE_CHECKING = False  # not `from typing import`: `delete` must not pay for typing
@@ -19,16 +17,10 @@ def host_platform() -> str:
 
 
 def select_backend(platform: str | None, log: "LogSink") -> "Backend":
-    found = posix.environ.get(b"PYOCIJAIL_FREEBSD_SIMULATOR")  # bytes, as at start-up
-    simulator = found.decode(sys.getfilesystemencoding(), "surrogateescape") if found else None
-    platform = platform or ("freebsd" if simulator else host_platform())
+    platform = platform or host_platform()
     if platform == "freebsd":
         from pyocijail.backends.freebsd.backend import FreeBSDBackend
 
-        if simulator:
-            from pyocijail.testing.simkernel import SimulatedKernel
-
-            return FreeBSDBackend(SimulatedKernel(simulator), log)
         if host_platform() == "freebsd":
             from pyocijail.backends.freebsd.libc import LibcKernel
 

@@ -16,6 +16,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from pyocijail.lifecycle.context import BackendFactory
+
     #: valued options of a command: flag -> (dest, choices, default)
     Options = dict[str, tuple[str, Any, Any]]
     #: a `_SIMPLE` command: (boolean flags, words, optional words, valued options)
@@ -146,8 +148,12 @@ def parse_globals(argv: list[str], opts: GlobalOptions | None = None) -> GlobalO
 _SEE_HELP = " (pyocijail --help lists the commands)"
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, backend: "BackendFactory | None" = None) -> int:
     """The command line; `argv` None means this process's own (sys.argv).
+
+    `backend(platform, log)` replaces the platform's backend: the test entry
+    point `simhost` passes one built on a simulated FreeBSD
+    kernel. Product code never chooses it (no environment switch).
 
     As the program itself (argv None: the launchers' `sys.exit(main())`), the
     interpreter's teardown is skipped: after main returns and the exit begins,
@@ -158,12 +164,12 @@ def main(argv: list[str] | None = None) -> int:
     descriptors go with the process.
     """
     if argv is not None:
-        return _main(argv)
+        return _main(argv, backend)
     import atexit
 
     status: list[int] = []
     atexit.register(_leave, status)  # registered first: runs after any later hook
-    code = _main(sys.argv[1:])
+    code = _main(sys.argv[1:], backend)
     status.append(code)
     return code
 
@@ -183,7 +189,7 @@ def _leave(status: list[int]) -> None:
     posix._exit(code)
 
 
-def _main(argv: list[str]) -> int:
+def _main(argv: list[str], backend: "BackendFactory | None" = None) -> int:
     sink = LogSink()
     opts = GlobalOptions()
     try:
@@ -208,7 +214,7 @@ def _main(argv: list[str]) -> int:
             raise UsageError("no command given" + _SEE_HELP)
         if opts.command not in COMMANDS:
             raise UsageError(f"unknown command {opts.command!r}" + _SEE_HELP)
-        code = _run_command(opts, sink)
+        code = _run_command(opts, sink, backend)
         sink.flush()
         return code
     except PyocijailError as err:
@@ -227,13 +233,14 @@ def _configure_anyway(sink: LogSink, opts: GlobalOptions) -> None:
     sink.configure(opts.log, fmt if fmt in ("text", "json") else "text", None)
 
 
-def _run_command(opts: GlobalOptions, sink: LogSink) -> int:
+def _run_command(opts: GlobalOptions, sink: LogSink,
+                 backend: "BackendFactory | None" = None) -> int:
     from pyocijail.lifecycle.context import Context
 
     name = f"pyocijail.cli.{COMMANDS[opts.command]}"
     __import__(name)  # not importlib: its import is one more cost on every call
     module = sys.modules[name]
-    ctx = Context(root=opts.root, log=sink, command=opts.command)
+    ctx = Context(root=opts.root, log=sink, command=opts.command, backend_factory=backend)
     if getattr(module, "RAW", False):
         return int(module.run(opts.rest, ctx) or 0)
     simple = _simple_args(opts.command, opts.rest)

@@ -31,11 +31,13 @@ class Runtime:
     def __init__(self, root: str, *, python: str = sys.executable,
                  env: dict[str, str] | None = None) -> None:
         self.root, self.python = root, python
+        #: the command before pyocijail's arguments (simhost.argv for a simulated FreeBSD)
+        self.program = [python, "-m", "pyocijail"]
         self.env = dict(os.environ if env is None else env)
         self.env.pop("PYTHONWARNINGS", None)
 
     def argv(self, *args: str, globals_: tuple[str, ...] = ()) -> list[str]:
-        return [self.python, "-m", "pyocijail", "--root", self.root, *globals_, *args]
+        return [*self.program, "--root", self.root, *globals_, *args]
 
     def __call__(self, *args: str, stdin: Any = subprocess.DEVNULL, cwd: str | None = None,
                  globals_: tuple[str, ...] = (), timeout: float = 60,

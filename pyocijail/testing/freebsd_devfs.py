@@ -35,16 +35,19 @@ HOST_DEVICES = {
 }
 LINUX_DEVICES = {"shm": "dir"}
 
-_BASIC = ["log", "null", "zero", "crypto", "random", "urandom"]
-_LOGIN = ["pts", "pts/*", "ptmx", "fd", "fd/*", "stdin", "stdout", "stderr"]
+_BASIC = ["null", "zero", "crypto", "random", "urandom"]  # no `log`
+#: the pty*/tty* pattern rules of the real ruleset 3 come first; no sample device matches them.
+_LOGIN = ["ptmx", "pts", "pts/*", "fd", "fd/*", "stdin", "stdout", "stderr"]
 _JAIL = ["include 1", "include 2", "include 3", "path fuse unhide", "path zfs unhide"]
-#: /etc/defaults/devfs.rules, as `devfs rule -s N add` would load them.
+#: /etc/defaults/devfs.rules (sbin/devfs/devfs.rules), as `devfs rule -s N add`
+#: would load them; 5 includes 1-4 (4's own includes are then skipped at the
+#: default rule_depth 1, which is why 5 lists 1-3 as well).
 BOOT_RULESETS: dict[int, list[str]] = {
     1: ["hide"],
     2: [f"path {p} unhide" for p in _BASIC],
     3: [f"path {p} unhide" for p in _LOGIN],
     4: _JAIL,
-    5: [*_JAIL, "path pf unhide"],
+    5: ["include 1", "include 2", "include 3", "include 4", "path pf unhide"],
 }
 
 

@@ -59,9 +59,30 @@ PROC_TRACE_CTL_ENABLE, PROC_TRACE_CTL_DISABLE_EXEC = 1, 3
 #: sys/jail.h JAIL_DEFAULT_ALLOW: what a new jail gets (masked by its parent's).
 DEFAULT_ALLOW = ("allow.set_hostname", "allow.reserved_ports",
                  "allow.unprivileged_proc_debug", "allow.suser")
-#: jail_set(2) update cannot change these (kern_jail.c "cannot be changed after creation").
-FIXED = ("path", "vnet", "ip4", "ip6", "ip4.addr", "ip6.addr", "osrelease", "osreldate")
-DEFAULT_CONFIG = {"nullfs_files": True, "racct": True, "modules": ["linux64"],
+#: jail_set(2) update cannot change these (kern_jail.c "cannot be changed after
+#: creation"); the ip4.addr/ip6.addr lists can be (kern_jail_set replaces them).
+FIXED = ("path", "vnet", "ip4", "ip6", "osrelease", "osreldate")
+#: File systems GENERIC builds in (sys/amd64/conf/GENERIC: options TMPFS, PROCFS,
+#: PSEUDOFS; devfs always). The others are modules, loaded by nmount(2)
+#: (vfs_mount.c vfs_byname_kld) or kldload(2); linprocfs and linsysfs pull in
+#: linux_common as a dependency.
+BUILTIN_FS = ("devfs", "tmpfs", "procfs")
+MODULE_FS = ("nullfs", "fdescfs", "linprocfs", "linsysfs", "fusefs", "zfs")
+#: kldload(2) names this host knows (the file systems above plus what jails use).
+MODULES = (*MODULE_FS, "linux", "linux64", "linux_common", "vmm")
+#: Filters its options with vfs_filteropt: an unknown one is EINVAL (tmpfs_vfsops.c
+#: tmpfs_opts, devfs_vfsops.c devfs_opts). nullfs, fdescfs and the pseudofs file
+#: systems read what they know and ignore the rest.
+FILTERED_FS = ("tmpfs", "devfs")
+#: vfs_mount.c global_opts: accepted by every vfs_filteropt.
+GLOBAL_OPTS = ("errmsg", "fstype", "fspath", "ro", "rw", "nosuid", "noexec")
+#: racct is off on GENERIC (kern_racct.c RACCT_DEFAULT_TO_DISABLED, tunable
+#: kern.racct.enable=0); `kld` lists the modules loaded at boot.
+#: allow.* flags FreeBSD 15.0's kern_jail.c has and stable/14's lacks (allow.setaudit
+#: also needs options AUDIT, which GENERIC has).
+ALLOW_SINCE_15 = ("allow.routing", "allow.unprivileged_parent_tampering", "allow.setaudit")
+DEFAULT_CONFIG = {"nullfs_files": True, "racct": False, "modules": ["linux64"], "kld": [],
+                  "release": 14,
                   "interfaces": ["lo0", "em0", "epair0a", "epair0b", "epair1b"],
                   "ncpu": 8, "devfs_rules": True,
                   "devfs_rule_depth": freebsd_devfs.RULE_DEPTH}
@@ -133,7 +154,8 @@ class SimulatedKernel:
         os.rename(tmp, self._name, src_dir_fd=self._dir, dst_dir_fd=self._dir)
 
     def snapshot(self) -> dict[str, Any]:
-        with self._state(write=False) as state:
+        with self._state() as state:
+            self._settle(state)
             return state
 
     def fail_next(self, op: str, err: int, after: int = 0) -> None:
@@ -184,6 +206,10 @@ class SimulatedKernel:
             problem = jailparams.check(key, value)
             if problem:
                 raise fail(*problem)
+            if not self._registered(state, key):
+                # kern_jail_set: an option no parameter consumed ("seen") is
+                # refused at the end; module-backed ones exist only once loaded.
+                raise fail(errno.EINVAL, f"unknown parameter: {key}")
         name = params.pop("name", None)
         jid_asked = params.pop("jid", 0)
         if not name:
@@ -247,9 +273,11 @@ class SimulatedKernel:
                 if key in params:
                     raise fail(errno.EINVAL, f"{key} cannot be changed after creation")
         pparams = parent["params"]
-        if create:
-            for fam in ("ip4", "ip6"):
-                self._check_addresses(state, parent, fam, params.get(f"{fam}.addr") or [], fail)
+        for fam in ("ip4", "ip6"):
+            if not create and f"{fam}.addr" in params and existing["ip"].get("vnet"):
+                raise fail(errno.EINVAL, "vnet jails cannot have IP address restrictions")
+            self._check_addresses(state, parent, fam, params.get(f"{fam}.addr") or [], fail,
+                                  self_jid=None if create else existing["jid"])
         for key, value in params.items():
             if key.startswith("allow.") and value is True and not pparams.get(key) \
                     and key not in jailparams.ALLOW_DIFFERENCES:
@@ -290,6 +318,10 @@ class SimulatedKernel:
             return jid
         assert existing is not None
         existing["params"].update(params)
+        for fam in ("ip4", "ip6"):
+            if f"{fam}.addr" in params:  # kern_jail_set: the new list replaces the old
+                existing["ip"][fam] = {"user": True, "restricted": True,
+                                       "addrs": list(params[f"{fam}.addr"])}
         if "devfs_ruleset" in params:
             # kern_jail_set: passed on to every descendant. Not checked against the
             # rulesets that exist: it only matters when devfs is mounted inside.
@@ -325,7 +357,7 @@ class SimulatedKernel:
         return out
 
     def _check_addresses(self, state: dict[str, Any], parent: dict[str, Any], fam: str,
-                         addrs: list[str], fail: Any) -> None:
+                         addrs: list[str], fail: Any, self_jid: int | None = None) -> None:
         """kern_jail_set, prison_ip_parent_match and prison_ip_conflict_check.
 
         Under a parent restricted to a list, the new list must be a subset (EPERM).
@@ -347,7 +379,7 @@ class SimulatedKernel:
         pending = self._children(state, top["jid"])
         while pending:
             other = pending.pop(0)
-            if other["ip"].get("vnet"):
+            if other["ip"].get("vnet") or other["jid"] == self_jid:
                 continue
             oip = other["ip"][fam]
             if not oip["user"]:
@@ -387,6 +419,8 @@ class SimulatedKernel:
         return out
 
     def jail_get(self, name: str) -> dict[str, Any]:
+        """The jail's parameters by name: only those registered (allow.mount.<fs>
+        is missing while its file system is not loaded)."""
         with self._state(write=False) as state:
             mypr = self._caller_jail(state)
             # prison_find_name: a jailed caller names jails relative to its own.
@@ -394,10 +428,99 @@ class SimulatedKernel:
             if jail is None:
                 raise KernelError("jail_get", errno.ENOENT, name,
                                   detail=f'jail "{name}" not found')
-            allow = {k: False for k in jailparams.TABLE if k.startswith("allow.")}
-            return {**allow, **jail["params"], "jid": jail["jid"], "name": name,
-                    "parent": jail["parent"],
-                    "children.cur": len(self._children(state, jail["jid"]))}
+            return self._report(state, jail)
+
+    def _report(self, state: dict[str, Any], jail: dict[str, Any]) -> dict[str, Any]:
+        """kern_jail_get's answer; to a jailed caller the name is relative to its
+        jail (prison_name) and its own jail is parent 0 ("i = (pr->pr_parent ==
+        mypr) ? 0 : pr->pr_parent->pr_id")."""
+        mypr = self._caller_jail(state)
+        name, parent = jail["name"], jail["parent"]
+        if mypr["jid"]:
+            name = name[len(mypr["name"]) + 1:]
+            parent = 0 if parent == mypr["jid"] else parent
+        allow = {k: False for k in jailparams.TABLE if k.startswith("allow.")}
+        out = {**allow, **jail["params"], "jid": jail["jid"], "name": name,
+               "parent": parent, "path": jail["params"].get("path", "/"),
+               "children.cur": len(self._children(state, jail["jid"])),
+               "children.max": jail["params"].get("children.max", 0),
+               "dying": False}
+        return {k: v for k, v in out.items() if self._registered(state, k)}
+
+    def jail_get_by(self, key: str, value: Any) -> dict[str, Any]:
+        """kern_jail_get's lookups: `name`, `jid`, or `lastjid` (the first jail with
+        a larger jid); ENOENT with the errmsg kern_jail.c writes. A jailed caller
+        sees only its descendants (prison_find_child, prison_ischild) and names
+        them relative to its own jail (prison_find_name), as `jail_get` does."""
+        with self._state(write=False) as state:
+            mypr = self._caller_jail(state)
+            seen = state["jails"] if not mypr["jid"] else \
+                {str(j["jid"]): j for j in self._descendants(state, mypr["jid"])}
+            if key == "name":
+                jail = self._by_name(state, f"{mypr['name']}.{value}" if mypr["jid"]
+                                     else value)
+                why = f'jail "{value}" not found'
+            elif key == "jid":
+                jail = seen.get(str(value))
+                why = f"jail {value} not found"
+            else:
+                later = sorted(j["jid"] for j in seen.values() if j["jid"] > value)
+                jail = state["jails"][str(later[0])] if later else None
+                why = f"no jail after {value}"
+            if jail is None:
+                raise KernelError("jail_get", errno.ENOENT, str(value), detail=why)
+            return self._report(state, jail)
+
+    # --- kernel modules and the parameters they register -------------------------
+    @staticmethod
+    def _loaded(state: dict[str, Any]) -> list[str]:
+        loaded: list[str] = state.setdefault(
+            "kld", [*state["config"]["modules"], *state["config"].get("kld", [])])
+        return loaded
+
+    def kldload(self, name: str) -> int:
+        """kldload(2) (sys/kern/kern_linker.c kern_kldload): a file id; EEXIST when
+        the module is loaded already (or built in), ENOENT when there is no file."""
+        with self._state() as state:
+            self._enter(state, "kldload", name)
+            return self._kldload(state, name, "kldload")
+
+    def _kldload(self, state: dict[str, Any], name: str, op: str) -> int:
+        loaded = self._loaded(state)
+        if name in loaded or name in BUILTIN_FS:
+            raise KernelError(op, errno.EEXIST, name, detail="module already loaded")
+        if name not in MODULES:
+            raise KernelError(op, errno.ENOENT, name, detail="no such file")
+        if name in ("linprocfs", "linsysfs", "linux", "linux64") and \
+                "linux_common" not in loaded:
+            loaded.append("linux_common")  # its MODULE_DEPEND
+        loaded.append(name)
+        return len(loaded) + 1
+
+    def registered(self, name: str) -> bool:
+        """Whether sysctl security.jail.param.<name> exists."""
+        with self._state(write=False) as state:
+            return self._registered(state, name)
+
+    def _registered(self, state: dict[str, Any], name: str) -> bool:
+        """kern_jail.c: allow.mount.<fs> is added by prison_add_vfs when
+        vfs_register registers a VFCF_JAIL file system; allow.vmm by vmm.ko; the
+        linux.* parameters by linux_common (linux_mib.c); routing, setaudit and
+        unprivileged_parent_tampering only from 15.0 (config `release`). The rest
+        always exist."""
+        if name not in jailparams.TABLE:
+            return False
+        loaded = self._loaded(state)
+        if name.startswith("allow.mount."):
+            fs = name[len("allow.mount."):]
+            return fs in BUILTIN_FS or fs in loaded
+        if name == "allow.vmm":
+            return "vmm" in loaded
+        if name in ALLOW_SINCE_15:
+            return int(state["config"].get("release", 14)) >= 15
+        if name == "linux" or name.startswith("linux."):
+            return "linux_common" in loaded or "linux64" in loaded
+        return True
 
     def jail_attach(self, jid: int) -> None:
         with self._state() as state:
@@ -452,15 +575,40 @@ class SimulatedKernel:
             if jail is None:
                 raise KernelError("jail_remove", errno.EINVAL, str(jid), detail="no such jail")
             doomed = [jail, *self._descendants(state, jid)]
+            holders = []
             for pid in self._pids(state, doomed):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
+                    holders.append([pid, _start_time(pid)])
                     os.kill(pid, _signal.SIGKILL)
             for j in doomed:
                 del state["jails"][str(j["jid"])]
                 state["cpusets"].pop(str(j["jid"]), None)
                 for iface, owner in list(state["vnet_ifaces"].items()):
                     if owner == j["jid"]:
-                        del state["vnet_ifaces"][iface]  # back to the host
+                        # Back to the host only when the dying prison is freed: its
+                        # vnet is destroyed (vnet_destroy -> if_vmove home) after the
+                        # last process, zombies included (they hold their ucred),
+                        # is reaped (kern_jail.c prison_deref).
+                        state["vnet_ifaces"][iface] = {"dying": holders}
+            self._settle(state)
+
+    @staticmethod
+    def _settle(state: dict[str, Any]) -> None:
+        """Return the interfaces of dying jails whose processes are all reaped."""
+        import psutil
+
+        for iface, owner in list(state["vnet_ifaces"].items()):
+            if not isinstance(owner, dict):
+                continue
+            alive = []
+            for pid, started in owner["dying"]:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    if psutil.Process(pid).create_time() == started:
+                        alive.append([pid, started])
+            if alive:
+                owner["dying"] = alive
+            else:
+                del state["vnet_ifaces"][iface]
 
     def jail_pids(self, jid: int) -> list[int]:
         with self._state() as state:
@@ -468,6 +616,12 @@ class SimulatedKernel:
             if jail is None:
                 return []
             return self._pids(state, [jail, *self._descendants(state, jid)])
+
+    def process_jids(self) -> dict[int, int]:
+        """pid -> jid of every process in a jail (ki_jid, what `ps -o jid` prints)."""
+        with self._state() as state:
+            return {pid: jail["jid"] for jail in list(state["jails"].values())
+                    for pid in self._pids(state, [jail])}
 
     def _pids(self, state: dict[str, Any], jails: list[dict[str, Any]]) -> list[int]:
         import psutil
@@ -563,11 +717,16 @@ class SimulatedKernel:
                 return KernelError("nmount", err, target, detail=why)
 
             linux64 = "linux64" in state["config"]["modules"]
-            if fstype not in FS_DATA or (fstype in ("linprocfs", "linsysfs") and not linux64):
-                raise fail(errno.ENODEV, f"file system {fstype} is not in the kernel")
-            for key in data:
-                if key not in FS_DATA[fstype]:
-                    raise fail(errno.EINVAL, f"{fstype}: unknown option {key}")
+            if fstype not in FS_DATA:
+                # vfs_mount.c vfs_donmount: the ENOENT of a module that cannot be
+                # loaded becomes EINVAL "Invalid fstype".
+                raise fail(errno.EINVAL, "Invalid fstype")
+            if fstype in MODULE_FS and fstype not in self._loaded(state):
+                self._kldload(state, fstype, "nmount")  # vfs_byname_kld
+            for key in data if fstype in FILTERED_FS else ():
+                if key not in FS_DATA[fstype] and key not in GLOBAL_OPTS:
+                    # vfs_filteropt's message, copied into errmsg
+                    raise fail(errno.EINVAL, f"mount option <{key}> is unknown")
             if flags & ~sum(MNT_FLAGS.values()):
                 raise fail(errno.EINVAL, f"unknown mount flags {flags:#x}")
             in_devfs = self._devfs_at(state, target)
@@ -647,7 +806,7 @@ class SimulatedKernel:
             self._enter(state, "unmount", target, flags)
             mounts = state["mounts"]
             if flags & MNT_BYFSID:
-                scanned = re.match(r"FSID:([+-]?\d+):([+-]?\d+)", target)
+                scanned = re.match(r"FSID:\s*([+-]?\d+):\s*([+-]?\d+)", target)
                 if scanned is None:
                     raise KernelError("unmount", errno.EINVAL, target, detail="not an fsid")
                 fsid = [_c_int(int(scanned.group(1))), _c_int(int(scanned.group(2)))]
@@ -840,6 +999,11 @@ class SimulatedKernel:
             raise KernelError(op, errno.ENOSYS, arg, detail="RACCT/RCTL present, "
                               "but disabled; enable using kern.racct.enable=1 tunable")
 
+    def racct_enabled(self) -> bool:
+        """sysctl kern.racct.enable (config `racct`, off as on GENERIC)."""
+        with self._state(write=False) as state:
+            return bool(state["config"]["racct"])
+
     def rctl_add(self, rule: str) -> None:
         with self._state() as state:
             self._enter(state, "rctl_add", rule)
@@ -882,6 +1046,7 @@ class SimulatedKernel:
     def ifconfig_alias(self, interface: str, address: str, *, add: bool) -> None:
         with self._state() as state:
             self._enter(state, "ifconfig_alias", interface, address, add)
+            self._settle(state)
             if interface not in state["config"]["interfaces"] \
                     or interface in state["vnet_ifaces"]:
                 raise KernelError("ifconfig", errno.ENXIO, interface,
@@ -898,18 +1063,28 @@ class SimulatedKernel:
                 if not have:
                     del state["aliases"][interface]
 
+    def host_interface(self, interface: str) -> bool:
+        """Whether `interface` is in the host's network stack now."""
+        with self._state() as state:
+            self._settle(state)
+            return interface in state["config"]["interfaces"] and \
+                interface not in state["vnet_ifaces"]
+
     def ifconfig_vnet(self, interface: str, jid: int) -> None:
         with self._state() as state:
             self._enter(state, "ifconfig_vnet", interface, jid)
+            self._settle(state)
             if interface not in state["config"]["interfaces"] \
                     or interface in state["vnet_ifaces"]:
                 raise KernelError("ifconfig vnet", errno.ENXIO, interface,
                                   detail=f"interface {interface} does not exist")
+            # sys/net/if.c if_vmove_loan: ENXIO for a jid not found among the
+            # caller's children, EEXIST when the jail shares the interface's vnet.
             jail = state["jails"].get(str(jid))
             if jail is None:
-                raise KernelError("ifconfig vnet", errno.ENOENT, str(jid), detail="no such jail")
+                raise KernelError("ifconfig vnet", errno.ENXIO, str(jid), detail="no such jail")
             if jail["params"].get("vnet") != "new":
-                raise KernelError("ifconfig vnet", errno.EPERM, interface,
+                raise KernelError("ifconfig vnet", errno.EEXIST, interface,
                                   detail="jail has no vnet of its own")
             state["vnet_ifaces"][interface] = jid
 

@@ -167,8 +167,7 @@ class Host:
         self.rootfs = self.bundle / "rootfs"
         self.record = workdir / "failpoints.log"
         env = dict(os.environ)
-        for var in ("PYOCIJAIL_FAILPOINT", "PYOCIJAIL_FAILPOINT_RECORD",
-                    "PYOCIJAIL_FREEBSD_SIMULATOR"):
+        for var in ("PYOCIJAIL_FAILPOINT", "PYOCIJAIL_FAILPOINT_RECORD"):
             env.pop(var, None)
         env[TOKEN_VAR] = self.token
         self.env = env
@@ -281,6 +280,7 @@ class FreeBSDHost(Host):
     backend = "freebsd"
 
     def __init__(self, workdir: Path) -> None:
+        from pyocijail.testing import simhost
         from pyocijail.testing.simkernel import SimulatedKernel
 
         super().__init__(workdir)
@@ -291,8 +291,9 @@ class FreeBSDHost(Host):
             os.symlink("busybox", self.rootfs / "bin" / tool)
         (self.rootfs / "etc/marker").write_text("inside the rootfs\n")
         (workdir / "hosts").write_text("10.0.0.1 web\n")
-        self.sim = SimulatedKernel.configure(str(workdir / "sim.json"))
-        self.env["PYOCIJAIL_FREEBSD_SIMULATOR"] = self.sim.path
+        self.sim = SimulatedKernel.configure(str(workdir / "sim.json"), racct=True)
+        # Every runtime call is the CLI over the simulated host (no switch in product code).
+        self.rt.program = simhost.argv(self.sim.path)
         self.rt.env = self.env
         self.write_config(self.base_config())
         self.rootfs_before = tree(self.rootfs)

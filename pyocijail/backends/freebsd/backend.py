@@ -70,9 +70,36 @@ class FreeBSDBackend:
                 "potentiallyUnsafeConfigAnnotations": ["org.freebsd."]}
 
     # --- create, in the runtime process -------------------------------------------
+    def recorded(self, plan: JailPlan) -> dict[str, Any]:
+        """What create writes into the state before `prepare` journals anything:
+        this container's own paths and names, which teardown holds every journal
+        entry to (a planted or edited journal names nothing outside them)."""
+        return {"own": {
+            "stateDir": plan.state_dir, "rootfs": plan.rootfs, "jailPath": plan.path,
+            "volumes": sorted({op.source for op in plan.mounts
+                               if op.fstype == "nullfs" and not op.file}),
+            "jail": plan.name, "parent": plan.jail.parent or None,
+            "aliases": [[plan.jail.alias_interface, a] for a in plan.alias_addresses]
+            if plan.jail.alias_interface else [],
+        }}
+
     def prepare(self, plan: JailPlan, undo: UndoLog) -> dict[str, Any]:
         k = self.kernel
         self._check_devfs_rulesets(plan)  # first: a refusal leaves nothing to undo
+        if plan.rctl and not k.racct_enabled():
+            # Before anything exists; otherwise rctl -a fails once the jail is made.
+            raise ConfigError("resource limits need RACCT/RCTL, off on this host: set "
+                              "kern.racct.enable=1 in /boot/loader.conf and reboot")
+        where = getattr(undo, "path", None)
+        if isinstance(where, str):
+            # Next to the journal, before its first entry: what teardown holds the
+            # entries to when the state is unreadable (teardown.SCOPE_FILE).
+            from pyocijail import jsonlite
+            from pyocijail.backends.freebsd.teardown import SCOPE_FILE
+            from pyocijail.state.store import write_atomic
+
+            write_atomic(os.path.join(os.path.dirname(where), SCOPE_FILE),
+                         jsonlite.dumps(self.recorded(plan)).encode())
         params = dict(plan.jail.params)
         parent = plan.jail.parent
         if parent:
@@ -126,7 +153,7 @@ class FreeBSDBackend:
             k.ifconfig_vnet(vif, jid)
         # The jid as an annotation in `state`: jail managers look for it there.
         return {"jid": jid, "jail": plan.name,
-                "annotations": {"org.freebsd.jail.jid": str(jid)}}
+                "annotations": {"org.freebsd.jail.jid": str(jid)}, **self.recorded(plan)}
 
     def _check_devfs_rulesets(self, plan: JailPlan) -> None:
         """Refuse a devfs mount whose ruleset (other than 0) does not hide every host

@@ -79,7 +79,8 @@ PARAMS: tuple[JailParam, ...] = (
     _p("dying", "bool", "jail(8): read-only", readonly=True),
     _p("parent", "int", "jail(8): read-only jid of the parent", readonly=True),
     _p("cpuset.id", "int", "jail(8): read-only cpuset of the jail", readonly=True),
-    _p("osrelease", "string", "jail(8): fixed after creation", maxlen=OSRELEASELEN),
+    _p("osrelease", "string", "kern_jail.c: with its NUL below OSRELEASELEN (32), else "
+       "ENAMETOOLONG: at most 30 characters", maxlen=OSRELEASELEN - 1),
     _p("osreldate", "int", "jail(8): fixed after creation; 0 is EINVAL", min=1),
     _p("sysvmsg", "jailsys", "jail(8): SysV message queues", values=_SYS3),
     _p("sysvsem", "jailsys", "jail(8): SysV semaphores", values=_SYS3),
@@ -148,9 +149,15 @@ def check(name: str, value: Any) -> tuple[int, str] | None:
     return None
 
 
+#: kern_jail.c security.jail.jail_max_af_ips (default 255): longer lists are EINVAL.
+MAX_AF_IPS = 255
+
+
 def _check_addresses(name: str, kind: str, value: Any) -> tuple[int, str] | None:
     if not isinstance(value, (list, tuple)):
         return errno.EINVAL, f"{name}: expected a list of addresses"
+    if len(value) > MAX_AF_IPS:
+        return errno.EINVAL, f"{name}: more than {MAX_AF_IPS} addresses (jail_max_af_ips)"
     cls = ipaddress.IPv4Address if kind == "ip4" else ipaddress.IPv6Address
     seen = set()
     for text in value:

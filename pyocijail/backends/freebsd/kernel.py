@@ -1,8 +1,8 @@
 """The narrow kernel interface the FreeBSD backend acts through.
 
-Two implementations: `libc.LibcKernel` (ctypes and absolute-path tools, on
-FreeBSD) and `pyocijail.testing.simkernel.SimulatedKernel` (a strict model
-kept in a JSON file, on any host). Every failure is a `KernelError` carrying
+Implemented by `libc.LibcKernel` (ctypes and absolute-path tools); the tests
+run it over a fake libc and fake tools in front of a strict model of the
+kernel, and use the model directly where they check it. Every failure is a `KernelError` carrying
 the operation, the errno FreeBSD returns, and the path. Values of jail
 parameters are typed as in `jailparams` (bool, int, str, address lists).
 """
@@ -123,6 +123,10 @@ class JailKernel(Protocol):
         FreeBSD; the simulator maps paths under its simulated nullfs mounts."""
 
     # --- resources and network -------------------------------------------------------
+    def racct_enabled(self) -> bool:
+        """sysctl kern.racct.enable: GENERIC has RACCT and RCTL compiled in but off
+        (kern_racct.c RACCT_DEFAULT_TO_DISABLED); without it every rctl is ENOSYS."""
+
     def rctl_add(self, rule: str) -> None:
         """`rctl -a jail:<name>:<resource>:<action>=<amount>`."""
 

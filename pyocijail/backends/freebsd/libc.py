@@ -11,6 +11,7 @@ podman runs `delete` with no PATH at all.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -32,6 +33,8 @@ CPUSET = "/usr/bin/cpuset"  # usr.bin/cpuset: not in /bin
 IFCONFIG = "/sbin/ifconfig"
 UMOUNT = "/sbin/umount"  # not used: unmount(2) is called directly
 PS = "/bin/ps"
+#: the base tools by name; `LibcKernel(tools=...)` points them elsewhere (tests).
+TOOLS = {"devfs": DEVFS, "rctl": RCTL, "cpuset": CPUSET, "ifconfig": IFCONFIG, "ps": PS}
 
 JAIL_CREATE, JAIL_UPDATE = 0x01, 0x02  # sys/jail.h
 ERRMSG_LEN = 256
@@ -169,6 +172,9 @@ _ERRNO_BY_TEXT = {
     **{os.strerror(e): e for e in errno.errorcode},
     "RACCT/RCTL present, but disabled": errno.ENOSYS,
     "RACCT/RCTL support not present in kernel": errno.ENOSYS,
+    # ifconfig(8) answers ENXIO from SIOCGIFFLAGS with "interface <if> does not exist"
+    # (sbin/ifconfig/ifconfig.c), not with strerror.
+    "does not exist": errno.ENXIO,
 }
 
 
@@ -194,8 +200,13 @@ def run_tool(op: str, argv: list[str]) -> str:
 
 
 class LibcKernel:
-    def __init__(self) -> None:
-        self._libc: Any = None
+    """`libc` is the C library to call (default: this host's libc.so.7, loaded on
+    first use); `tools` maps tool names (`TOOLS`) to other paths. Tests pass
+    fakes of both (see docs/freebsd.md, "Tests"); production passes neither."""
+
+    def __init__(self, libc: Any = None, tools: dict[str, str] | None = None) -> None:
+        self._libc: Any = libc
+        self.tools = {**TOOLS, **(tools or {})}
 
     @property
     def libc(self) -> Any:
@@ -217,6 +228,9 @@ class LibcKernel:
 
     # --- jails -------------------------------------------------------------------
     def jail_set(self, params: dict[str, Any], *, create: bool) -> int:
+        for name in params:
+            if name.startswith("allow.mount."):
+                self._load_module_of(name)
         pairs: list[tuple[bytes, Slot]] = [encode_param(k, v) for k, v in params.items()]
         pairs.append((b"errmsg\0", ERRMSG_LEN))
         iov, keep = build_iovec(pairs)
@@ -224,38 +238,61 @@ class LibcKernel:
                           ctypes.c_uint(len(pairs) * 2),
                           ctypes.c_int(JAIL_CREATE if create else JAIL_UPDATE), keep=keep)
 
-    def _get(self, key: tuple[bytes, bytes], wanted: dict[str, int]) -> dict[str, bytes]:
+    def _registered(self, name: str) -> bool:
+        """Whether the kernel has jail parameter `name` now: its sysctl node
+        security.jail.param.<name> exists (what libjail's jailparam_type asks)."""
+        size = ctypes.c_size_t(0)
+        try:
+            self._call("sysctl", name, "sysctlbyname",
+                       f"security.jail.param.{name}".encode(), None, ctypes.byref(size),
+                       None, ctypes.c_size_t(0))
+        except KernelError as err:
+            if err.errno == errno.ENOENT:
+                return False
+            raise
+        return True
+
+    def _load_module_of(self, name: str) -> None:
+        """allow.mount.<fs> exists only once <fs> is registered (kern_jail.c
+        prison_add_vfs); load its module first, as lib/libjail/jail.c
+        kldload_param does. EEXIST (loaded, still no such parameter) and any
+        failure are left to jail_set, which then names the unknown parameter."""
+        if self._registered(name):
+            return
+        module = name[len("allow.mount."):]
+        with contextlib.suppress(KernelError):
+            self._call("kldload", module, "kldload", module.encode())
+
+    def _get(self, key: tuple[bytes, bytes], wanted: dict[str, int],
+             label: str) -> dict[str, bytes]:
         pairs: list[tuple[bytes, Slot]] = [key]
         pairs += [(n.encode() + b"\0", size) for n, size in wanted.items()]
         pairs.append((b"errmsg\0", ERRMSG_LEN))
         iov, keep = build_iovec(pairs)
-        self._call("jail_get", key[1].rstrip(b"\0").decode(), "jail_get", iov,
+        # `label` names the jail in an error: the key's value may be a packed int.
+        self._call("jail_get", label, "jail_get", iov,
                    ctypes.c_uint(len(pairs) * 2), ctypes.c_int(0), keep=keep)
         # keep: key name, key value, then (name, value) per wanted, then errmsg.
         return {n: bytes(keep[3 + 2 * i].raw) for i, n in enumerate(wanted)}
 
     def jail_get(self, name: str) -> dict[str, Any]:
+        """One jail_get(2) with every parameter this kernel has: allow.mount.<fs>
+        only while <fs> is loaded, the SysV ones only with that facility."""
         ints = ("jid", "parent", "children.max", "children.cur", "enforce_statfs",
                 "securelevel")
+        optional = [*SYSV_PARAMS, *(f"allow.{a}" for a in jailparams.ALLOW),
+                    *(f"allow.mount.{fs}" for fs in jailparams.MOUNT_FS)]
+        present = [n for n in optional if self._registered(n)]
         raw = self._get((b"name\0", name.encode() + b"\0"),
-                        {**{n: 4 for n in ints}, "path": jailparams.MAXPATHLEN})
+                        {**{n: 4 for n in ints}, "path": jailparams.MAXPATHLEN,
+                         **{n: 4 for n in present}}, name)
         out: dict[str, Any] = {n: struct.unpack("=i", raw[n])[0] for n in ints}
         out["path"] = raw["path"].split(b"\0", 1)[0].decode()
         out["name"] = name
         sysv_names = {v: k for k, v in jailparams.JAILSYS.items()}
-        for key in SYSV_PARAMS:
-            try:  # registered only when the kernel has that SysV IPC facility
-                got = self._get((b"name\0", name.encode() + b"\0"), {key: 4})
-            except KernelError:
-                continue
-            out[key] = sysv_names.get(struct.unpack("=i", got[key])[0], "disable")
-        for flag in [f"allow.{a}" for a in jailparams.ALLOW] + \
-                [f"allow.mount.{fs}" for fs in jailparams.MOUNT_FS]:
-            try:  # allow.mount.<fs> exists only while that file system is loaded
-                got = self._get((b"name\0", name.encode() + b"\0"), {flag: 4})
-            except KernelError:
-                continue
-            out[flag] = struct.unpack("=i", got[flag])[0] != 0
+        for key in present:
+            value = struct.unpack("=i", raw[key])[0]
+            out[key] = sysv_names.get(value, "disable") if key in SYSV_PARAMS else value != 0
         return out
 
     def jail_attach(self, jid: int) -> None:
@@ -278,7 +315,7 @@ class LibcKernel:
         while True:
             try:
                 raw = self._get((b"lastjid\0", struct.pack("=i", last)),
-                                {"jid": 4, "parent": 4})
+                                {"jid": 4, "parent": 4}, f"lastjid={last}")
             except KernelError as err:
                 if err.errno == errno.ENOENT:
                     return out
@@ -295,7 +332,7 @@ class LibcKernel:
             grew = bool(more)
             wanted |= more
         # Through run_tool: a failing or missing ps is a KernelError naming it.
-        out = run_tool("ps", [PS, "-a", "-x", "-o", "pid=,jid="])
+        out = run_tool("ps", [self.tools["ps"], "-a", "-x", "-o", "pid=,jid="])
         pids = []
         for line in out.splitlines():
             fields = line.split()
@@ -332,13 +369,14 @@ class LibcKernel:
         return [bufs[i].mounted() for i in range(filled)]
 
     def devfs_rule_apply(self, mountpoint: str, rule: str) -> None:
-        run_tool("devfs rule apply", [DEVFS, "-m", mountpoint, "rule", "apply", *rule.split()])
+        run_tool("devfs rule apply",
+                 [self.tools["devfs"], "-m", mountpoint, "rule", "apply", *rule.split()])
 
     def devfs_ruleset_rules(self, number: int) -> list[str]:
         if not 1 <= number <= 65535:
             raise ValueError(f"devfs ruleset {number}: only 1..65535 can be shown by number")
         out = run_tool("devfs rule show",
-                       [DEVFS, "-m", "/dev", "rule", "-s", str(number), "show"])
+                       [self.tools["devfs"], "-m", "/dev", "rule", "-s", str(number), "show"])
         return [line.strip() for line in out.splitlines() if line.strip()]
 
     def devfs_rule_depth(self) -> int:
@@ -352,26 +390,37 @@ class LibcKernel:
         return path
 
     # --- resources and network ---------------------------------------------------------
+    def racct_enabled(self) -> bool:
+        value, size = ctypes.c_int(0), ctypes.c_size_t(ctypes.sizeof(ctypes.c_int))
+        try:
+            self._call("sysctl", "kern.racct.enable", "sysctlbyname", b"kern.racct.enable",
+                       ctypes.byref(value), ctypes.byref(size), None, ctypes.c_size_t(0))
+        except KernelError as err:
+            if err.errno == errno.ENOENT:  # a kernel built without RACCT
+                return False
+            raise
+        return value.value != 0
+
     def rctl_add(self, rule: str) -> None:
-        run_tool("rctl -a", [RCTL, "-a", rule])
+        run_tool("rctl -a", [self.tools["rctl"], "-a", rule])
 
     def rctl_remove(self, rule_filter: str) -> None:
-        run_tool("rctl -r", [RCTL, "-r", rule_filter])
+        run_tool("rctl -r", [self.tools["rctl"], "-r", rule_filter])
 
     def cpuset(self, jid: int, cpus: str) -> None:
-        run_tool("cpuset -j", [CPUSET, "-j", str(jid), "-l", cpus])
+        run_tool("cpuset -j", [self.tools["cpuset"], "-j", str(jid), "-l", cpus])
 
     def ifconfig_alias(self, interface: str, address: str, *, add: bool) -> None:
         family = "inet6" if ":" in address else "inet"
         if add:
             prefix = "/128" if family == "inet6" else "/32"
-            argv = [IFCONFIG, interface, family, address + prefix, "alias"]
+            argv = [self.tools["ifconfig"], interface, family, address + prefix, "alias"]
         else:
-            argv = [IFCONFIG, interface, family, address, "-alias"]
+            argv = [self.tools["ifconfig"], interface, family, address, "-alias"]
         run_tool("ifconfig", argv)
 
     def ifconfig_vnet(self, interface: str, jid: int) -> None:
-        run_tool("ifconfig vnet", [IFCONFIG, interface, "vnet", str(jid)])
+        run_tool("ifconfig vnet", [self.tools["ifconfig"], interface, "vnet", str(jid)])
 
     def kill(self, pid: int, signal: int) -> None:
         try:

@@ -191,6 +191,11 @@ def parse_options(mount: Mount) -> ParsedOptions:
         if key in IGNORED and not eq:
             continue
         if key in MNT_FLAGS and not eq:
+            if MNT_FLAGS[key] >= 1 << 31 and fstype in FILTERING_FS:
+                # nmount's int flags cannot carry bit 31 (sign extension), so libc.py
+                # sends it as an option, which these file systems refuse.
+                raise ConfigError(f"{where}: {key} cannot be given to {fstype} (it refuses "
+                                  "the option, and nmount's flags cannot carry it)")
             if key not in flags:
                 flags.append(key)
         elif key in NEGATIONS and not eq:
@@ -212,7 +217,12 @@ def parse_options(mount: Mount) -> ParsedOptions:
                          rules=tuple(rules), tmpcopyup=tmpcopyup)
 
 
-_SIZE = re.compile(r"^[0-9]+[kKmMgGtTpPeE]?$")
+#: vfs_mount.c vfs_getopt_size: strtoq with base 0 (a leading 0 is octal, 0x hex),
+#: then only k, m, g, t in either case; anything else fails the lookup, which
+#: tmpfs_vfsops.c takes as "no limit". So: decimal without a leading zero, k-t only.
+_SIZE = re.compile(r"^(0|[1-9][0-9]*)[kKmMgGtT]?$")
+#: Filter their options with vfs_filteropt (tmpfs_vfsops.c, devfs_vfsops.c).
+FILTERING_FS = frozenset({"tmpfs", "devfs"})
 
 
 def _check_data(fstype: str, key: str, value: str | None, where: str) -> str | None:

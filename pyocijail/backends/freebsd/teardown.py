@@ -15,6 +15,14 @@ after a create killed at any point:
 4. remove the mount points create made, deepest first, except those another
    mount is still on (another container's, on a shared rootfs);
 5. remove rctl rules and interface aliases; lower the parent's children.max.
+
+Every journal entry is first held to this container's own scope (`Scope`):
+the state directory delete runs in, and the paths and names create recorded
+in the state (and in SCOPE_FILE, for a state that cannot be read) before it
+journalled anything (`FreeBSDBackend.recorded`: the
+rootfs, the jail's path, the volume sources it made mount points in, the
+jail's name and parent, its address aliases). An entry naming anything else
+(a planted or edited journal) is refused with a warning and not acted on.
 """
 
 from __future__ import annotations
@@ -42,12 +50,140 @@ if TYPE_CHECKING:
     from pyocijail.log import LogSink
 
 EXIT_WAIT = 10.0  # seconds to wait for a removed jail's processes
+#: In the container's folder: `FreeBSDBackend.recorded`, written by prepare before
+#: its first journal entry; the fallback scope when the state cannot be read.
+SCOPE_FILE = "freebsd-scope.json"
+
+
+class Scope:
+    """What a journal entry may name: paths beneath this container's own
+    directories, and its own jail, parent and aliases."""
+
+    def __init__(self, state: dict[str, Any], undo: UndoLog) -> None:
+        where = getattr(undo, "path", None)
+        own = state.get("own")
+        if not isinstance(own, dict) and isinstance(where, str):
+            own = _scope_file(os.path.join(os.path.dirname(where), SCOPE_FILE))
+        if not isinstance(own, dict):
+            own = {}
+        # The folder this delete runs in, not what the state says, when known.
+        self.state_dir = os.path.dirname(os.path.realpath(where)) if isinstance(where, str) \
+            else _text(own.get("stateDir"))
+        self.jail_path = _text(own.get("jailPath"))
+        self.rootfs = _text(own.get("rootfs"))
+        self.volumes = [v for v in map(_text, own.get("volumes") or []) if v]
+        self.jail = _text(own.get("jail")) or _text(state.get("jail"))
+        self.parent = _text(own.get("parent"))
+        self.aliases = {tuple(a) for a in own.get("aliases") or [] if isinstance(a, list)}
+        self.container_id = os.path.basename(self.state_dir) if self.state_dir else None
+
+    def _roots(self, *which: str | None) -> list[str]:
+        return [r for r in which if r]
+
+    def mount_target(self, path: Any) -> bool:
+        """A mount of ours is on the jail's tree or the read-only alias."""
+        return _beneath(path, self._roots(self.jail_path, self.rootfs, self.state_dir))
+
+    def jail_root(self, path: Any) -> bool:
+        return bool(self.jail_path) and _clean(path) and path == self.jail_path
+
+    def scratch(self, path: Any) -> bool:
+        return _beneath(path, self._roots(self.state_dir), strictly=True)
+
+    def mount_point(self, path: Any, anchor: Any) -> bool:
+        """Beneath the jail's tree, a volume or our folder (the read-only alias), and
+        made from a trusted anchor above it (create's `_anchor`)."""
+        bases = self._roots(self.jail_path, self.rootfs, self.state_dir, *self.volumes)
+        if not _beneath(path, bases, strictly=True):
+            return False
+        return anchor is None or (anchor in bases and _beneath(path, [anchor], strictly=True))
+
+    def jail_name(self, name: Any) -> bool:
+        if not isinstance(name, str) or not name:
+            return False
+        if self.jail:
+            return name == self.jail
+        # No state (leftovers of a create killed early): a jail named after this
+        # container (jail_name: the id, below a parent).
+        return bool(self.container_id) and name.rsplit(".", 1)[-1] == self.container_id
+
+    def parent_jail(self, name: Any) -> bool:
+        if not isinstance(name, str) or not name:
+            return False
+        if self.parent is not None or self.jail:
+            return name == self.parent
+        return False
+
+    def alias(self, interface: Any, address: Any) -> bool:
+        return (interface, address) in self.aliases
+
+
+def _scope_file(path: str) -> Any:
+    """The scope prepare wrote next to the journal (a state.json lost or corrupt)."""
+    from pyocijail import jsonlite
+
+    try:
+        with open(path, "rb") as f:
+            return jsonlite.loads(f.read()).get("own")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _clean(path: Any) -> bool:
+    """Absolute, no "." or ".." component, no NUL: compared as written."""
+    return isinstance(path, str) and path.startswith("/") and "\0" not in path and \
+        not any(part in (".", "..") for part in path.split("/"))
+
+
+def _beneath(path: Any, roots: list[str], strictly: bool = False) -> bool:
+    if not _clean(path):
+        return False
+    for root in roots:
+        base = root.rstrip("/")
+        if path.startswith(base + "/") or (not strictly and path == root):
+            return True
+    return False
+
+
+def _allowed(scope: Scope, e: dict[str, Any]) -> bool:
+    """Whether teardown may act on journal entry `e`."""
+    op = e.get("op")
+    if op == "mount":
+        return scope.mount_target(e.get("target"))
+    if op == "jail.mounts":
+        return scope.jail_root(e.get("root"))
+    if op == "scratch":
+        return scope.scratch(e.get("path"))
+    if op == "mountpoint":
+        return e.get("kind") in ("dir", "file") and \
+            scope.mount_point(e.get("path"), e.get("anchor"))
+    if op in ("jail", "jid"):
+        return scope.jail_name(e.get("name")) and \
+            (op == "jail" or isinstance(e.get("jid"), int))
+    if op in ("children.max", "children.max.raised"):
+        return scope.parent_jail(e.get("jail"))
+    if op == "alias":
+        return scope.alias(e.get("interface"), e.get("address"))
+    return True  # rctl, vnet.interface, mount.fsid, process...: nothing named to act on
 
 
 def destroy(k: JailKernel, log: LogSink, state: dict[str, Any], undo: UndoLog) -> None:
     entries = undo.entries()
     done = {e["index"] for e in entries if e["op"] == "undone"}
-    todo = [(i, e) for i, e in enumerate(entries) if i not in done and e["op"] != "undone"]
+    scope = Scope(state, undo)
+    todo = []
+    for i, e in enumerate(entries):
+        if i in done or e["op"] == "undone":
+            continue
+        if not _allowed(scope, e):
+            log.warn(f"destroy: ignoring journal entry {i} ({e.get('op')}): it names "
+                     "something outside this container's own paths and names")
+            continue
+        todo.append((i, e))
     errors: list[Exception] = []
 
     def attempt(fn: Any, *args: Any) -> bool:
@@ -155,7 +291,9 @@ def _unmount_all(k: JailKernel, log: LogSink, entries: list[dict[str, Any]],
     for i, e in reversed(mounts):
         if i in recorded:
             attempt(unmount_recorded, k, log, e["target"], recorded[i], by_fsid)
-        else:
+        elif any(m.target == e["target"] for m in listed):
+            # By path only where the kernel lists a mount on exactly that path: a
+            # link swapped into it since would lead the path lookup elsewhere.
             attempt(_unmount, k, e["target"])
 
 

@@ -13,6 +13,7 @@ from pyocijail.backends.freebsd.backend import FreeBSDBackend
 from pyocijail.spec.convert import spec_from_json
 from pyocijail.spec.model import Spec
 from pyocijail.testing.freebsd_undo import MemoryUndoLog
+from pyocijail.testing.simhost import SimulatedHostKernel
 from pyocijail.testing.simkernel import SimulatedKernel
 
 
@@ -86,12 +87,15 @@ def log() -> RecordingLog:
 
 @pytest.fixture
 def sim(tmp_path: Path) -> SimulatedKernel:
-    return SimulatedKernel.configure(str(tmp_path / "sim.json"))
+    """A host set up for containers: kern.racct.enable=1 in loader.conf (GENERIC's
+    default, off, is what `SimulatedKernel.configure` gives without racct=True)."""
+    return SimulatedKernel.configure(str(tmp_path / "sim.json"), racct=True)
 
 
 @pytest.fixture
 def backend(sim: SimulatedKernel, log: RecordingLog) -> FreeBSDBackend:
-    return FreeBSDBackend(sim, log)  # type: ignore[arg-type]
+    """The real LibcKernel, over the fake libc and tools in front of `sim`."""
+    return FreeBSDBackend(SimulatedHostKernel(sim.path), log)
 
 
 @pytest.fixture

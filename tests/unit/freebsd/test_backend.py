@@ -19,6 +19,7 @@ from pyocijail.backends.freebsd.backend import FreeBSDBackend
 from pyocijail.errors import ConfigError, KernelError
 from pyocijail.spec.model import Cpu, Memory, Resources
 from pyocijail.testing.freebsd_undo import MemoryUndoLog
+from pyocijail.testing.simhost import SimulatedHostKernel
 from pyocijail.testing.simkernel import SimulatedKernel
 
 from .conftest import RecordingLog, assert_clean, base_config, plan_of, tree
@@ -83,7 +84,8 @@ def test_prepare_then_destroy_leaves_nothing(backend: FreeBSDBackend, sim: Simul
     assert sim.jail_get("infra")["children.max"] == 1
     jid = sim.jail_get("infra.c1")["jid"]
     assert state == {"jid": jid, "jail": "infra.c1",
-                     "annotations": {"org.freebsd.jail.jid": str(jid)}}
+                     "annotations": {"org.freebsd.jail.jid": str(jid)},
+                     **backend.recorded(plan)}
     backend.destroy(state, undo)
     assert_only_infra_left(sim)
     assert (tree(layout["rootfs"]), tree(layout["host"])) == before
@@ -104,8 +106,8 @@ def test_vnet_interfaces_are_moved_and_return(backend: FreeBSDBackend, sim: Simu
 def test_destroy_on_a_host_with_racct_off(tmp_path: Path, log: RecordingLog) -> None:
     """GENERIC boots with kern.racct.enable=0: every rctl call is ENOSYS, and delete
     (which always clears `jail:<name>` rules) still succeeds when none were asked for."""
-    sim = SimulatedKernel.configure(str(tmp_path / "sim.json"), racct=False)
-    backend = FreeBSDBackend(sim, log)  # type: ignore[arg-type]
+    sim = SimulatedKernel.configure(str(tmp_path / "sim.json"))  # racct off by default
+    backend = FreeBSDBackend(SimulatedHostKernel(sim.path), log)
     layout = _layout(tmp_path)
     plan = plan_of(backend, layout, vnet_config())
     undo = MemoryUndoLog()
@@ -115,6 +117,21 @@ def test_destroy_on_a_host_with_racct_off(tmp_path: Path, log: RecordingLog) -> 
     assert info.value.errno == errno.ENOSYS
     backend.destroy(state, undo)
     assert_clean(sim)
+
+
+def test_limits_on_a_host_with_racct_off_fail_before_anything_exists(
+        tmp_path: Path, log: RecordingLog) -> None:
+    """Limits asked on a GENERIC host (kern.racct.enable=0): one error naming the
+    tunable, and no jail, mount or rule made (not a late ENOSYS from rctl -a)."""
+    sim = SimulatedKernel.configure(str(tmp_path / "sim.json"))
+    backend = FreeBSDBackend(SimulatedHostKernel(sim.path), log)
+    layout = _layout(tmp_path)
+    plan = plan_of(backend, layout, rich_config(layout["host"]))
+    assert plan.rctl
+    with pytest.raises(ConfigError, match="kern.racct.enable=1"):
+        backend.prepare(plan, MemoryUndoLog())
+    assert_clean(sim)
+    assert not [c for c in sim.snapshot()["calls"] if c[0] in ("jail_set", "nmount")]
 
 
 def _layout(tmp: Path) -> dict[str, Path]:
@@ -137,10 +154,10 @@ def test_destroy_after_a_failure_at_every_step(which: str, tmp_path: Path) -> No
     probe = tmp_path / "probe"
     probe.mkdir()
     layout0 = _layout(probe)
-    sim0 = SimulatedKernel.configure(str(probe / "sim.json"))
+    sim0 = SimulatedKernel.configure(str(probe / "sim.json"), racct=True)
     make_infra(sim0, layout0)
     start = len(sim0.snapshot()["calls"])
-    b0 = FreeBSDBackend(sim0, RecordingLog())  # type: ignore[arg-type]
+    b0 = FreeBSDBackend(SimulatedHostKernel(sim0.path), RecordingLog())
     b0.prepare(plan_of(b0, layout0, config(layout0)), MemoryUndoLog())
     calls = sim0.snapshot()["calls"][start:]
     assert len(calls) >= (12 if which == "rich" else 3)
@@ -150,16 +167,17 @@ def test_destroy_after_a_failure_at_every_step(which: str, tmp_path: Path) -> No
         case = tmp_path / f"step{step}"
         case.mkdir()
         layout = _layout(case)
-        sim = SimulatedKernel.configure(str(case / "sim.json"))
+        sim = SimulatedKernel.configure(str(case / "sim.json"), racct=True)
         make_infra(sim, layout)
         before = (tree(layout["rootfs"]), tree(layout["host"]))
-        backend = FreeBSDBackend(sim, RecordingLog())  # type: ignore[arg-type]
+        backend = FreeBSDBackend(SimulatedHostKernel(sim.path), RecordingLog())
         plan = plan_of(backend, layout, config(layout))
         sim.fail_next(op, errno.EIO, after=after)
         undo = MemoryUndoLog()
         with pytest.raises(KernelError):
             backend.prepare(plan, undo)
-        backend.destroy({}, undo)  # the core may not have saved prepare's result
+        # The core saved only what create records before prepare journals anything.
+        backend.destroy(backend.recorded(plan), undo)
         assert_only_infra_left(sim)
         assert (tree(layout["rootfs"]), tree(layout["host"])) == before, (step, call)
         assert os.listdir(layout["state"]) == [], (step, call)
@@ -239,10 +257,11 @@ def test_explicit_setting_beyond_the_parent_fails(backend: FreeBSDBackend,
     make_infra(sim, layout)
     config = base_config(freebsd={"jail": {"parent": "infra", **jail}})
     undo = MemoryUndoLog()
+    plan = plan_of(backend, layout, config)
     with pytest.raises(KernelError) as info:
-        backend.prepare(plan_of(backend, layout, config), undo)
+        backend.prepare(plan, undo)
     assert info.value.errno == errno.EPERM
-    backend.destroy({}, undo)
+    backend.destroy(backend.recorded(plan), undo)
     assert_only_infra_left(sim)
 
 
@@ -283,10 +302,11 @@ def test_devfs_rules_follow_their_mount_and_apply_to_it_alone(backend: FreeBSDBa
     assert_clean(sim)
     config["mounts"][0]["options"] = ["ruleset=4", "rule=include 42"]
     undo = MemoryUndoLog()
+    plan = plan_of(backend, layout, config, "c2")
     with pytest.raises(KernelError) as info:
-        backend.prepare(plan_of(backend, layout, config, "c2"), undo)
+        backend.prepare(plan, undo)
     assert info.value.errno == errno.ESRCH
-    backend.destroy({}, undo)
+    backend.destroy(backend.recorded(plan), undo)
     assert_clean(sim)
 
 
@@ -304,17 +324,18 @@ def test_a_refused_file_mount_is_an_error_and_delete_writes_no_host_file(
     image's file and wrote it back at delete through a link the jail's root could
     plant there since (here /etc/hosts -> a host file), overwriting that host file."""
     sim = SimulatedKernel.configure(str(tmp_path / "old.json"), nullfs_files=False)
-    backend = FreeBSDBackend(sim, RecordingLog())  # type: ignore[arg-type]
+    backend = FreeBSDBackend(SimulatedHostKernel(sim.path), RecordingLog())
     victim = tmp_path / "crontab"
     victim.write_text("host crontab\n")
     config = base_config(mounts=[{"destination": "/etc/hosts", "type": "nullfs",
                                   "source": str(layout["host"] / "hosts")}])
     before = tree(layout["rootfs"])
     undo = MemoryUndoLog()
-    state: dict[str, Any] = {}
+    plan = plan_of(backend, layout, config)
+    state: dict[str, Any] = backend.recorded(plan)  # what create saves first
     with contextlib.suppress(KernelError):
-        state = backend.prepare(plan_of(backend, layout, config), undo)
-    refused = not state
+        state = backend.prepare(plan, undo)
+    refused = "jid" not in state
     hosts = layout["rootfs"] / "etc/hosts"
     written = hosts.read_text()
     hosts.unlink()  # what the jail's root does after create
@@ -471,9 +492,9 @@ def test_the_attaching_process_disables_tracing_first(
             if how == "enter":
                 backend.enter(plan)
             elif how == "join":
-                FreeBSDBackend(sim, RecordingLog()).join(state, 1)  # type: ignore[arg-type]
+                FreeBSDBackend(SimulatedHostKernel(sim.path), RecordingLog()).join(state, 1)
             else:
-                FreeBSDBackend(sim, RecordingLog()).enter_hook(plan)  # type: ignore[arg-type]
+                FreeBSDBackend(SimulatedHostKernel(sim.path), RecordingLog()).enter_hook(plan)
         finally:
             os._exit(0)
     os.waitpid(pid, 0)
@@ -586,7 +607,7 @@ def test_host_without_loaded_devfs_rules_refuses_podmans_ruleset(
     """rc.d/devfs never ran (devfs_load_rulesets): ruleset 4 does not exist, and
     podman's `ruleset=4` would expose everything; refused."""
     sim = SimulatedKernel.configure(str(tmp_path / "bare.json"), devfs_rules=False)
-    backend = FreeBSDBackend(sim, log)  # type: ignore[arg-type]
+    backend = FreeBSDBackend(SimulatedHostKernel(sim.path), log)
     undo = MemoryUndoLog()
     with pytest.raises(ConfigError, match="ruleset 4"):
         backend.prepare(plan_of(backend, layout, _devfs_config("ruleset=4")), undo)
@@ -670,7 +691,7 @@ def test_allow_mount_devfs_on_a_host_without_rulesets_is_refused(tmp_path: Path,
     """The jail's devfs_ruleset is checked as a /dev mount's is: a host that never
     loaded devfs.rules has no ruleset 4, and the kernel would create it empty."""
     sim = SimulatedKernel.configure(str(tmp_path / "sim.json"), devfs_rules=False)
-    backend = FreeBSDBackend(sim, log)  # type: ignore[arg-type]
+    backend = FreeBSDBackend(SimulatedHostKernel(sim.path), log)
     layout = _layout(tmp_path)
     plan = plan_of(backend, layout, base_config(freebsd=_devfs_allowed()))
     with pytest.raises(ConfigError, match="the jail's devfs_ruleset: devfs ruleset 4"):
@@ -701,7 +722,7 @@ def test_a_mount_sent_elsewhere_by_a_swapped_link_is_undone_and_refused(
         backend.prepare(plan, undo)
     assert info.value.errno == errno.EXDEV
     assert [m["target"] for m in sim.snapshot()["mounts"]] == [str(layout["rootfs"] / "data")]
-    backend.destroy({}, undo)
+    backend.destroy(backend.recorded(plan), undo)
     assert_clean(sim)
 
 
@@ -771,7 +792,7 @@ def test_create_from_a_runtime_inside_a_jail_skips_the_devfs_rules_check(
             os.chroot = lambda p: None  # type: ignore[assignment]  # membership only
             sim.jail_attach(sim.jail_get("outer")["jid"])
             log = RecordingLog()
-            backend = FreeBSDBackend(sim, log)  # type: ignore[arg-type]
+            backend = FreeBSDBackend(SimulatedHostKernel(sim.path), log)
             undo = MemoryUndoLog()
             state = backend.prepare(plan_of(backend, layout, config), undo)
             jail = sim.jail_get(state["jail"])
@@ -785,7 +806,9 @@ def test_create_from_a_runtime_inside_a_jail_skips_the_devfs_rules_check(
             os._exit(0)
     os.waitpid(pid, 0)
     outcome = json.loads(result.read_text())
-    assert outcome == ["c1", sim.jail_get("outer")["jid"], 4, []], outcome
+    # Seen from inside "outer", the new jail's parent is the caller's own jail,
+    # which kern_jail_get reports as 0.
+    assert outcome == ["c1", 0, 4, []], outcome
     assert [j["name"] for j in sim.snapshot()["jails"].values()] == ["outer"]
     sim.jail_remove(sim.jail_get("outer")["jid"])
     assert_clean(sim)
@@ -800,9 +823,10 @@ def test_a_file_mount_over_a_hard_linked_image_file_says_why(
     config = base_config(mounts=[{"destination": "/etc/hosts", "type": "nullfs",
                                   "source": str(layout["host"] / "hosts")}])
     undo = MemoryUndoLog()
+    plan = plan_of(backend, layout, config)
     with pytest.raises(KernelError, match="2 hard links") as info:
-        backend.prepare(plan_of(backend, layout, config), undo)
+        backend.prepare(plan, undo)
     assert info.value.errno == errno.EINVAL
-    backend.destroy({}, undo)
+    backend.destroy(backend.recorded(plan), undo)
     assert_clean(sim)
     assert tree(layout["rootfs"]) == before

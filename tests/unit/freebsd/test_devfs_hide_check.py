@@ -15,6 +15,7 @@ import pytest
 from pyocijail.backends.freebsd.backend import FreeBSDBackend
 from pyocijail.errors import ConfigError
 from pyocijail.testing.freebsd_undo import MemoryUndoLog
+from pyocijail.testing.simhost import SimulatedHostKernel
 from pyocijail.testing.simkernel import SimulatedKernel
 
 from .conftest import RecordingLog, assert_clean, base_config, plan_of, tree
@@ -68,8 +69,8 @@ def accepted(backend: FreeBSDBackend, sim: SimulatedKernel, layout: dict[str, Pa
     return view
 
 
-@pytest.mark.parametrize(("ruleset", "first"), [(2, "100 path log unhide"),
-                                                (3, "100 path pts unhide")])
+@pytest.mark.parametrize(("ruleset", "first"), [(2, "100 path null unhide"),
+                                                (3, "100 path ptmx unhide")])
 def test_stock_unhide_only_rulesets_alone_are_refused(
         backend: FreeBSDBackend, sim: SimulatedKernel, layout: dict[str, Path],
         ruleset: int, first: str) -> None:
@@ -148,13 +149,13 @@ def test_nested_include_beyond_the_rule_depth_does_not_count(
     rule_depth=2 the kernel follows it, and so does the check."""
     sim = SimulatedKernel.configure(str(tmp_path / "k.json"))
     add_rulesets(sim, tmp_path / "scratch", {20: ["include 4"]})
-    message = refused(FreeBSDBackend(sim, log), sim, layout, 20)  # type: ignore[arg-type]
+    message = refused(FreeBSDBackend(SimulatedHostKernel(sim.path), log), sim, layout, 20)
     assert "`400 path fuse unhide` (in ruleset 4, included) comes first" in message
     assert "`100 include 1` (in ruleset 4, included)" in message
     assert "vfs.devfs.rule_depth=1" in message
     deep = SimulatedKernel.configure(str(tmp_path / "deep.json"), devfs_rule_depth=2)
     add_rulesets(deep, tmp_path / "scratch", {20: ["include 4"]})
-    view = accepted(FreeBSDBackend(deep, log), deep, layout, 20)  # type: ignore[arg-type]
+    view = accepted(FreeBSDBackend(SimulatedHostKernel(deep.path), log), deep, layout, 20)
     assert "mem" not in view and "null" in view
 
 
@@ -162,7 +163,7 @@ def test_rule_depth_0_makes_ruleset_4_hide_nothing(tmp_path: Path, log: Recordin
                                                    layout: dict[str, Path]) -> None:
     """vfs.devfs.rule_depth=0 switches includes off: ruleset 4 then only unhides."""
     sim = SimulatedKernel.configure(str(tmp_path / "k.json"), devfs_rule_depth=0)
-    message = refused(FreeBSDBackend(sim, log), sim, layout, 4)  # type: ignore[arg-type]
+    message = refused(FreeBSDBackend(SimulatedHostKernel(sim.path), log), sim, layout, 4)
     assert "vfs.devfs.rule_depth=0" in message
 
 
@@ -174,7 +175,7 @@ def test_include_loop_before_the_hide_all_is_refused(tmp_path: Path, log: Record
     scratch = tmp_path / "scratch"
     add_rulesets(sim, scratch, {30: ["path mem mode 0600"], 31: ["include 30"]})
     add_rulesets(sim, scratch, {30: ["include 31", "include 31", "include 1"]})
-    message = refused(FreeBSDBackend(sim, log), sim, layout, 30)  # type: ignore[arg-type]
+    message = refused(FreeBSDBackend(SimulatedHostKernel(sim.path), log), sim, layout, 30)
     assert "includes itself before any rule hides every device" in message
     assert "closes the loop 30 -> 31 -> 30" in message
 
@@ -185,7 +186,7 @@ def test_include_loop_after_the_hide_all_is_accepted(tmp_path: Path, log: Record
     sim = SimulatedKernel.configure(str(tmp_path / "k.json"), devfs_rule_depth=3)
     add_rulesets(sim, tmp_path / "scratch", {32: ["include 1", "path null unhide",
                                                   "include 32"]})
-    view = accepted(FreeBSDBackend(sim, log), sim, layout, 32)  # type: ignore[arg-type]
+    view = accepted(FreeBSDBackend(SimulatedHostKernel(sim.path), log), sim, layout, 32)
     assert "mem" not in view and "null" in view
 
 

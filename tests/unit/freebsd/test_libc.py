@@ -83,23 +83,26 @@ def test_nmount_flags_fit_a_signed_int() -> None:
     assert libc.nmount_args("nullfs", "/src", "/j/x", 0, {})[0][2] == (b"target\0", b"/src\0")
 
 
-def test_jail_get_reads_sysv_as_names(monkeypatch) -> None:
+def test_jail_get_reads_sysv_as_names(tmp_path) -> None:
     """jail_get returns sysvmsg/sysvsem/sysvshm (C ints, sys/jail.h JAIL_SYS_*) as
-    disable/new/inherit; one that is not registered is left out."""
-    ints = {"sysvmsg": 0, "sysvsem": 1, "sysvshm": 2}
-
-    def fake_get(self, key, wanted):
-        if set(wanted) <= set(ints):
-            return {n: struct.pack("=i", ints[n]) for n in wanted}
-        if "jid" in wanted:
-            return {n: (b"/j\0" if n == "path" else struct.pack("=i", 1)) for n in wanted}
-        raise KernelError("jail_get", 22)
-
-    monkeypatch.setattr(libc.LibcKernel, "_get", fake_get)
-    got = libc.LibcKernel().jail_get("j")
+    disable/new/inherit; allow.mount.<fs> only while <fs> is registered."""
+    kernel, sim = _sim_kernel(tmp_path)
+    kernel.jail_set({"name": "j", "path": str(tmp_path), "persist": True,
+                     "sysvsem": "new", "sysvshm": "inherit"}, create=True)
+    got = kernel.jail_get("j")
     assert (got["sysvmsg"], got["sysvsem"], got["sysvshm"]) == ("disable", "new", "inherit")
-    del ints["sysvshm"]
-    assert "sysvshm" not in libc.LibcKernel().jail_get("j")
+    assert got["path"] == str(tmp_path) and got["allow.mount.tmpfs"] is False
+    assert "allow.mount.nullfs" not in got
+    sim.kldload("nullfs")
+    assert kernel.jail_get("j")["allow.mount.nullfs"] is False
+
+
+def _sim_kernel(tmp_path, **config):
+    from pyocijail.testing.simhost import SimulatedHostKernel
+    from pyocijail.testing.simkernel import SimulatedKernel
+
+    sim = SimulatedKernel.configure(str(tmp_path / "sim.json"), **config)
+    return SimulatedHostKernel(sim.path), sim
 
 
 def test_import_does_not_load_libc() -> None:
@@ -145,14 +148,14 @@ def _fake_tool(tmp_path, message: str) -> str:
     "rctl: RACCT/RCTL present, but disabled; enable using kern.racct.enable=1 tunable",
     "rctl: RACCT/RCTL support not present in kernel; see rctl(8) for details",
 ])
-def test_rctl_with_racct_off_is_enosys(tmp_path, monkeypatch, message: str) -> None:
+def test_rctl_with_racct_off_is_enosys(tmp_path, message: str) -> None:
     """rctl(8) reports the kernel's ENOSYS in its own words (GENERIC boots with
     kern.racct.enable=0): read as ENOSYS, so delete's `rctl -r` is not an error."""
     import errno
 
-    monkeypatch.setattr(libc, "RCTL", _fake_tool(tmp_path, message))
+    kernel = libc.LibcKernel(tools={"rctl": _fake_tool(tmp_path, message)})
     with pytest.raises(KernelError) as info:
-        libc.LibcKernel().rctl_remove("jail:c1")
+        kernel.rctl_remove("jail:c1")
     assert info.value.errno == errno.ENOSYS
 
 
@@ -184,14 +187,13 @@ def test_failing_ps_is_a_kernel_error(tmp_path, monkeypatch) -> None:
     import errno
 
     monkeypatch.setattr(libc.LibcKernel, "_jails", lambda self: {})
-    monkeypatch.setattr(libc, "PS", _fake_tool(tmp_path, "ps: kvm_openfiles: Bad address"))
+    kernel = libc.LibcKernel(tools={"ps": _fake_tool(tmp_path, "ps: kvm_openfiles: Bad address")})
     with pytest.raises(KernelError) as info:
-        libc.LibcKernel().jail_pids(3)
+        kernel.jail_pids(3)
     assert info.value.op == "ps" and info.value.errno == errno.EFAULT
     assert "kvm_openfiles" in str(info.value)
-    monkeypatch.setattr(libc, "PS", str(tmp_path / "no-ps"))
     with pytest.raises(KernelError) as info:
-        libc.LibcKernel().jail_pids(3)
+        libc.LibcKernel(tools={"ps": str(tmp_path / "no-ps")}).jail_pids(3)
     assert info.value.op == "ps" and info.value.errno == errno.ENOENT
     assert info.value.path.endswith("no-ps")
 
@@ -201,12 +203,11 @@ def test_ps_output_gives_the_jails_pids(tmp_path, monkeypatch) -> None:
     script = tmp_path / "ps"
     script.write_text("#!/bin/sh\nprintf '  1  0\\n 20  3\\n 21  4\\n 22  5\\n'\n")
     script.chmod(0o755)
-    monkeypatch.setattr(libc, "PS", str(script))
     monkeypatch.setattr(libc.LibcKernel, "_jails", lambda self: {3: 0, 4: 3, 5: 0})
-    assert libc.LibcKernel().jail_pids(3) == [20, 21]
+    assert libc.LibcKernel(tools={"ps": str(script)}).jail_pids(3) == [20, 21]
 
 
-def test_devfs_ruleset_rules_runs_rule_show(tmp_path, monkeypatch) -> None:
+def test_devfs_ruleset_rules_runs_rule_show(tmp_path) -> None:
     """`/sbin/devfs -m /dev rule -s N show`: one line per rule, nothing for a missing
     or empty ruleset (sbin/devfs/rule.c rule_show), a failure is a KernelError."""
     import errno
@@ -217,15 +218,14 @@ def test_devfs_ruleset_rules_runs_rule_show(tmp_path, monkeypatch) -> None:
                       "[ \"$5\" = 4 ] && printf '100 include 1\\n200 path fuse unhide\\n'\n"
                       "exit 0\n")
     script.chmod(0o755)
-    monkeypatch.setattr(libc, "DEVFS", str(script))
-    kernel = libc.LibcKernel()
+    kernel = libc.LibcKernel(tools={"devfs": str(script)})
     assert kernel.devfs_ruleset_rules(4) == ["100 include 1", "200 path fuse unhide"]
     assert args.read_text().split() == ["-m", "/dev", "rule", "-s", "4", "show"]
     assert kernel.devfs_ruleset_rules(9) == []
     with pytest.raises(ValueError):
         kernel.devfs_ruleset_rules(0)
-    monkeypatch.setattr(libc, "DEVFS", _fake_tool(
-        tmp_path, "devfs rule: ioctl DEVFSIO_RGETNEXT: Operation not permitted"))
+    kernel = libc.LibcKernel(tools={"devfs": _fake_tool(
+        tmp_path, "devfs rule: ioctl DEVFSIO_RGETNEXT: Operation not permitted")})
     with pytest.raises(KernelError) as info:
         kernel.devfs_ruleset_rules(4)
     assert info.value.errno == errno.EPERM
@@ -332,3 +332,178 @@ def test_statfs_and_getfsstat_read_freebsd_14s_struct_statfs() -> None:
     with pytest.raises(KernelError) as info:
         kernel.statfs("/nope")
     assert info.value.errno == errno.ENOENT
+
+
+def test_jail_walk_passes_jid_127(tmp_path) -> None:
+    """F1: `lastjid` is a packed C int, not text: once jids pass 127 (jid 128 packs
+    to b"\\x80\\0\\0\\0", not UTF-8) the walk must go on, and so must kill --all,
+    ps, pause and delete, which use it."""
+    kernel, sim = _sim_kernel(tmp_path)
+    for jid in (5, 128, 130):  # a numeric name asks for that jid (kern_jail_set)
+        assert kernel.jail_set({"name": str(jid), "path": str(tmp_path), "persist": True},
+                               create=True) == jid
+    assert kernel._jails() == {5: 0, 128: 0, 130: 0}
+    assert kernel.jail_pids(130) == []
+
+
+def test_jail_get_error_names_the_jail(tmp_path) -> None:
+    """A failed lookup carries the kernel's errmsg, copied into our buffer."""
+    import errno
+
+    kernel, _ = _sim_kernel(tmp_path)
+    with pytest.raises(KernelError) as info:
+        kernel.jail_get("nope")
+    assert info.value.errno == errno.ENOENT and str(info.value) == \
+        'jail_get nope: jail "nope" not found'
+
+
+def test_allow_mount_fs_loads_the_module_first(tmp_path) -> None:
+    """F2: allow.mount.nullfs is unknown until nullfs.ko is loaded (kern_jail.c
+    prison_add_vfs); jail_set loads it first, as libjail's kldload_param does."""
+    kernel, sim = _sim_kernel(tmp_path)
+    assert not sim.registered("allow.mount.nullfs")
+    kernel.jail_set({"name": "j", "path": str(tmp_path), "persist": True,
+                     "allow.mount": True, "allow.mount.nullfs": True,
+                     "allow.mount.fdescfs": False, "enforce_statfs": 1}, create=True)
+    got = kernel.jail_get("j")
+    assert got["allow.mount.nullfs"] is True and got["allow.mount.fdescfs"] is False
+    assert {"nullfs", "fdescfs"} <= set(sim.snapshot()["kld"])
+
+
+def test_jail_set_errors_carry_the_kernels_errmsg(tmp_path) -> None:
+    """The errmsg buffer LibcKernel reserves is filled by the (fake) kernel, and the
+    errno comes through ctypes' use_errno."""
+    import errno
+
+    kernel, _ = _sim_kernel(tmp_path)
+    with pytest.raises(KernelError) as info:
+        kernel.jail_set({"name": "j", "path": str(tmp_path)}, create=True)
+    assert info.value.errno == errno.EINVAL
+    assert str(info.value).endswith("new jail must persist or attach")
+
+
+def test_racct_enabled_reads_the_sysctl(tmp_path) -> None:
+    """kern.racct.enable through sysctlbyname: off on GENERIC, on when set."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert _sim_kernel(tmp_path / "a")[0].racct_enabled() is False
+    assert _sim_kernel(tmp_path / "b", racct=True)[0].racct_enabled() is True
+
+
+class _FailingLibc:
+    """A libc whose every call fails with one errno (ctypes.set_errno, as use_errno)."""
+
+    def __init__(self, err: int) -> None:
+        self.err = err
+
+    def __getattr__(self, name: str):
+        def call(*args):
+            ctypes.set_errno(self.err)
+            return -1
+        return call
+
+
+def test_unexpected_errnos_are_raised_not_taken_for_absence() -> None:
+    """ENOENT means "no such parameter / no more jails / no RACCT"; any other errno
+    from sysctl or jail_get is an error, not a quiet False."""
+    import errno
+
+    kernel = libc.LibcKernel(libc=_FailingLibc(errno.EPERM))
+    for call in (lambda: kernel._registered("allow.mount.nullfs"), kernel._jails,
+                 kernel.racct_enabled):
+        with pytest.raises(KernelError) as info:
+            call()
+        assert info.value.errno == errno.EPERM
+    assert libc.LibcKernel(libc=_FailingLibc(errno.ENOENT)).racct_enabled() is False
+
+
+def test_attach_to_a_missing_jail_is_einval(tmp_path) -> None:
+    """sys_jail_attach: EINVAL for a jid that is not a live jail."""
+    import errno
+
+    kernel, _ = _sim_kernel(tmp_path)
+    with pytest.raises(KernelError) as info:
+        kernel.jail_attach(77)
+    assert info.value.errno == errno.EINVAL and info.value.op == "jail_attach"
+
+
+def test_builtin_file_system_needs_no_module(tmp_path) -> None:
+    """allow.mount.tmpfs exists from boot (GENERIC has TMPFS): no kldload."""
+    kernel, sim = _sim_kernel(tmp_path)
+    kernel.jail_set({"name": "j", "path": str(tmp_path), "persist": True,
+                     "allow.mount": True, "allow.mount.tmpfs": True}, create=True)
+    assert "kldload" not in [c[0] for c in sim.snapshot()["calls"]]
+
+
+def test_host_path_is_the_path_and_kill_of_nobody_is_esrch() -> None:
+    """On FreeBSD the host sees the jail's files where they are; kill(2) of a gone
+    process is ESRCH."""
+    import errno
+
+    kernel = libc.LibcKernel()
+    assert kernel.host_path("/j/c1/etc") == "/j/c1/etc"
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()
+    with pytest.raises(KernelError) as info:
+        kernel.kill(child.pid, 0)
+    assert info.value.errno == errno.ESRCH
+
+
+def test_a_parameter_type_without_an_encoding_is_a_bug(monkeypatch) -> None:
+    """encode_param knows every type jailparams uses; a new one fails loudly."""
+    from pyocijail.backends.freebsd import jailparams
+
+    odd = jailparams.JailParam(name="odd", type="float")
+    monkeypatch.setitem(jailparams.TABLE, "odd", odd)
+    with pytest.raises(AssertionError):
+        encode_param("odd", 1.0)
+
+
+def test_allow_names_follow_the_release(tmp_path) -> None:
+    """F16: allow.routing (like setaudit and unprivileged_parent_tampering) exists on
+    15.0, not on 14.x: there jail_set names the unknown parameter, and jail_get
+    leaves it out instead of failing."""
+    import errno
+
+    (tmp_path / "14").mkdir()
+    (tmp_path / "15").mkdir()
+    old, _ = _sim_kernel(tmp_path / "14")
+    with pytest.raises(KernelError) as info:
+        old.jail_set({"name": "j", "path": str(tmp_path), "persist": True,
+                      "allow.routing": True}, create=True)
+    assert info.value.errno == errno.EINVAL
+    assert str(info.value).endswith("unknown parameter: allow.routing")
+    old.jail_set({"name": "j", "path": str(tmp_path), "persist": True}, create=True)
+    assert "allow.routing" not in old.jail_get("j")
+    new, _ = _sim_kernel(tmp_path / "15", release=15)
+    new.jail_set({"name": "j", "path": str(tmp_path), "persist": True,
+                  "allow.routing": True}, create=True)
+    assert new.jail_get("j")["allow.routing"] is True
+
+
+def test_tool_failures_come_back_with_freebsds_words_and_errnos(tmp_path) -> None:
+    """Through the fake tools: rctl's own ENOSYS text, cpuset's setaffinity error
+    for a jail that is gone (jail_getid passes numbers through), ifconfig's
+    "does not exist" (ENXIO) and Perror texts, devfs's ioctl error."""
+    import errno
+
+    kernel, sim = _sim_kernel(tmp_path)
+    with pytest.raises(KernelError) as info:
+        kernel.rctl_add("jail:j:memoryuse:deny=1g")
+    assert info.value.errno == errno.ENOSYS and "kern.racct.enable=1" in str(info.value)
+    with pytest.raises(KernelError) as info:
+        kernel.cpuset(42, "0")
+    assert info.value.errno == errno.ESRCH and "cpuset: setaffinity" in str(info.value)
+    with pytest.raises(KernelError) as info:
+        kernel.ifconfig_alias("igb9", "192.0.2.1", add=True)
+    assert info.value.errno == errno.ENXIO
+    assert str(info.value).endswith("ifconfig: interface igb9 does not exist")
+    with pytest.raises(KernelError) as info:
+        kernel.ifconfig_alias("em0", "192.0.2.1", add=False)
+    assert info.value.errno == errno.EADDRNOTAVAIL and "ioctl (SIOCDIFADDR)" in str(info.value)
+    with pytest.raises(KernelError) as info:
+        kernel.ifconfig_vnet("epair0b", 42)
+    assert info.value.errno == errno.ENXIO and "SIOCSIFVNET" in str(info.value)
+    with pytest.raises(KernelError) as info:
+        kernel.devfs_rule_apply(str(tmp_path), "path null unhide")
+    assert info.value.errno == errno.ENOTTY and "ioctl DEVFSIO_RAPPLY" in str(info.value)

@@ -1,7 +1,9 @@
 """Whole lifecycles through the CLI on the simulated FreeBSD kernel.
 
-`PYOCIJAIL_FREEBSD_SIMULATOR=<file>` makes every runtime process (create,
-start, exec, kill, delete are separate processes) share one simulated host.
+Every runtime process (create, start, exec, kill, delete are separate
+processes) is `python -m pyocijail.testing.simhost <file>`: the real CLI and
+FreeBSD backend over `LibcKernel`, whose libc and base tools are fakes in
+front of one simulated host kept in <file>.
 The rootfs holds a static busybox so that, as root, the chrooted process runs.
 """
 
@@ -11,13 +13,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pyocijail.testing import simhost
 from pyocijail.testing.bundles import BUSYBOX, busybox_available
 from pyocijail.testing.simkernel import SimulatedKernel
 
@@ -49,7 +51,7 @@ def env(tmp_path: Path) -> dict[str, Any]:
               "annotations": {"org.freebsd.jail.vnet": "new"},
               "linux": {"resources": {"memory": {"limit": 1 << 28}}}}
     (tmp_path / "bundle/config.json").write_text(json.dumps(config))
-    sim = SimulatedKernel.configure(str(tmp_path / "sim.json"))
+    sim = SimulatedKernel.configure(str(tmp_path / "sim.json"), racct=True)
     return {"tmp": tmp_path, "sim": sim, "rootfs": rootfs,
             "before": sorted(str(p) for p in rootfs.rglob("*"))}
 
@@ -60,8 +62,7 @@ def cli(env: dict[str, Any], *args: str, check: bool = True) -> subprocess.Compl
     out, err = env["tmp"] / "out", env["tmp"] / "err"
     with open(out, "w") as o, open(err, "w") as e:
         proc = subprocess.run(
-            [sys.executable, "-m", "pyocijail", "--root", str(env["tmp"] / "run"), *args],
-            env={**os.environ, "PYOCIJAIL_FREEBSD_SIMULATOR": env["sim"].path},
+            [*simhost.argv(env["sim"].path), "--root", str(env["tmp"] / "run"), *args],
             stdin=subprocess.DEVNULL, stdout=o, stderr=e, text=True, timeout=60)
     proc.stdout, proc.stderr = out.read_text(), err.read_text()
     if check:
@@ -219,4 +220,86 @@ def test_start_container_hook_runs_in_the_jail_as_the_container_user(
     cli(env, "delete", "--force", "c1")
     shutil.rmtree(rootfs / "out")
     os.unlink(rootfs / "bin/id")
+
+
+def test_ps_lists_the_jails_processes_past_jid_127(env: dict[str, Any]) -> None:
+    """`ps` walks the jails (jail_get lastjid) and reads /bin/ps's pid/jid columns:
+    with the host's jids past 127 (F1: jid 128 packs to bytes that are not UTF-8),
+    ps, kill --all and delete still work."""
+    for jid in (120, 128):  # other jails on the host; ours then gets jid 129
+        env["sim"].jail_set({"name": str(jid), "path": str(env["rootfs"]), "persist": True},
+                            create=True)
+    cli(env, "create", "--bundle", str(env["tmp"] / "bundle"), "--pid-file",
+        str(env["tmp"] / "pid"), "c1")
+    cli(env, "start", "c1")
+    pid = int((env["tmp"] / "pid").read_text())
+    listed = json.loads(cli(env, "ps", "--format", "json", "c1").stdout)
+    assert listed == [pid]
+    cli(env, "kill", "--all", "c1", "KILL")
+    cli(env, "delete", "--force", "c1")
+    for jid in (120, 128):
+        env["sim"].jail_remove(jid)
     assert_nothing_left(env)
+
+
+@pytest.mark.parametrize("state_json", ["kept", "corrupt"])
+def test_a_planted_journal_makes_delete_touch_nothing_outside_the_container(
+        env: dict[str, Any], state_json: str) -> None:
+    """The undo journal is data, not orders: entries appended to a container's
+    undo.jsonl that name a host folder (scratch), a host file (mount point),
+    another's mounts (by fsid, by path, by a sweep of a host folder), another jail
+    and its children.max, or an alias the container never added are refused at
+    delete, which still removes everything the container did make. With state.json
+    unreadable too, the scope prepare wrote next to the journal holds."""
+    tmp, sim = env["tmp"], env["sim"]
+    victim = tmp / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("host data\n")
+    (tmp / "victim-file").write_text("host file\n")
+    foreign = []
+    for name in ("elsewhere", "elsewhere2"):
+        (tmp / name).mkdir()
+        sim.nmount("tmpfs", "tmpfs", str(tmp / name), 0, {})
+        foreign.append(sim.statfs(str(tmp / name)))
+    (tmp / "otherroot").mkdir()
+    other = sim.jail_set({"name": "other", "path": str(tmp / "otherroot"), "persist": True,
+                          "children.max": 3}, create=True)
+    sim.ifconfig_alias("em0", "192.0.2.99", add=True)
+    aliases_before = sim.snapshot()["aliases"]
+    cli(env, "create", "--bundle", str(tmp / "bundle"), "c1")
+    cdir = tmp / "run/c1"
+    planted = [
+        {"op": "scratch", "path": str(victim)},
+        {"op": "scratch", "path": f"{cdir}/../../victim"},
+        {"op": "mount", "target": foreign[0].target, "fstype": "tmpfs"},
+        {"op": "mount.fsid", "fsid": list(foreign[0].fsid)},
+        {"op": "mount", "target": foreign[1].target, "fstype": "tmpfs"},
+        {"op": "jail.mounts", "root": str(tmp)},
+        {"op": "mountpoint", "path": str(tmp / "victim-file"), "kind": "file",
+         "anchor": str(tmp)},
+        {"op": "mountpoint", "path": str(victim), "kind": "dir", "anchor": "/"},
+        {"op": "jail", "name": "other"}, {"op": "jid", "name": "other", "jid": other},
+        {"op": "children.max", "jail": "other", "raised_to": 3},
+        {"op": "children.max.raised", "jail": "other"},
+        {"op": "alias", "interface": "em0", "address": "192.0.2.99"},
+    ]
+    with open(cdir / "undo.jsonl", "a") as f:
+        f.writelines(json.dumps(e) + "\n" for e in planted)
+    if state_json == "corrupt":
+        (cdir / "state.json").write_text("{")
+    proc = cli(env, "delete", "--force", "c1")
+    assert "ignoring journal entry" in proc.stderr
+    assert not cdir.exists()
+    assert (victim / "keep.txt").read_text() == "host data\n"
+    assert (tmp / "victim-file").read_text() == "host file\n"
+    state = sim.snapshot()
+    assert [m["target"] for m in state["mounts"]] == [m.target for m in foreign]
+    assert [j["name"] for j in state["jails"].values()] == ["other"]
+    assert sim.jail_get("other")["children.max"] == 3
+    assert state["aliases"] == aliases_before
+    assert state["rctl"] == []
+    assert sorted(str(p) for p in env["rootfs"].rglob("*")) == env["before"]
+    for m in foreign:
+        sim.unmount(m.target, 0)
+    sim.jail_remove(other)
+    sim.ifconfig_alias("em0", "192.0.2.99", add=False)

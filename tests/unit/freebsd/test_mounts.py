@@ -164,3 +164,25 @@ def test_plan_has_no_side_effects(planner, layout) -> None:
     after = tree(layout["tmp"])
     after.pop("bundle/config.json")
     assert after == before
+
+
+@pytest.mark.parametrize("value", ["1p", "2e", "1P", "010m", "08"])
+def test_tmpfs_sizes_the_kernel_would_misread_are_errors(value: str) -> None:
+    """F11: vfs_getopt_size takes only k/m/g/t suffixes (tmpfs then reads a failed
+    size as "unlimited") and parses with base 0 (010m is 8 MiB): refused here."""
+    with pytest.raises(ConfigError):
+        opts(f"size={value}", type_="tmpfs")
+
+
+@pytest.mark.parametrize("value", ["0", "64m", "1G", "3t", "4096", "10k"])
+def test_tmpfs_sizes_the_kernel_reads_as_written(value: str) -> None:
+    assert opts(f"size={value}", type_="tmpfs")[1] == {"size": value}
+
+
+@pytest.mark.parametrize("type_", ["tmpfs", "devfs"])
+def test_noclusterw_on_a_filtering_fs_is_an_error(type_: str) -> None:
+    """F12: MNT_NOCLUSTERW (bit 31) goes to nmount as the option "noclusterw", which
+    tmpfs and devfs refuse (vfs_filteropt): a plan-time error, not a failed create."""
+    with pytest.raises(ConfigError, match="noclusterw"):
+        opts("noclusterw", type_=type_)
+    assert "noclusterw" in opts("noclusterw", type_="nullfs")[0]

@@ -115,6 +115,20 @@ def test_linux_strings_are_utsname_sized(sim: SimulatedKernel, root: Path) -> No
     fails(errno.ENAMETOOLONG, jail, sim, root, "b", **{"linux.osrelease": "5" * 65})
 
 
+def test_osrelease_holds_30_characters(sim: SimulatedKernel, root: Path) -> None:
+    """F17: kern_jail.c wants the string with its NUL below OSRELEASELEN (32)."""
+    jail(sim, root, "a", osrelease="1" * 30)
+    fails(errno.ENAMETOOLONG, jail, sim, root, "b", osrelease="1" * 31)
+
+
+def test_more_addresses_than_jail_max_af_ips_is_einval(sim: SimulatedKernel,
+                                                       root: Path) -> None:
+    """F17: security.jail.jail_max_af_ips (255) caps each address list."""
+    many = [f"10.1.{i // 250}.{i % 250 + 1}" for i in range(256)]
+    fails(errno.EINVAL, jail, sim, root, **{"ip4.addr": many})
+    jail(sim, root, **{"ip4.addr": many[:255]})
+
+
 def test_bad_address_is_einval(sim: SimulatedKernel, root: Path) -> None:
     """INADDR_ANY cannot be a jail address."""
     fails(errno.EINVAL, jail, sim, root, **{"ip4.addr": ["0.0.0.0"]})
@@ -291,6 +305,22 @@ def test_update_cannot_change_path_or_vnet(sim: SimulatedKernel, root: Path) -> 
     fails(errno.ENOENT, sim.jail_set, {"name": "x", "persist": True}, create=False)
 
 
+def test_address_lists_can_be_updated(sim: SimulatedKernel, root: Path) -> None:
+    """kern_jail_set replaces ip4.addr/ip6.addr on JAIL_UPDATE (unlike path, vnet, ip4),
+    with the same checks as at creation; a vnet jail still may not have any."""
+    jail(sim, root, "a", **{"ip4.addr": ["192.0.2.1", "192.0.2.2"]})
+    jail(sim, root, "b", **{"ip4.addr": ["192.0.2.5", "192.0.2.6"]})
+    sim.jail_set({"name": "a", "ip4.addr": ["192.0.2.3", "192.0.2.4"]}, create=False)
+    assert sim.snapshot()["jails"]["1"]["ip"]["ip4"]["addrs"] == ["192.0.2.3", "192.0.2.4"]
+    fails(errno.EADDRINUSE, sim.jail_set,
+          {"name": "a", "ip4.addr": ["192.0.2.3", "192.0.2.5"]}, create=False)
+    sim.jail_set({"name": "a", "ip4.addr": ["192.0.2.3", "192.0.2.4", "192.0.2.9"]},
+                 create=False)  # its own addresses do not clash with themselves
+    jail(sim, root, "v", vnet="new")
+    fails(errno.EINVAL, sim.jail_set, {"name": "v", "ip4.addr": ["192.0.2.7"]},
+          create=False)
+
+
 def test_jail_get_reports_children(sim: SimulatedKernel, root: Path) -> None:
     """jail_get by name returns jid, children.max and children.cur."""
     jid = jail(sim, root, "p", **{"children.max": 3})
@@ -381,20 +411,50 @@ def test_mount_on_missing_dir_is_enoent(sim: SimulatedKernel, root: Path) -> Non
     fails(errno.ENOENT, sim.nmount, "tmpfs", "tmpfs", str(root / "nope"), 0, {})
 
 
-def test_unknown_fs_is_enodev(sim: SimulatedKernel, root: Path) -> None:
-    """A file system the kernel lacks is ENODEV."""
-    fails(errno.ENODEV, sim.nmount, "ext4", "x", str(root / "mnt"), 0, {})
+def test_unknown_fs_is_einval_invalid_fstype(sim: SimulatedKernel, root: Path) -> None:
+    """A file system no module provides: vfs_donmount turns the ENOENT into EINVAL."""
+    err = fails(errno.EINVAL, sim.nmount, "ext4", "x", str(root / "mnt"), 0, {})
+    assert str(err).endswith(": Invalid fstype")
 
 
-def test_linprocfs_needs_linux64(tmp_path: Path, root: Path) -> None:
-    """Without the linux64 module, linprocfs is ENODEV."""
+def test_linprocfs_autoloads_with_linux_common(tmp_path: Path, root: Path) -> None:
+    """No linux64 module loaded: nmount loads linprocfs and its linux_common dependency."""
     sim = SimulatedKernel.configure(str(tmp_path / "s.json"), modules=[])
-    fails(errno.ENODEV, sim.nmount, "linprocfs", "linproc", str(root / "mnt"), 0, {})
+    sim.nmount("linprocfs", "linproc", str(root / "mnt"), 0, {})
+    assert {"linprocfs", "linux_common"} <= set(sim.snapshot()["kld"])
+
+
+def test_allow_mount_fs_exists_only_once_the_module_is_loaded(sim: SimulatedKernel,
+                                                              root: Path) -> None:
+    """allow.mount.nullfs is unknown until nullfs.ko is loaded; tmpfs is built in."""
+    err = fails(errno.EINVAL, jail, sim, root, "a", **{"allow.mount.nullfs": True})
+    assert str(err).endswith(": unknown parameter: allow.mount.nullfs")
+    assert not sim.registered("allow.mount.nullfs") and sim.registered("allow.mount.tmpfs")
+    assert sim.kldload("nullfs") > 0
+    fails(errno.EEXIST, sim.kldload, "nullfs")
+    fails(errno.ENOENT, sim.kldload, "nosuchfs")
+    jail(sim, root, "b", **{"allow.mount.nullfs": True})
+    assert sim.jail_get("b")["allow.mount.nullfs"] is True
+
+
+def test_nmount_loads_the_file_system_module(sim: SimulatedKernel, root: Path) -> None:
+    """vfs_byname_kld: the first nullfs mount loads nullfs.ko (and so registers
+    allow.mount.nullfs)."""
+    sim.nmount("nullfs", str(root / "mnt"), str(root / "mnt"), 0, {})
+    assert sim.registered("allow.mount.nullfs")
+
+
+def test_unknown_options_are_ignored_where_the_fs_does_not_filter(sim: SimulatedKernel,
+                                                                 root: Path) -> None:
+    """nullfs does not call vfs_filteropt: an option it does not read is ignored."""
+    sim.nmount("nullfs", str(root / "mnt"), str(root / "mnt"), 0, {"relatime": None})
 
 
 def test_unknown_option_is_einval(sim: SimulatedKernel, root: Path) -> None:
-    """An option the file system does not know is EINVAL."""
-    fails(errno.EINVAL, sim.nmount, "tmpfs", "tmpfs", str(root / "mnt"), 0, {"relatime": None})
+    """tmpfs filters its options (vfs_filteropt): an unknown one is EINVAL."""
+    err = fails(errno.EINVAL, sim.nmount, "tmpfs", "tmpfs", str(root / "mnt"), 0,
+                {"relatime": None})
+    assert str(err).endswith(": mount option <relatime> is unknown")
 
 
 def test_file_nullfs_on_old_kernel_is_enotdir(tmp_path: Path, root: Path) -> None:
@@ -535,18 +595,26 @@ def test_bad_devfs_rule_is_einval(sim: SimulatedKernel, root: Path) -> None:
 # --- rctl, cpuset, network ------------------------------------------------------------
 
 def test_rctl_without_racct_is_enosys(tmp_path: Path) -> None:
-    """With kern.racct.enable=0, rctl fails (ENOSYS)."""
-    sim = SimulatedKernel.configure(str(tmp_path / "s.json"), racct=False)
+    """GENERIC boots with kern.racct.enable=0: by default rctl fails (ENOSYS)."""
+    sim = SimulatedKernel.configure(str(tmp_path / "generic.json"))
     fails(errno.ENOSYS, sim.rctl_add, "jail:j:memoryuse:deny=1g")
 
 
-def test_rctl_bad_resource_is_einval(sim: SimulatedKernel) -> None:
+@pytest.fixture
+def racct(tmp_path: Path) -> SimulatedKernel:
+    """A host booted with kern.racct.enable=1."""
+    return SimulatedKernel.configure(str(tmp_path / "racct.json"), racct=True)
+
+
+def test_rctl_bad_resource_is_einval(racct: SimulatedKernel) -> None:
     """An unknown rctl resource is EINVAL."""
+    sim = racct
     fails(errno.EINVAL, sim.rctl_add, "jail:j:memory:deny=1g")
 
 
-def test_rctl_remove_nothing_is_esrch(sim: SimulatedKernel) -> None:
+def test_rctl_remove_nothing_is_esrch(racct: SimulatedKernel) -> None:
     """Removing rules that do not exist is ESRCH; a subject filter removes all of it."""
+    sim = racct
     fails(errno.ESRCH, sim.rctl_remove, "jail:j")
     sim.rctl_add("jail:j:memoryuse:deny=1g")
     sim.rctl_add("jail:j:maxproc:deny=10")
@@ -564,15 +632,44 @@ def test_cpuset_checks_jail_and_cpus(sim: SimulatedKernel, root: Path) -> None:
 
 
 def test_ifconfig_needs_existing_interface(sim: SimulatedKernel, root: Path) -> None:
-    """Unknown interfaces are ENXIO; a vnet move needs a vnet jail (EPERM)."""
+    """Unknown interfaces are ENXIO; a vnet move needs a jail (ENXIO, if.c
+    if_vmove_loan) with a vnet of its own (EEXIST: the same vnet)."""
     fails(errno.ENXIO, sim.ifconfig_alias, "igb9", "192.0.2.1", add=True)
     jid = jail(sim, root, ip4="inherit")
-    fails(errno.EPERM, sim.ifconfig_vnet, "epair0b", jid)
+    fails(errno.EEXIST, sim.ifconfig_vnet, "epair0b", jid)
+    fails(errno.ENXIO, sim.ifconfig_vnet, "epair0b", 999)
     vjid = jail(sim, root, "v", vnet="new")
     sim.ifconfig_vnet("epair0b", vjid)
     fails(errno.ENXIO, sim.ifconfig_vnet, "epair0b", vjid)  # no longer on the host
     sim.jail_remove(vjid)
     assert sim.snapshot()["vnet_ifaces"] == {}  # back on the host
+
+
+def test_vnet_interface_returns_when_the_dying_jail_is_freed(sim: SimulatedKernel,
+                                                              root: Path) -> None:
+    """F8: jail_remove kills the jail's processes, but its vnet (and the interfaces
+    moved into it) goes only when the prison is freed, after the last process,
+    a zombie included, has been reaped (kern_jail.c prison_deref)."""
+    vjid = jail(sim, root, "v", vnet="new")
+    sim.ifconfig_vnet("epair0b", vjid)
+    code = ("import os, time; from pyocijail.testing.simkernel import SimulatedKernel as K;"
+            "os.chroot = lambda p: None;"  # membership only: keep the host root
+            f"K({sim.path!r}).jail_attach({vjid}); print('in', flush=True); time.sleep(60)")
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"in\n"
+        sim.jail_remove(vjid)
+        deadline = time.monotonic() + 10
+        while subprocess.run(["ps", "-o", "stat=", "-p", str(child.pid)], capture_output=True,
+                             text=True).stdout.strip()[:1] != "Z":
+            assert time.monotonic() < deadline  # SIGKILLed: a zombie until reaped
+            time.sleep(0.02)
+        fails(errno.ENXIO, sim.ifconfig_alias, "epair0b", "192.0.2.1", add=True)
+    finally:
+        child.kill()
+        child.wait()
+    sim.ifconfig_alias("epair0b", "192.0.2.1", add=True)
+    assert sim.snapshot()["vnet_ifaces"] == {}
 
 
 def test_alias_remove_missing_is_eaddrnotavail(sim: SimulatedKernel) -> None:
@@ -592,7 +689,7 @@ def test_rule_show_lists_a_rulesets_rules(sim: SimulatedKernel, root: Path) -> N
     """sbin/devfs/rule.c rule_show: `devfs rule -s N show` prints one numbered line per
     rule (autonumbered by 100) and exits 0; a missing ruleset (DEVFSIO_RGETNEXT
     ENOENT, devfs_rule.c) and an empty one print nothing and exit 0 alike."""
-    assert sim.devfs_ruleset_rules(2)[:2] == ["100 path log unhide", "200 path null unhide"]
+    assert sim.devfs_ruleset_rules(2)[:2] == ["100 path null unhide", "200 path zero unhide"]
     assert sim.devfs_ruleset_rules(4)[0] == "100 include 1"
     assert sim.devfs_ruleset_rules(77) == []
     sim.nmount("devfs", "devfs", str(root / "dev"), 0, {"ruleset": "78"})
@@ -720,11 +817,14 @@ def test_a_jail_may_not_read_devfs_rules_and_mounts_with_its_own_ruleset(
                          {"ruleset": "5"}).errno]
             sim.nmount("devfs", "devfs", str(root / "dev"), 0, {"ruleset": "0"})
             sim.jail_set({"name": "inner", "path": str(root), "persist": True}, create=True)
-            got += [sim.snapshot()["mounts"][0]["ruleset"], sim.jail_get("inner")["parent"]]
+            inner = sim.jail_get("inner")
+            got += [sim.snapshot()["mounts"][0]["ruleset"], inner["parent"], inner["name"]]
             result.write_text(repr(got))
         finally:
             os._exit(0)
     os.waitpid(pid, 0)
-    assert result.read_text() == repr([errno.EPERM, errno.EPERM, 4, jid])
+    # kern_jail_get to a jailed caller: its own jail is parent 0, names are relative.
+    assert result.read_text() == repr([errno.EPERM, errno.EPERM, 4, 0, "inner"])
+    assert sim.jail_get("outer.inner")["parent"] == jid
     sim.unmount(str(root / "dev"), 0)
     sim.jail_remove(jid)
