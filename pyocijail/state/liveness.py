@@ -2,7 +2,9 @@
 
 `kill(pid, 0)` is fooled by zombies and by pid reuse, so a process counts as
 alive only if it exists, is not a zombie, and has the start time recorded at
-create. Linux reads /proc directly (cheap, no imports); elsewhere psutil.
+create. Linux reads /proc directly (cheap, no imports); FreeBSD asks
+sysctl kern.proc.pid.<pid> through ctypes (`backends/freebsd/procinfo.py`),
+not psutil: both are on every `state`, `start`, `kill` and `delete`.
 """
 
 import sys
@@ -11,12 +13,23 @@ _LINUX = sys.platform.startswith("linux")
 # A killed pid-namespace init stays in exit (waiting for its namespace's
 # zombies to be reaped by their parents) long after it stopped being alive.
 _PF_EXITING = 0x4
+#: another way to read a process's start (pid -> token or None): the test entry
+#: point `pyocijail.testing.simhost` sets FreeBSD's, over its fake libc.
+_reader = None
+
+
+def use(reader) -> None:
+    """Read start times with `reader(pid)` from now on (tests: a simulated host)."""
+    global _reader
+    _reader = reader
 
 
 def start_time(pid: int) -> str | None:
     """An opaque token for the start of `pid`, or None if gone or a zombie."""
     if pid <= 0:
         return None
+    if _reader is not None:
+        return _reader(pid)
     if _LINUX:
         try:
             with open(f"/proc/{pid}/stat", "rb") as f:
@@ -28,15 +41,9 @@ def start_time(pid: int) -> str | None:
         if fields[0] in (b"Z", b"X") or int(fields[6]) & _PF_EXITING:
             return None
         return fields[19].decode()
-    import psutil
+    from pyocijail.backends.freebsd.procinfo import start_time as kinfo_start
 
-    try:
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return None
-        return repr(proc.create_time())
-    except psutil.Error:
-        return None
+    return kinfo_start(pid)
 
 
 def alive(pid: int, token: str | None) -> bool:

@@ -410,9 +410,73 @@ class FakeLibc:
 
         return self._call(run)
 
+    def sysctl(self, name: Any, namelen: Any, oldp: Any, oldlenp: Any, newp: Any,
+               newlen: Any) -> int:
+        """sysctl(3) by MIB. Known: {CTL_KERN, KERN_PROC, KERN_PROC_PID, pid}
+        (kern_proc.c sysctl_kern_proc: EINVAL unless exactly one name after
+        KERN_PROC_PID; `pget` ESRCH for no such pid, zombies found; one struct
+        kinfo_proc copied out, ENOMEM into a shorter buffer). The simulated
+        host's processes are this Linux host's: ki_pid, ki_start and ki_stat
+        come from /proc/<pid>/stat (a process in exit or a zombie is SZOMB)."""
+        def run() -> int:
+            from pyocijail.backends.freebsd import procinfo
+
+            count = _int(namelen)
+            at = _address(name)
+            if at is None:
+                raise _Fail(errno.EFAULT)
+            mib = list((ctypes.c_int * count).from_address(at))
+            if mib[:3] != [procinfo.CTL_KERN, procinfo.KERN_PROC, procinfo.KERN_PROC_PID]:
+                raise _Fail(errno.ENOENT)
+            if count != 4:
+                raise _Fail(errno.EINVAL)
+            if newp is not None or _int(newlen):
+                raise _Fail(errno.EPERM)
+            data = _kinfo_proc(mib[3])
+            size_at = _address(oldlenp)
+            if size_at is None:
+                raise _Fail(errno.EFAULT)
+            size = ctypes.c_size_t.from_address(size_at)
+            old = _address(oldp)
+            if old is not None:
+                if size.value < len(data):
+                    raise _Fail(errno.ENOMEM)
+                ctypes.memmove(old, data, len(data))
+            size.value = len(data)
+            return 0
+
+        return self._call(run)
+
     def kldload(self, file: Any) -> int:
         """kern_linker.c kern_kldload: a file id, EEXIST when loaded, ENOENT when absent."""
         return self._call(lambda: self.sim.kldload(_cstring(file).decode()))
+
+
+KINFO_PROC_SIZE = 1088  # sys/sys/user.h, amd64 and arm64
+
+
+def _kinfo_proc(pid: int) -> bytes:
+    from pyocijail.backends.freebsd import procinfo
+
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        raise _Fail(errno.ESRCH) from None
+    fields = stat[stat.rfind(b")") + 2:].split()
+    with open("/proc/stat", "rb") as f:
+        btime = next(int(line.split()[1]) for line in f if line.startswith(b"btime "))
+    hz = os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[19])
+    buf = ctypes.create_string_buffer(KINFO_PROC_SIZE)
+    info = procinfo.KinfoProcHead.from_buffer(buf)
+    info.ki_structsize = KINFO_PROC_SIZE
+    info.ki_pid = pid
+    info.ki_start.tv_sec = btime + ticks // hz
+    info.ki_start.tv_usec = (ticks % hz) * 1000000 // hz
+    exiting = fields[0] in (b"Z", b"X") or int(fields[6]) & 0x4  # PF_EXITING
+    info.ki_stat = bytes([procinfo.SZOMB if exiting else 2])  # SRUN
+    return buf.raw
 
 
 def _fill(info: Mounted, address: int | None) -> int:

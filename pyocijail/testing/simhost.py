@@ -42,6 +42,16 @@ def backend_factory(sim_path: str) -> Any:
     return make
 
 
+def use_simulated_liveness(sim_path: str) -> None:
+    """Liveness as on FreeBSD (`procinfo`: sysctl kern.proc.pid through the fake
+    libc), not the Linux /proc reader this host would choose."""
+    from pyocijail.backends.freebsd import procinfo
+    from pyocijail.state import liveness
+
+    libc = FakeLibc(SimulatedKernel(sim_path))
+    liveness.use(lambda pid: procinfo.start_time(pid, libc))
+
+
 def argv(sim_path: str, python: str = sys.executable) -> list[str]:
     """The command that runs pyocijail on SIM (append pyocijail's arguments)."""
     return [python, "-m", "pyocijail.testing.simhost", sim_path]
@@ -54,6 +64,7 @@ def main() -> int:
         sys.stderr.write("usage: python -m pyocijail.testing.simhost SIM [pyocijail args]\n")
         return 2
     sim_path = sys.argv.pop(1)
+    use_simulated_liveness(sim_path)
     return cli_main(backend=backend_factory(sim_path))
 
 

@@ -219,3 +219,163 @@ def test_invalid_config_still_gets_jsonschemas_message(tmp_path):
 def test_baseline_is_what_python_loads_anyway(tmp_path):
     """The budget is about pyocijail: a bare interpreter loads none of HEAVY."""
     assert HEAVY & _baseline(tmp_path) == set()
+
+
+#: The FreeBSD backend's hot commands read liveness with one sysctl (kern.proc.pid)
+#: through ctypes (`backends/freebsd/procinfo.py`), where Linux reads /proc: ctypes,
+#: and the `os` that ctypes/__init__.py itself imports, are the only heavy modules
+#: allowed beyond the Linux budget. Never psutil, subprocess (tools run through
+#: posix_spawn), typing, re, enum, shutil, socket, `__future__`.
+FREEBSD_ALLOWED = {"ctypes", "os", "posixpath", "_collections_abc"}
+#: Every stdlib module those commands may load beyond a bare interpreter: ctypes'
+#: own imports, `select` (run_tool's pipes), and what the Linux commands load.
+FREEBSD_STDLIB = {"ctypes", "_ctypes", "ctypes._endian", "struct", "_struct", "os", "os.path",
+                  "posixpath", "genericpath", "stat", "_stat", "_collections_abc", "types",
+                  "select", "_json", "atexit", "errno", "fcntl", "_socket", "time"}
+
+#: Runs `pyocijail.testing.simhost SIM ARGS` and writes the modules the *product*
+#: loaded: the simulated host's fakes (`pyocijail.testing.*`) import what they like,
+#: and may import it first, so a plain sys.modules diff would hide what the product
+#: needs. Every import statement's (importer -> module) is recorded, and the modules
+#: reachable from the product's entry points are listed: pyocijail.cli; the FreeBSD
+#: backend and LibcKernel when the command built a backend (as select_backend does on
+#: FreeBSD); `procinfo` when liveness was asked (on FreeBSD it reads it there).
+_FREEBSD_WRAPPER = """
+import builtins, sys
+base = set(sys.modules)
+sys.path[:0] = {paths!r}
+out = {out!r}
+edges = {{}}
+_orig = builtins.__import__
+
+def _hook(name, globals=None, locals=None, fromlist=(), level=0):
+    mod = _orig(name, globals, locals, fromlist, level)
+    g = globals if globals is not None else sys._getframe(1).f_globals
+    full = name
+    if level:
+        pkg = g.get("__package__") or ""
+        base_pkg = pkg.rsplit(".", level - 1)[0] if level > 1 else pkg
+        full = base_pkg + "." + name if name else base_pkg
+    got = edges.setdefault(g.get("__name__", "?"), set())
+    parts = full.split(".")
+    for i in range(1, len(parts) + 1):
+        got.add(".".join(parts[:i]))
+    for item in fromlist or ():
+        if full + "." + item in sys.modules:
+            got.add(full + "." + item)
+    return mod
+
+builtins.__import__ = _hook
+
+def closure(roots):
+    seen, todo = set(), list(roots)
+    while todo:
+        m = todo.pop()
+        if m in seen or m.startswith("pyocijail.testing"):
+            continue
+        seen.add(m)
+        todo.extend(edges.get(m, ()))
+    return seen
+
+from pyocijail.testing import simhost
+made = []
+_factory = simhost.backend_factory
+
+def factory(path):
+    make = _factory(path)
+    def built(*args):
+        made.append(True)
+        return make(*args)
+    return built
+
+simhost.backend_factory = factory
+sys.argv[0:1] = ["simhost"]
+try:
+    code = simhost.main()
+finally:
+    roots = ["pyocijail.cli"]
+    if made:
+        roots += ["pyocijail.backends.freebsd.backend", "pyocijail.backends.freebsd.libc"]
+    if "pyocijail.state.liveness" in closure(roots):
+        roots.append("pyocijail.backends.freebsd.procinfo")
+    with open(out, "w") as f:
+        f.write("\\n".join(sorted(closure(roots) - base)))
+sys.exit(code)
+"""
+
+
+def _freebsd_modules(tmp_path, sim: str, root: str, *args: str) -> set[str]:
+    out = tmp_path / "modules.txt"
+    code = _FREEBSD_WRAPPER.format(paths=_paths(), out=str(out))
+    with open(tmp_path / "stdout", "wb") as so, open(tmp_path / "stderr", "wb") as se:
+        proc = subprocess.run([sys.executable, "-I", "-S", "-c", code, sim, "--root", root, *args],
+                              stdin=subprocess.DEVNULL, stdout=so, stderr=se, timeout=60,
+                              check=False)
+    assert proc.returncode == 0, (args, (tmp_path / "stderr").read_text())
+    return set(out.read_text().split())
+
+
+@pytest.mark.skipif(not busybox_available(), reason="needs busybox-static for the rootfs")
+def test_freebsd_hot_commands_are_light(tmp_path):
+    """state/start/kill/kill --all/delete (--force of a running one, and of a stopped
+    one) with the FreeBSD backend on a simulated host: no heavy module beyond
+    FREEBSD_ALLOWED, no stdlib module beyond FREEBSD_STDLIB (psutil, subprocess: no)."""
+    import shutil as _shutil
+
+    from pyocijail.testing import simhost
+    from pyocijail.testing.bundles import BUSYBOX
+    from pyocijail.testing.simkernel import SimulatedKernel
+
+    rootfs = tmp_path / "bundle/rootfs"
+    for d in ("bin", "dev", "tmp"):
+        (rootfs / d).mkdir(parents=True)
+    _shutil.copy(BUSYBOX, rootfs / "bin/busybox")
+    os.symlink("busybox", rootfs / "bin/sleep")
+    (tmp_path / "bundle/config.json").write_text(json.dumps({
+        "ociVersion": "1.3.0", "root": {"path": "rootfs"},
+        "process": {"args": ["/bin/sleep", "30"], "cwd": "/", "env": ["PATH=/bin"],
+                    "user": {"uid": 0, "gid": 0}},
+        "mounts": [{"destination": "/dev", "type": "devfs", "source": "devfs",
+                    "options": ["ruleset=4"]},
+                   {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}],
+        "annotations": {"org.freebsd.jail.vnet": "new"}}))
+    sim = SimulatedKernel.configure(str(tmp_path / "sim.json"), racct=True).path
+    root = str(tmp_path / "run")
+
+    def plain(*args: str) -> None:
+        # not pipes: the container inherits create's stdio and would hold them open
+        subprocess.run([*simhost.argv(sim), "--root", root, *args], check=True,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=60)
+
+    seen: dict[str, set[str]] = {}
+    try:
+        for cid in ("c1", "c2"):
+            plain("create", "--bundle", str(tmp_path / "bundle"), cid)
+        # 28 is SIGWINCH on both platforms: ignored by default, so c1 keeps running
+        steps = [("state", "c1"), ("start", "c1"), ("state", "c1"), ("kill", "c1", "28"),
+                 ("kill", "--all", "c1", "28"), ("delete", "--force", "c1"),
+                 ("kill", "c2", "KILL")]
+        for args in steps:
+            seen[" ".join(args)] = _freebsd_modules(tmp_path, sim, root, *args)
+        deadline = time.monotonic() + 10
+        while True:
+            _freebsd_modules(tmp_path, sim, root, "state", "c2")
+            if json.loads((tmp_path / "stdout").read_text())["status"] == "stopped" \
+                    or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        seen["delete c2"] = _freebsd_modules(tmp_path, sim, root, "delete", "c2")
+    finally:
+        for cid in ("c1", "c2"):
+            subprocess.run([*simhost.argv(sim), "--root", root, "delete", "--force", cid],
+                           check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert "pyocijail.backends.freebsd.teardown" in seen["delete c2"]  # (it did tear down)
+    assert "pyocijail.backends.freebsd.procinfo" in seen["state c1"]
+    assert "pyocijail.backends.freebsd.libc" in seen["kill --all c1 28"]  # (ps, jail_get)
+    heavy = {k: sorted((v & HEAVY) - FREEBSD_ALLOWED) for k, v in seen.items()}
+    assert {k: v for k, v in heavy.items() if v} == {}
+    baseline = _baseline(tmp_path)
+    extra = {k: sorted(m for m in v - baseline - FREEBSD_STDLIB if not m.startswith("pyocijail"))
+             for k, v in seen.items()}
+    assert {k: v for k, v in extra.items() if v} == {}

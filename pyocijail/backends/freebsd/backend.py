@@ -7,16 +7,8 @@ create that died at any point. Processes join with jail_attach(2), which
 chroots and switches vnet, SysV and UTS state in one call.
 """
 
-from __future__ import annotations
-
-import contextlib
 import errno
-import os
-import shutil
-import signal
 
-from pyocijail.backends.freebsd.devfsrules import hides_everything_first
-from pyocijail.backends.freebsd.fsids import mount_checked
 from pyocijail.backends.freebsd.kernel import (
     P_PID,
     PROC_TRACE_CTL,
@@ -25,13 +17,8 @@ from pyocijail.backends.freebsd.kernel import (
     JailKernel,
     mount_flags,
 )
-from pyocijail.backends.freebsd.mounts import MountOp, recognised_options
-from pyocijail.backends.freebsd.plan import JailPlan, build_plan
-from pyocijail.backends.freebsd.resources import cpu_list, rctl_rules
 from pyocijail.errors import ConfigError, KernelError
 from pyocijail.failpoints import failpoint
-from pyocijail.rootpath import open_parent_beneath
-from pyocijail.spec.model import Process, Resources, Spec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,32 +32,34 @@ if TYPE_CHECKING:
 class FreeBSDBackend:
     name = "freebsd"
 
-    def __init__(self, kernel: JailKernel | None, log: LogSink) -> None:
+    def __init__(self, kernel: "JailKernel | None", log: "LogSink") -> None:
         if kernel is not None and getattr(log, "debugging", False):
             kernel = TracingKernel(kernel, log)  # type: ignore[assignment]
         self._kernel, self.log = kernel, log
         self._jid: int | None = None
 
     @property
-    def kernel(self) -> JailKernel:
+    def kernel(self) -> "JailKernel":
         if self._kernel is None:
             raise KernelError("jail", errno.ENOSYS,
                               detail="no FreeBSD kernel here: this backend can only plan")
         return self._kernel
 
     # --- pure -------------------------------------------------------------------
-    def plan(self, container_id: str, spec: Spec, bundle: str, state_dir: str) -> JailPlan:
+    def plan(self, container_id: str, spec: "Spec", bundle: str, state_dir: str) -> "JailPlan":
+        from pyocijail.backends.freebsd.plan import build_plan
         plan = build_plan(container_id, spec, bundle, state_dir)
         for warning in plan.warnings:
             self.log.warn(warning)
         return plan
 
-    def features(self) -> dict[str, Any]:
+    def features(self) -> "dict[str, Any]":
+        from pyocijail.backends.freebsd.mounts import recognised_options
         return {"mountOptions": recognised_options(),
                 "potentiallyUnsafeConfigAnnotations": ["org.freebsd."]}
 
     # --- create, in the runtime process -------------------------------------------
-    def recorded(self, plan: JailPlan) -> dict[str, Any]:
+    def recorded(self, plan: "JailPlan") -> "dict[str, Any]":
         """What create writes into the state before `prepare` journals anything:
         this container's own paths and names, which teardown holds every journal
         entry to (a planted or edited journal names nothing outside them)."""
@@ -83,7 +72,8 @@ class FreeBSDBackend:
             if plan.jail.alias_interface else [],
         }}
 
-    def prepare(self, plan: JailPlan, undo: UndoLog) -> dict[str, Any]:
+    def prepare(self, plan: "JailPlan", undo: "UndoLog") -> "dict[str, Any]":
+        import os
         k = self.kernel
         self._check_devfs_rulesets(plan)  # first: a refusal leaves nothing to undo
         if plan.rctl and not k.racct_enabled():
@@ -155,7 +145,7 @@ class FreeBSDBackend:
         return {"jid": jid, "jail": plan.name,
                 "annotations": {"org.freebsd.jail.jid": str(jid)}, **self.recorded(plan)}
 
-    def _check_devfs_rulesets(self, plan: JailPlan) -> None:
+    def _check_devfs_rulesets(self, plan: "JailPlan") -> None:
         """Refuse a devfs mount whose ruleset (other than 0) does not hide every host
         device before it unhides some.
 
@@ -166,6 +156,7 @@ class FreeBSDBackend:
         A ruleset with rules can hide nothing too (stock 2 and 3 only unhide): what
         counts is in `devfsrules`, which reads included rulesets the same way.
         """
+        from pyocijail.backends.freebsd.devfsrules import hides_everything_first
         checks = [(f"mount {m.destination}", n) for m, n in plan.devfs_ruleset_checks()]
         jailed = plan.jail.params.get("devfs_ruleset")
         if jailed and jailed not in {n for _, n in checks}:
@@ -212,8 +203,8 @@ class FreeBSDBackend:
                     "ruleset 4 devfsrules_jail does) or write ruleset=0 to ask for every "
                     "host device")
 
-    def _within_parent(self, params: dict[str, Any], soft: tuple[str, ...],
-                       parent: dict[str, Any]) -> dict[str, Any]:
+    def _within_parent(self, params: "dict[str, Any]", soft: tuple[str, ...],
+                       parent: "dict[str, Any]") -> "dict[str, Any]":
         """Weaken defaulted settings to what the parent jail permits.
 
         A child cannot have an allow.* its parent lacks (EPERM), a lower
@@ -235,17 +226,19 @@ class FreeBSDBackend:
                 out[key] = "disable"
         return out
 
-    def _mount_step(self, plan: JailPlan, index: int, undo: UndoLog) -> None:
+    def _mount_step(self, plan: "JailPlan", index: int, undo: "UndoLog") -> None:
         for point in plan.mountpoints:
             if point.mount == index:
                 self._make_point(plan, point.path, point.kind, undo)
         self._mount(plan, index, plan.mounts[index], undo)
         failpoint("create.freebsd.after-mount")
 
-    def _make_point(self, plan: JailPlan, path: str, kind: str, undo: UndoLog) -> None:
+    def _make_point(self, plan: "JailPlan", path: str, kind: str, undo: "UndoLog") -> None:
         """Create a missing mount point without following links the image may have
         planted since plan resolved it: from a trusted anchor (the jail's root, its
         parent for the read-only alias, a nullfs source), component by component."""
+        from pyocijail.rootpath import open_parent_beneath
+        import os
         real = self.kernel.host_path(path)
         if os.path.lexists(real):
             return  # made by someone else (or by an earlier, interrupted create)
@@ -264,7 +257,10 @@ class FreeBSDBackend:
         except OSError as err:
             raise KernelError("mkdir" if kind == "dir" else "create", err.errno, path) from None
 
-    def _mount(self, plan: JailPlan, index: int, op: MountOp, undo: UndoLog) -> None:
+    def _mount(self, plan: "JailPlan", index: int, op: "MountOp", undo: "UndoLog") -> None:
+        from pyocijail.backends.freebsd.fsids import mount_checked
+        import os
+        import shutil
         k = self.kernel
         scratch = None
         if op.tmpcopyup:
@@ -298,23 +294,23 @@ class FreeBSDBackend:
             _copy_tree(scratch, k.host_path(op.target))
             shutil.rmtree(scratch)
 
-    def fork(self, plan: JailPlan, child: Callable[[], None]) -> int:
+    def fork(self, plan: "JailPlan", child: "Callable[[], None]") -> int:
         """A plain fork: no pid namespace; init joins the jail itself in `enter`."""
         from pyocijail.process.spawn import fork_child
 
         return fork_child(child)
 
-    def adopt(self, plan: JailPlan, pid: int, undo: UndoLog) -> None:
+    def adopt(self, plan: "JailPlan", pid: int, undo: "UndoLog") -> None:
         """Nothing to do: jail membership comes from jail_attach in init."""
 
     # --- init process --------------------------------------------------------------
-    def isolate(self, plan: JailPlan, undo: UndoLog) -> None:
+    def isolate(self, plan: "JailPlan", undo: "UndoLog") -> None:
         """Nothing to do: the jail and mounts were made from the host by prepare."""
 
-    def enter_hook(self, plan: JailPlan) -> None:
+    def enter_hook(self, plan: "JailPlan") -> None:
         self.enter(plan)
 
-    def enter(self, plan: JailPlan) -> None:
+    def enter(self, plan: "JailPlan") -> None:
         jid = self._jid if self._jid is not None else self.kernel.jail_get(plan.name)["jid"]
         self._attach(jid)
 
@@ -327,10 +323,12 @@ class FreeBSDBackend:
         attach rather than just after it (as issue 15 worded it), leaving no
         moment in the jail with tracing on; P2_NOTRACE survives jail_attach and
         is cleared by execve (procctl(2) PROC_TRACE_CTL_DISABLE)."""
+        import os
         self.kernel.procctl(P_PID, os.getpid(), PROC_TRACE_CTL, PROC_TRACE_CTL_DISABLE)
         self.kernel.jail_attach(jid)
 
-    def become(self, process: Process) -> None:
+    def become(self, process: "Process") -> None:
+        import os
         user = process.user
         # FreeBSD < 15 takes groups[0] as the effective gid: put gid first, so
         # the supplementary set is right on both old and new semantics.
@@ -339,7 +337,7 @@ class FreeBSDBackend:
         os.setgid(user.gid)
         os.setuid(user.uid)
 
-    def before_exec(self, process: Process) -> None:
+    def before_exec(self, process: "Process") -> None:
         """Nothing: FreeBSD has no seccomp; capabilities do not apply to jails."""
 
     def exec_fds(self) -> tuple[int, ...]:
@@ -350,10 +348,11 @@ class FreeBSDBackend:
         and fdescfs have no magic links (`/proc/curproc/file` is a path resolved
         inside the jail), so a `#!/proc/curproc/file` script cannot reach the
         host interpreter (CVE-2019-5736 does not apply)."""
+        import os
         os.execve(path, args, env)
 
     # --- a running container ----------------------------------------------------------
-    def _jid_of(self, state: dict[str, Any]) -> int | None:
+    def _jid_of(self, state: "dict[str, Any]") -> int | None:
         """The recorded jid, if a jail of the recorded name still has it."""
         jid, name = state.get("jid"), state.get("jail")
         if jid is None or name is None:
@@ -366,37 +365,41 @@ class FreeBSDBackend:
             raise
         return int(jid) if info["jid"] == jid else None
 
-    def fork_joined(self, state: dict[str, Any], pid: int, child: Callable[[], None]) -> int:
+    def fork_joined(self, state: "dict[str, Any]", pid: int, child: "Callable[[], None]") -> int:
         from pyocijail.process.spawn import fork_child
 
         return fork_child(child)
 
-    def join(self, state: dict[str, Any], pid: int) -> None:
+    def join(self, state: "dict[str, Any]", pid: int) -> None:
         jid = self._jid_of(state)
         if jid is None:
             raise KernelError("jail_attach", errno.ENOENT, state.get("jail"),
                               detail="the container's jail is gone")
         self._attach(jid)
 
-    def processes(self, state: dict[str, Any], pid: int) -> Iterator[int]:
+    def processes(self, state: "dict[str, Any]", pid: int) -> "Iterator[int]":
         """Every process in the jail and its child jails (a pod's members too)."""
         jid = self._jid_of(state)
         return iter(self.kernel.jail_pids(jid) if jid is not None else [])
 
-    def freeze(self, state: dict[str, Any], pid: int, frozen: bool) -> None:
+    def freeze(self, state: "dict[str, Any]", pid: int, frozen: bool) -> None:
         """SIGSTOP (or SIGCONT) every process in the jail and its child jails.
 
         FreeBSD has no freezer; stopping each member is what `pause` can do.
         The core records the paused status."""
+        import signal
         self._signal_all(state, pid, signal.SIGSTOP if frozen else signal.SIGCONT)
 
-    def _signal_all(self, state: dict[str, Any], pid: int, sig: int) -> None:
+    def _signal_all(self, state: "dict[str, Any]", pid: int, sig: int) -> None:
+        import contextlib
         for member in self.processes(state, pid):
             with contextlib.suppress(KernelError):  # ESRCH: raced with exit
                 self.kernel.kill(member, sig)
 
-    def update(self, state: dict[str, Any], resources: Resources) -> None:
+    def update(self, state: "dict[str, Any]", resources: "Resources") -> None:
         """Replace the jail's rctl rules and cpuset (`update --resources`)."""
+        import contextlib
+        from pyocijail.backends.freebsd.resources import cpu_list, rctl_rules
         jid, name = self._jid_of(state), state.get("jail")
         if jid is None or name is None:
             raise KernelError("update", errno.ESRCH, name, detail="the container's jail is gone")
@@ -410,13 +413,14 @@ class FreeBSDBackend:
         if cpus:
             self.kernel.cpuset(jid, cpus)
 
-    def destroy(self, state: dict[str, Any], undo: UndoLog) -> None:
+    def destroy(self, state: "dict[str, Any]", undo: "UndoLog") -> None:
         from pyocijail.backends.freebsd.teardown import destroy
 
         destroy(self.kernel, self.log, state, undo)
 
 
 def _links(path: str) -> int:
+    import os
     try:
         return os.lstat(path).st_nlink
     except OSError:
@@ -425,6 +429,9 @@ def _links(path: str) -> int:
 
 def _copy_tree(src: str, dst: str) -> None:
     """Copy a directory's contents with modes, times and owners (we run as root)."""
+    import contextlib
+    import os
+    import shutil
     shutil.copytree(src, dst, symlinks=True, dirs_exist_ok=True)
     with contextlib.suppress(OSError):
         for top, dirs, files in os.walk(src):
@@ -438,15 +445,15 @@ class TracingKernel:
     """`--log-level debug`: every kernel call (jail parameters, mounts, devfs
     rules, rctl, signals) is written to the log before it is made."""
 
-    def __init__(self, kernel: JailKernel, log: LogSink) -> None:
+    def __init__(self, kernel: "JailKernel", log: "LogSink") -> None:
         self._kernel, self._log = kernel, log
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> "Any":
         attr = getattr(self._kernel, name)
         if not callable(attr):
             return attr
 
-        def traced(*args: Any, **kwargs: Any) -> Any:
+        def traced(*args: "Any", **kwargs: "Any") -> "Any":
             shown = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
             self._log.debug(f"freebsd: {name}({', '.join(shown)})")
             return attr(*args, **kwargs)
@@ -454,9 +461,10 @@ class TracingKernel:
         return traced
 
 
-def _anchor(real: str, plan: JailPlan) -> str:
+def _anchor(real: str, plan: "JailPlan") -> str:
     """The deepest trusted directory above `real`: the jail's root (or the directory
     holding the read-only alias) or a nullfs source, all chosen by the config's author."""
+    import os
     candidates = {plan.path, os.path.dirname(plan.path)}
     candidates |= {op.source for op in plan.mounts if op.fstype == "nullfs" and not op.file}
     below = [a for a in candidates if real.startswith(a.rstrip("/") + "/")]

@@ -11,8 +11,6 @@ unmounts with MNT_BYFSID (kern_unmount), never by path: two pods sharing
 podman's infra rootfs stack mounts on the same paths, and a path can be swapped.
 """
 
-from __future__ import annotations
-
 import errno
 
 from pyocijail.backends.freebsd.kernel import MNT_BYFSID, MNT_FORCE, JailKernel, fsid_path
@@ -27,8 +25,8 @@ if TYPE_CHECKING:
     from pyocijail.log import LogSink
 
 
-def mount_checked(k: JailKernel, fstype: str, source: str, target: str, flags: int,
-                  data: dict[str, str | None], undo: UndoLog) -> None:
+def mount_checked(k: "JailKernel", fstype: str, source: str, target: str, flags: int,
+                  data: dict[str, str | None], undo: "UndoLog") -> None:
     """nmount, then journal the new mount's fsid and refuse it if it is not on
     `target`. The caller journalled {"op": "mount"} before."""
     before = {m.fsid for m in k.getfsstat()}
@@ -55,7 +53,7 @@ def mount_checked(k: JailKernel, fstype: str, source: str, target: str, flags: i
         "in since plan?): unmounted"))
 
 
-def unmount_fsid(k: JailKernel, fsid: tuple[int, int] | list[int]) -> None:
+def unmount_fsid(k: "JailKernel", fsid: tuple[int, int] | list[int]) -> None:
     """unmount(2) MNT_BYFSID, forced if busy (jail_remove's processes are gone by
     then, but their last references can linger); gone already is fine."""
     try:
@@ -72,8 +70,8 @@ def unmount_fsid(k: JailKernel, fsid: tuple[int, int] | list[int]) -> None:
                 raise
 
 
-def unmount_recorded(k: JailKernel, log: LogSink, target: str, fsid: list[int] | None,
-                     listed: dict[tuple[int, int], Mounted]) -> None:
+def unmount_recorded(k: "JailKernel", log: "LogSink", target: str, fsid: list[int] | None,
+                     listed: "dict[tuple[int, int], Mounted]") -> None:
     """Undo one journalled mount: by its fsid, if that file system is still the one
     mounted on `target` (fsids are only unique among mounted file systems)."""
     key = (int(fsid[0]), int(fsid[1])) if fsid else None
@@ -86,8 +84,8 @@ def unmount_recorded(k: JailKernel, log: LogSink, target: str, fsid: list[int] |
     unmount_fsid(k, key)
 
 
-def sweep_jail_mounts(k: JailKernel, root: str, ours: set[tuple[int, int]],
-                      our_targets: set[str], listed: list[Mounted]) -> None:
+def sweep_jail_mounts(k: "JailKernel", root: str, ours: set[tuple[int, int]],
+                      our_targets: set[str], listed: "list[Mounted]") -> None:
     """Unmount what the jail's root mounted inside the jail (F10): jail_remove
     leaves those mounted (kern_jail.c prison_deref unmounts nothing). Anything
     below the root that is not ours, deepest and newest first, except mounts on a
@@ -99,7 +97,7 @@ def sweep_jail_mounts(k: JailKernel, root: str, ours: set[tuple[int, int]],
         unmount_fsid(k, m.fsid)
 
 
-def recorded_fsids(entries: list[dict[str, Any]]) -> dict[int, list[int] | None]:
+def recorded_fsids(entries: "list[dict[str, Any]]") -> dict[int, list[int] | None]:
     """Index of each journalled mount -> the fsid recorded right after it. A mount
     with no record (a journal from before fsids, or a create killed between
     nmount and the record) is absent: the caller unmounts that one by path."""

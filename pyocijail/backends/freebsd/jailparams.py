@@ -8,10 +8,7 @@ values: `bool` for booleans, `int` for C ints, `str` for strings and for the
 strings for `ip4.addr`/`ip6.addr`. `libc.py` turns them into iovecs.
 """
 
-from __future__ import annotations
-
 import errno
-import ipaddress
 
 from pyocijail import values
 
@@ -41,13 +38,13 @@ class JailParam:
     note: str = ""
 
 
-def _p(name: str, type_: str, note: str, **kw: Any) -> JailParam:
+def _p(name: str, type_: str, note: str, **kw: "Any") -> "JailParam":
     return JailParam(name=name, type=type_, note=note, **kw)
 
 
 _SYS3 = ("disable", "new", "inherit")
 
-PARAMS: tuple[JailParam, ...] = (
+PARAMS: "tuple[JailParam, ...]" = (
     _p("jid", "int", "jail(8): the jail identifier; negative is EINVAL", min=0),
     _p("name", "string", "jail(8): hierarchical with '.'; > MAXHOSTNAMELEN is ENAMETOOLONG",
        maxlen=MAXHOSTNAMELEN),
@@ -107,7 +104,7 @@ MOUNT_FS = ("devfs", "fdescfs", "fusefs", "linprocfs", "linsysfs", "nullfs", "pr
 #: parent lacks. Every other one is EPERM.
 ALLOW_DIFFERENCES = ("allow.unprivileged_proc_debug", "allow.unprivileged_parent_tampering")
 
-TABLE: dict[str, JailParam] = {p.name: p for p in PARAMS}
+TABLE: "dict[str, JailParam]" = {p.name: p for p in PARAMS}
 for _a in ALLOW:
     TABLE[f"allow.{_a}"] = _p(f"allow.{_a}", "bool", "jail(8): allow.* permission")
 for _fs in MOUNT_FS:
@@ -115,7 +112,7 @@ for _fs in MOUNT_FS:
                                      "jail(8): needs allow.mount and enforce_statfs < 2")
 
 
-def check(name: str, value: Any) -> tuple[int, str] | None:
+def check(name: str, value: "Any") -> tuple[int, str] | None:
     """(errno, why) when jail_set(2) would reject `name=value`, else None."""
     param = TABLE.get(name)
     if param is None or param.readonly:
@@ -153,11 +150,13 @@ def check(name: str, value: Any) -> tuple[int, str] | None:
 MAX_AF_IPS = 255
 
 
-def _check_addresses(name: str, kind: str, value: Any) -> tuple[int, str] | None:
+def _check_addresses(name: str, kind: str, value: "Any") -> tuple[int, str] | None:
     if not isinstance(value, (list, tuple)):
         return errno.EINVAL, f"{name}: expected a list of addresses"
     if len(value) > MAX_AF_IPS:
         return errno.EINVAL, f"{name}: more than {MAX_AF_IPS} addresses (jail_max_af_ips)"
+    import ipaddress  # only to check addresses (create), not on delete
+
     cls = ipaddress.IPv4Address if kind == "ip4" else ipaddress.IPv6Address
     seen = set()
     for text in value:

@@ -7,9 +7,11 @@ the operation, the errno FreeBSD returns, and the path. Values of jail
 parameters are typed as in `jailparams` (bool, int, str, address lists).
 """
 
-from __future__ import annotations
-
-from typing import Any, NamedTuple, Protocol
+TYPE_CHECKING = False  # not `from typing import`: delete and kill --all load this module
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+else:
+    Protocol = object  # JailKernel is an interface for the type checker only
 
 # sys/mount.h flags, by the names mount(8) uses for them.
 MNT_FLAGS = {
@@ -41,14 +43,27 @@ PROC_TRACE_CTL, PROC_TRACE_CTL_DISABLE = 7, 2
 SYSV_PARAMS = ("sysvmsg", "sysvsem", "sysvshm")
 
 
-class Mounted(NamedTuple):
+class Mounted(tuple):
     """One mounted file system as statfs(2)/getfsstat(2) describe it (struct statfs:
-    f_fsid, f_fstypename, f_mntfromname, f_mntonname, the global path)."""
+    f_fsid, f_fstypename, f_mntfromname, f_mntonname, the global path).
 
-    fsid: tuple[int, int]
-    fstype: str
-    source: str
-    target: str
+    A tuple (fsid, fstype, source, target), not a `typing.NamedTuple`: `typing`
+    costs more than a delete may spend (tests/unit/test_import_budget.py)."""
+
+    __slots__ = ()
+
+    def __new__(cls, fsid: "tuple[int, int]", fstype: str, source: str,
+                target: str) -> "Mounted":
+        return tuple.__new__(cls, (fsid, fstype, source, target))
+
+    fsid = property(lambda self: self[0], doc="f_fsid")
+    fstype = property(lambda self: self[1], doc="f_fstypename")
+    source = property(lambda self: self[2], doc="f_mntfromname")
+    target = property(lambda self: self[3], doc="f_mntonname")
+
+    def __repr__(self) -> str:
+        return (f"Mounted(fsid={self[0]!r}, fstype={self[1]!r}, source={self[2]!r}, "
+                f"target={self[3]!r})")
 
 
 def fsid_path(fsid: tuple[int, int] | list[int]) -> str:
@@ -65,10 +80,10 @@ def mount_flags(names: tuple[str, ...] | list[str]) -> int:
 
 class JailKernel(Protocol):
     # --- jails ------------------------------------------------------------------
-    def jail_set(self, params: dict[str, Any], *, create: bool) -> int:
+    def jail_set(self, params: "dict[str, Any]", *, create: bool) -> int:
         """jail_set(2) with JAIL_CREATE or JAIL_UPDATE (by `name`); returns the jid."""
 
-    def jail_get(self, name: str) -> dict[str, Any]:
+    def jail_get(self, name: str) -> "dict[str, Any]":
         """jail_get(2) by name: jid, path, parent, children.max/cur, enforce_statfs,
         allow.*, sysvmsg/sysvsem/sysvshm (as disable/new/inherit), ...;
         KernelError ENOENT when no such (live) jail."""
@@ -96,10 +111,10 @@ class JailKernel(Protocol):
         `target` is `fsid_path(fsid)`: ENOENT when no such file system, EINVAL
         when the string does not scan."""
 
-    def statfs(self, path: str) -> Mounted:
+    def statfs(self, path: str) -> "Mounted":
         """statfs(2): the file system `path` is on (links followed, as nmount does)."""
 
-    def getfsstat(self) -> list[Mounted]:
+    def getfsstat(self) -> "list[Mounted]":
         """getfsstat(2) with MNT_NOWAIT: every mounted file system, in mount order."""
 
     def devfs_rule_apply(self, mountpoint: str, rule: str) -> None:

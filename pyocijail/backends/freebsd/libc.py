@@ -9,15 +9,10 @@ are unit-tested. Tools are run by absolute path with an empty environment:
 podman runs `delete` with no PATH at all.
 """
 
-from __future__ import annotations
-
-import contextlib
 import ctypes
 import errno
-import os
-import socket
+import posix  # not os (~2 ms): delete and kill --all load this module
 import struct
-import subprocess
 
 from pyocijail.backends.freebsd import jailparams
 from pyocijail.backends.freebsd.kernel import MNT_FLAGS, SYSV_PARAMS, Mounted
@@ -70,7 +65,7 @@ class Statfs(ctypes.Structure):
         ("f_mntonname", ctypes.c_char * MNAMELEN),
     ]
 
-    def mounted(self) -> Mounted:
+    def mounted(self) -> "Mounted":
         return Mounted(fsid=(int(self.f_fsid[0]), int(self.f_fsid[1])),
                        fstype=self.f_fstypename.decode(errors="surrogateescape"),
                        source=self.f_mntfromname.decode(errors="surrogateescape"),
@@ -81,8 +76,9 @@ class Statfs(ctypes.Structure):
 Slot = bytes | int | None
 
 
-def encode_param(name: str, value: Any) -> tuple[bytes, bytes | None]:
+def encode_param(name: str, value: "Any") -> tuple[bytes, bytes | None]:
     """One jail parameter as (name, value) bytes for jail_set(2)."""
+    import socket
     param = jailparams.TABLE.get(name)
     if param is None:
         raise KernelError("jail_set", errno.EINVAL, name, detail=f"unknown parameter: {name}")
@@ -108,7 +104,7 @@ def encode_param(name: str, value: Any) -> tuple[bytes, bytes | None]:
     raise AssertionError(kind)
 
 
-def build_iovec(pairs: list[tuple[bytes, Slot]]) -> tuple[Any, list[Any]]:
+def build_iovec(pairs: "list[tuple[bytes, Slot]]") -> "tuple[Any, list[Any]]":
     """The iovec array for name/value pairs, and the buffers it points into.
 
     Names are passed with their NUL; a None value is (NULL, 0); an int value
@@ -138,7 +134,7 @@ def build_iovec(pairs: list[tuple[bytes, Slot]]) -> tuple[Any, list[Any]]:
 
 
 def nmount_args(fstype: str, source: str, target: str, flags: int,
-                data: dict[str, str | None]) -> tuple[list[tuple[bytes, Slot]], int]:
+                data: dict[str, str | None]) -> "tuple[list[tuple[bytes, Slot]], int]":
     """nmount(2)'s name/value pairs and its `int flags` argument.
 
     sys_nmount copies the int into a uint64_t, so a flag at bit 31
@@ -161,7 +157,7 @@ def nmount_args(fstype: str, source: str, target: str, flags: int,
     return pairs, flags
 
 
-def _errmsg(keep: list[Any]) -> str:
+def _errmsg(keep: "list[Any]") -> str:
     return bytes(keep[-1].raw).split(b"\0", 1)[0].decode(errors="replace")
 
 
@@ -169,7 +165,7 @@ def _errmsg(keep: list[Any]) -> str:
 #: ENOSYS from the kernel with its own words (usr.bin/rctl/rctl.c enosys()),
 #: RACCT/RCTL being compiled into GENERIC but off until kern.racct.enable=1.
 _ERRNO_BY_TEXT = {
-    **{os.strerror(e): e for e in errno.errorcode},
+    **{posix.strerror(e): e for e in errno.errorcode},
     "RACCT/RCTL present, but disabled": errno.ENOSYS,
     "RACCT/RCTL support not present in kernel": errno.ENOSYS,
     # ifconfig(8) answers ENXIO from SIOCGIFFLAGS with "interface <if> does not exist"
@@ -187,16 +183,48 @@ def tool_errno(text: str) -> int | None:
 
 def run_tool(op: str, argv: list[str]) -> str:
     """Run a base-system tool and return its output; a failure (or a missing tool)
-    becomes KernelError with the errno it printed."""
+    becomes KernelError with the errno it printed.
+
+    posix_spawn and two pipes, not `subprocess` (which loads `signal`,
+    `selectors`, `threading`, `locale`, ... : ~45 modules on every delete and
+    `kill --all`, which list the jail's processes with ps). stdin is /dev/null,
+    the environment empty (podman runs `delete` with no PATH at all)."""
+    import select  # (a small C module)
+
+    out_r, out_w = posix.pipe()
+    err_r, err_w = posix.pipe()
     try:
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, env={},
-                              check=False, text=True)
-    except OSError as err:  # the tool itself is missing or not executable
-        raise KernelError(op, err.errno, argv[0], detail=err.strerror) from None
-    if proc.returncode != 0:
-        text = proc.stderr.strip() or f"exit status {proc.returncode}"
+        actions = [(posix.POSIX_SPAWN_OPEN, 0, "/dev/null", posix.O_RDONLY, 0),
+                   (posix.POSIX_SPAWN_DUP2, out_w, 1), (posix.POSIX_SPAWN_DUP2, err_w, 2)]
+        try:
+            pid = posix.posix_spawn(argv[0], argv, {}, file_actions=actions)
+        except OSError as err:  # the tool itself is missing or not executable
+            raise KernelError(op, err.errno, argv[0], detail=err.strerror) from None
+        posix.close(out_w)
+        posix.close(err_w)
+        out_w = err_w = -1
+        chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
+        open_fds = [out_r, err_r]
+        while open_fds:
+            ready, _, _ = select.select(open_fds, [], [])
+            for fd in ready:
+                data = posix.read(fd, 65536)
+                if data:
+                    chunks[fd].append(data)
+                else:
+                    open_fds.remove(fd)
+        _, status = posix.waitpid(pid, 0)
+    finally:
+        for fd in (out_r, out_w, err_r, err_w):
+            if fd >= 0:
+                posix.close(fd)
+    code = posix.waitstatus_to_exitcode(status)
+    stdout = b"".join(chunks[out_r]).decode(errors="replace")
+    stderr = b"".join(chunks[err_r]).decode(errors="replace")
+    if code != 0:
+        text = stderr.strip() or f"exit status {code}"
         raise KernelError(op, tool_errno(text), argv[-1], detail=text)
-    return proc.stdout
+    return stdout
 
 
 class LibcKernel:
@@ -204,12 +232,12 @@ class LibcKernel:
     first use); `tools` maps tool names (`TOOLS`) to other paths. Tests pass
     fakes of both (see docs/freebsd.md, "Tests"); production passes neither."""
 
-    def __init__(self, libc: Any = None, tools: dict[str, str] | None = None) -> None:
+    def __init__(self, libc: "Any" = None, tools: dict[str, str] | None = None) -> None:
         self._libc: Any = libc
         self.tools = {**TOOLS, **(tools or {})}
 
     @property
-    def libc(self) -> Any:
+    def libc(self) -> "Any":
         if self._libc is None:
             import ctypes.util
 
@@ -217,8 +245,8 @@ class LibcKernel:
                                      use_errno=True)
         return self._libc
 
-    def _call(self, op: str, path: str | None, fn: str, *args: Any,
-              keep: list[Any] | None = None) -> int:
+    def _call(self, op: str, path: str | None, fn: str, *args: "Any",
+              keep: "list[Any] | None" = None) -> int:
         result = int(getattr(self.libc, fn)(*args))
         if result == -1:
             err = ctypes.get_errno()
@@ -227,7 +255,7 @@ class LibcKernel:
         return result
 
     # --- jails -------------------------------------------------------------------
-    def jail_set(self, params: dict[str, Any], *, create: bool) -> int:
+    def jail_set(self, params: "dict[str, Any]", *, create: bool) -> int:
         for name in params:
             if name.startswith("allow.mount."):
                 self._load_module_of(name)
@@ -257,6 +285,7 @@ class LibcKernel:
         prison_add_vfs); load its module first, as lib/libjail/jail.c
         kldload_param does. EEXIST (loaded, still no such parameter) and any
         failure are left to jail_set, which then names the unknown parameter."""
+        import contextlib
         if self._registered(name):
             return
         module = name[len("allow.mount."):]
@@ -275,7 +304,7 @@ class LibcKernel:
         # keep: key name, key value, then (name, value) per wanted, then errmsg.
         return {n: bytes(keep[3 + 2 * i].raw) for i, n in enumerate(wanted)}
 
-    def jail_get(self, name: str) -> dict[str, Any]:
+    def jail_get(self, name: str) -> "dict[str, Any]":
         """One jail_get(2) with every parameter this kernel has: allow.mount.<fs>
         only while <fs> is loaded, the SysV ones only with that facility."""
         ints = ("jid", "parent", "children.max", "children.cur", "enforce_statfs",
@@ -352,12 +381,12 @@ class LibcKernel:
     def unmount(self, target: str, flags: int) -> None:
         self._call("unmount", target, "unmount", target.encode(), ctypes.c_int(flags))
 
-    def statfs(self, path: str) -> Mounted:
+    def statfs(self, path: str) -> "Mounted":
         buf = Statfs()
         self._call("statfs", path, "statfs", path.encode(), ctypes.byref(buf))
         return buf.mounted()
 
-    def getfsstat(self) -> list[Mounted]:
+    def getfsstat(self) -> "list[Mounted]":
         # int getfsstat(struct statfs *buf, long bufsize, int mode): NULL counts.
         # Spare slots for mounts made between the two calls (beyond 16 the kernel
         # fills what fits); the second count is what it filled.
@@ -424,6 +453,6 @@ class LibcKernel:
 
     def kill(self, pid: int, signal: int) -> None:
         try:
-            os.kill(pid, signal)
+            posix.kill(pid, signal)
         except ProcessLookupError as err:
             raise KernelError("kill", errno.ESRCH, str(pid)) from err

@@ -25,11 +25,8 @@ jail's name and parent, its address aliases). An entry naming anything else
 (a planted or edited journal) is refused with a warning and not acted on.
 """
 
-from __future__ import annotations
-
 import errno
 import os
-import shutil
 import time
 
 from pyocijail.backends.freebsd.fsids import (
@@ -39,7 +36,6 @@ from pyocijail.backends.freebsd.fsids import (
 )
 from pyocijail.backends.freebsd.kernel import MNT_FORCE, JailKernel
 from pyocijail.errors import KernelError
-from pyocijail.rootpath import open_parent_beneath
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -59,7 +55,7 @@ class Scope:
     """What a journal entry may name: paths beneath this container's own
     directories, and its own jail, parent and aliases."""
 
-    def __init__(self, state: dict[str, Any], undo: UndoLog) -> None:
+    def __init__(self, state: "dict[str, Any]", undo: "UndoLog") -> None:
         where = getattr(undo, "path", None)
         own = state.get("own")
         if not isinstance(own, dict) and isinstance(where, str):
@@ -80,17 +76,17 @@ class Scope:
     def _roots(self, *which: str | None) -> list[str]:
         return [r for r in which if r]
 
-    def mount_target(self, path: Any) -> bool:
+    def mount_target(self, path: "Any") -> bool:
         """A mount of ours is on the jail's tree or the read-only alias."""
         return _beneath(path, self._roots(self.jail_path, self.rootfs, self.state_dir))
 
-    def jail_root(self, path: Any) -> bool:
+    def jail_root(self, path: "Any") -> bool:
         return bool(self.jail_path) and _clean(path) and path == self.jail_path
 
-    def scratch(self, path: Any) -> bool:
+    def scratch(self, path: "Any") -> bool:
         return _beneath(path, self._roots(self.state_dir), strictly=True)
 
-    def mount_point(self, path: Any, anchor: Any) -> bool:
+    def mount_point(self, path: "Any", anchor: "Any") -> bool:
         """Beneath the jail's tree, a volume or our folder (the read-only alias), and
         made from a trusted anchor above it (create's `_anchor`)."""
         bases = self._roots(self.jail_path, self.rootfs, self.state_dir, *self.volumes)
@@ -98,7 +94,7 @@ class Scope:
             return False
         return anchor is None or (anchor in bases and _beneath(path, [anchor], strictly=True))
 
-    def jail_name(self, name: Any) -> bool:
+    def jail_name(self, name: "Any") -> bool:
         if not isinstance(name, str) or not name:
             return False
         if self.jail:
@@ -107,18 +103,18 @@ class Scope:
         # container (jail_name: the id, below a parent).
         return bool(self.container_id) and name.rsplit(".", 1)[-1] == self.container_id
 
-    def parent_jail(self, name: Any) -> bool:
+    def parent_jail(self, name: "Any") -> bool:
         if not isinstance(name, str) or not name:
             return False
         if self.parent is not None or self.jail:
             return name == self.parent
         return False
 
-    def alias(self, interface: Any, address: Any) -> bool:
+    def alias(self, interface: "Any", address: "Any") -> bool:
         return (interface, address) in self.aliases
 
 
-def _scope_file(path: str) -> Any:
+def _scope_file(path: str) -> "Any":
     """The scope prepare wrote next to the journal (a state.json lost or corrupt)."""
     from pyocijail import jsonlite
 
@@ -129,17 +125,17 @@ def _scope_file(path: str) -> Any:
         return None
 
 
-def _text(value: Any) -> str | None:
+def _text(value: "Any") -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _clean(path: Any) -> bool:
+def _clean(path: "Any") -> bool:
     """Absolute, no "." or ".." component, no NUL: compared as written."""
     return isinstance(path, str) and path.startswith("/") and "\0" not in path and \
         not any(part in (".", "..") for part in path.split("/"))
 
 
-def _beneath(path: Any, roots: list[str], strictly: bool = False) -> bool:
+def _beneath(path: "Any", roots: list[str], strictly: bool = False) -> bool:
     if not _clean(path):
         return False
     for root in roots:
@@ -149,7 +145,7 @@ def _beneath(path: Any, roots: list[str], strictly: bool = False) -> bool:
     return False
 
 
-def _allowed(scope: Scope, e: dict[str, Any]) -> bool:
+def _allowed(scope: "Scope", e: "dict[str, Any]") -> bool:
     """Whether teardown may act on journal entry `e`."""
     op = e.get("op")
     if op == "mount":
@@ -171,7 +167,7 @@ def _allowed(scope: Scope, e: dict[str, Any]) -> bool:
     return True  # rctl, vnet.interface, mount.fsid, process...: nothing named to act on
 
 
-def destroy(k: JailKernel, log: LogSink, state: dict[str, Any], undo: UndoLog) -> None:
+def destroy(k: "JailKernel", log: "LogSink", state: "dict[str, Any]", undo: "UndoLog") -> None:
     entries = undo.entries()
     done = {e["index"] for e in entries if e["op"] == "undone"}
     scope = Scope(state, undo)
@@ -186,7 +182,7 @@ def destroy(k: JailKernel, log: LogSink, state: dict[str, Any], undo: UndoLog) -
         todo.append((i, e))
     errors: list[Exception] = []
 
-    def attempt(fn: Any, *args: Any) -> bool:
+    def attempt(fn: "Any", *args: "Any") -> bool:
         try:
             fn(*args)
         except (KernelError, OSError) as err:
@@ -209,6 +205,8 @@ def destroy(k: JailKernel, log: LogSink, state: dict[str, Any], undo: UndoLog) -
         # are not replayed: writing the saved copy back followed links the jail
         # could plant, onto any host file.
         if e["op"] == "scratch":
+            import shutil  # only for tmpcopyup's scratch copies
+
             attempt(shutil.rmtree, e["path"], True)
     points = [e for _, e in todo if e["op"] == "mountpoint"]
     listed: list[Mounted] = []
@@ -240,7 +238,7 @@ def destroy(k: JailKernel, log: LogSink, state: dict[str, Any], undo: UndoLog) -
         raise KernelError("destroy", first.errno, first.filename) from first
 
 
-def _remove_jail(k: JailKernel, log: LogSink, name: str, jid: int | None) -> None:
+def _remove_jail(k: "JailKernel", log: "LogSink", name: str, jid: int | None) -> None:
     try:
         info = k.jail_get(name)
     except KernelError as err:
@@ -273,8 +271,8 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _unmount_all(k: JailKernel, log: LogSink, entries: list[dict[str, Any]],
-                 todo: list[tuple[int, dict[str, Any]]], attempt: Any) -> None:
+def _unmount_all(k: "JailKernel", log: "LogSink", entries: "list[dict[str, Any]]",
+                 todo: "list[tuple[int, dict[str, Any]]]", attempt: "Any") -> None:
     mounts = [(i, e) for i, e in todo if e["op"] == "mount"]
     sweeps = [e for _, e in todo if e["op"] == "jail.mounts"]
     if not mounts and not sweeps:
@@ -297,7 +295,7 @@ def _unmount_all(k: JailKernel, log: LogSink, entries: list[dict[str, Any]],
             attempt(_unmount, k, e["target"])
 
 
-def _unmount(k: JailKernel, target: str) -> None:
+def _unmount(k: "JailKernel", target: str) -> None:
     """By path: only for a mount journalled without its fsid."""
     try:
         k.unmount(target, 0)
@@ -313,9 +311,10 @@ def _unmount(k: JailKernel, target: str) -> None:
                 raise
 
 
-def _remove_point(log: LogSink, path: str, kind: str, anchor: str | None = None) -> None:
+def _remove_point(log: "LogSink", path: str, kind: str, anchor: str | None = None) -> None:
     """rmdir/unlink a mount point create made, through its parent reached from the
     anchor without following links (an image could have swapped one in since)."""
+    from pyocijail.rootpath import open_parent_beneath
     try:
         if anchor is None:  # a journal from before anchors were recorded
             parent, name = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY
@@ -347,7 +346,7 @@ def _remove_point(log: LogSink, path: str, kind: str, anchor: str | None = None)
         log.warn(f"destroy: keeping mount point {path}: something was written into it")
 
 
-def _rctl_clear(k: JailKernel, rule_filter: str) -> None:
+def _rctl_clear(k: "JailKernel", rule_filter: str) -> None:
     try:
         k.rctl_remove(rule_filter)
     except KernelError as err:
@@ -355,7 +354,7 @@ def _rctl_clear(k: JailKernel, rule_filter: str) -> None:
             raise
 
 
-def _unalias(k: JailKernel, interface: str, address: str) -> None:
+def _unalias(k: "JailKernel", interface: str, address: str) -> None:
     try:
         k.ifconfig_alias(interface, address, add=False)
     except KernelError as err:
@@ -363,7 +362,7 @@ def _unalias(k: JailKernel, interface: str, address: str) -> None:
             raise
 
 
-def _lower_children_max(k: JailKernel, parent: str) -> None:
+def _lower_children_max(k: "JailKernel", parent: str) -> None:
     """Undo our +1; several members may have raised it, so never below children.cur."""
     try:
         info = k.jail_get(parent)
