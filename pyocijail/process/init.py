@@ -50,15 +50,32 @@ def _console_module(process: Process) -> Any:
     return console
 
 
+def _open_terminal(backend: Backend, process: Process) -> "tuple[int, int, str] | None":
+    """The pty now, while the host's /dev is in reach, on a backend that asks for
+    it (`pty_before_enter`): FreeBSD's openpty(3) opens the slave by its
+    /dev/pts/N name, which after jail_attach resolves in the jail's root, where
+    devfs may be absent or hide pts (ocijail opens it before attaching too).
+    Linux opens it after pivot_root, in the container's own devpts."""
+    if not process.terminal or not getattr(backend, "pty_before_enter", False):
+        return None
+    master, slave = os.openpty()
+    return master, slave, os.ttyname(slave)
+
+
 def _setup_terminal(process: Process, console_sock: _socket.socket | None,
-                    console: Any, controlling: bool = True) -> None:
+                    console: Any, controlling: bool = True,
+                    opened: "tuple[int, int, str] | None" = None) -> None:
     if not process.terminal:
         return
     assert console_sock is not None
-    master, slave = os.openpty()
+    if opened is not None:
+        master, slave, name = opened
+    else:
+        master, slave = os.openpty()
+        name = os.ttyname(slave)
     if process.console_size is not None:
         console.set_size(master, process.console_size.height, process.console_size.width)
-    console.send_master(console_sock, master, os.ttyname(slave))
+    console.send_master(console_sock, master, name)
     os.close(master)
     console_sock.close()
     console.become_controlling(slave, take=controlling)
@@ -81,11 +98,12 @@ def init_main(backend: Backend, plan: Plan, process: Process, hooks: dict[str, l
         # startContainer in process.cwd.
         run_hooks("createContainer", hooks.get("createContainer", []), msg["state"],
                   in_child=lambda: backend.enter_hook(plan), cwd=plan.rootfs, via=backend)
+        opened = _open_terminal(backend, process)
         backend.enter(plan)
         failpoint("create.init.after-enter")
         setup.ensure_cwd(process)
         path = setup.find_executable(process)
-        _setup_terminal(process, console_sock, console)
+        _setup_terminal(process, console_sock, console, opened=opened)
         # As runc: a limit the kernel refuses fails create, not the later start.
         setup.apply_rlimits(process.rlimits)
         chan.send(READY)
@@ -173,13 +191,15 @@ def exec_main(backend: Backend, state: dict[str, Any], pid: int, process: Proces
         console = _console_module(process)
         # Before join: in a user namespace a hard limit can no longer be raised.
         setup.apply_rlimits(process.rlimits)
+        opened = _open_terminal(backend, process)
         backend.join(state, pid)
         helper_forks = getattr(backend, "forks_into_container", False)
         _fresh_process(session=not helper_forks)
         failpoint("exec.process.after-join")
         setup.check_cwd(process)
         path = setup.find_executable(process)
-        _setup_terminal(process, console_sock, console, controlling=not helper_forks)
+        _setup_terminal(process, console_sock, console, controlling=not helper_forks,
+                        opened=opened)
         chan.send(READY)
         setup.exec_process(backend, process, path, preserve_fds=preserve_fds,
                            keep_fd=chan.fileno())

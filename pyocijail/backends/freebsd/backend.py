@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 class FreeBSDBackend:
     name = "freebsd"
+    #: the init and exec open a terminal before jail_attach (`process/init.py`
+    #: `_open_terminal`; F4): libutil's openpty opens /dev/pts/N by name.
+    pty_before_enter = True
 
     def __init__(self, kernel: "JailKernel | None", log: "LogSink") -> None:
         if kernel is not None and getattr(log, "debugging", False):

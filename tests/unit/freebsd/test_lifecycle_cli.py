@@ -303,3 +303,81 @@ def test_a_planted_journal_makes_delete_touch_nothing_outside_the_container(
         sim.unmount(m.target, 0)
     sim.jail_remove(other)
     sim.ifconfig_alias("em0", "192.0.2.99", add=False)
+
+
+def _console(path: str) -> tuple[Any, list[int]]:
+    """A console socket at `path` (what conmon listens on) and the masters it got."""
+    import socket
+    import threading
+
+    from pyocijail.process.console import recv_master
+
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+    server.settimeout(30)
+    got: list[int] = []
+
+    def receive() -> None:
+        conn, _ = server.accept()
+        with conn:
+            got.append(recv_master(conn))
+        server.close()
+
+    thread = threading.Thread(target=receive, daemon=True)
+    thread.start()
+    return thread, got
+
+
+def _read_until(fd: int, marker: bytes) -> bytes:
+    output = b""
+    deadline = time.monotonic() + 10
+    while marker not in output and time.monotonic() < deadline:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the slave side closed
+            break
+        if not chunk:
+            break
+        output += chunk
+    return output
+
+
+def test_terminal_without_devfs_in_the_jail(env: dict[str, Any]) -> None:
+    """F4: create's and exec's pty is opened before jail_attach, so `terminal: true`
+    works in a jail with no devfs at /dev (libutil's openpty opens /dev/pts/N by
+    name; after jail_attach that name resolves in the jail's root)."""
+    config_path = env["tmp"] / "bundle/config.json"
+    config = json.loads(config_path.read_text())
+    config["mounts"] = [m for m in config["mounts"] if not m["destination"].startswith("/dev")]
+    config["process"]["terminal"] = True
+    config["process"]["args"] = ["/bin/sh", "-c", "echo through-the-tty; sleep 30"]
+    config_path.write_text(json.dumps(config))
+    masters: list[int] = []
+    try:
+        thread, got = _console(str(env["tmp"] / "console.sock"))
+        cli(env, "create", "--bundle", str(env["tmp"] / "bundle"), "--console-socket",
+            str(env["tmp"] / "console.sock"), "c1")
+        thread.join(30)
+        masters += got
+        assert len(got) == 1
+        cli(env, "start", "c1")
+        assert b"through-the-tty" in _read_until(got[0], b"through-the-tty")
+        thread, got = _console(str(env["tmp"] / "exec.sock"))
+        cli(env, "exec", "--tty", "--detach", "--console-socket", str(env["tmp"] / "exec.sock"),
+            "c1", "/bin/echo", "exec-tty")
+        thread.join(30)
+        masters += got
+        assert len(got) == 1
+        assert b"exec-tty" in _read_until(got[0], b"exec-tty")
+        cli(env, "kill", "--all", "c1", "9")
+        deadline = time.monotonic() + 10
+        while status(env, "c1") != "stopped":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        cli(env, "delete", "c1")
+    finally:
+        for fd in masters:
+            os.close(fd)
+        cli(env, "delete", "--force", "c1", check=False)
+    assert_nothing_left(env)
