@@ -46,7 +46,7 @@ from pyocijail.backends.freebsd.kernel import (
     Mounted,
 )
 from pyocijail.backends.freebsd.mounts import FS_DATA, check_devfs_rule
-from pyocijail.backends.freebsd.resources import check_cpu_list, check_rctl
+from pyocijail.backends.freebsd.resources import check_cpu_list, parse_rctl, rctl_refusal
 from pyocijail.errors import ConfigError, KernelError
 from pyocijail.testing import freebsd_devfs
 
@@ -1010,12 +1010,17 @@ class SimulatedKernel:
             self._racct(state, "rctl -a", rule)
             subject, _, rest = rule.partition(":")
             name, _, body = rest.partition(":")
+            # kern_rctl.c: rctl_string_to_rule refuses unknown names (EINVAL), then
+            # rctl_rule_add refuses what makes no sense for the resource (EOPNOTSUPP).
             try:
                 if subject != "jail" or not name:
                     raise ConfigError("subject must be jail:<name>")
-                resource, action, _ = check_rctl(body, "rctl")
+                resource, action, _, per = parse_rctl(body, "rctl")
             except ConfigError as err:
                 raise KernelError("rctl -a", errno.EINVAL, rule, detail=str(err)) from err
+            if rctl_refusal(resource, action, per) is not None:
+                raise KernelError("rctl -a", errno.EOPNOTSUPP, rule,
+                                  detail=rctl_refusal(resource, action, per))
             key = f"jail:{name}:{resource}:{action}="
             state["rctl"] = [r for r in state["rctl"] if not r.startswith(key)] + [rule]
 

@@ -25,17 +25,33 @@ RCTL_RESOURCES = frozenset({
     "msgqsize", "nmsgq", "nsem", "nsemop", "nshm", "shmsize", "wallclock", "pcpu", "readbps",
     "writebps", "readiops", "writeiops",
 })
-#: rctl(8) ACTIONS; `sig<NAME>` sends a signal (any signal(3) name, lower case).
+#: kern_rctl.c `actionnames`: the signal actions end at sigthr (there is no
+#: siglibrt: the kernel's str2value fails, and rctl -a is EINVAL).
 RCTL_ACTIONS = frozenset({"deny", "log", "devctl", "throttle"})
 RCTL_SIGNALS = frozenset({
     "sighup", "sigint", "sigquit", "sigill", "sigtrap", "sigabrt", "sigemt", "sigfpe",
     "sigkill", "sigbus", "sigsegv", "sigsys", "sigpipe", "sigalrm", "sigterm", "sigurg",
     "sigstop", "sigtstp", "sigcont", "sigchld", "sigttin", "sigttou", "sigio", "sigxcpu",
     "sigxfsz", "sigvtalrm", "sigprof", "sigwinch", "siginfo", "sigusr1", "sigusr2",
-    "sigthr", "siglibrt",
+    "sigthr",
 })
-#: rctl(8): "throttle" is only supported for the I/O rate resources.
-THROTTLE_ONLY = frozenset({"readbps", "writebps", "readiops", "writeiops"})
+#: The racct flags that decide which rules the kernel takes (sys/kern/kern_racct.c
+#: `racct_types`). Not RACCT_DENIABLE: cputime, memoryuse, wallclock and the four
+#: I/O rates.
+RACCT_DENIABLE = frozenset({
+    "datasize", "stacksize", "coredumpsize", "memorylocked", "maxproc", "openfiles",
+    "vmemoryuse", "pseudoterminals", "swapuse", "nthr", "msgqqueued", "msgqsize", "nmsgq",
+    "nsem", "nsemop", "nshm", "shmsize", "pcpu",
+})
+RACCT_DECAYING = frozenset({"pcpu", "readbps", "writebps", "readiops", "writeiops"})
+RACCT_SLOPPY = frozenset({
+    "pseudoterminals", "swapuse", "msgqqueued", "msgqsize", "nmsgq", "nsem", "nshm", "shmsize",
+})
+#: kern_rctl.c `rctl_rule_add`: "deny" is refused on a resource that is not
+#: RACCT_DENIABLE, except memoryuse (RSS) and pcpu, whose limits are enforced
+#: another way; "throttle" only on RACCT_DECAYING ones, and never pcpu.
+DENY_OK = RACCT_DENIABLE | {"memoryuse", "pcpu"}
+THROTTLE_ONLY = RACCT_DECAYING - {"pcpu"}
 RCTL_PER = frozenset({"process", "user", "loginclass", "jail"})
 RCTL_ANNOTATION = "org.freebsd.rctl"
 
@@ -44,8 +60,10 @@ _CPU_ITEM = re.compile(r"^([0-9]+)(?:-([0-9]+))?$")
 CPU_SETSIZE = 1024  # FreeBSD 14 CPU_MAXSIZE
 
 
-def check_rctl(rule: str, where: str = RCTL_ANNOTATION) -> tuple[str, str, str]:
-    """(resource, action, amount[/per]) of one `resource:action=amount[/per]`."""
+def parse_rctl(rule: str, where: str = RCTL_ANNOTATION) -> "tuple[str, str, str, str]":
+    """(resource, action, amount, per) of one `resource:action=amount[/per]`, its
+    names checked against the kernel's tables (kern_rctl.c `rctl_string_to_rule`:
+    an unknown name is EINVAL). `per` is "" when not given (the subject's type)."""
     head, eq, amount = rule.strip().partition("=")
     resource, colon, action = head.partition(":")
     if not (eq and colon and resource and action and amount):
@@ -54,14 +72,35 @@ def check_rctl(rule: str, where: str = RCTL_ANNOTATION) -> tuple[str, str, str]:
         raise ConfigError(f"{where}: unknown rctl resource {resource!r}")
     if action not in RCTL_ACTIONS and action not in RCTL_SIGNALS:
         raise ConfigError(f"{where}: unknown rctl action {action!r}")
-    if action == "throttle" and resource not in THROTTLE_ONLY:
-        raise ConfigError(f"{where}: throttle is not supported for {resource}")
     value, slash, per = amount.partition("/")
     if not _AMOUNT.match(value):
         raise ConfigError(f"{where}: rctl amount {value!r} is not a number "
                           "(with optional k, m, g, t suffix)")
     if slash and per not in RCTL_PER:
         raise ConfigError(f"{where}: rctl per {per!r} is not one of {sorted(RCTL_PER)}")
+    return resource, action, amount, per
+
+
+def rctl_refusal(resource: str, action: str, per: str) -> "str | None":
+    """Why kern_rctl.c `rctl_rule_add` refuses this well-formed rule (EOPNOTSUPP),
+    or None if it takes it."""
+    if action == "deny" and resource not in DENY_OK:
+        return f"deny is not supported for {resource} (not a deniable resource)"
+    if action == "throttle" and resource not in THROTTLE_ONLY:
+        return (f"throttle is not supported for {resource} "
+                f"(only {', '.join(sorted(THROTTLE_ONLY))})")
+    if per == "process" and resource in RACCT_SLOPPY:
+        return f"per process is not supported for {resource} (not tracked per process)"
+    return None
+
+
+def check_rctl(rule: str, where: str = RCTL_ANNOTATION) -> "tuple[str, str, str]":
+    """(resource, action, amount[/per]) of one `resource:action=amount[/per]` the
+    kernel would take: names as `parse_rctl`, combinations as `rctl_refusal`."""
+    resource, action, amount, per = parse_rctl(rule, where)
+    why = rctl_refusal(resource, action, per)
+    if why is not None:
+        raise ConfigError(f"{where}: rctl rule {rule.strip()!r}: {why}")
     return resource, action, amount
 
 

@@ -507,3 +507,15 @@ def test_tool_failures_come_back_with_freebsds_words_and_errnos(tmp_path) -> Non
     with pytest.raises(KernelError) as info:
         kernel.devfs_rule_apply(str(tmp_path), "path null unhide")
     assert info.value.errno == errno.ENOTTY and "ioctl DEVFSIO_RAPPLY" in str(info.value)
+
+
+def test_rctl_refusal_reaches_the_caller_as_eopnotsupp(tmp_path) -> None:
+    """F6: the fake rctl(8) prints "failed to add rule '...': Operation not supported"
+    (usr.bin/rctl/rctl.c add_rule's warn) and LibcKernel reads EOPNOTSUPP from it."""
+    import errno
+
+    kernel, _ = _sim_kernel(tmp_path, racct=True)
+    with pytest.raises(KernelError) as info:
+        kernel.rctl_add("jail:j:cputime:deny=10")
+    assert info.value.errno == errno.EOPNOTSUPP
+    assert "Operation not supported" in str(info.value)

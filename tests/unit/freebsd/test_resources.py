@@ -59,3 +59,41 @@ def test_bad_cpu_lists(text: str) -> None:
     """Malformed or reversed ranges are refused."""
     with pytest.raises(ConfigError):
         check_cpu_list(text)
+
+
+#: Rules whose names all exist but that kern_rctl.c `rctl_rule_add` refuses with
+#: EOPNOTSUPP (racct_types flags in kern_racct.c), and one name the kernel lacks.
+KERNEL_REFUSES = ["cputime:deny=10", "wallclock:deny=60", "readbps:deny=1m",
+                  "writeiops:deny=100", "pcpu:throttle=50", "swapuse:deny=1g/process",
+                  "nsem:log=5/process", "shmsize:sigterm=1m/process", "openfiles:siglibrt=10"]
+
+
+@pytest.mark.parametrize("rule", KERNEL_REFUSES)
+def test_rules_the_kernel_refuses_are_rejected(rule: str) -> None:
+    """F6: deny on a resource that is not RACCT_DENIABLE (except memoryuse and pcpu),
+    throttle on pcpu, per=process on a RACCT_SLOPPY resource, and `siglibrt`
+    (not in kern_rctl.c's actionnames) fail at plan time, as the kernel would."""
+    with pytest.raises(ConfigError):
+        check_rctl(rule)
+
+
+@pytest.mark.parametrize("rule", ["memoryuse:deny=1g", "pcpu:deny=50", "cputime:sigxcpu=10",
+                                  "wallclock:log=60", "openfiles:deny=100/process",
+                                  "swapuse:deny=1g/jail", "readbps:throttle=1m",
+                                  "nthr:deny=50/process", "cputime:devctl=5"])
+def test_rules_the_kernel_takes_are_accepted(rule: str) -> None:
+    """The exceptions of rctl_rule_add: RSS and %CPU deny; signals, log and devctl
+    on any resource; per=process where the resource is tracked per process."""
+    assert check_rctl(rule)[0] == rule.split(":")[0]
+
+
+def test_a_refused_annotation_fails_the_plan(tmp_path) -> None:
+    """`org.freebsd.rctl` is checked when the plan is made: before the jail exists."""
+    from tests.unit.freebsd.conftest import base_config, make_rootfs, spec_of
+
+    from pyocijail.backends.freebsd.plan import build_plan
+
+    make_rootfs(tmp_path / "bundle/rootfs")
+    config = base_config(annotations={"org.freebsd.rctl": "maxproc:deny=10,cputime:deny=10"})
+    with pytest.raises(ConfigError, match="cputime.*not a deniable resource"):
+        build_plan("c1", spec_of(config), str(tmp_path / "bundle"), str(tmp_path / "state"))

@@ -828,3 +828,17 @@ def test_a_jail_may_not_read_devfs_rules_and_mounts_with_its_own_ruleset(
     assert sim.jail_get("outer.inner")["parent"] == jid
     sim.unmount(str(root / "dev"), 0)
     sim.jail_remove(jid)
+
+
+@pytest.mark.parametrize(("rule", "err"), [
+    ("jail:j:cputime:deny=10", errno.EOPNOTSUPP), ("jail:j:readbps:deny=1m", errno.EOPNOTSUPP),
+    ("jail:j:pcpu:throttle=50", errno.EOPNOTSUPP),
+    ("jail:j:swapuse:deny=1g/process", errno.EOPNOTSUPP),
+    ("jail:j:openfiles:siglibrt=10", errno.EINVAL)])
+def test_rctl_refuses_what_the_kernel_refuses(racct: SimulatedKernel, rule: str,
+                                              err: int) -> None:
+    """F6: kern_rctl.c rctl_string_to_rule (unknown action: EINVAL), then
+    rctl_rule_add (non-deniable deny, pcpu throttle, per=process on a sloppy
+    resource: EOPNOTSUPP)."""
+    fails(err, racct.rctl_add, rule)
+    assert racct.snapshot()["rctl"] == []
