@@ -224,14 +224,27 @@ def build_plan(container_id: str, spec: Spec, bundle: str, state_dir: str) -> Ja
 
 
 def _device_rules(spec: Spec) -> list[str]:
-    """`freebsd.devices` → devfs rules; mode is decimal in config, octal for devfs(8)."""
-    rules = []
+    """`freebsd.devices` → devfs rules; mode is decimal in config, octal for devfs(8).
+
+    A nested path (`dri/card0`) gets `path <dir> unhide` for each directory above
+    it first, once: devfs_rule.c `devfs_rule_run` changes only the entry whose
+    full path matches, and the hide-all rule of the ruleset has hidden (whited
+    out) the directory itself, which devfs_vnops.c `devfs_lookupx` then answers
+    with ENOENT, so the unhidden device below it could not be reached.
+    """
+    rules: list[str] = []
     for dev in spec.freebsd.devices if spec.freebsd is not None else ():
         path = dev.path
         if path.startswith("/dev/"):
             path = path[5:]
-        if not path or path.startswith("/") or any(c.isspace() for c in path):
+        if (not path or path.startswith("/") or any(c.isspace() for c in path)
+                or any(p in ("", ".", "..") for p in path.split("/"))):
             raise ConfigError(f"freebsd.devices: path {dev.path!r} must be relative to /dev")
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            parent = f"path {'/'.join(parts[:i])} unhide"
+            if parent not in rules:
+                rules.append(parent)
         rule = f"path {path} unhide"
         if dev.mode is not None:
             if not 0 <= dev.mode <= 0o777:

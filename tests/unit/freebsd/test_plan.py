@@ -60,13 +60,48 @@ def test_devices_need_devfs_on_dev(planner, layout) -> None:
 
 
 @pytest.mark.parametrize("device", [{"path": "/etc/x"}, {"path": "a b"},
-                                    {"path": "null", "mode": 512}])
+                                    {"path": "null", "mode": 512}, {"path": "dri/"},
+                                    {"path": "dri//card0"}, {"path": "../mem"}])
 def test_bad_devices_are_errors(planner, layout, device: dict) -> None:
     """Device paths are relative to /dev and modes are 0..511."""
     config = base_config(mounts=[{"destination": "/dev", "type": "devfs", "source": "devfs"}],
                          freebsd={"devices": [device]})
     with pytest.raises(ConfigError):
         plan_of(planner, layout, config)
+
+
+def test_nested_devices_unhide_their_directories_first(planner, layout) -> None:
+    """F5: `dri/card0` is reachable only if `dri` is unhidden too (devfs_rule.c
+    devfs_rule_run changes the matching entry only; devfs_vnops.c devfs_lookupx
+    answers ENOENT for a hidden directory): parents first, each once, no mode."""
+    config = base_config(
+        mounts=[{"destination": "/dev", "type": "devfs", "source": "devfs",
+                 "options": ["ruleset=4"]}],
+        freebsd={"devices": [{"path": "/dev/dri/card0", "mode": 432}, {"path": "dri/card1"},
+                             {"path": "usb/0.1.0"}, {"path": "null"}]})
+    plan = plan_of(planner, layout, config)
+    assert plan.mounts[0].rules == ("path dri unhide", "path dri/card0 unhide mode 660",
+                                    "path dri/card1 unhide", "path usb unhide",
+                                    "path usb/0.1.0 unhide", "path null unhide")
+
+
+def test_nested_device_is_reachable_in_the_simulated_devfs(backend, sim, layout) -> None:
+    """Through the real LibcKernel and the fake /sbin/devfs: after create, the
+    container's devfs shows dri/card0 with every directory above it."""
+    from pyocijail.testing import freebsd_devfs
+    from pyocijail.testing.freebsd_undo import MemoryUndoLog
+
+    config = base_config(
+        mounts=[{"destination": "/dev", "type": "devfs", "source": "devfs",
+                 "options": ["ruleset=4"]}],
+        freebsd={"devices": [{"path": "dri/card0", "mode": 432}]})
+    plan = plan_of(backend, layout, config)
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan, undo)
+    [devfs] = [m for m in sim.snapshot()["mounts"] if m["fstype"] == "devfs"]
+    assert freebsd_devfs.reachable(devfs["visible"], "dri/card0")
+    assert devfs["visible"]["dri/card0"] == "660"
+    backend.destroy(state, undo)
 
 
 def test_missing_rootfs_is_an_error(planner, layout) -> None:
