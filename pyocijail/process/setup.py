@@ -104,8 +104,9 @@ def check_cwd(process: Process) -> None:
 
 
 #: FreeBSD sys/resource.h numbers for limits Python's resource module does not
-#: name before 3.15 (RLIMIT_UMTXP = 14 since FreeBSD 11).
-_FREEBSD_RLIMITS = {"RLIMIT_UMTXP": 14}
+#: name before 3.15 (RLIMIT_UMTXP = 14 since FreeBSD 11; RLIMIT_PIPEBUF = 15 from
+#: 15.0, which the FreeBSD plan refuses on older releases).
+_FREEBSD_RLIMITS = {"RLIMIT_UMTXP": 14, "RLIMIT_PIPEBUF": 15}
 #: The largest limit setrlimit can take: Python converts to a C long long, and
 #: FreeBSD's rlim_t is signed with RLIM_INFINITY = 2**63 - 1.
 _RLIM_MAX = 2**63 - 1

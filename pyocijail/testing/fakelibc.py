@@ -34,6 +34,9 @@ JAIL_CREATE, JAIL_UPDATE, JAIL_ATTACH, JAIL_DYING = 0x01, 0x02, 0x04, 0x08  # sy
 MNT_BYFSID = 0x08000000  # sys/mount.h: unmount(2) by "FSID:<val0>:<val1>"
 MFSNAMELEN, MNAMELEN = 16, 1024  # sys/mount.h
 STATFS_VERSION = 0x20140518
+#: kern.osreldate (__FreeBSD_version, sys/sys/param.h) of the release each model
+#: `release` stands for: 14.3-RELEASE and 15.0-RELEASE.
+OSRELDATE = {14: 1403000, 15: 1500068}
 
 
 class Statfs(ctypes.Structure):
@@ -390,7 +393,8 @@ class FakeLibc:
         """kern_sysctl.c: ENOENT for a missing name; ENOMEM when the old buffer is
         too small; a NULL oldp asks only for the size. Known here: the jail
         parameter nodes (security.jail.param.<name>), vfs.devfs.rule_depth
-        (devfs_devs.c, unsigned int) and kern.racct.enable (kern_racct.c, int)."""
+        (devfs_devs.c, unsigned int), kern.racct.enable (kern_racct.c, int) and
+        kern.osreldate (kern_mib.c, int; from the model's `release`)."""
         def run() -> int:
             if newp is not None or _int(newlen):
                 raise _Fail(errno.EPERM)
@@ -404,6 +408,9 @@ class FakeLibc:
                 data = struct.pack("=I", self.sim.devfs_rule_depth())
             elif key == "kern.racct.enable":
                 data = struct.pack("=i", 1 if self.sim.snapshot()["config"]["racct"] else 0)
+            elif key == "kern.osreldate":
+                data = struct.pack("=i", OSRELDATE[int(self.sim.snapshot()["config"]
+                                                       .get("release", 14))])
             else:
                 raise _Fail(errno.ENOENT)
             size_at = _address(oldlenp)

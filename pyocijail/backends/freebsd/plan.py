@@ -15,11 +15,12 @@ from pyocijail.backends.freebsd import jailparams
 from pyocijail.backends.freebsd.mounts import MountOp, MountPoint, plan_mounts
 from pyocijail.backends.freebsd.params import JailSettings, jail_settings
 from pyocijail.backends.freebsd.resources import RCTL_ANNOTATION, cpu_list, rctl_rules
-from pyocijail.errors import ConfigError
+from pyocijail.errors import ConfigError, KernelError
 from pyocijail.spec.model import Process, Spec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 frozen = values.frozen(kw_only=True)
@@ -31,9 +32,14 @@ RLIMITS = frozenset({
     "RLIMIT_MEMLOCK", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_SBSIZE", "RLIMIT_AS",
     "RLIMIT_VMEM", "RLIMIT_NPTS", "RLIMIT_SWAP", "RLIMIT_KQUEUES", "RLIMIT_UMTXP",
 })
-#: Limits of later FreeBSD releases: 14's sys/resource.h ends with RLIMIT_UMTXP (14;
-#: RLIM_NLIMITS 15), so the init could not set these and create must refuse them.
-NEWER_RLIMITS = frozenset({"RLIMIT_PIPEBUF"})
+#: Limits of later FreeBSD releases, with the first major release that has them:
+#: 14's sys/sys/resource.h ends with RLIMIT_UMTXP (14; RLIM_NLIMITS 15), 15.0's adds
+#: RLIMIT_PIPEBUF 15 (RLIM_NLIMITS 16; enforced in sys_pipe.c pipespace_new).
+#: kern_resource.c kern_proc_setrlimit answers EINVAL for a number at or past
+#: RLIM_NLIMITS, so on an older kernel create must refuse them.
+NEWER_RLIMITS = {"RLIMIT_PIPEBUF": 15}
+#: The release assumed when no kernel can be asked (`pyocijail plan`, tests).
+DEFAULT_RELEASE = 14
 LINUX_ONLY_RLIMITS = frozenset({"RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE",
                                 "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME"})
 
@@ -59,7 +65,23 @@ class ProcessPlan:
                 "rlimits": [{"type": t, "soft": s, "hard": h} for t, s, h in self.rlimits]}
 
 
-def process_plan(process: Process) -> ProcessPlan:
+def host_release(kernel: Any) -> int:
+    """The host's major release from sysctl kern.osreldate (__FreeBSD_version,
+    e.g. 1403000 for 14.3, 1500068 for 15.0); DEFAULT_RELEASE without a kernel or
+    when the kernel cannot say."""
+    read = getattr(kernel, "osreldate", None) if kernel is not None else None
+    if read is None:
+        return DEFAULT_RELEASE
+    try:
+        return int(read()) // 100000
+    except (KernelError, OSError, ValueError):
+        return DEFAULT_RELEASE
+
+
+def process_plan(process: Process,
+                 release: int | Callable[[], int] = DEFAULT_RELEASE) -> ProcessPlan:
+    """`release` (or a function giving it, asked only when a limit depends on it) is
+    the host's FreeBSD major release."""
     if not process.cwd.startswith("/"):
         raise ConfigError(f"process.cwd {process.cwd!r} must be absolute")
     seen: set[str] = set()
@@ -68,8 +90,12 @@ def process_plan(process: Process) -> ProcessPlan:
         if rl.type in LINUX_ONLY_RLIMITS:
             raise ConfigError(f"process.rlimits: {rl.type} does not exist on FreeBSD")
         if rl.type in NEWER_RLIMITS:
-            raise ConfigError(f"process.rlimits: {rl.type} does not exist on FreeBSD 14")
-        if rl.type not in RLIMITS:
+            if callable(release):
+                release = release()
+            if release < NEWER_RLIMITS[rl.type]:
+                raise ConfigError(f"process.rlimits: {rl.type} does not exist on FreeBSD "
+                                  f"{release} (only from {NEWER_RLIMITS[rl.type]}.0)")
+        elif rl.type not in RLIMITS:
             raise ConfigError(f"process.rlimits: unknown rlimit {rl.type!r}")
         if rl.type in seen:
             raise ConfigError(f"process.rlimits: {rl.type} is given twice")
@@ -193,7 +219,9 @@ class JailPlan:
         return "\n".join(out) + "\n"
 
 
-def build_plan(container_id: str, spec: Spec, bundle: str, state_dir: str) -> JailPlan:
+def build_plan(container_id: str, spec: Spec, bundle: str, state_dir: str,
+               release: int | Callable[[], int] = DEFAULT_RELEASE) -> JailPlan:
+    """`release`: the host's FreeBSD major release (see `process_plan`)."""
     if spec.root is None or not spec.root.path:
         raise ConfigError("root.path is required")
     bundle = os.path.abspath(bundle)
@@ -219,7 +247,7 @@ def build_plan(container_id: str, spec: Spec, bundle: str, state_dir: str) -> Ja
                     state_dir=os.path.abspath(state_dir), rootfs=rootfs, jail=settings,
                     mounts=tuple(ops), mountpoints=tuple(points), rctl=rctl,
                     cpuset=cpu_list(resources), alias_addresses=aliases,
-                    process=process_plan(spec.process) if spec.process else None,
+                    process=process_plan(spec.process, release) if spec.process else None,
                     warnings=tuple(warn))
 
 

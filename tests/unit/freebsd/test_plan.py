@@ -150,3 +150,60 @@ def test_plan_shows_the_devfs_ruleset_checks(planner, layout) -> None:
             in text)
     assert text.index("check devfs rule -s 5") < text.index("mounts (in order")
     assert "-s 0" not in text
+
+
+PIPEBUF = {"type": "RLIMIT_PIPEBUF", "soft": 1 << 20, "hard": 1 << 21}
+
+
+@pytest.mark.parametrize("release, ok", [(14, False), (15, True)])
+def test_pipebuf_by_the_release_the_simulated_host_reports(tmp_path, layout, log, release,
+                                                           ok) -> None:
+    """F14: RLIMIT_PIPEBUF (15 in 15.0's sys/sys/resource.h) is refused on 14.x and
+    kept on 15.x, the release read through the real LibcKernel as sysctl
+    kern.osreldate from the fake libc (1403000 / 1500068)."""
+    from pyocijail.backends.freebsd.backend import FreeBSDBackend
+    from pyocijail.testing.simhost import SimulatedHostKernel
+    from pyocijail.testing.simkernel import SimulatedKernel
+
+    sim = SimulatedKernel.configure(str(tmp_path / "sim.json"), release=release)
+    kernel = SimulatedHostKernel(sim.path)
+    assert kernel.osreldate() == {14: 1403000, 15: 1500068}[release]
+    backend = FreeBSDBackend(kernel, log)
+    config = with_rlimits(PIPEBUF)
+    if ok:
+        plan = plan_of(backend, layout, config)
+        assert plan.process.rlimits == (("RLIMIT_PIPEBUF", 1 << 20, 1 << 21),)
+    else:
+        with pytest.raises(ConfigError, match="does not exist on FreeBSD 14 .only from 15"):
+            plan_of(backend, layout, config)
+
+
+def test_release_is_asked_only_for_a_limit_that_depends_on_it(layout) -> None:
+    """The sysctl is not made for configs without RLIMIT_PIPEBUF."""
+    from pyocijail.backends.freebsd.plan import host_release, process_plan
+    from pyocijail.spec.convert import spec_from_json
+
+    asked = []
+
+    def release() -> int:
+        asked.append(1)
+        return 15
+
+    process_plan(spec_from_json(base_config()).process, release)
+    assert asked == []
+    process_plan(spec_from_json(with_rlimits(PIPEBUF)).process, release)
+    assert asked == [1]
+    assert host_release(None) == 14
+
+
+def test_pipebuf_number_for_setrlimit(monkeypatch) -> None:
+    """Python before 3.15 has no resource.RLIMIT_PIPEBUF: the init uses 15 on FreeBSD."""
+    import resource
+    import sys
+
+    from pyocijail.process import setup
+
+    monkeypatch.delattr(resource, "RLIMIT_PIPEBUF", raising=False)
+    monkeypatch.setattr(sys, "platform", "freebsd15")
+    assert setup.rlimit_number("RLIMIT_PIPEBUF") == 15
+    assert setup.rlimit_number("RLIMIT_UMTXP") == 14
