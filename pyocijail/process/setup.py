@@ -45,7 +45,11 @@ def env_dict(entries: tuple[str, ...] | list[str]) -> dict[str, str]:
 def find_executable(process: Process) -> str:
     """The path execve will get, checked now so create can fail with the right words."""
     if not process.args or not process.args[0]:
-        raise ExecutableError("executable path is empty")
+        # An image with no command: podman sends args [""] (pkg/specgen/generate/oci.go
+        # makeCommand), and a config may have no args at all. runc's words (Go's
+        # exec.LookPath("")), which podman's getOCIRuntimeError maps to exit 127, as it
+        # maps ocijail's "No such file or directory" from execvp("").
+        raise ExecutableError('exec: "": executable file not found in $PATH')
     name = process.args[0]
     if "/" in name:
         path = name if name.startswith("/") else os.path.join(process.cwd, name)
