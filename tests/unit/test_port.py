@@ -127,11 +127,10 @@ def test_pkg_message() -> None:
         assert words in text, words
 
 
-def _post_install_launcher(stagedir: str, sitelib: str, python: str) -> str:
+def _post_install_launcher(stagedir: str, values: dict[str, str]) -> str:
     """Run the post-install command that writes bin/pyocijail, with make's variables."""
     [step] = [s for s in recipe(MAKEFILE, "post-install") if "launcher_text" in s]
-    values = {"PYTHON_CMD": python, "STAGEDIR": stagedir, "PREFIX": PREFIX,
-              "PYTHON_SITELIBDIR": sitelib}
+    values = {**values, "STAGEDIR": stagedir, "PREFIX": PREFIX}
     assert set(re.findall(r"\$\{(\w+)\}", step)) == set(values)
     command = re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], step)
     os.makedirs(f"{stagedir}{PREFIX}/bin", exist_ok=True)
@@ -139,19 +138,29 @@ def _post_install_launcher(stagedir: str, sitelib: str, python: str) -> str:
     return f"{stagedir}{PREFIX}/bin/pyocijail"
 
 
-def test_post_install_writes_the_launcher_for_python_cmd(tmp_path) -> None:
+@pytest.mark.parametrize("same", [True, False])
+def test_post_install_writes_the_launcher_for_python_cmd(tmp_path, same: bool) -> None:
     """The shebang rewrite: bin/pyocijail becomes pyocijail's launcher with
-    `#!${PYTHON_CMD} -IS` and ${PYTHON_SITELIBDIR} baked in; it runs with no
-    environment (podman's kill/delete). Here the "site-packages" is this checkout
-    plus the venv's, so that the launcher can import the dependencies."""
+    `#!${PYTHON_CMD} -IS`, the package's site-packages (PYTHONPREFIX_SITELIBDIR,
+    here a copy of the package) and the dependencies' (PYTHON_SITELIBDIR, here the
+    venv's) baked in, once each; it runs with no environment (podman's kill/delete)."""
+    import sysconfig
+
     stagedir = str(tmp_path / "stage")
-    # The package from the stage dir (as the port imports it), here: this checkout.
-    sitelib = str(ROOT)
-    launcher = _post_install_launcher(stagedir, sitelib, sys.executable)
+    sitelib = str(tmp_path / "site")
+    for root in (sitelib, stagedir + sitelib):  # installed, and in the stage
+        shutil.copytree(ROOT / "pyocijail", Path(root) / "pyocijail",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    # --version imports none of the dependencies: with one directory for both, the
+    # launcher still runs.
+    deps = sitelib if same else sysconfig.get_paths()["purelib"]
+    launcher = _post_install_launcher(stagedir, {"PYTHON_CMD": sys.executable,
+                                                 "PYTHONPREFIX_SITELIBDIR": sitelib,
+                                                 "PYTHON_SITELIBDIR": deps})
     text = Path(launcher).read_text()
-    first = text.splitlines()[0]
-    assert first == f"#!{os.path.realpath(sys.executable)} -IS"
-    assert repr([sitelib]) in text and stagedir not in text  # final paths only
+    assert text.splitlines()[0] == f"#!{os.path.realpath(sys.executable)} -IS"
+    assert f"PATHS = {list(dict.fromkeys([sitelib, deps]))!r}" in text
+    assert stagedir not in text  # final paths only
     assert f"{PREFIX}/bin/pyocijail" in text  # names itself by its installed path
     os.chmod(launcher, 0o755)
     res = subprocess.run([launcher, "--version"], env={}, capture_output=True, text=True,
