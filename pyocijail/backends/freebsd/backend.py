@@ -26,7 +26,7 @@ from pyocijail.backends.freebsd.kernel import (
     mount_flags,
 )
 from pyocijail.backends.freebsd.mounts import MountOp, recognised_options
-from pyocijail.backends.freebsd.plan import JailPlan, build_plan
+from pyocijail.backends.freebsd.plan import JailPlan, build_plan, host_release
 from pyocijail.backends.freebsd.resources import cpu_list, rctl_rules
 from pyocijail.errors import ConfigError, KernelError
 from pyocijail.failpoints import failpoint
@@ -60,7 +60,8 @@ class FreeBSDBackend:
 
     # --- pure -------------------------------------------------------------------
     def plan(self, container_id: str, spec: Spec, bundle: str, state_dir: str) -> JailPlan:
-        plan = build_plan(container_id, spec, bundle, state_dir)
+        plan = build_plan(container_id, spec, bundle, state_dir,
+                          release=lambda: host_release(self._kernel))
         for warning in plan.warnings:
             self.log.warn(warning)
         return plan
