@@ -48,7 +48,11 @@ def env_dict(entries: tuple[str, ...] | list[str]) -> dict[str, str]:
 def find_executable(process: Process) -> str:
     """The path execve will get, checked now so create can fail with the right words."""
     if not process.args or not process.args[0]:
-        raise ExecutableError("executable path is empty")
+        # An image with no command: podman sends args [""] (pkg/specgen/generate/oci.go
+        # makeCommand), and a config may have no args at all. runc's words (Go's
+        # exec.LookPath("")), which podman's getOCIRuntimeError maps to exit 127, as it
+        # maps ocijail's "No such file or directory" from execvp("").
+        raise ExecutableError('exec: "": executable file not found in $PATH')
     name = process.args[0]
     if "/" in name:
         path = name if name.startswith("/") else os.path.join(process.cwd, name)
@@ -107,8 +111,9 @@ def check_cwd(process: Process) -> None:
 
 
 #: FreeBSD sys/resource.h numbers for limits Python's resource module does not
-#: name before 3.15 (RLIMIT_UMTXP = 14 since FreeBSD 11).
-_FREEBSD_RLIMITS = {"RLIMIT_UMTXP": 14}
+#: name before 3.15 (RLIMIT_UMTXP = 14 since FreeBSD 11; RLIMIT_PIPEBUF = 15 from
+#: 15.0, which the FreeBSD plan refuses on older releases).
+_FREEBSD_RLIMITS = {"RLIMIT_UMTXP": 14, "RLIMIT_PIPEBUF": 15}
 #: The largest limit setrlimit can take: Python converts to a C long long, and
 #: FreeBSD's rlim_t is signed with RLIM_INFINITY = 2**63 - 1.
 _RLIM_MAX = 2**63 - 1

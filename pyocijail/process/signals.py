@@ -1,10 +1,15 @@
 """Signal names as callers send them: `9`, `KILL`, `SIGKILL`, `sigkill`."""
 
+import sys
+
 from pyocijail.errors import UsageError
 
-#: Both platforms have signals 1..64 (NSIG is 65 on Linux, 129 on FreeBSD), so
-#: numbers in this range need no `import signal` (it builds enums: ~2 ms); they
-#: are what podman sends (`kill ID 15`, `kill ID 9`).
+#: Numbers both kernels' kill(2) accept, so they need no `import signal` (it
+#: builds enums: ~2 ms); podman sends them (`kill ID 15`, `kill ID 9`). Linux:
+#: 1..64 (SIGRTMAX 64, NSIG 65). FreeBSD: sys/sys/signal.h assigns only 1..33
+#: (SIGLIBRT 33) and SIGRTMIN 65 .. SIGRTMAX 126; 34..64 are unassigned, but
+#: kern_sig.c `kern_kill` refuses only numbers above _SIG_MAXSIG (128,
+#: sys/sys/_sigset.h), so they are still accepted and delivered.
 _SURE_SIGNALS = range(1, 65)
 #: Names whose numbers POSIX fixes (the XSI `kill -s` table), so `kill ID`
 #: (TERM) and `kill ID KILL` need no `import signal` either.
@@ -26,7 +31,11 @@ def parse_signal(text: str) -> int:
 
     if text.isdigit():
         num = int(text)
-        if not 0 < num < signal.NSIG:
+        # Python's NSIG is one past the last signal on Linux, but on FreeBSD it is
+        # _SIG_MAXSIG itself (pycore_signal.h Py_NSIG, gh-91145), a valid number
+        # (sys/sys/_sigset.h _SIG_VALID: 1.._SIG_MAXSIG).
+        top = signal.NSIG if sys.platform.startswith("freebsd") else signal.NSIG - 1
+        if not 0 < num <= top:
             raise UsageError(f"invalid signal {text!r}")
         return num
     try:

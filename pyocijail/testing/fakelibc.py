@@ -39,6 +39,9 @@ STATFS_VERSION = 0x20140518
 #: sys/sys/mount.h MNT_WAIT, MNT_NOWAIT, MNT_LAZY: getfsstat(2)'s modes
 #: (vfs_syscalls.c kern_getfsstat: anything else is EINVAL).
 GETFSSTAT_MODES = (1, 2, 3)
+#: kern.osreldate (__FreeBSD_version, sys/sys/param.h) of the release each model
+#: `release` stands for: 14.3-RELEASE and 15.0-RELEASE.
+OSRELDATE = {14: 1403000, 15: 1500068}
 
 
 #: vfs_mount.c vfs_donmount: option names it turns into MNT_* bits (and leaves in
@@ -380,7 +383,8 @@ class FakeLibc:
         """kern_sysctl.c: ENOENT for a missing name; ENOMEM when the old buffer is
         too small; a NULL oldp asks only for the size. Known here: the jail
         parameter nodes (security.jail.param.<name>), vfs.devfs.rule_depth
-        (devfs_devs.c, unsigned int) and kern.racct.enable (kern_racct.c, int)."""
+        (devfs_devs.c, unsigned int), kern.racct.enable (kern_racct.c, int) and
+        kern.osreldate (kern_mib.c, int; from the model's `release`)."""
         def run() -> int:
             if newp is not None or _int(newlen):
                 raise _Fail(errno.EPERM)
@@ -394,6 +398,9 @@ class FakeLibc:
                 data = struct.pack("=I", self.sim.devfs_rule_depth())
             elif key == "kern.racct.enable":
                 data = struct.pack("=i", 1 if self.sim.snapshot()["config"]["racct"] else 0)
+            elif key == "kern.osreldate":
+                data = struct.pack("=i", OSRELDATE[int(self.sim.snapshot()["config"]
+                                                       .get("release", 14))])
             else:
                 raise _Fail(errno.ENOENT)
             size_at = _address(oldlenp)

@@ -76,37 +76,36 @@ def test_console_socket_without_terminal_is_an_error(runtime, bundle, workdir):
     assert runtime.ids() == []
 
 
-def test_exec_tty_over_console_socket(runtime, bundle, workdir):
-    """exec --tty --console-socket gives the exec'd process its own pty."""
+def _exec_tty(runtime, bundle, workdir, script: str, until: bytes) -> bytes:
+    """What `exec --tty --console-socket` of `sh -c script` in a running container
+    prints on its pty, up to `until`."""
     b = bundle(["sleep", "60"])
     runtime.ok("run", "--detach", "--bundle", b, "c1")
     server, path = _listen(workdir)
     runtime.ok("exec", "--tty", "--detach", "--console-socket", path, "c1", "sh", "-c",
-               "tty; echo done")
+               script)
     conn, _ = server.accept()
     master = recv_master(conn)
     conn.close()
     server.close()
-    out = _read_until(master, b"done")
+    try:
+        return _read_until(master, until)
+    finally:
+        os.close(master)
+
+
+def test_exec_tty_over_console_socket(runtime, bundle, workdir):
+    """exec --tty --console-socket gives the exec'd process its own pty."""
+    out = _exec_tty(runtime, bundle, workdir, "tty; echo done", b"done")
     assert b"/dev/pts/" in out and b"done" in out, out
-    os.close(master)
 
 
 def test_exec_tty_is_the_session_leaders_controlling_terminal(runtime, bundle, workdir):
     """The exec'd program leads its own session with the pty as its controlling
     terminal (on Linux the exec helper makes both, after its fork into the
     container's pid namespace). A guard: it held before the helper too."""
-    b = bundle(["sleep", "60"])
-    runtime.ok("run", "--detach", "--bundle", b, "c1")
-    server, path = _listen(workdir)
-    runtime.ok("exec", "--tty", "--detach", "--console-socket", path, "c1", "sh", "-c",
-               'echo "stat $$ $(cut -d" " -f6,7 /proc/$$/stat) end"')
-    conn, _ = server.accept()
-    master = recv_master(conn)
-    conn.close()
-    server.close()
-    out = _read_until(master, b"end")
-    os.close(master)
+    out = _exec_tty(runtime, bundle, workdir,
+                    'echo "stat $$ $(cut -d" " -f6,7 /proc/$$/stat) end"', b"end")
     line = next(x for x in out.decode().splitlines() if x.startswith("stat "))
     pid, session, tty_nr = line.split()[1:4]
     assert session == pid and int(tty_nr) != 0, out

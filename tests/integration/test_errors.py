@@ -21,7 +21,7 @@ def _log_objects(path):
     (["nosuchcmd"], 'exec: "nosuchcmd": executable file not found in $PATH'),
     (["/bin/nosuch"], 'exec: "/bin/nosuch": stat /bin/nosuch: no such file or directory'),
     (["/etc/passwd"], 'exec: "/etc/passwd": permission denied'),
-    ([""], "executable path is empty"),
+    ([""], 'exec: "": executable file not found in $PATH'),
 ])
 def test_bad_executable_fails_create_with_podmans_words(runtime, bundle, workdir, args, words):
     """args[0] is checked inside the container at create, with the wording podman maps."""

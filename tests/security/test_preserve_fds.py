@@ -8,6 +8,7 @@ told to, then execs the runtime, so the test process's own fds play no part.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -103,33 +104,34 @@ def test_create_hands_over_exactly_the_callers_fds(runtime, bundle, workdir):
     assert {fd: held[fd] for fd in given} == {fd: _identity(p) for fd, p in given.items()}
 
 
-def test_exec_hands_over_exactly_the_callers_fds(runtime, bundle, workdir):
-    b = bundle(["sleep", "30"])
-    runtime.ok("create", "--bundle", b, "c1")
+@contextlib.contextmanager
+def _running(runtime, bundle):
+    """A running container `c1`, deleted (and its init reaped) afterwards."""
+    runtime.ok("create", "--bundle", bundle(["sleep", "30"]), "c1")
     pid = runtime.state("c1")["pid"]
     runtime.ok("start", "c1")
+    try:
+        yield
+    finally:
+        runtime.ok("delete", "--force", "c1")
+        reap(pid)
+
+
+def test_exec_hands_over_exactly_the_callers_fds(runtime, bundle, workdir):
     given = _files(workdir, [3, 4])
     pid_file = os.path.join(workdir, "exec-pid")
-    try:
+    with _running(runtime, bundle):
         res = _call(runtime, workdir, given, "--log-level", "debug", "exec", "--detach",
                     "--pid-file", pid_file, "--preserve-fds", "2", "c1", "sleep", "30")
         assert res.code == 0, res
         held = _held(int(open(pid_file).read()))
-    finally:
-        runtime.ok("delete", "--force", "c1")
-        reap(pid)
     assert sorted(held) == [0, 1, 2, 3, 4]
     assert {fd: held[fd] for fd in given} == {fd: _identity(p) for fd, p in given.items()}
 
 
 def test_exec_with_missing_preserved_fds_is_refused(runtime, bundle, workdir):
-    b = bundle(["sleep", "30"])
-    runtime.ok("create", "--bundle", b, "c1")
-    pid = runtime.state("c1")["pid"]
-    runtime.ok("start", "c1")
-    res = _call(runtime, workdir, {}, "exec", "--preserve-fds", "20", "c1", "true")
-    runtime.ok("delete", "--force", "c1")
-    reap(pid)
+    with _running(runtime, bundle):
+        res = _call(runtime, workdir, {}, "exec", "--preserve-fds", "20", "c1", "true")
     assert res.code == 1, res
     assert res.err.count("\n") == 1
     assert "unable to stat preserved-fd 0 (of 20): fd 3: bad file descriptor" in res.err

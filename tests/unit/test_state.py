@@ -54,6 +54,24 @@ def test_bad_signals(bad):
         parse_signal(bad)
 
 
+@pytest.mark.parametrize(("platform", "nsig", "good", "bad"), [
+    ("linux", 65, [34, 64], [65]),
+    # FreeBSD: Python's NSIG is _SIG_MAXSIG (128), itself a valid signal; 34..64 are
+    # unassigned numbers kern_kill still accepts (F20).
+    ("freebsd14", 128, [34, 64, 65, 126, 128], [129]),
+])
+def test_signal_number_range_per_platform(monkeypatch, platform, nsig, good, bad):
+    import sys
+
+    monkeypatch.setattr(sys, "platform", platform)
+    monkeypatch.setattr(signal, "NSIG", nsig)
+    for num in good:
+        assert parse_signal(str(num)) == num
+    for num in bad:
+        with pytest.raises(UsageError):
+            parse_signal(str(num))
+
+
 @pytest.mark.parametrize("op", sorted(ALLOWED))
 @pytest.mark.parametrize("status", list(Status))
 def test_every_operation_status_pair(op, status):

@@ -26,7 +26,10 @@ if TYPE_CHECKING:
     from typing import Any
 
     from pyocijail.backends.base import UndoLog
+    from pyocijail.backends.freebsd.mounts import MountOp
+    from pyocijail.backends.freebsd.plan import JailPlan
     from pyocijail.log import LogSink
+    from pyocijail.spec.model import Process, Resources, Spec
 
 
 class FreeBSDBackend:
@@ -50,8 +53,9 @@ class FreeBSDBackend:
 
     # --- pure -------------------------------------------------------------------
     def plan(self, container_id: str, spec: "Spec", bundle: str, state_dir: str) -> "JailPlan":
-        from pyocijail.backends.freebsd.plan import build_plan
-        plan = build_plan(container_id, spec, bundle, state_dir)
+        from pyocijail.backends.freebsd.plan import build_plan, host_release
+        plan = build_plan(container_id, spec, bundle, state_dir,
+                          release=lambda: host_release(self._kernel))
         for warning in plan.warnings:
             self.log.warn(warning)
         return plan
@@ -240,8 +244,9 @@ class FreeBSDBackend:
         """Create a missing mount point without following links the image may have
         planted since plan resolved it: from a trusted anchor (the jail's root, its
         parent for the read-only alias, a nullfs source), component by component."""
-        from pyocijail.rootpath import open_parent_beneath
         import os
+
+        from pyocijail.rootpath import open_parent_beneath
         real = self.kernel.host_path(path)
         if os.path.lexists(real):
             return  # made by someone else (or by an earlier, interrupted create)
@@ -261,9 +266,10 @@ class FreeBSDBackend:
             raise KernelError("mkdir" if kind == "dir" else "create", err.errno, path) from None
 
     def _mount(self, plan: "JailPlan", index: int, op: "MountOp", undo: "UndoLog") -> None:
-        from pyocijail.backends.freebsd.fsids import mount_checked
         import os
         import shutil
+
+        from pyocijail.backends.freebsd.fsids import mount_checked
         k = self.kernel
         scratch = None
         if op.tmpcopyup:
@@ -402,6 +408,7 @@ class FreeBSDBackend:
     def update(self, state: "dict[str, Any]", resources: "Resources") -> None:
         """Replace the jail's rctl rules and cpuset (`update --resources`)."""
         import contextlib
+
         from pyocijail.backends.freebsd.resources import cpu_list, rctl_rules
         jid, name = self._jid_of(state), state.get("jail")
         if jid is None or name is None:

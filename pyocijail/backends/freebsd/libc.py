@@ -430,6 +430,13 @@ class LibcKernel:
             raise
         return value.value != 0
 
+    def osreldate(self) -> int:
+        """sysctl kern.osreldate (kern_mib.c, an int: __FreeBSD_version)."""
+        value, size = ctypes.c_int(0), ctypes.c_size_t(ctypes.sizeof(ctypes.c_int))
+        self._call("sysctl", "kern.osreldate", "sysctlbyname", b"kern.osreldate",
+                   ctypes.byref(value), ctypes.byref(size), None, ctypes.c_size_t(0))
+        return value.value
+
     def rctl_add(self, rule: str) -> None:
         run_tool("rctl -a", [self.tools["rctl"], "-a", rule])
 

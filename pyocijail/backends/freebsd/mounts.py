@@ -40,6 +40,14 @@ ALIASES = {"rdonly": "ro"}
 IGNORED = frozenset({"bind", "rbind", "private", "rprivate", "slave", "rslave", "shared",
                      "rshared", "unbindable", "runbindable", "nodev", "dev"})
 REJECTED = frozenset({"idmap", "ridmap"})
+#: Names vfs_mount.c vfs_donmount reads itself (as flags or as its own arguments)
+#: before any file system sees the list: passing one through would change what
+#: the mount does (update, force, export, ...), so an unrecognised one of these is
+#: refused for every file system. The flag words of MNT_FLAGS/NEGATIONS are handled.
+NMOUNT_RESERVED = frozenset({
+    "errmsg", "fstype", "fspath", "from", "target", "update", "force", "reload",
+    "noasync", "clusterr", "clusterw", "noro", "autoro", "export", "automounted",
+    "nocover", "cover", "emptydir", "noemptydir"})
 PSEUDO = frozenset({"tmpcopyup", "notmpcopyup", "rule"})
 
 #: nmount(2) file-system options each type accepts (its vfs option list).
@@ -165,8 +173,18 @@ class ParsedOptions:
     tmpcopyup: bool
 
 
-def parse_options(mount: Mount) -> ParsedOptions:
-    """Map one mount's type and options to FreeBSD terms; ConfigError if impossible."""
+def parse_options(mount: Mount, warn: list[str] | None = None) -> ParsedOptions:
+    """Map one mount's type and options to FreeBSD terms; ConfigError if impossible.
+
+    An option this table does not know is refused for tmpfs and devfs, whose
+    mount routines filter their option list (tmpfs_vfsops.c tmpfs_mount and
+    devfs_vfsops.c devfs_mount call vfs_filteropt, which fails the mount with
+    EINVAL "mount option <x> is unknown"). nullfs (null_vfsops.c nullfs_mount),
+    fdescfs (fdesc_vfsops.c fdesc_mount) and the pseudofs file systems (pseudofs.c
+    pfs_mount) only look up the options they read and never filter, so there an
+    unknown option is passed to nmount as ocijail passes it, and the kernel
+    ignores it; `warn` gets a line saying so.
+    """
     where = f"mount {mount.destination}"
     options = list(mount.options)
     bind = any(o in ("bind", "rbind") for o in options)
@@ -211,8 +229,15 @@ def parse_options(mount: Mount) -> ParsedOptions:
             rules.append(check_devfs_rule(value, where))
         elif key in FS_DATA[fstype]:
             data[key] = _check_data(fstype, key, value if eq else None, where)
-        else:
+        elif (fstype in FILTERING_FS or key in NMOUNT_RESERVED or key in MNT_FLAGS
+              or key in NEGATIONS or key in PSEUDO or key in IGNORED or not key):
             raise ConfigError(f"{where}: option {option!r} is not known for {fstype}")
+        else:
+            data[key] = value if eq else None
+            if warn is not None:
+                warn.append(f"{where}: option {option!r} is not one {fstype} reads; passed "
+                            f"to nmount, which ignores it ({fstype} does not filter its "
+                            "options)")
     return ParsedOptions(fstype=fstype, flags=tuple(flags), data=tuple(data.items()),
                          rules=tuple(rules), tmpcopyup=tmpcopyup)
 
@@ -299,7 +324,7 @@ def plan_mounts(mounts: Sequence[Mount], *, bundle: str, rootfs: str, jail_path:
             points.append(MountPoint(path=alias, kind="dir", mount=0))
     devfs_on_dev: int | None = None
     for mount in mounts:
-        parsed = parse_options(mount)
+        parsed = parse_options(mount, warn)
         where = f"mount {mount.destination}"
         if parsed.fstype == "devfs" and "ruleset" not in dict(parsed.data):
             parsed = values.evolve(parsed, data=(*parsed.data,

@@ -20,11 +20,12 @@ from pyocijail.backends.freebsd.mounts import (
 )
 from pyocijail.backends.freebsd.params import JailSettings, jail_settings
 from pyocijail.backends.freebsd.resources import RCTL_ANNOTATION, cpu_list, rctl_rules
-from pyocijail.errors import ConfigError
+from pyocijail.errors import ConfigError, KernelError
 from pyocijail.spec.model import Process, Spec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 frozen = values.frozen(kw_only=True)
@@ -36,9 +37,14 @@ RLIMITS = frozenset({
     "RLIMIT_MEMLOCK", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_SBSIZE", "RLIMIT_AS",
     "RLIMIT_VMEM", "RLIMIT_NPTS", "RLIMIT_SWAP", "RLIMIT_KQUEUES", "RLIMIT_UMTXP",
 })
-#: Limits of later FreeBSD releases: 14's sys/resource.h ends with RLIMIT_UMTXP (14;
-#: RLIM_NLIMITS 15), so the init could not set these and create must refuse them.
-NEWER_RLIMITS = frozenset({"RLIMIT_PIPEBUF"})
+#: Limits of later FreeBSD releases, with the first major release that has them:
+#: 14's sys/sys/resource.h ends with RLIMIT_UMTXP (14; RLIM_NLIMITS 15), 15.0's adds
+#: RLIMIT_PIPEBUF 15 (RLIM_NLIMITS 16; enforced in sys_pipe.c pipespace_new).
+#: kern_resource.c kern_proc_setrlimit answers EINVAL for a number at or past
+#: RLIM_NLIMITS, so on an older kernel create must refuse them.
+NEWER_RLIMITS = {"RLIMIT_PIPEBUF": 15}
+#: The release assumed when no kernel can be asked (`pyocijail plan`, tests).
+DEFAULT_RELEASE = 14
 LINUX_ONLY_RLIMITS = frozenset({"RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE",
                                 "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME"})
 
@@ -64,7 +70,23 @@ class ProcessPlan:
                 "rlimits": [{"type": t, "soft": s, "hard": h} for t, s, h in self.rlimits]}
 
 
-def process_plan(process: Process) -> ProcessPlan:
+def host_release(kernel: Any) -> int:
+    """The host's major release from sysctl kern.osreldate (__FreeBSD_version,
+    e.g. 1403000 for 14.3, 1500068 for 15.0); DEFAULT_RELEASE without a kernel or
+    when the kernel cannot say."""
+    read = getattr(kernel, "osreldate", None) if kernel is not None else None
+    if read is None:
+        return DEFAULT_RELEASE
+    try:
+        return int(read()) // 100000
+    except (KernelError, OSError, ValueError):
+        return DEFAULT_RELEASE
+
+
+def process_plan(process: Process,
+                 release: int | Callable[[], int] = DEFAULT_RELEASE) -> ProcessPlan:
+    """`release` (or a function giving it, asked only when a limit depends on it) is
+    the host's FreeBSD major release."""
     if not process.cwd.startswith("/"):
         raise ConfigError(f"process.cwd {process.cwd!r} must be absolute")
     seen: set[str] = set()
@@ -73,8 +95,12 @@ def process_plan(process: Process) -> ProcessPlan:
         if rl.type in LINUX_ONLY_RLIMITS:
             raise ConfigError(f"process.rlimits: {rl.type} does not exist on FreeBSD")
         if rl.type in NEWER_RLIMITS:
-            raise ConfigError(f"process.rlimits: {rl.type} does not exist on FreeBSD 14")
-        if rl.type not in RLIMITS:
+            if callable(release):
+                release = release()
+            if release < NEWER_RLIMITS[rl.type]:
+                raise ConfigError(f"process.rlimits: {rl.type} does not exist on FreeBSD "
+                                  f"{release} (only from {NEWER_RLIMITS[rl.type]}.0)")
+        elif rl.type not in RLIMITS:
             raise ConfigError(f"process.rlimits: unknown rlimit {rl.type!r}")
         if rl.type in seen:
             raise ConfigError(f"process.rlimits: {rl.type} is given twice")
@@ -198,7 +224,9 @@ class JailPlan:
         return "\n".join(out) + "\n"
 
 
-def build_plan(container_id: str, spec: Spec, bundle: str, state_dir: str) -> JailPlan:
+def build_plan(container_id: str, spec: Spec, bundle: str, state_dir: str,
+               release: int | Callable[[], int] = DEFAULT_RELEASE) -> JailPlan:
+    """`release`: the host's FreeBSD major release (see `process_plan`)."""
     if spec.root is None or not spec.root.path:
         raise ConfigError("root.path is required")
     # Real paths: the kernel records a mount's global path (f_mntonname, links
@@ -229,7 +257,7 @@ def build_plan(container_id: str, spec: Spec, bundle: str, state_dir: str) -> Ja
                     state_dir=state_dir, rootfs=rootfs, jail=settings,
                     mounts=tuple(ops), mountpoints=tuple(points), rctl=rctl,
                     cpuset=cpu_list(resources), alias_addresses=aliases,
-                    process=process_plan(spec.process) if spec.process else None,
+                    process=process_plan(spec.process, release) if spec.process else None,
                     warnings=tuple(warn))
 
 
@@ -249,14 +277,27 @@ def _jail_devfs_ruleset(settings: JailSettings, ops: list[MountOp]) -> None:
 
 
 def _device_rules(spec: Spec) -> list[str]:
-    """`freebsd.devices` → devfs rules; mode is decimal in config, octal for devfs(8)."""
-    rules = []
+    """`freebsd.devices` → devfs rules; mode is decimal in config, octal for devfs(8).
+
+    A nested path (`dri/card0`) gets `path <dir> unhide` for each directory above
+    it first, once: devfs_rule.c `devfs_rule_run` changes only the entry whose
+    full path matches, and the hide-all rule of the ruleset has hidden (whited
+    out) the directory itself, which devfs_vnops.c `devfs_lookupx` then answers
+    with ENOENT, so the unhidden device below it could not be reached.
+    """
+    rules: list[str] = []
     for dev in spec.freebsd.devices if spec.freebsd is not None else ():
         path = dev.path
         if path.startswith("/dev/"):
             path = path[5:]
-        if not path or path.startswith("/") or any(c.isspace() for c in path):
+        if (not path or path.startswith("/") or any(c.isspace() for c in path)
+                or any(p in ("", ".", "..") for p in path.split("/"))):
             raise ConfigError(f"freebsd.devices: path {dev.path!r} must be relative to /dev")
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            parent = f"path {'/'.join(parts[:i])} unhide"
+            if parent not in rules:
+                rules.append(parent)
         rule = f"path {path} unhide"
         if dev.mode is not None:
             if not 0 <= dev.mode <= 0o777:

@@ -380,4 +380,43 @@ def test_terminal_without_devfs_in_the_jail(env: dict[str, Any]) -> None:
         for fd in masters:
             os.close(fd)
         cli(env, "delete", "--force", "c1", check=False)
+
+
+def podman_exit_code(msg: str) -> int:
+    """podman's libpod/oci_util.go getOCIRuntimeError on the runtime's message:
+    126 for permission words, 127 for not-found words, else 125."""
+    import re
+
+    if re.search(r"permission denied|operation not permitted", msg, re.I):
+        return 126
+    if re.search(r"executable file not found in|no such file or directory|open executable",
+                 msg, re.I):
+        return 127
+    return 125
+
+
+@pytest.mark.parametrize("args, code", [([""], 127), (["nosuchcmd"], 127),
+                                        (["/bin/nosuch"], 127), (None, 125)])
+def test_image_without_a_command_exits_127_under_podman(env: dict[str, Any], args,
+                                                        code: int) -> None:
+    """Callers §5: an image with no command (podman sends args [""]) or a missing
+    args[0] fails create with one JSON error whose words podman maps to 127, as
+    ocijail's execvp("") "No such file or directory" and runc's `exec: "": ...` are;
+    nothing is left. A config with no args key at all is malformed (config.md makes
+    args REQUIRED on POSIX; ocijail says "no process.args", runc "args must not be
+    empty"): a configuration error, 125 under podman, as with both."""
+    bundle = env["tmp"] / "bundle"
+    config = json.loads((bundle / "config.json").read_text())
+    if args is None:
+        del config["process"]["args"]
+    else:
+        config["process"]["args"] = args
+    (bundle / "config.json").write_text(json.dumps(config))
+    log = env["tmp"] / "oci-log"
+    out = cli(env, "--log-format=json", "--log", str(log), "create", "--bundle", str(bundle),
+              "--pid-file", str(env["tmp"] / "pid"), "c1", check=False)
+    assert out.returncode == 1
+    error = json.loads(log.read_text())  # podman reads the whole file as one object
+    assert error["level"] == "error"
+    assert podman_exit_code(error["msg"]) == code, error["msg"]
     assert_nothing_left(env)

@@ -43,13 +43,46 @@ def test_key_values_are_fs_data() -> None:
 
 
 @pytest.mark.parametrize("option, type_", [("idmap", "nullfs"), ("relatime", "tmpfs"),
-                                           ("size=64m", "nullfs"), ("mode=999", "tmpfs"),
+                                           ("size=64m", "devfs"), ("mode=999", "tmpfs"),
                                            ("ruleset=x", "devfs"), ("tmpcopyup", "nullfs"),
                                            ("rule=path x unhide", "tmpfs"), ("size", "tmpfs")])
 def test_unsupported_options_are_errors(option: str, type_: str) -> None:
     """Options FreeBSD cannot honour for that file system fail at plan time."""
     with pytest.raises(ConfigError):
         opts(option, type_=type_)
+
+
+@pytest.mark.parametrize("type_", ["nullfs", "fdescfs", "procfs", "linprocfs", "linsysfs"])
+def test_unknown_options_pass_where_the_kernel_ignores_them(type_: str) -> None:
+    """F19: nullfs, fdescfs and pseudofs never call vfs_filteropt (null_vfsops.c
+    nullfs_mount, fdesc_vfsops.c fdesc_mount, pseudofs.c pfs_mount): an option they
+    do not read goes to nmount as ocijail sends it, with a warning."""
+    warn: list[str] = []
+    parsed = parse_options(Mount(destination="/x", type=type_, source="/s",
+                                 options=("relatime", "x-podman.a=b", "size=64m", "ro")),
+                           warn)
+    assert parsed.flags == ("ignore", "ro")
+    assert dict(parsed.data) == {"relatime": None, "x-podman.a": "b", "size": "64m"}
+    assert len(warn) == 3 and all("ignores it" in w for w in warn)
+    assert "'relatime'" in warn[0] and type_ in warn[0]
+
+
+@pytest.mark.parametrize("type_", ["tmpfs", "devfs"])
+def test_unknown_options_still_refused_where_the_kernel_filters(type_: str) -> None:
+    """tmpfs_mount/devfs_mount filter with vfs_filteropt: EINVAL, so a plan-time error."""
+    with pytest.raises(ConfigError, match="not known for"):
+        parse_options(Mount(destination="/x", type=type_, source=type_,
+                            options=("relatime",)), [])
+
+
+@pytest.mark.parametrize("option", ["update", "force", "export", "from=/etc", "fspath=/x",
+                                    "emptydir", "ro=1", "tmpcopyup=1", "bind=x", "=x"])
+def test_options_nmount_reads_itself_are_not_passed(option: str) -> None:
+    """vfs_mount.c vfs_donmount turns update/force/export/... into flags and reads
+    from/fspath itself: passing them through would change the mount, so refused."""
+    with pytest.raises(ConfigError):
+        parse_options(Mount(destination="/x", type="nullfs", source="/s",
+                            options=(option,)), [])
 
 
 def test_types_map_to_nullfs() -> None:
@@ -186,3 +219,24 @@ def test_noclusterw_on_a_filtering_fs_is_an_error(type_: str) -> None:
     with pytest.raises(ConfigError, match="noclusterw"):
         opts("noclusterw", type_=type_)
     assert "noclusterw" in opts("noclusterw", type_="nullfs")[0]
+
+
+def test_passed_through_options_reach_nmount_and_the_kernel_ignores_them(
+        backend, sim, layout, log) -> None:
+    """F19 end to end over the real LibcKernel: the nullfs bind with Linux atime words
+    and an x- annotation is mounted (the fake libc hands the iovec to the model, which
+    ignores unknown nullfs options as nullfs_mount does); the log warns once each."""
+    from pyocijail.testing.freebsd_undo import MemoryUndoLog
+
+    config = base_config(mounts=[{"destination": "/data", "type": "bind",
+                                  "source": str(layout["host"] / "volume"),
+                                  "options": ["rbind", "relatime", "x-mount.mkdir"]}])
+    plan = plan_of(backend, layout, config)
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan, undo)
+    [mount] = sim.snapshot()["mounts"]
+    assert mount["fstype"] == "nullfs"
+    assert {"relatime", "x-mount.mkdir"} <= set(mount["data"])
+    assert sum("ignores it" in w for w in log.warnings) == 2
+    backend.destroy(state, undo)
+    assert sim.snapshot()["mounts"] == []

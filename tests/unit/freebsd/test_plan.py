@@ -60,13 +60,48 @@ def test_devices_need_devfs_on_dev(planner, layout) -> None:
 
 
 @pytest.mark.parametrize("device", [{"path": "/etc/x"}, {"path": "a b"},
-                                    {"path": "null", "mode": 512}])
+                                    {"path": "null", "mode": 512}, {"path": "dri/"},
+                                    {"path": "dri//card0"}, {"path": "../mem"}])
 def test_bad_devices_are_errors(planner, layout, device: dict) -> None:
     """Device paths are relative to /dev and modes are 0..511."""
     config = base_config(mounts=[{"destination": "/dev", "type": "devfs", "source": "devfs"}],
                          freebsd={"devices": [device]})
     with pytest.raises(ConfigError):
         plan_of(planner, layout, config)
+
+
+def test_nested_devices_unhide_their_directories_first(planner, layout) -> None:
+    """F5: `dri/card0` is reachable only if `dri` is unhidden too (devfs_rule.c
+    devfs_rule_run changes the matching entry only; devfs_vnops.c devfs_lookupx
+    answers ENOENT for a hidden directory): parents first, each once, no mode."""
+    config = base_config(
+        mounts=[{"destination": "/dev", "type": "devfs", "source": "devfs",
+                 "options": ["ruleset=4"]}],
+        freebsd={"devices": [{"path": "/dev/dri/card0", "mode": 432}, {"path": "dri/card1"},
+                             {"path": "usb/0.1.0"}, {"path": "null"}]})
+    plan = plan_of(planner, layout, config)
+    assert plan.mounts[0].rules == ("path dri unhide", "path dri/card0 unhide mode 660",
+                                    "path dri/card1 unhide", "path usb unhide",
+                                    "path usb/0.1.0 unhide", "path null unhide")
+
+
+def test_nested_device_is_reachable_in_the_simulated_devfs(backend, sim, layout) -> None:
+    """Through the real LibcKernel and the fake /sbin/devfs: after create, the
+    container's devfs shows dri/card0 with every directory above it."""
+    from pyocijail.testing import freebsd_devfs
+    from pyocijail.testing.freebsd_undo import MemoryUndoLog
+
+    config = base_config(
+        mounts=[{"destination": "/dev", "type": "devfs", "source": "devfs",
+                 "options": ["ruleset=4"]}],
+        freebsd={"devices": [{"path": "dri/card0", "mode": 432}]})
+    plan = plan_of(backend, layout, config)
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan, undo)
+    [devfs] = [m for m in sim.snapshot()["mounts"] if m["fstype"] == "devfs"]
+    assert freebsd_devfs.reachable(devfs["visible"], "dri/card0")
+    assert devfs["visible"]["dri/card0"] == "660"
+    backend.destroy(state, undo)
 
 
 def test_missing_rootfs_is_an_error(planner, layout) -> None:
@@ -115,3 +150,60 @@ def test_plan_shows_the_devfs_ruleset_checks(planner, layout) -> None:
             in text)
     assert text.index("check devfs rule -s 5") < text.index("mounts (in order")
     assert "-s 0" not in text
+
+
+PIPEBUF = {"type": "RLIMIT_PIPEBUF", "soft": 1 << 20, "hard": 1 << 21}
+
+
+@pytest.mark.parametrize("release, ok", [(14, False), (15, True)])
+def test_pipebuf_by_the_release_the_simulated_host_reports(tmp_path, layout, log, release,
+                                                           ok) -> None:
+    """F14: RLIMIT_PIPEBUF (15 in 15.0's sys/sys/resource.h) is refused on 14.x and
+    kept on 15.x, the release read through the real LibcKernel as sysctl
+    kern.osreldate from the fake libc (1403000 / 1500068)."""
+    from pyocijail.backends.freebsd.backend import FreeBSDBackend
+    from pyocijail.testing.simhost import SimulatedHostKernel
+    from pyocijail.testing.simkernel import SimulatedKernel
+
+    sim = SimulatedKernel.configure(str(tmp_path / "sim.json"), release=release)
+    kernel = SimulatedHostKernel(sim.path)
+    assert kernel.osreldate() == {14: 1403000, 15: 1500068}[release]
+    backend = FreeBSDBackend(kernel, log)
+    config = with_rlimits(PIPEBUF)
+    if ok:
+        plan = plan_of(backend, layout, config)
+        assert plan.process.rlimits == (("RLIMIT_PIPEBUF", 1 << 20, 1 << 21),)
+    else:
+        with pytest.raises(ConfigError, match="does not exist on FreeBSD 14 .only from 15"):
+            plan_of(backend, layout, config)
+
+
+def test_release_is_asked_only_for_a_limit_that_depends_on_it(layout) -> None:
+    """The sysctl is not made for configs without RLIMIT_PIPEBUF."""
+    from pyocijail.backends.freebsd.plan import host_release, process_plan
+    from pyocijail.spec.convert import spec_from_json
+
+    asked = []
+
+    def release() -> int:
+        asked.append(1)
+        return 15
+
+    process_plan(spec_from_json(base_config()).process, release)
+    assert asked == []
+    process_plan(spec_from_json(with_rlimits(PIPEBUF)).process, release)
+    assert asked == [1]
+    assert host_release(None) == 14
+
+
+def test_pipebuf_number_for_setrlimit(monkeypatch) -> None:
+    """Python before 3.15 has no resource.RLIMIT_PIPEBUF: the init uses 15 on FreeBSD."""
+    import resource
+    import sys
+
+    from pyocijail.process import setup
+
+    monkeypatch.delattr(resource, "RLIMIT_PIPEBUF", raising=False)
+    monkeypatch.setattr(sys, "platform", "freebsd15")
+    assert setup.rlimit_number("RLIMIT_PIPEBUF") == 15
+    assert setup.rlimit_number("RLIMIT_UMTXP") == 14

@@ -89,9 +89,8 @@ def test_rules_the_kernel_takes_are_accepted(rule: str) -> None:
 
 def test_a_refused_annotation_fails_the_plan(tmp_path) -> None:
     """`org.freebsd.rctl` is checked when the plan is made: before the jail exists."""
-    from tests.unit.freebsd.conftest import base_config, make_rootfs, spec_of
-
     from pyocijail.backends.freebsd.plan import build_plan
+    from tests.unit.freebsd.conftest import base_config, make_rootfs, spec_of
 
     make_rootfs(tmp_path / "bundle/rootfs")
     config = base_config(annotations={"org.freebsd.rctl": "maxproc:deny=10,cputime:deny=10"})
