@@ -395,15 +395,17 @@ class FreeBSDBackend:
         """SIGSTOP (or SIGCONT) every process in the jail and its child jails.
 
         FreeBSD has no freezer; stopping each member is what `pause` can do.
-        The core records the paused status."""
-        import signal
-        self._signal_all(state, pid, signal.SIGSTOP if frozen else signal.SIGCONT)
+        The core records the paused status. `delete --force` thaws through
+        here, so this stays lean: `_signal`, not `signal` (which builds enums)."""
+        import _signal
+        self._signal_all(state, pid, _signal.SIGSTOP if frozen else _signal.SIGCONT)
 
     def _signal_all(self, state: "dict[str, Any]", pid: int, sig: int) -> None:
-        import contextlib
         for member in self.processes(state, pid):
-            with contextlib.suppress(KernelError):  # ESRCH: raced with exit
+            try:
                 self.kernel.kill(member, sig)
+            except KernelError:  # ESRCH: raced with exit
+                pass
 
     def update(self, state: "dict[str, Any]", resources: "Resources") -> None:
         """Replace the jail's rctl rules and cpuset (`update --resources`)."""
