@@ -13,8 +13,8 @@ _LINUX = sys.platform.startswith("linux")
 # A killed pid-namespace init stays in exit (waiting for its namespace's
 # zombies to be reaped by their parents) long after it stopped being alive.
 _PF_EXITING = 0x4
-#: another way to read a process's start (pid -> token or None): the test entry
-#: point `pyocijail.testing.simhost` sets FreeBSD's, over its fake libc.
+#: another way to read a process's start (pid -> token or None), installed by
+#: `use`: a simulated FreeBSD host running on Linux reads its fake libc's table.
 _reader = None
 
 
