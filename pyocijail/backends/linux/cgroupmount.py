@@ -66,7 +66,7 @@ def mount_cgroups(log, rootfs: str, dest: str, opts: MountOptions, groups: Seque
         os.close(fd)
     for group in groups:
         sub = f"{dest.rstrip('/')}/{group.name}"
-        rootpath.ensure_mountpoint(rootfs, sub, directory=True)
+        rootpath.ensure_mountpoint(rootfs, sub, directory=True, opener=libc.open_in_root)
         mountlib.bind(log, group.dir, rootfs, sub, binds, opts.clear)
     top = os.path.dirname(groups[0].mountpoint) if groups else ""
     try:

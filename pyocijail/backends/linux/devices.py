@@ -12,7 +12,7 @@ import os
 import stat
 
 from pyocijail import rootpath
-from pyocijail.backends.linux import mountlib
+from pyocijail.backends.linux import libc, mountlib
 from pyocijail.backends.linux.libc import MS_BIND
 from pyocijail.backends.linux.mountlib import fd_path
 from pyocijail.errors import ConfigError, KernelError
@@ -46,8 +46,10 @@ class _Dir:
 
     def __init__(self, rootfs: str, path: str, *, make: bool, created: list[str]) -> None:
         if make:
-            created.extend(rootpath.ensure_mountpoint(rootfs, path, directory=True))
-        self.fd = rootpath.open_in_root(rootfs, path, os.O_PATH | os.O_DIRECTORY)
+            created.extend(rootpath.ensure_mountpoint(rootfs, path, directory=True,
+                                                      opener=libc.open_in_root))
+        self.fd = rootpath.open_in_root(rootfs, path, os.O_PATH | os.O_DIRECTORY,
+                                        libc.open_in_root)
         self.host = rootpath.resolve(rootfs, path)
 
     def close(self) -> None:
@@ -120,7 +122,7 @@ def _device(log, rootfs: str, parent: _Dir, path: str, kind: str, rdev: int, mod
             bind = True
         created.append(f"{parent.host}/{name}")
         if bind:
-            fd = rootpath.open_in_root(rootfs, path, os.O_PATH)
+            fd = rootpath.open_in_root(rootfs, path, os.O_PATH, libc.open_in_root)
             try:
                 mountlib.mount(log, path, fd_path(fd), None, MS_BIND, None, path)
             finally:

@@ -49,7 +49,7 @@ def mount(log: Any, source: str | None, target: str, fstype: str | None, flags: 
 
 def in_root(rootfs: str, dest: str, flags: int = os.O_PATH) -> int:
     """An fd of `dest` inside `rootfs` (`rootpath.open_in_root`)."""
-    return rootpath.open_in_root(rootfs, dest, flags)
+    return rootpath.open_in_root(rootfs, dest, flags, libc.open_in_root)
 
 
 def remount_bind(log: Any, target: str, set_flags: int, clear: int, where: str) -> None:

@@ -27,7 +27,7 @@ import os
 import stat
 
 from pyocijail import rootpath, values
-from pyocijail.backends.linux import mountlib, procfs
+from pyocijail.backends.linux import libc, mountlib, procfs
 from pyocijail.backends.linux.libc import (
     MS_BIND,
     MS_PRIVATE,
@@ -257,7 +257,8 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
             source, is_dir = m.source or kind, True
         if kind in procfs.KINDS:
             procfs.check_destination(rootfs, m.destination, kind)
-        made = rootpath.ensure_mountpoint(rootfs, m.destination, directory=is_dir)
+        made = rootpath.ensure_mountpoint(rootfs, m.destination, directory=is_dir,
+                                         opener=libc.open_in_root)
         created.extend(made)
         if kind == "tmpfs":
             opts = _tmpfs_mode(rootfs, m.destination, opts, existed=not made)

@@ -134,7 +134,7 @@ def _target(path: str, trees: procfs.Trees | None, expected: frozenset[str]) -> 
     where = trees.find(path) if trees is not None else None
     try:
         if where is None:
-            return rootpath.open_in_root("/", path, os.O_PATH)
+            return rootpath.open_in_root("/", path, os.O_PATH, libc.open_in_root)
         return procfs.open_beneath(where[1], where[2], os.O_PATH)
     except KernelError as e:
         missing = e.errno in (errno.ENOENT, errno.ENOTDIR)
@@ -154,7 +154,8 @@ def _dev_null() -> int:
     device 1:3 (CVE-2025-31133: a symlink or another node there would be bound
     over every masked file)."""
     try:
-        fd = rootpath.open_in_root("/", "/dev/null", os.O_PATH | os.O_NOFOLLOW)
+        fd = rootpath.open_in_root("/", "/dev/null", os.O_PATH | os.O_NOFOLLOW,
+                                   libc.open_in_root)
     except KernelError as e:
         raise KernelError("mask", e.errno, "/dev/null") from None
     st = os.fstat(fd)
