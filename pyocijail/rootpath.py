@@ -5,11 +5,12 @@ pointing at `/etc` or `../../..`. Every function here treats `root` as if it
 were `/`: absolute symlink targets restart at `root`, `..` stops at `root`.
 `root` itself is trusted (it is the bundle's rootfs, chosen by the caller).
 
-Platform-neutral. `walk` does the resolution over a `View` (what each
-container path is), so the FreeBSD planner can resolve against the rootfs
-overlaid with mounts it has only planned; `resolve` walks the real tree. On
-Linux >= 5.6 `open_in_root` lets the kernel do the walk (openat2
-RESOLVE_IN_ROOT), which also closes the check-then-use race.
+Platform-neutral: nothing here imports a backend or looks at the platform.
+`walk` does the resolution over a `View` (what each container path is), so
+the FreeBSD planner can resolve against the rootfs overlaid with mounts it has
+only planned; `resolve` walks the real tree. A caller whose kernel can do the
+walk itself passes an `Opener`: the Linux backend's is openat2
+RESOLVE_IN_ROOT (Linux >= 5.6), which also closes the check-then-use race.
 (runj joined destinations with the rootfs path and let the host kernel
 follow links.)
 """
@@ -19,10 +20,18 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import sys
 
 from pyocijail import values
 from pyocijail.errors import KernelError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    #: `opener(root, path, flags)`: an fd of `path` inside `root` opened by the
+    #: kernel's own in-root walk, or None where this kernel has none (the walk
+    #: here is used then). Raises KernelError as `open_in_root` does.
+    Opener = Callable[[str, str, int], "int | None"]
 
 _MISSING = (errno.ENOENT, errno.ENOTDIR)
 # O_PATH is Linux (and FreeBSD >= 13); a read-only open serves for directories.
@@ -281,17 +290,17 @@ def make_mountpoint(root: str, path: str, *, directory: bool,
 
 
 def ensure_mountpoint(root: str, path: str, *, directory: bool,
-                      mode: int = 0o755) -> list[str]:
+                      mode: int = 0o755, opener: Opener | None = None) -> list[str]:
     """`make_mountpoint` for callers that need only what was created.
 
-    On Linux an existing mount point of the right kind (the usual case: the
-    image's /proc, /dev, /sys) is found with one openat2 instead of a walk
-    here; anything else (missing, the wrong kind, an error) takes
-    `make_mountpoint`, which creates it or fails with its usual words.
+    With an `opener` an existing mount point of the right kind (the usual case:
+    the image's /proc, /dev, /sys) is found with one kernel walk (on Linux one
+    openat2) instead of a walk here; anything else (missing, the wrong kind, an
+    error) takes `make_mountpoint`, which creates it or fails with its usual words.
     """
-    if sys.platform.startswith("linux"):
+    if opener is not None:
         try:
-            fd = open_in_root(root, path, _O_PATH)
+            fd = open_in_root(root, path, _O_PATH, opener)
         except KernelError:
             pass
         else:
@@ -304,35 +313,20 @@ def ensure_mountpoint(root: str, path: str, *, directory: bool,
     return make_mountpoint(root, path, directory=directory, mode=mode)[1]
 
 
-def open_in_root(root: str, path: str, flags: int) -> int:
+def open_in_root(root: str, path: str, flags: int, opener: Opener | None = None) -> int:
     """Open `path` inside `root`; the fd never refers to anything outside it.
 
-    Linux >= 5.6: one openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) call on an
-    O_PATH fd of root, atomic against concurrent renames/symlinks. Elsewhere
-    (or on ENOSYS): resolve() then open with O_NOFOLLOW, and refuse a result
-    that is a symlink (it was swapped in between the two steps).
+    With an `opener` (Linux >= 5.6: openat2 RESOLVE_IN_ROOT, atomic against
+    concurrent renames and symlinks) the kernel walks. Without one, or when it
+    returns None (ENOSYS): resolve() then open with O_NOFOLLOW, and refuse a
+    result that is a symlink (it was swapped in between the two steps).
     O_CLOEXEC is always added.
     """
     flags |= os.O_CLOEXEC
-    if sys.platform.startswith("linux"):
-        from pyocijail.backends.linux import libc
-
-        root_fd = os.open(root, _O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            for _attempt in range(32):
-                try:
-                    return libc.openat2(root_fd, path, flags,
-                                        libc.RESOLVE_IN_ROOT | libc.RESOLVE_NO_MAGICLINKS)
-                except KernelError as e:
-                    # EAGAIN: a rename or mount raced with a ".." step; retry.
-                    if e.errno != errno.EAGAIN:
-                        if e.errno != errno.ENOSYS:
-                            raise
-                        break
-            else:
-                raise KernelError("open", errno.EAGAIN, path)
-        finally:
-            os.close(root_fd)
+    if opener is not None:
+        fd = opener(root, path, flags)
+        if fd is not None:
+            return fd
     host = resolve(root, path)
     try:
         fd = os.open(host, flags | os.O_NOFOLLOW)
@@ -344,7 +338,7 @@ def open_in_root(root: str, path: str, flags: int) -> int:
     return fd
 
 
-def remove_created(root: str, paths: list[str]) -> list[str]:
+def remove_created(root: str, paths: list[str], opener: Opener | None = None) -> list[str]:
     """Undo make_mountpoint: remove `paths` (host paths under `root`), deepest first.
 
     Only empty directories and empty regular files are removed, each through
@@ -360,7 +354,7 @@ def remove_created(root: str, paths: list[str]) -> list[str]:
             continue
         parent, name = os.path.split(rel)
         try:
-            pfd = open_in_root(root, parent or "/", _O_PATH | os.O_DIRECTORY)
+            pfd = open_in_root(root, parent or "/", _O_PATH | os.O_DIRECTORY, opener)
         except KernelError:
             continue
         try:

@@ -84,7 +84,7 @@ def _accept_callers_dialect(data: dict[str, Any]) -> None:
     (`rootfsPropagation: "rslave"`) failed at create. A fileMode's type bits are
     dropped only when they are exactly those of the device's `type`; an "r"
     propagation loses its "r", which changes nothing here: "/" is always
-    changed recursively (`rootfs.set_root_propagation`). Anything else is
+    changed recursively (`mounts.set_root_propagation`). Anything else is
     left for the schema to judge.
     """
     linux = data.get("linux")

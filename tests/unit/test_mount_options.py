@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pyocijail.backends.linux import libc as L
-from pyocijail.backends.linux.mounts import MOUNT_OPTIONS, check_mount, parse_options
-from pyocijail.backends.linux.rootfs import check_sysctl
+from pyocijail.backends.linux.mountopts import MOUNT_OPTIONS, check_mount, parse_options
+from pyocijail.backends.linux.pivot import check_sysctl
 from pyocijail.errors import ConfigError
 from pyocijail.spec.model import IdMapping, Mount
 

@@ -254,29 +254,61 @@ def test_open_in_root_matches_resolve(tree, name, target, path, expected):
     if not os.path.exists(os.path.join(root, expected)):
         os.makedirs(os.path.join(root, expected))
     os.symlink(target, os.path.join(root, name))
-    fd = rootpath.open_in_root(root, path, os.O_PATH)
+    from pyocijail.backends.linux.libc import open_in_root as openat2_in_root
+
+    fd = rootpath.open_in_root(root, path, os.O_PATH, openat2_in_root)
     try:
         assert os.readlink(f"/proc/self/fd/{fd}") == rootpath.resolve(root, path)
     finally:
         os.close(fd)
 
 
-def test_open_in_root_fallback_without_openat2(tree, monkeypatch):
-    """Without openat2 (ENOSYS) the resolve()+O_NOFOLLOW path gives the same file."""
+def test_open_in_root_fallback_without_openat2(tree):
+    """An opener that has no in-root walk (None: openat2's ENOSYS) gets the
+    resolve()+O_NOFOLLOW path, which gives the same file."""
     root, _ = tree
     os.symlink("/etc", root + "/abs")
-    if sys.platform.startswith("linux"):
-        from pyocijail.backends.linux import libc
+    asked = []
 
-        def nosys(*a, **k):
-            raise KernelError("openat2", errno.ENOSYS)
+    def no_walk(r, p, flags):
+        asked.append((r, p))
+        return None
 
-        monkeypatch.setattr(libc, "openat2", nosys)
-    fd = rootpath.open_in_root(root, "/abs/passwd", os.O_RDONLY)
+    fd = rootpath.open_in_root(root, "/abs/passwd", os.O_RDONLY, no_walk)
     try:
         assert os.read(fd, 100) == b"inside"
     finally:
         os.close(fd)
+    assert asked == [(root, "/abs/passwd")]
+
+
+def test_open_in_root_uses_the_opener_given(tree):
+    """The caller's opener does the walk, with O_CLOEXEC added; its fd is returned
+    as it is (rootpath knows no platform: the Linux backend passes openat2's)."""
+    root, _ = tree
+    seen = []
+
+    def opener(r, p, flags):
+        seen.append((r, p, flags))
+        return os.open(root + "/etc", os.O_PATH | os.O_CLOEXEC)
+
+    fd = rootpath.open_in_root(root, "/anything", os.O_PATH, opener)
+    try:
+        assert os.readlink(f"/proc/self/fd/{fd}") == root + "/etc"
+    finally:
+        os.close(fd)
+    assert seen == [(root, "/anything", os.O_PATH | os.O_CLOEXEC)]
+
+
+def test_rootpath_imports_no_backend_and_no_platform_check():
+    """rootpath is platform-neutral: no import of a backend, no sys.platform."""
+    import ast
+
+    tree = ast.parse(open(rootpath.__file__).read())
+    names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    names += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    assert not [n for n in names if n.startswith("pyocijail.backends") or n == "sys"]
+    assert "sys.platform" not in open(rootpath.__file__).read()
 
 
 def test_open_in_root_missing(tree):

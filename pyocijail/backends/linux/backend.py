@@ -75,13 +75,13 @@ class LinuxBackend:
         return make_plan(container_id, spec, bundle, state_dir, self.log)
 
     def features(self) -> "dict[str, Any]":
-        from pyocijail.backends.linux import capabilities, cgroups, mounts, seccomp
+        from pyocijail.backends.linux import capabilities, cgroups, mountopts, seccomp
 
         try:
             layout = cgroups.layout(cgroups.hierarchies())
         except OSError:
             layout = "none"
-        return {"mountOptions": sorted(mounts.MOUNT_OPTIONS), "linux": {
+        return {"mountOptions": sorted(mountopts.MOUNT_OPTIONS), "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
             "capabilities": capabilities.names(range(capabilities.last_cap() + 1)),
             "cgroup": {"v1": layout in ("v1", "hybrid"), "v2": layout in ("v2", "hybrid"),
@@ -246,12 +246,12 @@ class LinuxBackend:
         try:
             from pyocijail.backends.linux import (  # noqa: F401 - loaded for later
                 capabilities,
+                devices,
                 libc,
-                masks,
                 mounts,
                 namespaces,
+                pivot,
                 procfs,
-                rootfs,
             )
 
             if _has_cgroup_mount(plan):
@@ -277,7 +277,7 @@ class LinuxBackend:
 
     def isolate(self, plan: "LinuxPlan", undo: "Any") -> None:
         # Everything the init uses after pivot_root was imported by _before_gate.
-        from pyocijail.backends.linux import libc, mounts, procfs
+        from pyocijail.backends.linux import devices, libc, mounts, procfs
         from pyocijail.backends.linux.namespaces import NAMESPACES, setns_path
 
         if self._early_error is not None:
@@ -323,31 +323,31 @@ class LinuxBackend:
         mounts.mount_all(plan.rootfs, plan.mounts, plan.bundle, log=self.log,
                          cgroup_mount=cgroup_mount, trees=self._trees,
                          mount_label=plan.mount_label)
-        mounts.setup_devices(plan.rootfs, plan.devices, log=self.log)
+        devices.setup_devices(plan.rootfs, plan.devices, log=self.log)
 
     def enter_hook(self, plan: "LinuxPlan") -> None:
         pass  # the hook inherits the init's namespaces
 
     def enter(self, plan: "LinuxPlan") -> None:
-        from pyocijail.backends.linux import masks, procfs, rootfs
+        from pyocijail.backends.linux import pivot, procfs
 
         trees = self._trees or procfs.Trees()
         # What the host's /proc and /sys have must be there in the container's.
         expected = trees.on_host((*plan.readonly_paths, *plan.masked_paths))
-        rootfs.pivot_root(plan.rootfs, bound=True, log=self.log)  # (isolate bound it)
+        pivot.pivot_root(plan.rootfs, bound=True, log=self.log)  # (isolate bound it)
         # From here on the container's /proc is never walked: only `trees` (procfs).
         if plan.sysctl:
-            rootfs.apply_sysctl(plan.sysctl, log=self.log, trees=trees)
+            pivot.apply_sysctl(plan.sysctl, log=self.log, trees=trees)
         # runc's order: a path both read-only and masked ends up masked either way,
         # but `mount` lists them as under runc.
-        masks.readonly_paths(plan.readonly_paths, log=self.log, trees=trees,
+        pivot.readonly_paths(plan.readonly_paths, log=self.log, trees=trees,
                              expected=expected)
-        masks.mask_paths(plan.masked_paths, log=self.log, trees=trees, expected=expected,
+        pivot.mask_paths(plan.masked_paths, log=self.log, trees=trees, expected=expected,
                          mount_label=plan.mount_label)
         if plan.readonly:
-            rootfs.remount_readonly_root(log=self.log)
+            pivot.remount_readonly_root(log=self.log)
         if plan.rootfs_propagation in ("unbindable", "runbindable"):
-            rootfs.make_root_unbindable(log=self.log)
+            pivot.make_root_unbindable(log=self.log)
         kept = trees.proc()
         self._proc = posix.dup(kept) if kept is not None else None
         trees.close()

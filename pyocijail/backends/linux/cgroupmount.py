@@ -20,16 +20,10 @@ from __future__ import annotations
 import os
 
 from pyocijail import rootpath
-from pyocijail.backends.linux import libc
+from pyocijail.backends.linux import libc, mountlib
 from pyocijail.backends.linux.cgroups import Cgroup
-from pyocijail.backends.linux.mounts import (
-    MountOptions,
-    _bind,
-    _fd,
-    _in_root,
-    _mount,
-    mountinfo,
-)
+from pyocijail.backends.linux.mountlib import fd_path, in_root
+from pyocijail.backends.linux.mountopts import MountOptions
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -49,32 +43,31 @@ def mount_cgroups(log, rootfs: str, dest: str, opts: MountOptions, groups: Seque
 
         data = lsm.mount_data("tmpfs", data, mount_label)
     readonly = opts.readonly
-    binds = MountOptions(flags=libc.MS_BIND | flags | (libc.MS_RDONLY if readonly else 0),
-                         clear=opts.clear)
+    binds = libc.MS_BIND | flags | (libc.MS_RDONLY if readonly else 0)
     if len(groups) == 1 and groups[0].name == "":
         if new_namespace:
-            fd = _in_root(rootfs, dest)
+            fd = in_root(rootfs, dest)
             try:
-                _mount(log, "cgroup2", _fd(fd), "cgroup2",
+                mountlib.mount(log, "cgroup2", fd_path(fd), "cgroup2",
                        flags | (libc.MS_RDONLY if readonly else 0), None, dest)
             finally:
                 os.close(fd)
         else:
-            _bind(log, groups[0].dir, rootfs, dest, binds)
+            mountlib.bind(log, groups[0].dir, rootfs, dest, binds, opts.clear)
         return
     if any(g.version == 1 for g in groups):
-        order = {point: i for i, (_id, _parent, point, _o) in enumerate(mountinfo())}
+        order = {point: i for i, (_id, _parent, point, _o) in enumerate(mountlib.mountinfo())}
         groups = sorted((g for g in groups if g.version == 1),
                         key=lambda g: order.get(g.mountpoint, len(order)))
-    fd = _in_root(rootfs, dest)
+    fd = in_root(rootfs, dest)
     try:
-        _mount(log, "tmpfs", _fd(fd), "tmpfs", flags, data, dest)
+        mountlib.mount(log, "tmpfs", fd_path(fd), "tmpfs", flags, data, dest)
     finally:
         os.close(fd)
     for group in groups:
         sub = f"{dest.rstrip('/')}/{group.name}"
-        rootpath.ensure_mountpoint(rootfs, sub, directory=True)
-        _bind(log, group.dir, rootfs, sub, binds)
+        rootpath.ensure_mountpoint(rootfs, sub, directory=True, opener=libc.open_in_root)
+        mountlib.bind(log, group.dir, rootfs, sub, binds, opts.clear)
     top = os.path.dirname(groups[0].mountpoint) if groups else ""
     try:
         links = [e for e in os.scandir(top) if e.is_symlink()] if top else []
@@ -83,7 +76,7 @@ def mount_cgroups(log, rootfs: str, dest: str, opts: MountOptions, groups: Seque
     for link in links:
         target = os.readlink(link.path)
         if "/" not in target:
-            pfd = _in_root(rootfs, dest, os.O_PATH | os.O_DIRECTORY)
+            pfd = in_root(rootfs, dest, os.O_PATH | os.O_DIRECTORY)
             try:
                 os.symlink(target, link.name, dir_fd=pfd)
             except FileExistsError:
@@ -91,9 +84,9 @@ def mount_cgroups(log, rootfs: str, dest: str, opts: MountOptions, groups: Seque
             finally:
                 os.close(pfd)
     if readonly:
-        fd = _in_root(rootfs, dest)
+        fd = in_root(rootfs, dest)
         try:
-            _mount(log, None, _fd(fd), None, libc.MS_REMOUNT | libc.MS_RDONLY | flags,
+            mountlib.mount(log, None, fd_path(fd), None, libc.MS_REMOUNT | libc.MS_RDONLY | flags,
                    data, dest)
         finally:
             os.close(fd)

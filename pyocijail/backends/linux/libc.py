@@ -9,6 +9,7 @@ The handle to libc is the module's only state.
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 
 from pyocijail.errors import KernelError
@@ -226,6 +227,25 @@ def openat2(dirfd: int, path: str, flags: int, resolve: int = 0, mode: int = 0) 
                              ctypes.c_char_p(_b(path)), ctypes.byref(how),
                              ctypes.c_size_t(ctypes.sizeof(how)))
     return _check(result, "openat2", path)
+
+
+def open_in_root(root: str, path: str, flags: int) -> int | None:
+    """`rootpath`'s opener on Linux: openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS)
+    on an O_PATH fd of `root`, retried on EAGAIN (a rename or mount raced with a
+    ".." step); None on ENOSYS (kernel < 5.6), for rootpath's own walk."""
+    root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for _attempt in range(32):
+            try:
+                return openat2(root_fd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+            except KernelError as e:
+                if e.errno == errno.ENOSYS:
+                    return None
+                if e.errno != errno.EAGAIN:
+                    raise
+        raise KernelError("open", errno.EAGAIN, path)
+    finally:
+        os.close(root_fd)
 
 
 def close_range(first: int, last: int = 0xFFFFFFFF, flags: int = 0) -> None:

@@ -1,27 +1,23 @@
-"""The container's filesystem view on Linux: mounts, devices, pivot_root.
+"""The container's mounts, before pivot_root (the init process, in its own
+mount namespace). The order of the whole filesystem set-up:
 
-Library functions for the container's init process. Order of use:
+    unshare(CLONE_NEWNS)                                    (the backend)
+    mounts.set_root_propagation(...)                        first
+    mounts.bind_rootfs(rootfs)                              before any mount in it
+    mounts.mount_all(rootfs, spec.mounts, bundle)           before pivot
+    devices.setup_devices(rootfs, linux.devices)            before pivot
+    pivot.pivot_root(rootfs)
+    pivot.apply_sysctl(...), pivot.readonly_paths(...), pivot.mask_paths(...)
+    pivot.remount_readonly_root()                           last, if root.readonly
+    pivot.make_root_unbindable()                            last, if asked
 
-    unshare(CLONE_NEWNS); set_root_propagation(...)         (the caller)
-    bind_rootfs(rootfs)                                     before any mount in it
-    mount_all(rootfs, spec.mounts, bundle)                  before pivot
-    setup_devices(rootfs, linux.devices)                    before pivot
-    pivot_root(rootfs)
-    apply_sysctl(...), readonly_paths(...), mask_paths(...) after pivot
-    remount_readonly_root()                                  last, if root.readonly
-    make_root_unbindable()                                   last, if asked
-
-`set_root_propagation`, `bind_rootfs`, `setup_devices`, `pivot_root`,
-`remount_readonly_root`, `apply_sysctl` and `make_root_unbindable` live in `rootfs`,
-`mask_paths` and `readonly_paths` in `masks` (module size); all are reachable from
-here too.
-
-Every mount target is opened with `rootpath.open_in_root` and mounted on
-`/proc/self/fd/N`, so a symlink swapped into the rootfs between the check
-and the mount cannot send a mount outside the rootfs. Mount point creation
-is race-free the same way (`rootpath.make_mountpoint`). That `/proc` is the
-host's, before pivot_root; after it nothing is reached through the
-container's `/proc` (`procfs`).
+Options are parsed by `mountopts` (also at plan time), the primitives every
+phase shares are `mountlib`. Every mount target is opened with
+`rootpath.open_in_root` and mounted on `/proc/self/fd/N`, so a symlink swapped
+into the rootfs between the check and the mount cannot send a mount outside
+the rootfs. Mount point creation is race-free the same way
+(`rootpath.make_mountpoint`). That `/proc` is the host's, before pivot_root;
+after it nothing is reached through the container's `/proc` (`procfs`).
 """
 
 from __future__ import annotations
@@ -31,33 +27,19 @@ import os
 import stat
 
 from pyocijail import rootpath, values
-from pyocijail.backends.linux import libc, procfs
-from pyocijail.backends.linux.cgroups import unescape
+from pyocijail.backends.linux import libc, mountlib, procfs
 from pyocijail.backends.linux.libc import (
     MS_BIND,
-    MS_DIRSYNC,
-    MS_I_VERSION,
-    MS_LAZYTIME,
-    MS_MANDLOCK,
-    MS_NOATIME,
-    MS_NODEV,
-    MS_NODIRATIME,
-    MS_NOEXEC,
-    MS_NOSUID,
-    MS_NOSYMFOLLOW,
-    MS_POSIXACL,
     MS_PRIVATE,
     MS_RDONLY,
     MS_REC,
-    MS_RELATIME,
     MS_REMOUNT,
     MS_SHARED,
-    MS_SILENT,
     MS_SLAVE,
-    MS_STRICTATIME,
-    MS_SYNCHRONOUS,
     MS_UNBINDABLE,
 )
+from pyocijail.backends.linux.mountlib import fd_path, in_root
+from pyocijail.backends.linux.mountopts import MountOptions, check_mount
 from pyocijail.errors import ConfigError, KernelError
 from pyocijail.failpoints import failpoint
 
@@ -67,168 +49,54 @@ if TYPE_CHECKING:
 
     from pyocijail.spec import model
 
-# --- options ------------------------------------------------------------------
 
-#: Options that set a flag (bind/rbind included: they are MS_BIND[|MS_REC]).
-_SET = {
-    "ro": MS_RDONLY, "nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC,
-    "sync": MS_SYNCHRONOUS, "dirsync": MS_DIRSYNC, "remount": MS_REMOUNT,
-    "mand": MS_MANDLOCK, "noatime": MS_NOATIME, "nodiratime": MS_NODIRATIME,
-    "relatime": MS_RELATIME, "strictatime": MS_STRICTATIME, "nosymfollow": MS_NOSYMFOLLOW,
-    "iversion": MS_I_VERSION, "lazytime": MS_LAZYTIME, "silent": MS_SILENT,
-    "acl": MS_POSIXACL, "bind": MS_BIND, "rbind": MS_BIND | MS_REC,
-}
-#: Options that clear a flag; on a bind mount they also clear an inherited flag.
-_CLEAR = {
-    "rw": MS_RDONLY, "suid": MS_NOSUID, "dev": MS_NODEV, "exec": MS_NOEXEC,
-    "async": MS_SYNCHRONOUS, "nomand": MS_MANDLOCK, "atime": MS_NOATIME,
-    "diratime": MS_NODIRATIME, "norelatime": MS_RELATIME, "nostrictatime": MS_STRICTATIME,
-    "symfollow": MS_NOSYMFOLLOW, "noiversion": MS_I_VERSION, "nolazytime": MS_LAZYTIME,
-    "loud": MS_SILENT, "noacl": MS_POSIXACL,
-}
-#: Propagation changes, applied in order after the mount itself.
-_PROPAGATION = {
-    "private": MS_PRIVATE, "rprivate": MS_PRIVATE | MS_REC,
-    "shared": MS_SHARED, "rshared": MS_SHARED | MS_REC,
-    "slave": MS_SLAVE, "rslave": MS_SLAVE | MS_REC,
-    "unbindable": MS_UNBINDABLE, "runbindable": MS_UNBINDABLE | MS_REC,
-}
-#: Recognised but refused: id-mapped mounts and runc's recursive attributes
-#: (mount_setattr) are not implemented; passing them to the fs would fail later
-#: with a less helpful EINVAL, and silently ignoring "rro" would be unsafe.
-_UNSUPPORTED = frozenset({"idmap", "ridmap", "rro", "rrw", "rnosuid", "rsuid", "rnodev",
-                          "rdev", "rnoexec", "rexec", "rnoatime", "ratime", "rrelatime",
-                          "rnorelatime", "rstrictatime", "rnostrictatime", "rnodiratime",
-                          "rdiratime", "rnosymfollow", "rsymfollow"})
-_ATIME = MS_NOATIME | MS_RELATIME | MS_STRICTATIME
+# --- the root ---------------------------------------------------------------------------
 
-#: Every option word this module understands (for `features`).
-MOUNT_OPTIONS = tuple(sorted({*_SET, *_CLEAR, *_PROPAGATION, "defaults", "tmpcopyup",
-                              "notmpcopyup"}))
+_ROOT_PROPAGATION = {"private": MS_PRIVATE, "rprivate": MS_PRIVATE | MS_REC,
+                     "slave": MS_SLAVE, "rslave": MS_SLAVE | MS_REC,
+                     "shared": MS_SHARED, "rshared": MS_SHARED | MS_REC,
+                     "unbindable": MS_UNBINDABLE, "runbindable": MS_UNBINDABLE | MS_REC}
 
 
-@values.frozen
-class MountOptions:
-    """An OCI mount's `options`, split into what mount(2) needs."""
-
-    flags: int = 0  #: MS_* to set, including MS_BIND / MS_REC for bind / rbind
-    clear: int = 0  #: MS_* explicitly cleared (rw, suid, ...); used on bind remounts
-    propagation: tuple[int, ...] = ()  #: MS_{PRIVATE,SHARED,SLAVE,UNBINDABLE}[|MS_REC]
-    data: str = ""  #: everything else, comma-joined, for the filesystem
-    tmpcopyup: bool = False  #: copy the covered directory's content into a tmpfs
-
-    @property
-    def bind(self) -> bool:
-        return bool(self.flags & MS_BIND)
-
-    @property
-    def recursive(self) -> bool:
-        return bool(self.flags & MS_REC)
-
-    @property
-    def readonly(self) -> bool:
-        return bool(self.flags & MS_RDONLY)
+def set_root_propagation(propagation: str | None = None, *, log=None) -> None:
+    """First step after unshare(CLONE_NEWNS): change "/" recursively to
+    `linux.rootfsPropagation` (default rslave, as runc), so that nothing
+    mounted from now on propagates back to the host. Diverges from runc: the
+    change is always recursive ("private" acts as "rprivate"), since a
+    submount left shared with the host would carry our mounts back to it; and
+    "unbindable" makes "/" rslave here, the container's root unbindable only
+    after pivot_root (`make_root_unbindable`): runc makes the host's tree
+    unbindable, and then cannot bind the rootfs (its create fails, EINVAL)."""
+    if propagation is not None and propagation not in _ROOT_PROPAGATION:
+        raise ConfigError(f"unknown rootfsPropagation {propagation!r}")
+    if propagation in ("unbindable", "runbindable"):
+        propagation = "rslave"
+    flags = _ROOT_PROPAGATION[propagation or "rslave"] | MS_REC
+    mountlib.mount(log, None, "/", None, flags, None, "/")
 
 
-def parse_options(options: Sequence[str]) -> MountOptions:
-    """Split option words; later words win over earlier ones (ro then rw = rw).
+def bind_rootfs(rootfs: str, *, log=None) -> None:
+    """Bind the rootfs onto itself before anything is mounted in it (runc's
+    prepareRoot), its parent mount made private first if it is shared (runc's
+    rootfsParentMountPrivate) or unbindable (runc leaves that one and fails).
 
-    `key=value` and unknown words go to the filesystem as data, as runc does.
+    Why, each time: pivot_root(2) refuses a new root whose parent mount is
+    shared (EINVAL: rootfsPropagation shared, c1); a bind of the rootfs made
+    after the container's mounts would drop its unbindable submounts (c2) and
+    copy the procfs and sysfs mounts, whose fds `procfs.Trees` keeps would then
+    name the originals, left behind with the old root; and with a user namespace
+    the rootfs mount copied from the host is locked (MNT_LOCKED), which
+    pivot_root refuses, while a bind made here is not.
     """
-    flags = clear = 0
-    propagation: list[int] = []
-    data: list[str] = []
-    copyup = False
-    for word in options:
-        if word in _SET:
-            flags |= _SET[word]
-            clear &= ~_SET[word]
-        elif word in _CLEAR:
-            clear |= _CLEAR[word]
-            flags &= ~_CLEAR[word]
-        elif word in _PROPAGATION:
-            propagation.append(_PROPAGATION[word])
-        elif word in ("tmpcopyup", "notmpcopyup"):
-            copyup = word == "tmpcopyup"
-        elif word in _UNSUPPORTED:
-            raise ConfigError(f"mount option {word!r} is not supported")
-        elif word and word != "defaults":
-            data.append(word)
-    return MountOptions(flags=flags, clear=clear, propagation=tuple(propagation),
-                        data=",".join(data), tmpcopyup=copyup)
+    real = os.path.realpath(rootfs)
+    parent, fields = mountlib.parent_mount(real)
+    if any(f.startswith("shared:") or f == "unbindable" for f in fields):
+        mountlib.mount(log, None, parent, None, MS_PRIVATE, None, parent)
+    mountlib.mount(log, real, real, None, MS_BIND | MS_REC, None, real)
 
 
-def check_mount(m: model.Mount) -> MountOptions:
-    """Everything about one mount that can be refused before any side effect."""
-    if m.uid_mappings or m.gid_mappings:
-        raise ConfigError(f"mount {m.destination}: uidMappings/gidMappings are not supported")
-    opts = parse_options(m.options)
-    if not (opts.bind or m.type == "bind" or m.type):
-        raise ConfigError(f"mount {m.destination}: no type and not a bind mount")
-    if (opts.bind or m.type == "bind") and not m.source:
-        raise ConfigError(f"mount {m.destination}: a bind mount needs a source")
-    if opts.tmpcopyup and m.type != "tmpfs":
-        raise ConfigError(f"mount {m.destination}: tmpcopyup needs type tmpfs")
-    return opts
 
-
-# --- helpers ------------------------------------------------------------------------
-
-def _fd(fd: int) -> str:
-    return f"/proc/self/fd/{fd}"
-
-
-def _mount(log, source, target, fstype, flags, data, where) -> None:
-    """mount(2) with a trace line; errors name the container path, not /proc/self/fd/N."""
-    if log is not None:
-        log.debug(f"mount {source} -> {where} type={fstype} flags={flags:#x} data={data!r}")
-    try:
-        libc.mount(source, target, fstype, flags, data or None)
-    except KernelError as e:
-        raise KernelError("mount", e.errno, where) from None
-
-
-def _in_root(rootfs: str, dest: str, flags: int = os.O_PATH) -> int:
-    return rootpath.open_in_root(rootfs, dest, flags)
-
-
-def _remount_bind(log, target: str, set_flags: int, clear: int, where: str) -> None:
-    """Apply per-mount flags to a bind mount, keeping the flags it already has
-    (the kernel refuses to drop locked nosuid/nodev/noexec/atime in a userns)."""
-    current = libc.mount_flags_of(target)
-    if set_flags & _ATIME:
-        current &= ~_ATIME
-    wanted = (current & ~clear) | set_flags
-    if wanted != current:
-        _mount(log, None, target, None, wanted | MS_BIND | MS_REMOUNT, None, where)
-
-
-def _bind(log, source: str, rootfs: str, dest: str, opts: MountOptions) -> None:
-    fd = _in_root(rootfs, dest)
-    try:
-        _mount(log, source, _fd(fd), None, MS_BIND | (opts.flags & MS_REC), None, dest)
-    finally:
-        os.close(fd)
-    extra = opts.flags & ~(MS_BIND | MS_REC | MS_REMOUNT)
-    if extra or opts.clear:
-        # Reopen: the old fd still names the covered directory, not the new mount.
-        # Like runc, only the top mount of an rbind gets the flags (use rro for more).
-        fd = _in_root(rootfs, dest)
-        try:
-            _remount_bind(log, _fd(fd), extra, opts.clear, dest)
-        finally:
-            os.close(fd)
-
-
-def mountinfo() -> list[tuple[int, int, str, str]]:
-    """(mount id, parent id, mount point, per-mount options) from /proc/self/mountinfo."""
-    result = []
-    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as f:
-        for line in f:
-            fields = line.split(" ")
-            result.append((int(fields[0]), int(fields[1]), unescape(fields[4]), fields[5]))
-    return result
-
+# --- mount_all ------------------------------------------------------------------------
 
 def _copy_tree(src: int, dst: int) -> None:
     """Copy a directory's content between two directory fds (for tmpcopyup):
@@ -276,14 +144,15 @@ def _tmpfs_copyup(log, source: str, rootfs: str, dest: str, opts: MountOptions) 
     runc does not chown the tmpfs; here it keeps the covered directory's owner.
     The tmpfs is mounted writable and made read-only after the copy if asked.
     """
-    lower = _in_root(rootfs, dest, os.O_RDONLY | os.O_DIRECTORY)
+    lower = in_root(rootfs, dest, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        fd = _in_root(rootfs, dest)
+        fd = in_root(rootfs, dest)
         try:
-            _mount(log, source, _fd(fd), "tmpfs", opts.flags & ~MS_RDONLY, opts.data, dest)
+            mountlib.mount(log, source, fd_path(fd), "tmpfs", opts.flags & ~MS_RDONLY,
+                           opts.data, dest)
         finally:
             os.close(fd)
-        upper = _in_root(rootfs, dest, os.O_RDONLY | os.O_DIRECTORY)
+        upper = in_root(rootfs, dest, os.O_RDONLY | os.O_DIRECTORY)
         try:
             st = os.fstat(lower)
             os.fchown(upper, st.st_uid, st.st_gid)  # (the mode: `_tmpfs_mode`)
@@ -291,7 +160,8 @@ def _tmpfs_copyup(log, source: str, rootfs: str, dest: str, opts: MountOptions) 
                 log.debug(f"tmpcopyup {dest}")
             _copy_tree(lower, upper)
             if opts.readonly:
-                _mount(log, None, _fd(upper), None, opts.flags | MS_REMOUNT, opts.data, dest)
+                mountlib.mount(log, None, fd_path(upper), None, opts.flags | MS_REMOUNT,
+                               opts.data, dest)
         finally:
             os.close(upper)
     finally:
@@ -306,15 +176,15 @@ def _cgroup(log, rootfs: str, dest: str, opts: MountOptions) -> None:
     config says ro, which podman does) until a cgroup namespace implementation
     lands. Flags go to every submount, since each controller is its own mount.
     """
-    bind = MountOptions(flags=opts.flags | MS_BIND | MS_REC, clear=opts.clear)
-    _bind(log, "/sys/fs/cgroup", rootfs, dest, bind)
+    mountlib.bind(log, "/sys/fs/cgroup", rootfs, dest, opts.flags | MS_BIND | MS_REC,
+                  opts.clear)
     extra = opts.flags & ~(MS_BIND | MS_REC | MS_REMOUNT)
     if not (extra or opts.clear):
         return
     top = rootpath.resolve(rootfs, dest)
-    for _id, _parent, point, _opts in mountinfo():
+    for _id, _parent, point, _opts in mountlib.mountinfo():
         if point.startswith(top + "/"):
-            _remount_bind(log, point, extra, opts.clear, dest + point[len(top):])
+            mountlib.remount_bind(log, point, extra, opts.clear, dest + point[len(top):])
 
 
 def _plain(log, source: str, rootfs: str, dest: str, kind: str, opts: MountOptions) -> None:
@@ -325,9 +195,9 @@ def _plain(log, source: str, rootfs: str, dest: str, kind: str, opts: MountOptio
         given = {w.split("=")[0] for w in words}
         words += [w for w in ("newinstance", "ptmxmode=0666") if w.split("=")[0] not in given]
         data = ",".join(words)
-    fd = _in_root(rootfs, dest)
+    fd = in_root(rootfs, dest)
     try:
-        _mount(log, source, _fd(fd), kind, opts.flags, data, dest)
+        mountlib.mount(log, source, fd_path(fd), kind, opts.flags, data, dest)
     except KernelError as e:
         # Without its own network namespace (in a userns) the kernel refuses a
         # fresh sysfs, and cgroup2 may be refused too: show the host's, like runc
@@ -335,8 +205,7 @@ def _plain(log, source: str, rootfs: str, dest: str, kind: str, opts: MountOptio
         if e.errno not in (errno.EPERM, errno.EBUSY) or kind not in ("sysfs", "cgroup2"):
             raise
         host = "/sys" if kind == "sysfs" else "/sys/fs/cgroup/unified"
-        _bind(log, host, rootfs, dest,
-              MountOptions(flags=opts.flags | MS_BIND | MS_REC, clear=opts.clear))
+        mountlib.bind(log, host, rootfs, dest, opts.flags | MS_BIND | MS_REC, opts.clear)
     finally:
         os.close(fd)
 
@@ -348,7 +217,7 @@ def _tmpfs_mode(rootfs: str, dest: str, opts: MountOptions, *, existed: bool) ->
     `--read-only` /run and /var/tmp on an image that lacks them)."""
     if not existed:
         return opts
-    fd = _in_root(rootfs, dest)
+    fd = in_root(rootfs, dest)
     try:
         mode = stat.S_IMODE(os.fstat(fd).st_mode)
     finally:
@@ -356,8 +225,6 @@ def _tmpfs_mode(rootfs: str, dest: str, opts: MountOptions, *, existed: bool) ->
     data = f"mode={mode:04o}" + (f",{opts.data}" if opts.data else "")
     return values.evolve(opts, data=data)
 
-
-# --- mount_all ------------------------------------------------------------------------
 
 def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=None,
               created: list[str] | None = None, cgroup_mount=None,
@@ -390,7 +257,8 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
             source, is_dir = m.source or kind, True
         if kind in procfs.KINDS:
             procfs.check_destination(rootfs, m.destination, kind)
-        made = rootpath.ensure_mountpoint(rootfs, m.destination, directory=is_dir)
+        made = rootpath.ensure_mountpoint(rootfs, m.destination, directory=is_dir,
+                                         opener=libc.open_in_root)
         created.extend(made)
         if kind == "tmpfs":
             opts = _tmpfs_mode(rootfs, m.destination, opts, existed=not made)
@@ -400,7 +268,7 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
             opts = values.evolve(opts, data=lsm.mount_data(kind, opts.data, mount_label))
         if is_bind:
             opts = values.evolve(opts, flags=opts.flags | MS_BIND)  # type "bind" alone binds
-            _bind(log, source, rootfs, m.destination, opts)
+            mountlib.bind(log, source, rootfs, m.destination, opts.flags, opts.clear)
         elif opts.tmpcopyup:
             _tmpfs_copyup(log, source, rootfs, m.destination, opts)
         elif kind == "cgroup":
@@ -412,36 +280,16 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
             if kind == "mqueue" and mount_label:  # runc: a file label, not context=
                 from pyocijail.backends.linux import lsm
 
-                fd = _in_root(rootfs, m.destination, os.O_RDONLY | os.O_DIRECTORY)
+                fd = in_root(rootfs, m.destination, os.O_RDONLY | os.O_DIRECTORY)
                 try:
                     lsm.label_file(fd, mount_label)
                 finally:
                     os.close(fd)
         for flag in opts.propagation:
-            fd = _in_root(rootfs, m.destination)
+            fd = in_root(rootfs, m.destination)
             try:
-                _mount(log, None, _fd(fd), None, flag, None, m.destination)
+                mountlib.mount(log, None, fd_path(fd), None, flag, None, m.destination)
             finally:
                 os.close(fd)
         failpoint("create.linux.after-mount")
     return created
-
-
-_IN_ROOTFS = frozenset({"set_root_propagation", "setup_devices", "bind_rootfs", "pivot_root",
-                        "make_root_unbindable",
-                        "remount_readonly_root", "apply_sysctl", "check_sysctl",
-                        "DEFAULT_DEVICES"})
-_IN_MASKS = frozenset({"mask_paths", "readonly_paths"})
-
-
-def __getattr__(name: str):
-    """`mounts.pivot_root` etc.: the second half of this API, loaded on first use."""
-    if name in _IN_ROOTFS:
-        from pyocijail.backends.linux import rootfs
-
-        return getattr(rootfs, name)
-    if name in _IN_MASKS:
-        from pyocijail.backends.linux import masks
-
-        return getattr(masks, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

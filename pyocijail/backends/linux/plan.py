@@ -119,8 +119,7 @@ class LinuxPlan:
 
 def make_plan(container_id: str, spec: Spec, bundle: str, state_dir: str,
               log: Any) -> LinuxPlan:
-    from pyocijail.backends.linux import mounts
-    from pyocijail.backends.linux import rootfs as after_pivot
+    from pyocijail.backends.linux import mountopts, pivot
 
     assert spec.root is not None
     linux = spec.linux
@@ -149,9 +148,9 @@ def make_plan(container_id: str, spec: Spec, bundle: str, state_dir: str,
     for m in spec.mounts:
         if not m.destination.startswith("/"):
             raise ConfigError(f"mount destination {m.destination!r} is not absolute")
-        mounts.check_mount(m)
+        mountopts.check_mount(m)
     if linux and linux.sysctl:
-        after_pivot.check_sysctl(linux.sysctl)
+        pivot.check_sysctl(linux.sysctl)
     _refuse_unsupported(spec)
     uid_maps, gid_maps = _user_namespace(spec, namespaces)
     if spec.process is not None:

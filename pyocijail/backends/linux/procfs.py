@@ -8,7 +8,7 @@ sent the runtime's oom_score_adj write elsewhere and made every mask miss. So
 runc since CVE-2023-28642) and keeps an fd of each procfs and sysfs it mounts,
 checked with fstatfs (`Trees.keep`). Every later access under them (sysctls,
 oom_score_adj, masked and read-only paths) opens beneath that fd with openat2
-RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV, and `masks` mounts from
+RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV, and `pivot` mounts from
 fds (open_tree, fsmount, move_mount): no `/proc/self/fd/N` is resolved through
 the container's /proc. runc 1.1 walks the container's /proc by path; this
 follows runc 1.2.8's and crun's fixes.

@@ -190,7 +190,7 @@ def _preload() -> None:
     """Load what the init imports or looks up lazily until pivot_root while the
     interpreter's files can still be read: the container's root may not read them
     (an interpreter under /root, mode 0700, is out of reach in the namespace)."""
-    from pyocijail.backends.linux import cgroupmount, mounts, rootfs  # noqa: F401
+    from pyocijail.backends.linux import cgroupmount, devices, mounts, pivot  # noqa: F401
 
 
 def join(plan: LinuxPlan) -> None:

@@ -101,7 +101,7 @@ def test_mount_label_is_passed_to_the_mounts_runc_labels(tmp_path):
 def test_mount_label_is_given_to_the_cgroup_v1_tmpfs(tmp_path):
     """A `type: cgroup` mount on a v1/hybrid host: its tmpfs gets the label (runc),
     the binds of the hierarchies do not (recorded, as above)."""
-    from pyocijail.backends.linux import cgroupmount, cgroups
+    from pyocijail.backends.linux import cgroupmount, cgroups, mountopts
 
     groups = cgroups.directories("/pyocijail-label-test", cgroups.hierarchies())
     if not any(g.version == 1 for g in groups):
@@ -116,7 +116,7 @@ def test_mount_label_is_given_to_the_cgroup_v1_tmpfs(tmp_path):
             seen.append([fstype, data])
 
         libc.mount = record  # only in this child
-        cgroupmount.mount_cgroups(None, str(rootfs), "/sys/fs/cgroup", mounts.MountOptions(),
+        cgroupmount.mount_cgroups(None, str(rootfs), "/sys/fs/cgroup", mountopts.MountOptions(),
                                   groups, False, "u:object_r:t:s0")
         return seen
 

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from pyocijail.backends.linux import libc, mounts
+from pyocijail.backends.linux import devices, libc, mountlib, mounts, pivot
 from pyocijail.errors import ConfigError, KernelError
 from pyocijail.spec.model import Device, Mount
 from tests.integration.linux.childns import mountinfo_entry, needs_root, run_in_child
@@ -231,7 +231,7 @@ def test_setup_devices_defaults_and_config(tmp_path, busybox_rootfs):
     def child():
         mounts.mount_all(busybox_rootfs, [Mount(destination="/dev", type="tmpfs",
                          source="tmpfs", options=("mode=755",))], str(tmp_path))
-        created = mounts.setup_devices(busybox_rootfs, devs)
+        created = devices.setup_devices(busybox_rootfs, devs)
         d = busybox_rootfs + "/dev"
         info = {name: _dev_info(f"{d}/{name}") for name in
                 ("null", "zero", "full", "random", "urandom", "tty", "custom/mynull", "blk")}
@@ -259,7 +259,7 @@ def test_setup_devices_bind_fallback_on_eperm(tmp_path, busybox_rootfs):
             raise PermissionError(errno.EPERM, "mknod")
 
         os.mknod = refuse  # only in this child
-        mounts.setup_devices(busybox_rootfs, [], default=True)
+        devices.setup_devices(busybox_rootfs, [], default=True)
         null = busybox_rootfs + "/dev/null"
         assert mountinfo_entry(null) is not None
         return _dev_info(null)[:3]
@@ -275,7 +275,7 @@ def test_setup_devices_keeps_the_device_replaces_anything_else(tmp_path, busybox
         f.write("image file")
 
     def child():
-        mounts.setup_devices(busybox_rootfs, [])
+        devices.setup_devices(busybox_rootfs, [])
         null, zero = (os.lstat(busybox_rootfs + d) for d in ("/dev/null", "/dev/zero"))
         return stat.S_IMODE(null.st_mode), stat.S_ISCHR(zero.st_mode), zero.st_rdev
 
@@ -290,8 +290,8 @@ def _container_setup(rootfs, bundle):
         Mount(destination="/dev", type="tmpfs", source="tmpfs", options=("mode=755",)),
         Mount(destination="/dev/pts", type="devpts", source="devpts"),
     ], bundle)
-    mounts.setup_devices(rootfs, [])
-    mounts.pivot_root(rootfs)
+    devices.setup_devices(rootfs, [])
+    pivot.pivot_root(rootfs)
 
 
 def test_pivot_root_into_busybox(tmp_path, busybox_rootfs):
@@ -320,7 +320,7 @@ def test_pivot_root_into_busybox(tmp_path, busybox_rootfs):
 def test_pivot_root_binds_rootfs_when_not_a_mount_point(tmp_path, busybox_rootfs):
     """pivot_root works on a plain directory (it binds it onto itself first)."""
     def child():
-        mounts.pivot_root(busybox_rootfs)
+        pivot.pivot_root(busybox_rootfs)
         return sorted(os.listdir("/"))
 
     assert "bin" in run_in_child(child)
@@ -338,8 +338,8 @@ def test_mask_and_readonly_paths(tmp_path, busybox_rootfs):
 
     def child():
         _container_setup(busybox_rootfs, str(tmp_path))
-        mounts.mask_paths(["/secret/dir", "/secret/file", "/does/not/exist", "/proc/kcore"])
-        mounts.readonly_paths(["/ro", "/nope", "/proc/sys"])
+        pivot.mask_paths(["/secret/dir", "/secret/file", "/does/not/exist", "/proc/kcore"])
+        pivot.readonly_paths(["/ro", "/nope", "/proc/sys"])
         assert os.listdir("/secret/dir") == [] and not _writable("/secret/dir")
         assert open("/secret/file").read() == ""
         assert not _writable("/ro") and not _writable("/ro/sub")
@@ -356,7 +356,7 @@ def test_remount_readonly_root(tmp_path, busybox_rootfs):
     """remount_readonly_root makes "/" read-only but leaves other mounts writable."""
     def child():
         _container_setup(busybox_rootfs, str(tmp_path))
-        mounts.remount_readonly_root()
+        pivot.remount_readonly_root()
         assert "ro" in mountinfo_entry("/")["opts"]
         assert not _writable("/tmp")
         assert _writable("/dev")
@@ -367,7 +367,7 @@ def test_remount_readonly_root(tmp_path, busybox_rootfs):
 def test_apply_sysctl_in_new_ipc_namespace():
     """sysctl values are written to /proc/sys (here in a fresh IPC namespace)."""
     def child():
-        mounts.apply_sysctl({"kernel.msgmax": "4242"})
+        pivot.apply_sysctl({"kernel.msgmax": "4242"})
         return open("/proc/sys/kernel/msgmax").read().strip()
 
     before = open("/proc/sys/kernel/msgmax").read()
@@ -434,7 +434,7 @@ def test_mountinfo_reads_mount_points_with_escaped_characters(tmp_path, name):
 
     def child():
         libc.mount("tmpfs", str(point), "tmpfs", 0)
-        return [p for _, _, p, _ in mounts.mountinfo() if p == str(point)]
+        return [p for _, _, p, _ in mountlib.mountinfo() if p == str(point)]
 
     assert run_in_child(child) == [str(point)]
 

@@ -1,8 +1,8 @@
-"""Devices, pivot_root and the post-pivot steps (sysctl; masked and read-only paths
-are in `masks`).
+"""Device nodes and the standard /dev links in the rootfs (before pivot_root).
 
-Split from `mounts` only to keep modules small; `mounts.setup_devices` etc.
-resolve here. See `mounts` for the order in which the init process calls them.
+runc's default devices and `linux.devices`; a node that is not the device
+configured is replaced, since a /dev/null that is not 1:3 would be bound over
+every masked path (CVE-2025-31133; `pivot.mask_paths` checks it again).
 """
 
 from __future__ import annotations
@@ -12,22 +12,9 @@ import os
 import stat
 
 from pyocijail import rootpath
-
-# (masks: loaded with this module, so that `mounts.mask_paths` still resolves after
-# pivot_root, when the package is out of reach)
-from pyocijail.backends.linux import libc, masks, procfs  # noqa: F401
-from pyocijail.backends.linux.cgroups import unescape
-from pyocijail.backends.linux.libc import (
-    MNT_DETACH,
-    MS_BIND,
-    MS_PRIVATE,
-    MS_RDONLY,
-    MS_REC,
-    MS_SHARED,
-    MS_SLAVE,
-    MS_UNBINDABLE,
-)
-from pyocijail.backends.linux.mounts import _fd, _mount, _remount_bind, mountinfo
+from pyocijail.backends.linux import libc, mountlib
+from pyocijail.backends.linux.libc import MS_BIND
+from pyocijail.backends.linux.mountlib import fd_path
 from pyocijail.errors import ConfigError, KernelError
 
 TYPE_CHECKING = False
@@ -44,8 +31,6 @@ _DEFAULT_LINKS = (("/dev/fd", "/proc/self/fd"), ("/dev/stdin", "/proc/self/fd/0"
 _KINDS = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IFIFO}
 
 
-# --- devices -------------------------------------------------------------------------
-
 def _exists(name: str, dir_fd: int) -> bool:
     try:
         os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
@@ -61,8 +46,10 @@ class _Dir:
 
     def __init__(self, rootfs: str, path: str, *, make: bool, created: list[str]) -> None:
         if make:
-            created.extend(rootpath.ensure_mountpoint(rootfs, path, directory=True))
-        self.fd = rootpath.open_in_root(rootfs, path, os.O_PATH | os.O_DIRECTORY)
+            created.extend(rootpath.ensure_mountpoint(rootfs, path, directory=True,
+                                                      opener=libc.open_in_root))
+        self.fd = rootpath.open_in_root(rootfs, path, os.O_PATH | os.O_DIRECTORY,
+                                        libc.open_in_root)
         self.host = rootpath.resolve(rootfs, path)
 
     def close(self) -> None:
@@ -135,9 +122,9 @@ def _device(log, rootfs: str, parent: _Dir, path: str, kind: str, rdev: int, mod
             bind = True
         created.append(f"{parent.host}/{name}")
         if bind:
-            fd = rootpath.open_in_root(rootfs, path, os.O_PATH)
+            fd = rootpath.open_in_root(rootfs, path, os.O_PATH, libc.open_in_root)
             try:
-                _mount(log, path, _fd(fd), None, MS_BIND, None, path)
+                mountlib.mount(log, path, fd_path(fd), None, MS_BIND, None, path)
             finally:
                 os.close(fd)
         else:
@@ -217,147 +204,3 @@ def setup_devices(rootfs: str, devices: Sequence[model.Device], *, default: bool
         finally:
             _close_all(dirs)
     return created
-
-
-# --- pivot_root ----------------------------------------------------------------------
-
-_ROOT_PROPAGATION = {"private": MS_PRIVATE, "rprivate": MS_PRIVATE | MS_REC,
-                     "slave": MS_SLAVE, "rslave": MS_SLAVE | MS_REC,
-                     "shared": MS_SHARED, "rshared": MS_SHARED | MS_REC,
-                     "unbindable": MS_UNBINDABLE, "runbindable": MS_UNBINDABLE | MS_REC}
-
-
-def set_root_propagation(propagation: str | None = None, *, log=None) -> None:
-    """First step after unshare(CLONE_NEWNS): change "/" recursively to
-    `linux.rootfsPropagation` (default rslave, as runc), so that nothing
-    mounted from now on propagates back to the host. Diverges from runc: the
-    change is always recursive ("private" acts as "rprivate"), since a
-    submount left shared with the host would carry our mounts back to it; and
-    "unbindable" makes "/" rslave here, the container's root unbindable only
-    after pivot_root (`make_root_unbindable`): runc makes the host's tree
-    unbindable, and then cannot bind the rootfs (its create fails, EINVAL)."""
-    if propagation is not None and propagation not in _ROOT_PROPAGATION:
-        raise ConfigError(f"unknown rootfsPropagation {propagation!r}")
-    if propagation in ("unbindable", "runbindable"):
-        propagation = "rslave"
-    _mount(log, None, "/", None, _ROOT_PROPAGATION[propagation or "rslave"] | MS_REC, None, "/")
-
-
-def _parent_mount(path: str) -> tuple[str, list[str]]:
-    """The mount `path` is on (the longest mount point that contains it, the
-    top one of a stack) and its propagation fields (`shared:N`, `unbindable`...)."""
-    best, fields = "/", []
-    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as f:
-        for line in f:
-            parts = line.split(" ")
-            point = unescape(parts[4])
-            inside = path == point or path.startswith(point.rstrip("/") + "/")
-            if inside and len(point) >= len(best):
-                best, fields = point, parts[6:parts.index("-")]
-    return best, fields
-
-
-def bind_rootfs(rootfs: str, *, log=None) -> None:
-    """Bind the rootfs onto itself before anything is mounted in it (runc's
-    prepareRoot), its parent mount made private first if it is shared (runc's
-    rootfsParentMountPrivate) or unbindable (runc leaves that one and fails).
-
-    Why, each time: pivot_root(2) refuses a new root whose parent mount is
-    shared (EINVAL: rootfsPropagation shared, c1); a bind of the rootfs made
-    after the container's mounts would drop its unbindable submounts (c2) and
-    copy the procfs and sysfs mounts, whose fds `procfs.Trees` keeps would then
-    name the originals, left behind with the old root; and with a user namespace
-    the rootfs mount copied from the host is locked (MNT_LOCKED), which
-    pivot_root refuses, while a bind made here is not.
-    """
-    real = os.path.realpath(rootfs)
-    parent, fields = _parent_mount(real)
-    if any(f.startswith("shared:") or f == "unbindable" for f in fields):
-        _mount(log, None, parent, None, MS_PRIVATE, None, parent)
-    _mount(log, real, real, None, MS_BIND | MS_REC, None, real)
-
-
-def pivot_root(rootfs: str, *, bound: bool = False, log=None) -> None:
-    """Make `rootfs` the root of this mount namespace and drop the old root.
-
-    Call in the container's own mount namespace after mount_all/setup_devices.
-    The old root is made rslave before the lazy unmount, so the detach cannot
-    propagate to the host's mounts. Leaves the cwd at the new "/". `bound`:
-    `bind_rootfs` made the rootfs a mount point (else it is bound here if needed).
-    """
-    real = os.path.realpath(rootfs)
-    if not bound and real not in {point for _i, _p, point, _o in mountinfo()}:
-        # pivot_root(2) needs a mount point: bind the rootfs onto itself.
-        _mount(log, real, real, None, MS_BIND | MS_REC, None, real)
-    old = os.open("/", os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
-    new = os.open(real, os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.fchdir(new)
-        if log is not None:
-            log.debug(f"pivot_root {real}")
-        libc.pivot_root(".", ".")
-        # The old root is now stacked on "/"; our fd still names it.
-        os.fchdir(old)
-        _mount(log, None, ".", None, MS_SLAVE | MS_REC, None, "old root")
-        if log is not None:
-            log.debug("umount2 old root MNT_DETACH")
-        libc.umount2(".", MNT_DETACH)
-        os.chdir("/")
-    finally:
-        os.close(old)
-        os.close(new)
-
-
-def make_root_unbindable(*, log=None) -> None:
-    """`rootfsPropagation: unbindable`, last (read-only paths bind first): the
-    container's "/" and its submounts can no longer be bound."""
-    _mount(log, None, "/", None, MS_UNBINDABLE | MS_REC, None, "/")
-
-
-def remount_readonly_root(*, log=None) -> None:
-    """`root.readonly`: make "/" read-only (after pivot_root), keeping its other flags."""
-    _remount_bind(log, "/", MS_RDONLY, 0, "/")
-
-
-# --- after pivot --------------------------------------------------------------------
-
-_SYSCTL_PREFIXES = ("kernel.", "fs.mqueue.", "net.")
-
-
-def check_sysctl(sysctl: Mapping[str, str]) -> None:
-    """Refuse keys that are malformed or not namespaced (pure; for plan()).
-
-    Simplified from runc: any `kernel.`, `fs.mqueue.` or `net.` key is allowed
-    whether or not the matching namespace is new; the kernel refuses writes to
-    the few non-namespaced `kernel.*` keys (EPERM/EROFS) at apply time.
-    """
-    for key in sysctl:
-        parts = key.split(".")
-        if not key.startswith(_SYSCTL_PREFIXES) or any(
-                p in ("", "..") or "/" in p or "\0" in p for p in parts):
-            raise ConfigError(f"sysctl {key!r} is not allowed in a container")
-
-
-def apply_sysctl(sysctl: Mapping[str, str], *, log=None,
-                 trees: procfs.Trees | None = None) -> None:
-    """Write each value to /proc/sys/<key with dots as slashes> (after pivot_root),
-    through the procfs this init mounted (`procfs.open_proc`), no link followed."""
-    check_sysctl(sysctl)
-    proc = procfs.open_proc(trees)
-    try:
-        for key, value in sysctl.items():
-            if log is not None:
-                log.debug(f"sysctl {key}={value}")
-            try:
-                fd = procfs.open_beneath(proc, "sys/" + key.replace(".", "/"),
-                                         os.O_WRONLY | os.O_TRUNC)
-                try:
-                    os.write(fd, str(value).encode())
-                finally:
-                    os.close(fd)
-            except OSError as e:
-                raise KernelError("sysctl", e.errno, key) from None
-            except KernelError as e:
-                raise KernelError("sysctl", e.errno, key) from None
-    finally:
-        os.close(proc)
