@@ -31,102 +31,171 @@ Every host-side change is appended to the container's undo log *before* it is
 made, so `destroy` can undo a create that was killed at any point.
 """
 
-from __future__ import annotations
-
-from typing import Any, Protocol
-
-from pyocijail.spec.model import Process, Spec
-
+# Lean: `BackendBase` is imported by every backend, so on the hot commands' path.
+# The protocols below are for the type checker only (no `typing` at run time), and
+# no `from __future__` (an import too): `BackendBase`'s annotations are quoted.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from typing import Any, Protocol
+
+    from pyocijail.spec.model import Process, Resources, Spec
+
+    class UndoLog(Protocol):
+        """Append-only journal of host-side changes, replayed in reverse by destroy."""
+
+        def append(self, entry: dict[str, Any]) -> None: ...
+
+        def entries(self) -> list[dict[str, Any]]: ...
 
 
-class UndoLog(Protocol):
-    """Append-only journal of host-side changes, replayed in reverse by destroy."""
+    class Plan(Protocol):
+        """A backend's complete, ordered description of a container (a frozen value class)."""
 
-    def append(self, entry: dict[str, Any]) -> None: ...
+        rootfs: str  # the root's host path (createContainer hooks start there, as in runc)
 
-    def entries(self) -> list[dict[str, Any]]: ...
+        def to_json(self) -> dict[str, Any]: ...
 
-
-class Plan(Protocol):
-    """A backend's complete, ordered description of a container (a frozen value class)."""
-
-    rootfs: str  # the root's host path (createContainer hooks start there, as in runc)
-
-    def to_json(self) -> dict[str, Any]: ...
-
-    def to_text(self) -> str: ...
+        def to_text(self) -> str: ...
 
 
-class Backend(Protocol):
-    name: str  # "linux" or "freebsd"
+    class Backend(Protocol):
+        name: str  # "linux" or "freebsd"
 
-    # --- pure ---------------------------------------------------------------
-    def plan(self, container_id: str, spec: Spec, bundle: str, state_dir: str) -> Plan:
-        """Everything create will do, as data; ConfigError for what cannot be done."""
+        # --- pure ---------------------------------------------------------------
+        def plan(self, container_id: str, spec: Spec, bundle: str, state_dir: str) -> Plan:
+            """Everything create will do, as data; ConfigError for what cannot be done."""
 
-    def features(self) -> dict[str, Any]:
-        """This backend's part of `pyocijail features` (mount options, ...)."""
+        def features(self) -> dict[str, Any]:
+            """This backend's part of `pyocijail features` (mount options, ...)."""
 
-    # --- runtime process, create ----------------------------------------------
-    def prepare(self, plan: Plan, undo: UndoLog) -> dict[str, Any]:
-        """Host-side resources before init exists; returns data kept in state.json."""
+        # --- runtime process, create ----------------------------------------------
+        def prepare(self, plan: Plan, undo: UndoLog) -> dict[str, Any]:
+            """Host-side resources before init exists; returns data kept in state.json."""
 
-    def fork(self, plan: Plan, child: Callable[[], None]) -> int:
-        """Fork init; `child` runs in it and must end in exec or _exit (Linux: pid ns).
+        def fork(self, plan: Plan, child: Callable[[], None]) -> int:
+            """Fork init; `child` runs in it and must end in exec or _exit (Linux: pid ns).
 
-        Returns init's pid (the pid file's): a descendant of this process, not
-        necessarily its child (Linux with a user namespace: a grandchild)."""
+            Returns init's pid (the pid file's): a descendant of this process, not
+            necessarily its child (Linux with a user namespace: a grandchild)."""
 
-    def adopt(self, plan: Plan, pid: int, undo: UndoLog) -> None:
-        """After fork, in R: place init in the container's resources (cgroup)."""
+        def adopt(self, plan: Plan, pid: int, undo: UndoLog) -> None:
+            """After fork, in R: place init in the container's resources (cgroup)."""
 
-    # --- init process ------------------------------------------------------------
-    def isolate(self, plan: Plan, undo: UndoLog) -> None:
-        """In I, before the runtime hooks: namespaces and mounts (Linux)."""
+        # --- init process ------------------------------------------------------------
+        def isolate(self, plan: Plan, undo: UndoLog) -> None:
+            """In I, before the runtime hooks: namespaces and mounts (Linux)."""
 
-    def enter_hook(self, plan: Plan) -> None:
-        """In a createContainer hook's child, just before exec."""
+        def enter_hook(self, plan: Plan) -> None:
+            """In a createContainer hook's child, just before exec."""
 
-    def enter(self, plan: Plan) -> None:
-        """In I after createContainer hooks: change root / attach to the jail."""
+        def enter(self, plan: Plan) -> None:
+            """In I after createContainer hooks: change root / attach to the jail."""
 
-    def become(self, process: Process) -> None:
-        """In I at start (or in an exec'd process): groups, gid, uid, privileges."""
+        def become(self, process: Process) -> None:
+            """In I at start (or in an exec'd process): groups, gid, uid, privileges."""
 
-    def before_exec(self, process: Process) -> None:
-        """The last step before execve (seccomp on Linux)."""
+        def before_exec(self, process: Process) -> None:
+            """The last step before execve (seccomp on Linux)."""
 
-    def exec_fds(self) -> tuple[int, ...]:
-        """The backend's fds `execve` needs: kept open when the others are closed."""
+        def exec_fds(self) -> tuple[int, ...]:
+            """The backend's fds `execve` needs: kept open when the others are closed."""
 
-    def execve(self, path: str, args: list[str], env: dict[str, str], report_fd: int) -> None:
-        """Run the program (Linux: through the exec helper). Raises OSError if
-        it cannot; a failure found later is reported on `report_fd`."""
+        def execve(self, path: str, args: list[str], env: dict[str, str], report_fd: int) -> None:
+            """Run the program (Linux: through the exec helper). Raises OSError if
+            it cannot; a failure found later is reported on `report_fd`."""
 
-    # --- a running container, from any later runtime call ----------------------------
-    def fork_joined(self, state: dict[str, Any], pid: int, child: Callable[[], None]) -> int:
-        """Fork a process for exec in init `pid`'s pid namespace; `child` runs in it."""
+        # --- a running container, from any later runtime call ----------------------------
+        def fork_joined(self, state: dict[str, Any], pid: int, child: Callable[[], None]) -> int:
+            """Fork a process for exec in init `pid`'s pid namespace; `child` runs in it."""
 
-    def join(self, state: dict[str, Any], pid: int) -> None:
-        """In the forked exec process: enter the container of init `pid`."""
+        def join(self, state: dict[str, Any], pid: int) -> None:
+            """In the forked exec process: enter the container of init `pid`."""
 
-    def processes(self, state: dict[str, Any], pid: int) -> Iterator[int]:
-        """Host pids of every process in the container (for kill --all, ps)."""
+        def processes(self, state: dict[str, Any], pid: int) -> Iterator[int]:
+            """Host pids of every process in the container (for kill --all, ps)."""
 
-    # Optional; the core falls back or refuses when a backend lacks them:
-    #   freeze(state, pid, frozen: bool) -> None   pause/resume (fallback: SIGSTOP/SIGCONT)
-    #   update(state, resources: Resources) -> None  `update --resources`
-    #   warm_up() -> None   first thing in create (before the config is read) and in
-    #                       exec (once the container is running): start slow kernel
-    #                       work that depends on nothing of either; joined at the fork
-    #   created(plan, data) -> None   once the container is created (data: prepare's)
-    #   check_process(process) -> None   exec, before the fork: what the host cannot
-    #                       apply to the process file (Linux: AppArmor, SELinux)
-    # A backend may put {"annotations": {...}} in the data `prepare` returns;
-    # `state` shows them with the config's (the jid, for jail managers).
+        # The optional steps and their flags: `BackendBase` (below) documents them.
+        supports_freeze: bool
+        supports_update: bool
+        supports_events: bool
+        pty_before_enter: bool
+        forks_into_container: bool
 
-    def destroy(self, state: dict[str, Any], undo: UndoLog) -> None:
-        """Remove everything prepare/isolate made; idempotent, tolerant of partial state."""
+        def warm_up(self) -> None: ...
+        def check_process(self, process: Process) -> None: ...
+        def recorded(self, plan: Plan) -> dict[str, Any]: ...
+        def created(self, plan: Plan, data: dict[str, Any]) -> None: ...
+        def why_init_died(self, plan: Plan) -> str | None: ...
+        def freeze(self, state: dict[str, Any], pid: int, frozen: bool) -> None: ...
+        def update(self, state: dict[str, Any], resources: Resources) -> None: ...
+        def stats(self, state: dict[str, Any]) -> dict[str, Any]: ...
+        def oom_kills(self, state: dict[str, Any]) -> int: ...
+
+        # A backend may put {"annotations": {...}} in the data `prepare` returns;
+        # `state` shows them with the config's (the jid, for jail managers).
+
+        def destroy(self, state: dict[str, Any], undo: UndoLog) -> None:
+            """Remove everything prepare/isolate made; idempotent, tolerant of partial state."""
+
+
+
+class BackendBase:
+    """The optional steps of the seam, with the defaults a backend lacking them gets.
+
+    Every backend subclasses this and overrides only what it does; the core calls
+    these steps directly. Where the core must know whether a step exists (to
+    refuse, or to fall back) a `supports_*` flag says so. Plans are typed `Any`
+    here: each backend takes its own plan class (a narrower parameter would not be
+    a valid override).
+    """
+
+    #: `freeze` exists: pause/resume use it (else SIGSTOP/SIGCONT), delete thaws.
+    supports_freeze = False
+    #: `update` exists (`update --resources`; else refused).
+    supports_update = False
+    #: `stats` and `oom_kills` exist (`events`; else refused).
+    supports_events = False
+    #: init and exec open their terminal before `enter`/`join` (FreeBSD: openpty
+    #: opens /dev/pts/N by name; `process/init.py` `_open_terminal`).
+    pty_before_enter = False
+    #: exec: `execve` forks the process into the container (Linux's helper with a
+    #: pid namespace), so the exec'd process must not start its own session.
+    forks_into_container = False
+
+    def warm_up(self) -> None:
+        """First thing in create (before the config is read) and in exec (once the
+        container is running): start slow kernel work that depends on neither."""
+
+    def check_process(self, process: "Process") -> None:
+        """exec, before the fork: what the host cannot apply to the process file
+        (Linux: AppArmor, SELinux)."""
+
+    def recorded(self, plan: "Any") -> "dict[str, Any]":
+        """State kept before `prepare` runs: the trusted scope of a teardown after a
+        crash (FreeBSD: the jail's name and root). Default: nothing."""
+        return {}
+
+    def created(self, plan: "Any", data: "dict[str, Any]") -> None:
+        """Once the container is created (`data`: what `prepare` returned)."""
+
+    def why_init_died(self, plan: "Any") -> "str | None":
+        """A reason for init's death during create, if the backend knows one
+        (Linux: the memory limit's OOM kill)."""
+        return None
+
+    def freeze(self, state: "dict[str, Any]", pid: int, frozen: bool) -> None:
+        """pause/resume; called only when `supports_freeze`."""
+        raise NotImplementedError
+
+    def update(self, state: "dict[str, Any]", resources: "Resources") -> None:
+        """`update --resources`; called only when `supports_update`."""
+        raise NotImplementedError
+
+    def stats(self, state: "dict[str, Any]") -> "dict[str, Any]":
+        """`events` statistics; called only when `supports_events`."""
+        raise NotImplementedError
+
+    def oom_kills(self, state: "dict[str, Any]") -> int:
+        """`events`' OOM kill count; called only when `supports_events`."""
+        raise NotImplementedError

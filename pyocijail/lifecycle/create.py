@@ -49,9 +49,7 @@ def create(ctx: Context, req: CreateRequest) -> Record:
     check_preserved_fds(req.preserve_fds)  # before the runtime opens any fd
     # First: the warm-up's wait for the kernel (see the backend) overlaps the
     # imports below as well as the config's reading and the plan.
-    warm_up = getattr(ctx.backend, "warm_up", None)
-    if warm_up is not None:
-        warm_up()
+    ctx.backend.warm_up()
     import os
 
     from pyocijail.lifecycle.hooks import hook_lists
@@ -96,9 +94,7 @@ def create(ctx: Context, req: CreateRequest) -> Record:
     try:
         with open(cdir.file("config.json"), "wb") as f:  # later bundle edits do not matter
             f.write(raw)
-        recorded = getattr(backend, "recorded", None)  # teardown's trusted scope
-        if recorded is not None:
-            record.backend_state = recorded(plan)
+        record.backend_state = backend.recorded(plan)  # teardown's trusted scope
         cdir.write(record)
         failpoint("create.after-state")
         record.backend_state = backend.prepare(plan, undo) or {}
@@ -109,9 +105,7 @@ def create(ctx: Context, req: CreateRequest) -> Record:
             record.status = "created"
             cdir.write(record)
             failpoint("create.after-created")
-            created = getattr(backend, "created", None)
-            if created is not None:
-                created(plan, record.backend_state)
+            backend.created(plan, record.backend_state)
             if req.pid_file:
                 write_pid_file(req.pid_file, pid)
                 failpoint("create.after-pid-file")
@@ -183,8 +177,7 @@ def _spawn(ctx: Context, cdir: ContainerDir, record: Record, plan: Any, process:
     cdir.write(record)  # a crash from here on leaves a pid that delete can kill
     failpoint("create.after-pid-recorded")
     def explain() -> str | None:
-        why = getattr(backend, "why_init_died", None)  # (Linux: the memory limit's OOM kill)
-        return why(plan) if why is not None else None
+        return backend.why_init_died(plan)  # (Linux: the memory limit's OOM kill)
 
     try:
         _expect(parent, ISOLATED, explain)

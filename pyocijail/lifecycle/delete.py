@@ -75,11 +75,10 @@ def thaw(ctx: "Context", record: "Record") -> bool:
     """A frozen process cannot die: thaw (a no-op unless paused) so SIGKILL lands.
 
     False if the backend has no freezer, the container is gone, or it failed."""
-    freeze = getattr(ctx.backend, "freeze", None)
-    if freeze is None or not liveness.alive(record.pid, record.start_time):
+    if not ctx.backend.supports_freeze or not liveness.alive(record.pid, record.start_time):
         return False
     try:
-        freeze(record.backend_state, record.pid, False)
+        ctx.backend.freeze(record.backend_state, record.pid, False)
     except PyocijailError as err:
         ctx.log.warn(f"thawing the container: {err}")
         return False

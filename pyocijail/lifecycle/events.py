@@ -36,11 +36,9 @@ def _backend_state(ctx: Context, container_id: str) -> dict[str, Any] | None:
 
 def _source(ctx: Context) -> tuple[Callable[[dict[str, Any]], dict[str, Any]],
                                    Callable[[dict[str, Any]], int]]:
-    stats = getattr(ctx.backend, "stats", None)
-    kills = getattr(ctx.backend, "oom_kills", None)
-    if stats is None or kills is None:
+    if not ctx.backend.supports_events:
         raise PyocijailError("events is not supported by this platform's backend")
-    return stats, kills
+    return ctx.backend.stats, ctx.backend.oom_kills
 
 
 def events(ctx: Context, container_id: str, write: Callable[[dict[str, Any]], None], *,

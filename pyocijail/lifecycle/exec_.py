@@ -37,14 +37,10 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
     _, record, status = load(ctx, container_id)
     check("exec", status)
     backend = ctx.backend
-    check_process = getattr(backend, "check_process", None)  # (Linux: the LSMs)
-    if check_process is not None:
-        check_process(process)
+    backend.check_process(process)  # (Linux: the LSMs)
     # As in create: the new process's cgroup attach (Linux) then finds the kernel's
     # lock warm instead of waiting ~10 ms for it after the fork.
-    warm_up = getattr(backend, "warm_up", None)
-    if warm_up is not None:
-        warm_up()
+    backend.warm_up()
     console_sock, relay = None, None
     if process.terminal:
         from pyocijail.process import console  # (termios: only for a terminal)

@@ -1,7 +1,7 @@
 """pause/resume: stop and continue every process of the container.
 
-A backend with a `freeze(state, pid, frozen)` method (Linux: the cgroup
-freezer) does the work; otherwise SIGSTOP/SIGCONT go to each process the
+A backend that `supports_freeze` (Linux: the cgroup freezer; FreeBSD: SIGSTOP
+to the jail's processes) does the work; otherwise SIGSTOP/SIGCONT go to each process the
 backend lists. Either way a mark in the state dir makes `state` report
 "paused" as runc does (the OCI state enum has no "paused"; runc, containerd
 and podman use it anyway).
@@ -24,21 +24,21 @@ def pause(ctx: Context, container_id: str, *, frozen: bool) -> None:
     with ctx.store.open(container_id) as cdir:
         record = cdir.read()
         check("pause" if frozen else "resume", compute(record, cdir))
-        freeze = getattr(ctx.backend, "freeze", None)
+        backend = ctx.backend
         if frozen:
             with open(cdir.file(PAUSED_MARK), "w"):
                 pass
-            if freeze is not None:
+            if backend.supports_freeze:
                 try:
-                    freeze(record.backend_state, record.pid, True)
+                    backend.freeze(record.backend_state, record.pid, True)
                 except BaseException:
                     os.unlink(cdir.file(PAUSED_MARK))
                     raise
             else:
                 kill_all(ctx, record, signal.SIGSTOP)
         else:
-            if freeze is not None:
-                freeze(record.backend_state, record.pid, False)
+            if backend.supports_freeze:
+                backend.freeze(record.backend_state, record.pid, False)
             else:
                 kill_all(ctx, record, signal.SIGCONT)
             os.unlink(cdir.file(PAUSED_MARK))

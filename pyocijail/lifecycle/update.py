@@ -86,7 +86,6 @@ def update(ctx: Context, container_id: str, resources: Resources) -> None:
     with ctx.store.open(container_id) as cdir:
         record = cdir.read()
         check("update", compute(record, cdir))
-        fn = getattr(ctx.backend, "update", None)
-        if fn is None:
+        if not ctx.backend.supports_update:
             raise PyocijailError(f"update is not supported by the {ctx.backend.name} backend")
-        fn(record.backend_state, resources)
+        ctx.backend.update(record.backend_state, resources)

@@ -56,7 +56,7 @@ def _open_terminal(backend: Backend, process: Process) -> "tuple[int, int, str] 
     /dev/pts/N name, which after jail_attach resolves in the jail's root, where
     devfs may be absent or hide pts (ocijail opens it before attaching too).
     Linux opens it after pivot_root, in the container's own devpts."""
-    if not process.terminal or not getattr(backend, "pty_before_enter", False):
+    if not process.terminal or not backend.pty_before_enter:
         return None
     master, slave = os.openpty()
     return master, slave, os.ttyname(slave)
@@ -193,7 +193,7 @@ def exec_main(backend: Backend, state: dict[str, Any], pid: int, process: Proces
         setup.apply_rlimits(process.rlimits)
         opened = _open_terminal(backend, process)
         backend.join(state, pid)
-        helper_forks = getattr(backend, "forks_into_container", False)
+        helper_forks = backend.forks_into_container
         _fresh_process(session=not helper_forks)
         failpoint("exec.process.after-join")
         setup.check_cwd(process)

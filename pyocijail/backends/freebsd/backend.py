@@ -9,6 +9,7 @@ chroots and switches vnet, SysV and UTS state in one call.
 
 import errno
 
+from pyocijail.backends.base import BackendBase
 from pyocijail.backends.freebsd.kernel import (
     P_PID,
     PROC_TRACE_CTL,
@@ -32,8 +33,10 @@ if TYPE_CHECKING:
     from pyocijail.spec.model import Process, Resources, Spec
 
 
-class FreeBSDBackend:
+class FreeBSDBackend(BackendBase):
     name = "freebsd"
+    supports_freeze = True
+    supports_update = True
     #: the init and exec open a terminal before jail_attach (`process/init.py`
     #: `_open_terminal`; F4): libutil's openpty opens /dev/pts/N by name.
     pty_before_enter = True

@@ -31,6 +31,7 @@ import posix  # not os: delete and kill --all load this (tests/unit/test_import_
 # libc (and with it ctypes) only where create and exec use it: delete and kill --all
 # load this module too.
 from pyocijail import pathlite
+from pyocijail.backends.base import BackendBase
 from pyocijail.errors import KernelError, PyocijailError
 
 # `delete`, `kill --all` and `ps` load this module for processes()/destroy():
@@ -51,8 +52,11 @@ if TYPE_CHECKING:
 SECCOMP_FILE = "seccomp.json"
 
 
-class LinuxBackend:
+class LinuxBackend(BackendBase):
     name = "linux"
+    supports_freeze = True
+    supports_update = True
+    supports_events = True
 
     def __init__(self, log: "Any") -> None:
         self.log = log
