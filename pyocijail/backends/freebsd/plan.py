@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-frozen = values.frozen(kw_only=True)
 
 #: runtime-spec rlimit names that exist on FreeBSD (sys/resource.h). RLIMIT_AS
 #: is FreeBSD's RLIMIT_VMEM under its other name.
@@ -49,7 +48,7 @@ LINUX_ONLY_RLIMITS = frozenset({"RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSG
                                 "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME"})
 
 
-@frozen
+@values.frozen(kw_only=True)
 class ProcessPlan:
     """What init (or an exec'd process) becomes; the core applies rlimits/umask/env."""
 
@@ -117,7 +116,7 @@ def process_plan(process: Process,
                        rlimits=tuple(rlimits), terminal=process.terminal)
 
 
-@frozen
+@values.frozen(kw_only=True)
 class JailPlan:
     container_id: str
     bundle: str
