@@ -214,11 +214,11 @@ class JailPlan:
         for iface in self.jail.vnet_interfaces:
             out.append(f"ifconfig {iface} vnet {self.jail.name}")
         if self.process:
-            p = self.process
-            out.append(f"process {list(p.args)} cwd={p.cwd} uid={p.uid} gid={p.gid} "
-                       f"groups={list(p.additional_gids)} umask="
-                       f"{'inherited' if p.umask is None else oct(p.umask)}")
-            out.extend(f"  {t} soft={s} hard={h}" for t, s, h in p.rlimits)
+            proc = self.process
+            out.append(f"process {list(proc.args)} cwd={proc.cwd} uid={proc.uid} gid={proc.gid} "
+                       f"groups={list(proc.additional_gids)} umask="
+                       f"{'inherited' if proc.umask is None else oct(proc.umask)}")
+            out.extend(f"  {t} soft={s} hard={h}" for t, s, h in proc.rlimits)
         out.extend(f"warning: {w}" for w in self.warnings)
         return "\n".join(out) + "\n"
 
