@@ -24,7 +24,7 @@ are strings too. Instances refuse assignment; `evolve` makes a changed copy.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any, TypeVar, dataclass_transform, overload
+    from typing import Any, TypeGuard, TypeVar, dataclass_transform, overload
 
     T = TypeVar("T")
 else:
@@ -101,7 +101,7 @@ def fields(cls: type) -> tuple[Field, ...]:
         raise TypeError(f"{cls!r} is not a frozen value class") from None
 
 
-def is_value_class(cls: object) -> bool:
+def is_value_class(cls: object) -> "TypeGuard[type]":
     return isinstance(cls, type) and "__fields__" in cls.__dict__
 
 
