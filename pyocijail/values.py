@@ -24,9 +24,16 @@ are strings too. Instances refuse assignment; `evolve` makes a changed copy.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any, TypeVar
+    from typing import Any, TypeGuard, TypeVar, dataclass_transform, overload
 
     T = TypeVar("T")
+else:
+    # typing costs an import on the hot path; at run time the markers are no-ops.
+    def dataclass_transform(**_: object) -> "Callable[[T], T]":
+        return lambda f: f
+
+    def overload(f: "T") -> "T":
+        return f
 
 #: a field without a default
 REQUIRED: "Any" = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()
@@ -70,7 +77,15 @@ class FrozenError(AttributeError):
     """Assignment to a field of a frozen value."""
 
 
-def frozen(cls: "type[T] | None" = None, *, kw_only: bool = False) -> "Any":
+@overload
+def frozen(cls: "type[T]", *, kw_only: bool = False) -> "type[T]": ...
+@overload
+def frozen(cls: None = None, *, kw_only: bool = False) -> "Callable[[type[T]], type[T]]": ...  # noqa: F811, E501
+
+
+# dataclass_transform: type checkers see the generated `__init__` (fields as keywords).
+@dataclass_transform(frozen_default=True, field_specifiers=(factory,))
+def frozen(cls: "type[T] | None" = None, *, kw_only: bool = False) -> "Any":  # noqa: F811
     """Make `cls` a frozen value class (usable bare or as `frozen(kw_only=True)`)."""
     def wrap(cls: "type[T]") -> "type[T]":
         return _make(cls, kw_only)
@@ -86,7 +101,7 @@ def fields(cls: type) -> tuple[Field, ...]:
         raise TypeError(f"{cls!r} is not a frozen value class") from None
 
 
-def is_value_class(cls: object) -> bool:
+def is_value_class(cls: object) -> "TypeGuard[type]":
     return isinstance(cls, type) and "__fields__" in cls.__dict__
 
 
@@ -103,7 +118,7 @@ def evolve(inst: "T", **changes: "Any") -> "T":
 # --- the generic methods -----------------------------------------------------------------
 
 def _make(cls: "type[T]", kw_only: bool) -> "type[T]":
-    own = cls.__dict__.get("__annotations__", {})
+    own = _own_annotations(cls)
     rows: dict[str, Field] = {}
     for base in reversed(cls.__mro__[1:]):
         for f in base.__dict__.get("__fields__", ()):
@@ -127,6 +142,26 @@ def _make(cls: "type[T]", kw_only: bool) -> "type[T]":
         if name not in cls.__dict__:
             setattr(cls, name, method)
     return cls
+
+
+def _own_annotations(cls: type) -> "dict[str, Any]":
+    """The annotations written in `cls`'s own body, not a base's.
+
+    Up to 3.13 they sit in `cls.__dict__["__annotations__"]`. From 3.14 (PEP 649/749)
+    the class dict holds an annotate function instead, and `annotationlib` evaluates
+    it; STRING format keeps them text (a name imported under TYPE_CHECKING only
+    would otherwise raise NameError).
+    """
+    own = cls.__dict__.get("__annotations__")
+    if isinstance(own, dict):  # 3.11-3.13, or 3.14 once something cached them
+        return own
+    try:
+        import annotationlib  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # before 3.14: no annotations in the body
+        return {}
+    got: "dict[str, Any]" = annotationlib.get_annotations(
+        cls, format=annotationlib.Format.STRING)
+    return got
 
 
 def _init(self: "Any", *args: "Any", **kwargs: "Any") -> None:

@@ -140,7 +140,8 @@ def _await_start(backend: Backend, process: Process, path: str, hooks: dict[str,
     except BaseException as err:  # noqa: BLE001 - reported to start, below
         failure = err
     try:
-        conn = barrier._accept()[0]
+        # the private accept returns the bare fd (public accept() wraps it in a socket)
+        conn: int = barrier._accept()[0]  # type: ignore[attr-defined]
     except BaseException:  # noqa: BLE001
         os._exit(1)
     barrier.close()

@@ -93,7 +93,12 @@ def ensure_cwd(process: Process) -> None:
     except FileExistsError:
         raise ConfigError(f"mkdir {process.cwd}: not a directory") from None
     except OSError as err:
-        raise ConfigError(f"mkdir {process.cwd}: {os.strerror(err.errno).lower()}") from None
+        raise ConfigError(f"mkdir {process.cwd}: {_reason(err)}") from None
+
+
+def _reason(err: OSError) -> str:
+    """The errno's text in runc's lower case (an OSError made without one: its message)."""
+    return (os.strerror(err.errno) if err.errno is not None else str(err)).lower()
 
 
 def check_cwd(process: Process) -> None:
@@ -106,7 +111,7 @@ def check_cwd(process: Process) -> None:
             return
         reason = "not a directory"
     except OSError as err:
-        reason = os.strerror(err.errno).lower()
+        reason = _reason(err)
     raise ConfigError(f'chdir to cwd ("{process.cwd}") set in config.json failed: {reason}')
 
 
@@ -223,7 +228,7 @@ def exec_as_user(backend: Backend, process: Process, path: str, env: dict[str, s
     try:
         backend.execve(path, list(process.args), env, keep_fd)
     except OSError as err:
-        raise ExecutableError(f'exec: "{process.args[0]}": {err.strerror.lower()}') from None
+        raise ExecutableError(f'exec: "{process.args[0]}": {_reason(err)}') from None
 
 
 def _chdir(cwd: str, *, denied_ok: bool = False) -> bool:

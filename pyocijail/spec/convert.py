@@ -172,9 +172,9 @@ def _structure_class(cls: type, data: Any) -> Any:
                 err.path.append(key)
                 raise
         elif f.default is values.REQUIRED:
-            err = _Mismatch("a value", None, missing=True)
-            err.path.append(key)
-            raise err
+            missing = _Mismatch("a value", None, missing=True)
+            missing.path.append(key)
+            raise missing
     return cls(**kwargs)
 
 

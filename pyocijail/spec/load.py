@@ -23,9 +23,11 @@ from pyocijail.errors import ConfigError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any
+    from typing import Any, TypeVar
 
     from pyocijail.spec import model
+
+    T = TypeVar("T")
 
 #: Larger files are refused before parsing; real configs are a few KiB to
 #: a few hundred KiB (big seccomp profiles), so 16 MiB is generous.
@@ -278,7 +280,7 @@ def _unique_rlimits(process: dict[str, Any], what: str, where: str) -> None:
         seen.add(kind)
 
 
-def _convert(fn: Callable[[Any], Any], data: Any, what: str) -> Any:
+def _convert(fn: Callable[[Any], T], data: Any, what: str) -> T:
     try:
         return fn(data)
     except ConfigError as err:

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from pyocijail import values
 
-frozen = values.frozen(kw_only=True)
 
-
-@frozen
+@values.frozen(kw_only=True)
 class Root:
     path: str
     readonly: bool = False
 
 
-@frozen
+@values.frozen(kw_only=True)
 class Mount:
     destination: str
     type: str | None = None
@@ -29,13 +27,13 @@ class Mount:
     gid_mappings: tuple[IdMapping, ...] = ()
 
 
-@frozen
+@values.frozen(kw_only=True)
 class ConsoleSize:
     height: int
     width: int
 
 
-@frozen
+@values.frozen(kw_only=True)
 class User:
     uid: int = 0
     gid: int = 0
@@ -44,14 +42,14 @@ class User:
     username: str | None = None
 
 
-@frozen
+@values.frozen(kw_only=True)
 class Rlimit:
     type: str
     soft: int
     hard: int
 
 
-@frozen
+@values.frozen(kw_only=True)
 class Capabilities:
     bounding: tuple[str, ...] | None = None
     effective: tuple[str, ...] | None = None
@@ -60,7 +58,7 @@ class Capabilities:
     ambient: tuple[str, ...] | None = None
 
 
-@frozen
+@values.frozen(kw_only=True)
 class Process:
     cwd: str
     args: tuple[str, ...] = ()
@@ -76,7 +74,7 @@ class Process:
     selinux_label: str | None = None
 
 
-@frozen
+@values.frozen(kw_only=True)
 class Hook:
     path: str
     args: tuple[str, ...] | None = None
@@ -84,7 +82,7 @@ class Hook:
     timeout: int | None = None
 
 
-@frozen
+@values.frozen(kw_only=True)
 class Hooks:
     prestart: tuple[Hook, ...] = ()
     create_runtime: tuple[Hook, ...] = ()
@@ -96,20 +94,20 @@ class Hooks:
 
 # --- linux ----------------------------------------------------------------
 
-@frozen
+@values.frozen(kw_only=True)
 class IdMapping:
     container_id: int
     host_id: int
     size: int
 
 
-@frozen
+@values.frozen(kw_only=True)
 class Namespace:
     type: str
     path: str | None = None
 
 
-@frozen
+@values.frozen(kw_only=True)
 class Device:
     type: str
     path: str
@@ -120,7 +118,7 @@ class Device:
     gid: int | None = None
 
 
-@frozen
+@values.frozen(kw_only=True)
 class DeviceRule:
     allow: bool
     type: str | None = None
@@ -129,7 +127,7 @@ class DeviceRule:
     access: str | None = None
 
 
-@frozen
+@values.frozen(kw_only=True)
 class Memory:
     limit: int | None = None
     reservation: int | None = None
@@ -142,7 +140,7 @@ class Memory:
     check_before_update: bool | None = None
 
 
-@frozen
+@values.frozen(kw_only=True)
 class Cpu:
     shares: int | None = None
     quota: int | None = None
@@ -155,12 +153,12 @@ class Cpu:
     idle: int | None = None
 
 
-@frozen
+@values.frozen(kw_only=True)
 class Pids:
     limit: int | None = None
 
 
-@frozen
+@values.frozen(kw_only=True)
 class WeightDevice:
     major: int
     minor: int
@@ -168,14 +166,14 @@ class WeightDevice:
     leaf_weight: int | None = None
 
 
-@frozen
+@values.frozen(kw_only=True)
 class ThrottleDevice:
     major: int
     minor: int
     rate: int
 
 
-@frozen
+@values.frozen(kw_only=True)
 class BlockIO:
     weight: int | None = None
     leaf_weight: int | None = None
@@ -186,13 +184,13 @@ class BlockIO:
     throttle_write_iops_device: tuple[ThrottleDevice, ...] = ()
 
 
-@frozen
+@values.frozen(kw_only=True)
 class HugepageLimit:
     page_size: str
     limit: int
 
 
-@frozen
+@values.frozen(kw_only=True)
 class Resources:
     devices: tuple[DeviceRule, ...] = ()
     memory: Memory | None = None
@@ -206,7 +204,7 @@ class Resources:
     rdma: dict[str, object] | None = None
 
 
-@frozen
+@values.frozen(kw_only=True)
 class SeccompArg:
     index: int
     value: int
@@ -214,7 +212,7 @@ class SeccompArg:
     value_two: int | None = None
 
 
-@frozen
+@values.frozen(kw_only=True)
 class SeccompRule:
     names: tuple[str, ...]
     action: str
@@ -222,7 +220,7 @@ class SeccompRule:
     args: tuple[SeccompArg, ...] = ()
 
 
-@frozen
+@values.frozen(kw_only=True)
 class Seccomp:
     default_action: str
     default_errno_ret: int | None = None
@@ -233,7 +231,7 @@ class Seccomp:
     syscalls: tuple[SeccompRule, ...] = ()
 
 
-@frozen
+@values.frozen(kw_only=True)
 class Linux:
     namespaces: tuple[Namespace, ...] = ()
     uid_mappings: tuple[IdMapping, ...] = ()
@@ -257,13 +255,13 @@ class Linux:
 
 # --- freebsd ----------------------------------------------------------------
 
-@frozen
+@values.frozen(kw_only=True)
 class FreeBSDDevice:
     path: str
     mode: int | None = None
 
 
-@frozen
+@values.frozen(kw_only=True)
 class JailAllow:
     """`freebsd.jail.allow`; None means "not in the config" (defaults apply)."""
 
@@ -278,7 +276,7 @@ class JailAllow:
     suser: bool | None = None
 
 
-@frozen
+@values.frozen(kw_only=True)
 class Jail:
     parent: str | None = None
     host: str | None = None
@@ -296,7 +294,7 @@ class Jail:
     allow: JailAllow | None = None
 
 
-@frozen
+@values.frozen(kw_only=True)
 class FreeBSD:
     devices: tuple[FreeBSDDevice, ...] = ()
     jail: Jail | None = None
@@ -304,7 +302,7 @@ class FreeBSD:
 
 # --- the whole config --------------------------------------------------------
 
-@frozen
+@values.frozen(kw_only=True)
 class Spec:
     oci_version: str
     root: Root | None = None

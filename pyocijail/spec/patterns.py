@@ -15,6 +15,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import re
     from typing import Any
 
     #: (characters, negated, at least, at most or -1 for no limit)
@@ -154,7 +155,8 @@ class Lazy:
     __slots__ = ("pattern", "compiled")
 
     def __init__(self, pattern: str) -> None:
-        self.pattern, self.compiled = pattern, None
+        self.pattern = pattern
+        self.compiled: re.Pattern[str] | None = None
 
     def search(self, s: str) -> Any:
         if self.compiled is None:

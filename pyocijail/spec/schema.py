@@ -159,7 +159,7 @@ def _validator(ref: str) -> Validator:
 
     if ref not in _cache:
         _cache[ref] = Draft4Validator({"$ref": ref}, registry=_registry())
-    return _cache[ref]  # type: ignore[no-any-return]
+    return _cache[ref]
 
 
 def _check(validator: Validator, data: Any, what: str) -> None:

@@ -9,16 +9,20 @@ not psutil: both are on every `state`, `start`, `kill` and `delete`.
 
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 _LINUX = sys.platform.startswith("linux")
 # A killed pid-namespace init stays in exit (waiting for its namespace's
 # zombies to be reaped by their parents) long after it stopped being alive.
 _PF_EXITING = 0x4
 #: another way to read a process's start (pid -> token or None), installed by
 #: `use`: a simulated FreeBSD host running on Linux reads its fake libc's table.
-_reader = None
+_reader: "Callable[[int], str | None] | None" = None
 
 
-def use(reader) -> None:
+def use(reader: "Callable[[int], str | None]") -> None:
     """Read start times with `reader(pid)` from now on (tests: a simulated host)."""
     global _reader
     _reader = reader

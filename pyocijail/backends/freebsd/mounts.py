@@ -29,7 +29,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-frozen = values.frozen(kw_only=True)
 
 #: Option spellings that clear a flag.
 NEGATIONS = {"rw": "ro", "exec": "noexec", "suid": "nosuid", "atime": "noatime",
@@ -77,7 +76,7 @@ def recognised_options() -> list[str]:
     return sorted(names)
 
 
-@frozen
+@values.frozen(kw_only=True)
 class MountOp:
     """One nmount(2) call, then its devfs rules."""
 
@@ -106,7 +105,7 @@ class MountOp:
         return out
 
 
-@frozen
+@values.frozen(kw_only=True)
 class MountPoint:
     """A missing mount point create makes (and delete removes), just before `mount`."""
 
@@ -118,7 +117,7 @@ class MountPoint:
         return {"path": self.path, "kind": self.kind, "mount": self.mount}
 
 
-@frozen
+@values.frozen(kw_only=True)
 class Layer:
     dest: Parts
     fstype: str
@@ -164,7 +163,7 @@ class OverlayView:
         return os.path.join(self.jail_path, *parts)  # inside a tmpfs, once it is mounted
 
 
-@frozen
+@values.frozen(kw_only=True)
 class ParsedOptions:
     fstype: str
     flags: tuple[str, ...]

@@ -23,7 +23,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-frozen = values.frozen(kw_only=True)
 
 ANN_PARENT = "org.freebsd.parentJail"
 ANN_VNET = "org.freebsd.jail.vnet"
@@ -48,7 +47,7 @@ ALLOW_FIELDS = {"set_hostname": "allow.set_hostname", "raw_sockets": "allow.raw_
 SYSV_VALUES = ("disable", "new", "inherit")
 
 
-@frozen
+@values.frozen(kw_only=True)
 class JailSettings:
     name: str
     parent: str | None

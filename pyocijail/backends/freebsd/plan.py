@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-frozen = values.frozen(kw_only=True)
 
 #: runtime-spec rlimit names that exist on FreeBSD (sys/resource.h). RLIMIT_AS
 #: is FreeBSD's RLIMIT_VMEM under its other name.
@@ -49,7 +48,7 @@ LINUX_ONLY_RLIMITS = frozenset({"RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSG
                                 "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME"})
 
 
-@frozen
+@values.frozen(kw_only=True)
 class ProcessPlan:
     """What init (or an exec'd process) becomes; the core applies rlimits/umask/env."""
 
@@ -117,7 +116,7 @@ def process_plan(process: Process,
                        rlimits=tuple(rlimits), terminal=process.terminal)
 
 
-@frozen
+@values.frozen(kw_only=True)
 class JailPlan:
     container_id: str
     bundle: str
@@ -215,11 +214,11 @@ class JailPlan:
         for iface in self.jail.vnet_interfaces:
             out.append(f"ifconfig {iface} vnet {self.jail.name}")
         if self.process:
-            p = self.process
-            out.append(f"process {list(p.args)} cwd={p.cwd} uid={p.uid} gid={p.gid} "
-                       f"groups={list(p.additional_gids)} umask="
-                       f"{'inherited' if p.umask is None else oct(p.umask)}")
-            out.extend(f"  {t} soft={s} hard={h}" for t, s, h in p.rlimits)
+            proc = self.process
+            out.append(f"process {list(proc.args)} cwd={proc.cwd} uid={proc.uid} gid={proc.gid} "
+                       f"groups={list(proc.additional_gids)} umask="
+                       f"{'inherited' if proc.umask is None else oct(proc.umask)}")
+            out.extend(f"  {t} soft={s} hard={h}" for t, s, h in proc.rlimits)
         out.extend(f"warning: {w}" for w in self.warnings)
         return "\n".join(out) + "\n"
 

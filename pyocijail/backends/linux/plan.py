@@ -100,9 +100,9 @@ class LinuxPlan:
         for kind, maps in (("uid", self.uid_mappings), ("gid", self.gid_mappings)):
             for m in maps:
                 lines.append(f"  {kind} map: {m.container_id} -> {m.host_id} ({m.size})")
-        for m in self.mounts:
-            lines.append(f"  mount {m.type or 'bind'} {m.source or '-'} on {m.destination}"
-                         + (f" ({','.join(m.options)})" if m.options else ""))
+        for mnt in self.mounts:
+            lines.append(f"  mount {mnt.type or 'bind'} {mnt.source or '-'} on {mnt.destination}"
+                         + (f" ({','.join(mnt.options)})" if mnt.options else ""))
         for g in self.cgroups:
             lines.append(f"  cgroup {g.dir}")
         for d, name, value in self.cgroup_writes:
