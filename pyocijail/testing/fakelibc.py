@@ -454,6 +454,18 @@ class FakeLibc:
 
         return self._call(run)
 
+    # --- network: lib/libc/net/if_nametoindex.c ---------------------------------------
+    def if_nametoindex(self, name: Any) -> int:
+        """The interface's index in the caller's (the host's) network stack; 0 and
+        ENXIO when there is none of that name, e.g. one moved into a vnet jail that
+        has not come back yet."""
+        wanted = _cstring(name).decode()
+        if not self.sim.host_interface(wanted):
+            ctypes.set_errno(errno.ENXIO)
+            return 0
+        ctypes.set_errno(0)
+        return self.sim.snapshot()["config"]["interfaces"].index(wanted) + 1
+
     def kldload(self, file: Any) -> int:
         """kern_linker.c kern_kldload: a file id, EEXIST when loaded, ENOENT when absent."""
         return self._call(lambda: self.sim.kldload(_cstring(file).decode()))

@@ -1075,6 +1075,15 @@ class SimulatedKernel:
             return interface in state["config"]["interfaces"] and \
                 interface not in state["vnet_ifaces"]
 
+    def destroy_interface(self, interface: str) -> None:
+        """`ifconfig <if> destroy` wherever it is now (an epair's end in a jail, say):
+        sys/net/if_clone.c if_clone_destroy; gone from every network stack."""
+        with self._state() as state:
+            state["config"]["interfaces"] = [i for i in state["config"]["interfaces"]
+                                             if i != interface]
+            state["vnet_ifaces"].pop(interface, None)
+            state["aliases"].pop(interface, None)
+
     def ifconfig_vnet(self, interface: str, jid: int) -> None:
         with self._state() as state:
             self._enter(state, "ifconfig_vnet", interface, jid)

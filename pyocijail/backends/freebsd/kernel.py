@@ -157,6 +157,11 @@ class JailKernel(Protocol):
     def ifconfig_vnet(self, interface: str, jid: int) -> None:
         """`ifconfig <if> vnet <jid>`: move an interface into a vnet jail."""
 
+    def host_interface(self, interface: str) -> bool:
+        """Whether `interface` is in this (the host's) network stack now:
+        if_nametoindex(3) is not 0 (lib/libc/net/if_nametoindex.c: 0 and ENXIO
+        for no such interface)."""
+
     # --- processes ----------------------------------------------------------------
     def kill(self, pid: int, signal: int) -> None:
         """kill(2); ESRCH when the process is gone."""

@@ -458,6 +458,16 @@ class LibcKernel:
     def ifconfig_vnet(self, interface: str, jid: int) -> None:
         run_tool("ifconfig vnet", [self.tools["ifconfig"], interface, "vnet", str(jid)])
 
+    def host_interface(self, interface: str) -> bool:
+        # unsigned int if_nametoindex(const char *): no ifconfig process per poll
+        index = self.libc.if_nametoindex(interface.encode() + b"\0")
+        if index:
+            return True
+        err = ctypes.get_errno()
+        if err not in (0, errno.ENXIO):
+            raise KernelError("if_nametoindex", err, interface)
+        return False
+
     def kill(self, pid: int, signal: int) -> None:
         try:
             posix.kill(pid, signal)

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from pyocijail.log import LogSink
 
 EXIT_WAIT = 10.0  # seconds to wait for a removed jail's processes
+VNET_WAIT = 5.0  # seconds to wait for its vnet interfaces to be back on the host
 #: In the container's folder: `FreeBSDBackend.recorded`, written by prepare before
 #: its first journal entry; the fallback scope when the state cannot be read.
 SCOPE_FILE = "freebsd-scope.json"
@@ -225,11 +226,15 @@ def destroy(k: "JailKernel", log: "LogSink", state: "dict[str, Any]", undo: "Und
         attempt(_rctl_clear, k, f"jail:{name}")
     for i, e in reversed(todo):
         if e["op"] == "alias":
-            attempt(_unalias, k, e["interface"], e["address"])
+            attempt(_unalias, k, log, e["interface"], e["address"])
         elif e["op"] == "children.max" and any(
                 x["op"] == "children.max.raised" for j, x in todo if j > i):
             if attempt(_lower_children_max, k, e["jail"]):
                 undo.append({"op": "undone", "index": i})  # not idempotent by itself
+    moved = [e["interface"] for _, e in todo if e["op"] == "vnet.interface"
+             and isinstance(e.get("interface"), str)]
+    if moved:
+        attempt(_await_interfaces, k, log, moved)
     if errors:
         first = errors[0]
         if isinstance(first, KernelError):
@@ -354,12 +359,37 @@ def _rctl_clear(k: "JailKernel", rule_filter: str) -> None:
             raise
 
 
-def _unalias(k: "JailKernel", interface: str, address: str) -> None:
+def _unalias(k: "JailKernel", log: "LogSink", interface: str, address: str) -> None:
     try:
         k.ifconfig_alias(interface, address, add=False)
     except KernelError as err:
-        if err.errno not in (errno.EADDRNOTAVAIL, errno.ENXIO):
+        if err.errno == errno.ENXIO:  # ifconfig: "interface <if> does not exist"
+            log.warn(f"destroy: interface {interface} no longer exists: its address "
+                     f"{address} went with it")
+        elif err.errno != errno.EADDRNOTAVAIL:  # EADDRNOTAVAIL: removed already
             raise
+
+
+def _await_interfaces(k: "JailKernel", log: "LogSink", interfaces: "list[str]") -> None:
+    """Wait (at most VNET_WAIT) for the interfaces moved into the jail to be back on
+    the host, so that a create right after this delete can move them again.
+
+    jail_remove does not give them back: the jail's vnet is destroyed, and its
+    interfaces moved home (sys/net/if.c `if_vmove` from vnet_destroy), only when
+    the dying prison's last reference goes (sys/kern/kern_jail.c `prison_deref`):
+    after its last process, zombies included, is reaped, and any socket or
+    credential holding it is gone. An interface not back by then is a warning,
+    not a failed delete: it may return later, or have been destroyed (an epair
+    destroyed from inside the jail takes both ends with it)."""
+    deadline = time.monotonic() + VNET_WAIT
+    waiting = [i for i in interfaces if not k.host_interface(i)]
+    while waiting and time.monotonic() < deadline:
+        time.sleep(0.05)
+        waiting = [i for i in waiting if not k.host_interface(i)]
+    for interface in waiting:
+        log.warn(f"destroy: vnet interface {interface} is not back on the host after "
+                 f"{VNET_WAIT:g}s: the removed jail is still held (a process not yet "
+                 "reaped, a socket, a credential), or the interface was destroyed")
 
 
 def _lower_children_max(k: "JailKernel", parent: str) -> None:

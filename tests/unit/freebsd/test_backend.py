@@ -830,3 +830,65 @@ def test_a_file_mount_over_a_hard_linked_image_file_says_why(
     backend.destroy(backend.recorded(plan), undo)
     assert_clean(sim)
     assert tree(layout["rootfs"]) == before
+
+
+def test_destroy_waits_for_vnet_interfaces_to_come_back(
+        backend: FreeBSDBackend, sim: SimulatedKernel, layout: dict[str, Path]) -> None:
+    """F8: the removed jail's vnet (and epair0b in it) is freed only once its last
+    process is reaped (kern_jail.c prison_deref): destroy waits for the interface,
+    so a create right after the delete can move it again."""
+    import threading
+
+    plan = plan_of(backend, layout, vnet_config())
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan, undo)
+    code = ("import os, time; from pyocijail.testing.simkernel import SimulatedKernel as K;"
+            "os.chroot = lambda p: None;"  # membership only: keep the host root
+            f"K({sim.path!r}).jail_attach({state['jid']}); print('in', flush=True);"
+            "time.sleep(60)")
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    reaper = threading.Timer(0.5, child.wait)  # a zombie for half a second after the kill
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"in\n"
+        reaper.start()
+        backend.destroy(state, undo)
+        assert sim.host_interface("epair0b")
+    finally:
+        reaper.cancel()
+        child.kill()
+        child.wait()
+    assert_clean(sim)
+
+
+def test_a_destroyed_vnet_interface_is_a_warning(backend: FreeBSDBackend, sim: SimulatedKernel,
+                                                 layout: dict[str, Path], log: RecordingLog,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """F8: an interface that never comes back (destroyed from inside the jail) makes
+    delete warn after its bounded wait, and succeed."""
+    from pyocijail.backends.freebsd import teardown
+
+    monkeypatch.setattr(teardown, "VNET_WAIT", 0.2)
+    plan = plan_of(backend, layout, vnet_config())
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan, undo)
+    sim.destroy_interface("epair0b")
+    backend.destroy(state, undo)
+    assert [w for w in log.warnings if "epair0b" in w] == [
+        "destroy: vnet interface epair0b is not back on the host after 0.2s: the removed "
+        "jail is still held (a process not yet reaped, a socket, a credential), or the "
+        "interface was destroyed"]
+
+
+def test_an_alias_on_a_destroyed_interface_is_a_warning(
+        backend: FreeBSDBackend, sim: SimulatedKernel, layout: dict[str, Path],
+        log: RecordingLog) -> None:
+    """F8: ifconfig's "interface em0 does not exist" at delete (ENXIO) is a warning
+    naming the interface, and delete succeeds."""
+    make_infra(sim, layout)
+    plan = plan_of(backend, layout, rich_config(layout["host"]))
+    undo = MemoryUndoLog()
+    state = backend.prepare(plan, undo)
+    sim.destroy_interface("em0")
+    backend.destroy(state, undo)
+    assert "destroy: interface em0 no longer exists: its address 192.0.2.5 went with it" \
+        in log.warnings
