@@ -403,17 +403,7 @@ class FakeLibc:
                                                        .get("release", 14))])
             else:
                 raise _Fail(errno.ENOENT)
-            size_at = _address(oldlenp)
-            if size_at is None:
-                raise _Fail(errno.EFAULT)
-            size = ctypes.c_size_t.from_address(size_at)
-            old = _address(oldp)
-            if old is not None:
-                if size.value < len(data):
-                    raise _Fail(errno.ENOMEM)
-                ctypes.memmove(old, data, len(data))
-            size.value = len(data)
-            return 0
+            return _copy_out(data, oldp, oldlenp)
 
         return self._call(run)
 
@@ -440,17 +430,7 @@ class FakeLibc:
             if newp is not None or _int(newlen):
                 raise _Fail(errno.EPERM)
             data = _kinfo_proc(mib[3])
-            size_at = _address(oldlenp)
-            if size_at is None:
-                raise _Fail(errno.EFAULT)
-            size = ctypes.c_size_t.from_address(size_at)
-            old = _address(oldp)
-            if old is not None:
-                if size.value < len(data):
-                    raise _Fail(errno.ENOMEM)
-                ctypes.memmove(old, data, len(data))
-            size.value = len(data)
-            return 0
+            return _copy_out(data, oldp, oldlenp)
 
         return self._call(run)
 
@@ -518,3 +498,19 @@ def _detail(err: KernelError) -> str:
     text = str(err)
     prefix = " ".join(p for p in (err.op, err.path) if p) + ": "
     return text[len(prefix):] if text.startswith(prefix) else text
+
+
+def _copy_out(data: bytes, oldp: Any, oldlenp: Any) -> int:
+    """sysctl's copy-out (kern_sysctl.c sysctl_old_user): the length always
+    written back, the value only into a buffer large enough (ENOMEM if not)."""
+    size_at = _address(oldlenp)
+    if size_at is None:
+        raise _Fail(errno.EFAULT)
+    size = ctypes.c_size_t.from_address(size_at)
+    old = _address(oldp)
+    if old is not None:
+        if size.value < len(data):
+            raise _Fail(errno.ENOMEM)
+        ctypes.memmove(old, data, len(data))
+    size.value = len(data)
+    return 0
