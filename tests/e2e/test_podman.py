@@ -329,7 +329,10 @@ def test_localhost_in_a_network_none_pod(podman):
         podman.ok("run", "-d", "--pod", "lopod", "--name", "lo1", IMAGE, "nc", "-l", "-p",
                   "7777")
         podman.ok("run", "--rm", "--pod", "lopod", IMAGE, "sh", "-c", CONNECT)
-        wait_for(lambda: "hello" in podman.ok("logs", "lo1").out)
+        # a generous wait: conmon writes the log asynchronously, and a CI-sim run under
+        # extra load once missed "hello" within 10 s although the connect had succeeded
+        wait_for(lambda: "hello" in podman.ok("logs", "lo1").out, timeout=60.0,
+                 what="hello in lo1's log")
     finally:
         podman.ok("pod", "rm", "-f", "-t", "0", "lopod")
 
