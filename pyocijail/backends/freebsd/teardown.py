@@ -260,20 +260,13 @@ def _remove_jail(k: "JailKernel", log: "LogSink", name: str, jid: int | None) ->
         if err.errno != errno.EINVAL:  # EINVAL: removed meanwhile
             raise
     deadline = time.monotonic() + EXIT_WAIT
-    while any(_alive(p) for p in pids):
+    from pyocijail.state.liveness import start_time  # the runtime's one notion of alive
+
+    while any(start_time(p) is not None for p in pids):
         if time.monotonic() > deadline:
             raise KernelError("jail_remove", errno.EBUSY, name,
                               detail="its processes did not exit")
         time.sleep(0.02)
-
-
-def _alive(pid: int) -> bool:
-    import psutil
-
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def _unmount_all(k: "JailKernel", log: "LogSink", entries: "list[dict[str, Any]]",
