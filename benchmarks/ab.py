@@ -56,7 +56,7 @@ def write_tree_launcher(directory: str, name: str, tree: str, deps: list[str]) -
                                  paths=[tree] + [d for d in deps if d != tree])
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: C901 - the command line's one walk: parse, build both trees, run
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("trees", nargs="+")
     p.add_argument("--iterations", type=int, default=20)

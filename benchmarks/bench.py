@@ -426,7 +426,7 @@ class Bench:
             for i in range(a.warmup + a.scale_iterations):
                 record = i >= a.warmup
                 for rt in self.order(i):
-                    key = lambda op: ("scale", rt.name, f"{op}@{n}") if record else None  # noqa
+                    key = lambda op: ("scale", rt.name, f"{op}@{n}") if record else None  # noqa: E731, B023 - used in this iteration
                     self.call(rt, key("state"), "state", existing[rt.name][0])
                     self.call(rt, key("list"), "list")
                     cid = self.new_id(rt, "probe")

@@ -54,23 +54,23 @@ network_config_dir = "{b}/conf/cni"
                         CONTAINERS_REGISTRIES_CONF=f"{b}/conf/registries.conf")
         tar = f"{b}/rootfs.tar"
         subprocess.run(["tar", "-C", rootfs, "-cf", tar, "."], check=True)
-        subprocess.run(self.pm() + ["import", "-q", tar, IMAGE], check=True, env=self.env,
+        subprocess.run([*self.pm(), "import", "-q", tar, IMAGE], check=True, env=self.env,
                        stdout=subprocess.DEVNULL)
 
     def run_rm(self, runtime: str, spawn) -> float:  # type: ignore[no-untyped-def]
-        argv = self.pm() + ["--runtime", runtime, "run", "--rm", IMAGE, "/bin/true"]
+        argv = [*self.pm(), "--runtime", runtime, "run", "--rm", IMAGE, "/bin/true"]
         ms, _, _, _ = spawn(argv, env=self.env)
         return ms
 
     def run_detached(self, runtime: str, name: str, spawn) -> str:  # type: ignore[no-untyped-def]
         """A running container of `runtime` for `exec_true` (removed at teardown)."""
         cname = f"bench-exec-{name}"
-        spawn(self.pm() + ["--runtime", runtime, "run", "-d", "--name", cname, IMAGE,
-                           "/bin/sleep", "100000"], env=self.env)
+        spawn([*self.pm(), "--runtime", runtime, "run", "-d", "--name", cname, IMAGE,
+               "/bin/sleep", "100000"], env=self.env)
         return cname
 
     def exec_true(self, runtime: str, cname: str, spawn) -> float:  # type: ignore[no-untyped-def]
-        ms, _, _, _ = spawn(self.pm() + ["--runtime", runtime, "exec", cname, "/bin/true"],
+        ms, _, _, _ = spawn([*self.pm(), "--runtime", runtime, "exec", cname, "/bin/true"],
                             env=self.env)
         return ms
 

@@ -80,7 +80,7 @@ class FrozenError(AttributeError):
 @overload
 def frozen(cls: "type[T]", *, kw_only: bool = False) -> "type[T]": ...
 @overload
-def frozen(cls: None = None, *, kw_only: bool = False) -> "Callable[[type[T]], type[T]]": ...  # noqa: F811, E501
+def frozen(cls: None = None, *, kw_only: bool = False) -> "Callable[[type[T]], type[T]]": ...  # noqa: F811
 
 
 # dataclass_transform: type checkers see the generated `__init__` (fields as keywords).
@@ -152,14 +152,14 @@ def _own_annotations(cls: type) -> "dict[str, Any]":
     it; STRING format keeps them text (a name imported under TYPE_CHECKING only
     would otherwise raise NameError).
     """
-    own = cls.__dict__.get("__annotations__")
+    own = cls.__dict__.get("__annotations__")  # noqa: RUF063 - the class's own, see above
     if isinstance(own, dict):  # 3.11-3.13, or 3.14 once something cached them
         return own
     try:
         import annotationlib  # type: ignore[import-not-found,unused-ignore]
     except ImportError:  # before 3.14: no annotations in the body
         return {}
-    got: "dict[str, Any]" = annotationlib.get_annotations(
+    got: dict[str, Any] = annotationlib.get_annotations(
         cls, format=annotationlib.Format.STRING)
     return got
 

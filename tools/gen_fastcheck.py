@@ -150,7 +150,7 @@ class _Generator:
         return self.consts[text]
 
     # -- one schema node: statements that `return False` when `v` fails it
-    def checks(self, file: str, schema: Any, v: str, indent: int, depth: int) -> list[str]:
+    def checks(self, file: str, schema: Any, v: str, indent: int, depth: int) -> list[str]:  # noqa: C901 - one branch per JSON Schema keyword
         pad = "    " * indent
         if not isinstance(schema, dict):
             raise BuildError(f"{file}: schema {schema!r} is not an object (draft-04)")

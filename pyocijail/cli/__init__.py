@@ -257,7 +257,7 @@ class _Args:
     """What argparse's Namespace would hold for a `_SIMPLE` command line."""
 
 
-def _simple_args(command: str, rest: list[str]) -> _Args | None:
+def _simple_args(command: str, rest: list[str]) -> _Args | None:  # noqa: C901 - the fast parser's one pass over argv
     """The parsed `rest` of a hot command, or None to leave it to argparse."""
     spec = _SIMPLE.get(command)
     if spec is None:

@@ -42,7 +42,7 @@ def run_stage(ctx: Context, stage: str, hooks: dict[str, list[dict[str, Any]]],
         cwd = None  # a bundle removed before delete must not cost the clean-up hooks
     try:
         run_hooks(stage, entries, state, log=ctx.log, cwd=cwd, keep_going=poststop)
-    except Exception as err:  # noqa: BLE001 - poststop failures only warn (spec)
+    except Exception as err:  # poststop failures only warn (spec)
         if not poststop:
             raise
         ctx.log.warn(str(err))

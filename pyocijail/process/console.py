@@ -17,7 +17,7 @@ import termios
 
 from pyocijail.errors import PyocijailError
 from pyocijail.process.stream import (
-    short_unix_path,  # noqa: F401 - re-exported
+    short_unix_path,  # re-exported
     write_all,
 )
 

@@ -50,7 +50,7 @@ def _console_module(process: Process) -> Any:
     return console
 
 
-def _open_terminal(backend: Backend, process: Process) -> "tuple[int, int, str] | None":
+def _open_terminal(backend: Backend, process: Process) -> tuple[int, int, str] | None:
     """The pty now, while the host's /dev is in reach, on a backend that asks for
     it (`pty_before_enter`): FreeBSD's openpty(3) opens the slave by its
     /dev/pts/N name, which after jail_attach resolves in the jail's root, where
@@ -64,7 +64,7 @@ def _open_terminal(backend: Backend, process: Process) -> "tuple[int, int, str] 
 
 def _setup_terminal(process: Process, console_sock: _socket.socket | None,
                     console: Any, controlling: bool = True,
-                    opened: "tuple[int, int, str] | None" = None) -> None:
+                    opened: tuple[int, int, str] | None = None) -> None:
     if not process.terminal:
         return
     assert console_sock is not None

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-class short_unix_path:  # noqa: N801 - used as `with short_unix_path(p) as name`
+class short_unix_path:  # lower case: used as `with short_unix_path(p) as name`
     """A name for `path` that fits sun_path (104 bytes on FreeBSD, 108 on Linux).
 
     Longer paths are reached relative to their directory, after a chdir that

@@ -242,7 +242,7 @@ def _rmtree(path: str) -> None:
     try:
         posix.rmdir(path)
     except OSError as err:
-        if err.errno not in (errno.ENOENT,):
+        if err.errno != errno.ENOENT:
             raise PyocijailError(f"cannot remove {path}: {err.strerror}") from err
 
 

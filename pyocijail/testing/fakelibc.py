@@ -497,7 +497,7 @@ def _detail(err: KernelError) -> str:
     """The model's message, without the `op path: ` prefix KernelError adds."""
     text = str(err)
     prefix = " ".join(p for p in (err.op, err.path) if p) + ": "
-    return text[len(prefix):] if text.startswith(prefix) else text
+    return text.removeprefix(prefix)
 
 
 def _copy_out(data: bytes, oldp: Any, oldlenp: Any) -> int:

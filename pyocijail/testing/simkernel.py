@@ -198,7 +198,7 @@ class SimulatedKernel:
             self._enter(state, "jail_set", params.get("name"), "create" if create else "update")
             return self._jail_set(state, dict(params), create)
 
-    def _jail_set(self, state: dict[str, Any], params: dict[str, Any], create: bool) -> int:
+    def _jail_set(self, state: dict[str, Any], params: dict[str, Any], create: bool) -> int:  # noqa: C901 - models kern_jail.c kern_jail_set, one function there too
         def fail(err: int, why: str) -> KernelError:
             return KernelError("jail_set", err, params.get("name"), detail=why)
 
@@ -655,9 +655,10 @@ class SimulatedKernel:
         best = None
         for m in state["mounts"]:
             t = m["target"]
-            if (path == t or path.startswith(t.rstrip("/") + "/")) and m["fstype"] == "nullfs":
-                if best is None or len(t) >= len(best["target"]):
-                    best = m
+            under = path == t or path.startswith(t.rstrip("/") + "/")
+            if under and m["fstype"] == "nullfs" and (
+                    best is None or len(t) >= len(best["target"])):
+                best = m
         if best is None:
             return path
         rest = path[len(best["target"]):].lstrip("/")
@@ -707,7 +708,7 @@ class SimulatedKernel:
         typenum = sorted(FS_DATA).index(fstype) + 0x80 if fstype in FS_DATA else 0x7f
         return [_c_int(0xff000000 | state["next_fsid"] << 8 | typenum), typenum]
 
-    def nmount(self, fstype: str, source: str, target: str, flags: int,
+    def nmount(self, fstype: str, source: str, target: str, flags: int,  # noqa: C901 - models vfs_mount.c vfs_donmount's checks in order
                data: dict[str, str | None]) -> None:
         with self._state() as state:
             self._enter(state, "nmount", target, fstype)

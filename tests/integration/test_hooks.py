@@ -63,7 +63,7 @@ def test_hook_gets_exact_env_and_full_argv(runtime, bundle, workdir):
                                                    "env": ["A=b"]}]})
     runtime.ok("create", "--bundle", b, "c1")
     with open(out) as f:
-        argv0, arg1, env = f.read().strip().split("|")
+        _argv0, arg1, env = f.read().strip().split("|")
     assert arg1 == "one"
     assert "A=b" in env.split(",") and "HOME=" not in env
 

@@ -136,8 +136,8 @@ def test_only_stdio_and_preserved_fds_reach_the_program(runtime, bundle, workdir
         os.dup2(leak, 4)
 
     # `[` is a shell builtin: /proc/self is the shell, which opens nothing itself.
-    b = bundle(["sh", "-c", "echo via-fd3 >&3; for fd in 3 4 5 10 251; do "
-                "[ -e /proc/self/fd/$fd ] && echo $fd; done; true"])
+    b = bundle(["sh", "-c", ("echo via-fd3 >&3; for fd in 3 4 5 10 251; do "
+                "[ -e /proc/self/fd/$fd ] && echo $fd; done; true")])
     out = os.path.join(workdir, "out")
     with open(out, "w") as f:
         proc = subprocess.run(runtime.argv("run", "--preserve-fds", "1", "--bundle", b, "c1"),

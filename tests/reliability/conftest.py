@@ -71,7 +71,7 @@ def host(make_host, request: pytest.FixtureRequest) -> harness.Host:
     return make_host(request.param)
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if not CRASHES and not LEAKS and not CASES:
         return
     tr = terminalreporter

@@ -26,7 +26,7 @@ from pyocijail.testing import bundles
 from pyocijail.testing.driver import (
     Result,
     Runtime,
-    reap_orphans,  # noqa: F401 - the tests use it from here
+    reap_orphans,  # the tests use it from here
 )
 from pyocijail.testing.hostcheck import read_bytes
 

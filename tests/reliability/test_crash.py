@@ -97,7 +97,7 @@ def check_state(host: harness.Host, cid: str) -> str:
         while True:
             harness.reap_orphans()
             live = [p for p in harness.token_processes(host.token)
-                    if not harness.cmdline(p)[:1] == ["true"]]  # a hook finishing
+                    if harness.cmdline(p)[:1] != ["true"]]  # a hook finishing
             if not live:
                 break
             assert time.monotonic() < deadline, (

@@ -122,10 +122,10 @@ def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
     out = [prefix]
     if isinstance(node, dict):
         for k, v in node.items():
-            out += _paths(v, prefix + (k,))
+            out += _paths(v, (*prefix, k))
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            out += _paths(v, prefix + (i,))
+            out += _paths(v, (*prefix, i))
     return out
 
 
@@ -366,10 +366,10 @@ def test_container_ids(cid: str) -> None:
 COMMANDS = ["state", "start", "kill", "delete", "pause", "resume", "ps", "exec", "update",
             "events", "list", "features", "checkpoint", "plan", "nosuch", "--root", "--log",
             "--log-format", "--log-level", "--version", "-h"]
-WORDS = st.one_of(st.sampled_from(COMMANDS + ["--all", "--force", "-f", "9", "KILL", "SIGFOO",
-                                              "--format", "json", "--process", "-", "--pid-file",
-                                              "--bundle", "--preserve-fds", "-1", "--cwd",
-                                              "--user", "a:b", "--env", "=", "c1"]),
+WORDS = st.one_of(st.sampled_from([*COMMANDS, "--all", "--force", "-f", "9", "KILL", "SIGFOO",
+                                    "--format", "json", "--process", "-", "--pid-file",
+                                    "--bundle", "--preserve-fds", "-1", "--cwd", "--user",
+                                    "a:b", "--env", "=", "c1"]),
                   HOSTILE_TEXT)
 
 

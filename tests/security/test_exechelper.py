@@ -111,7 +111,7 @@ def test_the_program_gets_argv_env_and_every_fd_but_the_report_fd(tmp_path):
     os.close(keep_r)
     os.close(keep_w)
     assert (code, data) == (0, b"")  # EOF at exec: nothing was written on the report fd
-    zero, one, foo, fds = out.read_text().strip().split("|")
+    zero, _one, foo, fds = out.read_text().strip().split("|")
     assert (zero, foo) == ("sh-name", "bar baz")
     open_fds = set(fds.split())
     assert "9" not in open_fds

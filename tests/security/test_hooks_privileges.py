@@ -36,10 +36,9 @@ def _image_hook(rootfs: str, body: str) -> None:
 
 def _bundle(bundle, args, no_new_privileges):
     caps = {k: CAPS for k in ("bounding", "effective", "permitted", "inheritable", "ambient")}
-    b = bundle(args, process={"user": {"uid": 1000, "gid": 1000}, "capabilities": caps,
-                              "noNewPrivileges": no_new_privileges},
-               hooks={"startContainer": [{"path": "/hook"}]})
-    return b
+    return bundle(args, process={"user": {"uid": 1000, "gid": 1000}, "capabilities": caps,
+                                 "noNewPrivileges": no_new_privileges},
+                  hooks={"startContainer": [{"path": "/hook"}]})
 
 
 def _fields(path: str) -> list[str]:

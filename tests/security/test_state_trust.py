@@ -98,7 +98,7 @@ def _hierarchy() -> cgroups.Hierarchy:
     """A cgroup hierarchy a decoy can be put in: pids (v1) or the v2 one."""
     found = cgroups.hierarchies()
     for h in found:
-        if h.version == 2 and cgroups.layout(found) == "v2" or "pids" in h.controllers:
+        if (h.version == 2 and cgroups.layout(found) == "v2") or "pids" in h.controllers:
             return h
     pytest.skip("no pids or cgroup2 hierarchy")
 

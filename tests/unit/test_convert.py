@@ -52,7 +52,7 @@ def reference():
         lines.append("    pass")
     mirror = types.ModuleType("pyocijail_model_mirror")
     sys.modules[mirror.__name__] = mirror
-    exec("\n".join(lines), mirror.__dict__)  # noqa: S102 - source written just above
+    exec("\n".join(lines), mirror.__dict__)  # source written just above
     import attrs
 
     conv = cattrs.Converter(forbid_extra_keys=False)

@@ -259,7 +259,7 @@ def test_mutated_documents_agree():
     values_before = copy.deepcopy(VALUES)
     check()
     assert seen[True] >= 150 and seen[False] >= 150, seen
-    assert VALUES == values_before, "the strategy edited its own value pool"
+    assert values_before == VALUES, "the strategy edited its own value pool"
 
 
 def _near_values(value: object) -> list[object]:

@@ -196,8 +196,8 @@ def test_documented_sdist_command_ships_the_man_page_and_schemas(tmp_path) -> No
     src = _tree_copy(tmp_path / "src")
     out = tmp_path / "distfiles"
     out.mkdir()
-    subprocess.run([sys.executable, "-c", "from setuptools import build_meta as b; "
-                    f"b.build_sdist({str(out)!r})"], cwd=src, check=True, timeout=300,
+    subprocess.run([sys.executable, "-c", ("from setuptools import build_meta as b; "
+                    f"b.build_sdist({str(out)!r})")], cwd=src, check=True, timeout=300,
                    capture_output=True)
     [sdist] = out.iterdir()
     _check_sdist(sdist)

@@ -272,7 +272,7 @@ def test_open_in_root_fallback_without_openat2(tree):
 
     def no_walk(r, p, flags):
         asked.append((r, p))
-        return None
+        return
 
     fd = rootpath.open_in_root(root, "/abs/passwd", os.O_RDONLY, no_walk)
     try:

@@ -99,7 +99,7 @@ def test_schemas_are_package_data_beside_the_reader():
 def test_missing_schemas_are_a_config_error(tmp_path, monkeypatch):
     """A broken installation without the schema files: the error says where it looked."""
     monkeypatch.setattr(schema, "SCHEMAS_DIR", str(tmp_path / "schemas"))
-    with pytest.raises(ConfigError, match="cannot find the JSON schemas .*schemas"):
+    with pytest.raises(ConfigError, match=r"cannot find the JSON schemas .*schemas"):
         schema.schemas_dir()
 
 

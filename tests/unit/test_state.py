@@ -132,7 +132,7 @@ def test_corrupt_state_is_a_clear_error(tmp_path):
     cdir = store.create("c1")
     with open(cdir.file("state.json"), "w") as f:
         f.write('{"id": "c1", "trunc')
-    with pytest.raises(PyocijailError, match="corrupt.*delete --force"):
+    with pytest.raises(PyocijailError, match=r"corrupt.*delete --force"):
         store.open("c1", lock=False).read()
 
 

@@ -82,7 +82,7 @@ class FreeBSDBackend(BackendBase):
             if plan.jail.alias_interface else [],
         }}
 
-    def prepare(self, plan: "JailPlan", undo: "UndoLog") -> "dict[str, Any]":
+    def prepare(self, plan: "JailPlan", undo: "UndoLog") -> "dict[str, Any]":  # noqa: C901 - jail(8)'s create steps, in the kernel's order
         import os
         k = self.kernel
         self._check_devfs_rulesets(plan)  # first: a refusal leaves nothing to undo

@@ -172,7 +172,7 @@ class ParsedOptions:
     tmpcopyup: bool
 
 
-def parse_options(mount: Mount, warn: list[str] | None = None) -> ParsedOptions:
+def parse_options(mount: Mount, warn: list[str] | None = None) -> ParsedOptions:  # noqa: C901 - one branch per option family (sbin/mount/mntopts.h)
     """Map one mount's type and options to FreeBSD terms; ConfigError if impossible.
 
     An option this table does not know is refused for tmpfs and devfs, whose

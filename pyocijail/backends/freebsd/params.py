@@ -108,7 +108,7 @@ def jail_name(container_id: str, parent: str | None) -> str:
     return name
 
 
-def jail_settings(container_id: str, spec: Spec, jail_path: str,
+def jail_settings(container_id: str, spec: Spec, jail_path: str,  # noqa: C901 - one branch per config field (docs/freebsd.md's table)
                   warn: list[str]) -> JailSettings:
     ann = spec.annotations
     jail = spec.freebsd.jail if spec.freebsd is not None else None
@@ -207,7 +207,7 @@ def jail_settings(container_id: str, spec: Spec, jail_path: str,
                         alias_interface=j.interface, vnet_interfaces=j.vnet_interfaces)
 
 
-def _allow(params: dict[str, Any], soft: list[str], allow: JailAllow | None, std: bool,
+def _allow(params: dict[str, Any], soft: list[str], allow: JailAllow | None, std: bool,  # noqa: C901 - one branch per allow.* parameter
            ann: dict[str, str], warn: list[str]) -> None:
     values: dict[str, bool] = {}
     fields = allow or JailAllow()
@@ -289,32 +289,32 @@ def _check_family(fam: str, addrs: tuple[str, ...]) -> None:
 
 #: config field → jail parameter, for docs/freebsd.md (rendered by `render_field_table`).
 FIELD_TABLE: tuple[tuple[str, str, str], ...] = (
-    ("(container id)", "name", "`<id>` with each `.` written `_` (`my.app` is jail "
-     "`my_app`), or `<parent>.<id>` under a parent"),
+    ("(container id)", "name", ("`<id>` with each `.` written `_` (`my.app` is jail "
+     "`my_app`), or `<parent>.<id>` under a parent")),
     ("root.path", "path", "the rootfs, or the read-only alias under the state dir"),
     ("(always)", "persist", "true: the jail outlives its processes until delete"),
     ("hostname", "host, host.hostname", "host=new and the name when set; else host=inherit"),
     ("domainname", "host.domainname", "with host=new"),
     ("freebsd.jail.host", "host", "new or inherit; inherit plus hostname is an error"),
-    ("freebsd.jail.parent / org.freebsd.parentJail", "name", "child jail `<parent>.<id>`; "
-     "the parent's children.max is raised and lowered again"),
-    ("freebsd.jail.vnet / org.freebsd.jail.vnet", "vnet", "new: own network stack, no "
-     "ip4/ip6; inherit: not passed (shares the parent's stack)"),
+    ("freebsd.jail.parent / org.freebsd.parentJail", "name", ("child jail `<parent>.<id>`; "
+     "the parent's children.max is raised and lowered again")),
+    ("freebsd.jail.vnet / org.freebsd.jail.vnet", "vnet", ("new: own network stack, no "
+     "ip4/ip6; inherit: not passed (shares the parent's stack)")),
     ("freebsd.jail.ip4, freebsd.jail.ip6", "ip4, ip6", "default inherit without vnet"),
     ("freebsd.jail.ip4Addr / org.freebsd.jail.ip4.addr", "ip4.addr, ip4=new",
      "in_addr array"),
     ("freebsd.jail.ip6Addr / org.freebsd.jail.ip6.addr", "ip6.addr, ip6=new",
      "in6_addr array"),
-    ("freebsd.jail.sysvmsg/sysvsem/sysvshm / org.freebsd.jail.sysv*", "sysvmsg, sysvsem, "
-     "sysvshm", "default new (allow.sysvipc annotation: inherit)"),
+    ("freebsd.jail.sysvmsg/sysvsem/sysvshm / org.freebsd.jail.sysv*", ("sysvmsg, sysvsem, "
+     "sysvshm"), "default new (allow.sysvipc annotation: inherit)"),
     ("freebsd.jail.enforceStatfs", "enforce_statfs", "0..2; default 2, legacy mode 1"),
     ("freebsd.jail.allow.<flag> / org.freebsd.jail.allow.<flag>", "allow.<flag>",
      "spec mode: false except suser; legacy: raw_sockets and chflags on"),
     ("freebsd.jail.allow.mount[]", "allow.mount, allow.mount.<fs>", "one per file system"),
-    ("allow.mount.devfs granted", "devfs_ruleset", "the /dev mount's ruleset, else 4 "
-     "(checked as a /dev mount's is)"),
-    ("freebsd.jail.interface", "(ifconfig alias)", "each address aliased on it, removed at "
-     "delete"),
+    ("allow.mount.devfs granted", "devfs_ruleset", ("the /dev mount's ruleset, else 4 "
+     "(checked as a /dev mount's is)")),
+    ("freebsd.jail.interface", "(ifconfig alias)", ("each address aliased on it, removed at "
+     "delete")),
     ("freebsd.jail.vnetInterfaces[]", "(ifconfig vnet)", "moved into the vnet after create"),
     ("freebsd.devices[]", "(devfs rule)", "`path <p> unhide mode <octal>` on /dev"),
     ("linux.resources.memory.limit", "(rctl) memoryuse:deny", "bytes"),

@@ -287,8 +287,7 @@ def _device_rules(spec: Spec) -> list[str]:
     rules: list[str] = []
     for dev in spec.freebsd.devices if spec.freebsd is not None else ():
         path = dev.path
-        if path.startswith("/dev/"):
-            path = path[5:]
+        path = path.removeprefix("/dev/")
         if (not path or path.startswith("/") or any(c.isspace() for c in path)
                 or any(p in ("", ".", "..") for p in path.split("/"))):
             raise ConfigError(f"freebsd.devices: path {dev.path!r} must be relative to /dev")

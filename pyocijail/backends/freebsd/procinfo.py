@@ -19,39 +19,39 @@ ordinary ctypes objects (`ctypes.addressof`, `from_address` work on them).
 import _ctypes
 
 
-class c_int(_ctypes._SimpleCData):  # noqa: N801 - ctypes' names
+class c_int(_ctypes._SimpleCData):  # ctypes' names, lower case as in ctypes
     _type_ = "i"
 
 
-class c_uint(_ctypes._SimpleCData):  # noqa: N801
+class c_uint(_ctypes._SimpleCData):
     _type_ = "I"
 
 
-class c_short(_ctypes._SimpleCData):  # noqa: N801
+class c_short(_ctypes._SimpleCData):
     _type_ = "h"
 
 
-class c_ushort(_ctypes._SimpleCData):  # noqa: N801
+class c_ushort(_ctypes._SimpleCData):
     _type_ = "H"
 
 
-class c_long(_ctypes._SimpleCData):  # noqa: N801
+class c_long(_ctypes._SimpleCData):
     _type_ = "l"
 
 
-class c_ulong(_ctypes._SimpleCData):  # noqa: N801 - size_t and vm_size_t where used
+class c_ulong(_ctypes._SimpleCData):  # size_t and vm_size_t where used
     _type_ = "L"
 
 
-class c_uint64(_ctypes._SimpleCData):  # noqa: N801
+class c_uint64(_ctypes._SimpleCData):
     _type_ = "Q"
 
 
-class c_void_p(_ctypes._SimpleCData):  # noqa: N801
+class c_void_p(_ctypes._SimpleCData):
     _type_ = "P"
 
 
-class c_char(_ctypes._SimpleCData):  # noqa: N801
+class c_char(_ctypes._SimpleCData):
     _type_ = "c"
 
 
@@ -64,13 +64,13 @@ RTLD_NOW = 2  # dlfcn.h, the same on FreeBSD and Linux
 
 
 class Timeval(_ctypes.Structure):
-    _fields_ = [("tv_sec", c_long), ("tv_usec", c_long)]
+    _fields_ = [("tv_sec", c_long), ("tv_usec", c_long)]  # noqa: RUF012 - ctypes reads a list
 
 
 class KinfoProcHead(_ctypes.Structure):
     """struct kinfo_proc from ki_structsize to ki_stat (sys/sys/user.h)."""
 
-    _fields_ = [
+    _fields_ = [  # noqa: RUF012 - ctypes reads a list
         ("ki_structsize", c_int), ("ki_layout", c_int),
         # ki_args, ki_paddr, ki_addr, ki_tracep, ki_textvp, ki_fd, ki_vmspace, ki_wchan
         ("ki_pointers", c_void_p * 8),

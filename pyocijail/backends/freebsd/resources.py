@@ -60,7 +60,7 @@ _CPU_ITEM = re.compile(r"^([0-9]+)(?:-([0-9]+))?$")
 CPU_SETSIZE = 1024  # FreeBSD 14 CPU_MAXSIZE
 
 
-def parse_rctl(rule: str, where: str = RCTL_ANNOTATION) -> "tuple[str, str, str, str]":
+def parse_rctl(rule: str, where: str = RCTL_ANNOTATION) -> tuple[str, str, str, str]:
     """(resource, action, amount, per) of one `resource:action=amount[/per]`, its
     names checked against the kernel's tables (kern_rctl.c `rctl_string_to_rule`:
     an unknown name is EINVAL). `per` is "" when not given (the subject's type)."""
@@ -81,7 +81,7 @@ def parse_rctl(rule: str, where: str = RCTL_ANNOTATION) -> "tuple[str, str, str,
     return resource, action, amount, per
 
 
-def rctl_refusal(resource: str, action: str, per: str) -> "str | None":
+def rctl_refusal(resource: str, action: str, per: str) -> str | None:
     """Why kern_rctl.c `rctl_rule_add` refuses this well-formed rule (EOPNOTSUPP),
     or None if it takes it."""
     if action == "deny" and resource not in DENY_OK:
@@ -94,7 +94,7 @@ def rctl_refusal(resource: str, action: str, per: str) -> "str | None":
     return None
 
 
-def check_rctl(rule: str, where: str = RCTL_ANNOTATION) -> "tuple[str, str, str]":
+def check_rctl(rule: str, where: str = RCTL_ANNOTATION) -> tuple[str, str, str]:
     """(resource, action, amount[/per]) of one `resource:action=amount[/per]` the
     kernel would take: names as `parse_rctl`, combinations as `rctl_refusal`."""
     resource, action, amount, per = parse_rctl(rule, where)

@@ -168,7 +168,7 @@ def _allowed(scope: "Scope", e: "dict[str, Any]") -> bool:
     return True  # rctl, vnet.interface, mount.fsid, process...: nothing named to act on
 
 
-def destroy(k: "JailKernel", log: "LogSink", state: "dict[str, Any]", undo: "UndoLog") -> None:
+def destroy(k: "JailKernel", log: "LogSink", state: "dict[str, Any]", undo: "UndoLog") -> None:  # noqa: C901 - the undo journal replayed, one branch per entry kind
     entries = undo.entries()
     done = {e["index"] for e in entries if e["op"] == "undone"}
     scope = Scope(state, undo)
@@ -227,7 +227,7 @@ def destroy(k: "JailKernel", log: "LogSink", state: "dict[str, Any]", undo: "Und
     for i, e in reversed(todo):
         if e["op"] == "alias":
             attempt(_unalias, k, log, e["interface"], e["address"])
-        elif e["op"] == "children.max" and any(
+        elif e["op"] == "children.max" and any(  # noqa: SIM102 - the attempt is an action
                 x["op"] == "children.max.raised" for j, x in todo if j > i):
             if attempt(_lower_children_max, k, e["jail"]):
                 undo.append({"op": "undone", "index": i})  # not idempotent by itself

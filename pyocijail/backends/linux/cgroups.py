@@ -188,7 +188,7 @@ def systemd_fields(cgroups_path: str) -> tuple[str, str, str] | None:
 def systemd_path(parent: str, prefix: str, name: str) -> str:
     """"slice:prefix:name" as systemd would lay it out under cgroupfs."""
     parent = parent or "system.slice"
-    if not parent.endswith(".slice") or parent.startswith("-") and parent != "-.slice":
+    if not parent.endswith(".slice") or (parent.startswith("-") and parent != "-.slice"):
         raise ConfigError(f"linux.cgroupsPath: {parent!r} is not a slice name")
     base = "/" if parent == "-.slice" else expand_slice(parent)
     if name.endswith(".slice"):

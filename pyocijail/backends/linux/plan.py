@@ -117,7 +117,7 @@ class LinuxPlan:
         return "\n".join(lines) + "\n"
 
 
-def make_plan(container_id: str, spec: Spec, bundle: str, state_dir: str,
+def make_plan(container_id: str, spec: Spec, bundle: str, state_dir: str,  # noqa: C901 - one branch per config section
               log: Any) -> LinuxPlan:
     from pyocijail.backends.linux import mountopts, pivot
 

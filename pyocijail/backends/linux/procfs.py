@@ -97,9 +97,9 @@ class Trees:
         path = os.path.normpath("/" + path)
         best = None
         for dest, (kind, fd) in self.fds.items():
-            if path == dest or path.startswith(dest.rstrip("/") + "/"):
-                if best is None or len(dest) > len(best[0]):
-                    best = (dest, kind, fd)
+            if (path == dest or path.startswith(dest.rstrip("/") + "/")) and (
+                    best is None or len(dest) > len(best[0])):
+                best = (dest, kind, fd)
         if best is None:
             return None
         dest, kind, fd = best

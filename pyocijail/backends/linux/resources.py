@@ -161,7 +161,7 @@ def device_filter(res: model.Resources | None, groups: Sequence[Cgroup],
     return g.dir, tuple(rules)
 
 
-def _memory(mem: model.Memory | None, groups: Sequence[Cgroup], out: list[Write],
+def _memory(mem: model.Memory | None, groups: Sequence[Cgroup], out: list[Write],  # noqa: C901 - one branch per field, v1 and v2
             log: Any) -> None:
     if mem is None:
         return
@@ -223,7 +223,7 @@ def _max(n: int) -> str:
     return "max" if n < 0 else str(n)
 
 
-def _cpu(cpu: model.Cpu | None, groups: Sequence[Cgroup], out: list[Write]) -> None:
+def _cpu(cpu: model.Cpu | None, groups: Sequence[Cgroup], out: list[Write]) -> None:  # noqa: C901 - one branch per field, v1 and v2
     if cpu is None:
         return
     wants_cpu = any(v is not None for v in (cpu.shares, cpu.quota, cpu.period, cpu.burst,
@@ -264,7 +264,7 @@ def _cpu(cpu: model.Cpu | None, groups: Sequence[Cgroup], out: list[Write]) -> N
             out.append((g.dir, f"cpuset.{name}", value))
 
 
-def _blkio(bio: model.BlockIO | None, groups: Sequence[Cgroup], out: list[Write]) -> None:
+def _blkio(bio: model.BlockIO | None, groups: Sequence[Cgroup], out: list[Write]) -> None:  # noqa: C901 - one branch per field, v1 and v2
     if bio is None:
         return
     if bio == model.BlockIO():

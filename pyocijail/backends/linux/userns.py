@@ -26,6 +26,7 @@ namespace, so `setgroups` stays allowed in the container, as with runc.
 
 from __future__ import annotations
 
+import itertools
 import os
 
 from pyocijail.backends.linux import libc
@@ -62,7 +63,7 @@ def check_mappings(kind: str, mappings: Sequence[IdMapping]) -> None:
                 raise ConfigError(f"{field}: {name} range {first}+{m.size} is out of range")
     for side in ("container_id", "host_id"):
         spans = sorted((getattr(m, side), getattr(m, side) + m.size) for m in mappings)
-        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        for (_, end), (start, _) in itertools.pairwise(spans):
             if start < end:
                 raise ConfigError(f"{field}: ranges overlap")
 

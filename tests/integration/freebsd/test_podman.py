@@ -41,13 +41,13 @@ def test_podman_run_rm_through_the_launcher(host: Host, tmp_path: Path) -> None:
         t.add(host.rootfs, arcname=".")
     pm = [PODMAN, "--root", str(tmp_path / "graph"), "--runroot", str(tmp_path / "runroot")]
     try:
-        subprocess.run(pm + ["import", "-q", str(tar), "localhost/pyocijail-rescue"],
+        subprocess.run([*pm, "import", "-q", str(tar), "localhost/pyocijail-rescue"],
                        check=True, env=env, capture_output=True, timeout=300)
-        run = subprocess.run(pm + ["--runtime", str(launcher), "run", "--rm", "--network",
-                                   "none", "localhost/pyocijail-rescue", "/bin/sh", "-c",
-                                   "cat /etc/marker; exit 7"],
+        run = subprocess.run([*pm, "--runtime", str(launcher), "run", "--rm", "--network",
+                              "none", "localhost/pyocijail-rescue", "/bin/sh", "-c",
+                              "cat /etc/marker; exit 7"],
                              env=env, capture_output=True, text=True, timeout=300)
         assert run.stdout == "inside the jail\n" and run.returncode == 7, run.stderr
     finally:
-        subprocess.run(pm + ["rm", "-a", "-f"], env=env, capture_output=True, timeout=300)
-        subprocess.run(pm + ["rmi", "-a", "-f"], env=env, capture_output=True, timeout=300)
+        subprocess.run([*pm, "rm", "-a", "-f"], env=env, capture_output=True, timeout=300)
+        subprocess.run([*pm, "rmi", "-a", "-f"], env=env, capture_output=True, timeout=300)

@@ -30,7 +30,7 @@ def run_in_child(fn, *args, extra_unshare: int = 0, prepare=None):
                 libc.unshare(libc.CLONE_NEWNS | extra_unshare)
                 libc.mount(None, "/", None, libc.MS_REC | libc.MS_PRIVATE)
             report = {"ok": True, "result": fn(*args)}
-        except BaseException:
+        except BaseException:  # noqa: BLE001 - reported to the parent, which re-raises
             report = {"ok": False, "error": traceback.format_exc()}
         try:
             os.write(w, json.dumps(report).encode())

@@ -172,7 +172,7 @@ def test_verifier_refusal_is_a_kernel_error_with_its_log():
     from pyocijail.backends.linux import devicefilter
     from pyocijail.errors import KernelError
 
-    with pytest.raises(KernelError, match="verifier: .*R0") as info:
+    with pytest.raises(KernelError, match=r"verifier: .*R0") as info:
         devicefilter.load([devicefilter.Insn(devicefilter.EXIT)])
     assert info.value.errno == errno.EACCES
 

@@ -21,9 +21,9 @@ pytestmark = [needs_root, needs_busybox,
                                  reason="written for this machine's hybrid cgroup layout")]
 
 RUNC = "/usr/sbin/runc"
-PODMAN_CAPS = ("CAP_AUDIT_WRITE CAP_CHOWN CAP_DAC_OVERRIDE CAP_FOWNER CAP_FSETID CAP_KILL "
-               "CAP_MKNOD CAP_NET_BIND_SERVICE CAP_NET_RAW CAP_SETFCAP CAP_SETGID CAP_SETPCAP "
-               "CAP_SETUID CAP_SYS_CHROOT").split()
+PODMAN_CAPS = ["CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID",
+               "CAP_KILL", "CAP_MKNOD", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SETFCAP",
+               "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT"]
 PROBE = ("echo pid=$$; grep -E '^(Cap|Seccomp:|NoNewPrivs)' /proc/self/status; "
          "echo limits $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes "
          "/sys/fs/cgroup/pids/pids.max); "

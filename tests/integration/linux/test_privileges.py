@@ -253,7 +253,7 @@ def test_ambient_capability_that_cannot_be_raised_is_not_fatal(runtime, bundle, 
     asks for exactly that); the container runs with the other sets as configured."""
     sets = caps("CAP_CHOWN")
     sets["inheritable"] = []
-    st, res = run_status(runtime, bundle, cid, process={"capabilities": sets})
+    st, _res = run_status(runtime, bundle, cid, process={"capabilities": sets})
     assert st["CapAmb"] == "0" * 16
     assert st["CapEff"] == f"{1:016x}"
 

@@ -112,8 +112,8 @@ def test_tmpfs_on_a_missing_mount_point_is_world_writable(runtime, bundle, cid):
              {"destination": "/plain", "type": "tmpfs", "source": "tmpfs", "options": []},
              {"destination": "/given", "type": "tmpfs", "source": "tmpfs",
               "options": ["tmpcopyup", "mode=0700"]}]
-    b = with_mounts(bundle, ["sh", "-c", "touch /cache/f /plain/f && stat -c %a /cache "
-                             "/plain /given"], extra)
+    b = with_mounts(bundle, ["sh", "-c", ("touch /cache/f /plain/f && stat -c %a /cache "
+                             "/plain /given")], extra)
     with open(f"{b}/config.json") as f:
         doc = json.load(f)
     doc["process"]["user"] = {"uid": 1000, "gid": 1000}

@@ -120,8 +120,8 @@ def test_run_returns_the_exit_code_of_the_init(runtime, make, cid):
 def test_files_made_inside_belong_to_the_mapped_host_ids(runtime, make, cid, shared):
     """A file created in a bind-mounted host directory is owned by host uid/gid
     100000 + the container id: 100000 for root, 101000 for user 1000."""
-    b = make(["sh", "-c", "touch /shared/by-root && busybox chown 1000:1000 /shared/by-root && "
-              "touch /shared/again"], mounts_extra=[bind(shared, "/shared")],
+    b = make(["sh", "-c", ("touch /shared/by-root && busybox chown 1000:1000 /shared/by-root && "
+              "touch /shared/again")], mounts_extra=[bind(shared, "/shared")],
              process={"capabilities": {k: ["CAP_CHOWN"] for k in ("bounding", "effective",
                                                                   "permitted")}})
     runtime.ok("run", "--bundle", b, cid)
@@ -151,11 +151,11 @@ def test_capabilities_are_full_inside_but_give_nothing_on_the_host(runtime, make
         f.write("host only\n")
     os.chmod(secret, 0o600)
     caps = full_caps()
-    b = make(["sh", "-c", "grep CapEff /proc/self/status; "
+    b = make(["sh", "-c", ("grep CapEff /proc/self/status; "
               "mount -t tmpfs none /tmp && echo tmpfs-ok; "
               "busybox mknod /tmp/sda b 8 0 || echo mknod-refused; "
               "cat /secret || echo secret-refused; "
-              "ls -ln /secret"],
+              "ls -ln /secret")],
              mounts_extra=[bind(secret, "/secret", "ro")],
              process={"capabilities": {k: caps for k in ("bounding", "effective",
                                                           "permitted")}})
@@ -185,9 +185,9 @@ def test_rlimits_are_set_before_the_user_namespace(runtime, make, cid):
 def test_devices_are_the_host_nodes_bound_onto_files(runtime, make, cid):
     """mknod is refused in a user namespace: /dev/null etc. are bind mounts of the
     host's nodes, with the right numbers, and usable."""
-    b = make(["sh", "-c", "stat -c %t:%T /dev/null /dev/zero /dev/tty; "
+    b = make(["sh", "-c", ("stat -c %t:%T /dev/null /dev/zero /dev/tty; "
               "echo x > /dev/null && head -c 3 /dev/zero | wc -c; "
-              "grep -c ' /dev/null ' /proc/self/mountinfo"])
+              "grep -c ' /dev/null ' /proc/self/mountinfo")])
     out = runtime.ok("run", "--bundle", b, cid).out.split()
     assert out == ["1:3", "1:5", "5:0", "3", "1"]
 
@@ -222,8 +222,8 @@ def test_hostname_and_read_only_root(runtime, make, cid):
 def test_cgroup_is_joined_before_the_namespaces(runtime, make, cid):
     """The init is in the container's cgroup before it unshares the cgroup namespace:
     its own cgroup is "/" inside, the limits are visible, the host lists its pid."""
-    b = make(["sh", "-c", "grep pids /proc/self/cgroup; cat /sys/fs/cgroup/pids/pids.max; "
-              "sleep 30"],
+    b = make(["sh", "-c", ("grep pids /proc/self/cgroup; cat /sys/fs/cgroup/pids/pids.max; "
+              "sleep 30")],
              namespaces=(*NEW, "cgroup", "user"), mounts_extra=[CGROUP_MOUNT],
              linux_extra={"resources": {"devices": [{"allow": False, "access": "rwm"}],
                                         "pids": {"limit": 77}}})
@@ -289,8 +289,8 @@ def test_a_user_namespace_given_by_path_is_joined(runtime, make, cid):
     runtime.ok("run", "--detach", "--bundle", first, cid)
     pid = runtime.state(cid)["pid"]
     ns = f"/proc/{pid}/ns/user"
-    second = make(["sh", "-c", "cat /proc/self/uid_map; id -u; echo $$; "
-                   "readlink /proc/self/ns/user"],
+    second = make(["sh", "-c", ("cat /proc/self/uid_map; id -u; echo $$; "
+                   "readlink /proc/self/ns/user")],
                   namespaces=(*NEW, {"type": "user", "path": ns}), uid=None, gid=None)
     out = runtime.ok("run", "--bundle", second, cid + "b").out.splitlines()
     assert out[0].split() == ["0", str(HOST), "65536"]

@@ -128,7 +128,7 @@ def test_limits_on_a_host_with_racct_off_fail_before_anything_exists(
     layout = _layout(tmp_path)
     plan = plan_of(backend, layout, rich_config(layout["host"]))
     assert plan.rctl
-    with pytest.raises(ConfigError, match="kern.racct.enable=1"):
+    with pytest.raises(ConfigError, match=r"kern.racct.enable=1"):
         backend.prepare(plan, MemoryUndoLog())
     assert_clean(sim)
     assert not [c for c in sim.snapshot()["calls"] if c[0] in ("jail_set", "nmount")]
@@ -718,7 +718,7 @@ def test_a_mount_sent_elsewhere_by_a_swapped_link_is_undone_and_refused(
     (layout["host"] / "volume/cache").rmdir()
     (layout["host"] / "volume/cache").symlink_to(victim)
     undo = MemoryUndoLog()
-    with pytest.raises(KernelError, match="landed on .*host-etc") as info:
+    with pytest.raises(KernelError, match=r"landed on .*host-etc") as info:
         backend.prepare(plan, undo)
     assert info.value.errno == errno.EXDEV
     assert [m["target"] for m in sim.snapshot()["mounts"]] == [str(layout["rootfs"] / "data")]
@@ -874,9 +874,9 @@ def test_a_destroyed_vnet_interface_is_a_warning(backend: FreeBSDBackend, sim: S
     sim.destroy_interface("epair0b")
     backend.destroy(state, undo)
     assert [w for w in log.warnings if "epair0b" in w] == [
-        "destroy: vnet interface epair0b is not back on the host after 0.2s: the removed "
+        ("destroy: vnet interface epair0b is not back on the host after 0.2s: the removed "
         "jail is still held (a process not yet reaped, a socket, a credential), or the "
-        "interface was destroyed"]
+        "interface was destroyed")]
 
 
 def test_an_alias_on_a_destroyed_interface_is_a_warning(

@@ -338,7 +338,7 @@ def test_jail_walk_passes_jid_127(tmp_path) -> None:
     """F1: `lastjid` is a packed C int, not text: once jids pass 127 (jid 128 packs
     to b"\\x80\\0\\0\\0", not UTF-8) the walk must go on, and so must kill --all,
     ps, pause and delete, which use it."""
-    kernel, sim = _sim_kernel(tmp_path)
+    kernel, _sim = _sim_kernel(tmp_path)
     for jid in (5, 128, 130):  # a numeric name asks for that jid (kern_jail_set)
         assert kernel.jail_set({"name": str(jid), "path": str(tmp_path), "persist": True},
                                create=True) == jid
@@ -487,7 +487,7 @@ def test_tool_failures_come_back_with_freebsds_words_and_errnos(tmp_path) -> Non
     "does not exist" (ENXIO) and Perror texts, devfs's ioctl error."""
     import errno
 
-    kernel, sim = _sim_kernel(tmp_path)
+    kernel, _sim = _sim_kernel(tmp_path)
     with pytest.raises(KernelError) as info:
         kernel.rctl_add("jail:j:memoryuse:deny=1g")
     assert info.value.errno == errno.ENOSYS and "kern.racct.enable=1" in str(info.value)

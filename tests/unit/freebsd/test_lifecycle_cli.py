@@ -148,7 +148,7 @@ def test_state_pause_resume_update(env: dict[str, Any]) -> None:
     cli(env, "create", "--bundle", str(env["tmp"] / "bundle"), "c1")
     cli(env, "start", "c1")
     state = json.loads(cli(env, "state", "c1").stdout)
-    jid = [j["jid"] for j in env["sim"].snapshot()["jails"].values()][0]
+    jid = next(j["jid"] for j in env["sim"].snapshot()["jails"].values())
     assert state["annotations"]["org.freebsd.jail.jid"] == str(jid)
     cli(env, "pause", "c1")
     assert status(env, "c1") == "paused"
@@ -387,10 +387,10 @@ def podman_exit_code(msg: str) -> int:
     126 for permission words, 127 for not-found words, else 125."""
     import re
 
-    if re.search(r"permission denied|operation not permitted", msg, re.I):
+    if re.search(r"permission denied|operation not permitted", msg, re.IGNORECASE):
         return 126
     if re.search(r"executable file not found in|no such file or directory|open executable",
-                 msg, re.I):
+                 msg, re.IGNORECASE):
         return 127
     return 125
 

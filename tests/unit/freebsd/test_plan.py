@@ -106,7 +106,7 @@ def test_nested_device_is_reachable_in_the_simulated_devfs(backend, sim, layout)
 
 def test_missing_rootfs_is_an_error(planner, layout) -> None:
     """root.path must be an existing directory."""
-    with pytest.raises(ConfigError, match="root.path"):
+    with pytest.raises(ConfigError, match=r"root.path"):
         plan_of(planner, layout, base_config(root={"path": "nope"}))
 
 
@@ -174,7 +174,7 @@ def test_pipebuf_by_the_release_the_simulated_host_reports(tmp_path, layout, log
         plan = plan_of(backend, layout, config)
         assert plan.process.rlimits == (("RLIMIT_PIPEBUF", 1 << 20, 1 << 21),)
     else:
-        with pytest.raises(ConfigError, match="does not exist on FreeBSD 14 .only from 15"):
+        with pytest.raises(ConfigError, match=r"does not exist on FreeBSD 14 .only from 15"):
             plan_of(backend, layout, config)
 
 

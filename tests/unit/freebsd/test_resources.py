@@ -94,5 +94,5 @@ def test_a_refused_annotation_fails_the_plan(tmp_path) -> None:
 
     make_rootfs(tmp_path / "bundle/rootfs")
     config = base_config(annotations={"org.freebsd.rctl": "maxproc:deny=10,cputime:deny=10"})
-    with pytest.raises(ConfigError, match="cputime.*not a deniable resource"):
+    with pytest.raises(ConfigError, match=r"cputime.*not a deniable resource"):
         build_plan("c1", spec_of(config), str(tmp_path / "bundle"), str(tmp_path / "state"))

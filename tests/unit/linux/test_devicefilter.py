@@ -23,8 +23,8 @@ from pyocijail.errors import ConfigError
 from pyocijail.spec import model
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures")
-PROLOGUE = "6112000000000000 6114040000000000 6115080000000000 bc23000000000000 " \
-           "7403000010000000 54020000ffff0000"
+PROLOGUE = ("6112000000000000 6114040000000000 6115080000000000 bc23000000000000 "
+            "7403000010000000 54020000ffff0000")
 MASK = (1 << 64) - 1
 
 
@@ -100,7 +100,7 @@ def test_instruction_layout():
 def test_one_allow_rule_compiles_to_one_section():
     """allow c 1:3 r: the read section tests type, major, minor; no deny block is emitted."""
     insns = df.compile_rules(df.parse([(True, "c 1:3 r")]))
-    assert hexes(insns) == PROLOGUE.split() + [
+    assert hexes(insns) == [*PROLOGUE.split(),
         "4503010002000000",  # if access & READ: skip the next
         "0500040000000000",  # ja done
         "5502030002000000",  # if type != CHAR: next rule (= done)
@@ -114,7 +114,7 @@ def test_one_allow_rule_compiles_to_one_section():
 def test_deny_all_compiles_to_three_jumps_to_deny():
     """deny a: each access bit's section jumps straight to the shared "return 0"."""
     insns = df.compile_rules(df.parse([(False, "a")]))
-    assert hexes(insns) == PROLOGUE.split() + [
+    assert hexes(insns) == [*PROLOGUE.split(),
         "4503010001000000", "0500010000000000", "0500080000000000",  # m: ja deny (+8)
         "4503010002000000", "0500010000000000", "0500050000000000",  # r
         "4503010004000000", "0500010000000000", "0500020000000000",  # w
@@ -132,7 +132,7 @@ def test_rules_before_a_match_all_rule_are_not_emitted():
 def test_no_rules_allow_everything():
     """An empty list decides nothing: the program returns 1."""
     insns = df.compile_rules([])
-    assert hexes(insns) == PROLOGUE.split() + ["b700000001000000", "9500000000000000"]
+    assert hexes(insns) == [*PROLOGUE.split(), "b700000001000000", "9500000000000000"]
 
 
 @pytest.mark.parametrize("text, rule", [

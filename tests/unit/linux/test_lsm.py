@@ -68,9 +68,9 @@ def test_apparmor_profile_refused_where_apparmor_is_disabled(host):
 def test_selinux_labels_need_selinux(host):
     """selinuxLabel and mountLabel are refused without selinuxfs, accepted with it."""
     label = "system_u:system_r:container_t:s0:c1,c2"
-    with pytest.raises(ConfigError, match="process.selinuxLabel .*SELinux is not enabled"):
+    with pytest.raises(ConfigError, match=r"process.selinuxLabel .*SELinux is not enabled"):
         lsm.check(proc(selinux_label=label), None, **host())
-    with pytest.raises(ConfigError, match="linux.mountLabel .*SELinux is not enabled"):
+    with pytest.raises(ConfigError, match=r"linux.mountLabel .*SELinux is not enabled"):
         lsm.check(proc(), label, **host())
     lsm.check(proc(selinux_label=label), label, **host(selinux=True))
 
