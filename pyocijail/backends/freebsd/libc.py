@@ -243,6 +243,10 @@ class LibcKernel:
 
             self._libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.7",
                                      use_errno=True)
+            # unsigned int if_nametoindex(const char *) (net/if.h): without a
+            # prototype ctypes would read the result as a signed int.
+            self._libc.if_nametoindex.restype = ctypes.c_uint
+            self._libc.if_nametoindex.argtypes = [ctypes.c_char_p]
         return self._libc
 
     def _call(self, op: str, path: str | None, fn: str, *args: "Any",
