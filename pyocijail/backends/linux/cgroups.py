@@ -240,7 +240,9 @@ def create(groups: "Iterable[Cgroup]", undo: "Any", enable: "Iterable[str]" = ()
     the controllers to switch on in every ancestor's cgroup.subtree_control.
     A parallel delete may remove a shared parent while this walks below it
     (the last container's delete removes /pyocijail): the walk then starts
-    again from the top.
+    again from the top. The kernel answers ENOENT once the directory is gone,
+    and ENODEV for a file of a cgroup that is being removed (kernfs: the node
+    is deactivated before it is unlinked).
     """
     wanted = set(enable)
     for group in groups:
@@ -249,7 +251,7 @@ def create(groups: "Iterable[Cgroup]", undo: "Any", enable: "Iterable[str]" = ()
                 _make_path(group, undo, wanted, owner)
                 break
             except KernelError as err:
-                if err.errno != errno.ENOENT or attempt == 9:
+                if err.errno not in (errno.ENOENT, errno.ENODEV) or attempt == 9:
                     raise
 
 
