@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """pyocijail: an OCI runtime for FreeBSD jails and Linux namespaces.
 
 Imports nothing: every runtime call pays for what this file imports.

@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """Which commit this copy of pyocijail is, for `--version` (runc prints its commit).
 
 A packager bakes it in as `pyocijail/_build.py` (`COMMIT = "..."`). Otherwise

@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """The one exception tree. Only `cli` turns these into exit codes and log lines.
 
 `str(error)` is the text a caller sees; callers match some of these words

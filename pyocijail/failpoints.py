@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """Crash injection for tests: `failpoint("name")` dies by SIGKILL when armed.
 
     PYOCIJAIL_FAILPOINT=create.after-prepare        die at the first hit
@@ -30,7 +31,7 @@ def _off(name: str) -> None:
 if _ARMED is None:
     failpoint = _off
 else:
-    import signal  # only when armed: the disarmed import is posix alone
+    from _signal import SIGKILL  # only when armed; `signal` builds enums at import
 
     _NAME, _, _NTH = _ARMED.partition("#")
     _WANTED = int(_NTH) if _NTH.isdigit() else 1
@@ -45,7 +46,7 @@ else:
         except OSError:
             pass
 
-    def failpoint(name: str) -> None:  # type: ignore[misc]
+    def failpoint(name: str) -> None:
         """Armed: SIGKILL this process at the wanted hit of the armed point."""
         if name != _NAME:
             return
@@ -57,7 +58,7 @@ else:
                 posix.write(_record, f"{_ARMED} {posix.getpid()}\n".encode())
             except OSError:
                 pass
-        posix.kill(posix.getpid(), signal.SIGKILL)
+        posix.kill(posix.getpid(), SIGKILL)
         posix._exit(137)
 
 

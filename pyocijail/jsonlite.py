@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """`json.loads`/`json.dumps` for the hot commands, without importing `json`.
 
 `import json` pulls in `re` (and with it `enum`): about 6 ms, more than

@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """`--log`, `--log-format`, `--log-level`: where messages go and in what shape.
 
 Callers parse the log file: podman reads the *whole* file as one JSON object

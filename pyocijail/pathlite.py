@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """The os.path functions pyocijail's hot commands use, on `posix` alone.
 
 `import os` costs every call about 2 ms here (it builds `_collections_abc`'s

@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """Frozen value classes: the part of attrs' `frozen` the runtime uses, without its cost.
 
 The runtime starts for every operation, and a `create` defines some sixty

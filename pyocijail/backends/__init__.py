@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """The one place that chooses a platform backend: the host's.
 
 Nothing here looks at the process's variables: tests that run the FreeBSD backend on

@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """The platform seam: what the lifecycle core asks of a jail or namespace backend.
 
 The core (`pyocijail.lifecycle`, `pyocijail.process`) owns the CLI contract,

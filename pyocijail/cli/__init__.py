@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """The runc-style command line: global flags, then one subcommand, then the id.
 
 `main` parses the global flags by hand (they always precede the command),

@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """Argument helpers shared by the command modules."""
 
 TYPE_CHECKING = False  # argparse is imported by the parser itself, only when needed

@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """Send a signal (default TERM) to the container's process, or to all with --all."""
 
 

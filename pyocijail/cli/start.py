@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """Start the user program of a created container."""
 
 

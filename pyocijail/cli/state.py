@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """Print the state of a container as OCI state JSON."""
 
 from pyocijail.cli._common import add_id, print_json

@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """What every operation needs: the state root, the log and the backend."""
 
 TYPE_CHECKING = False  # not `from typing import`: hot commands must not pay for typing

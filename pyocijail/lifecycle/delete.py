@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """delete: stop what is left, undo create, run poststop hooks, remove the state.
 
 | status  | delete          | delete --force          |

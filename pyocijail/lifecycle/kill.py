@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """kill: signal the init process, or with --all every process of the container.
 
 SIGKILL to a paused container thaws it, as runc does: a task in a frozen

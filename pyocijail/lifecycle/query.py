@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """Read-only views: `state` and `list`. No locks, no heavy imports (buildah polls)."""
 
 from pyocijail.state.status import Status, compute

@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """start: release the waiting init process and return once it has exec'd.
 
 `start` never spawns: the process conmon waits on is the one create made.

@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """Signal names as callers send them: `9`, `KILL`, `SIGKILL`, `sigkill`."""
 
 import sys

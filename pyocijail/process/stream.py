@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """The descriptor and socket helpers the hot commands need, in a module that
 imports only `posix` (not `os`: see `pyocijail.pathlite`).
 

@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """Container ids are hostile input: they become directory and jail names."""
 
 from pyocijail.errors import InvalidId

@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """Is the recorded process still the one we started?
 
 `kill(pid, 0)` is fooled by zombies and by pid reuse, so a process counts as

@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """What state.json holds about one container.
 
 Plain class and stdlib json on purpose: `state`, `kill` and `start` read this

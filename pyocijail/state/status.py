@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """Container status: computed from facts, with the allowed operations as a table.
 
 Nothing here trusts the status written in state.json beyond "create

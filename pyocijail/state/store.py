@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """`<root>/<id>/`: one directory per container, locked with flock.
 
 - create is exclusive: `mkdir` either makes the directory or fails, so of

@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """The undo journal: one JSON object per line, appended before each change.
 
 A runtime killed half-way through create leaves a journal that says what

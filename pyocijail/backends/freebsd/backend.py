@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """FreeBSDBackend: a container is a persistent jail plus host-side mounts.
 
 Plan first (`plan.build_plan`, pure), act second: `prepare` performs the

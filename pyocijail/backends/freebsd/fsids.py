@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """Mounts by file system id: make sure each mount is where it was planned, and
 remove only this container's own.
 

@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """FreeBSD 14 jail parameters as data: names, types, allowed values, and why.
 
 Shared by plan validation (so a bad config fails before any side effect) and

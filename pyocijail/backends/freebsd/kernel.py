@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """The narrow kernel interface the FreeBSD backend acts through.
 
 Implemented by `libc.LibcKernel` (ctypes and absolute-path tools); the tests

@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """LibcKernel: the real JailKernel on FreeBSD, through ctypes and base tools.
 
 jail_set(2)/jail_get(2)/nmount(2) take name/value iovec pairs; they are

@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """Liveness on FreeBSD: one sysctl(3) of kern.proc.pid.<pid>, through ctypes.
 
 sys/kern/kern_proc.c `sysctl_kern_proc` answers the MIB {CTL_KERN,

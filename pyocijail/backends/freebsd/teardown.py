@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """destroy: undo a container's host-side changes from its undo entries.
 
 Phases, each tolerant of "already gone" so destroy is idempotent and works

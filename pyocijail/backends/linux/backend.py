@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """Linux namespaces and cgroups behind the same seam as FreeBSD jails.
 
 Create: `prepare` makes the container's cgroup (every hierarchy) and writes

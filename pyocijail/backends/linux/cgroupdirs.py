@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """A container's cgroup directories as files: read and write a control file,
 list a directory's subtree, and remove the directories with what is left in them.
 

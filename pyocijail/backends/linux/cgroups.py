@@ -1,3 +1,4 @@
+# lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """Control groups: where a container's cgroup lives, and its life on the host.
 
 Three layouts are handled the same way, as a list of hierarchies read from
