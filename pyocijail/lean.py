@@ -94,7 +94,8 @@ MODULES = {
 #: `cli` imports its command's module by name (`cli.COMMANDS`), a backend is
 #: built by `backends.select_backend` and called through the seam.
 ENTRY_POINTS = {
-    "pyocijail.__main__": "python -m pyocijail; the launchers import pyocijail.cli",
+    "pyocijail.__main__": "python -m pyocijail",
+    "pyocijail.cli": "the launchers' `from pyocijail.cli import main`",
     "pyocijail.cli.state": "state",
     "pyocijail.cli.start": "start",
     "pyocijail.cli.kill": "kill, kill --all",
@@ -111,7 +112,7 @@ ENTRY_POINTS = {
 #: _signal, _thread, _io) and small C modules without Python-level imports.
 STDLIB = frozenset({
     "sys", "posix", "time", "_signal", "_thread",  # loaded before any code runs
-    "errno", "fcntl", "atexit", "select",  # built into the interpreter
+    "errno", "fcntl", "atexit",  # built into the interpreter
     "_json", "_socket",  # the C halves of json and socket, without their enums and re
     "_ctypes",  # ~0.5 ms, FreeBSD's liveness sysctl only (procinfo): not the ctypes package
 })
@@ -121,9 +122,9 @@ STDLIB = frozenset({
 KNOWN_EXCEPTIONS = {
     "pyocijail.backends.freebsd.libc": (
         frozenset({"ctypes", "struct"}),
-        ("LibcKernel calls the kernel (jail_get, jail_remove, unmount) through ctypes; "
-        "delete and kill --all pay for ctypes and the os it imports (~3 ms), "
-        "state/start/kill do not (procinfo)")),
+        ("LibcKernel calls the kernel (jail_get, jail_remove, unmount) through ctypes: "
+         "delete and kill --all pay for ctypes and the os it imports (10-16 ms in "
+         "`-X importtime` on a loaded 2-core machine), state/start/kill do not (procinfo)")),
     "pyocijail.backends.freebsd.teardown": (
         frozenset({"os"}),
         "loaded only by destroy, after LibcKernel (ctypes) has imported os already"),
@@ -139,8 +140,8 @@ COLD = {
     "pyocijail.state.store": (("Store.ensure_root",), "create makes the root (os.makedirs)"),
     "pyocijail.backends.linux.backend": (
         ("LinuxBackend.plan", "LinuxBackend.features", "LinuxBackend.prepare",
-         "LinuxBackend.fork",
-         "LinuxBackend._prepare_seccomp", "LinuxBackend.created", "LinuxBackend._before_gate",
+         "LinuxBackend.fork", "LinuxBackend._prepare_seccomp", "LinuxBackend.created",
+         "LinuxBackend._before_gate",
          "LinuxBackend.isolate", "LinuxBackend.enter", "LinuxBackend.become",
          "LinuxBackend.check_process", "LinuxBackend.before_exec", "LinuxBackend.execve",
          "LinuxBackend.fork_joined", "LinuxBackend.join", "LinuxBackend.stats",
@@ -148,7 +149,7 @@ COLD = {
          "_exec_helper", "_check_reachable", "_join_session_keyring", "_personality",
          "_program_cache"),
         ("create, exec, events, update and the container side (which imports what it "
-        "needs before it changes root: the preload list)")),
+         "needs before it changes root: the preload list)")),
     "pyocijail.backends.linux.cgroups": (
         ("default_parent", "cgroup_path", "directories"), "create's path arithmetic"),
     "pyocijail.backends.freebsd.backend": (
@@ -170,18 +171,19 @@ LAZY = {
     ("pyocijail.buildinfo", "commit"): (
         frozenset({"pyocijail._build"}), "a packager's baked commit (one constant)"),
     ("pyocijail.jsonlite", "loads"): (
-        frozenset({"json"}), ("what _json cannot read alone: other encodings, hooks, and "
-        "bad JSON (for json's exact error)")),
+        frozenset({"json"}), ("what _json cannot read alone: other encodings, other "
+                              "hooks, and bad JSON (for json's exact error)")),
     ("pyocijail.jsonlite", "dumps"): (
         frozenset({"json"}), "what _json cannot write alone (non-str keys, other types)"),
     ("pyocijail.log", "LogSink._write"): (
-        frozenset({"json"}), "a --log-format json line (podman's): errors and --debug only"),
+        frozenset({"json"}), ("a line of a --log-format json log (podman's): written "
+                              "for an error, a warning or --debug only")),
     ("pyocijail.pathlite", "abspath"): (
-        frozenset({"posixpath"}), ("a relative or unnormalised path (never from podman, "
-        "containerd or the launchers)")),
+        frozenset({"posixpath"}), ("a relative or unnormal --root (one typed by hand; "
+                                   "the default and the callers' roots are absolute)")),
     ("pyocijail.process.signals", "parse_signal"): (
-        frozenset({"signal"}), ("a signal outside the POSIX table (RTMIN+3, a number "
-        "only one kernel has)")),
+        frozenset({"signal"}), ("a signal neither a number 1..64 nor in the POSIX "
+                                "table (USR1, RTMIN+3): the name is looked up there")),
     ("pyocijail.lifecycle.start", "start"): (
         frozenset({"signal", "pyocijail.lifecycle.hooks"}),
         "only when the config has poststart hooks"),
@@ -191,21 +193,23 @@ LAZY = {
     ("pyocijail.lifecycle.delete", "destroy"): (
         frozenset({"pyocijail.lifecycle.hooks"}), "only when the config has poststop hooks"),
     ("pyocijail.values", "_own_annotations"): (
-        frozenset({"annotationlib"}), ("Python 3.14 on (a class dict without "
-        "__annotations__); before 3.14 never reached")),
+        frozenset({"annotationlib"}), ("Python 3.14 on, where a class dict has no "
+                                       "__annotations__; before 3.14 never reached")),
     ("pyocijail.backends.linux.backend", "_namespace_pids"): (
-        frozenset({"psutil"}), ("a state without cgroups and without a pid namespace "
-        "(written by an old pyocijail): the init's descendants")),
+        frozenset({"psutil"}), ("an old state without cgroups and without a pid "
+                                "namespace: the init's descendants")),
     ("pyocijail.backends.freebsd.teardown", "destroy"): (
         frozenset({"shutil"}), "only for tmpcopyup's scratch copies"),
     ("pyocijail.backends.freebsd.teardown", "_remove_point"): (
-        frozenset({"pyocijail.rootpath"}), ("only for a mount point create made; os is "
-        "loaded already (KNOWN_EXCEPTIONS)")),
+        frozenset({"pyocijail.rootpath"}), ("only for a mount point create made; the os "
+                                            "it imports is loaded already")),
+    ("pyocijail.backends.freebsd.libc", "run_tool"): (
+        frozenset({"select"}), "a base tool's pipes (kill --all's ps), a C module"),
     ("pyocijail.backends.freebsd.libc", "LibcKernel.libc"): (
         frozenset({"ctypes.util"}),
         ("KNOWN COST, not yet fixed: the first kernel call of every FreeBSD delete and "
-        "kill --all finds libc with ctypes.util.find_library, which imports subprocess, "
-        "shutil and re and runs `/sbin/ldconfig -r`; the simulated host passes its own "
-        "libc, so test_import_budget cannot see it. CDLL(\"libc.so.7\") (FreeBSD's "
-        "libc soname since 7.0) would do without")),
+         "kill --all finds libc with ctypes.util.find_library, which imports subprocess, "
+         "shutil and re and runs `/sbin/ldconfig -r` (CPython's ctypes/util.py); the "
+         "simulated host passes its own libc, so test_import_budget cannot see it. "
+         "CDLL(\"libc.so.7\") (FreeBSD's libc soname since 7.0) would do without")),
 }
