@@ -7,6 +7,12 @@ package's directories put on sys.path as the fast launcher does) on a real
 container, and the modules it loaded are listed at exit. Heavy or avoidable
 modules must not appear on `state`, `kill`, `start`, `delete`, `list` and
 `--version`. Timings are deliberately not asserted (shared machines).
+
+The modules those commands may load, and the rules, are named in
+`pyocijail/lean.py`; tests/unit/test_lean_layer.py checks them on the source
+(no root, nothing run). This test stays the measure: it sees what the source
+does not say (the branch a command really takes, what a stdlib module imports
+in turn) on a real container and on the simulated FreeBSD host.
 """
 
 from __future__ import annotations
