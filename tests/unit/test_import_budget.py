@@ -254,6 +254,16 @@ FREEBSD_STDLIB = {"ctypes", "_ctypes", "ctypes._endian", "struct", "_struct", "o
 FREEBSD_LEAN_STDLIB = {"_ctypes", "_json", "atexit", "errno", "fcntl", "_socket", "time"}
 
 
+def test_lean_stdlib_is_what_this_budget_allows(tmp_path):
+    """`pyocijail.lean.STDLIB` (what test_lean_layer lets a lean module import) is
+    no wider than what state/start/kill may load here: a bare interpreter's
+    modules and FREEBSD_LEAN_STDLIB, none of HEAVY."""
+    from pyocijail.lean import STDLIB
+
+    assert sorted(STDLIB & HEAVY) == []
+    assert sorted(STDLIB - _baseline(tmp_path) - FREEBSD_LEAN_STDLIB) == []
+
+
 #: Runs `pyocijail.testing.simhost SIM ARGS` and writes the modules the *product*
 #: loaded: the simulated host's fakes (`pyocijail.testing.*`) import what they like,
 #: and may import it first, so a plain sys.modules diff would hide what the product
