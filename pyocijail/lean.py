@@ -6,7 +6,7 @@ is its speed. `state`, `start`, `kill`, `delete`, `list` and `--version` (and
 else (`create`, `run`, `exec`, `plan`, `spec`, `ps`, `pause`, `update`,
 `events`, the backends' create paths, the tests) is ordinary Python. Each lean
 module says so on its first line (`# lean layer`). The rules, with what was
-measured (CPython 3.11, `python -X importtime`):
+measured (`python -X importtime`):
 
 - At import, a lean module imports only `STDLIB` and other lean modules: no
   third-party package (jsonschema, psutil), no `argparse` (the hot commands
@@ -32,10 +32,12 @@ import time, with the reason: the FreeBSD backend's kernel calls (`delete`,
 `kill --all`) go through `LibcKernel`, i.e. ctypes and the `os` it imports.
 
 Two tests hold the layer: `tests/unit/test_lean_layer.py` reads the source
-(ast, no root, instant) and checks every rule above, that `MODULES` is exactly
-what the hot entry points reach, and that every entry here is still true;
-`tests/unit/test_import_budget.py` runs the hot commands (on a real container
-and on the simulated FreeBSD host) and lists the modules that really loaded.
+(ast, nothing imported or run, no root) and checks every rule above, that
+`MODULES` is exactly what the hot entry points reach, and that every entry
+here is still true; `tests/unit/test_import_budget.py` runs the hot commands
+(on a real container and on the simulated FreeBSD host), lists the modules
+that really loaded, and fails on a pyocijail module outside `MODULES` or a
+`STDLIB` wider than its budget.
 
 Nothing imports this module at run time: it is the layer's description.
 """
