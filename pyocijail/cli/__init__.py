@@ -2,9 +2,10 @@
 
 `main` parses the global flags by hand (they always precede the command),
 imports only the chosen command's module from `COMMANDS`, parses the rest by
-the module's `OPTIONS` table (cli/options.py), and turns any `PyocijailError`
-into exit 1 plus one log line. Command modules define `OPTIONS` and
-`run(args, ctx)`; a `RAW = True` module's `run` gets the words themselves.
+the module's `OPTIONS` table (`fast_parse` below, else argparse built by
+cli/options.py), and turns any `PyocijailError` into exit 1 plus one log line.
+Command modules define `OPTIONS` and `run(args, ctx)`; a `RAW = True` module's
+`run` gets the words themselves.
 """
 
 import sys
@@ -217,7 +218,9 @@ def print_json(data: object) -> None:
 # Each command module declares its command line once, as `OPTIONS`: a tuple of the
 # values below, in the order `--help` lists them. `fast_parse` reads the plain forms
 # clients send from it, without argparse (the lean layer, docs/hacking.md); anything
-# else goes to argparse, built from the same table by cli/options.py.
+# else goes to argparse, built from the same table by cli/options.py. They are here,
+# not in a module of their own, because every command loads this one anyway: another
+# module would be one more import on every hot call.
 
 
 def _dest(names: "tuple[str, ...]") -> str:
@@ -243,7 +246,6 @@ class Option:
         self.names, self.dest, self.type, self.choices = names, _dest(names), type, choices
         self.default = [] if repeat and default is None else default
         self.repeat, self.help = repeat, help
-
 
     def value(self, word: str, attached: bool) -> "Any":
         """What argparse stores for `word`, or None where only argparse can say (the
