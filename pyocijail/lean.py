@@ -10,8 +10,8 @@ measured (`python -X importtime`):
 
 - At import, a lean module imports only `STDLIB` and other lean modules: no
   third-party package (jsonschema, psutil), no `argparse` (the hot commands
-  have a hand parser in `cli/__init__.py`), no `subprocess`, `json`, `re`,
-  `enum`, `typing`, `functools`, `collections`, `contextlib`, `socket`,
+  have a hand parser in `cli/__init__.py`, built from each command's
+  `OPTIONS`), no `subprocess`, `json`, `re`, `enum`, `typing`, `functools`, `collections`, `contextlib`, `socket`,
   `signal`, `pathlib`, `tempfile`, `threading`, `logging`, `ctypes`: each
   costs a millisecond or more (`json` alone, through `re` and `enum`, costs
   more than runc's whole `state`).
@@ -47,7 +47,6 @@ MODULES = {
     "pyocijail": "version constants and paths: every command",
     "pyocijail.__main__": "`python -m pyocijail`",
     "pyocijail.cli": "global flags, the hand parser of the hot commands, errors -> exit 1",
-    "pyocijail.cli._common": "print_json (state, list --format json)",
     "pyocijail.cli.state": "state",
     "pyocijail.cli.start": "start",
     "pyocijail.cli.kill": "kill",
@@ -136,9 +135,6 @@ KNOWN_EXCEPTIONS = {
 #: non-lean module: module -> (functions, why). Their imports are ordinary
 #: Python, made in the function so that the hot commands never pay for them.
 COLD = {
-    "pyocijail.cli": (("_Parser.__new__",), "argparse: help, usage errors, other commands"),
-    "pyocijail.cli._common": (("add_create_options", "create_request"),
-                              "argparse's side and create's request"),
     "pyocijail.state.store": (("Store.ensure_root",), "create makes the root (os.makedirs)"),
     "pyocijail.backends.linux.backend": (
         ("LinuxBackend.plan", "LinuxBackend.features", "LinuxBackend.prepare",
@@ -170,6 +166,9 @@ COLD = {
 #: the branch that needs them: (module, function) -> (imports, why).
 LAZY = {
     ("pyocijail.cli", "_main"): (frozenset({"pyocijail.cli.help"}), "`--help` alone"),
+    ("pyocijail.cli", "parse"): (
+        frozenset({"pyocijail.cli.options"}),
+        "argparse, only for what the hand parser leaves to it: help, usage errors"),
     ("pyocijail.buildinfo", "commit"): (
         frozenset({"pyocijail._build"}), "a packager's baked commit (one constant)"),
     ("pyocijail.jsonlite", "loads"): (

@@ -2,9 +2,11 @@
 """The runc-style command line: global flags, then one subcommand, then the id.
 
 `main` parses the global flags by hand (they always precede the command),
-imports only the chosen command's module from `COMMANDS`, lets it parse the
-rest with argparse, and turns any `PyocijailError` into exit 1 plus one log
-line. Command modules define `add_arguments(parser)` and `run(args, ctx)`.
+imports only the chosen command's module from `COMMANDS`, parses the rest by
+the module's `OPTIONS` table (`fast_parse` below, else argparse built by
+cli/options.py), and turns any `PyocijailError` into exit 1 plus one log line.
+Command modules define `OPTIONS` and `run(args, ctx)`; a `RAW = True` module's
+`run` gets the words themselves.
 """
 
 import sys
@@ -15,14 +17,13 @@ from pyocijail.log import LogSink, one_line
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
     from typing import Any
 
     from pyocijail.lifecycle.context import BackendFactory
 
-    #: valued options of a command: flag -> (dest, choices, default)
-    Options = dict[str, tuple[str, Any, Any]]
-    #: a `_SIMPLE` command: (boolean flags, words, optional words, valued options)
-    Simple = tuple[dict[str, str], tuple[str, ...], tuple[tuple[str, str], ...], Options]
+    #: a command's `OPTIONS`: what it accepts after its name, in `--help` order
+    Table = Sequence["Flag | Option | Word | Rest"]
 
 #: command name -> module under pyocijail.cli (imported only when used).
 COMMANDS = {
@@ -46,48 +47,6 @@ COMMANDS = {
     "restore": "unsupported",
     "help": "help",
 }
-
-#: Hot commands: a plain argv (known flags, then the right number of words)
-#: skips argparse and the ~5 ms of imports it brings (gettext, locale, shutil);
-#: anything else (help, unknown flags, wrong counts) still goes to argparse, so
-#: help and error messages stay argparse's. command -> (boolean flags, words,
-#: optional words with defaults, valued options: flag -> (dest, choices, default)).
-#: choices is a tuple of allowed values, _ANY (any value not starting with "-")
-#: or _INT (ASCII digits, stored as int). A list default makes the option
-#: repeatable (argparse's action="append"). tests/unit/test_fastpath.py checks
-#: every answer against argparse.
-_ANY, _INT = "any", "int"
-_CREATE_OPTIONS: "Options" = {
-    "--bundle": ("bundle", _ANY, "."), "-b": ("bundle", _ANY, "."),
-    "--pid-file": ("pid_file", _ANY, None), "--console-socket": ("console_socket", _ANY, None),
-    "--preserve-fds": ("preserve_fds", _INT, 0)}
-_CREATE_FLAGS = {"--no-pivot": "no_pivot", "--no-new-keyring": "no_new_keyring",
-                 "--detach": "detach", "-d": "detach"}
-_SIMPLE: "dict[str, Simple]" = {
-    "create": (_CREATE_FLAGS, ("id",), (), _CREATE_OPTIONS),
-    "run": ({**_CREATE_FLAGS, "--keep": "keep"}, ("id",), (), _CREATE_OPTIONS),
-    "state": ({}, ("id",), (), {}),
-    "start": ({}, ("id",), (), {}),
-    "delete": ({"--force": "force", "-f": "force"}, ("id",), (), {}),
-    "kill": ({"--all": "all", "-a": "all"}, ("id",), (("signal", "TERM"),), {}),
-    "list": ({"--quiet": "quiet", "-q": "quiet"}, (), (),
-             {"--format": ("format", ("table", "json"), "table"),
-              "-f": ("format", ("table", "json"), "table")}),
-    # exec [flags] ID [CMD ARGS...]: the same flags as cli/exec_.py's add_arguments.
-    "exec": ({"--detach": "detach", "-d": "detach", "--tty": "tty", "-t": "tty"}, ("id",), (),
-             {"--process": ("process", _ANY, None), "-p": ("process", _ANY, None),
-              "--pid-file": ("pid_file", _ANY, None),
-              "--console-socket": ("console_socket", _ANY, None),
-              "--preserve-fds": ("preserve_fds", _INT, 0), "--cwd": ("cwd", _ANY, None),
-              "--env": ("env", _ANY, []), "-e": ("env", _ANY, []),
-              "--user": ("user", _ANY, None), "-u": ("user", _ANY, None),
-              "--additional-gids": ("additional_gids", _INT, []),
-              "-g": ("additional_gids", _INT, [])}),
-}
-#: command -> dest of argparse.REMAINDER after the words: everything after the
-#: last word, options included, verbatim, except that one `--` right after the
-#: id is dropped (argparse counts it with the id).
-_REMAINDER = {"exec": "command"}
 
 # Global flags taking a value; a value of None marks accepted-and-ignored ones.
 _VALUED = {"--root": "root", "--log": "log", "--log-format": "log_format",
@@ -124,8 +83,9 @@ def parse_globals(argv: list[str], opts: GlobalOptions | None = None) -> GlobalO
                 if i >= len(argv):
                     raise UsageError(f"flag needs an argument: {name}")
                 value = argv[i]
-            if _VALUED[name]:
-                setattr(opts, _VALUED[name], value)
+            dest = _VALUED[name]
+            if dest is not None:
+                setattr(opts, dest, value)
         elif word in _FLAGS:
             if word == "--debug":
                 opts.log_level = "debug"
@@ -215,7 +175,7 @@ def _main(argv: list[str], backend: "BackendFactory | None" = None) -> int:
             raise UsageError("no command given" + _SEE_HELP)
         if opts.command not in COMMANDS:
             raise UsageError(f"unknown command {opts.command!r}" + _SEE_HELP)
-        code = _run_command(opts, sink, backend)
+        code = _run_command(opts.command, opts, sink, backend)
         sink.flush()
         return code
     except PyocijailError as err:
@@ -234,111 +194,178 @@ def _configure_anyway(sink: LogSink, opts: GlobalOptions) -> None:
     sink.configure(opts.log, fmt if fmt in ("text", "json") else "text", None)
 
 
-def _run_command(opts: GlobalOptions, sink: LogSink,
+def _run_command(command: str, opts: GlobalOptions, sink: LogSink,
                  backend: "BackendFactory | None" = None) -> int:
     from pyocijail.lifecycle.context import Context
 
-    name = f"pyocijail.cli.{COMMANDS[opts.command]}"
+    name = f"pyocijail.cli.{COMMANDS[command]}"
     __import__(name)  # not importlib: its import is one more cost on every call
     module = sys.modules[name]
-    ctx = Context(root=opts.root, log=sink, command=opts.command, backend_factory=backend)
+    ctx = Context(root=opts.root, log=sink, command=command, backend_factory=backend)
     if getattr(module, "RAW", False):
         return int(module.run(opts.rest, ctx) or 0)
-    simple = _simple_args(opts.command, opts.rest)
-    if simple is not None:
-        return int(module.run(simple, ctx) or 0)
-    parser = _Parser(prog=f"pyocijail {opts.command}", command=opts.command,
-                     description=(module.__doc__ or "").strip().splitlines()[0])
-    module.add_arguments(parser, opts.command)
-    args = parser.parse_args(opts.rest)
+    args = parse(command, module.OPTIONS, opts.rest, module.__doc__)
     return int(module.run(args, ctx) or 0)
 
 
-class _Args:
-    """What argparse's Namespace would hold for a `_SIMPLE` command line."""
+def print_json(data: object) -> None:
+    """A command's JSON answer on stdout (state, list --format json, features)."""
+    from pyocijail import jsonlite
+
+    sys.stdout.write(jsonlite.dumps(data, indent=2) + "\n")
 
 
-def _simple_args(command: str, rest: list[str]) -> _Args | None:  # noqa: C901 - the fast parser's one pass over argv
-    """The parsed `rest` of a hot command, or None to leave it to argparse."""
-    spec = _SIMPLE.get(command)
-    if spec is None:
-        return None
-    flags, required, optional, options = spec
-    remainder = _REMAINDER.get(command)
-    args = _Args()
-    for dest in flags.values():
-        setattr(args, dest, False)
-    for dest, _, default in options.values():
-        setattr(args, dest, list(default) if isinstance(default, list) else default)
+# --- A command's table -------------------------------------------------------------
+# Each command module declares its command line once, as `OPTIONS`: a tuple of the
+# values below, in the order `--help` lists them. `fast_parse` reads the plain forms
+# clients send from it, without argparse (the lean layer, docs/hacking.md); anything
+# else goes to argparse, built from the same table by cli/options.py. They are here,
+# not in a module of their own, because every command loads this one anyway: another
+# module would be one more import on every hot call.
+
+
+def _dest(names: "tuple[str, ...]") -> str:
+    """argparse's attribute name for an option: its first long name, else its first."""
+    name = next((n for n in names if n.startswith("--")), names[0])
+    return name.lstrip("-").replace("-", "_")
+
+
+class Flag:
+    """An option without a value: True when given (argparse's store_true)."""
+
+    def __init__(self, *names: str, help: str | None = None, hidden: bool = False) -> None:
+        self.names, self.dest, self.help, self.hidden = names, _dest(names), help, hidden
+
+
+class Option:
+    """An option with a value (`--name VALUE` or `--name=VALUE`): a string, `type(VALUE)`
+    or one of `choices`; with `repeat`, every use is appended to a list."""
+
+    def __init__(self, *names: str, type: "Callable[[str], Any]" = str,
+                 choices: "tuple[str, ...] | None" = None, default: "Any" = None,
+                 repeat: bool = False, help: str | None = None) -> None:
+        self.names, self.dest, self.type, self.choices = names, _dest(names), type, choices
+        self.default = [] if repeat and default is None else default
+        self.repeat, self.help = repeat, help
+
+    def value(self, word: str, attached: bool) -> "Any":
+        """What argparse stores for `word`, or None where only argparse can say (the
+        fast parser then leaves the whole command line to it)."""
+        if self.choices is not None:
+            return word if word in self.choices else None
+        if self.type is int:
+            return int(word) if word.isascii() and word.isdigit() else None
+        if self.type is str:
+            # a separate word starting with "-" is another option to argparse
+            return word if attached or not word.startswith("-") else None
+        return None  # a converter with its own messages (events' --interval)
+
+
+_REQUIRED = object()  # a Word without a default must be given
+
+
+class Word:
+    """A positional word; with a `default` it may be left out (argparse's nargs="?")."""
+
+    def __init__(self, dest: str, metavar: str | None = None, default: "Any" = _REQUIRED,
+                 help: str | None = None) -> None:
+        self.dest, self.metavar, self.default, self.help = dest, metavar, default, help
+        self.required = default is _REQUIRED
+
+
+class Rest:
+    """Every word after the last `Word`, options included, verbatim (argparse's
+    REMAINDER): exec's CMD ARGS, ps's PS-OPTIONS. One `--` right after the words is
+    dropped, as argparse does."""
+
+    def __init__(self, dest: str, metavar: str | None = None, help: str | None = None) -> None:
+        self.dest, self.metavar, self.help = dest, metavar, help
+
+
+#: the container id, the last word of most commands
+ID = Word("id", metavar="ID", help="container id")
+
+
+class Args:
+    """A parsed command line: one attribute per `dest`, from either parser."""
+
+    if TYPE_CHECKING:
+        def __getattr__(self, name: str) -> "Any": ...
+
+
+def parse(command: str, table: "Table", argv: "list[str]", doc: str | None) -> Args:
+    """`argv` (the words after the command) parsed by `table`: by `fast_parse`, else
+    by argparse (help, usage errors, unusual forms; `doc` for the help's description)."""
+    args = fast_parse(table, argv)
+    if args is None:
+        from pyocijail.cli.options import argparse_parser
+
+        args = argparse_parser(command, table, doc).parse_args(argv, namespace=Args())
+    return args
+
+
+def fast_parse(table: "Table", argv: "list[str]") -> Args | None:  # noqa: C901 - one pass over argv
+    """What argparse would make of `argv`, or None to leave it to argparse."""
+    args = Args()
+    flags: dict[str, Flag] = {}
+    options: dict[str, Option] = {}
+    required: list[Word] = []
+    optional: list[Word] = []
+    rest: Rest | None = None
+    for item in table:
+        if isinstance(item, Flag):
+            flags.update(dict.fromkeys(item.names, item))
+            setattr(args, item.dest, False)
+        elif isinstance(item, Option):
+            options.update(dict.fromkeys(item.names, item))
+            setattr(args, item.dest, list(item.default) if item.repeat else item.default)
+        elif isinstance(item, Word):
+            (required if item.required else optional).append(item)
+        else:
+            rest = item
     words: list[str] = []
-    pending = None  # the valued option whose value comes next
-    for i, word in enumerate(rest):
+    pending: Option | None = None  # the option whose value is the next word
+    for i, word in enumerate(argv):
         if pending is not None:
-            value = _option_value(pending[1], word)
-            if value is None:
+            if not _store(args, pending, word, attached=False):
                 return None
-            _store(args, pending, value)
             pending = None
-        elif word in flags:
+        elif word in flags or word in options:
             if words and optional:
-                return None  # argparse's own rules for flags between optional words
-            setattr(args, flags[word], True)
-        elif word in options:
-            pending = options[word]
+                return None  # argparse's own rules for options between optional words
+            if word in flags:
+                setattr(args, flags[word].dest, True)
+            else:
+                pending = options[word]
         elif word.startswith("--") and word.partition("=")[0] in options:
-            option = options[word.partition("=")[0]]
-            value = _option_value(option[1], word.partition("=")[2], attached=True)
-            if value is None:
+            name, _, value = word.partition("=")
+            if (words and optional) or not _store(args, options[name], value, attached=True):
                 return None
-            _store(args, option, value)
         elif not word or word[0] == "-":
             return None
         else:
             words.append(word)
-            if remainder is not None and len(words) == len(required):
-                tail = rest[i + 1:]
-                setattr(args, remainder, tail[1:] if tail[:1] == ["--"] else tail)
+            if rest is not None and len(words) == len(required):
+                tail = argv[i + 1:]
+                setattr(args, rest.dest, tail[1:] if tail[:1] == ["--"] else tail)
                 break
-    if pending is not None:
+    if pending is not None or not len(required) <= len(words) <= len(required) + len(optional):
         return None
-    if remainder is not None and not hasattr(args, remainder):
-        return None  # no id: argparse says what is missing
-    names = required + tuple(n for n, _ in optional)
-    if not len(required) <= len(words) <= len(names):
-        return None
-    for dest, default in optional:
-        setattr(args, dest, default)
-    for dest, word in zip(names, words, strict=False):  # optional words may be absent
-        setattr(args, dest, word)
+    if rest is not None and not hasattr(args, rest.dest):
+        return None  # the words are missing: argparse says which
+    for item in optional:
+        setattr(args, item.dest, item.default)
+    for item, word in zip([*required, *optional], words, strict=False):
+        setattr(args, item.dest, word)
     return args
 
 
-def _store(args: _Args, option: "tuple[str, Any, Any]", value: "Any") -> None:
-    dest, _, default = option
-    if isinstance(default, list):
-        getattr(args, dest).append(value)
+def _store(args: Args, option: Option, word: str, attached: bool) -> bool:
+    value = option.value(word, attached)
+    if value is None:
+        return False
+    if option.repeat:
+        getattr(args, option.dest).append(value)
     else:
-        setattr(args, dest, value)
-
-
-def _option_value(choices: "Any", word: str, attached: bool = False) -> "Any":
-    """The value argparse would store for `word`, or None to leave it to argparse."""
-    if choices == _INT:
-        return int(word) if word.isascii() and word.isdigit() else None
-    if choices == _ANY:
-        # argparse takes a separate word starting with "-" for a flag
-        return word if attached or not word.startswith("-") else None
-    return word if word in choices else None
-
-
-class _Parser:
-    """argparse, but usage errors become `UsageError` instead of SystemExit(2)."""
-
-    def __new__(cls, command: str, **kwargs: object) -> object:
-        import argparse
-
-        class Parser(argparse.ArgumentParser):
-            def error(self, message: str) -> None:  # type: ignore[override]
-                raise UsageError(f"{command}: {message}")
-
-        return Parser(allow_abbrev=False, **kwargs)  # type: ignore[arg-type]
+        setattr(args, option.dest, value)
+    return True

@@ -1,16 +1,17 @@
 # lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """Delete a container and everything create made for it."""
 
+from pyocijail.cli import ID, Args, Flag
 
-def add_arguments(parser, name):  # type: ignore[no-untyped-def]
-    from pyocijail.cli._common import add_id  # (help and usage errors only)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pyocijail.lifecycle.context import Context
 
-    parser.add_argument("--force", "-f", action="store_true",
-                        help="kill a running container; succeed if it does not exist")
-    add_id(parser)
+OPTIONS = (Flag("--force", "-f", help="kill a running container; succeed if it does not exist"),
+           ID)
 
 
-def run(args, ctx):  # type: ignore[no-untyped-def]
+def run(args: Args, ctx: "Context") -> int:
     from pyocijail.lifecycle.delete import delete
 
     delete(ctx, args.id, force=args.force)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from pyocijail.cli._common import add_id
+from pyocijail.cli import ID, Args, Flag, Option
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pyocijail.lifecycle.context import Context
 
 #: Go's time.ParseDuration units (runc's --interval is a Go duration: 5s, 100ms, 1m30s)
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -23,20 +27,18 @@ def duration(text: str) -> float:
     return sum(float(n) * _UNITS[u] for n, u in parts)
 
 
-def add_arguments(parser, name):  # type: ignore[no-untyped-def]
-    parser.add_argument("--interval", type=duration, default=5.0,
-                        help="time between stats events (a Go duration; default 5s)")
-    parser.add_argument("--stats", action="store_true",
-                        help="print one stats event and exit")
-    add_id(parser)
+OPTIONS = (Option("--interval", type=duration, default=5.0,
+                  help="time between stats events (a Go duration; default 5s)"),
+           Flag("--stats", help="print one stats event and exit"),
+           ID)
 
 
-def run(args, ctx):  # type: ignore[no-untyped-def]
+def run(args: Args, ctx: Context) -> int:
     import json
 
     from pyocijail.lifecycle.events import events
 
-    def write(event):  # type: ignore[no-untyped-def]
+    def write(event: object) -> None:
         sys.stdout.write(json.dumps(event) + "\n")
         sys.stdout.flush()
 

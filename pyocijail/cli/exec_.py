@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-from pyocijail.cli._common import add_id
+from pyocijail.cli import ID, Args, Flag, Option, Rest
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pyocijail.lifecycle.context import Context
+
+OPTIONS = (
+    Option("--process", "-p", help="process.json (runtime-spec process object)"),
+    Flag("--detach", "-d", help="do not wait"),
+    Option("--pid-file", help="write the new process's pid here"),
+    Option("--console-socket", help="AF_UNIX socket that receives the pty master"),
+    Flag("--tty", "-t", help="allocate a terminal"),
+    Option("--preserve-fds", type=int, default=0),
+    Option("--cwd", help="working directory in the container"),
+    Option("--env", "-e", repeat=True, help="KEY=VALUE"),
+    Option("--user", "-u", help="UID[:GID]"),
+    Option("--additional-gids", "-g", type=int, repeat=True),
+    ID,
+    Rest("command", help="CMD ARGS..."),
+)
 
 
-# The plain forms are parsed by hand (`_SIMPLE["exec"]` in cli/__init__.py, the
-# same flags); argparse only sees help, unusual forms and usage errors.
-def add_arguments(parser, name):  # type: ignore[no-untyped-def]
-    import argparse
-
-    parser.add_argument("--process", "-p", help="process.json (runtime-spec process object)")
-    parser.add_argument("--detach", "-d", action="store_true", help="do not wait")
-    parser.add_argument("--pid-file", help="write the new process's pid here")
-    parser.add_argument("--console-socket", help="AF_UNIX socket that receives the pty master")
-    parser.add_argument("--tty", "-t", action="store_true", help="allocate a terminal")
-    parser.add_argument("--preserve-fds", type=int, default=0)
-    parser.add_argument("--cwd", help="working directory in the container")
-    parser.add_argument("--env", "-e", action="append", default=[], help="KEY=VALUE")
-    parser.add_argument("--user", "-u", help="UID[:GID]")
-    parser.add_argument("--additional-gids", "-g", action="append", type=int, default=[])
-    add_id(parser)
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="CMD ARGS...")
-
-
-def run(args, ctx):  # type: ignore[no-untyped-def]
+def run(args: Args, ctx: Context) -> int:
     from pyocijail.lifecycle.exec_ import exec_process
     from pyocijail.lifecycle.process_args import build_process
 

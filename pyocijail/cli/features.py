@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pyocijail.cli import Args
 
-def add_arguments(parser, name):  # type: ignore[no-untyped-def]
-    pass
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pyocijail.lifecycle.context import Context
+
+OPTIONS = ()
 
 
-def run(args, ctx):  # type: ignore[no-untyped-def]
-    from pyocijail.cli._common import print_json
+def run(args: Args, ctx: Context) -> int:
+    from pyocijail.cli import print_json
     from pyocijail.lifecycle.features import features
 
     print_json(features(ctx))

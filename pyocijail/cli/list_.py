@@ -3,20 +3,24 @@
 
 import sys
 
+from pyocijail.cli import Args, Flag, Option
 
-def add_arguments(parser, name):  # type: ignore[no-untyped-def]
-    parser.add_argument("--format", "-f", choices=("table", "json"), default="table")
-    parser.add_argument("--quiet", "-q", action="store_true", help="ids only")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pyocijail.lifecycle.context import Context
+
+OPTIONS = (Option("--format", "-f", choices=("table", "json"), default="table"),
+           Flag("--quiet", "-q", help="ids only"))
 
 
-def run(args, ctx):  # type: ignore[no-untyped-def]
+def run(args: Args, ctx: "Context") -> int:
     from pyocijail.lifecycle.query import containers
 
     rows = containers(ctx)
     if args.quiet:
         sys.stdout.write("".join(f"{r['id']}\n" for r in rows))
     elif args.format == "json":
-        from pyocijail.cli._common import print_json
+        from pyocijail.cli import print_json
 
         print_json(rows)
     else:

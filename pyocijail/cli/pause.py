@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from pyocijail.cli._common import add_id
+from pyocijail.cli import ID, Args
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pyocijail.lifecycle.context import Context
+
+OPTIONS = (ID,)
 
 
-def add_arguments(parser, name):  # type: ignore[no-untyped-def]
-    add_id(parser)
-
-
-def run(args, ctx):  # type: ignore[no-untyped-def]
+def run(args: Args, ctx: Context) -> int:
     from pyocijail.lifecycle.pause import pause
 
     pause(ctx, args.id, frozen=ctx.command == "pause")

@@ -5,47 +5,33 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 
-from pyocijail.errors import ConfigError, PyocijailError
+from pyocijail.cli import Args, Option, Word
+from pyocijail.errors import PyocijailError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-
-def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
-    parser.add_argument("--platform", choices=("freebsd", "linux"), default="freebsd",
-                        help="the backend whose plan to show (default: freebsd)")
-    parser.add_argument("--format", choices=("json", "text"), default="json",
-                        help="json (default) or a readable list")
-    parser.add_argument("--bundle", "-b", default=".", help="bundle directory (default: .)")
-    parser.add_argument("id", metavar="ID", help="container id (names the jail)")
+    from pyocijail.lifecycle.context import Context
 
 
-def load_config(bundle: str) -> Any:
-    """(spec, raw bytes); `spec.load.load_config` once it exists on this branch."""
-    try:
-        from pyocijail.spec.load import load_config as load  # type: ignore[import-not-found]
-    except ImportError:
-        from pyocijail.spec.convert import spec_from_json
-
-        path = os.path.join(bundle, "config.json")
-        try:
-            with open(path, "rb") as f:
-                raw = f.read()
-            return spec_from_json(json.loads(raw)), raw
-        except OSError as err:
-            raise ConfigError(f"cannot read {path}: {err.strerror}") from err
-        except ValueError as err:
-            raise ConfigError(f"{path} is not valid JSON: {err}") from err
-    return load(bundle)
+OPTIONS = (
+    Option("--platform", choices=("freebsd", "linux"), default="freebsd",
+           help="the backend whose plan to show (default: freebsd)"),
+    Option("--format", choices=("json", "text"), default="json",
+           help="json (default) or a readable list"),
+    Option("--bundle", "-b", default=".", help="bundle directory (default: .)"),
+    Word("id", metavar="ID", help="container id (names the jail)"),
+)
 
 
-def run(args: argparse.Namespace, ctx: Any) -> int:
+def run(args: Args, ctx: Context) -> int:
+    from pyocijail.spec.load import load_config
+
     bundle = os.path.abspath(args.bundle)
     spec, _ = load_config(bundle)
     if args.platform == "freebsd":

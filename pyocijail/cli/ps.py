@@ -5,22 +5,24 @@ from __future__ import annotations
 
 import sys
 
-from pyocijail.cli._common import add_id
+from pyocijail.cli import ID, Args, Option, Rest
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pyocijail.lifecycle.context import Context
 
 
-def add_arguments(parser, name):  # type: ignore[no-untyped-def]
-    import argparse
-
-    parser.add_argument("--format", "-f", choices=("table", "json"), default="table",
-                        help="table: the host's ps output for the container's processes "
-                        "(default); json: the pids")
-    add_id(parser)
-    parser.add_argument("ps_args", nargs=argparse.REMAINDER, metavar="PS-OPTIONS",
-                        help="options for ps(1) instead of -ef (after `--` if they start "
-                        "with '-')")
+OPTIONS = (
+    Option("--format", "-f", choices=("table", "json"), default="table",
+           help="table: the host's ps output for the container's processes (default); "
+           "json: the pids"),
+    ID,
+    Rest("ps_args", metavar="PS-OPTIONS",
+         help="options for ps(1) instead of -ef (after `--` if they start with '-')"),
+)
 
 
-def run(args, ctx):  # type: ignore[no-untyped-def]
+def run(args: Args, ctx: Context) -> int:
     from pyocijail.lifecycle.pause import processes
 
     pids = processes(ctx, args.id)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from pyocijail.cli._common import add_create_options, add_id, create_request
+from pyocijail.cli import ID, Args, Flag
+from pyocijail.cli.create import CREATE_OPTIONS, create_request
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pyocijail.lifecycle.context import Context
+
+OPTIONS = (*CREATE_OPTIONS, Flag("--detach", "-d", help="do not wait"),
+           Flag("--keep", help="do not delete after exit"), ID)
 
 
-def add_arguments(parser, name):  # type: ignore[no-untyped-def]
-    add_create_options(parser)
-    parser.add_argument("--detach", "-d", action="store_true", help="do not wait")
-    parser.add_argument("--keep", action="store_true", help="do not delete after exit")
-    add_id(parser)
-
-
-def run(args, ctx):  # type: ignore[no-untyped-def]
+def run(args: Args, ctx: Context) -> int:
     from pyocijail.lifecycle.run import run as run_container
 
     return run_container(ctx, create_request(args), detach=args.detach, keep=args.keep)

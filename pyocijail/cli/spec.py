@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from pyocijail.cli import Args, Flag, Option
 
-def add_arguments(parser, name):  # type: ignore[no-untyped-def]
-    parser.add_argument("--bundle", "-b", default=".",
-                        help="where to write config.json (default: .)")
-    parser.add_argument("--platform", choices=("linux", "freebsd"), default=None,
-                        help="the platform the config is for (default: this host's)")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pyocijail.lifecycle.context import Context
+
+OPTIONS = (
+    Option("--bundle", "-b", default=".", help="where to write config.json (default: .)"),
+    Option("--platform", choices=("linux", "freebsd"), default=None,
+           help="the platform the config is for (default: this host's)"),
     # runc has no such flag: its spec always asks for a terminal, which `create`
     # without --console-socket then refuses (the trap the debugging recipe avoids).
-    parser.add_argument("--no-terminal", action="store_true",
-                        help="write process.terminal false (create needs no console socket)")
-    parser.add_argument("--rootless", action="store_true", help="accepted; ignored")
+    Flag("--no-terminal", help="write process.terminal false (create needs no console socket)"),
+    Flag("--rootless", help="accepted; ignored"),
+)
 
 
-def run(args, ctx):  # type: ignore[no-untyped-def]
+def run(args: Args, ctx: Context) -> int:
     import json
     import os
 

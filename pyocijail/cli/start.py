@@ -1,14 +1,16 @@
 # lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """Start the user program of a created container."""
 
+from pyocijail.cli import ID, Args
 
-def add_arguments(parser, name):  # type: ignore[no-untyped-def]
-    from pyocijail.cli._common import add_id  # (help and usage errors only)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pyocijail.lifecycle.context import Context
 
-    add_id(parser)
+OPTIONS = (ID,)
 
 
-def run(args, ctx):  # type: ignore[no-untyped-def]
+def run(args: Args, ctx: "Context") -> int:
     from pyocijail.lifecycle.start import start
 
     start(ctx, args.id)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pyocijail.cli._common import add_id
+from pyocijail.cli import ID, Args, Option
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pyocijail.lifecycle.context import Context
 
 #: runc's single-value flags: (flag, type)
 _FLAGS = (("--blkio-weight", int), ("--cpu-period", int), ("--cpu-quota", int),
@@ -13,15 +17,12 @@ _FLAGS = (("--blkio-weight", int), ("--cpu-period", int), ("--cpu-quota", int),
           ("--mem-bw-schema", str))
 
 
-def add_arguments(parser, name):  # type: ignore[no-untyped-def]
-    parser.add_argument("--resources", "-r",
-                        help="linux.resources JSON file, or - for standard input")
-    for flag, kind in _FLAGS:
-        parser.add_argument(flag, type=kind)
-    add_id(parser)
+OPTIONS = (Option("--resources", "-r", help="linux.resources JSON file, or - for standard input"),
+           *(Option(flag, type=kind) for flag, kind in _FLAGS),
+           ID)
 
 
-def run(args, ctx):  # type: ignore[no-untyped-def]
+def run(args: Args, ctx: Context) -> int:
     from pyocijail.lifecycle.update import resources_from, update
     from pyocijail.spec.load import parse_json
 
