@@ -11,8 +11,8 @@ measured (`python -X importtime`):
 - At import, a lean module imports only `STDLIB` and other lean modules: no
   third-party package (jsonschema, psutil), no `argparse` (the hot commands
   have a hand parser in `cli/__init__.py`, built from each command's
-  `OPTIONS`), no `subprocess`, `json`, `re`, `enum`, `typing`, `functools`, `collections`, `contextlib`, `socket`,
-  `signal`, `pathlib`, `tempfile`, `threading`, `logging`, `ctypes`: each
+  `OPTIONS`), no `subprocess`, `json`, `re`, `enum`, `typing`, `functools`,
+  `collections`, `contextlib`, `socket`, `signal`, `pathlib`, `tempfile`, `threading`, `logging`, `ctypes`: each
   costs a millisecond or more (`json` alone, through `re` and `enum`, costs
   more than runc's whole `state`).
 - Not even `os` (~2 ms: `_collections_abc` builds its ABCs): `posix` and
