@@ -12,9 +12,9 @@ measured (`python -X importtime`):
   third-party package (jsonschema, psutil), no `argparse` (the hot commands
   have a hand parser in `cli/__init__.py`, built from each command's
   `OPTIONS`), no `subprocess`, `json`, `re`, `enum`, `typing`, `functools`,
-  `collections`, `contextlib`, `socket`, `signal`, `pathlib`, `tempfile`, `threading`, `logging`, `ctypes`: each
-  costs a millisecond or more (`json` alone, through `re` and `enum`, costs
-  more than runc's whole `state`).
+  `collections`, `contextlib`, `socket`, `signal`, `pathlib`, `tempfile`,
+  `threading`, `logging`, `ctypes`: each costs a millisecond or more (`json`
+  alone, through `re` and `enum`, costs more than runc's whole `state`).
 - Not even `os` (~2 ms: `_collections_abc` builds its ABCs): `posix` and
   `pyocijail.pathlite` instead; JSON through `pyocijail.jsonlite` (the
   `_json` accelerator); signals through `_signal`, sockets through `_socket`.
