@@ -1103,6 +1103,28 @@ class SimulatedKernel:
                                   detail="jail has no vnet of its own")
             state["vnet_ifaces"][interface] = jid
 
+    def ifconfig_unvnet(self, interface: str, jid: int) -> None:
+        """SIOCSIFRVNET, sys/net/if.c if_vmove_reclaim: ENXIO for a jid not among
+        the caller's jails (prison_find_child), ENXIO for an interface not in that
+        jail's vnet (ifunit there: destroyed inside it, or never moved in), EEXIST
+        when that vnet is the caller's own (a jail without vnet=new); otherwise
+        if_vmove takes it back into the caller's (the host's) vnet at once."""
+        with self._state() as state:
+            self._enter(state, "ifconfig_unvnet", interface, jid)
+            self._settle(state)
+            jail = state["jails"].get(str(jid))
+            if jail is None:
+                raise KernelError("ifconfig -vnet", errno.ENXIO, str(jid), detail="no such jail")
+            if jail["params"].get("vnet") != "new":
+                on_host = interface in state["config"]["interfaces"] \
+                    and interface not in state["vnet_ifaces"]
+                raise KernelError("ifconfig -vnet", errno.EEXIST if on_host else errno.ENXIO,
+                                  interface, detail="jail has no vnet of its own")
+            if state["vnet_ifaces"].get(interface) != jid:
+                raise KernelError("ifconfig -vnet", errno.ENXIO, interface,
+                                  detail=f"interface {interface} is not in jail {jid}")
+            del state["vnet_ifaces"][interface]
+
     def kill(self, pid: int, signal: int) -> None:
         try:
             os.kill(pid, signal)

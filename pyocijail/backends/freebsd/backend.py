@@ -148,7 +148,7 @@ class FreeBSDBackend(BackendBase):
             undo.append({"op": "alias", "interface": iface, "address": address})
             k.ifconfig_alias(iface, address, add=True)
         for vif in plan.jail.vnet_interfaces:
-            # Returned to the host by the kernel when the jail is removed.
+            # Taken back before jail_remove by destroy (`ifconfig <if> -vnet <jid>`).
             undo.append({"op": "vnet.interface", "interface": vif, "jail": plan.name})
             k.ifconfig_vnet(vif, jid)
         # The jid as an annotation in `state`: jail managers look for it there.

@@ -157,6 +157,12 @@ class JailKernel(Protocol):
     def ifconfig_vnet(self, interface: str, jid: int) -> None:
         """`ifconfig <if> vnet <jid>`: move an interface into a vnet jail."""
 
+    def ifconfig_unvnet(self, interface: str, jid: int) -> None:
+        """`ifconfig <if> -vnet <jid>`: take an interface back from a live vnet jail
+        (SIOCSIFRVNET, sys/net/if.c if_vmove_reclaim): ENXIO when it is not in
+        that jail's vnet (destroyed there, or moved on), ENOENT when no live jail
+        has that jid (lib/libjail/jail_getid.c, before any ioctl)."""
+
     def host_interface(self, interface: str) -> bool:
         """Whether `interface` is in this (the host's) network stack now:
         if_nametoindex(3) is not 0 (lib/libc/net/if_nametoindex.c: 0 and ENXIO

@@ -171,6 +171,11 @@ _ERRNO_BY_TEXT = {
     # ifconfig(8) answers ENXIO from SIOCGIFFLAGS with "interface <if> does not exist"
     # (sbin/ifconfig/ifconfig.c), not with strerror.
     "does not exist": errno.ENXIO,
+    # ifconfig(8) `vnet`/`-vnet` resolve the jail with jail_getid (lib/libjail/
+    # jail_getid.c), which passes on kern_jail.c's errmsg for ENOENT: "jail <jid> not
+    # found" or "jail <jid> is dying"; setifvnet/setifrvnet errx it, no strerror.
+    " not found": errno.ENOENT,
+    " is dying": errno.ENOENT,
 }
 
 
@@ -461,6 +466,9 @@ class LibcKernel:
 
     def ifconfig_vnet(self, interface: str, jid: int) -> None:
         run_tool("ifconfig vnet", [self.tools["ifconfig"], interface, "vnet", str(jid)])
+
+    def ifconfig_unvnet(self, interface: str, jid: int) -> None:
+        run_tool("ifconfig -vnet", [self.tools["ifconfig"], interface, "-vnet", str(jid)])
 
     def host_interface(self, interface: str) -> bool:
         # unsigned int if_nametoindex(const char *): no ifconfig process per poll
