@@ -13,8 +13,9 @@ Also `statfs`/`fstatfs`/`getfsstat`, which write struct statfs through
 `libc.Statfs` (the product's one definition of the 14.x layout, so the bytes
 the fake writes are the bytes LibcKernel decodes), `unmount` with MNT_BYFSID
 (the "FSID:%d:%d" text goes to the model, which scans it as kern_unmount's
-sscanf does) and `procctl`. To extend it: add a method with the C signature,
-decode with `_iovec` / `_cstring`, answer through `_call`.
+sscanf does), `procctl` and `setrlimit` (struct rlimit through `libc.Rlimit`).
+To extend it: add a method with the C signature, decode with `_iovec` /
+`_cstring`, answer through `_call`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 
 from pyocijail.backends.freebsd import jailparams
 from pyocijail.backends.freebsd.kernel import MNT_FLAGS, Mounted
-from pyocijail.backends.freebsd.libc import MFSNAMELEN, MNAMELEN, Statfs
+from pyocijail.backends.freebsd.libc import MFSNAMELEN, MNAMELEN, Rlimit, Statfs
 from pyocijail.errors import KernelError
 from pyocijail.testing.simkernel import SimulatedKernel
 
@@ -361,6 +362,20 @@ class FakeLibc:
             for i, m in enumerate(mounted[:room]):
                 _fill(m, address + i * ctypes.sizeof(Statfs))
             return min(room, len(mounted))
+
+        return self._call(run)
+
+    # --- limits: sys/kern/kern_resource.c ------------------------------------------------
+    def setrlimit(self, resource: Any, rlp: Any) -> int:
+        """sys_setrlimit: copyin the struct rlimit `rlp` points to (`libc.Rlimit`,
+        two int64_t), then kern_setrlimit on the calling process."""
+        def run() -> int:
+            address = _address(rlp)
+            if address is None:
+                raise _Fail(errno.EFAULT)
+            limit = Rlimit.from_address(address)
+            self.sim.setrlimit(_int(resource), int(limit.rlim_cur), int(limit.rlim_max))
+            return 0
 
         return self._call(run)
 

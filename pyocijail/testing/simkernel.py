@@ -42,6 +42,8 @@ from pyocijail.backends.freebsd.kernel import (
     P_PID,
     PROC_TRACE_CTL,
     PROC_TRACE_CTL_DISABLE,
+    RLIM_INFINITY,
+    RLIMITS,
     SYSV_PARAMS,
     Mounted,
 )
@@ -85,6 +87,10 @@ DEFAULT_CONFIG = {"nullfs_files": True, "racct": False, "modules": ["linux64"], 
                   "release": 14,
                   "interfaces": ["lo0", "em0", "epair0a", "epair0b", "epair1b"],
                   "ncpu": 8, "devfs_rules": True,
+                  # kern.maxfilesperproc, kern.maxprocperuid: what setrlimit clamps
+                  # RLIMIT_NOFILE / RLIMIT_NPROC to (they depend on RAM; podman asks
+                  # for 1048576 of each)
+                  "maxfilesperproc": 1048576, "maxprocperuid": 1048576,
                   "devfs_rule_depth": freebsd_devfs.RULE_DEPTH}
 
 
@@ -1124,6 +1130,55 @@ class SimulatedKernel:
                 raise KernelError("ifconfig -vnet", errno.ENXIO, interface,
                                   detail=f"interface {interface} is not in jail {jid}")
             del state["vnet_ifaces"][interface]
+
+    def setrlimit(self, resource: int, soft: int, hard: int) -> None:
+        """sys/kern/kern_resource.c kern_proc_setrlimit on the calling process:
+        EINVAL for a number at or past RLIM_NLIMITS (15 on 14.x, 16 on 15.0);
+        a negative limit is RLIM_INFINITY; raising above the current hard limit
+        needs PRIV_PROC_SETRLIMIT (root, jailed root too: prison_priv_check);
+        a soft limit above the hard one is lowered to it, not refused;
+        RLIMIT_NOFILE and RLIMIT_NPROC are clamped to kern.maxfilesperproc and
+        kern.maxprocperuid. The process is real: the limit is set on it too where
+        Linux has one of that name, and every limit is recorded in `rlimits`
+        (pid -> FreeBSD number -> [soft, hard])."""
+        import resource as linux
+
+        with self._state() as state:
+            self._enter(state, "setrlimit", resource, soft, hard)
+            nlimits = 16 if int(state["config"].get("release", 14)) >= 15 else 15
+            if not 0 <= resource < nlimits:
+                raise KernelError("setrlimit", errno.EINVAL, str(resource),
+                                  detail=f"no resource {resource} (RLIM_NLIMITS {nlimits})")
+            soft = RLIM_INFINITY if soft < 0 else soft
+            hard = RLIM_INFINITY if hard < 0 else hard
+            names = [n for n, number in RLIMITS.items() if number == resource]
+            linux_kind = next((getattr(linux, n) for n in names if hasattr(linux, n)), None)
+            mine = state.setdefault("rlimits", {}).setdefault(str(os.getpid()), {})
+            if linux_kind is not None:
+                now = linux.getrlimit(linux_kind)[1]
+                current = RLIM_INFINITY if now == linux.RLIM_INFINITY else now
+            else:
+                current = mine.get(str(resource), [RLIM_INFINITY, RLIM_INFINITY])[1]
+            if (soft > current or hard > current) and os.geteuid() != 0:
+                raise KernelError("setrlimit", errno.EPERM, str(resource),
+                                  detail="raising a hard limit needs PRIV_PROC_SETRLIMIT")
+            soft = min(soft, hard)
+            ceiling = {RLIMITS["RLIMIT_NOFILE"]: state["config"].get("maxfilesperproc"),
+                       RLIMITS["RLIMIT_NPROC"]: state["config"].get("maxprocperuid")}
+            top = ceiling.get(resource)
+            if top is not None:
+                soft, hard = min(soft, top), min(hard, top)
+            if linux_kind is not None:
+                def real(value: int) -> int:
+                    return linux.RLIM_INFINITY if value == RLIM_INFINITY else value
+
+                try:
+                    linux.setrlimit(linux_kind, (real(soft), real(hard)))
+                except (OSError, ValueError) as err:
+                    code = getattr(err, "errno", None) or errno.EPERM
+                    raise KernelError("setrlimit", code, str(resource),
+                                      detail=f"this Linux host refused it: {err}") from None
+            mine[str(resource)] = [soft, hard]
 
     def kill(self, pid: int, signal: int) -> None:
         try:

@@ -41,6 +41,25 @@ P_PID = 0
 PROC_TRACE_CTL, PROC_TRACE_CTL_DISABLE = 7, 2
 #: jailsys parameters registered by the SysV IPC code (sys/kern/sysv_*.c).
 SYSV_PARAMS = ("sysvmsg", "sysvsem", "sysvshm")
+#: setrlimit(2) resource numbers by their runtime-spec names: sys/sys/resource.h.
+#: The one table of them: `plan.process_plan` checks limits against it, and the
+#: init sets exactly the plan's limits with these numbers (`FreeBSDBackend.set_rlimits`).
+#: RLIMIT_AS is RLIMIT_VMEM under its other name. 14.x ends with RLIMIT_UMTXP
+#: (RLIM_NLIMITS 15); main / 15.0 adds RLIMIT_PIPEBUF 15 (enforced in sys_pipe.c
+#: pipespace_new; the number is the one this project has used, not re-read here).
+RLIMITS = {
+    "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3,
+    "RLIMIT_CORE": 4, "RLIMIT_RSS": 5, "RLIMIT_MEMLOCK": 6, "RLIMIT_NPROC": 7,
+    "RLIMIT_NOFILE": 8, "RLIMIT_SBSIZE": 9, "RLIMIT_VMEM": 10, "RLIMIT_AS": 10,
+    "RLIMIT_NPTS": 11, "RLIMIT_SWAP": 12, "RLIMIT_KQUEUES": 13, "RLIMIT_UMTXP": 14,
+    "RLIMIT_PIPEBUF": 15,
+}
+#: Limits newer than 14.x, with the first major release that has them:
+#: kern_resource.c kern_proc_setrlimit answers EINVAL for a number at or past
+#: RLIM_NLIMITS, so on an older kernel the plan refuses them.
+RLIMITS_SINCE = {"RLIMIT_PIPEBUF": 15}
+#: sys/sys/resource.h: rlim_t is int64_t and RLIM_INFINITY its largest value.
+RLIM_INFINITY = 2**63 - 1
 
 
 class Mounted(tuple):
@@ -169,5 +188,9 @@ class JailKernel(Protocol):
         for no such interface)."""
 
     # --- processes ----------------------------------------------------------------
+    def setrlimit(self, resource: int, soft: int, hard: int) -> None:
+        """setrlimit(2) on the calling process, `resource` a sys/sys/resource.h
+        number (`RLIMITS`), the limits rlim_t values (at most RLIM_INFINITY)."""
+
     def kill(self, pid: int, signal: int) -> None:
         """kill(2); ESRCH when the process is gone."""

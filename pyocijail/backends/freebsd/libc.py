@@ -72,6 +72,13 @@ class Statfs(ctypes.Structure):
                        target=self.f_mntonname.decode(errors="surrogateescape"))
 
 
+class Rlimit(ctypes.Structure):
+    """struct rlimit (sys/sys/resource.h): rlim_cur and rlim_max, two rlim_t
+    (int64_t)."""
+
+    _fields_ = [("rlim_cur", ctypes.c_int64), ("rlim_max", ctypes.c_int64)]
+
+
 #: a value slot: bytes to pass, None for "no value", or an int = output buffer size.
 Slot = bytes | int | None
 
@@ -479,6 +486,12 @@ class LibcKernel:
         if err not in (0, errno.ENXIO):
             raise KernelError("if_nametoindex", err, interface)
         return False
+
+    def setrlimit(self, resource: int, soft: int, hard: int) -> None:
+        # int setrlimit(int resource, const struct rlimit *rlp)
+        limit = Rlimit(soft, hard)
+        self._call("setrlimit", str(resource), "setrlimit", ctypes.c_int(resource),
+                   ctypes.byref(limit))
 
     def kill(self, pid: int, signal: int) -> None:
         try:
