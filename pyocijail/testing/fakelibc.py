@@ -95,6 +95,8 @@ class _Opt:
         return None if self.base is None else ctypes.string_at(self.base, self.length)
 
     def write(self, data: bytes) -> None:
+        if self.base is None:  # copyout to a NULL buffer
+            raise _Fail(errno.EFAULT)
         ctypes.memmove(self.base, data, min(len(data), self.length))
 
 
@@ -281,11 +283,19 @@ class FakeLibc:
 
     def jail_attach(self, jid: Any) -> int:
         """sys_jail_attach: EINVAL for a missing (or dying) jail."""
-        return self._call(lambda: self.sim.jail_attach(_int(jid)) or 0)
+        def run() -> int:
+            self.sim.jail_attach(_int(jid))
+            return 0
+
+        return self._call(run)
 
     def jail_remove(self, jid: Any) -> int:
         """sys_jail_remove: EINVAL for a missing jail."""
-        return self._call(lambda: self.sim.jail_remove(_int(jid)) or 0)
+        def run() -> int:
+            self.sim.jail_remove(_int(jid))
+            return 0
+
+        return self._call(run)
 
     # --- file systems: sys/kern/vfs_mount.c ---------------------------------------------
     def nmount(self, iov: Any, niov: Any, flags: Any) -> int:
@@ -459,7 +469,7 @@ class FakeLibc:
             ctypes.set_errno(errno.ENXIO)
             return 0
         ctypes.set_errno(0)
-        return self.sim.snapshot()["config"]["interfaces"].index(wanted) + 1
+        return int(self.sim.snapshot()["config"]["interfaces"].index(wanted)) + 1
 
     def kldload(self, file: Any) -> int:
         """kern_linker.c kern_kldload: a file id, EEXIST when loaded, ENOENT when absent."""

@@ -280,10 +280,12 @@ class SimulatedKernel:
                     raise fail(errno.EINVAL, f"{key} cannot be changed after creation")
         pparams = parent["params"]
         for fam in ("ip4", "ip6"):
-            if not create and f"{fam}.addr" in params and existing["ip"].get("vnet"):
+            if existing is not None and not create and f"{fam}.addr" in params \
+                    and existing["ip"].get("vnet"):
                 raise fail(errno.EINVAL, "vnet jails cannot have IP address restrictions")
             self._check_addresses(state, parent, fam, params.get(f"{fam}.addr") or [], fail,
-                                  self_jid=None if create else existing["jid"])
+                                  self_jid=None if create or existing is None
+                                  else existing["jid"])
         for key, value in params.items():
             if key.startswith("allow.") and value is True and not pparams.get(key) \
                     and key not in jailparams.ALLOW_DIFFERENCES:
@@ -311,7 +313,7 @@ class SimulatedKernel:
             jid = jid_asked or self._next_jid(state)
             if not last:  # "p." or "": named after its jid
                 name = f"{head}{dot}{jid}"
-            base = {k: bool(pparams.get(k)) for k in DEFAULT_ALLOW}
+            base: dict[str, Any] = {k: bool(pparams.get(k)) for k in DEFAULT_ALLOW}
             base.update({"enforce_statfs": 2, "children.max": 0, "sysvmsg": "disable",
                          "securelevel": pparams["securelevel"],
                          "devfs_ruleset": pparams.get("devfs_ruleset", 0),
@@ -415,7 +417,7 @@ class SimulatedKernel:
         while str(jid) in state["jails"]:
             jid = 1 if jid >= JAIL_MAX else jid + 1
         state["next_jid"] = 1 if jid >= JAIL_MAX else jid + 1
-        return jid
+        return int(jid)
 
     def _descendants(self, state: dict[str, Any], jid: int) -> list[dict[str, Any]]:
         out = []
@@ -541,7 +543,7 @@ class SimulatedKernel:
             os.chroot(root)
             os.chdir("/")
 
-    def procctl(self, idtype: int, ident: int, cmd: int, data: int) -> None:
+    def procctl(self, idtype: int, ident: int, cmd: int, data: int | None) -> None:
         """procctl(2) PROC_TRACE_CTL on one process (sys/kern/kern_procctl.c
         trace_ctl): EBUSY while it is traced, EPERM to re-enable another's,
         EINVAL for another state. Recorded in `notrace` (pid, start time) until
@@ -601,7 +603,7 @@ class SimulatedKernel:
     @staticmethod
     def _settle(state: dict[str, Any]) -> None:
         """Return the interfaces of dying jails whose processes are all reaped."""
-        import psutil
+        import psutil  # type: ignore[import-untyped]  # no types-psutil installed
 
         for iface, owner in list(state["vnet_ifaces"].items()):
             if not isinstance(owner, dict):
@@ -883,8 +885,8 @@ class SimulatedKernel:
     # devfs(8) acts through ioctls on the mount's root (sys/fs/devfs/devfs_rule.c
     # devfs_rules_ioctl); a missing ruleset is ESRCH, which the tool prints.
     def _devfs_mount(self, state: dict[str, Any], op: str, mountpoint: str) -> dict[str, Any]:
-        mount = next((m for m in reversed(state["mounts"]) if m["target"] == mountpoint),
-                     None)
+        mount: dict[str, Any] | None = next(
+            (m for m in reversed(state["mounts"]) if m["target"] == mountpoint), None)
         if mount is None or mount["fstype"] != "devfs":
             raise KernelError(op, errno.ENOTTY, mountpoint, detail="not a devfs mount")
         return mount

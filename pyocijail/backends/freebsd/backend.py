@@ -45,7 +45,7 @@ class FreeBSDBackend(BackendBase):
 
     def __init__(self, kernel: "JailKernel | None", log: "LogSink") -> None:
         if kernel is not None and getattr(log, "debugging", False):
-            kernel = TracingKernel(kernel, log)  # type: ignore[assignment]
+            kernel = TracingKernel(kernel, log)
         self._kernel, self.log = kernel, log
         self._jid: int | None = None
 

@@ -62,7 +62,7 @@ RLIMITS_SINCE = {"RLIMIT_PIPEBUF": 15}
 RLIM_INFINITY = 2**63 - 1
 
 
-class Mounted(tuple):
+class Mounted(tuple["Any", ...]):
     """One mounted file system as statfs(2)/getfsstat(2) describe it (struct statfs:
     f_fsid, f_fstypename, f_mntfromname, f_mntonname, the global path).
 
