@@ -125,6 +125,7 @@ if TYPE_CHECKING:
 
         def warm_up(self) -> None: ...
         def check_process(self, process: Process) -> None: ...
+        def apply_rlimits(self, plan: Plan | None, process: Process) -> None: ...
         def recorded(self, plan: Plan) -> dict[str, Any]: ...
         def created(self, plan: Plan, data: dict[str, Any]) -> None: ...
         def why_init_died(self, plan: Plan) -> str | None: ...
@@ -171,6 +172,15 @@ class BackendBase:
     def check_process(self, process: "Process") -> None:
         """exec, before the fork: what the host cannot apply to the process file
         (Linux: AppArmor, SELinux)."""
+
+    def apply_rlimits(self, plan: "Any", process: "Process") -> None:
+        """setrlimit(2) for the process's limits: in the init at create (`plan`, the
+        one create made), or in an exec'd process before it joins (`plan` None).
+        Default: `process.rlimits`, numbered by Python's resource module (this
+        host's own numbers). FreeBSD sets exactly its plan's limits instead."""
+        from pyocijail.process.setup import apply_rlimits  # loaded already: the init's
+
+        apply_rlimits(process.rlimits)
 
     def recorded(self, plan: "Any") -> "dict[str, Any]":
         """State kept before `prepare` runs: the trusted scope of a teardown after a

@@ -105,7 +105,7 @@ def init_main(backend: Backend, plan: Plan, process: Process, hooks: dict[str, l
         path = setup.find_executable(process)
         _setup_terminal(process, console_sock, console, opened=opened)
         # As runc: a limit the kernel refuses fails create, not the later start.
-        setup.apply_rlimits(process.rlimits)
+        backend.apply_rlimits(plan, process)
         chan.send(READY)
         failpoint("create.init.after-ready")
         msg = chan.recv()
@@ -191,7 +191,7 @@ def exec_main(backend: Backend, state: dict[str, Any], pid: int, process: Proces
     try:
         console = _console_module(process)
         # Before join: in a user namespace a hard limit can no longer be raised.
-        setup.apply_rlimits(process.rlimits)
+        backend.apply_rlimits(None, process)
         opened = _open_terminal(backend, process)
         backend.join(state, pid)
         helper_forks = backend.forks_into_container

@@ -22,7 +22,6 @@ import errno
 import os
 import resource
 import stat
-import sys
 
 from pyocijail.errors import ConfigError, ExecutableError, KernelError
 from pyocijail.process.signals import reset_for_exec
@@ -115,22 +114,16 @@ def check_cwd(process: Process) -> None:
     raise ConfigError(f'chdir to cwd ("{process.cwd}") set in config.json failed: {reason}')
 
 
-#: FreeBSD sys/resource.h numbers for limits Python's resource module does not
-#: name before 3.15 (RLIMIT_UMTXP = 14 since FreeBSD 11; RLIMIT_PIPEBUF = 15 from
-#: 15.0, which the FreeBSD plan refuses on older releases).
-_FREEBSD_RLIMITS = {"RLIMIT_UMTXP": 14, "RLIMIT_PIPEBUF": 15}
 #: The largest limit setrlimit can take: Python converts to a C long long, and
 #: FreeBSD's rlim_t is signed with RLIM_INFINITY = 2**63 - 1.
 _RLIM_MAX = 2**63 - 1
 
 
 def rlimit_number(name: str) -> int | None:
+    """This host's number for `name` (FreeBSD's come from its plan instead:
+    `backends/freebsd/kernel.RLIMITS`, `FreeBSDBackend.apply_rlimits`)."""
     kind = getattr(resource, name, None)
-    if isinstance(kind, int):
-        return kind
-    if sys.platform.startswith("freebsd"):
-        return _FREEBSD_RLIMITS.get(name)
-    return None
+    return kind if isinstance(kind, int) else None
 
 
 def rlimit_value(value: int) -> int:

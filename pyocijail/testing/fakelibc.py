@@ -13,8 +13,9 @@ Also `statfs`/`fstatfs`/`getfsstat`, which write struct statfs through
 `libc.Statfs` (the product's one definition of the 14.x layout, so the bytes
 the fake writes are the bytes LibcKernel decodes), `unmount` with MNT_BYFSID
 (the "FSID:%d:%d" text goes to the model, which scans it as kern_unmount's
-sscanf does) and `procctl`. To extend it: add a method with the C signature,
-decode with `_iovec` / `_cstring`, answer through `_call`.
+sscanf does), `procctl` and `setrlimit` (struct rlimit through `libc.Rlimit`).
+To extend it: add a method with the C signature, decode with `_iovec` /
+`_cstring`, answer through `_call`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 
 from pyocijail.backends.freebsd import jailparams
 from pyocijail.backends.freebsd.kernel import MNT_FLAGS, Mounted
-from pyocijail.backends.freebsd.libc import MFSNAMELEN, MNAMELEN, Statfs
+from pyocijail.backends.freebsd.libc import MFSNAMELEN, MNAMELEN, Rlimit, Statfs
 from pyocijail.errors import KernelError
 from pyocijail.testing.simkernel import SimulatedKernel
 
@@ -94,6 +95,8 @@ class _Opt:
         return None if self.base is None else ctypes.string_at(self.base, self.length)
 
     def write(self, data: bytes) -> None:
+        if self.base is None:  # copyout to a NULL buffer
+            raise _Fail(errno.EFAULT)
         ctypes.memmove(self.base, data, min(len(data), self.length))
 
 
@@ -280,11 +283,19 @@ class FakeLibc:
 
     def jail_attach(self, jid: Any) -> int:
         """sys_jail_attach: EINVAL for a missing (or dying) jail."""
-        return self._call(lambda: self.sim.jail_attach(_int(jid)) or 0)
+        def run() -> int:
+            self.sim.jail_attach(_int(jid))
+            return 0
+
+        return self._call(run)
 
     def jail_remove(self, jid: Any) -> int:
         """sys_jail_remove: EINVAL for a missing jail."""
-        return self._call(lambda: self.sim.jail_remove(_int(jid)) or 0)
+        def run() -> int:
+            self.sim.jail_remove(_int(jid))
+            return 0
+
+        return self._call(run)
 
     # --- file systems: sys/kern/vfs_mount.c ---------------------------------------------
     def nmount(self, iov: Any, niov: Any, flags: Any) -> int:
@@ -361,6 +372,20 @@ class FakeLibc:
             for i, m in enumerate(mounted[:room]):
                 _fill(m, address + i * ctypes.sizeof(Statfs))
             return min(room, len(mounted))
+
+        return self._call(run)
+
+    # --- limits: sys/kern/kern_resource.c ------------------------------------------------
+    def setrlimit(self, resource: Any, rlp: Any) -> int:
+        """sys_setrlimit: copyin the struct rlimit `rlp` points to (`libc.Rlimit`,
+        two int64_t), then kern_setrlimit on the calling process."""
+        def run() -> int:
+            address = _address(rlp)
+            if address is None:
+                raise _Fail(errno.EFAULT)
+            limit = Rlimit.from_address(address)
+            self.sim.setrlimit(_int(resource), int(limit.rlim_cur), int(limit.rlim_max))
+            return 0
 
         return self._call(run)
 
@@ -444,7 +469,7 @@ class FakeLibc:
             ctypes.set_errno(errno.ENXIO)
             return 0
         ctypes.set_errno(0)
-        return self.sim.snapshot()["config"]["interfaces"].index(wanted) + 1
+        return int(self.sim.snapshot()["config"]["interfaces"].index(wanted)) + 1
 
     def kldload(self, file: Any) -> int:
         """kern_linker.c kern_kldload: a file id, EEXIST when loaded, ENOENT when absent."""

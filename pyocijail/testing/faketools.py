@@ -11,14 +11,19 @@ does, so `run_tool`/`tool_errno` parse real output:
 - usr.bin/rctl/rctl.c: add_rule / remove_rule warn "failed to add rule '<rule>'"
   / "failed to remove rule '<filter>'" (+ strerror); ENOSYS goes to enosys(),
   errx(1) with the kern.racct.enable text; the exit status counts failed rules.
-- usr.bin/cpuset/cpuset.c: -j goes through jail_getid, which returns a numeric
-  name as it is (lib/libjail/jail_getid.c); any refusal, a missing jail's ESRCH
-  included, is err(EXIT_FAILURE, "setaffinity").
-- sbin/ifconfig/ifconfig.c: "interface <if> does not exist" (exit 1) for a
-  missing interface; alias add/remove failures through Perror as
-  "ioctl (SIOCAIFADDR)" / "ioctl (SIOCDIFADDR)" (inet6 too); setifvnet's err(1, "SIOCSIFVNET")
-  (ENXIO for a missing jail, EEXIST for one without its own vnet: if.c
-  if_vmove_loan).
+- usr.bin/cpuset/cpuset.c: -j goes through jail_getid (lib/libjail/jail_getid.c,
+  which looks a number up as a jid), errx(EXIT_FAILURE, "%s", jail_errmsg) for a
+  jail not found ("cpuset: jail <jid> not found"); the kernel's refusal is
+  err(EXIT_FAILURE, "setaffinity").
+- sbin/ifconfig/ifconfig.c: `main` errx "interface <if> does not exist" (exit 1)
+  when if_nametoindex finds no such interface in this vnet, except for `-vnet`,
+  whose interface lives in the jail's; alias add/remove failures through Perror as
+  "ioctl (SIOCAIFADDR)" / "ioctl (SIOCDIFADDR)" (inet6 too). `vnet` / `-vnet`
+  (setifvnet / setifrvnet) first resolve the jail with jail_getid, and errx its
+  message ("jail <jid> not found"); then err(1, "SIOCSIFVNET") (EEXIST for a jail
+  without its own vnet: if.c if_vmove_loan) or err(1, "SIOCSIFRVNET(<jid>, <if>)")
+  (ENXIO for an interface not in the jail: if.c if_vmove_reclaim). Read in the
+  13.x-era text (index id 895199250); 14.x reorganised ifconfig.c around if_ctx.
 - bin/ps: `-a -x -o pid=,jid=`: one line per process, no header (the `=`).
 """
 
@@ -104,16 +109,36 @@ def _rctl(sim: SimulatedKernel, argv: list[str]) -> int:
 def _cpuset(sim: SimulatedKernel, argv: list[str]) -> int:
     if len(argv) != 4 or argv[0] != "-j" or argv[2] != "-l":
         return _usage("cpuset")
+    jid = _jail_getid(sim, "cpuset", argv[1])
+    if jid is None:
+        return 1
     try:
-        sim.cpuset(int(argv[1]), argv[3])
+        sim.cpuset(jid, argv[3])
     except KernelError as err:
         _say("cpuset", f"setaffinity: {os.strerror(err.errno or errno.EINVAL)}")
         return 1
     return 0
 
 
+def _jail_getid(sim: SimulatedKernel, tool: str, name: str) -> int | None:
+    """lib/libjail/jail_getid.c: a number is looked up as a jid (0, the host, is
+    returned without a lookup), anything else as a name; jail_get without
+    JAIL_DYING, so a dying jail is not found either. A failure prints the
+    kernel's errmsg (kern_jail.c kern_jail_get: ENOENT, "jail <jid> not found" /
+    'jail "<name>" not found'), as ifconfig's setifvnet/setifrvnet and cpuset's -j
+    errx it ("%s", jail_errmsg)."""
+    number = name.isdigit()  # strtoul consumed all of it
+    try:
+        if number:
+            return 0 if int(name) == 0 else int(sim.jail_get_by("jid", int(name))["jid"])
+        return int(sim.jail_get_by("name", name)["jid"])
+    except KernelError:
+        _say(tool, f"jail {int(name)} not found" if number else f'jail "{name}" not found')
+        return None
+
+
 def _ifconfig(sim: SimulatedKernel, argv: list[str]) -> int:
-    if argv and not sim.host_interface(argv[0]):
+    if argv and not sim.host_interface(argv[0]) and argv[1:2] != ["-vnet"]:
         _say("ifconfig", f"interface {argv[0]} does not exist")
         return 1
     try:
@@ -122,13 +147,20 @@ def _ifconfig(sim: SimulatedKernel, argv: list[str]) -> int:
             address = argv[2].split("/", 1)[0]
             ioctl = "SIOCAIFADDR" if add else "SIOCDIFADDR"  # the text for inet6 too
             sim.ifconfig_alias(argv[0], address, add=add)
-        elif len(argv) == 3 and argv[1] == "vnet" and argv[2].isdigit():
-            ioctl = "SIOCSIFVNET"
-            sim.ifconfig_vnet(argv[0], int(argv[2]))
+        elif len(argv) == 3 and argv[1] in ("vnet", "-vnet"):
+            jid = _jail_getid(sim, "ifconfig", argv[2])
+            if jid is None:
+                return 1
+            if argv[1] == "vnet":
+                ioctl = "SIOCSIFVNET"
+                sim.ifconfig_vnet(argv[0], jid)
+            else:
+                ioctl = f"SIOCSIFRVNET({jid}, {argv[0]})"
+                sim.ifconfig_unvnet(argv[0], jid)
         else:
             return _usage("ifconfig")
     except KernelError as err:
-        if ioctl == "SIOCSIFVNET":
+        if ioctl.startswith("SIOCSIF"):  # err(1, ...): the strerror text follows
             _say("ifconfig", f"{ioctl}: {os.strerror(err.errno or errno.EINVAL)}")
         else:  # ifconfig.c Perror: its own words for ENXIO and EPERM
             code = err.errno or errno.EINVAL

@@ -42,6 +42,8 @@ from pyocijail.backends.freebsd.kernel import (
     P_PID,
     PROC_TRACE_CTL,
     PROC_TRACE_CTL_DISABLE,
+    RLIM_INFINITY,
+    RLIMITS,
     SYSV_PARAMS,
     Mounted,
 )
@@ -85,6 +87,10 @@ DEFAULT_CONFIG = {"nullfs_files": True, "racct": False, "modules": ["linux64"], 
                   "release": 14,
                   "interfaces": ["lo0", "em0", "epair0a", "epair0b", "epair1b"],
                   "ncpu": 8, "devfs_rules": True,
+                  # kern.maxfilesperproc, kern.maxprocperuid: what setrlimit clamps
+                  # RLIMIT_NOFILE / RLIMIT_NPROC to (they depend on RAM; podman asks
+                  # for 1048576 of each)
+                  "maxfilesperproc": 1048576, "maxprocperuid": 1048576,
                   "devfs_rule_depth": freebsd_devfs.RULE_DEPTH}
 
 
@@ -274,10 +280,12 @@ class SimulatedKernel:
                     raise fail(errno.EINVAL, f"{key} cannot be changed after creation")
         pparams = parent["params"]
         for fam in ("ip4", "ip6"):
-            if not create and f"{fam}.addr" in params and existing["ip"].get("vnet"):
+            if existing is not None and not create and f"{fam}.addr" in params \
+                    and existing["ip"].get("vnet"):
                 raise fail(errno.EINVAL, "vnet jails cannot have IP address restrictions")
             self._check_addresses(state, parent, fam, params.get(f"{fam}.addr") or [], fail,
-                                  self_jid=None if create else existing["jid"])
+                                  self_jid=None if create or existing is None
+                                  else existing["jid"])
         for key, value in params.items():
             if key.startswith("allow.") and value is True and not pparams.get(key) \
                     and key not in jailparams.ALLOW_DIFFERENCES:
@@ -305,7 +313,7 @@ class SimulatedKernel:
             jid = jid_asked or self._next_jid(state)
             if not last:  # "p." or "": named after its jid
                 name = f"{head}{dot}{jid}"
-            base = {k: bool(pparams.get(k)) for k in DEFAULT_ALLOW}
+            base: dict[str, Any] = {k: bool(pparams.get(k)) for k in DEFAULT_ALLOW}
             base.update({"enforce_statfs": 2, "children.max": 0, "sysvmsg": "disable",
                          "securelevel": pparams["securelevel"],
                          "devfs_ruleset": pparams.get("devfs_ruleset", 0),
@@ -409,7 +417,7 @@ class SimulatedKernel:
         while str(jid) in state["jails"]:
             jid = 1 if jid >= JAIL_MAX else jid + 1
         state["next_jid"] = 1 if jid >= JAIL_MAX else jid + 1
-        return jid
+        return int(jid)
 
     def _descendants(self, state: dict[str, Any], jid: int) -> list[dict[str, Any]]:
         out = []
@@ -535,7 +543,7 @@ class SimulatedKernel:
             os.chroot(root)
             os.chdir("/")
 
-    def procctl(self, idtype: int, ident: int, cmd: int, data: int) -> None:
+    def procctl(self, idtype: int, ident: int, cmd: int, data: int | None) -> None:
         """procctl(2) PROC_TRACE_CTL on one process (sys/kern/kern_procctl.c
         trace_ctl): EBUSY while it is traced, EPERM to re-enable another's,
         EINVAL for another state. Recorded in `notrace` (pid, start time) until
@@ -595,7 +603,7 @@ class SimulatedKernel:
     @staticmethod
     def _settle(state: dict[str, Any]) -> None:
         """Return the interfaces of dying jails whose processes are all reaped."""
-        import psutil
+        import psutil  # type: ignore[import-untyped]  # no types-psutil installed
 
         for iface, owner in list(state["vnet_ifaces"].items()):
             if not isinstance(owner, dict):
@@ -877,8 +885,8 @@ class SimulatedKernel:
     # devfs(8) acts through ioctls on the mount's root (sys/fs/devfs/devfs_rule.c
     # devfs_rules_ioctl); a missing ruleset is ESRCH, which the tool prints.
     def _devfs_mount(self, state: dict[str, Any], op: str, mountpoint: str) -> dict[str, Any]:
-        mount = next((m for m in reversed(state["mounts"]) if m["target"] == mountpoint),
-                     None)
+        mount: dict[str, Any] | None = next(
+            (m for m in reversed(state["mounts"]) if m["target"] == mountpoint), None)
         if mount is None or mount["fstype"] != "devfs":
             raise KernelError(op, errno.ENOTTY, mountpoint, detail="not a devfs mount")
         return mount
@@ -1102,6 +1110,77 @@ class SimulatedKernel:
                 raise KernelError("ifconfig vnet", errno.EEXIST, interface,
                                   detail="jail has no vnet of its own")
             state["vnet_ifaces"][interface] = jid
+
+    def ifconfig_unvnet(self, interface: str, jid: int) -> None:
+        """SIOCSIFRVNET, sys/net/if.c if_vmove_reclaim: ENXIO for a jid not among
+        the caller's jails (prison_find_child), ENXIO for an interface not in that
+        jail's vnet (ifunit there: destroyed inside it, or never moved in), EEXIST
+        when that vnet is the caller's own (a jail without vnet=new); otherwise
+        if_vmove takes it back into the caller's (the host's) vnet at once."""
+        with self._state() as state:
+            self._enter(state, "ifconfig_unvnet", interface, jid)
+            self._settle(state)
+            jail = state["jails"].get(str(jid))
+            if jail is None:
+                raise KernelError("ifconfig -vnet", errno.ENXIO, str(jid), detail="no such jail")
+            if jail["params"].get("vnet") != "new":
+                on_host = interface in state["config"]["interfaces"] \
+                    and interface not in state["vnet_ifaces"]
+                raise KernelError("ifconfig -vnet", errno.EEXIST if on_host else errno.ENXIO,
+                                  interface, detail="jail has no vnet of its own")
+            if state["vnet_ifaces"].get(interface) != jid:
+                raise KernelError("ifconfig -vnet", errno.ENXIO, interface,
+                                  detail=f"interface {interface} is not in jail {jid}")
+            del state["vnet_ifaces"][interface]
+
+    def setrlimit(self, resource: int, soft: int, hard: int) -> None:
+        """sys/kern/kern_resource.c kern_proc_setrlimit on the calling process:
+        EINVAL for a number at or past RLIM_NLIMITS (15 on 14.x, 16 on 15.0);
+        a negative limit is RLIM_INFINITY; raising above the current hard limit
+        needs PRIV_PROC_SETRLIMIT (root, jailed root too: prison_priv_check);
+        a soft limit above the hard one is lowered to it, not refused;
+        RLIMIT_NOFILE and RLIMIT_NPROC are clamped to kern.maxfilesperproc and
+        kern.maxprocperuid. The process is real: the limit is set on it too where
+        Linux has one of that name, and every limit is recorded in `rlimits`
+        (pid -> FreeBSD number -> [soft, hard])."""
+        import resource as linux
+
+        with self._state() as state:
+            self._enter(state, "setrlimit", resource, soft, hard)
+            nlimits = 16 if int(state["config"].get("release", 14)) >= 15 else 15
+            if not 0 <= resource < nlimits:
+                raise KernelError("setrlimit", errno.EINVAL, str(resource),
+                                  detail=f"no resource {resource} (RLIM_NLIMITS {nlimits})")
+            soft = RLIM_INFINITY if soft < 0 else soft
+            hard = RLIM_INFINITY if hard < 0 else hard
+            names = [n for n, number in RLIMITS.items() if number == resource]
+            linux_kind = next((getattr(linux, n) for n in names if hasattr(linux, n)), None)
+            mine = state.setdefault("rlimits", {}).setdefault(str(os.getpid()), {})
+            if linux_kind is not None:
+                now = linux.getrlimit(linux_kind)[1]
+                current = RLIM_INFINITY if now == linux.RLIM_INFINITY else now
+            else:
+                current = mine.get(str(resource), [RLIM_INFINITY, RLIM_INFINITY])[1]
+            if (soft > current or hard > current) and os.geteuid() != 0:
+                raise KernelError("setrlimit", errno.EPERM, str(resource),
+                                  detail="raising a hard limit needs PRIV_PROC_SETRLIMIT")
+            soft = min(soft, hard)
+            ceiling = {RLIMITS["RLIMIT_NOFILE"]: state["config"].get("maxfilesperproc"),
+                       RLIMITS["RLIMIT_NPROC"]: state["config"].get("maxprocperuid")}
+            top = ceiling.get(resource)
+            if top is not None:
+                soft, hard = min(soft, top), min(hard, top)
+            if linux_kind is not None:
+                def real(value: int) -> int:
+                    return linux.RLIM_INFINITY if value == RLIM_INFINITY else value
+
+                try:
+                    linux.setrlimit(linux_kind, (real(soft), real(hard)))
+                except (OSError, ValueError) as err:
+                    code = getattr(err, "errno", None) or errno.EPERM
+                    raise KernelError("setrlimit", code, str(resource),
+                                      detail=f"this Linux host refused it: {err}") from None
+            mine[str(resource)] = [soft, hard]
 
     def kill(self, pid: int, signal: int) -> None:
         try:

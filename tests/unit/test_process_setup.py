@@ -1,5 +1,4 @@
-"""process.rlimits as setrlimit(2) calls, with each platform's numbers and limits;
-the init's cwd."""
+"""process.rlimits as setrlimit(2) calls with this host's numbers; the init's cwd."""
 
 from __future__ import annotations
 
@@ -36,22 +35,11 @@ def test_values_beyond_signed_64_bits_are_infinity() -> None:
     assert setup.rlimit_value(1024) == 1024
 
 
-def test_freebsd_names_python_lacks_use_freebsd_numbers(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """RLIMIT_UMTXP is 14 in FreeBSD's sys/resource.h; Python names it only from 3.15."""
-    calls = []
-    monkeypatch.delattr(resource, "RLIMIT_UMTXP", raising=False)
-    monkeypatch.setattr(setup.sys, "platform", "freebsd14")
-    monkeypatch.setattr(setup.resource, "setrlimit", lambda k, v: calls.append((k, v)))
-    setup.apply_rlimits([Rlimit(type="RLIMIT_UMTXP", soft=10, hard=UNLIMITED)])
-    assert calls == [(14, (10, resource.RLIM_INFINITY))]
-
-
 def test_unknown_rlimit_on_this_host_is_a_config_error(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """A FreeBSD-only limit is not given a number on Linux."""
+    """A limit this host's resource module does not name has no number here (on
+    FreeBSD the backend numbers them: tests/unit/freebsd, `apply_rlimits`)."""
     monkeypatch.delattr(resource, "RLIMIT_UMTXP", raising=False)
-    monkeypatch.setattr(setup.sys, "platform", "linux")
     with pytest.raises(ConfigError):
         setup.apply_rlimits([Rlimit(type="RLIMIT_UMTXP", soft=1, hard=1)])
 

@@ -15,6 +15,8 @@ from pyocijail.backends.freebsd.kernel import (
     P_PID,
     PROC_TRACE_CTL,
     PROC_TRACE_CTL_DISABLE,
+    RLIM_INFINITY,
+    RLIMITS,
     SYSV_PARAMS,
     JailKernel,
     mount_flags,
@@ -44,7 +46,7 @@ class FreeBSDBackend(BackendBase):
 
     def __init__(self, kernel: "JailKernel | None", log: "LogSink") -> None:
         if kernel is not None and getattr(log, "debugging", False):
-            kernel = TracingKernel(kernel, log)  # type: ignore[assignment]
+            kernel = TracingKernel(kernel, log)
         self._kernel, self.log = kernel, log
         self._jid: int | None = None
 
@@ -149,7 +151,7 @@ class FreeBSDBackend(BackendBase):
             undo.append({"op": "alias", "interface": iface, "address": address})
             k.ifconfig_alias(iface, address, add=True)
         for vif in plan.jail.vnet_interfaces:
-            # Returned to the host by the kernel when the jail is removed.
+            # Taken back before jail_remove by destroy (`ifconfig <if> -vnet <jid>`).
             undo.append({"op": "vnet.interface", "interface": vif, "jail": plan.name})
             k.ifconfig_vnet(vif, jid)
         # The jid as an annotation in `state`: jail managers look for it there.
@@ -339,6 +341,24 @@ class FreeBSDBackend(BackendBase):
         import os
         self.kernel.procctl(P_PID, os.getpid(), PROC_TRACE_CTL, PROC_TRACE_CTL_DISABLE)
         self.kernel.jail_attach(jid)
+
+    def apply_rlimits(self, plan: "JailPlan | None", process: "Process") -> None:
+        """setrlimit(2) with FreeBSD's numbers (`kernel.RLIMITS`): at create exactly
+        the limits of the plan `pyocijail plan` prints, not the spec mapped again;
+        for exec (no plan) the process file's, checked as create checks them.
+        Values beyond rlim_t (podman's 2**64 - 1 for unlimited) are RLIM_INFINITY."""
+        if plan is not None:
+            limits = plan.process.rlimits if plan.process is not None else ()
+        else:
+            from pyocijail.backends.freebsd.plan import host_release, plan_rlimits
+
+            limits = plan_rlimits(process.rlimits, lambda: host_release(self._kernel))
+        for name, soft, hard in limits:
+            try:
+                self.kernel.setrlimit(RLIMITS[name], min(soft, RLIM_INFINITY),
+                                      min(hard, RLIM_INFINITY))
+            except KernelError as err:  # the core's words (process/setup.apply_rlimits)
+                raise KernelError(f"setrlimit {name} ({soft}, {hard})", err.errno) from None
 
     def become(self, process: "Process") -> None:
         import os

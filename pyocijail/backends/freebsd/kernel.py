@@ -42,9 +42,28 @@ P_PID = 0
 PROC_TRACE_CTL, PROC_TRACE_CTL_DISABLE = 7, 2
 #: jailsys parameters registered by the SysV IPC code (sys/kern/sysv_*.c).
 SYSV_PARAMS = ("sysvmsg", "sysvsem", "sysvshm")
+#: setrlimit(2) resource numbers by their runtime-spec names: sys/sys/resource.h.
+#: The one table of them: `plan.process_plan` checks limits against it, and the
+#: init sets exactly the plan's limits with these numbers (`FreeBSDBackend.set_rlimits`).
+#: RLIMIT_AS is RLIMIT_VMEM under its other name. 14.x ends with RLIMIT_UMTXP
+#: (RLIM_NLIMITS 15); main / 15.0 adds RLIMIT_PIPEBUF 15 (enforced in sys_pipe.c
+#: pipespace_new; the number is the one this project has used, not re-read here).
+RLIMITS = {
+    "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3,
+    "RLIMIT_CORE": 4, "RLIMIT_RSS": 5, "RLIMIT_MEMLOCK": 6, "RLIMIT_NPROC": 7,
+    "RLIMIT_NOFILE": 8, "RLIMIT_SBSIZE": 9, "RLIMIT_VMEM": 10, "RLIMIT_AS": 10,
+    "RLIMIT_NPTS": 11, "RLIMIT_SWAP": 12, "RLIMIT_KQUEUES": 13, "RLIMIT_UMTXP": 14,
+    "RLIMIT_PIPEBUF": 15,
+}
+#: Limits newer than 14.x, with the first major release that has them:
+#: kern_resource.c kern_proc_setrlimit answers EINVAL for a number at or past
+#: RLIM_NLIMITS, so on an older kernel the plan refuses them.
+RLIMITS_SINCE = {"RLIMIT_PIPEBUF": 15}
+#: sys/sys/resource.h: rlim_t is int64_t and RLIM_INFINITY its largest value.
+RLIM_INFINITY = 2**63 - 1
 
 
-class Mounted(tuple):
+class Mounted(tuple["Any", ...]):
     """One mounted file system as statfs(2)/getfsstat(2) describe it (struct statfs:
     f_fsid, f_fstypename, f_mntfromname, f_mntonname, the global path).
 
@@ -158,11 +177,21 @@ class JailKernel(Protocol):
     def ifconfig_vnet(self, interface: str, jid: int) -> None:
         """`ifconfig <if> vnet <jid>`: move an interface into a vnet jail."""
 
+    def ifconfig_unvnet(self, interface: str, jid: int) -> None:
+        """`ifconfig <if> -vnet <jid>`: take an interface back from a live vnet jail
+        (SIOCSIFRVNET, sys/net/if.c if_vmove_reclaim): ENXIO when it is not in
+        that jail's vnet (destroyed there, or moved on), ENOENT when no live jail
+        has that jid (lib/libjail/jail_getid.c, before any ioctl)."""
+
     def host_interface(self, interface: str) -> bool:
         """Whether `interface` is in this (the host's) network stack now:
         if_nametoindex(3) is not 0 (lib/libc/net/if_nametoindex.c: 0 and ENXIO
         for no such interface)."""
 
     # --- processes ----------------------------------------------------------------
+    def setrlimit(self, resource: int, soft: int, hard: int) -> None:
+        """setrlimit(2) on the calling process, `resource` a sys/sys/resource.h
+        number (`RLIMITS`), the limits rlim_t values (at most RLIM_INFINITY)."""
+
     def kill(self, pid: int, signal: int) -> None:
         """kill(2); ESRCH when the process is gone."""

@@ -73,6 +73,13 @@ class Statfs(ctypes.Structure):
                        target=self.f_mntonname.decode(errors="surrogateescape"))
 
 
+class Rlimit(ctypes.Structure):
+    """struct rlimit (sys/sys/resource.h): rlim_cur and rlim_max, two rlim_t
+    (int64_t)."""
+
+    _fields_ = [("rlim_cur", ctypes.c_int64), ("rlim_max", ctypes.c_int64)]
+
+
 #: a value slot: bytes to pass, None for "no value", or an int = output buffer size.
 Slot = bytes | int | None
 
@@ -172,6 +179,11 @@ _ERRNO_BY_TEXT = {
     # ifconfig(8) answers ENXIO from SIOCGIFFLAGS with "interface <if> does not exist"
     # (sbin/ifconfig/ifconfig.c), not with strerror.
     "does not exist": errno.ENXIO,
+    # ifconfig(8) `vnet`/`-vnet` resolve the jail with jail_getid (lib/libjail/
+    # jail_getid.c), which passes on kern_jail.c's errmsg for ENOENT: "jail <jid> not
+    # found" or "jail <jid> is dying"; setifvnet/setifrvnet errx it, no strerror.
+    " not found": errno.ENOENT,
+    " is dying": errno.ENOENT,
 }
 
 
@@ -463,6 +475,9 @@ class LibcKernel:
     def ifconfig_vnet(self, interface: str, jid: int) -> None:
         run_tool("ifconfig vnet", [self.tools["ifconfig"], interface, "vnet", str(jid)])
 
+    def ifconfig_unvnet(self, interface: str, jid: int) -> None:
+        run_tool("ifconfig -vnet", [self.tools["ifconfig"], interface, "-vnet", str(jid)])
+
     def host_interface(self, interface: str) -> bool:
         # unsigned int if_nametoindex(const char *): no ifconfig process per poll
         index = self.libc.if_nametoindex(interface.encode() + b"\0")
@@ -472,6 +487,12 @@ class LibcKernel:
         if err not in (0, errno.ENXIO):
             raise KernelError("if_nametoindex", err, interface)
         return False
+
+    def setrlimit(self, resource: int, soft: int, hard: int) -> None:
+        # int setrlimit(int resource, const struct rlimit *rlp)
+        limit = Rlimit(soft, hard)
+        self._call("setrlimit", str(resource), "setrlimit", ctypes.c_int(resource),
+                   ctypes.byref(limit))
 
     def kill(self, pid: int, signal: int) -> None:
         try:

@@ -20,6 +20,7 @@ from pyocijail.rootpath import (
     Node,
     Parts,
     ResolveError,
+    View,
     host_node,
     walk,
 )
@@ -126,7 +127,7 @@ class Layer:
     tmpcopyup: bool = False
 
 
-class OverlayView:
+class OverlayView(View):
     """The container tree as it will be once `layers` are mounted (newest last)."""
 
     def __init__(self, rootfs: str, jail_path: str, layers: Sequence[Layer]) -> None:

@@ -12,6 +12,7 @@ import os
 
 from pyocijail import values
 from pyocijail.backends.freebsd import jailparams
+from pyocijail.backends.freebsd.kernel import RLIMITS, RLIMITS_SINCE
 from pyocijail.backends.freebsd.mounts import (
     DEVFS_DEFAULT_RULESET,
     MountOp,
@@ -28,20 +29,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from pyocijail.spec.model import Rlimit
 
-#: runtime-spec rlimit names that exist on FreeBSD (sys/resource.h). RLIMIT_AS
-#: is FreeBSD's RLIMIT_VMEM under its other name.
-RLIMITS = frozenset({
-    "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS",
-    "RLIMIT_MEMLOCK", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_SBSIZE", "RLIMIT_AS",
-    "RLIMIT_VMEM", "RLIMIT_NPTS", "RLIMIT_SWAP", "RLIMIT_KQUEUES", "RLIMIT_UMTXP",
-})
-#: Limits of later FreeBSD releases, with the first major release that has them:
-#: 14's sys/sys/resource.h ends with RLIMIT_UMTXP (14; RLIM_NLIMITS 15), 15.0's adds
-#: RLIMIT_PIPEBUF 15 (RLIM_NLIMITS 16; enforced in sys_pipe.c pipespace_new).
-#: kern_resource.c kern_proc_setrlimit answers EINVAL for a number at or past
-#: RLIM_NLIMITS, so on an older kernel create must refuse them.
-NEWER_RLIMITS = {"RLIMIT_PIPEBUF": 15}
+
 #: The release assumed when no kernel can be asked (`pyocijail plan`, tests).
 DEFAULT_RELEASE = 14
 LINUX_ONLY_RLIMITS = frozenset({"RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE",
@@ -50,7 +40,8 @@ LINUX_ONLY_RLIMITS = frozenset({"RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSG
 
 @values.frozen(kw_only=True)
 class ProcessPlan:
-    """What init (or an exec'd process) becomes; the core applies rlimits/umask/env."""
+    """What init becomes: the core applies umask and env; `rlimits` are what the
+    init sets (`FreeBSDBackend.apply_rlimits`, with `kernel.RLIMITS`' numbers)."""
 
     args: tuple[str, ...]
     env: tuple[str, ...]
@@ -82,23 +73,23 @@ def host_release(kernel: Any) -> int:
         return DEFAULT_RELEASE
 
 
-def process_plan(process: Process,
-                 release: int | Callable[[], int] = DEFAULT_RELEASE) -> ProcessPlan:
-    """`release` (or a function giving it, asked only when a limit depends on it) is
-    the host's FreeBSD major release."""
-    if not process.cwd.startswith("/"):
-        raise ConfigError(f"process.cwd {process.cwd!r} must be absolute")
+def plan_rlimits(rlimits: tuple[Rlimit, ...],
+                 release: int | Callable[[], int] = DEFAULT_RELEASE,
+                 ) -> tuple[tuple[str, int, int], ...]:
+    """The limits FreeBSD has (`kernel.RLIMITS`), as (name, soft, hard); `release`
+    (or a function giving it, asked only when a limit depends on it) is the host's
+    FreeBSD major release."""
     seen: set[str] = set()
-    rlimits = []
-    for rl in process.rlimits:
+    out = []
+    for rl in rlimits:
         if rl.type in LINUX_ONLY_RLIMITS:
             raise ConfigError(f"process.rlimits: {rl.type} does not exist on FreeBSD")
-        if rl.type in NEWER_RLIMITS:
+        if rl.type in RLIMITS_SINCE:
             if callable(release):
                 release = release()
-            if release < NEWER_RLIMITS[rl.type]:
+            if release < RLIMITS_SINCE[rl.type]:
                 raise ConfigError(f"process.rlimits: {rl.type} does not exist on FreeBSD "
-                                  f"{release} (only from {NEWER_RLIMITS[rl.type]}.0)")
+                                  f"{release} (only from {RLIMITS_SINCE[rl.type]}.0)")
         elif rl.type not in RLIMITS:
             raise ConfigError(f"process.rlimits: unknown rlimit {rl.type!r}")
         if rl.type in seen:
@@ -106,14 +97,23 @@ def process_plan(process: Process,
         if rl.soft > rl.hard:
             raise ConfigError(f"process.rlimits: {rl.type} soft limit exceeds hard limit")
         seen.add(rl.type)
-        rlimits.append((rl.type, rl.soft, rl.hard))
+        out.append((rl.type, rl.soft, rl.hard))
+    return tuple(out)
+
+
+def process_plan(process: Process,
+                 release: int | Callable[[], int] = DEFAULT_RELEASE) -> ProcessPlan:
+    """`release`: see `plan_rlimits`."""
+    if not process.cwd.startswith("/"):
+        raise ConfigError(f"process.cwd {process.cwd!r} must be absolute")
+    rlimits = plan_rlimits(process.rlimits, release)
     user = process.user
     umask = user.umask
     if umask is not None and not 0 <= umask <= 0o777:
         raise ConfigError(f"process.user.umask {umask} is not a file mode")
     return ProcessPlan(args=process.args, env=process.env, cwd=process.cwd, uid=user.uid,
                        gid=user.gid, additional_gids=user.additional_gids, umask=umask,
-                       rlimits=tuple(rlimits), terminal=process.terminal)
+                       rlimits=rlimits, terminal=process.terminal)
 
 
 @values.frozen(kw_only=True)

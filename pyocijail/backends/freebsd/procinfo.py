@@ -19,41 +19,49 @@ ordinary ctypes objects (`ctypes.addressof`, `from_address` work on them).
 
 import _ctypes
 
+TYPE_CHECKING = False  # not `from typing import`: this module is on the lean path
+if TYPE_CHECKING:
+    # The type checker reads ctypes' own declarations of the same C types
+    # (typeshed's generic _SimpleCData[T]); run time uses the lean ones below.
+    from ctypes import (
+        c_char,
+        c_int,
+        c_long,
+        c_short,
+        c_uint,
+        c_uint64,
+        c_ulong,
+        c_ushort,
+        c_void_p,
+    )
+    from typing import Any
+else:
+    class c_int(_ctypes._SimpleCData):  # ctypes' names, lower case as in ctypes
+        _type_ = "i"
 
-class c_int(_ctypes._SimpleCData):  # ctypes' names, lower case as in ctypes
-    _type_ = "i"
+    class c_uint(_ctypes._SimpleCData):
+        _type_ = "I"
 
+    class c_short(_ctypes._SimpleCData):
+        _type_ = "h"
 
-class c_uint(_ctypes._SimpleCData):
-    _type_ = "I"
+    class c_ushort(_ctypes._SimpleCData):
+        _type_ = "H"
 
+    class c_long(_ctypes._SimpleCData):
+        _type_ = "l"
 
-class c_short(_ctypes._SimpleCData):
-    _type_ = "h"
+    class c_ulong(_ctypes._SimpleCData):  # size_t and vm_size_t where used
+        _type_ = "L"
 
+    class c_uint64(_ctypes._SimpleCData):
+        _type_ = "Q"
 
-class c_ushort(_ctypes._SimpleCData):
-    _type_ = "H"
+    class c_void_p(_ctypes._SimpleCData):
+        _type_ = "P"
 
-
-class c_long(_ctypes._SimpleCData):
-    _type_ = "l"
-
-
-class c_ulong(_ctypes._SimpleCData):  # size_t and vm_size_t where used
-    _type_ = "L"
-
-
-class c_uint64(_ctypes._SimpleCData):
-    _type_ = "Q"
-
-
-class c_void_p(_ctypes._SimpleCData):
-    _type_ = "P"
-
-
-class c_char(_ctypes._SimpleCData):
-    _type_ = "c"
+    class c_char(_ctypes._SimpleCData):
+        _type_ = "c"
 
 
 CTL_KERN, KERN_PROC, KERN_PROC_PID = 1, 14, 1  # sys/sys/sysctl.h
@@ -106,21 +114,23 @@ class _Libc:
     """This process's C library (dlopen(NULL), as ctypes.CDLL(None)): just sysctl."""
 
     def __init__(self) -> None:
-        self._handle = _ctypes.dlopen(None, RTLD_NOW)
-        self.sysctl = _Function(("sysctl", self))
+        # dlopen(NULL): this process's own symbols (typeshed's stub omits None)
+        self._handle = _ctypes.dlopen(None, RTLD_NOW)  # type: ignore[arg-type]
+        # CFuncPtr((name, library)) reads the library's _handle, as for a CDLL
+        self.sysctl = _Function(("sysctl", self))  # type: ignore[arg-type]
 
 
-_libc = None
+_libc: "_Libc | None" = None
 
 
-def _default_libc():
+def _default_libc() -> "_Libc":
     global _libc
     if _libc is None:
         _libc = _Libc()
     return _libc
 
 
-def start_time(pid: int, libc=None) -> "str | None":
+def start_time(pid: int, libc: "Any" = None) -> "str | None":
     """The liveness token of `pid` (see `pyocijail.state.liveness`), None if it
     is gone, a zombie, or not visible from here."""
     if pid <= 0:

@@ -4,10 +4,11 @@
 Phases, each tolerant of "already gone" so destroy is idempotent and works
 after a create killed at any point:
 
-1. remove the jail (checked by name *and* recorded jid) and wait until its
-   processes are gone: jail_remove kills them, but the jail lingers while
-   they exit and their files keep mounts busy (ocijail force-unmounted
-   without waiting);
+1. take back the interfaces moved into the jail's vnet (`ifconfig <if> -vnet
+   <jid>`, while the jail is alive), then remove the jail (checked by name
+   *and* recorded jid) and wait until its processes are gone: jail_remove
+   kills them, but the jail lingers while they exit and their files keep
+   mounts busy (ocijail force-unmounted without waiting);
 2. unmount what the jail's root mounted inside it (when it could), then ours
    in reverse order (ocijail unmounted in config order), by the fsid recorded
    at mount time (`fsids`), retrying with MNT_FORCE; a journal without fsids
@@ -166,7 +167,9 @@ def _allowed(scope: "Scope", e: "dict[str, Any]") -> bool:
         return scope.parent_jail(e.get("jail"))
     if op == "alias":
         return scope.alias(e.get("interface"), e.get("address"))
-    return True  # rctl, vnet.interface, mount.fsid, process...: nothing named to act on
+    if op == "vnet.interface":  # taken back from our own jail only
+        return isinstance(e.get("interface"), str) and scope.jail_name(e.get("jail"))
+    return True  # rctl, mount.fsid, process...: nothing named to act on
 
 
 def destroy(k: "JailKernel", log: "LogSink", state: "dict[str, Any]", undo: "UndoLog") -> None:  # noqa: C901 - the undo journal replayed, one branch per entry kind
@@ -199,8 +202,13 @@ def destroy(k: "JailKernel", log: "LogSink", state: "dict[str, Any]", undo: "Und
         names.append(state["jail"])
         if state.get("jid") is not None:
             jids.setdefault(state["jail"], state["jid"])
+    moved: dict[str, list[str]] = {}
+    for _, e in todo:
+        if e["op"] == "vnet.interface":
+            moved.setdefault(e["jail"], []).append(e["interface"])
+    pending = [i for name, found in moved.items() if name not in names for i in found]
     for name in names:
-        attempt(_remove_jail, k, log, name, jids.get(name))
+        attempt(_remove_jail, k, log, name, jids.get(name), moved.get(name, []), pending)
     _unmount_all(k, log, entries, todo, attempt)
     for _, e in reversed(todo):
         # "restore" entries (a journal of the dropped single-file copy fallback)
@@ -232,10 +240,8 @@ def destroy(k: "JailKernel", log: "LogSink", state: "dict[str, Any]", undo: "Und
                 x["op"] == "children.max.raised" for j, x in todo if j > i):
             if attempt(_lower_children_max, k, e["jail"]):
                 undo.append({"op": "undone", "index": i})  # not idempotent by itself
-    moved = [e["interface"] for _, e in todo if e["op"] == "vnet.interface"
-             and isinstance(e.get("interface"), str)]
-    if moved:
-        attempt(_await_interfaces, k, log, moved)
+    if pending:
+        attempt(_await_interfaces, k, log, pending)
     if errors:
         first = errors[0]
         if isinstance(first, KernelError):
@@ -244,16 +250,22 @@ def destroy(k: "JailKernel", log: "LogSink", state: "dict[str, Any]", undo: "Und
         raise KernelError("destroy", first.errno, first.filename) from first
 
 
-def _remove_jail(k: "JailKernel", log: "LogSink", name: str, jid: int | None) -> None:
+def _remove_jail(k: "JailKernel", log: "LogSink", name: str, jid: int | None,
+                 interfaces: "list[str]", pending: "list[str]") -> None:
+    """`interfaces` were moved into this jail; those that may still come back
+    later (see `_await_interfaces`) are added to `pending`."""
     try:
         info = k.jail_get(name)
     except KernelError as err:
         if err.errno == errno.ENOENT:
+            pending.extend(interfaces)  # removed already: its vnet may still be held
             return
         raise
     if jid is not None and info["jid"] != jid:
         log.warn(f"jail {name} is now jid {info['jid']}, not {jid}: leaving it alone")
+        pending.extend(interfaces)
         return
+    pending.extend(_reclaim_interfaces(k, log, info["jid"], interfaces))
     pids = k.jail_pids(info["jid"])
     try:
         k.jail_remove(info["jid"])
@@ -364,17 +376,43 @@ def _unalias(k: "JailKernel", log: "LogSink", interface: str, address: str) -> N
             raise
 
 
-def _await_interfaces(k: "JailKernel", log: "LogSink", interfaces: "list[str]") -> None:
-    """Wait (at most VNET_WAIT) for the interfaces moved into the jail to be back on
-    the host, so that a create right after this delete can move them again.
+def _reclaim_interfaces(k: "JailKernel", log: "LogSink", jid: int,
+                        interfaces: "list[str]") -> "list[str]":
+    """`ifconfig <if> -vnet <jid>` for each interface moved into the live jail, as
+    jail(8) does for `vnet.interface` (usr.sbin/jail/command.c run_command,
+    IP_VNET_INTERFACE: "-vnet" when the jail goes down): back on the host at once
+    (sys/net/if.c if_vmove_reclaim), not when the removed jail is finally freed.
+    ENXIO: it is not in the jail's vnet any more (destroyed there: an epair goes
+    with its other end; or moved on), so there is nothing to wait for. The
+    interfaces returned could not be taken back; the kernel returns them when it
+    frees the jail's vnet."""
+    left = []
+    for interface in interfaces:
+        try:
+            k.ifconfig_unvnet(interface, jid)
+        except KernelError as err:
+            if err.errno != errno.ENXIO:
+                log.warn(f"destroy: {err}")
+                left.append(interface)
+            elif not k.host_interface(interface):
+                log.warn(f"destroy: vnet interface {interface} is no longer in the jail "
+                         "nor on the host: it was destroyed")
+    return left
 
-    jail_remove does not give them back: the jail's vnet is destroyed, and its
-    interfaces moved home (sys/net/if.c `if_vmove` from vnet_destroy), only when
-    the dying prison's last reference goes (sys/kern/kern_jail.c `prison_deref`):
+
+def _await_interfaces(k: "JailKernel", log: "LogSink", interfaces: "list[str]") -> None:
+    """Wait (at most VNET_WAIT) for interfaces `_reclaim_interfaces` could not take
+    back (or whose jail was removed already) to be back on the host, so that a
+    create right after this delete can move them again.
+
+    jail_remove does not give them back: the jail's vnet is destroyed only when
+    the dying prison's last reference goes (sys/kern/kern_jail.c `prison_deref`:
     after its last process, zombies included, is reaped, and any socket or
-    credential holding it is gone. An interface not back by then is a warning,
-    not a failed delete: it may return later, or have been destroyed (an epair
-    destroyed from inside the jail takes both ends with it)."""
+    credential holding it is gone), and vnet_destroy (sys/net/vnet.c) then runs
+    the VNET_SYSUNINITs, among them sys/net/if.c `vnet_if_return`, which
+    if_vmoves each interface back to its home vnet. An interface not back by
+    then is a warning, not a failed delete: it may return later, or have been
+    destroyed."""
     deadline = time.monotonic() + VNET_WAIT
     waiting = [i for i in interfaces if not k.host_interface(i)]
     while waiting and time.monotonic() < deadline:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import socket
 import struct
 import subprocess
@@ -482,9 +483,9 @@ def test_allow_names_follow_the_release(tmp_path) -> None:
 
 
 def test_tool_failures_come_back_with_freebsds_words_and_errnos(tmp_path) -> None:
-    """Through the fake tools: rctl's own ENOSYS text, cpuset's setaffinity error
-    for a jail that is gone (jail_getid passes numbers through), ifconfig's
-    "does not exist" (ENXIO) and Perror texts, devfs's ioctl error."""
+    """Through the fake tools: rctl's own ENOSYS text, cpuset's jail_getid error
+    for a jail that is gone, ifconfig's "does not exist" (ENXIO), jail_getid's
+    "jail 42 not found" (ENOENT) and Perror texts, devfs's ioctl error."""
     import errno
 
     kernel, _sim = _sim_kernel(tmp_path)
@@ -493,7 +494,8 @@ def test_tool_failures_come_back_with_freebsds_words_and_errnos(tmp_path) -> Non
     assert info.value.errno == errno.ENOSYS and "kern.racct.enable=1" in str(info.value)
     with pytest.raises(KernelError) as info:
         kernel.cpuset(42, "0")
-    assert info.value.errno == errno.ESRCH and "cpuset: setaffinity" in str(info.value)
+    assert info.value.errno == errno.ENOENT
+    assert str(info.value).endswith("cpuset: jail 42 not found")
     with pytest.raises(KernelError) as info:
         kernel.ifconfig_alias("igb9", "192.0.2.1", add=True)
     assert info.value.errno == errno.ENXIO
@@ -503,7 +505,8 @@ def test_tool_failures_come_back_with_freebsds_words_and_errnos(tmp_path) -> Non
     assert info.value.errno == errno.EADDRNOTAVAIL and "ioctl (SIOCDIFADDR)" in str(info.value)
     with pytest.raises(KernelError) as info:
         kernel.ifconfig_vnet("epair0b", 42)
-    assert info.value.errno == errno.ENXIO and "SIOCSIFVNET" in str(info.value)
+    assert info.value.errno == errno.ENOENT  # jail_getid looks the jid up first
+    assert str(info.value).endswith("ifconfig: jail 42 not found")
     with pytest.raises(KernelError) as info:
         kernel.devfs_rule_apply(str(tmp_path), "path null unhide")
     assert info.value.errno == errno.ENOTTY and "ioctl DEVFSIO_RAPPLY" in str(info.value)
@@ -519,3 +522,34 @@ def test_rctl_refusal_reaches_the_caller_as_eopnotsupp(tmp_path) -> None:
         kernel.rctl_add("jail:j:cputime:deny=10")
     assert info.value.errno == errno.EOPNOTSUPP
     assert "Operation not supported" in str(info.value)
+
+
+def test_ifconfig_minus_vnet_as_freebsd_answers(tmp_path) -> None:
+    """F8: `ifconfig <if> -vnet <jid>` (sbin/ifconfig/ifconfig.c setifrvnet, main's
+    `-vnet` special case for an interface not in this vnet): exit 0 and the
+    interface back on the host; "jail <jid> not found" (ENOENT) from jail_getid for
+    no such jail; err(1, "SIOCSIFRVNET(<jid>, <if>)") with ENXIO's strerror for an
+    interface not in that jail (sys/net/if.c if_vmove_reclaim)."""
+    import errno
+
+    kernel, sim = _sim_kernel(tmp_path)
+    jid = kernel.jail_set({"name": "j", "path": str(tmp_path), "persist": True,
+                           "vnet": "new"}, create=True)
+    kernel.ifconfig_vnet("epair0b", jid)
+    assert not kernel.host_interface("epair0b")
+    kernel.ifconfig_unvnet("epair0b", jid)
+    assert kernel.host_interface("epair0b")
+    with pytest.raises(KernelError) as info:
+        kernel.ifconfig_unvnet("epair0b", jid)  # on the host now, not in the jail
+    assert info.value.errno == errno.ENXIO
+    assert str(info.value).endswith(
+        f"ifconfig: SIOCSIFRVNET({jid}, epair0b): {os.strerror(errno.ENXIO)}")
+    kernel.ifconfig_vnet("epair0b", jid)
+    sim.destroy_interface("epair0b")
+    with pytest.raises(KernelError) as info:
+        kernel.ifconfig_unvnet("epair0b", jid)  # destroyed inside the jail
+    assert info.value.errno == errno.ENXIO
+    with pytest.raises(KernelError) as info:
+        kernel.ifconfig_unvnet("epair1b", jid + 1)
+    assert info.value.errno == errno.ENOENT
+    assert str(info.value).endswith(f"ifconfig: jail {jid + 1} not found")

@@ -420,3 +420,28 @@ def test_image_without_a_command_exits_127_under_podman(env: dict[str, Any], arg
     assert error["level"] == "error"
     assert podman_exit_code(error["msg"]) == code, error["msg"]
     assert_nothing_left(env)
+
+
+def test_the_init_sets_the_planned_limits_through_setrlimit(env: dict[str, Any]) -> None:
+    """The init at create sets the printed plan's limits through the libc boundary
+    with FreeBSD's numbers (RLIMIT_NOFILE 8, RLIMIT_UMTXP 14, which Python before
+    3.15 does not name); the simulated process really has the open-files limit."""
+    config_path = env["tmp"] / "bundle/config.json"
+    config = json.loads(config_path.read_text())
+    config["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 654},
+                                    {"type": "RLIMIT_UMTXP", "soft": 77, "hard": 88}]
+    config_path.write_text(json.dumps(config))
+    plan = json.loads(cli(env, "plan", "--bundle", str(env["tmp"] / "bundle"), "c1").stdout)
+    assert plan["process"]["rlimits"] == [{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 654},
+                                          {"type": "RLIMIT_UMTXP", "soft": 77, "hard": 88}]
+    cli(env, "create", "--bundle", str(env["tmp"] / "bundle"), "--pid-file",
+        str(env["tmp"] / "pid"), "c1")
+    try:
+        pid = (env["tmp"] / "pid").read_text().strip()
+        assert env["sim"].snapshot()["rlimits"][pid] == {"8": [321, 654], "14": [77, 88]}
+        limits = Path(f"/proc/{pid}/limits").read_text()
+        assert any(line.startswith("Max open files") and line.split()[3:5] == ["321", "654"]
+                   for line in limits.splitlines())
+    finally:
+        cli(env, "delete", "--force", "c1")
+    assert_nothing_left(env)

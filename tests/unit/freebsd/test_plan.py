@@ -194,16 +194,3 @@ def test_release_is_asked_only_for_a_limit_that_depends_on_it(layout) -> None:
     process_plan(spec_from_json(with_rlimits(PIPEBUF)).process, release)
     assert asked == [1]
     assert host_release(None) == 14
-
-
-def test_pipebuf_number_for_setrlimit(monkeypatch) -> None:
-    """Python before 3.15 has no resource.RLIMIT_PIPEBUF: the init uses 15 on FreeBSD."""
-    import resource
-    import sys
-
-    from pyocijail.process import setup
-
-    monkeypatch.delattr(resource, "RLIMIT_PIPEBUF", raising=False)
-    monkeypatch.setattr(sys, "platform", "freebsd15")
-    assert setup.rlimit_number("RLIMIT_PIPEBUF") == 15
-    assert setup.rlimit_number("RLIMIT_UMTXP") == 14
