@@ -135,6 +135,9 @@ KNOWN_EXCEPTIONS = {
 #: non-lean module: module -> (functions, why). Their imports are ordinary
 #: Python, made in the function so that the hot commands never pay for them.
 COLD = {
+    "pyocijail.backends.base": (
+        ("BackendBase.apply_rlimits",),
+        "the container side (init, exec'd process), which loaded process.setup already"),
     "pyocijail.state.store": (("Store.ensure_root",), "create makes the root (os.makedirs)"),
     "pyocijail.backends.linux.backend": (
         ("LinuxBackend.plan", "LinuxBackend.features", "LinuxBackend.prepare",
@@ -155,7 +158,8 @@ COLD = {
          "FreeBSDBackend._check_devfs_rulesets", "FreeBSDBackend._make_point",
          "FreeBSDBackend._mount", "FreeBSDBackend.fork", "FreeBSDBackend.fork_joined",
          "FreeBSDBackend._attach", "FreeBSDBackend.become", "FreeBSDBackend.execve",
-         "FreeBSDBackend.update", "_links", "_copy_tree", "_anchor"),
+         "FreeBSDBackend.update", "FreeBSDBackend.apply_rlimits", "_links", "_copy_tree",
+         "_anchor"),
         "create, exec and update"),
     "pyocijail.backends.freebsd.libc": (
         ("encode_param", "LibcKernel._load_module_of"), "jail_set (create)"),
