@@ -210,11 +210,4 @@ LAZY = {
                                             "it imports is loaded already")),
     ("pyocijail.backends.freebsd.libc", "run_tool"): (
         frozenset({"select"}), "a base tool's pipes (kill --all's ps), a C module"),
-    ("pyocijail.backends.freebsd.libc", "LibcKernel.libc"): (
-        frozenset({"ctypes.util"}),
-        ("KNOWN COST, not yet fixed: the first kernel call of every FreeBSD delete and "
-         "kill --all finds libc with ctypes.util.find_library, which imports subprocess, "
-         "shutil and re and runs `/sbin/ldconfig -r` (CPython's ctypes/util.py); the "
-         "simulated host passes its own libc, so test_import_budget cannot see it. "
-         "CDLL(\"libc.so.7\") (FreeBSD's libc soname since 7.0) would do without")),
 }

@@ -240,6 +240,10 @@ def run_tool(op: str, argv: list[str]) -> str:
     return stdout
 
 
+#: The C library LibcKernel loads by default.
+LIBC_SONAME = "libc.so.7"
+
+
 class LibcKernel:
     """`libc` is the C library to call (default: this host's libc.so.7, loaded on
     first use); `tools` maps tool names (`TOOLS`) to other paths. Tests pass
@@ -252,10 +256,13 @@ class LibcKernel:
     @property
     def libc(self) -> "Any":
         if self._libc is None:
-            import ctypes.util
+            import ctypes
 
-            self._libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.7",
-                                     use_errno=True)
+            # By soname, not ctypes.util.find_library: on FreeBSD that imports
+            # subprocess, shutil and re and runs `ldconfig -r` on every delete and
+            # kill --all. libc's SHLIB_MAJOR has been 7 since FreeBSD 7.0
+            # (lib/libc/Makefile).
+            self._libc = ctypes.CDLL(LIBC_SONAME, use_errno=True)
             # unsigned int if_nametoindex(const char *) (net/if.h): without a
             # prototype ctypes would read the result as a signed int.
             self._libc.if_nametoindex.restype = ctypes.c_uint
