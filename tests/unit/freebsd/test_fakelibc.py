@@ -198,3 +198,31 @@ def test_procctl_trace_ctl_takes_an_int(fake: FakeLibc) -> None:
     assert fake.procctl(0, ctypes.c_int64(0), 2, None) == -1 and ctypes.get_errno() == errno.EINVAL
     with pytest.raises(TypeError, match="id_t"):  # a C int where id_t is 64-bit
         fake.procctl(0, os.getpid(), 7, ctypes.byref(value))
+
+
+def test_libc_kernel_setrlimit_and_if_nametoindex_errors(tmp_path: Path) -> None:
+    """LibcKernel.setrlimit copies a struct rlimit the fake decodes (the model's
+    limit and EINVAL at RLIM_NLIMITS, kern_resource.c kern_proc_setrlimit), in this
+    process, so coverage sees the lines the init runs after a fork; and
+    host_interface treats an if_nametoindex failure other than ENXIO (here ENOBUFS
+    from its socket, lib/libc/net/if_nametoindex.c) as an error, not "gone"."""
+    from pyocijail.backends.freebsd.libc import LibcKernel
+    from pyocijail.errors import KernelError
+
+    sim = SimulatedKernel.configure(str(tmp_path / "sim.json"))
+    kernel = LibcKernel(libc=FakeLibc(sim))
+    kernel.setrlimit(14, 3, 4)  # RLIMIT_UMTXP: not one this test process cares about
+    assert sim.snapshot()["rlimits"][str(os.getpid())] == {"14": [3, 4]}
+    with pytest.raises(KernelError) as caught:
+        kernel.setrlimit(15, 1, 1)  # RLIMIT_PIPEBUF: 15.0 only
+    assert caught.value.errno == errno.EINVAL
+
+    class NoBuffers(FakeLibc):
+        def if_nametoindex(self, name: object) -> int:
+            ctypes.set_errno(errno.ENOBUFS)
+            return 0
+
+    assert kernel.host_interface("nosuch0") is False  # ENXIO: not on the host
+    with pytest.raises(KernelError) as caught:
+        LibcKernel(libc=NoBuffers(sim)).host_interface("epair0a")
+    assert caught.value.errno == errno.ENOBUFS
