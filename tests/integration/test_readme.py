@@ -1,4 +1,4 @@
-"""README.md's own commands, run as written: the debugging recipe and the demo."""
+"""README.md's own commands, run as written: the debugging recipe and the demo (step 1)."""
 
 from __future__ import annotations
 
@@ -70,14 +70,29 @@ def test_the_debugging_recipe_runs_as_written(workdir):
     assert os.listdir(os.path.join(tmp, scratch, "state")) == []  # delete --force took c1
 
 
+def readme_demo_command() -> list[str]:
+    """The demo command that ends README step 1 (after its installs), on this interpreter."""
+    block = readme_block("On a fresh Debian 12 machine, from a checkout, as root:")
+    step1 = next(line for line in block.splitlines() if line.startswith("apt-get "))
+    words = shlex.split(step1.rpartition(" && ")[2])
+    assert words[0] == ".venv/bin/python", words
+    return [sys.executable, *words[1:]]
+
+
+def test_readme_step_1_runs_the_top_level_demo():
+    """README's first command ends in `python -m pyocijail.demo`: the demo is a first-class
+    module, not one of the test doubles' (`pyocijail.testing.demo` is only an alias)."""
+    assert readme_demo_command()[1:] == ["-m", "pyocijail.demo"]
+
+
 def test_the_demo_leaves_no_temporary_directory_and_prints_a_command_that_reruns(workdir):
-    """`python -m pyocijail.testing.demo`: runs the container, creates nothing in the
+    """README step 1's demo, as written: runs the container, creates nothing in the
     temporary directory, and the `$ ...` line it prints runs the container again."""
     tmp = os.path.join(workdir, "tmp")
     os.mkdir(tmp)
     cwd = os.path.join(workdir, "checkout")
     os.mkdir(cwd)
-    res = subprocess.run([sys.executable, "-m", "pyocijail.testing.demo"], cwd=cwd,
+    res = subprocess.run(readme_demo_command(), cwd=cwd,
                          env=_env(tmp), capture_output=True, text=True, timeout=60,
                          check=False)
     assert res.returncode == 0, res
