@@ -14,7 +14,7 @@ import tempfile
 import pytest
 
 from pyocijail.testing import bundles
-from pyocijail.testing.driver import Runtime, become_subreaper, reap_orphans
+from pyocijail.testing.clients.driver import Runtime, become_subreaper, reap_orphans
 
 IS_ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not IS_ROOT, reason="needs root (real namespaces and mounts)")

@@ -90,7 +90,7 @@ def _client_session(client, rootfs, stop):
 @pytest.fixture(scope="session")
 def podman_session(busybox_rootfs):
     _need("podman", "conmon")
-    from pyocijail.testing.podman import PodmanEnv
+    from pyocijail.testing.clients.podman import PodmanEnv
 
     env = PodmanEnv.create(tempfile.mkdtemp(prefix="pyocijail-e2e-podman-"))
     yield from _client_session(env, busybox_rootfs, env.teardown)
@@ -126,7 +126,7 @@ def _check_clean(env, snap):
 @pytest.fixture(scope="session")
 def buildah_session(busybox_rootfs):
     _need("buildah")
-    from pyocijail.testing.buildah import BuildahEnv
+    from pyocijail.testing.clients.buildah import BuildahEnv
 
     env = BuildahEnv.create(tempfile.mkdtemp(prefix="pyocijail-e2e-buildah-"))
     yield from _client_session(env, busybox_rootfs, env.teardown)
@@ -149,7 +149,7 @@ def buildah(buildah_session):
 @pytest.fixture(scope="session")
 def containerd_session(busybox_rootfs):
     _need("containerd", "ctr", "containerd-shim-runc-v2")
-    from pyocijail.testing.containerd import Containerd
+    from pyocijail.testing.clients.containerd import Containerd
 
     daemon = Containerd.start(tempfile.mkdtemp(prefix="pyocijail-e2e-ctrd-"))
     yield from _client_session(daemon, busybox_rootfs, daemon.stop)

@@ -95,7 +95,7 @@ def test_podman_with_the_linux_snippet(busybox_rootfs):
     """containers.conf.linux + the launcher: `podman --runtime pyocijail` by name runs a
     container, and the runtime's error text reaches the user (JSON log)."""
     _need("podman", "conmon")
-    from pyocijail.testing.podman import PodmanEnv
+    from pyocijail.testing.clients.podman import PodmanEnv
 
     base = tempfile.mkdtemp(prefix="pyocijail-e2e-contrib-")
     launcher = os.path.join(base, "bin", "contrib-pyocijail")

@@ -25,7 +25,7 @@ import pytest
 
 from pyocijail.launcher import DEPENDENCIES
 from pyocijail.testing import bundles
-from pyocijail.testing.driver import read_pid, reap
+from pyocijail.testing.clients.driver import read_pid, reap
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 #: Not part of a source tree pip would see (and large, or owned by the editable install).

@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from pyocijail.testing.driver import read_pid, reap
-from pyocijail.testing.hostcheck import write_launcher
+from pyocijail.testing.clients.driver import read_pid, reap
+from pyocijail.testing.clients.hostcheck import write_launcher
 
 
 def needs_root(f):

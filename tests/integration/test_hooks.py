@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 
-from pyocijail.testing.driver import reap
+from pyocijail.testing.clients.driver import reap
 from tests.conftest import needs_busybox, needs_root
 
 pytestmark = [needs_root, needs_busybox]

@@ -9,7 +9,7 @@ import threading
 import psutil
 import pytest
 
-from pyocijail.testing.driver import read_pid, reap
+from pyocijail.testing.clients.driver import read_pid, reap
 from tests.conftest import needs_busybox, needs_root
 
 pytestmark = [needs_root, needs_busybox]

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from pyocijail.testing.driver import Runtime, reap_orphans
+from pyocijail.testing.clients.driver import Runtime, reap_orphans
 from tests.conftest import needs_busybox, needs_root
 
 pytestmark = [needs_root, needs_busybox]

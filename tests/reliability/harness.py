@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from pyocijail.testing import bundles
-from pyocijail.testing.driver import (
+from pyocijail.testing.clients.driver import (
     Result,
     Runtime,
     reap_orphans,  # the tests use it from here
 )
-from pyocijail.testing.hostcheck import read_bytes
+from pyocijail.testing.clients.hostcheck import read_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ["sleep", "1000"]

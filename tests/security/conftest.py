@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-from pyocijail.testing.driver import Runtime, reap_orphans
+from pyocijail.testing.clients.driver import Runtime, reap_orphans
 from tests.conftest import _mounts
 
 SYSTEM_PYTHON = os.path.realpath(getattr(sys, "_base_executable", sys.executable))

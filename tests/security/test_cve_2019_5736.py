@@ -20,7 +20,7 @@ import time
 import pytest
 
 from pyocijail.testing import bundles
-from pyocijail.testing.driver import reap
+from pyocijail.testing.clients.driver import reap
 from tests.conftest import needs_busybox, needs_root
 from tests.security.conftest import copy_libraries, sha256
 

@@ -13,7 +13,7 @@ import socket
 
 import pytest
 
-from pyocijail.testing.driver import reap
+from pyocijail.testing.clients.driver import reap
 from tests.conftest import needs_busybox, needs_root
 
 pytestmark = [needs_root, needs_busybox]

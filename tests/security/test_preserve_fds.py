@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from pyocijail.testing.driver import Result, reap
+from pyocijail.testing.clients.driver import Result, reap
 from tests.conftest import needs_busybox, needs_root
 
 pytestmark = [needs_root, needs_busybox]

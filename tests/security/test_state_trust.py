@@ -18,7 +18,7 @@ import pytest
 from pyocijail.backends.linux import cgroups
 from pyocijail.state import liveness
 from pyocijail.state.record import Record
-from pyocijail.testing.driver import Runtime, reap
+from pyocijail.testing.clients.driver import Runtime, reap
 from tests.conftest import needs_busybox, needs_root
 
 pytestmark = [needs_root, needs_busybox]

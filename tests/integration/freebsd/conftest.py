@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from pyocijail.lifecycle.defaults import freebsd_config
-from pyocijail.testing.driver import Runtime
+from pyocijail.testing.clients.driver import Runtime
 
 ON_FREEBSD = sys.platform.startswith("freebsd")
 RESCUE = "/rescue/sh"

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from pyocijail.testing.driver import reap
+from pyocijail.testing.clients.driver import reap
 from tests.conftest import needs_busybox, needs_root
 from tests.integration.linux.test_cgroups import host_dir, make, read
 

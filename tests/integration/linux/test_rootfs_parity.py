@@ -12,7 +12,7 @@ import time
 import pytest
 
 from pyocijail.lifecycle.defaults import linux_config
-from pyocijail.testing.driver import Runtime
+from pyocijail.testing.clients.driver import Runtime
 from tests.conftest import needs_busybox, needs_root
 
 pytestmark = [needs_root, needs_busybox]

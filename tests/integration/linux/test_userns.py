@@ -15,7 +15,7 @@ import os
 import psutil
 import pytest
 
-from pyocijail.testing.driver import read_pid, reap
+from pyocijail.testing.clients.driver import read_pid, reap
 from tests.conftest import needs_busybox, needs_root
 from tests.integration.linux.test_cgroups import CGROUP_MOUNT
 
