@@ -17,8 +17,6 @@ import pytest
 
 from pyocijail.testing import bundles
 
-IS_ROOT = os.geteuid() == 0
-
 
 def _reap_zombie_children(keep: set[int]) -> None:
     """Reap our zombie children (conmon, shims reparented to this subreaper).
@@ -52,16 +50,6 @@ def wait_for(predicate, timeout=10.0, what="condition"):
         time.sleep(0.1)
 
 
-def _need(*programs: str) -> None:
-    if not IS_ROOT:
-        pytest.skip("needs root")
-    missing = [p for p in programs if shutil.which(p) is None]
-    if missing:
-        pytest.skip(f"not installed: {', '.join(missing)}")
-    if not bundles.busybox_available():
-        pytest.skip("needs busybox-static (/bin/busybox)")
-
-
 @pytest.fixture(scope="session")
 def busybox_rootfs():
     path = tempfile.mkdtemp(prefix="pyocijail-e2e-rootfs-")
@@ -89,7 +77,6 @@ def _client_session(client, rootfs, stop):
 
 @pytest.fixture(scope="session")
 def podman_session(busybox_rootfs):
-    _need("podman", "conmon")
     from pyocijail.testing.clients.podman import PodmanEnv
 
     env = PodmanEnv.create(tempfile.mkdtemp(prefix="pyocijail-e2e-podman-"))
@@ -125,7 +112,6 @@ def _check_clean(env, snap):
 
 @pytest.fixture(scope="session")
 def buildah_session(busybox_rootfs):
-    _need("buildah")
     from pyocijail.testing.clients.buildah import BuildahEnv
 
     env = BuildahEnv.create(tempfile.mkdtemp(prefix="pyocijail-e2e-buildah-"))
@@ -148,7 +134,6 @@ def buildah(buildah_session):
 
 @pytest.fixture(scope="session")
 def containerd_session(busybox_rootfs):
-    _need("containerd", "ctr", "containerd-shim-runc-v2")
     from pyocijail.testing.clients.containerd import Containerd
 
     daemon = Containerd.start(tempfile.mkdtemp(prefix="pyocijail-e2e-ctrd-"))

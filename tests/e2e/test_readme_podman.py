@@ -14,10 +14,7 @@ from pyocijail.testing.clients.hostcheck import cgroup_dirs, remove_cgroups, unm
 from tests.integration.test_readme import CHECKOUT, VENV_BIN, readme_block
 
 pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
-    pytest.mark.skipif(shutil.which("podman") is None or shutil.which("conmon") is None,
-                       reason="podman and conmon are not installed"),
-    pytest.mark.skipif(not bundles.busybox_available(), reason="needs busybox-static"),
+    pytest.mark.root, pytest.mark.podman, pytest.mark.busybox,
     pytest.mark.skipif(not os.access(os.path.join(VENV_BIN, "python"), os.X_OK),
                        reason="README step 1's .venv is not in this checkout"),
 ]

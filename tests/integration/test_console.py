@@ -6,11 +6,12 @@ import os
 import socket
 import time
 
+import pytest
+
 from pyocijail.process.console import recv_master
 from pyocijail.testing.clients.driver import reap
-from tests.conftest import needs_busybox, needs_root
 
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 
 def _listen(workdir):

@@ -10,9 +10,8 @@ import sys
 import pytest
 
 from pyocijail.testing.clients.driver import Runtime, reap_orphans
-from tests.conftest import needs_busybox, needs_root
 
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VENV_BIN = os.path.join(CHECKOUT, ".venv", "bin")

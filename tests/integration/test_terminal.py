@@ -6,9 +6,9 @@ import os
 import subprocess
 import time
 
-from tests.conftest import needs_busybox, needs_root
+import pytest
 
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 
 def _drive(argv, typed: bytes, timeout: float = 20):

@@ -14,9 +14,8 @@ import socket
 import pytest
 
 from pyocijail.testing.clients.driver import reap
-from tests.conftest import needs_busybox, needs_root
 
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 GUARD = 20  # seconds; a hang fails the test with TimeoutExpired
 

@@ -19,9 +19,8 @@ from pyocijail.backends.linux import cgroups
 from pyocijail.state import liveness
 from pyocijail.state.record import Record
 from pyocijail.testing.clients.driver import Runtime, reap
-from tests.conftest import needs_busybox, needs_root
 
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 NOBODY = 65534
 

@@ -36,8 +36,6 @@ BUSYBOX_APPLETS = ("sh", "ls", "cat", "echo", "true")
 @pytest.fixture
 def busybox_rootfs(tmp_path):
     """A minimal rootfs: static busybox, a few applets, the usual directories."""
-    if not os.path.exists("/bin/busybox"):
-        pytest.skip("busybox-static not installed")
     rootfs = tmp_path / "rootfs"
     for d in ("bin", "etc", "proc", "sys", "dev", "tmp", "root", "run", "var"):
         (rootfs / d).mkdir(parents=True)

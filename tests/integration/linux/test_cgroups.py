@@ -8,12 +8,9 @@ import time
 
 import pytest
 
-from tests.conftest import needs_busybox, needs_root
 from tests.integration.linux.conftest import cgroup_leftovers
 
-pytestmark = [needs_root, needs_busybox,
-              pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/memory"),
-                                 reason="written for this machine's hybrid cgroup layout")]
+pytestmark = [pytest.mark.root, pytest.mark.busybox, pytest.mark.cgroup_v1]
 
 CGROUP_MOUNT = {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
                 "options": ["rprivate", "nosuid", "noexec", "nodev", "relatime", "ro"]}

@@ -16,10 +16,9 @@ import psutil
 import pytest
 
 from pyocijail.testing.clients.driver import read_pid, reap
-from tests.conftest import needs_busybox, needs_root
 from tests.integration.linux.test_cgroups import CGROUP_MOUNT
 
-pytestmark = [needs_root, needs_busybox,
+pytestmark = [pytest.mark.root, pytest.mark.busybox,
               pytest.mark.skipif(not os.path.exists("/proc/self/ns/user"),
                                  reason="needs user namespaces")]
 
