@@ -22,6 +22,7 @@ import pytest
 
 from pyocijail.testing import bundles
 from pyocijail.testing.clients.driver import Runtime, become_subreaper, reap_orphans
+from tests.helpers import mount_points
 
 
 def _programs(*names: str) -> Callable[[], str | None]:
@@ -86,11 +87,6 @@ def pytest_configure(config: pytest.Config) -> None:
     become_subreaper()  # container processes are reparented to us: we reap them
 
 
-def _mounts() -> set[str]:
-    with open("/proc/self/mountinfo") as f:
-        return {line.split()[4] for line in f}
-
-
 @pytest.fixture
 def workdir():
     path = tempfile.mkdtemp(prefix="pyocijail-test-")
@@ -101,13 +97,13 @@ def workdir():
 @pytest.fixture
 def runtime(workdir):
     """A Runtime on a private state root; checks nothing leaks."""
-    before = _mounts()
+    before = mount_points()
     rt = Runtime(os.path.join(workdir, "state"))
     yield rt
     reap_orphans()
     rt.cleanup()
     reap_orphans()
-    leaked_mounts = {m for m in _mounts() - before if m.startswith(workdir)}
+    leaked_mounts = {m for m in mount_points() - before if m.startswith(workdir)}
     for m in sorted(leaked_mounts, reverse=True):
         os.system(f"umount -l {m!r}")
     assert not rt.ids(), f"delete --force left state behind: {rt.ids()}"

@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 
 import pytest
 
 from pyocijail.testing import bundles
+from tests.helpers import IMAGE
 
 
 def _reap_zombie_children(keep: set[int]) -> None:
@@ -41,15 +41,6 @@ def _reap_zombie_children(keep: set[int]) -> None:
                 pass
 
 
-def wait_for(predicate, timeout=10.0, what="condition"):
-    """Poll `predicate` until true; fail the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
 @pytest.fixture(scope="session")
 def busybox_rootfs():
     path = tempfile.mkdtemp(prefix="pyocijail-e2e-rootfs-")
@@ -59,8 +50,6 @@ def busybox_rootfs():
 
 
 # -- podman -------------------------------------------------------------------------
-
-IMAGE = "localhost/busybox:latest"
 
 
 def _client_session(client, rootfs, stop):

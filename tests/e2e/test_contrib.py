@@ -13,7 +13,7 @@ import tomllib
 
 import pytest
 
-from tests.e2e.conftest import IMAGE
+from tests.helpers import IMAGE
 
 CONTRIB = os.path.join(os.path.dirname(__file__), "..", "..", "contrib")
 

@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import IMAGE, wait_for
 from tests.e2e.terminal import Terminal
+from tests.helpers import IMAGE, wait_for
 
 pytestmark = [pytest.mark.podman, pytest.mark.root]
 

@@ -18,7 +18,7 @@ import sys
 import pytest
 
 from pyocijail.testing.clients.driver import Runtime, reap_orphans
-from tests.conftest import _mounts
+from tests.helpers import mount_points
 
 SYSTEM_PYTHON = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
 
@@ -88,7 +88,7 @@ def private_runtime(workdir):
     private_before = sha256(private)
     launcher = write_launcher(os.path.join(workdir, "interp", "pyocijail"), python=private,
                               paths=import_paths(sys.executable))
-    mounts = _mounts()
+    mounts = mount_points()
     rt = LauncherRuntime(os.path.join(workdir, "state"), launcher)
     rt.private_python = private
     rt.private_sha256 = private_before
@@ -98,7 +98,7 @@ def private_runtime(workdir):
     reap_orphans()
     assert sha256(SYSTEM_PYTHON) == system_before, "the SYSTEM interpreter changed"
     assert not rt.ids(), f"delete --force left state behind: {rt.ids()}"
-    assert not {m for m in _mounts() - mounts if m.startswith(workdir)}
+    assert not {m for m in mount_points() - mounts if m.startswith(workdir)}
 
 
 def _needs_gcc() -> str:
