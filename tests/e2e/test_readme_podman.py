@@ -11,7 +11,7 @@ import pytest
 
 from pyocijail.testing import bundles
 from pyocijail.testing.clients.hostcheck import cgroup_dirs, remove_cgroups, unmount_under
-from tests.integration.test_readme import CHECKOUT, VENV_BIN, readme_block
+from tests.helpers import CHECKOUT, VENV_BIN, readme_block
 
 pytestmark = [
     pytest.mark.root, pytest.mark.podman, pytest.mark.busybox,

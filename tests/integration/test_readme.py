@@ -10,21 +10,9 @@ import sys
 import pytest
 
 from pyocijail.testing.clients.driver import Runtime, reap_orphans
+from tests.helpers import CHECKOUT, VENV_BIN, readme_block
 
 pytestmark = [pytest.mark.root, pytest.mark.busybox]
-
-CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VENV_BIN = os.path.join(CHECKOUT, ".venv", "bin")
-
-
-def readme_block(heading: str, fence: str = "```sh") -> str:
-    """The first code block after `heading` in README.md."""
-    with open(os.path.join(CHECKOUT, "README.md")) as f:
-        text = f.read()
-    after = text[text.index(heading + "\n"):]
-    start = after.index(fence + "\n") + len(fence) + 1
-    return after[start:after.index("```\n", start)]
-
 
 def _env(tmp: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
