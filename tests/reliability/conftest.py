@@ -8,13 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.reliability import harness
-
-#: (backend, failpoint, fired, what state said, leaks) per crash case
-CRASHES: list[tuple[str, str, bool, str, list[str]]] = []
-#: generated hostile-input cases per property
-CASES: dict[str, int] = {}
-#: other suites' leak findings: (test, leaks)
-LEAKS: list[tuple[str, list[str]]] = []
+from tests.reliability.harness import CASES, CRASHES, LEAKS
 
 
 @pytest.fixture(scope="session", autouse=True)

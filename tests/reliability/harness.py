@@ -31,6 +31,15 @@ from pyocijail.testing.clients.driver import (
 from pyocijail.testing.clients.hostcheck import read_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# What the tests found, for the summary conftest.py prints at the end of the session:
+#: (backend, failpoint, fired, what state said, leaks) per crash case
+CRASHES: list[tuple[str, str, bool, str, list[str]]] = []
+#: generated hostile-input cases per property
+CASES: dict[str, int] = {}
+#: other suites' leak findings: (test, leaks)
+LEAKS: list[tuple[str, list[str]]] = []
+
 PROGRAM = ["sleep", "1000"]
 TOKEN_VAR = "PYOCIJAIL_TEST_TOKEN"
 HOOK_STAGES = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart",

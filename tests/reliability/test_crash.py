@@ -15,7 +15,7 @@ import time
 import pytest
 
 from tests.reliability import harness
-from tests.reliability.conftest import CRASHES
+from tests.reliability.harness import CRASHES
 
 #: points hit once per mount: kill at each hit (the hosts' configs have these many)
 REPEATS = {"create.linux.after-mount": 6, "create.freebsd.after-mount": 4}

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from pyocijail.errors import ConfigError, InvalidId, PyocijailError
 from pyocijail.testing import bundles
 from tests.reliability import harness
-from tests.reliability.conftest import CASES
+from tests.reliability.harness import CASES
 
 #: cases per in-process property; 8 properties -> about 2000 generated cases a run
 N = int(os.environ.get("PYOCIJAIL_HYPOTHESIS_EXAMPLES", "250"))
@@ -411,7 +411,7 @@ def cli_host(tmp_path_factory):
     yield host
     leaks = host.leaks()
     host.force_clean()
-    from tests.reliability.conftest import LEAKS
+    from tests.reliability.harness import LEAKS
 
     LEAKS.append(("hostile input through the CLI", leaks))
     assert not leaks
