@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
+
+import pytest
 
 TESTS = Path(__file__).resolve().parents[1]
 CHECKOUT = TESTS.parent
@@ -42,3 +48,29 @@ def test_no_test_module_decides_a_marker_s_fact_itself():
              for path in sorted(TESTS.rglob("*.py")) if path.name != "test_markers.py"
              for text in [path.read_text()] for m in _OWN_SKIPS.finditer(text)]
     assert found == []
+
+
+def _readable_by_others(path: Path) -> bool:
+    return all(p.stat().st_mode & 0o005 == 0o005 for p in [path, *path.parents])
+
+
+#: A cheap root-marked test: the simulator's jail_attach really chroots as root.
+ROOT_TEST = "tests/unit/freebsd/test_simkernel.py::test_attach_chroots_as_root"
+
+
+@pytest.mark.root
+@pytest.mark.skipif(shutil.which("setpriv") is None or not _readable_by_others(CHECKOUT),
+                    reason="needs setpriv(1) and a checkout user nobody can read")
+def test_the_root_marker_skips_for_a_user_and_runs_for_root():
+    """The hook decides from the real uid: as root the marked test runs and passes; the
+    same command as user nobody skips it with the marker's reason."""
+    argv = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", ROOT_TEST]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/tmp"}
+    as_root = subprocess.run(argv, cwd=CHECKOUT, env=env, capture_output=True, text=True,
+                             timeout=120, check=False)
+    assert "1 passed" in as_root.stdout, as_root.stdout + as_root.stderr
+    as_user = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                              *argv], cwd=CHECKOUT, env=env, capture_output=True, text=True,
+                             timeout=120, check=False)
+    assert "1 skipped" in as_user.stdout, as_user.stdout + as_user.stderr
+    assert "needs root (real namespaces and mounts)" in as_user.stdout  # MARKERS["root"]
