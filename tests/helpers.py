@@ -5,7 +5,10 @@ Markers and their skips are not here: tests/conftest.py decides them (docs/hacki
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -41,3 +44,22 @@ def wait_for(predicate: Callable[[], object], timeout: float = 10.0,
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.1)
+
+
+def sha256(path: str) -> str:
+    """The file's SHA-256, hex."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def copy_libraries(program: str, rootfs: str) -> None:
+    """The shared libraries `program` loads (ldd), at the same paths in `rootfs`:
+    the image a real attack ships, so that the host interpreter can start inside."""
+    out = subprocess.run(["ldd", program], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        path = parts[2] if "=>" in parts and len(parts) > 2 else parts[0]
+        if path.startswith("/"):
+            dest = rootfs + path
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            shutil.copy2(os.path.realpath(path), dest)

@@ -21,7 +21,7 @@ import pytest
 
 from pyocijail.testing import bundles
 from pyocijail.testing.clients.driver import reap
-from tests.security.conftest import copy_libraries, sha256
+from tests.helpers import copy_libraries, sha256
 
 pytestmark = [pytest.mark.root, pytest.mark.busybox]
 

@@ -21,7 +21,7 @@ import uuid
 import pytest
 
 from pyocijail.testing import bundles
-from tests.security.conftest import sha256
+from tests.helpers import sha256
 
 pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
