@@ -63,3 +63,33 @@ def copy_libraries(program: str, rootfs: str) -> None:
             dest = rootfs + path
             os.makedirs(os.path.dirname(dest), exist_ok=True)
             shutil.copy2(os.path.realpath(path), dest)
+
+
+def drive_terminal(argv: list[str], typed: bytes, timeout: float = 20) -> tuple[int, bytes]:
+    """Run argv on a fresh pty, type `typed` once the program says "ready"; all output."""
+    master, slave = os.openpty()
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + timeout
+    sent = False
+    os.set_blocking(master, False)
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(master, 4096)
+        except BlockingIOError:
+            chunk = None
+        except OSError:
+            break
+        if chunk:
+            out += chunk
+        elif proc.poll() is not None:
+            break
+        else:
+            time.sleep(0.01)
+        if not sent and b"ready" in out:
+            os.write(master, typed)
+            sent = True
+    code = proc.wait(timeout=10)
+    os.close(master)
+    return code, out

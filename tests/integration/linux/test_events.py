@@ -11,7 +11,7 @@ import time
 import pytest
 
 from pyocijail.testing.clients.driver import reap
-from tests.integration.linux.test_cgroups import host_dir, make, read
+from tests.integration.linux.cgroupfs import host_dir, make, read
 
 pytestmark = [pytest.mark.root, pytest.mark.busybox, pytest.mark.cgroup_v1]
 

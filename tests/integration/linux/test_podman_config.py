@@ -12,7 +12,7 @@ import time
 import pytest
 
 from pyocijail.testing import bundles
-from tests.integration.linux.conftest import cgroup_leftovers
+from tests.integration.linux.cgroupfs import cgroup_leftovers
 from tests.integration.linux.podman_config import make_podman_bundle
 
 pytestmark = [pytest.mark.root, pytest.mark.busybox, pytest.mark.cgroup_v1]
