@@ -123,7 +123,7 @@ def become_subreaper() -> None:
 
 
 def reap_strays() -> None:
-    from pyocijail.testing.driver import reap_orphans
+    from pyocijail.testing.clients.driver import reap_orphans
 
     reap_orphans()
 

@@ -1,6 +1,6 @@
 """Build real OCI bundles from the host's busybox-static, no registry involved.
 
-Used by the tests and by `python -m pyocijail.testing.demo`, the README's
+Used by the tests and by `python -m pyocijail.demo`, the README's
 first command. The rootfs holds one static binary and its applet links, so
 a bundle takes milliseconds to make.
 """

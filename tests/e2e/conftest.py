@@ -11,13 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 
 import pytest
 
 from pyocijail.testing import bundles
-
-IS_ROOT = os.geteuid() == 0
+from tests.helpers import IMAGE
 
 
 def _reap_zombie_children(keep: set[int]) -> None:
@@ -43,25 +41,6 @@ def _reap_zombie_children(keep: set[int]) -> None:
                 pass
 
 
-def wait_for(predicate, timeout=10.0, what="condition"):
-    """Poll `predicate` until true; fail the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-def _need(*programs: str) -> None:
-    if not IS_ROOT:
-        pytest.skip("needs root")
-    missing = [p for p in programs if shutil.which(p) is None]
-    if missing:
-        pytest.skip(f"not installed: {', '.join(missing)}")
-    if not bundles.busybox_available():
-        pytest.skip("needs busybox-static (/bin/busybox)")
-
-
 @pytest.fixture(scope="session")
 def busybox_rootfs():
     path = tempfile.mkdtemp(prefix="pyocijail-e2e-rootfs-")
@@ -71,8 +50,6 @@ def busybox_rootfs():
 
 
 # -- podman -------------------------------------------------------------------------
-
-IMAGE = "localhost/busybox:latest"
 
 
 def _client_session(client, rootfs, stop):
@@ -89,8 +66,7 @@ def _client_session(client, rootfs, stop):
 
 @pytest.fixture(scope="session")
 def podman_session(busybox_rootfs):
-    _need("podman", "conmon")
-    from pyocijail.testing.podman import PodmanEnv
+    from pyocijail.testing.clients.podman import PodmanEnv
 
     env = PodmanEnv.create(tempfile.mkdtemp(prefix="pyocijail-e2e-podman-"))
     yield from _client_session(env, busybox_rootfs, env.teardown)
@@ -125,8 +101,7 @@ def _check_clean(env, snap):
 
 @pytest.fixture(scope="session")
 def buildah_session(busybox_rootfs):
-    _need("buildah")
-    from pyocijail.testing.buildah import BuildahEnv
+    from pyocijail.testing.clients.buildah import BuildahEnv
 
     env = BuildahEnv.create(tempfile.mkdtemp(prefix="pyocijail-e2e-buildah-"))
     yield from _client_session(env, busybox_rootfs, env.teardown)
@@ -148,8 +123,7 @@ def buildah(buildah_session):
 
 @pytest.fixture(scope="session")
 def containerd_session(busybox_rootfs):
-    _need("containerd", "ctr", "containerd-shim-runc-v2")
-    from pyocijail.testing.containerd import Containerd
+    from pyocijail.testing.clients.containerd import Containerd
 
     daemon = Containerd.start(tempfile.mkdtemp(prefix="pyocijail-e2e-ctrd-"))
     yield from _client_session(daemon, busybox_rootfs, daemon.stop)

@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import IMAGE, wait_for
+from tests.helpers import IMAGE, wait_for
 
 pytestmark = [pytest.mark.buildah, pytest.mark.root]
 

@@ -1,6 +1,6 @@
 """containerd 1.6 (`ctr` + containerd-shim-runc-v2) driving pyocijail, end to end.
 
-A private daemon per session (`pyocijail.testing.containerd`), an image
+A private daemon per session (`pyocijail.testing.clients.containerd`), an image
 imported from an OCI archive of the busybox rootfs, and `ctr run
 --runc-binary <launcher>`: the runc shim then calls pyocijail exactly as it
 calls runc (`--root <runc-root>/<namespace> --log <bundle>/log.json
@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import IMAGE, wait_for
 from tests.e2e.terminal import Terminal
+from tests.helpers import IMAGE, wait_for
 
 pytestmark = [pytest.mark.containerd, pytest.mark.root]
 

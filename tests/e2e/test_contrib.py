@@ -13,7 +13,7 @@ import tomllib
 
 import pytest
 
-from tests.e2e.conftest import IMAGE, _need
+from tests.helpers import IMAGE
 
 CONTRIB = os.path.join(os.path.dirname(__file__), "..", "..", "contrib")
 
@@ -94,8 +94,7 @@ def test_containerd_snippet_is_accepted_by_containerd(tmp_path):
 def test_podman_with_the_linux_snippet(busybox_rootfs):
     """containers.conf.linux + the launcher: `podman --runtime pyocijail` by name runs a
     container, and the runtime's error text reaches the user (JSON log)."""
-    _need("podman", "conmon")
-    from pyocijail.testing.podman import PodmanEnv
+    from pyocijail.testing.clients.podman import PodmanEnv
 
     base = tempfile.mkdtemp(prefix="pyocijail-e2e-contrib-")
     launcher = os.path.join(base, "bin", "contrib-pyocijail")

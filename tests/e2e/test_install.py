@@ -25,7 +25,7 @@ import pytest
 
 from pyocijail.launcher import DEPENDENCIES
 from pyocijail.testing import bundles
-from pyocijail.testing.driver import read_pid, reap
+from pyocijail.testing.clients.driver import read_pid, reap
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 #: Not part of a source tree pip would see (and large, or owned by the editable install).
@@ -33,11 +33,7 @@ _NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-in
                                      "__pycache__", ".pytest_cache", ".hypothesis",
                                      ".ruff_cache", ".mypy_cache")
 
-pytestmark = [
-    pytest.mark.root,
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
-    pytest.mark.skipif(not bundles.busybox_available(), reason="needs busybox-static"),
-]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 
 def _run(*argv: str, cwd: str, env: dict[str, str] | None = None) -> str:

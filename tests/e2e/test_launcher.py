@@ -16,12 +16,8 @@ import time
 
 import pytest
 
-from pyocijail.testing.driver import read_pid, reap
-from pyocijail.testing.hostcheck import write_launcher
-
-
-def needs_root(f):
-    return pytest.mark.root(pytest.mark.skipif(os.geteuid() != 0, reason="needs root")(f))
+from pyocijail.testing.clients.driver import read_pid, reap
+from pyocijail.testing.clients.hostcheck import write_launcher
 
 
 def _call(launcher, *args, env=None, cwd=None):
@@ -91,7 +87,7 @@ def test_stale_launcher_fails_clearly(workdir, form):
     assert gone in res.stderr and "-m pyocijail.launcher --output " + path in res.stderr
 
 
-@needs_root
+@pytest.mark.root
 def test_buildah_call_sequence(launcher, bundle):
     """create (cwd = bundle), start, state polling, kill NAME (TERM), kill NAME SIGKILL,
     delete — buildah's sequence, in podman's empty environment."""
@@ -120,7 +116,7 @@ def test_buildah_call_sequence(launcher, bundle):
     assert res.returncode != 0 and f'container "{name}" does not exist' in res.stderr
 
 
-@needs_root
+@pytest.mark.root
 def test_podman_cleanup_delete_without_environment(launcher, bundle):
     """`delete --force` with an empty environment removes a running container;
     again on the now unknown id it still exits 0."""
@@ -134,7 +130,7 @@ def test_podman_cleanup_delete_without_environment(launcher, bundle):
     assert _call(launcher, "delete", "--force", "c1").returncode == 0
 
 
-@needs_root
+@pytest.mark.root
 def test_a_callers_root_wins_over_the_baked_in_one(launcher, bundle, workdir):
     """containerd's shim passes --root itself: state goes there, not to the default."""
     path = bundle(["true"])

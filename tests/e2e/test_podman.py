@@ -1,7 +1,7 @@
 """podman 4.3 + conmon 2.1 driving pyocijail, end to end (no registry, no network).
 
 Every test runs real podman commands against the session's isolated
-configuration (`pyocijail.testing.podman`), asserts on podman's output and
+configuration (`pyocijail.testing.clients.podman`), asserts on podman's output and
 exit codes, and on the runtime calls podman and conmon made; the `podman`
 fixture then checks that nothing was left behind.
 """
@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import IMAGE, wait_for
 from tests.e2e.terminal import Terminal
+from tests.helpers import IMAGE, wait_for
 
 pytestmark = [pytest.mark.podman, pytest.mark.root]
 

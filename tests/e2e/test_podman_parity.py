@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from tests.e2e.conftest import IMAGE
+from tests.helpers import IMAGE
 
 pytestmark = [pytest.mark.podman, pytest.mark.root]
 

@@ -10,14 +10,11 @@ import tempfile
 import pytest
 
 from pyocijail.testing import bundles
-from pyocijail.testing.hostcheck import cgroup_dirs, remove_cgroups, unmount_under
-from tests.integration.test_readme import CHECKOUT, VENV_BIN, readme_block
+from pyocijail.testing.clients.hostcheck import cgroup_dirs, remove_cgroups, unmount_under
+from tests.helpers import CHECKOUT, VENV_BIN, readme_block
 
 pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
-    pytest.mark.skipif(shutil.which("podman") is None or shutil.which("conmon") is None,
-                       reason="podman and conmon are not installed"),
-    pytest.mark.skipif(not bundles.busybox_available(), reason="needs busybox-static"),
+    pytest.mark.root, pytest.mark.podman, pytest.mark.busybox,
     pytest.mark.skipif(not os.access(os.path.join(VENV_BIN, "python"), os.X_OK),
                        reason="README step 1's .venv is not in this checkout"),
 ]
@@ -75,7 +72,7 @@ def test_the_podmanenv_snippet_leaves_nothing(private_tmp):
 def test_podmanenv_keeps_image_copies_and_the_blob_info_cache_its_own(private_tmp):
     """PodmanEnv's import writes the blob-info cache under its own directory, not
     /var/lib/containers/cache, and its containers.conf sends image copies to its tmp."""
-    from pyocijail.testing.podman import PodmanEnv
+    from pyocijail.testing.clients.podman import PodmanEnv
 
     env = PodmanEnv.create(os.path.join(private_tmp, "env"))
     try:

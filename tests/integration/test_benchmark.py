@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import glob
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from pyocijail.testing.bundles import busybox_available
-
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench.py"
 
-pytestmark = [
-    pytest.mark.root,
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
-    pytest.mark.skipif(not busybox_available(), reason="needs busybox-static"),
-]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 
 def test_quick_run_reports_every_metric_and_leaves_nothing():

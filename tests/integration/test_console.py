@@ -6,11 +6,12 @@ import os
 import socket
 import time
 
-from pyocijail.process.console import recv_master
-from pyocijail.testing.driver import reap
-from tests.conftest import needs_busybox, needs_root
+import pytest
 
-pytestmark = [needs_root, needs_busybox]
+from pyocijail.process.console import recv_master
+from pyocijail.testing.clients.driver import reap
+
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 
 def _listen(workdir):

@@ -7,9 +7,7 @@ import os
 
 import pytest
 
-from tests.conftest import needs_busybox, needs_root
-
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 
 def _log_objects(path):

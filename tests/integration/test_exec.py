@@ -6,11 +6,11 @@ import json
 import os
 
 import psutil
+import pytest
 
-from pyocijail.testing.driver import read_pid, reap
-from tests.conftest import needs_busybox, needs_root
+from pyocijail.testing.clients.driver import read_pid, reap
 
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 
 def _running(runtime, bundle, **overrides):

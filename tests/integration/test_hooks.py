@@ -8,10 +8,11 @@ import signal
 import subprocess
 import time
 
-from pyocijail.testing.driver import reap
-from tests.conftest import needs_busybox, needs_root
+import pytest
 
-pytestmark = [needs_root, needs_busybox]
+from pyocijail.testing.clients.driver import reap
+
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 STAGES = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart",
           "poststop")

@@ -9,10 +9,9 @@ import threading
 import psutil
 import pytest
 
-from pyocijail.testing.driver import read_pid, reap
-from tests.conftest import needs_busybox, needs_root
+from pyocijail.testing.clients.driver import read_pid, reap
 
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 
 def test_run_prints_from_inside_the_container(runtime, bundle, workdir):

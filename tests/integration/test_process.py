@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 
-from tests.conftest import needs_busybox, needs_root
+import pytest
 
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 
 def test_user_groups_umask_env_cwd(runtime, bundle):

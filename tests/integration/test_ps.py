@@ -5,9 +5,9 @@ from __future__ import annotations
 import subprocess
 import time
 
-from tests.conftest import needs_busybox, needs_root
+import pytest
 
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 
 def _three_processes(runtime, bundle):

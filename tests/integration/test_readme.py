@@ -1,4 +1,4 @@
-"""README.md's own commands, run as written: the debugging recipe and the demo."""
+"""README.md's own commands, run as written: the debugging recipe and the demo (step 1)."""
 
 from __future__ import annotations
 
@@ -9,23 +9,10 @@ import sys
 
 import pytest
 
-from pyocijail.testing.driver import Runtime, reap_orphans
-from tests.conftest import needs_busybox, needs_root
+from pyocijail.testing.clients.driver import Runtime, reap_orphans
+from tests.helpers import CHECKOUT, VENV_BIN, readme_block
 
-pytestmark = [needs_root, needs_busybox]
-
-CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VENV_BIN = os.path.join(CHECKOUT, ".venv", "bin")
-
-
-def readme_block(heading: str, fence: str = "```sh") -> str:
-    """The first code block after `heading` in README.md."""
-    with open(os.path.join(CHECKOUT, "README.md")) as f:
-        text = f.read()
-    after = text[text.index(heading + "\n"):]
-    start = after.index(fence + "\n") + len(fence) + 1
-    return after[start:after.index("```\n", start)]
-
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 def _env(tmp: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
@@ -70,14 +57,29 @@ def test_the_debugging_recipe_runs_as_written(workdir):
     assert os.listdir(os.path.join(tmp, scratch, "state")) == []  # delete --force took c1
 
 
+def readme_demo_command() -> list[str]:
+    """The demo command that ends README step 1 (after its installs), on this interpreter."""
+    block = readme_block("On a fresh Debian 12 machine, from a checkout, as root:")
+    step1 = next(line for line in block.splitlines() if line.startswith("apt-get "))
+    words = shlex.split(step1.rpartition(" && ")[2])
+    assert words[0] == ".venv/bin/python", words
+    return [sys.executable, *words[1:]]
+
+
+def test_readme_step_1_runs_the_top_level_demo():
+    """README's first command ends in `python -m pyocijail.demo`: the demo is a first-class
+    module, not one of the test doubles' (`pyocijail.testing.demo` is only an alias)."""
+    assert readme_demo_command()[1:] == ["-m", "pyocijail.demo"]
+
+
 def test_the_demo_leaves_no_temporary_directory_and_prints_a_command_that_reruns(workdir):
-    """`python -m pyocijail.testing.demo`: runs the container, creates nothing in the
+    """README step 1's demo, as written: runs the container, creates nothing in the
     temporary directory, and the `$ ...` line it prints runs the container again."""
     tmp = os.path.join(workdir, "tmp")
     os.mkdir(tmp)
     cwd = os.path.join(workdir, "checkout")
     os.mkdir(cwd)
-    res = subprocess.run([sys.executable, "-m", "pyocijail.testing.demo"], cwd=cwd,
+    res = subprocess.run(readme_demo_command(), cwd=cwd,
                          env=_env(tmp), capture_output=True, text=True, timeout=60,
                          check=False)
     assert res.returncode == 0, res

@@ -4,48 +4,19 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 
-from tests.conftest import needs_busybox, needs_root
+import pytest
 
-pytestmark = [needs_root, needs_busybox]
+from tests.helpers import drive_terminal
 
-
-def _drive(argv, typed: bytes, timeout: float = 20):
-    """Run argv on a fresh pty, type `typed` once the program says "ready"; all output."""
-    master, slave = os.openpty()
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
-    os.close(slave)
-    out = b""
-    deadline = time.monotonic() + timeout
-    sent = False
-    os.set_blocking(master, False)
-    while time.monotonic() < deadline:
-        try:
-            chunk = os.read(master, 4096)
-        except BlockingIOError:
-            chunk = None
-        except OSError:
-            break
-        if chunk:
-            out += chunk
-        elif proc.poll() is not None:
-            break
-        else:
-            time.sleep(0.01)
-        if not sent and b"ready" in out:
-            os.write(master, typed)
-            sent = True
-    code = proc.wait(timeout=10)
-    os.close(master)
-    return code, out
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 
 def test_run_with_terminal_relays_the_pty(runtime, bundle):
     """`run` of a terminal config: the program sees a tty, reads what we type, exits."""
     b = bundle(["sh", "-c", "tty; echo ready; read x; echo got:$x; exit 4"],
                process={"terminal": True})
-    code, out = _drive(runtime.argv("run", "--bundle", b, "c1"), b"hello\n")
+    code, out = drive_terminal(runtime.argv("run", "--bundle", b, "c1"), b"hello\n")
     assert code == 4, out
     assert b"/dev/pts/" in out and b"got:hello" in out, out
 
@@ -54,7 +25,7 @@ def test_exec_tty_without_socket_relays_the_pty(runtime, bundle):
     """`exec --tty ID CMD` from a terminal gives CMD a pty and relays it."""
     b = bundle(["sleep", "60"])
     runtime.ok("run", "--detach", "--bundle", b, "c1")
-    code, out = _drive(runtime.argv("exec", "--tty", "c1", "sh", "-c",
+    code, out = drive_terminal(runtime.argv("exec", "--tty", "c1", "sh", "-c",
                                     "tty; echo ready; read x; echo got:$x"), b"there\n")
     assert code == 0, out
     assert b"/dev/pts/" in out and b"got:there" in out, out

@@ -9,7 +9,6 @@ import pytest
 
 from pyocijail.cli import COMMANDS
 from pyocijail.cli.help import SUMMARIES
-from tests.conftest import needs_busybox, needs_root
 
 
 @pytest.mark.parametrize("argv", [
@@ -38,8 +37,8 @@ def test_a_usage_error_is_exit_1_one_line_and_one_log_object(runtime, workdir, a
     assert res.out == ""
 
 
-@needs_root
-@needs_busybox
+@pytest.mark.root
+@pytest.mark.busybox
 def test_a_bad_signal_to_a_real_container_is_one_line(runtime, bundle):
     """`kill ID 99` on a created container: exit 1, one line, the container untouched."""
     b = bundle(["sleep", "30"])

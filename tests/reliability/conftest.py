@@ -7,23 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pyocijail.testing import bundles
 from tests.reliability import harness
-
-#: (backend, failpoint, fired, what state said, leaks) per crash case
-CRASHES: list[tuple[str, str, bool, str, list[str]]] = []
-#: generated hostile-input cases per property
-CASES: dict[str, int] = {}
-#: other suites' leak findings: (test, leaks)
-LEAKS: list[tuple[str, list[str]]] = []
-
-
-def _skip_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root (real namespaces; the simulator chroots only as root)"
-    if not bundles.busybox_available():
-        return "needs busybox-static (/bin/busybox)"
-    return None
+from tests.reliability.harness import CASES, CRASHES, LEAKS
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -49,9 +34,6 @@ def cpu_hogs():
 @pytest.fixture
 def make_host(tmp_path: Path, request: pytest.FixtureRequest):
     """make_host("linux" | "freebsd") -> a Host; cleaned up (pass or fail) at the end."""
-    reason = _skip_reason()
-    if reason:
-        pytest.skip(reason)
     made: list[harness.Host] = []
 
     def make(backend: str, name: str = "host") -> harness.Host:

@@ -22,15 +22,26 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from pyocijail.testing import bundles
-from pyocijail.testing.driver import (
+from pyocijail.testing.clients.driver import (
     Result,
     Runtime,
     reap_orphans,  # the tests use it from here
 )
-from pyocijail.testing.hostcheck import read_bytes
+from pyocijail.testing.clients.hostcheck import read_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# What the tests found, for the summary conftest.py prints at the end of the session:
+#: (backend, failpoint, fired, what state said, leaks) per crash case
+CRASHES: list[tuple[str, str, bool, str, list[str]]] = []
+#: generated hostile-input cases per property
+CASES: dict[str, int] = {}
+#: other suites' leak findings: (test, leaks)
+LEAKS: list[tuple[str, list[str]]] = []
+
 PROGRAM = ["sleep", "1000"]
 TOKEN_VAR = "PYOCIJAIL_TEST_TOKEN"
 HOOK_STAGES = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart",
@@ -347,3 +358,44 @@ class FreeBSDHost(Host):
 
 
 HOSTS = {"linux": LinuxHost, "freebsd": FreeBSDHost}
+
+
+def _is_program(pid: int) -> bool:
+    argv = cmdline(pid)
+    return len(argv) == 2 and argv[0].endswith("sleep") and argv[1] == "1000"
+
+
+def check_state(host: Host, cid: str) -> str:
+    """`state` after the crash: a legal status that matches the facts, or one clean error."""
+    res = host.cli("state", cid)
+    if res.code != 0:
+        assert one_clean_line(res), f"state after the crash: {res}"
+        return "gone" if "does not exist" in res.err else "error"
+    state = res.json()
+    status = state["status"]
+    assert status in LEGAL, state
+    pid = state.get("pid", 0)
+    if status == "creating":
+        pytest.fail(f"state says creating, but no create is running: {state}")
+    elif status == "created":
+        assert pid > 0 and alive(pid), f"created, but the init is gone: {state}"
+        assert not _is_program(pid), f"created, but the program already runs: {state}"
+    elif status == "running":
+        deadline = time.monotonic() + 5  # start may have been killed just before the exec
+        while not _is_program(pid):
+            assert alive(pid), f"running, but process {pid} is gone: {state}"
+            assert time.monotonic() < deadline, f"running, but {pid} never exec'd: {state}"
+            time.sleep(0.02)
+    else:  # stopped: nothing of the container may still run
+        deadline = time.monotonic() + 5
+        while True:
+            reap_orphans()
+            live = [p for p in token_processes(host.token)
+                    if cmdline(p)[:1] != ["true"]]  # a hook finishing
+            if not live:
+                break
+            assert time.monotonic() < deadline, (
+                f"state says stopped, but container processes run: "
+                f"{[(p, cmdline(p)) for p in live]}")
+            time.sleep(0.05)
+    return status

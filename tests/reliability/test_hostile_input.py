@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from pyocijail.errors import ConfigError, InvalidId, PyocijailError
 from pyocijail.testing import bundles
 from tests.reliability import harness
-from tests.reliability.conftest import CASES
+from tests.reliability.harness import CASES
 
 #: cases per in-process property; 8 properties -> about 2000 generated cases a run
 N = int(os.environ.get("PYOCIJAIL_HYPOTHESIS_EXAMPLES", "250"))
@@ -407,18 +407,11 @@ def test_argv(argv: list[str], tmp_path_factory) -> None:
 
 @pytest.fixture(scope="module")
 def cli_host(tmp_path_factory):
-    reason = None
-    if os.geteuid() != 0:
-        reason = "needs root"
-    elif not bundles.busybox_available():
-        reason = "needs busybox-static"
-    if reason:
-        pytest.skip(reason)
     host = harness.LinuxHost(tmp_path_factory.mktemp("hostile-cli"))
     yield host
     leaks = host.leaks()
     host.force_clean()
-    from tests.reliability.conftest import LEAKS
+    from tests.reliability.harness import LEAKS
 
     LEAKS.append(("hostile input through the CLI", leaks))
     assert not leaks

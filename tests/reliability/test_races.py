@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests.reliability import harness
-from tests.reliability.conftest import LEAKS
+from tests.reliability.harness import LEAKS
 
 
 def _together(calls):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from tests.reliability import harness
-from tests.reliability.test_crash import check_state
 
 
 @pytest.mark.parametrize("backend", ["linux", "freebsd"])
@@ -16,7 +15,7 @@ def test_start_killed_after_sending_does_not_leave_created_showing(make_host, ba
     assert host.create(host.cid).code == 0
     res = host.cli("start", host.cid, failpoint="start.after-send")
     assert res.code == -9
-    assert check_state(host, host.cid) == "running"
+    assert harness.check_state(host, host.cid) == "running"
     assert host.cli("delete", "--force", host.cid).code == 0
     assert host.leaks() == []
 
@@ -28,7 +27,7 @@ def test_create_killed_after_ready_leaves_no_waiting_init(make_host, backend):
     host = make_host(backend)
     res = host.create(host.cid, failpoint="create.after-ready")
     assert res.code == -9
-    assert check_state(host, host.cid) == "stopped"
+    assert harness.check_state(host, host.cid) == "stopped"
     assert host.cli("delete", "--force", host.cid).code == 0
     assert host.leaks() == []
 

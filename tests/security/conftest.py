@@ -9,7 +9,6 @@ checked before and after each test, and so is the copy's.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -17,8 +16,8 @@ import sys
 
 import pytest
 
-from pyocijail.testing.driver import Runtime, reap_orphans
-from tests.conftest import _mounts
+from pyocijail.testing.clients.driver import Runtime, reap_orphans
+from tests.helpers import mount_points, sha256
 
 SYSTEM_PYTHON = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
 
@@ -60,11 +59,6 @@ __attribute__((constructor)) static void attack(void) {
 """
 
 
-def sha256(path: str) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
 class LauncherRuntime(Runtime):
     """The runtime as podman runs it: the launcher, here for a private interpreter."""
 
@@ -88,7 +82,7 @@ def private_runtime(workdir):
     private_before = sha256(private)
     launcher = write_launcher(os.path.join(workdir, "interp", "pyocijail"), python=private,
                               paths=import_paths(sys.executable))
-    mounts = _mounts()
+    mounts = mount_points()
     rt = LauncherRuntime(os.path.join(workdir, "state"), launcher)
     rt.private_python = private
     rt.private_sha256 = private_before
@@ -98,7 +92,7 @@ def private_runtime(workdir):
     reap_orphans()
     assert sha256(SYSTEM_PYTHON) == system_before, "the SYSTEM interpreter changed"
     assert not rt.ids(), f"delete --force left state behind: {rt.ids()}"
-    assert not {m for m in _mounts() - mounts if m.startswith(workdir)}
+    assert not {m for m in mount_points() - mounts if m.startswith(workdir)}
 
 
 def _needs_gcc() -> str:
@@ -116,16 +110,3 @@ def evil_so(tmp_path_factory):
     out = src.with_suffix(".so")
     subprocess.run([gcc, "-shared", "-fPIC", "-O1", "-o", str(out), str(src)], check=True)
     return str(out)
-
-
-def copy_libraries(program: str, rootfs: str) -> None:
-    """The shared libraries `program` loads (ldd), at the same paths in `rootfs`:
-    the image a real attack ships, so that the host interpreter can start inside."""
-    out = subprocess.run(["ldd", program], capture_output=True, text=True, check=True).stdout
-    for line in out.splitlines():
-        parts = line.split()
-        path = parts[2] if "=>" in parts and len(parts) > 2 else parts[0]
-        if path.startswith("/"):
-            dest = rootfs + path
-            os.makedirs(os.path.dirname(dest), exist_ok=True)
-            shutil.copy2(os.path.realpath(path), dest)

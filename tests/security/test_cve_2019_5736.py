@@ -20,11 +20,10 @@ import time
 import pytest
 
 from pyocijail.testing import bundles
-from pyocijail.testing.driver import reap
-from tests.conftest import needs_busybox, needs_root
-from tests.security.conftest import copy_libraries, sha256
+from pyocijail.testing.clients.driver import reap
+from tests.helpers import copy_libraries, sha256
 
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 SCRIPT = "#!/proc/self/exe\nprint('the host interpreter ran in the container')\n"
 

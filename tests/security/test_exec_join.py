@@ -21,10 +21,9 @@ import uuid
 import pytest
 
 from pyocijail.testing import bundles
-from tests.conftest import needs_busybox, needs_root
-from tests.security.conftest import sha256
+from tests.helpers import sha256
 
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 WATCHER_C = r"""
 #define _GNU_SOURCE

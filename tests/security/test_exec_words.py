@@ -14,9 +14,8 @@ import os
 import pytest
 
 from pyocijail.lifecycle.defaults import linux_config
-from tests.conftest import needs_busybox, needs_root
 
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 
 def _garbage_program(bundle_path: str) -> None:

@@ -13,14 +13,13 @@ import fcntl
 import os
 import shutil
 import subprocess
-import sys
 import time
 
 import pytest
 
 from pyocijail.process import exechelper
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux memfd")
+pytestmark = pytest.mark.linux  # memfd
 MACHINE = os.uname().machine
 needs_native = pytest.mark.skipif(MACHINE not in exechelper.CODE,
                                   reason=f"no exec helper for {MACHINE}")

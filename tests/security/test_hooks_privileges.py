@@ -13,10 +13,9 @@ import os
 
 import pytest
 
-from pyocijail.testing.driver import reap
-from tests.conftest import needs_busybox, needs_root
+from pyocijail.testing.clients.driver import reap
 
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 CAPS = ["CAP_NET_BIND_SERVICE"]  # kept across the user's execve as an ambient capability
 CAP_EFF = f"{1 << 10:016x}"      # CAP_NET_BIND_SERVICE is bit 10

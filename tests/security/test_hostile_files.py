@@ -13,10 +13,9 @@ import socket
 
 import pytest
 
-from pyocijail.testing.driver import reap
-from tests.conftest import needs_busybox, needs_root
+from pyocijail.testing.clients.driver import reap
 
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 GUARD = 20  # seconds; a hang fails the test with TimeoutExpired
 

@@ -15,9 +15,9 @@ import json
 import os
 import stat
 
-from tests.conftest import needs_busybox, needs_root
+import pytest
 
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 #: Where the hostile /dev/null points (a file every procfs has, namespaced).
 DECOY = "/proc/sys/kernel/hostname"

@@ -15,10 +15,9 @@ import subprocess
 
 import pytest
 
-from pyocijail.testing.driver import Result, reap
-from tests.conftest import needs_busybox, needs_root
+from pyocijail.testing.clients.driver import Result, reap
 
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 GUARD = 60
 def _call(runtime, workdir: str, fds: dict[int, str], *args: str) -> Result:

@@ -17,9 +17,7 @@ import os
 
 import pytest
 
-from tests.conftest import needs_busybox, needs_root
-
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 #: The host sees these before and after: nothing a test does may change them.
 HOST_FILES = ("/proc/sys/kernel/hostname", "/proc/sys/kernel/domainname",

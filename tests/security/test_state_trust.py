@@ -18,10 +18,9 @@ import pytest
 from pyocijail.backends.linux import cgroups
 from pyocijail.state import liveness
 from pyocijail.state.record import Record
-from pyocijail.testing.driver import Runtime, reap
-from tests.conftest import needs_busybox, needs_root
+from pyocijail.testing.clients.driver import Runtime, reap
 
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 NOBODY = 65534
 

@@ -9,7 +9,7 @@ import pytest
 
 from pyocijail.cli import parse_globals
 from pyocijail.errors import UsageError
-from pyocijail.testing.driver import Runtime
+from pyocijail.testing.clients.driver import Runtime
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ import time
 import pytest
 
 from pyocijail.lean import MODULES as LEAN
-from pyocijail.testing.bundles import busybox_available, make_bundle
+from pyocijail.testing.bundles import make_bundle
 
 #: Never on a hot command: third-party dependencies, process spawning, argparse
 #: and what it drags in, and the stdlib modules whose import alone costs a
@@ -153,8 +153,7 @@ def test_errors_on_hot_commands_are_light(tmp_path):
 
 
 @pytest.mark.root
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
-@pytest.mark.skipif(not busybox_available(), reason="needs busybox-static")
+@pytest.mark.busybox
 def test_lifecycle_hot_commands_are_light(tmp_path):
     """create (heavy, allowed), then state/start/state/kill/kill --all/delete on it."""
     root = str(tmp_path / "root")
@@ -186,8 +185,7 @@ def test_lifecycle_hot_commands_are_light(tmp_path):
 
 
 @pytest.mark.root
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
-@pytest.mark.skipif(not busybox_available(), reason="needs busybox-static")
+@pytest.mark.busybox
 def test_create_run_exec_of_valid_configs_skip_jsonschema_and_cattrs(tmp_path):
     """run (foreground), and exec (--process, and CMD ARGS) into a running container."""
     root = str(tmp_path / "root")
@@ -346,7 +344,7 @@ def _freebsd_modules(tmp_path, sim: str, root: str, *args: str) -> set[str]:
     return set(out.read_text().split())
 
 
-@pytest.mark.skipif(not busybox_available(), reason="needs busybox-static for the rootfs")
+@pytest.mark.busybox
 def test_freebsd_hot_commands_are_light(tmp_path):
     """state/start/kill/kill --all/delete (--force of a running one, and of a stopped
     one) with the FreeBSD backend on a simulated host: no heavy module beyond

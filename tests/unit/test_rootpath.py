@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
 
 import pytest
 
@@ -246,7 +245,7 @@ def test_host_node_link_swapped_before_readlink(tmp_path, monkeypatch, swap, exp
         assert rootpath.host_node(link).kind == expected
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="openat2 is Linux")
+@pytest.mark.linux  # openat2
 @pytest.mark.parametrize("name,target,path,expected", CORPUS[:-1])
 def test_open_in_root_matches_resolve(tree, name, target, path, expected):
     """The kernel's RESOLVE_IN_ROOT walk and resolve() agree on existing paths."""

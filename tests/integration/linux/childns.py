@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import traceback
-
-import pytest
 
 
 def run_in_child(fn, *args, extra_unshare: int = 0, prepare=None):
@@ -63,6 +60,3 @@ def mountinfo_entry(point: str) -> dict | None:
                          "fstype": fstype, "source": source, "super": set(sopts.split(","))}
     return found
 
-
-needs_root = pytest.mark.skipif(os.geteuid() != 0 or not sys.platform.startswith("linux"),
-                                reason="needs root on Linux")

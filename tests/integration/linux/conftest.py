@@ -12,6 +12,8 @@ import shutil
 
 import pytest
 
+from tests.integration.linux.cgroupfs import cgroup_leftovers
+
 
 def _mount_table(ours: tuple[str, ...]) -> list[str]:
     """Mounts under the temporary directories this session uses (the machine is
@@ -36,8 +38,6 @@ BUSYBOX_APPLETS = ("sh", "ls", "cat", "echo", "true")
 @pytest.fixture
 def busybox_rootfs(tmp_path):
     """A minimal rootfs: static busybox, a few applets, the usual directories."""
-    if not os.path.exists("/bin/busybox"):
-        pytest.skip("busybox-static not installed")
     rootfs = tmp_path / "rootfs"
     for d in ("bin", "etc", "proc", "sys", "dev", "tmp", "root", "run", "var"):
         (rootfs / d).mkdir(parents=True)
@@ -49,17 +49,6 @@ def busybox_rootfs(tmp_path):
 
 
 _COUNTER = [0]
-
-
-def cgroup_leftovers(name: str) -> list[str]:
-    """Directories called `name` (or ending in it) in any cgroup hierarchy, 3 levels deep."""
-    import glob
-
-    found = []
-    for depth in ("*", "*/*", "*/*/*"):
-        found += [p for p in glob.glob(f"/sys/fs/cgroup/*/{depth}")
-                  if os.path.basename(p).endswith(name) and os.path.isdir(p)]
-    return found
 
 
 @pytest.fixture

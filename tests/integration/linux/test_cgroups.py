@@ -8,16 +8,9 @@ import time
 
 import pytest
 
-from tests.conftest import needs_busybox, needs_root
-from tests.integration.linux.conftest import cgroup_leftovers
+from tests.integration.linux.cgroupfs import cgroup_leftovers, host_dir, make, read
 
-pytestmark = [needs_root, needs_busybox,
-              pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/memory"),
-                                 reason="written for this machine's hybrid cgroup layout")]
-
-CGROUP_MOUNT = {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-                "options": ["rprivate", "nosuid", "noexec", "nodev", "relatime", "ro"]}
-
+pytestmark = [pytest.mark.root, pytest.mark.busybox, pytest.mark.cgroup_v1]
 
 @pytest.fixture
 def linux_section():
@@ -26,36 +19,10 @@ def linux_section():
     return linux_config(["true"])["linux"]
 
 
-def make(bundle, args, linux_section, resources=None, process=None, **linux):
-    from pyocijail.lifecycle.defaults import linux_config
-
-    section = dict(linux_section, **linux)
-    section["resources"] = dict(section.get("resources", {}), **(resources or {}))
-    mounts = linux_config(["true"])["mounts"] + [CGROUP_MOUNT]
-    return bundle(args, linux=section, mounts=mounts, process=process or {})
-
-
-def host_dir(controller, cid, parent=None):
-    """The container's cgroup on the host: under /pyocijail-<hash of its state root>
-    (the default parent for any root but /var/run/pyocijail) unless `parent` says."""
-    if parent is None:
-        import glob
-
-        found = glob.glob(f"/sys/fs/cgroup/{controller}/pyocijail-*/{cid}")
-        assert len(found) == 1, found
-        return found[0]
-    return f"/sys/fs/cgroup/{controller}/{parent}/{cid}"
-
-
 def parent_of(runtime):
     from pyocijail.backends.linux.cgroups import default_parent
 
     return default_parent(runtime.root)
-
-
-def read(path):
-    with open(path) as f:
-        return f.read().strip()
 
 
 def test_limits_are_visible_inside(runtime, bundle, cid, linux_section):

@@ -15,9 +15,7 @@ import time
 
 import pytest
 
-from tests.conftest import needs_busybox, needs_root
-
-pytestmark = [needs_root]
+pytestmark = [pytest.mark.root]
 
 _COUNTER = [0]
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures")
@@ -197,7 +195,7 @@ def _bundle(bundle, args, devices=()):
                   process={"capabilities": caps})
 
 
-@needs_busybox
+@pytest.mark.busybox
 @hybrid
 def test_container_run_with_the_ebpf_filter(runtime, bundle, cid):
     """PYOCIJAIL_DEVICE_FILTER=bpf: the deny-all config is enforced by the unified cgroup's
@@ -216,7 +214,7 @@ def test_container_run_with_the_ebpf_filter(runtime, bundle, cid):
     assert "a *:* rwm" in out.out.splitlines()
 
 
-@needs_busybox
+@pytest.mark.busybox
 @hybrid
 def test_update_replaces_the_containers_program(runtime, bundle, cid, tmp_path):
     """update with new device rules swaps the program: a denied device becomes readable

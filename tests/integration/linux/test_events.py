@@ -10,13 +10,10 @@ import time
 
 import pytest
 
-from pyocijail.testing.driver import reap
-from tests.conftest import needs_busybox, needs_root
-from tests.integration.linux.test_cgroups import host_dir, make, read
+from pyocijail.testing.clients.driver import reap
+from tests.integration.linux.cgroupfs import host_dir, make, read
 
-pytestmark = [needs_root, needs_busybox,
-              pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/memory"),
-                                 reason="written for this machine's hybrid cgroup layout")]
+pytestmark = [pytest.mark.root, pytest.mark.busybox, pytest.mark.cgroup_v1]
 
 MIB = 1024 * 1024
 

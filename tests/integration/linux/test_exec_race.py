@@ -12,9 +12,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import needs_root
+import pytest
 
-pytestmark = [needs_root]
+pytestmark = [pytest.mark.root]
 
 CODE = """
 import os, signal, time

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 
-from pyocijail.backends.linux import lsm
-from tests.conftest import needs_busybox, needs_root
+import pytest
 
-pytestmark = [needs_root, needs_busybox]
+from pyocijail.backends.linux import lsm
+
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 
 def test_the_init_joins_a_session_keyring_named_after_the_container(runtime, bundle, cid):

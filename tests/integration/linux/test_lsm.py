@@ -10,10 +10,9 @@ import pytest
 
 from pyocijail.backends.linux import libc, lsm, mounts
 from pyocijail.spec.model import Mount
-from tests.conftest import needs_busybox, needs_root
 from tests.integration.linux.childns import run_in_child
 
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 absent = pytest.mark.skipif(lsm.apparmor_enabled() or lsm.selinux_enabled(),
                             reason="this host has an LSM enabled")

@@ -11,9 +11,9 @@ import pytest
 from pyocijail.backends.linux import devices, libc, mountlib, mounts, pivot
 from pyocijail.errors import ConfigError, KernelError
 from pyocijail.spec.model import Device, Mount
-from tests.integration.linux.childns import mountinfo_entry, needs_root, run_in_child
+from tests.integration.linux.childns import mountinfo_entry, run_in_child
 
-pytestmark = [needs_root, pytest.mark.root]
+pytestmark = [pytest.mark.root, pytest.mark.linux]
 
 
 class Log:
@@ -140,10 +140,9 @@ def test_pseudo_filesystems(tmp_path, busybox_rootfs):
     assert created == [busybox_rootfs + "/dev/pts", busybox_rootfs + "/dev/mqueue"]
 
 
+@pytest.mark.cgroup_v1
 def test_cgroup_is_read_only_rbind_of_host_tree(tmp_path, busybox_rootfs):
     """type cgroup binds the host hierarchy with every controller mount read-only."""
-    if not os.path.isdir("/sys/fs/cgroup/memory"):
-        pytest.skip("no cgroup v1 hierarchy")
 
     def child():
         mounts.mount_all(busybox_rootfs, [Mount(destination="/sys/fs/cgroup", type="cgroup",

@@ -12,13 +12,10 @@ import time
 import pytest
 
 from pyocijail.testing import bundles
-from tests.conftest import needs_busybox, needs_root
-from tests.integration.linux.conftest import cgroup_leftovers
+from tests.integration.linux.cgroupfs import cgroup_leftovers
 from tests.integration.linux.podman_config import make_podman_bundle
 
-pytestmark = [needs_root, needs_busybox,
-              pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/memory"),
-                                 reason="written for this machine's hybrid cgroup layout")]
+pytestmark = [pytest.mark.root, pytest.mark.busybox, pytest.mark.cgroup_v1]
 
 RUNC = "/usr/sbin/runc"
 PODMAN_CAPS = ["CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID",

@@ -7,9 +7,7 @@ import time
 
 import pytest
 
-from tests.conftest import needs_busybox, needs_root
-
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 
 def status(out: str) -> dict[str, str]:
@@ -190,7 +188,7 @@ def test_when_the_waiting_init_loads_its_filter(runtime, bundle, cid, linux_sect
     """Without noNewPrivileges the filter needs CAP_SYS_ADMIN, so it is loaded with the
     user change while the init waits for start (runc's order); with it, as late as
     possible, just before execve. Either way the program runs under it."""
-    from pyocijail.testing.driver import reap
+    from pyocijail.testing.clients.driver import reap
 
     profile = {"defaultAction": "SCMP_ACT_ALLOW",
                "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}

@@ -12,10 +12,9 @@ import time
 import pytest
 
 from pyocijail.lifecycle.defaults import linux_config
-from pyocijail.testing.driver import Runtime
-from tests.conftest import needs_busybox, needs_root
+from pyocijail.testing.clients.driver import Runtime
 
-pytestmark = [needs_root, needs_busybox]
+pytestmark = [pytest.mark.root, pytest.mark.busybox]
 
 
 def mountinfo(out: str) -> dict[str, list[str]]:

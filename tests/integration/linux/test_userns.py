@@ -15,11 +15,10 @@ import os
 import psutil
 import pytest
 
-from pyocijail.testing.driver import read_pid, reap
-from tests.conftest import needs_busybox, needs_root
-from tests.integration.linux.test_cgroups import CGROUP_MOUNT
+from pyocijail.testing.clients.driver import read_pid, reap
+from tests.integration.linux.cgroupfs import CGROUP_MOUNT
 
-pytestmark = [needs_root, needs_busybox,
+pytestmark = [pytest.mark.root, pytest.mark.busybox,
               pytest.mark.skipif(not os.path.exists("/proc/self/ns/user"),
                                  reason="needs user namespaces")]
 
@@ -272,11 +271,11 @@ def test_exec_joins_the_user_namespace(runtime, make, cid, shared, workdir):
 def test_terminal_is_a_pty_of_the_namespace_devpts(runtime, make, cid):
     """process.terminal: the pty comes from the devpts instance mounted in the user
     namespace, owned by the container's root, and `run` relays it."""
-    from tests.integration.test_terminal import _drive
+    from tests.helpers import drive_terminal
 
     b = make(["sh", "-c", "tty; stat -c %u $(tty); echo ready; read x; echo got:$x"],
              process={"terminal": True})
-    code, out = _drive(runtime.argv("run", "--bundle", b, cid), b"hi\n")
+    code, out = drive_terminal(runtime.argv("run", "--bundle", b, cid), b"hi\n")
     assert code == 0, out
     assert b"/dev/pts/0" in out and b"got:hi" in out, out
     assert b"\n0\r\n" in out.replace(b"\r\r", b"\r"), out

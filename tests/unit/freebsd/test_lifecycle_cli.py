@@ -20,11 +20,10 @@ from typing import Any
 import pytest
 
 from pyocijail.testing import simhost
-from pyocijail.testing.bundles import BUSYBOX, busybox_available
+from pyocijail.testing.bundles import BUSYBOX
 from pyocijail.testing.simkernel import SimulatedKernel
 
-pytestmark = pytest.mark.skipif(not busybox_available(),
-                                reason="needs busybox-static for the container rootfs")
+pytestmark = pytest.mark.busybox
 
 
 @pytest.fixture
@@ -116,7 +115,7 @@ def test_delete_force_of_a_running_container(env: dict[str, Any]) -> None:
         pass
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the simulator chroots only as root")
+@pytest.mark.root  # the simulator chroots only as root
 def test_exec_runs_inside_the_rootfs(env: dict[str, Any]) -> None:
     """exec attaches to the jail: the process sees the container's rootfs as /."""
     cli(env, "create", "--bundle", str(env["tmp"] / "bundle"), "--pid-file",
@@ -198,7 +197,7 @@ def test_create_with_an_unhide_only_ruleset_is_refused(env: dict[str, Any]) -> N
     assert_nothing_left(env)
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the simulator chroots only as root")
+@pytest.mark.root  # the simulator chroots only as root
 def test_start_container_hook_runs_in_the_jail_as_the_container_user(
         env: dict[str, Any]) -> None:
     """The startContainer hook (the jail's file) runs after the user change, as the

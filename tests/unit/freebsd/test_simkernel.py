@@ -385,7 +385,7 @@ def test_remove_missing_jail_is_einval(sim: SimulatedKernel) -> None:
     fails(errno.EINVAL, sim.jail_remove, 7)
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
+@pytest.mark.root  # chroot needs root
 def test_attach_chroots_as_root(sim: SimulatedKernel, root: Path) -> None:
     """As root, jail_attach really chroots into the jail path."""
     jid = jail(sim, root)

@@ -27,8 +27,8 @@ import time
 import uuid
 from typing import Any
 
-from pyocijail.testing.driver import Result
-from pyocijail.testing.hostcheck import (
+from pyocijail.testing.clients.driver import Result
+from pyocijail.testing.clients.hostcheck import (
     CallLog,
     HostSnapshot,
     cgroup_dirs,

@@ -21,8 +21,8 @@ import subprocess
 import uuid
 from typing import Any
 
-from pyocijail.testing.driver import Result
-from pyocijail.testing.hostcheck import (
+from pyocijail.testing.clients.driver import Result
+from pyocijail.testing.clients.hostcheck import (
     CallLog,
     HostSnapshot,
     cgroup_dirs,
@@ -198,7 +198,8 @@ class PodmanEnv(CallLog):
         return self.ok("ps", "-a", "-q", "--no-trunc").out.split()
 
     def inspect(self, name: str) -> dict[str, Any]:
-        return json.loads(self.ok("inspect", name).out)[0]
+        found: dict[str, Any] = json.loads(self.ok("inspect", name).out)[0]
+        return found
 
     # -- clean-up ------------------------------------------------------------------
 

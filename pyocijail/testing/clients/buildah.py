@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import os
 
-from pyocijail.testing.driver import Result
-from pyocijail.testing.hostcheck import HostSnapshot
-from pyocijail.testing.podman import PodmanEnv
+from pyocijail.testing.clients.driver import Result
+from pyocijail.testing.clients.hostcheck import HostSnapshot
+from pyocijail.testing.clients.podman import PodmanEnv
 
 BUILDAH = "buildah"
 

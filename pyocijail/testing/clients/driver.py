@@ -59,7 +59,8 @@ class Runtime:
         return res
 
     def state(self, container_id: str) -> dict[str, Any]:
-        return self.ok("state", container_id).json()
+        state: dict[str, Any] = self.ok("state", container_id).json()
+        return state
 
     def status(self, container_id: str) -> str:
         return str(self.state(container_id)["status"])
