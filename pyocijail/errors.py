@@ -51,6 +51,36 @@ class HookError(PyocijailError):
     pass
 
 
+class StateMissing(PyocijailError):
+    """The container's folder is there but its state.json is not."""
+
+    def __init__(self, container_id: str) -> None:
+        super().__init__(f'container "{container_id}": state is missing; '
+                         "use delete --force to remove what is left")
+
+
+class StateCorrupt(PyocijailError):
+    """The container's state.json cannot be read as a record."""
+
+    def __init__(self, container_id: str, why: str) -> None:
+        super().__init__(f'container "{container_id}": state is corrupt ({why}); '
+                         "use delete --force to remove what is left")
+
+
+class InitFailed(PyocijailError):
+    """A process of the container (init, exec, user namespace stage) reported an
+    error or died; `stage` says when: the message the runtime was waiting for
+    (`process.sync`: "isolated", "ready", "userns", "pid") or "exec"."""
+
+    def __init__(self, stage: str, message: str) -> None:
+        self.stage = stage
+        super().__init__(message)
+
+
+class ProtocolError(PyocijailError):
+    """The other end of a channel sent a message the exchange does not allow."""
+
+
 class KernelError(PyocijailError):
     """A system call or kernel-side tool failed; carries what, errno and path."""
 

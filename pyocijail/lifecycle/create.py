@@ -17,7 +17,6 @@ from pyocijail.failpoints import failpoint
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from typing import Any
 
     from pyocijail.lifecycle.context import Context
@@ -180,28 +179,18 @@ def _spawn(ctx: Context, cdir: ContainerDir, record: Record, plan: Any, process:
         return backend.why_init_died(plan)  # (Linux: the memory limit's OOM kill)
 
     try:
-        _expect(parent, ISOLATED, explain)
+        parent.expect(ISOLATED, explain)
         failpoint("create.after-isolated")
         state = record.oci_state("creating")
         run_stage(ctx, "prestart", hooks, state)
         run_stage(ctx, "createRuntime", hooks, state)
         parent.send(GO, state=state)
         failpoint("create.after-go")
-        _expect(parent, READY, explain)
+        parent.expect(READY, explain)
     except BaseException:
         parent.close()
         raise
     return pid, parent
-
-
-def _expect(chan: Channel, kind: str, explain: Callable[[], str | None]) -> None:
-    msg = chan.recv()
-    if msg is None:
-        raise PyocijailError(explain() or "container init exited before it was ready")
-    if msg.get("t") == "error":
-        raise PyocijailError(str(msg.get("msg")))
-    if msg.get("t") != kind:
-        raise PyocijailError(f"container init: unexpected message {msg.get('t')!r}")
 
 
 def _abandon(ctx: Context, cdir: ContainerDir, record: Record, undo: UndoFile, pid: int) -> None:
