@@ -1,11 +1,22 @@
 """The one exception tree. Only `cli` turns these into exit codes and log lines.
 
 `str(error)` is the text a caller sees; callers match some of these words
-(podman maps "executable file not found" to 127, containerd treats
-"does not exist" as gone), so keep the wording when editing.
+(`CALLER_PHRASES`), so keep the wording when editing.
 """
 
 import posix  # not os (~2 ms per call): tests/unit/test_import_budget.py
+
+#: words callers look for in our error text -> who, and what it means to them
+#: (oci-contract.md section 3; tests/unit/test_errors.py makes each one where it
+#: is raised). The messages of status checks are `state.status._MESSAGES`.
+CALLER_PHRASES = {
+    "does not exist": "containerd: the container is gone (delete ignores it, state is "
+                      "'stopped')",
+    "container not running": "containerd: kill of an exited task, 'already finished'",
+    "executable file not found": "podman getOCIRuntimeError: exit 127",
+    "no such file or directory": "podman getOCIRuntimeError: exit 127",
+    "permission denied": "podman getOCIRuntimeError: exit 126",
+}
 
 
 class PyocijailError(Exception):
