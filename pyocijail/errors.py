@@ -81,7 +81,8 @@ class StateCorrupt(PyocijailError):
 class InitFailed(PyocijailError):
     """A process of the container (init, exec, user namespace stage) reported an
     error or died; `stage` says when: the message the runtime was waiting for
-    (`process.sync`: "isolated", "ready", "userns", "pid") or "exec"."""
+    (`process.sync`: "isolated", "ready", "userns", "pid"), the one it could not
+    send ("created"), or the exec it was waiting for ("exec", "start")."""
 
     def __init__(self, stage: str, message: str) -> None:
         self.stage = stage

@@ -12,7 +12,7 @@ from __future__ import annotations
 # `_socket`, not `socket`: the wrapper module builds enums at import (~3 ms).
 import _socket
 
-from pyocijail.errors import ConfigError, PyocijailError
+from pyocijail.errors import ConfigError, InitFailed, PyocijailError
 from pyocijail.failpoints import failpoint
 
 TYPE_CHECKING = False
@@ -113,8 +113,8 @@ def create(ctx: Context, req: CreateRequest) -> Record:
             try:
                 chan.send(CREATED)
             except OSError as err:
-                raise PyocijailError("container init exited before create finished: "
-                                     f"{err.strerror}") from None
+                raise InitFailed(CREATED, "container init exited before create finished: "
+                                          f"{err.strerror}") from None
         finally:
             chan.close()
     except BaseException:
