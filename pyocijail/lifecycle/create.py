@@ -57,6 +57,7 @@ def create(ctx: Context, req: CreateRequest) -> Record:
     from pyocijail.process.sync import CREATED
     from pyocijail.spec.load import load_config
     from pyocijail.state.record import Record
+    from pyocijail.state.status import Status
     from pyocijail.state.undo import UndoFile
 
     bundle = os.path.abspath(req.bundle)
@@ -101,7 +102,7 @@ def create(ctx: Context, req: CreateRequest) -> Record:
         pid, chan = _spawn(ctx, cdir, record, plan, spec.process, hooks, req, undo)
         try:
             failpoint("create.after-ready")
-            record.status = "created"
+            record.status = Status.CREATED.value
             cdir.write(record)
             failpoint("create.after-created")
             backend.created(plan, record.backend_state)
@@ -136,7 +137,7 @@ def _spawn(ctx: Context, cdir: ContainerDir, record: Record, plan: Any, process:
     from pyocijail.process.stream import short_unix_path
     from pyocijail.process.sync import GO, ISOLATED, READY, Channel
     from pyocijail.state import liveness
-    from pyocijail.state.status import BARRIER
+    from pyocijail.state.status import BARRIER, Status
 
     backend = ctx.backend
     barrier = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
@@ -181,7 +182,7 @@ def _spawn(ctx: Context, cdir: ContainerDir, record: Record, plan: Any, process:
     try:
         parent.expect(ISOLATED, explain)
         failpoint("create.after-isolated")
-        state = record.oci_state("creating")
+        state = record.oci_state(Status.CREATING.value)
         run_stage(ctx, "prestart", hooks, state)
         run_stage(ctx, "createRuntime", hooks, state)
         parent.send(GO, state=state)
