@@ -45,7 +45,7 @@ else:
         except OSError:
             pass
 
-    def failpoint(name: str) -> None:  # type: ignore[misc]
+    def failpoint(name: str) -> None:
         """Armed: SIGKILL this process at the wanted hit of the armed point."""
         if name != _NAME:
             return
