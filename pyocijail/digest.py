@@ -5,9 +5,13 @@
 
 from __future__ import annotations
 
-try:
-    from _sha256 import sha256
-except ImportError:  # pragma: no cover - other Pythons
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typeshed has no stub of _sha256: its sha256 is hashlib's
     from hashlib import sha256
+else:
+    try:
+        from _sha256 import sha256
+    except ImportError:  # pragma: no cover - other Pythons
+        from hashlib import sha256
 
 __all__ = ["sha256"]

@@ -2,11 +2,22 @@
 """The one exception tree. Only `cli` turns these into exit codes and log lines.
 
 `str(error)` is the text a caller sees; callers match some of these words
-(podman maps "executable file not found" to 127, containerd treats
-"does not exist" as gone), so keep the wording when editing.
+(`CALLER_PHRASES`), so keep the wording when editing.
 """
 
 import posix  # not os (~2 ms per call): tests/unit/test_import_budget.py
+
+#: words callers look for in our error text -> who, and what it means to them
+#: (oci-contract.md section 3; tests/unit/test_errors.py makes each one where it
+#: is raised). The messages of status checks are `state.status._MESSAGES`.
+CALLER_PHRASES = {
+    "does not exist": "containerd: the container is gone (delete ignores it, state is "
+                      "'stopped')",
+    "container not running": "containerd: kill of an exited task, 'already finished'",
+    "executable file not found": "podman getOCIRuntimeError: exit 127",
+    "no such file or directory": "podman getOCIRuntimeError: exit 127",
+    "permission denied": "podman getOCIRuntimeError: exit 126",
+}
 
 
 class PyocijailError(Exception):
@@ -50,6 +61,37 @@ class ExecutableError(PyocijailError):
 
 class HookError(PyocijailError):
     pass
+
+
+class StateMissing(PyocijailError):
+    """The container's folder is there but its state.json is not."""
+
+    def __init__(self, container_id: str) -> None:
+        super().__init__(f'container "{container_id}": state is missing; '
+                         "use delete --force to remove what is left")
+
+
+class StateCorrupt(PyocijailError):
+    """The container's state.json cannot be read as a record."""
+
+    def __init__(self, container_id: str, why: str) -> None:
+        super().__init__(f'container "{container_id}": state is corrupt ({why}); '
+                         "use delete --force to remove what is left")
+
+
+class InitFailed(PyocijailError):
+    """A process of the container (init, exec, user namespace stage) reported an
+    error or died; `stage` says when: the message the runtime was waiting for
+    (`process.sync`: "isolated", "ready", "userns", "pid"), the one it could not
+    send ("created"), or the exec it was waiting for ("exec", "start")."""
+
+    def __init__(self, stage: str, message: str) -> None:
+        self.stage = stage
+        super().__init__(message)
+
+
+class ProtocolError(PyocijailError):
+    """The other end of a channel sent a message the exchange does not allow."""
 
 
 class KernelError(PyocijailError):

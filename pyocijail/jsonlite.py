@@ -62,10 +62,11 @@ def loads(data: bytes | str, **hooks: "Any") -> "Any":
         context = _Context()
         for name, hook in hooks.items():
             setattr(context, name, hook)
-        scanner = _json.make_scanner(context)
+        # typeshed types the context as a make_scanner (its TODO: a duck type, as here)
+        scanner = _json.make_scanner(context)  # type: ignore[arg-type]
     else:
         if _scanner is None:
-            _scanner = _json.make_scanner(_Context)
+            _scanner = _json.make_scanner(_Context)  # type: ignore[arg-type]  # (as above)
         scanner = _scanner
     begin = len(text) - len(text.lstrip(_WS))
     try:

@@ -48,6 +48,10 @@ from __future__ import annotations
 import os
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 #: What pyocijail imports at run time (pyproject's dependencies); the writer
 #: checks that the baked paths reach each of them.
 DEPENDENCIES = ("jsonschema", "referencing", "psutil")
@@ -114,7 +118,8 @@ class LauncherError(Exception):
     pass
 
 
-def _probe(python: str, *flags: str) -> dict:
+def _probe(python: str, *flags: str) -> dict[str, Any]:
+    """What _PROBE prints: {"path": sys.path, "pyocijail": the folder it is in, if found}."""
     import json
     import subprocess
 
@@ -122,7 +127,8 @@ def _probe(python: str, *flags: str) -> dict:
                          env={}, check=False)
     if res.returncode:
         raise LauncherError(f"{python} failed: {res.stderr.strip()}")
-    return json.loads(res.stdout)
+    found: dict[str, Any] = json.loads(res.stdout)
+    return found
 
 
 _probed: dict[str, list[str]] = {}

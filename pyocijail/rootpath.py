@@ -56,15 +56,14 @@ class Node:
     target: str | None = None  # link target
 
 
-class View:
-    """What `walk` reads a tree through (any object with this method will do).
+if TYPE_CHECKING:  # a Protocol for the type checker only: typing costs `create` an import
+    from typing import Protocol
 
-    A plain class, not a `typing.Protocol`: typing costs `create` an import.
-    """
+    class View(Protocol):
+        """What `walk` reads a tree through: any object with this method will do."""
 
-    def node(self, parts: Parts) -> Node:
-        """What the container path `/parts...` is; earlier parts are resolved dirs."""
-        raise NotImplementedError
+        def node(self, parts: Parts) -> Node:
+            """What the container path `/parts...` is; earlier parts are resolved dirs."""
 
 
 class ResolveError(OSError):

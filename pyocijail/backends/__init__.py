@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 
 def host_platform() -> str:
+    """"freebsd" or "linux", from `sys.platform`: liveness, signal numbers and the
+    subreaper ask here too. Imports nothing: hot paths call it."""
     return "freebsd" if sys.platform.startswith("freebsd") else "linux"
 
 

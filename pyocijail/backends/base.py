@@ -38,7 +38,7 @@ made, so `destroy` can undo a create that was killed at any point.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from typing import Any, Protocol
+    from typing import Any, Protocol, TypeVar
 
     from pyocijail.spec.model import Process, Resources, Spec
 
@@ -60,37 +60,42 @@ if TYPE_CHECKING:
         def to_text(self) -> str: ...
 
 
-    class Backend(Protocol):
+    #: the plan class of one backend (FreeBSD `JailPlan`, Linux `LinuxPlan`)
+    PlanT = TypeVar("PlanT", bound=Plan)
+
+    class PlatformBackend(Protocol[PlanT]):
+        """One backend, over its own plan class: each step takes the plan `plan` made."""
+
         name: str  # "linux" or "freebsd"
 
         # --- pure ---------------------------------------------------------------
-        def plan(self, container_id: str, spec: Spec, bundle: str, state_dir: str) -> Plan:
+        def plan(self, container_id: str, spec: Spec, bundle: str, state_dir: str) -> PlanT:
             """Everything create will do, as data; ConfigError for what cannot be done."""
 
         def features(self) -> dict[str, Any]:
             """This backend's part of `pyocijail features` (mount options, ...)."""
 
         # --- runtime process, create ----------------------------------------------
-        def prepare(self, plan: Plan, undo: UndoLog) -> dict[str, Any]:
+        def prepare(self, plan: PlanT, undo: UndoLog) -> dict[str, Any]:
             """Host-side resources before init exists; returns data kept in state.json."""
 
-        def fork(self, plan: Plan, child: Callable[[], None]) -> int:
+        def fork(self, plan: PlanT, child: Callable[[], None]) -> int:
             """Fork init; `child` runs in it and must end in exec or _exit (Linux: pid ns).
 
             Returns init's pid (the pid file's): a descendant of this process, not
             necessarily its child (Linux with a user namespace: a grandchild)."""
 
-        def adopt(self, plan: Plan, pid: int, undo: UndoLog) -> None:
+        def adopt(self, plan: PlanT, pid: int, undo: UndoLog) -> None:
             """After fork, in R: place init in the container's resources (cgroup)."""
 
         # --- init process ------------------------------------------------------------
-        def isolate(self, plan: Plan, undo: UndoLog) -> None:
+        def isolate(self, plan: PlanT, undo: UndoLog) -> None:
             """In I, before the runtime hooks: namespaces and mounts (Linux)."""
 
-        def enter_hook(self, plan: Plan) -> None:
+        def enter_hook(self, plan: PlanT) -> None:
             """In a createContainer hook's child, just before exec."""
 
-        def enter(self, plan: Plan) -> None:
+        def enter(self, plan: PlanT) -> None:
             """In I after createContainer hooks: change root / attach to the jail."""
 
         def become(self, process: Process) -> None:
@@ -125,10 +130,10 @@ if TYPE_CHECKING:
 
         def warm_up(self) -> None: ...
         def check_process(self, process: Process) -> None: ...
-        def apply_rlimits(self, plan: Plan | None, process: Process) -> None: ...
-        def recorded(self, plan: Plan) -> dict[str, Any]: ...
-        def created(self, plan: Plan, data: dict[str, Any]) -> None: ...
-        def why_init_died(self, plan: Plan) -> str | None: ...
+        def apply_rlimits(self, plan: PlanT | None, process: Process) -> None: ...
+        def recorded(self, plan: PlanT) -> dict[str, Any]: ...
+        def created(self, plan: PlanT, data: dict[str, Any]) -> None: ...
+        def why_init_died(self, plan: PlanT) -> str | None: ...
         def freeze(self, state: dict[str, Any], pid: int, frozen: bool) -> None: ...
         def update(self, state: dict[str, Any], resources: Resources) -> None: ...
         def stats(self, state: dict[str, Any]) -> dict[str, Any]: ...
@@ -140,6 +145,8 @@ if TYPE_CHECKING:
         def destroy(self, state: dict[str, Any], undo: UndoLog) -> None:
             """Remove everything prepare/isolate made; idempotent, tolerant of partial state."""
 
+    #: what the core holds: a backend whose plan it only passes back (`select_backend`)
+    Backend = PlatformBackend[Any]
 
 
 class BackendBase:

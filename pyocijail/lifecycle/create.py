@@ -12,12 +12,11 @@ from __future__ import annotations
 # `_socket`, not `socket`: the wrapper module builds enums at import (~3 ms).
 import _socket
 
-from pyocijail.errors import ConfigError, PyocijailError
+from pyocijail.errors import ConfigError, InitFailed, PyocijailError
 from pyocijail.failpoints import failpoint
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from typing import Any
 
     from pyocijail.lifecycle.context import Context
@@ -58,6 +57,7 @@ def create(ctx: Context, req: CreateRequest) -> Record:
     from pyocijail.process.sync import CREATED
     from pyocijail.spec.load import load_config
     from pyocijail.state.record import Record
+    from pyocijail.state.status import Status
     from pyocijail.state.undo import UndoFile
 
     bundle = os.path.abspath(req.bundle)
@@ -102,7 +102,7 @@ def create(ctx: Context, req: CreateRequest) -> Record:
         pid, chan = _spawn(ctx, cdir, record, plan, spec.process, hooks, req, undo)
         try:
             failpoint("create.after-ready")
-            record.status = "created"
+            record.status = Status.CREATED.value
             cdir.write(record)
             failpoint("create.after-created")
             backend.created(plan, record.backend_state)
@@ -114,8 +114,8 @@ def create(ctx: Context, req: CreateRequest) -> Record:
             try:
                 chan.send(CREATED)
             except OSError as err:
-                raise PyocijailError("container init exited before create finished: "
-                                     f"{err.strerror}") from None
+                raise InitFailed(CREATED, "container init exited before create finished: "
+                                          f"{err.strerror}") from None
         finally:
             chan.close()
     except BaseException:
@@ -137,7 +137,7 @@ def _spawn(ctx: Context, cdir: ContainerDir, record: Record, plan: Any, process:
     from pyocijail.process.stream import short_unix_path
     from pyocijail.process.sync import GO, ISOLATED, READY, Channel
     from pyocijail.state import liveness
-    from pyocijail.state.status import BARRIER
+    from pyocijail.state.status import BARRIER, Status
 
     backend = ctx.backend
     barrier = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
@@ -180,28 +180,18 @@ def _spawn(ctx: Context, cdir: ContainerDir, record: Record, plan: Any, process:
         return backend.why_init_died(plan)  # (Linux: the memory limit's OOM kill)
 
     try:
-        _expect(parent, ISOLATED, explain)
+        parent.expect(ISOLATED, explain)
         failpoint("create.after-isolated")
-        state = record.oci_state("creating")
+        state = record.oci_state(Status.CREATING.value)
         run_stage(ctx, "prestart", hooks, state)
         run_stage(ctx, "createRuntime", hooks, state)
         parent.send(GO, state=state)
         failpoint("create.after-go")
-        _expect(parent, READY, explain)
+        parent.expect(READY, explain)
     except BaseException:
         parent.close()
         raise
     return pid, parent
-
-
-def _expect(chan: Channel, kind: str, explain: Callable[[], str | None]) -> None:
-    msg = chan.recv()
-    if msg is None:
-        raise PyocijailError(explain() or "container init exited before it was ready")
-    if msg.get("t") == "error":
-        raise PyocijailError(str(msg.get("msg")))
-    if msg.get("t") != kind:
-        raise PyocijailError(f"container init: unexpected message {msg.get('t')!r}")
 
 
 def _abandon(ctx: Context, cdir: ContainerDir, record: Record, undo: UndoFile, pid: int) -> None:

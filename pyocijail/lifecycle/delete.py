@@ -12,7 +12,7 @@ import posix  # not os (~2 ms per call): tests/unit/test_import_budget.py
 import time
 from _signal import SIGKILL  # (builtin, loaded at start-up; `signal` builds enums)
 
-from pyocijail.errors import ContainerNotFound, PyocijailError
+from pyocijail.errors import ContainerNotFound, PyocijailError, StateCorrupt, StateMissing
 from pyocijail.failpoints import failpoint
 from pyocijail.state import liveness
 from pyocijail.state.status import Status, check, compute
@@ -37,7 +37,11 @@ def delete(ctx: "Context", container_id: str, *, force: bool = False) -> None:
     with cdir:
         try:
             record = cdir.read()
-        except PyocijailError:
+        except ContainerNotFound:  # the folder is gone: as for an unknown id
+            if force:
+                return
+            raise
+        except (StateMissing, StateCorrupt):
             if not force:
                 raise
             _remove_leftovers(ctx, cdir)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 
-from pyocijail.errors import PyocijailError
+from pyocijail.errors import ContainerNotFound, PyocijailError, StateMissing
 from pyocijail.lifecycle.query import load
 from pyocijail.state.status import Status
 
@@ -67,5 +67,5 @@ def events(ctx: Context, container_id: str, write: Callable[[dict[str, Any]], No
         try:
             if _backend_state(ctx, container_id) is None:
                 return  # stopped: runc ends when the cgroup goes
-        except PyocijailError:
-            return  # deleted meanwhile: the same end
+        except (ContainerNotFound, StateMissing):
+            return  # deleted meanwhile (state.json goes first): the same end

@@ -12,11 +12,11 @@ from __future__ import annotations
 import _socket
 import os
 
-from pyocijail.errors import ConfigError, PyocijailError
+from pyocijail.errors import ConfigError, InitFailed
 from pyocijail.failpoints import failpoint
 from pyocijail.lifecycle.query import load
 from pyocijail.process.preserved import check_preserved_fds
-from pyocijail.process.sync import READY, Channel
+from pyocijail.process.sync import ERROR, READY, Channel
 from pyocijail.state.status import check
 
 TYPE_CHECKING = False
@@ -92,20 +92,14 @@ def _confirm(chan: Channel, name: str, init_pid: int) -> None:
     and so does the exec helper's failure record (in a failed execve's words)."""
     from pyocijail.process import exechelper
 
-    ready = False
-    while True:
-        raw = chan.recv_bytes()
-        if raw is None:
-            if not ready:
-                raise PyocijailError("exec process exited before it was ready")
-            return
+    chan.expect(READY, lambda: "exec process exited before it was ready")
+    while (raw := chan.recv_bytes()) is not None:
         failed = exechelper.failure(name, raw, init_pid)
         if failed is not None:
-            raise PyocijailError(failed)
+            raise InitFailed("exec", failed)
         msg = chan.decode(raw)
-        if msg is not None and msg.get("t") == "error":
-            raise PyocijailError(str(msg.get("msg")))
-        ready = ready or (msg is not None and msg.get("t") == READY)
+        if msg is not None and msg.get("t") == ERROR:
+            raise InitFailed("exec", str(msg.get("msg")))
 
 
 def exit_code(wait_status: int) -> int:

@@ -31,7 +31,7 @@ def containers(ctx: "Context") -> "list[dict[str, Any]]":
     for cid in ctx.store.ids():
         try:
             _, record, status = load(ctx, cid)
-        except PyocijailError:
+        except PyocijailError:  # any: unreadable, untrusted or deleted meanwhile (runc skips too)
             continue
         row = record.oci_state(status.value)
         row["created"] = record.created

@@ -8,8 +8,8 @@ it receives the pty master itself and relays this terminal to it.
 from __future__ import annotations
 
 import os
-import sys
 
+from pyocijail import backends
 from pyocijail.lifecycle.create import CreateRequest, create
 from pyocijail.lifecycle.delete import delete
 from pyocijail.lifecycle.exec_ import exit_code
@@ -30,9 +30,10 @@ def become_subreaper() -> None:
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
-    if sys.platform.startswith("linux"):
+    platform = backends.host_platform()
+    if platform == "linux":
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    elif sys.platform.startswith("freebsd"):
+    elif platform == "freebsd":
         # int procctl(idtype_t, id_t, int, void *): id_t is 64-bit on FreeBSD, and
         # REAP_ACQUIRE acts only on the calling process, named by its pid.
         libc.procctl.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int, ctypes.c_void_p]

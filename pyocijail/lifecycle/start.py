@@ -15,7 +15,7 @@ import _socket
 import posix  # not os (~2 ms per call): tests/unit/test_import_budget.py
 
 from pyocijail import jsonlite
-from pyocijail.errors import PyocijailError
+from pyocijail.errors import InitFailed, PyocijailError
 from pyocijail.failpoints import failpoint
 from pyocijail.process.stream import read_stream, short_unix_path
 from pyocijail.state import liveness
@@ -52,12 +52,12 @@ def start(ctx: "Context", container_id: str) -> None:
         if executing:
             reply = _exec_failure(reply[len(EXECUTING):])
         if reply:
-            raise PyocijailError(reply.decode("utf-8", "replace"))
+            raise InitFailed("start", reply.decode("utf-8", "replace"))
         # EOF without the byte from a live init: one made before the byte existed
         # (created, then pyocijail upgraded), which has exec'd.
         if not executing and not liveness.alive(record.pid, record.start_time):
-            raise PyocijailError(f"container init process {record.pid} exited before it ran "
-                                 "the program")
+            raise InitFailed("start", f"container init process {record.pid} exited before it "
+                                      "ran the program")
         ctx.log.debug(f"container {container_id}: process {record.pid} exec'd")
         failpoint("start.after-exec")
         if not record.hooks.get("poststart"):

@@ -1,8 +1,7 @@
 # lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """Signal names as callers send them: `9`, `KILL`, `SIGKILL`, `sigkill`."""
 
-import sys
-
+from pyocijail import backends
 from pyocijail.errors import UsageError
 
 #: Numbers both kernels' kill(2) accept, so they need no `import signal` (it
@@ -35,7 +34,7 @@ def parse_signal(text: str) -> int:
         # Python's NSIG is one past the last signal on Linux, but on FreeBSD it is
         # _SIG_MAXSIG itself (pycore_signal.h Py_NSIG, gh-91145), a valid number
         # (sys/sys/_sigset.h _SIG_VALID: 1.._SIG_MAXSIG).
-        top = signal.NSIG if sys.platform.startswith("freebsd") else signal.NSIG - 1
+        top = signal.NSIG if backends.host_platform() == "freebsd" else signal.NSIG - 1
         if not 0 < num <= top:
             raise UsageError(f"invalid signal {text!r}")
         return num

@@ -46,10 +46,12 @@ from __future__ import annotations
 import _socket
 
 from pyocijail import jsonlite
+from pyocijail.errors import InitFailed, ProtocolError
 from pyocijail.process.stream import read_stream  # noqa: F401 - re-exported
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 ISOLATED, GO, READY, CREATED, ERROR = "isolated", "go", "ready", "created", "error"
@@ -83,6 +85,21 @@ class Channel:
         except ConnectionResetError:
             return None
         return raw or None
+
+    def expect(self, kind: str,
+               explain: Callable[[], str | None] | None = None) -> dict[str, Any]:
+        """The next message, which must be `kind`; an ERROR message or EOF raise
+        InitFailed, in the words of ERROR's msg, of explain() (why the other side
+        died, if it can tell) or "container init exited before it was ready"."""
+        msg = self.recv()
+        if msg is None:
+            why = explain() if explain is not None else None
+            raise InitFailed(kind, why or "container init exited before it was ready")
+        if msg.get("t") == ERROR:
+            raise InitFailed(kind, str(msg.get("msg")))
+        if msg.get("t") != kind:
+            raise ProtocolError(f"container init: unexpected message {msg.get('t')!r}")
+        return msg
 
     @staticmethod
     def decode(raw: bytes) -> dict[str, Any] | None:

@@ -8,13 +8,12 @@ sysctl kern.proc.pid.<pid> through ctypes (`backends/freebsd/procinfo.py`),
 not psutil: both are on every `state`, `start`, `kill` and `delete`.
 """
 
-import sys
+from pyocijail import backends
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-_LINUX = sys.platform.startswith("linux")
 # A killed pid-namespace init stays in exit (waiting for its namespace's
 # zombies to be reaped by their parents) long after it stopped being alive.
 _PF_EXITING = 0x4
@@ -35,7 +34,7 @@ def start_time(pid: int) -> str | None:
         return None
     if _reader is not None:
         return _reader(pid)
-    if _LINUX:
+    if backends.host_platform() == "linux":
         try:
             with open(f"/proc/{pid}/stat", "rb") as f:
                 data = f.read()

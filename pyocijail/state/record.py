@@ -1,10 +1,15 @@
 # lean layer: a hot command loads this module; its imports keep pyocijail/lean.py's rules
 """What state.json holds about one container.
 
-Plain class and stdlib json on purpose: `state`, `kill` and `start` read this
-on every call (buildah polls `state` every 100 ms) and must not pay for attrs
-or cattrs imports. The OCI fields come first; runtime facts live under the
-`org.pyocijail` key so the file itself is a valid (extended) OCI state.
+A plain class on purpose: `state`, `kill` and `start` read this on every call
+(buildah polls `state` every 100 ms) and must not pay for attrs or cattrs
+imports; `state/store.py` reads and writes the file with `jsonlite`. The OCI
+fields come first; runtime facts live under the `org.pyocijail` key so the
+file itself is a valid (extended) OCI state.
+
+`status` is only create's progress: "creating" until create finished, then
+"created" (`Status.CREATING.value`, `Status.CREATED.value`). The status a
+caller sees is derived on every read (`state.status.compute`).
 """
 
 from pyocijail import SPEC_VERSION

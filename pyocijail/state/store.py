@@ -29,7 +29,13 @@ import fcntl
 import posix
 
 from pyocijail import jsonlite, pathlite
-from pyocijail.errors import ContainerExists, ContainerNotFound, PyocijailError
+from pyocijail.errors import (
+    ContainerExists,
+    ContainerNotFound,
+    PyocijailError,
+    StateCorrupt,
+    StateMissing,
+)
 from pyocijail.state.ids import check_id
 from pyocijail.state.record import Record
 
@@ -168,17 +174,17 @@ class ContainerDir:
         self.unlock()
 
     def read(self) -> Record:
+        """The record; ContainerNotFound once the folder is gone, StateMissing or
+        StateCorrupt for a folder whose state.json cannot be used."""
         try:
             with open(self.file(STATE), "rb") as f:
                 return Record.from_json(jsonlite.loads(f.read()))
         except FileNotFoundError:
             if not pathlite.isdir(self.path):
                 raise ContainerNotFound(self.id) from None
-            raise PyocijailError(f'container "{self.id}": state is missing; '
-                                 "use delete --force to remove what is left") from None
+            raise StateMissing(self.id) from None
         except (ValueError, KeyError, TypeError) as err:
-            raise PyocijailError(f'container "{self.id}": state is corrupt ({err}); '
-                                 "use delete --force to remove what is left") from None
+            raise StateCorrupt(self.id, str(err)) from None
 
     def write(self, record: Record) -> None:
         write_atomic(self.file(STATE), jsonlite.dumps(record.to_json()).encode())

@@ -1,4 +1,5 @@
-"""`run` makes the runtime a subreaper with each platform's own call and numbers."""
+"""`run` makes the runtime a subreaper with each platform's own call and numbers
+(the platform as `backends.host_platform` says)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ class FakeLibc:
 def test_freebsd_acquires_reaper_status(monkeypatch: pytest.MonkeyPatch) -> None:
     """FreeBSD: procctl(P_PID, getpid(), PROC_REAP_ACQUIRE=2, NULL) with id_t as
     int64 (sys/procctl.h; 5 is PROC_REAP_GETPIDS)."""
-    monkeypatch.setattr(run.sys, "platform", "freebsd14")
+    monkeypatch.setattr(run.backends, "host_platform", lambda: "freebsd")
     monkeypatch.setattr(ctypes, "CDLL", FakeLibc)
     run.become_subreaper()
     lib = FakeLibc.last
@@ -44,7 +45,7 @@ def test_freebsd_acquires_reaper_status(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_linux_sets_child_subreaper(monkeypatch: pytest.MonkeyPatch) -> None:
     """Linux: prctl(PR_SET_CHILD_SUBREAPER=36, 1)."""
-    monkeypatch.setattr(run.sys, "platform", "linux")
+    monkeypatch.setattr(run.backends, "host_platform", lambda: "linux")
     monkeypatch.setattr(ctypes, "CDLL", FakeLibc)
     run.become_subreaper()
     assert FakeLibc.last.calls == [("prctl", (36, 1, 0, 0, 0))]

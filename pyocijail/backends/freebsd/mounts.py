@@ -20,7 +20,6 @@ from pyocijail.rootpath import (
     Node,
     Parts,
     ResolveError,
-    View,
     host_node,
     walk,
 )
@@ -127,7 +126,7 @@ class Layer:
     tmpcopyup: bool = False
 
 
-class OverlayView(View):
+class OverlayView:  # a rootpath.View
     """The container tree as it will be once `layers` are mounted (newest last)."""
 
     def __init__(self, rootfs: str, jail_path: str, layers: Sequence[Layer]) -> None:

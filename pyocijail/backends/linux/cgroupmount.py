@@ -29,12 +29,15 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from pyocijail.log import LogSink
+
 _KEEP = (libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC | libc.MS_RELATIME
          | libc.MS_NOATIME | libc.MS_STRICTATIME | libc.MS_NODIRATIME)
 
 
-def mount_cgroups(log, rootfs: str, dest: str, opts: MountOptions, groups: Sequence[Cgroup],
-                  new_namespace: bool, mount_label: str | None = None) -> None:
+def mount_cgroups(log: LogSink, rootfs: str, dest: str, opts: MountOptions,
+                  groups: Sequence[Cgroup], new_namespace: bool,
+                  mount_label: str | None = None) -> None:
     """`mount_label`: SELinux, for the v1 tmpfs (as runc; binds take no label)."""
     flags = opts.flags & _KEEP
     data = "mode=755"

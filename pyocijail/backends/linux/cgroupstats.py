@@ -221,7 +221,8 @@ def _blkio_entries(text: str) -> list[dict[str, Any]]:
 
 def _io_stat(d: str) -> dict[str, Any]:
     """v2 io.stat (`MAJ:MIN rbytes=.. wbytes=.. rios=.. wios=..`) as runc maps it."""
-    service_bytes, serviced = [], []
+    service_bytes: list[dict[str, Any]] = []
+    serviced: list[dict[str, Any]] = []
     for line in (_read(d, "io.stat") or "").splitlines():
         words = line.split()
         if not words or ":" not in words[0]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 
-from pyocijail.backends.linux import cgroups
+from pyocijail.backends.linux import cgroupdirs
 from pyocijail.backends.linux.cgroups import Cgroup
 from pyocijail.errors import ConfigError, KernelError
 from pyocijail.spec import model
@@ -325,13 +325,13 @@ def apply(plan: Iterable[Write], log: Any = None) -> None:
         if log is not None:
             log.debug(f"cgroup {d}/{name} = {value}")
         try:
-            cgroups.write(d, name, value)
+            cgroupdirs.write(d, name, value)
         except KernelError as err:
             if name == "memory.limit_in_bytes" and err.errno is not None:
                 # the new limit is above the current memsw: raise memsw first
                 rest = [w for w in items[i + 1:] if w[1] == "memory.memsw.limit_in_bytes"]
                 if rest:
-                    cgroups.write(*rest[0])
-                    cgroups.write(d, name, value)
+                    cgroupdirs.write(*rest[0])
+                    cgroupdirs.write(d, name, value)
                     continue
             raise

@@ -193,8 +193,8 @@ def check(profile: model.Seccomp, log: Any = None) -> model.Seccomp:
         if names:
             rules.append(values.evolve(rule, names=names))
     if unknown and log is not None:
-        names = ", ".join(sorted(set(unknown)))
-        log.warn(f"seccomp: ignoring syscalls unknown to libseccomp: {names}")
+        listed = ", ".join(sorted(set(unknown)))
+        log.warn(f"seccomp: ignoring syscalls unknown to libseccomp: {listed}")
     return values.evolve(profile, syscalls=tuple(rules))
 
 
@@ -235,7 +235,8 @@ class Filter:
     `load` applies it."""
 
     def __init__(self, profile: model.Seccomp) -> None:
-        lib = self.lib = library()
+        lib = library()
+        self.lib: ctypes.CDLL | None = lib  # None in a filter read back by `compiled`
         self.flags = _kernel_flags(profile)
         #: the BPF program (a ctypes buffer) and its length in instructions, once compiled
         self.program: ctypes.Array[ctypes.c_char] | None = None
@@ -269,6 +270,12 @@ class Filter:
         if self.program is not None:
             lib.seccomp_release(ctx)  # the program is all `load` needs
             self.ctx = None
+
+    @property
+    def _seccomp(self) -> ctypes.CDLL:
+        """libseccomp: only a filter built here calls it (`compiled` needs none)."""
+        assert self.lib is not None
+        return self.lib
 
     @classmethod
     def compiled(cls, profile: model.Seccomp, path: str) -> Filter | None:
@@ -305,7 +312,7 @@ class Filter:
         """The BPF program seccomp_load would generate, through a memfd."""
         fd = os.memfd_create("pyocijail-seccomp", os.MFD_CLOEXEC)
         try:
-            rc = self.lib.seccomp_export_bpf(self.ctx, fd)
+            rc = self._seccomp.seccomp_export_bpf(self.ctx, fd)
             if rc < 0:
                 raise KernelError("seccomp_export_bpf", -rc)
             size = os.fstat(fd).st_size
@@ -319,7 +326,7 @@ class Filter:
         self.length = size // _BPF_INSN
 
     def _attr(self, attr: int, value: int) -> None:
-        rc = self.lib.seccomp_attr_set(self.ctx, attr, value)
+        rc = self._seccomp.seccomp_attr_set(self.ctx, attr, value)
         if rc < 0:
             raise KernelError(f"seccomp_attr_set {attr}", -rc)
 
@@ -332,13 +339,13 @@ class Filter:
             cmps = (_ArgCmp * max(len(group), 1))()
             for i, a in enumerate(group):
                 cmps[i] = _ArgCmp(a.index, OPERATORS[a.op], a.value, a.value_two or 0)
-            rc = self.lib.seccomp_rule_add_array(self.ctx, action, nr, len(group), cmps)
+            rc = self._seccomp.seccomp_rule_add_array(self.ctx, action, nr, len(group), cmps)
             if rc < 0:
                 raise KernelError(f"seccomp rule for {name}", -rc)
 
     def load(self) -> None:
         if self.program is None:
-            rc = self.lib.seccomp_load(self.ctx)
+            rc = self._seccomp.seccomp_load(self.ctx)
             if rc < 0:
                 raise KernelError("seccomp_load", -rc)
             return

@@ -31,7 +31,7 @@ import os
 
 from pyocijail.backends.linux import libc
 from pyocijail.backends.linux.namespaces import JOIN_ORDER, setns_all
-from pyocijail.errors import ConfigError, KernelError, PyocijailError
+from pyocijail.errors import ConfigError, KernelError
 from pyocijail.process.setup import apply_rlimits
 from pyocijail.process.spawn import fork_child
 from pyocijail.process.sync import ERROR, MAPPED, PID, USERNS, Channel
@@ -111,10 +111,10 @@ def fork_init(plan: LinuxPlan, child: Callable[[], None], first: Callable[[], No
     log.debug(f"forked user namespace stage {pid}")
     try:
         if plan.new("user"):
-            _expect(ours, USERNS)
+            ours.expect(USERNS)
             write_maps(pid, plan.uid_mappings, plan.gid_mappings, log)
             ours.send(MAPPED)
-        init = int(_expect(ours, PID)["pid"])
+        init = int(ours.expect(PID)["pid"])
     except BaseException:
         ours.close()  # S (and I, if forked) see EOF and exit
         _reap(pid)
@@ -123,17 +123,6 @@ def fork_init(plan: LinuxPlan, child: Callable[[], None], first: Callable[[], No
     _reap(pid)
     log.debug(f"user namespace stage {pid} forked init {init}")
     return init
-
-
-def _expect(chan: Channel, kind: str) -> dict:
-    msg = chan.recv()
-    if msg is None:
-        raise PyocijailError("container init exited before it was ready")
-    if msg.get("t") == ERROR:
-        raise PyocijailError(str(msg.get("msg")))
-    if msg.get("t") != kind:
-        raise PyocijailError(f"container init: unexpected message {msg.get('t')!r}")
-    return msg
 
 
 def _reap(pid: int) -> None:
