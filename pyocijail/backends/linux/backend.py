@@ -153,6 +153,10 @@ class LinuxBackend(BackendBase):
         def first() -> None:
             posix.close(w)
 
+        def init() -> None:
+            first()
+            gated()
+
         try:
             if plan.has("user"):
                 from pyocijail.backends.linux import userns
@@ -162,9 +166,9 @@ class LinuxBackend(BackendBase):
                 from pyocijail.backends.linux.namespaces import pid_namespace_for_children
 
                 with pid_namespace_for_children(self.kernel, plan.path("pid")):
-                    pid = fork_child(lambda: (first(), gated()))
+                    pid = fork_child(init)
             else:
-                pid = fork_child(lambda: (first(), gated()))
+                pid = fork_child(init)
         except BaseException:
             posix.close(w)
             raise
@@ -457,8 +461,12 @@ class LinuxBackend(BackendBase):
         libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
         r, w = posix.pipe2(posix.O_CLOEXEC)
         self._handover = w
+        def middle_child() -> None:
+            posix.close(r)
+            child()
+
         try:
-            middle = fork_child(lambda: (posix.close(r), child()))
+            middle = fork_child(middle_child)
         finally:
             self._handover = None
             posix.close(w)
@@ -623,7 +631,7 @@ def _check_reachable(plan: "LinuxPlan") -> None:
         uid = host_id(plan.uid_mappings, 0)
         who = f"host uid {uid}" if uid is not None else "root of the joined user namespace"
         raise KernelError("open rootfs", err.errno, plan.rootfs,
-                          f"{posix.strerror(err.errno)}: the container's root ({who}) must be "
+                          f"{posix.strerror(err.errno or 0)}: the container's root ({who}) must be "
                           "able to reach it (search permission on every directory above)"
                           ) from None
 
@@ -725,7 +733,7 @@ def _namespace_pids(state: "dict[str, Any]", pid: int) -> "Iterator[int]":
                 except OSError:
                     continue
         return
-    import psutil
+    import psutil  # type: ignore[import-untyped]  # (no types-psutil installed)
 
     try:
         yield from (p.pid for p in psutil.Process(pid).children(recursive=True))

@@ -127,7 +127,7 @@ def fork_init(kernel: NsKernel, plan: LinuxPlan, child: Callable[[], None],
     return init
 
 
-def _expect(chan: Channel, kind: str) -> dict:
+def _expect(chan: Channel, kind: str) -> dict[str, Any]:
     msg = chan.recv()
     if msg is None:
         raise PyocijailError("container init exited before it was ready")
@@ -146,7 +146,7 @@ def _reap(pid: int) -> None:
 
 
 def write_maps(pid: int, uid_mappings: Sequence[IdMapping], gid_mappings: Sequence[IdMapping],
-               log) -> None:
+               log: Any) -> None:
     """In R: each map in one write(2), as the kernel requires."""
     for name, mappings in (("uid_map", uid_mappings), ("gid_map", gid_mappings)):
         path = f"/proc/{pid}/{name}"
