@@ -4,9 +4,9 @@ Why a seam: `mounts`, `devices`, `pivot`, `namespaces` and the init's part of
 `backend` only ever act through an `NsKernel`, so the order and the arguments
 of what they do (masked paths after read-only ones, the flags of a bind's
 read-only remount, the pivot_root sequence, the /dev nodes) are checked
-without root on `pyocijail.testing.nskernel.RecordingNsKernel`; as the FreeBSD
-backend is over `backends/freebsd/kernel.JailKernel`. The real one is
-`linuxkernel.LinuxKernel` (ctypes `libc` wrappers and `os`).
+without root on a recording double (`RecordingNsKernel`, testing/nskernel.py),
+as the FreeBSD backend is over `backends/freebsd/kernel.JailKernel`. The real
+one is `linuxkernel.LinuxKernel` (ctypes `libc` wrappers and `os`).
 
 Errors are the real kernel's: the calls `libc` wraps raise `KernelError(op,
 errno, path)`, the ones `os` has raise `OSError` (`PermissionError`,
