@@ -2,8 +2,8 @@
 
 Each method is the call the set-up code made before the seam, with its
 errors: `libc`'s wrappers raise `KernelError`, `os` raises `OSError`. Loaded
-before pivot_root (`preload`): every module it uses is imported here, at
-module level, so nothing is looked up in the container's root later.
+before pivot_root (`preload`), as is `rootpath`, which only the in-root opens
+import: `exec`, whose joins use this kernel too, never loads it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import stat
 
-from pyocijail import rootpath
 from pyocijail.backends.linux import libc
 
 
@@ -61,9 +60,13 @@ class LinuxKernel:
         return libc.fsmount_new(fstype, source, readonly=readonly, context=context)
 
     def open_in_root(self, root: str, path: str, flags: int) -> int:
+        from pyocijail import rootpath  # (in `preload`'s list)
+
         return rootpath.open_in_root(root, path, flags, libc.open_in_root)
 
     def ensure_mountpoint(self, root: str, path: str, *, directory: bool) -> list[str]:
+        from pyocijail import rootpath  # (in `preload`'s list)
+
         return rootpath.ensure_mountpoint(root, path, directory=directory,
                                           opener=libc.open_in_root)
 
