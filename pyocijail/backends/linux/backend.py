@@ -160,8 +160,12 @@ class LinuxBackend(BackendBase):
         try:
             if plan.has("user"):
                 from pyocijail.backends.linux import userns
+                from pyocijail.process.setup import apply_rlimits
+                from pyocijail.process.sync import Channel
 
-                pid = userns.fork_init(self.kernel, plan, gated, first, self.log)
+                pid = userns.fork_init(self.kernel, plan, gated, first, self.log,
+                                       channels=Channel.pair(), fork=fork_child,
+                                       set_rlimits=apply_rlimits)
             elif plan.has("pid"):
                 from pyocijail.backends.linux.namespaces import pid_namespace_for_children
 

@@ -32,9 +32,7 @@ import os
 from pyocijail.backends.linux import libc, preload
 from pyocijail.backends.linux.namespaces import JOIN_ORDER, setns_all
 from pyocijail.errors import ConfigError, KernelError, PyocijailError
-from pyocijail.process.setup import apply_rlimits
-from pyocijail.process.spawn import fork_child
-from pyocijail.process.sync import ERROR, MAPPED, PID, USERNS, Channel
+from pyocijail.process.sync import ERROR, MAPPED, PID, USERNS
 from pyocijail.spec.model import IdMapping
 
 TYPE_CHECKING = False
@@ -44,6 +42,11 @@ if TYPE_CHECKING:
 
     from pyocijail.backends.linux.kernel import NsKernel
     from pyocijail.backends.linux.plan import LinuxPlan
+    from pyocijail.process.sync import Channel
+    from pyocijail.spec.model import Rlimit
+
+    #: `fork(child)`: fork, run `child` in the child, return its pid (`process.spawn`)
+    Fork = Callable[[Callable[[], None]], int]
 
 MAX_LINES = 340  # user_namespaces(7): lines a uid_map/gid_map may hold (Linux >= 4.15)
 MAX_ID = (1 << 32) - 1  # (uid_t)-1 is never a valid id
@@ -88,17 +91,20 @@ def map_text(mappings: Sequence[IdMapping]) -> bytes:
 # --- both sides of the fork -----------------------------------------------------------
 
 def fork_init(kernel: NsKernel, plan: LinuxPlan, child: Callable[[], None],
-              first: Callable[[], None], log: Any) -> int:
+              first: Callable[[], None], log: Any, *, channels: tuple[Channel, Channel],
+              fork: Fork, set_rlimits: Callable[[Sequence[Rlimit]], None]) -> int:
     """In R: fork S, map its user namespace, return the pid of I, which runs `child`.
 
-    `first` runs in S before anything else (closing R-only descriptors)."""
-    ours, theirs = Channel.pair()
+    `first` runs in S before anything else (closing R-only descriptors). What
+    the stages share with the rest of the runtime comes from the caller: the
+    channel pair (R's end, S's end), the fork, and the rlimit setter S applies."""
+    ours, theirs = channels
 
     def stage1() -> None:
         ours.close()
         first()
         try:
-            _stage1(kernel, plan, theirs, child)
+            _stage1(kernel, plan, theirs, child, fork, set_rlimits)
         except BaseException as err:  # noqa: BLE001 - report, never return into R
             try:
                 theirs.send(ERROR, msg=str(err) or type(err).__name__)
@@ -107,7 +113,7 @@ def fork_init(kernel: NsKernel, plan: LinuxPlan, child: Callable[[], None],
         os._exit(1)
 
     try:
-        pid = fork_child(stage1)
+        pid = fork(stage1)
     finally:
         theirs.close()
     log.debug(f"forked user namespace stage {pid}")
@@ -162,14 +168,14 @@ def write_maps(pid: int, uid_mappings: Sequence[IdMapping], gid_mappings: Sequen
             raise KernelError("write", err.errno, path) from None
 
 
-def _stage1(kernel: NsKernel, plan: LinuxPlan, chan: Channel,
-            child: Callable[[], None]) -> None:
+def _stage1(kernel: NsKernel, plan: LinuxPlan, chan: Channel, child: Callable[[], None],
+            fork: Fork, set_rlimits: Callable[[Sequence[Rlimit]], None]) -> None:
     """In S: see the module docstring. Never returns."""
     preload.load(plan)  # while S can still read the package's files
     # While S still has the host's privileges: in the user namespace a hard limit
     # can no longer be raised (runc sets them from its parent for this reason).
     # I inherits them; the init sets them again at start, which changes nothing.
-    apply_rlimits(plan.rlimits)
+    set_rlimits(plan.rlimits)
     join(kernel, plan)
     if plan.new("user"):
         kernel.unshare(libc.CLONE_NEWUSER)
@@ -185,7 +191,7 @@ def _stage1(kernel: NsKernel, plan: LinuxPlan, chan: Channel,
         chan.close()
         child()
 
-    pid = fork_child(init)
+    pid = fork(init)
     chan.send(PID, pid=pid)
     os._exit(0)
 
