@@ -140,7 +140,8 @@ COLD = {
         "the container side (init, exec'd process), which loaded process.setup already"),
     "pyocijail.state.store": (("Store.ensure_root",), "create makes the root (os.makedirs)"),
     "pyocijail.backends.linux.backend": (
-        ("LinuxBackend.plan", "LinuxBackend.features", "LinuxBackend.prepare",
+        ("LinuxBackend.kernel", "LinuxBackend.plan", "LinuxBackend.features",
+         "LinuxBackend.prepare",
          "LinuxBackend.fork", "LinuxBackend._prepare_seccomp", "LinuxBackend.created",
          "LinuxBackend._before_gate",
          "LinuxBackend.isolate", "LinuxBackend.enter", "LinuxBackend.become",

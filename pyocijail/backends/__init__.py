@@ -31,4 +31,4 @@ def select_backend(platform: str | None, log: "LogSink") -> "Backend":
         return FreeBSDBackend(None, log)  # planning only: any kernel call fails
     from pyocijail.backends.linux.backend import LinuxBackend
 
-    return LinuxBackend(log)
+    return LinuxBackend(None, log)  # this host's kernel, loaded when create or exec needs it

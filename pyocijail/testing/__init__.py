@@ -7,11 +7,11 @@
 - `SimulatedHostKernel`: `LibcKernel` over `FakeLibc` and the fake base tools
   (simhost.py); `python -m pyocijail.testing.simhost SIM ARGS` is the CLI on it;
 - `MemoryUndoLog`: an in-memory undo log for backend tests (freebsd_undo.py);
+- `RecordingNsKernel`: the Linux backend's kernel seam (`backends/linux/kernel.py`'s
+  `NsKernel`) as one ordered call log with injectable failures (nskernel.py), for
+  mount, pivot, device and namespace tests without root;
 - `make_bundle`, `make_rootfs`, `busybox_available`, `BUSYBOX`: real bundles from
   the host's busybox-static (bundles.py).
-
-The Linux recording double (`RecordingNsKernel`, testing/nskernel.py) belongs
-here too once it lands: add it to `_HOMES` and the `TYPE_CHECKING` block.
 
 Real podman, buildah and containerd environments are in `testing.clients`.
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from pyocijail.testing.bundles import BUSYBOX, busybox_available, make_bundle, make_rootfs
     from pyocijail.testing.fakelibc import FakeLibc
     from pyocijail.testing.freebsd_undo import MemoryUndoLog
+    from pyocijail.testing.nskernel import RecordingNsKernel
     from pyocijail.testing.simhost import SimulatedHostKernel
     from pyocijail.testing.simkernel import SimulatedKernel
 
@@ -42,11 +43,11 @@ _HOMES = {
     "make_rootfs": "bundles",
     "busybox_available": "bundles",
     "BUSYBOX": "bundles",
-    # "RecordingNsKernel": "nskernel",  (another change adds testing/nskernel.py)
+    "RecordingNsKernel": "nskernel",
 }
 
-__all__ = ["BUSYBOX", "FakeLibc", "MemoryUndoLog", "SimulatedHostKernel", "SimulatedKernel",
-           "busybox_available", "make_bundle", "make_rootfs"]
+__all__ = ["BUSYBOX", "FakeLibc", "MemoryUndoLog", "RecordingNsKernel", "SimulatedHostKernel",
+           "SimulatedKernel", "busybox_available", "make_bundle", "make_rootfs"]
 
 
 def __getattr__(name: str) -> Any:

@@ -235,7 +235,7 @@ def _plan_everywhere(spec: Any, bundle: Path) -> None:
     from pyocijail.backends.freebsd.backend import FreeBSDBackend
     from pyocijail.backends.linux.backend import LinuxBackend
 
-    for backend in (LinuxBackend(_Log()), FreeBSDBackend(None, _Log())):
+    for backend in (LinuxBackend(None, _Log()), FreeBSDBackend(None, _Log())):
         if spec.process is None or spec.root is None:
             continue
         try:

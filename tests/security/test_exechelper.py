@@ -255,4 +255,4 @@ def test_a_machine_without_helper_code_refuses_create_and_exec(monkeypatch):
     with pytest.raises(PyocijailError, match=r"no exec helper for this machine \(riscv64\)"):
         linux_backend._exec_helper()
     with pytest.raises(PyocijailError, match="exec helper not loaded"):
-        linux_backend.LinuxBackend(log=None).execve("/bin/true", ["true"], {}, 1)
+        linux_backend.LinuxBackend(None, log=None).execve("/bin/true", ["true"], {}, 1)

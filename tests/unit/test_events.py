@@ -22,7 +22,7 @@ def ctx(tmp_path):
     from pyocijail.backends.linux.backend import LinuxBackend
 
     ctx = Context(str(tmp_path / "root"), LogSink(),
-                  backend_factory=lambda platform, log: LinuxBackend(log))
+                  backend_factory=lambda platform, log: LinuxBackend(None, log))
     cdir = ctx.store.create("c1")
     pid = os.getpid()
     cdir.write(Record("c1", "/bundle", status="created", pid=pid,

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
     from pyocijail.backends.linux import procfs, seccomp
     from pyocijail.backends.linux.cgroups import Cgroup
+    from pyocijail.backends.linux.kernel import NsKernel
     from pyocijail.backends.linux.plan import LinuxPlan
     from pyocijail.spec.model import Process, Resources, Spec
 
@@ -59,7 +60,8 @@ class LinuxBackend(BackendBase):
     supports_update = True
     supports_events = True
 
-    def __init__(self, log: "Any") -> None:
+    def __init__(self, kernel: "NsKernel | None", log: "Any") -> None:
+        self._kernel = kernel  # None: this host's, on first use (`kernel`)
         self.log = log
         self._gate: int | None = None  # R: write end of the fork → adopt pipe
         self._primed: Callable[[], int] | None = None  # R: stops and joins warm_up's thread
@@ -72,6 +74,17 @@ class LinuxBackend(BackendBase):
         self._handover: int | None = None  # exec: E's pid comes back on it (fork_joined)
         self._tty = False  # exec: E takes fd 0 as its controlling terminal
         self.forks_into_container = False  # exec: the helper forks E (fork_joined)
+
+    @property
+    def kernel(self) -> "NsKernel":
+        """What the namespace and filesystem set-up acts through (`kernel.NsKernel`):
+        the one given, else this host's, made on first use, so that delete and
+        kill --all, which load this module, never load ctypes."""
+        if self._kernel is None:
+            from pyocijail.backends.linux.linuxkernel import LinuxKernel
+
+            self._kernel = LinuxKernel()
+        return self._kernel
 
     # --- pure -------------------------------------------------------------------------
     def plan(self, container_id: str, spec: "Spec", bundle: str, state_dir: str) -> "LinuxPlan":
@@ -141,18 +154,26 @@ class LinuxBackend(BackendBase):
         def first() -> None:
             posix.close(w)
 
+        def init() -> None:
+            first()
+            gated()
+
         try:
             if plan.has("user"):
                 from pyocijail.backends.linux import userns
+                from pyocijail.process.setup import apply_rlimits
+                from pyocijail.process.sync import Channel
 
-                pid = userns.fork_init(plan, gated, first, self.log)
+                pid = userns.fork_init(self.kernel, plan, gated, first, self.log,
+                                       channels=Channel.pair(), fork=fork_child,
+                                       set_rlimits=apply_rlimits)
             elif plan.has("pid"):
                 from pyocijail.backends.linux.namespaces import pid_namespace_for_children
 
-                with pid_namespace_for_children(plan.path("pid")):
-                    pid = fork_child(lambda: (first(), gated()))
+                with pid_namespace_for_children(self.kernel, plan.path("pid")):
+                    pid = fork_child(init)
             else:
-                pid = fork_child(lambda: (first(), gated()))
+                pid = fork_child(init)
         except BaseException:
             posix.close(w)
             raise
@@ -240,27 +261,18 @@ class LinuxBackend(BackendBase):
         container, done while R writes the state and moves I into its cgroup
         (the first cgroup.procs write waits for an RCU grace period, 5-20 ms).
 
-        Everything the init uses after pivot_root is imported here, the seccomp
-        and cgroup-mount modules only for a config that has a filter or a
-        `type: cgroup` mount (0.2-0.3 ms each, on the path to start); the seccomp
+        Everything the init uses after pivot_root is imported here (`preload`),
+        the seccomp and cgroup-mount modules only for a config that has a filter
+        or a `type: cgroup` mount (0.2-0.3 ms each, on the path to start); the seccomp
         filter is built and compiled (~25 ms for podman's profile). Memory
         allocated now is charged to the runtime's cgroup, not the container's,
         as is the rest of this copy of the runtime. An error is kept for
         `isolate` to raise, so it reaches create over the sync channel.
         """
         try:
-            from pyocijail.backends.linux import (  # noqa: F401 - loaded for later
-                capabilities,
-                devices,
-                libc,
-                mounts,
-                namespaces,
-                pivot,
-                procfs,
-            )
+            from pyocijail.backends.linux import capabilities, libc, preload
 
-            if _has_cgroup_mount(plan):
-                from pyocijail.backends.linux import cgroupmount  # noqa: F401 - for isolate
+            preload.load(plan)
             libc.prctl(libc.PR_SET_DUMPABLE, 0)
             self._helper = _exec_helper()  # before pivot_root and seccomp
             capabilities.last_cap()  # probe now, cached for become
@@ -282,53 +294,55 @@ class LinuxBackend(BackendBase):
 
     def isolate(self, plan: "LinuxPlan", undo: "Any") -> None:
         # Everything the init uses after pivot_root was imported by _before_gate.
-        from pyocijail.backends.linux import devices, libc, mounts, procfs
+        from pyocijail.backends.linux import devices, mounts, procfs
         from pyocijail.backends.linux.namespaces import NAMESPACES, setns_path
 
         if self._early_error is not None:
             raise self._early_error  # (else I is non-dumpable already)
+        kernel = self.kernel
         self._personality = plan.personality
         if not plan.has("user"):  # with one, the fork's first stage joined them
             for kind, path in plan.namespaces:
                 if path and kind != "pid":
-                    setns_path(path, kind)
+                    setns_path(kernel, path, kind)
         flags = 0
         for kind, path in plan.namespaces:
             if path is None and kind not in ("pid", "user"):  # made at fork
                 flags |= NAMESPACES[kind][0]
         self.log.debug(f"unshare {flags:#x}")
-        libc.unshare(flags)
+        kernel.unshare(flags)
         if plan.new("uts"):
             if plan.hostname:
-                libc.sethostname(plan.hostname)
+                kernel.sethostname(plan.hostname)
             if plan.domainname:
-                libc.setdomainname(plan.domainname)
+                kernel.setdomainname(plan.domainname)
         if plan.new("network"):
             from pyocijail.backends.linux.namespaces import loopback_up
 
             loopback_up()
         if plan.session_keyring:
             _join_session_keyring(plan)
-        mounts.set_root_propagation(plan.rootfs_propagation)
+        mounts.set_root_propagation(kernel, plan.rootfs_propagation)
         if plan.has("user"):
             _check_reachable(plan)
         # Always (runc's prepareRoot too), before anything is mounted in it: were
         # pivot_root to bind it later, the procfs and sysfs fds kept by mount_all
         # would name mounts left behind, and unbindable mounts would be dropped.
-        mounts.bind_rootfs(plan.rootfs, log=self.log)
+        mounts.bind_rootfs(kernel, plan.rootfs, log=self.log)
 
-        def cgroup_mount(log: "Any", root: str, dest: str, opts: "Any") -> None:
-            # loaded by _before_gate (or userns._preload): the plan has a cgroup mount
+        def cgroup_mount(kernel: "NsKernel", log: "Any", root: str, dest: str,
+                         opts: "Any") -> None:
+            # loaded by `preload` (the plan has a cgroup mount)
             from pyocijail.backends.linux import cgroupmount
 
-            cgroupmount.mount_cgroups(log, root, dest, opts, plan.cgroups, plan.new("cgroup"),
-                                      plan.mount_label)
+            cgroupmount.mount_cgroups(kernel, log, root, dest, opts, plan.cgroups,
+                                      plan.new("cgroup"), plan.mount_label)
 
         self._trees = procfs.Trees()
-        mounts.mount_all(plan.rootfs, plan.mounts, plan.bundle, log=self.log,
+        mounts.mount_all(kernel, plan.rootfs, plan.mounts, plan.bundle, log=self.log,
                          cgroup_mount=cgroup_mount, trees=self._trees,
                          mount_label=plan.mount_label)
-        devices.setup_devices(plan.rootfs, plan.devices, log=self.log)
+        devices.setup_devices(kernel, plan.rootfs, plan.devices, log=self.log)
 
     def enter_hook(self, plan: "LinuxPlan") -> None:
         pass  # the hook inherits the init's namespaces
@@ -336,23 +350,24 @@ class LinuxBackend(BackendBase):
     def enter(self, plan: "LinuxPlan") -> None:
         from pyocijail.backends.linux import pivot, procfs
 
+        kernel = self.kernel
         trees = self._trees or procfs.Trees()
         # What the host's /proc and /sys have must be there in the container's.
         expected = trees.on_host((*plan.readonly_paths, *plan.masked_paths))
-        pivot.pivot_root(plan.rootfs, bound=True, log=self.log)  # (isolate bound it)
+        pivot.pivot_root(kernel, plan.rootfs, bound=True, log=self.log)  # (isolate bound it)
         # From here on the container's /proc is never walked: only `trees` (procfs).
         if plan.sysctl:
             pivot.apply_sysctl(plan.sysctl, log=self.log, trees=trees)
         # runc's order: a path both read-only and masked ends up masked either way,
         # but `mount` lists them as under runc.
-        pivot.readonly_paths(plan.readonly_paths, log=self.log, trees=trees,
+        pivot.readonly_paths(kernel, plan.readonly_paths, log=self.log, trees=trees,
                              expected=expected)
-        pivot.mask_paths(plan.masked_paths, log=self.log, trees=trees, expected=expected,
+        pivot.mask_paths(kernel, plan.masked_paths, log=self.log, trees=trees, expected=expected,
                          mount_label=plan.mount_label)
         if plan.readonly:
-            pivot.remount_readonly_root(log=self.log)
+            pivot.remount_readonly_root(kernel, log=self.log)
         if plan.rootfs_propagation in ("unbindable", "runbindable"):
-            pivot.make_root_unbindable(log=self.log)
+            pivot.make_root_unbindable(kernel, log=self.log)
         kept = trees.proc()
         self._proc = posix.dup(kept) if kept is not None else None
         trees.close()
@@ -451,8 +466,12 @@ class LinuxBackend(BackendBase):
         libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
         r, w = posix.pipe2(posix.O_CLOEXEC)
         self._handover = w
+        def middle_child() -> None:
+            posix.close(r)
+            child()
+
         try:
-            middle = fork_child(lambda: (posix.close(r), child()))
+            middle = fork_child(middle_child)
         finally:
             self._handover = None
             posix.close(w)
@@ -504,7 +523,7 @@ class LinuxBackend(BackendBase):
         kinds = {ns[0] for ns in state.get("namespaces", [])}
         if "pid" in kinds and self._handover is None:  # setns(pid) moves only children
             raise PyocijailError("join into a pid namespace outside fork_joined")
-        join_all(pid, kinds)  # the pid namespace: our children's (the helper's fork)
+        join_all(self.kernel, pid, kinds)  # the pid namespace: our children's (the helper's fork)
         if user:
             become_root()  # then `become` changes to the process's user, as in init
         posix.chdir("/")
@@ -596,11 +615,6 @@ def _exec_helper() -> int:
         raise KernelError("memfd_create for the exec helper", err.errno) from None
 
 
-def _has_cgroup_mount(plan: "LinuxPlan") -> bool:
-    """Whether `mounts.mount_all` may call the cgroup-mount hook of `isolate`."""
-    return any(m.type == "cgroup" for m in plan.mounts)
-
-
 def _groups(state: "dict[str, Any]") -> "list[Cgroup]":
     from pyocijail.backends.linux.cgroups import Cgroup
 
@@ -622,7 +636,7 @@ def _check_reachable(plan: "LinuxPlan") -> None:
         uid = host_id(plan.uid_mappings, 0)
         who = f"host uid {uid}" if uid is not None else "root of the joined user namespace"
         raise KernelError("open rootfs", err.errno, plan.rootfs,
-                          f"{posix.strerror(err.errno)}: the container's root ({who}) must be "
+                          f"{posix.strerror(err.errno or 0)}: the container's root ({who}) must be "
                           "able to reach it (search permission on every directory above)"
                           ) from None
 
@@ -724,7 +738,7 @@ def _namespace_pids(state: "dict[str, Any]", pid: int) -> "Iterator[int]":
                 except OSError:
                     continue
         return
-    import psutil
+    import psutil  # type: ignore[import-untyped]  # (no types-psutil installed)
 
     try:
         yield from (p.pid for p in psutil.Process(pid).children(recursive=True))

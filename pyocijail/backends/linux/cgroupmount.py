@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 
-from pyocijail import rootpath
 from pyocijail.backends.linux import libc, mountlib
 from pyocijail.backends.linux.cgroups import Cgroup
 from pyocijail.backends.linux.mountlib import fd_path, in_root
@@ -29,13 +28,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from pyocijail.backends.linux.kernel import NsKernel
     from pyocijail.log import LogSink
 
 _KEEP = (libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC | libc.MS_RELATIME
          | libc.MS_NOATIME | libc.MS_STRICTATIME | libc.MS_NODIRATIME)
 
 
-def mount_cgroups(log: LogSink, rootfs: str, dest: str, opts: MountOptions,
+def mount_cgroups(kernel: NsKernel, log: LogSink, rootfs: str, dest: str, opts: MountOptions,
                   groups: Sequence[Cgroup], new_namespace: bool,
                   mount_label: str | None = None) -> None:
     """`mount_label`: SELinux, for the v1 tmpfs (as runc; binds take no label)."""
@@ -49,28 +49,28 @@ def mount_cgroups(log: LogSink, rootfs: str, dest: str, opts: MountOptions,
     binds = libc.MS_BIND | flags | (libc.MS_RDONLY if readonly else 0)
     if len(groups) == 1 and groups[0].name == "":
         if new_namespace:
-            fd = in_root(rootfs, dest)
+            fd = in_root(kernel, rootfs, dest)
             try:
-                mountlib.mount(log, "cgroup2", fd_path(fd), "cgroup2",
-                       flags | (libc.MS_RDONLY if readonly else 0), None, dest)
+                mountlib.mount(kernel, log, "cgroup2", fd_path(fd), "cgroup2",
+                               flags | (libc.MS_RDONLY if readonly else 0), None, dest)
             finally:
-                os.close(fd)
+                kernel.close(fd)
         else:
-            mountlib.bind(log, groups[0].dir, rootfs, dest, binds, opts.clear)
+            mountlib.bind(kernel, log, groups[0].dir, rootfs, dest, binds, opts.clear)
         return
     if any(g.version == 1 for g in groups):
-        order = {point: i for i, (_id, _parent, point, _o) in enumerate(mountlib.mountinfo())}
+        order = {point: i for i, (_id, _parent, point, _o) in enumerate(mountlib.mountinfo(kernel))}
         groups = sorted((g for g in groups if g.version == 1),
                         key=lambda g: order.get(g.mountpoint, len(order)))
-    fd = in_root(rootfs, dest)
+    fd = in_root(kernel, rootfs, dest)
     try:
-        mountlib.mount(log, "tmpfs", fd_path(fd), "tmpfs", flags, data, dest)
+        mountlib.mount(kernel, log, "tmpfs", fd_path(fd), "tmpfs", flags, data, dest)
     finally:
-        os.close(fd)
+        kernel.close(fd)
     for group in groups:
         sub = f"{dest.rstrip('/')}/{group.name}"
-        rootpath.ensure_mountpoint(rootfs, sub, directory=True, opener=libc.open_in_root)
-        mountlib.bind(log, group.dir, rootfs, sub, binds, opts.clear)
+        kernel.ensure_mountpoint(rootfs, sub, directory=True)
+        mountlib.bind(kernel, log, group.dir, rootfs, sub, binds, opts.clear)
     top = os.path.dirname(groups[0].mountpoint) if groups else ""
     try:
         links = [e for e in os.scandir(top) if e.is_symlink()] if top else []
@@ -79,17 +79,17 @@ def mount_cgroups(log: LogSink, rootfs: str, dest: str, opts: MountOptions,
     for link in links:
         target = os.readlink(link.path)
         if "/" not in target:
-            pfd = in_root(rootfs, dest, os.O_PATH | os.O_DIRECTORY)
+            pfd = in_root(kernel, rootfs, dest, os.O_PATH | os.O_DIRECTORY)
             try:
-                os.symlink(target, link.name, dir_fd=pfd)
+                kernel.symlink(target, link.name, dir_fd=pfd)
             except FileExistsError:
                 pass
             finally:
-                os.close(pfd)
+                kernel.close(pfd)
     if readonly:
-        fd = in_root(rootfs, dest)
+        fd = in_root(kernel, rootfs, dest)
         try:
-            mountlib.mount(log, None, fd_path(fd), None, libc.MS_REMOUNT | libc.MS_RDONLY | flags,
-                   data, dest)
+            mountlib.mount(kernel, log, None, fd_path(fd), None,
+                           libc.MS_REMOUNT | libc.MS_RDONLY | flags, data, dest)
         finally:
-            os.close(fd)
+            kernel.close(fd)

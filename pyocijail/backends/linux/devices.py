@@ -3,6 +3,7 @@
 runc's default devices and `linux.devices`; a node that is not the device
 configured is replaced, since a /dev/null that is not 1:3 would be bound over
 every masked path (CVE-2025-31133; `pivot.mask_paths` checks it again).
+Every kernel call goes through the `kernel.NsKernel` passed in first.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import stat
 
 from pyocijail import rootpath
-from pyocijail.backends.linux import libc, mountlib
+from pyocijail.backends.linux import mountlib
 from pyocijail.backends.linux.libc import MS_BIND
 from pyocijail.backends.linux.mountlib import fd_path
 from pyocijail.errors import ConfigError, KernelError
@@ -20,7 +21,9 @@ from pyocijail.errors import ConfigError, KernelError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
+    from typing import Any
 
+    from pyocijail.backends.linux.kernel import NsKernel
     from pyocijail.spec import model
 
 #: runc's default devices: (path, major, minor); all char devices, 0666, root-owned.
@@ -31,10 +34,19 @@ _DEFAULT_LINKS = (("/dev/fd", "/proc/self/fd"), ("/dev/stdin", "/proc/self/fd/0"
 _KINDS = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IFIFO}
 
 
-def _exists(name: str, dir_fd: int) -> bool:
+def _exists(kernel: NsKernel, name: str, dir_fd: int) -> bool:
     try:
-        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        kernel.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
+        return False
+    return True
+
+
+def _host_has(kernel: NsKernel, path: str) -> bool:
+    """os.path.exists through the kernel: any error is "no"."""
+    try:
+        kernel.stat(path)
+    except OSError:
         return False
     return True
 
@@ -44,19 +56,19 @@ class _Dir:
     and links made in it (/dev, mostly): an fd from `open_in_root` and its host
     path, for the undo list."""
 
-    def __init__(self, rootfs: str, path: str, *, make: bool, created: list[str]) -> None:
+    def __init__(self, kernel: NsKernel, rootfs: str, path: str, *, make: bool,
+                 created: list[str]) -> None:
+        self.kernel = kernel
         if make:
-            created.extend(rootpath.ensure_mountpoint(rootfs, path, directory=True,
-                                                      opener=libc.open_in_root))
-        self.fd = rootpath.open_in_root(rootfs, path, os.O_PATH | os.O_DIRECTORY,
-                                        libc.open_in_root)
+            created.extend(kernel.ensure_mountpoint(rootfs, path, directory=True))
+        self.fd = kernel.open_in_root(rootfs, path, os.O_PATH | os.O_DIRECTORY)
         self.host = rootpath.resolve(rootfs, path)
 
     def close(self) -> None:
-        os.close(self.fd)
+        self.kernel.close(self.fd)
 
 
-def _parent_dirs(rootfs: str, paths: Iterable[str], *, make: bool,
+def _parent_dirs(kernel: NsKernel, rootfs: str, paths: Iterable[str], *, make: bool,
                  created: list[str]) -> dict[str, _Dir | None]:
     """Each distinct parent of `paths`, opened once; None for a missing one when
     not `make` (its links are skipped)."""
@@ -67,7 +79,7 @@ def _parent_dirs(rootfs: str, paths: Iterable[str], *, make: bool,
             if parent in dirs:
                 continue
             try:
-                dirs[parent] = _Dir(rootfs, parent, make=make, created=created)
+                dirs[parent] = _Dir(kernel, rootfs, parent, make=make, created=created)
             except KernelError as e:
                 if make or e.errno != errno.ENOENT:
                     raise
@@ -84,13 +96,13 @@ def _close_all(dirs: Mapping[str, _Dir | None]) -> None:
             d.close()
 
 
-def _device(log, rootfs: str, parent: _Dir, path: str, kind: str, rdev: int, mode: int,
-            uid: int, gid: int, created: list[str]) -> None:
+def _device(kernel: NsKernel, log: Any, rootfs: str, parent: _Dir, path: str, kind: str,
+            rdev: int, mode: int, uid: int, gid: int, created: list[str]) -> None:
     """One node in `parent` (the umask is 0 meanwhile)."""
     name = os.path.basename(path)
     try:
         try:
-            st = os.stat(name, dir_fd=parent.fd, follow_symlinks=False)
+            st = kernel.stat(name, dir_fd=parent.fd, follow_symlinks=False)
         except FileNotFoundError:
             st = None
         if st is not None:
@@ -106,52 +118,52 @@ def _device(log, rootfs: str, parent: _Dir, path: str, kind: str, rdev: int, mod
             if log is not None:
                 log.debug(f"device {path} is not the one configured, replaced")
             if stat.S_ISDIR(st.st_mode):
-                os.rmdir(name, dir_fd=parent.fd)
+                kernel.rmdir(name, dir_fd=parent.fd)
             else:
-                os.unlink(name, dir_fd=parent.fd)
+                kernel.unlink(name, dir_fd=parent.fd)
         if log is not None:
             log.debug(f"mknod {path} {kind} {os.major(rdev)}:{os.minor(rdev)} {mode:#o}")
         try:
-            os.mknod(name, _KINDS[kind] | mode, rdev, dir_fd=parent.fd)
+            kernel.mknod(name, _KINDS[kind] | mode, rdev, dir_fd=parent.fd)
             bind = False
         except PermissionError:
             # No CAP_MKNOD (user namespace): bind the host's node onto a file.
-            fd = os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW
-                         | os.O_CLOEXEC, 0, dir_fd=parent.fd)
-            os.close(fd)
+            fd = kernel.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW
+                             | os.O_CLOEXEC, 0, dir_fd=parent.fd)
+            kernel.close(fd)
             bind = True
         created.append(f"{parent.host}/{name}")
         if bind:
-            fd = rootpath.open_in_root(rootfs, path, os.O_PATH, libc.open_in_root)
+            fd = kernel.open_in_root(rootfs, path, os.O_PATH)
             try:
-                mountlib.mount(log, path, fd_path(fd), None, MS_BIND, None, path)
+                mountlib.mount(kernel, log, path, fd_path(fd), None, MS_BIND, None, path)
             finally:
-                os.close(fd)
+                kernel.close(fd)
         else:
-            os.chown(name, uid, gid, dir_fd=parent.fd, follow_symlinks=False)
+            kernel.chown(name, uid, gid, dir_fd=parent.fd)
     except OSError as e:
         raise KernelError("mknod", e.errno, path) from None
 
 
-def _symlink(log, parent: _Dir, path: str, target: str, replace: bool,
+def _symlink(kernel: NsKernel, log: Any, parent: _Dir, path: str, target: str, replace: bool,
              created: list[str]) -> None:
     name = os.path.basename(path)
     try:
-        if _exists(name, parent.fd):
-            st = os.stat(name, dir_fd=parent.fd, follow_symlinks=False)
+        if _exists(kernel, name, parent.fd):
+            st = kernel.stat(name, dir_fd=parent.fd, follow_symlinks=False)
             if not replace or stat.S_ISLNK(st.st_mode) or stat.S_ISDIR(st.st_mode):
                 return
-            os.unlink(name, dir_fd=parent.fd)
+            kernel.unlink(name, dir_fd=parent.fd)
         if log is not None:
             log.debug(f"symlink {path} -> {target}")
-        os.symlink(target, name, dir_fd=parent.fd)
+        kernel.symlink(target, name, dir_fd=parent.fd)
         created.append(f"{parent.host}/{name}")
     except OSError as e:
         raise KernelError("symlink", e.errno, path) from None
 
 
-def setup_devices(rootfs: str, devices: Sequence[model.Device], *, default: bool = True,
-                  log=None) -> list[str]:
+def setup_devices(kernel: NsKernel, rootfs: str, devices: Sequence[model.Device], *,
+                  default: bool = True, log: Any = None) -> list[str]:
     """Create device nodes and the standard /dev symlinks (before pivot_root).
 
     `default` adds runc's default set (null, zero, full, random, urandom, tty;
@@ -177,30 +189,30 @@ def setup_devices(rootfs: str, devices: Sequence[model.Device], *, default: bool
         mode = 0o666 if d.file_mode is None else d.file_mode & 0o7777
         wanted[os.path.normpath(d.path)] = (d.type, rdev, mode, d.uid or 0, d.gid or 0)
     created: list[str] = []
-    dirs = _parent_dirs(rootfs, wanted, make=True, created=created)
-    old = os.umask(0)
+    dirs = _parent_dirs(kernel, rootfs, wanted, make=True, created=created)
+    old = kernel.umask(0)
     try:
         for path, (kind, rdev, mode, uid, gid) in wanted.items():
             parent = dirs[os.path.dirname(path)]
             assert parent is not None  # (made above)
-            _device(log, rootfs, parent, path, kind, rdev, mode, uid, gid, created)
+            _device(kernel, log, rootfs, parent, path, kind, rdev, mode, uid, gid, created)
     finally:
-        os.umask(old)
+        kernel.umask(old)
         _close_all(dirs)
     if default:
         links = [(path, target, False) for path, target in _DEFAULT_LINKS]
-        if os.path.exists("/proc/kcore"):
+        if _host_has(kernel, "/proc/kcore"):
             links.append(("/dev/core", "/proc/kcore", False))
         # The image's (or a copied host's) ptmx would be the host's instance;
         # the container's devpts is mounted with newinstance.
         links.append(("/dev/ptmx", "pts/ptmx", True))
-        dirs = _parent_dirs(rootfs, (path for path, _, _ in links), make=False,
+        dirs = _parent_dirs(kernel, rootfs, (path for path, _, _ in links), make=False,
                             created=created)
         try:
             for path, target, replace in links:
                 parent = dirs[os.path.dirname(path)]
                 if parent is not None:  # no /dev (a file there, say): no links
-                    _symlink(log, parent, path, target, replace, created)
+                    _symlink(kernel, log, parent, path, target, replace, created)
         finally:
             _close_all(dirs)
     return created

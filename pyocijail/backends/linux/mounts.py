@@ -2,21 +2,22 @@
 mount namespace). The order of the whole filesystem set-up:
 
     unshare(CLONE_NEWNS)                                    (the backend)
-    mounts.set_root_propagation(...)                        first
-    mounts.bind_rootfs(rootfs)                              before any mount in it
-    mounts.mount_all(rootfs, spec.mounts, bundle)           before pivot
-    devices.setup_devices(rootfs, linux.devices)            before pivot
-    pivot.pivot_root(rootfs)
-    pivot.apply_sysctl(...), pivot.readonly_paths(...), pivot.mask_paths(...)
-    pivot.remount_readonly_root()                           last, if root.readonly
-    pivot.make_root_unbindable()                            last, if asked
+    mounts.set_root_propagation(kernel, ...)                first
+    mounts.bind_rootfs(kernel, rootfs)                      before any mount in it
+    mounts.mount_all(kernel, rootfs, spec.mounts, bundle)   before pivot
+    devices.setup_devices(kernel, rootfs, linux.devices)    before pivot
+    pivot.pivot_root(kernel, rootfs)
+    pivot.apply_sysctl(...), pivot.readonly_paths(kernel, ...), pivot.mask_paths(kernel, ...)
+    pivot.remount_readonly_root(kernel)                     last, if root.readonly
+    pivot.make_root_unbindable(kernel)                      last, if asked
 
 Options are parsed by `mountopts` (also at plan time), the primitives every
-phase shares are `mountlib`. Every mount target is opened with
-`rootpath.open_in_root` and mounted on `/proc/self/fd/N`, so a symlink swapped
+phase shares are `mountlib`; every kernel call goes through the
+`kernel.NsKernel` each function takes first. Every mount target is opened with
+the kernel's `open_in_root` and mounted on `/proc/self/fd/N`, so a symlink swapped
 into the rootfs between the check and the mount cannot send a mount outside
 the rootfs. Mount point creation is race-free the same way
-(`rootpath.make_mountpoint`). That `/proc` is the host's, before pivot_root;
+(`NsKernel.ensure_mountpoint`). That `/proc` is the host's, before pivot_root;
 after it nothing is reached through the container's `/proc` (`procfs`).
 """
 
@@ -27,7 +28,7 @@ import os
 import stat
 
 from pyocijail import rootpath, values
-from pyocijail.backends.linux import libc, mountlib, procfs
+from pyocijail.backends.linux import mountlib, procfs
 from pyocijail.backends.linux.libc import (
     MS_BIND,
     MS_PRIVATE,
@@ -45,9 +46,14 @@ from pyocijail.failpoints import failpoint
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+    from typing import Any
 
+    from pyocijail.backends.linux.kernel import NsKernel
     from pyocijail.spec import model
+
+    #: `cgroup_mount(kernel, log, rootfs, dest, opts)` of `mount_all`
+    CgroupMount = Callable[[NsKernel, Any, str, str, MountOptions], None]
 
 
 # --- the root ---------------------------------------------------------------------------
@@ -58,7 +64,8 @@ _ROOT_PROPAGATION = {"private": MS_PRIVATE, "rprivate": MS_PRIVATE | MS_REC,
                      "unbindable": MS_UNBINDABLE, "runbindable": MS_UNBINDABLE | MS_REC}
 
 
-def set_root_propagation(propagation: str | None = None, *, log=None) -> None:
+def set_root_propagation(kernel: NsKernel, propagation: str | None = None, *,
+                         log: Any = None) -> None:
     """First step after unshare(CLONE_NEWNS): change "/" recursively to
     `linux.rootfsPropagation` (default rslave, as runc), so that nothing
     mounted from now on propagates back to the host. Diverges from runc: the
@@ -72,10 +79,10 @@ def set_root_propagation(propagation: str | None = None, *, log=None) -> None:
     if propagation in ("unbindable", "runbindable"):
         propagation = "rslave"
     flags = _ROOT_PROPAGATION[propagation or "rslave"] | MS_REC
-    mountlib.mount(log, None, "/", None, flags, None, "/")
+    mountlib.mount(kernel, log, None, "/", None, flags, None, "/")
 
 
-def bind_rootfs(rootfs: str, *, log=None) -> None:
+def bind_rootfs(kernel: NsKernel, rootfs: str, *, log: Any = None) -> None:
     """Bind the rootfs onto itself before anything is mounted in it (runc's
     prepareRoot), its parent mount made private first if it is shared (runc's
     rootfsParentMountPrivate) or unbindable (runc leaves that one and fails).
@@ -89,54 +96,17 @@ def bind_rootfs(rootfs: str, *, log=None) -> None:
     pivot_root refuses, while a bind made here is not.
     """
     real = os.path.realpath(rootfs)
-    parent, fields = mountlib.parent_mount(real)
+    parent, fields = mountlib.parent_mount(kernel, real)
     if any(f.startswith("shared:") or f == "unbindable" for f in fields):
-        mountlib.mount(log, None, parent, None, MS_PRIVATE, None, parent)
-    mountlib.mount(log, real, real, None, MS_BIND | MS_REC, None, real)
+        mountlib.mount(kernel, log, None, parent, None, MS_PRIVATE, None, parent)
+    mountlib.mount(kernel, log, real, real, None, MS_BIND | MS_REC, None, real)
 
 
 
 # --- mount_all ------------------------------------------------------------------------
 
-def _copy_tree(src: int, dst: int) -> None:
-    """Copy a directory's content between two directory fds (for tmpcopyup):
-    modes, owners, times, symlinks and device nodes; hard links become copies."""
-    for entry in os.scandir(src):
-        name, st = entry.name, entry.stat(follow_symlinks=False)
-        mode = st.st_mode
-        if stat.S_ISDIR(mode):
-            os.mkdir(name, 0o700, dir_fd=dst)
-            flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-            s, d = os.open(name, flags, dir_fd=src), os.open(name, flags, dir_fd=dst)
-            try:
-                _copy_tree(s, d)
-                os.fchown(d, st.st_uid, st.st_gid)
-                os.fchmod(d, stat.S_IMODE(mode))
-            finally:
-                os.close(s)
-                os.close(d)
-        elif stat.S_ISREG(mode):
-            s = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=src)
-            d = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-                        | os.O_CLOEXEC, 0o600, dir_fd=dst)
-            try:
-                while os.sendfile(d, s, None, 1 << 30) > 0:
-                    pass
-                os.fchown(d, st.st_uid, st.st_gid)
-                os.fchmod(d, stat.S_IMODE(mode))
-            finally:
-                os.close(s)
-                os.close(d)
-        elif stat.S_ISLNK(mode):
-            os.symlink(os.readlink(name, dir_fd=src), name, dir_fd=dst)
-            os.chown(name, st.st_uid, st.st_gid, dir_fd=dst, follow_symlinks=False)
-        else:  # device, fifo, socket
-            os.mknod(name, mode, st.st_rdev, dir_fd=dst)
-            os.chown(name, st.st_uid, st.st_gid, dir_fd=dst, follow_symlinks=False)
-        os.utime(name, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=dst, follow_symlinks=False)
-
-
-def _tmpfs_copyup(log, source: str, rootfs: str, dest: str, opts: MountOptions) -> None:
+def _tmpfs_copyup(kernel: NsKernel, log: Any, source: str, rootfs: str, dest: str,
+                  opts: MountOptions) -> None:
     """Mount a tmpfs over `dest` holding a copy of what it covers.
 
     Diverges from runc (which mounts in a temporary dir and moves it): we keep
@@ -144,31 +114,31 @@ def _tmpfs_copyup(log, source: str, rootfs: str, dest: str, opts: MountOptions) 
     runc does not chown the tmpfs; here it keeps the covered directory's owner.
     The tmpfs is mounted writable and made read-only after the copy if asked.
     """
-    lower = in_root(rootfs, dest, os.O_RDONLY | os.O_DIRECTORY)
+    lower = in_root(kernel, rootfs, dest, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        fd = in_root(rootfs, dest)
+        fd = in_root(kernel, rootfs, dest)
         try:
-            mountlib.mount(log, source, fd_path(fd), "tmpfs", opts.flags & ~MS_RDONLY,
+            mountlib.mount(kernel, log, source, fd_path(fd), "tmpfs", opts.flags & ~MS_RDONLY,
                            opts.data, dest)
         finally:
-            os.close(fd)
-        upper = in_root(rootfs, dest, os.O_RDONLY | os.O_DIRECTORY)
+            kernel.close(fd)
+        upper = in_root(kernel, rootfs, dest, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            st = os.fstat(lower)
-            os.fchown(upper, st.st_uid, st.st_gid)  # (the mode: `_tmpfs_mode`)
+            st = kernel.fstat(lower)
+            kernel.fchown(upper, st.st_uid, st.st_gid)  # (the mode: `_tmpfs_mode`)
             if log is not None:
                 log.debug(f"tmpcopyup {dest}")
-            _copy_tree(lower, upper)
+            kernel.copy_tree(lower, upper)
             if opts.readonly:
-                mountlib.mount(log, None, fd_path(upper), None, opts.flags | MS_REMOUNT,
-                               opts.data, dest)
+                mountlib.mount(kernel, log, None, fd_path(upper), None,
+                               opts.flags | MS_REMOUNT, opts.data, dest)
         finally:
-            os.close(upper)
+            kernel.close(upper)
     finally:
-        os.close(lower)
+        kernel.close(lower)
 
 
-def _cgroup(log, rootfs: str, dest: str, opts: MountOptions) -> None:
+def _cgroup(kernel: NsKernel, log: Any, rootfs: str, dest: str, opts: MountOptions) -> None:
     """`type: cgroup` on this cgroup v1/v2 hybrid: rbind the host's /sys/fs/cgroup.
 
     runc instead mounts a tmpfs and binds the container's own sub-hierarchy of
@@ -176,18 +146,19 @@ def _cgroup(log, rootfs: str, dest: str, opts: MountOptions) -> None:
     config says ro, which podman does) until a cgroup namespace implementation
     lands. Flags go to every submount, since each controller is its own mount.
     """
-    mountlib.bind(log, "/sys/fs/cgroup", rootfs, dest, opts.flags | MS_BIND | MS_REC,
+    mountlib.bind(kernel, log, "/sys/fs/cgroup", rootfs, dest, opts.flags | MS_BIND | MS_REC,
                   opts.clear)
     extra = opts.flags & ~(MS_BIND | MS_REC | MS_REMOUNT)
     if not (extra or opts.clear):
         return
     top = rootpath.resolve(rootfs, dest)
-    for _id, _parent, point, _opts in mountlib.mountinfo():
+    for _id, _parent, point, _opts in mountlib.mountinfo(kernel):
         if point.startswith(top + "/"):
-            mountlib.remount_bind(log, point, extra, opts.clear, dest + point[len(top):])
+            mountlib.remount_bind(kernel, log, point, extra, opts.clear, dest + point[len(top):])
 
 
-def _plain(log, source: str, rootfs: str, dest: str, kind: str, opts: MountOptions) -> None:
+def _plain(kernel: NsKernel, log: Any, source: str, rootfs: str, dest: str, kind: str,
+           opts: MountOptions) -> None:
     """Any other filesystem type: one mount(2) with the flags and data."""
     data = opts.data
     if kind == "devpts":  # a private pty instance, usable by non-root users (as runc)
@@ -195,9 +166,9 @@ def _plain(log, source: str, rootfs: str, dest: str, kind: str, opts: MountOptio
         given = {w.split("=")[0] for w in words}
         words += [w for w in ("newinstance", "ptmxmode=0666") if w.split("=")[0] not in given]
         data = ",".join(words)
-    fd = in_root(rootfs, dest)
+    fd = in_root(kernel, rootfs, dest)
     try:
-        mountlib.mount(log, source, fd_path(fd), kind, opts.flags, data, dest)
+        mountlib.mount(kernel, log, source, fd_path(fd), kind, opts.flags, data, dest)
     except KernelError as e:
         # Without its own network namespace (in a userns) the kernel refuses a
         # fresh sysfs, and cgroup2 may be refused too: show the host's, like runc
@@ -205,29 +176,32 @@ def _plain(log, source: str, rootfs: str, dest: str, kind: str, opts: MountOptio
         if e.errno not in (errno.EPERM, errno.EBUSY) or kind not in ("sysfs", "cgroup2"):
             raise
         host = "/sys" if kind == "sysfs" else "/sys/fs/cgroup/unified"
-        mountlib.bind(log, host, rootfs, dest, opts.flags | MS_BIND | MS_REC, opts.clear)
+        mountlib.bind(kernel, log, host, rootfs, dest, opts.flags | MS_BIND | MS_REC,
+                      opts.clear)
     finally:
-        os.close(fd)
+        kernel.close(fd)
 
 
-def _tmpfs_mode(rootfs: str, dest: str, opts: MountOptions, *, existed: bool) -> MountOptions:
+def _tmpfs_mode(kernel: NsKernel, rootfs: str, dest: str, opts: MountOptions, *,
+                existed: bool) -> MountOptions:
     """As runc: a tmpfs over a directory the image has takes its mode (a `mode=`
     in the options still wins, coming later); on a mount point made just now it
     keeps tmpfs's own 1777, so any user may write there (`--tmpfs /x`, podman's
     `--read-only` /run and /var/tmp on an image that lacks them)."""
     if not existed:
         return opts
-    fd = in_root(rootfs, dest)
+    fd = in_root(kernel, rootfs, dest)
     try:
-        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+        mode = stat.S_IMODE(kernel.fstat(fd).st_mode)
     finally:
-        os.close(fd)
+        kernel.close(fd)
     data = f"mode={mode:04o}" + (f",{opts.data}" if opts.data else "")
     return values.evolve(opts, data=data)
 
 
-def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=None,
-              created: list[str] | None = None, cgroup_mount=None,
+def mount_all(kernel: NsKernel, rootfs: str, mounts: Sequence[model.Mount], bundle: str, *,
+              log: Any = None, created: list[str] | None = None,
+              cgroup_mount: CgroupMount | None = None,
               trees: procfs.Trees | None = None,
               mount_label: str | None = None) -> list[str]:
     """Mount every entry of `mounts`, in order, under `rootfs` (before pivot_root).
@@ -236,7 +210,7 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
     rprivate. Missing mount points are created (a file when a bind source is a
     file). Returns the host paths created inside the rootfs, deepest last; pass
     `created` to have them appended as they are made (kept on an exception).
-    `cgroup_mount(log, rootfs, dest, opts)` replaces the default handling of
+    `cgroup_mount(kernel, log, rootfs, dest, opts)` replaces the default handling of
     `type: cgroup` (an rbind of the host's /sys/fs/cgroup). A proc or sysfs
     destination that is a symlink is refused; `trees` gets a checked fd of each
     procfs and sysfs mounted, for what is done in them after pivot_root.
@@ -250,46 +224,45 @@ def mount_all(rootfs: str, mounts: Sequence[model.Mount], bundle: str, *, log=No
         if is_bind:
             source = os.path.join(bundle, m.source or "")  # absolute source stays as is
             try:
-                is_dir = stat.S_ISDIR(os.stat(source).st_mode)
+                is_dir = stat.S_ISDIR(kernel.stat(source).st_mode)
             except OSError as e:
                 raise KernelError("stat", e.errno, source) from None
         else:
             source, is_dir = m.source or kind, True
         if kind in procfs.KINDS:
             procfs.check_destination(rootfs, m.destination, kind)
-        made = rootpath.ensure_mountpoint(rootfs, m.destination, directory=is_dir,
-                                         opener=libc.open_in_root)
+        made = kernel.ensure_mountpoint(rootfs, m.destination, directory=is_dir)
         created.extend(made)
         if kind == "tmpfs":
-            opts = _tmpfs_mode(rootfs, m.destination, opts, existed=not made)
+            opts = _tmpfs_mode(kernel, rootfs, m.destination, opts, existed=not made)
         if not is_bind and mount_label:
             from pyocijail.backends.linux import lsm  # (loaded by the plan, in R)
 
             opts = values.evolve(opts, data=lsm.mount_data(kind, opts.data, mount_label))
         if is_bind:
             opts = values.evolve(opts, flags=opts.flags | MS_BIND)  # type "bind" alone binds
-            mountlib.bind(log, source, rootfs, m.destination, opts.flags, opts.clear)
+            mountlib.bind(kernel, log, source, rootfs, m.destination, opts.flags, opts.clear)
         elif opts.tmpcopyup:
-            _tmpfs_copyup(log, source, rootfs, m.destination, opts)
+            _tmpfs_copyup(kernel, log, source, rootfs, m.destination, opts)
         elif kind == "cgroup":
-            (cgroup_mount or _cgroup)(log, rootfs, m.destination, opts)
+            (cgroup_mount or _cgroup)(kernel, log, rootfs, m.destination, opts)
         else:
-            _plain(log, source, rootfs, m.destination, kind, opts)
+            _plain(kernel, log, source, rootfs, m.destination, kind, opts)
             if kind in procfs.KINDS and trees is not None:
                 trees.keep(rootfs, m.destination, kind)
             if kind == "mqueue" and mount_label:  # runc: a file label, not context=
                 from pyocijail.backends.linux import lsm
 
-                fd = in_root(rootfs, m.destination, os.O_RDONLY | os.O_DIRECTORY)
+                fd = in_root(kernel, rootfs, m.destination, os.O_RDONLY | os.O_DIRECTORY)
                 try:
                     lsm.label_file(fd, mount_label)
                 finally:
-                    os.close(fd)
+                    kernel.close(fd)
         for flag in opts.propagation:
-            fd = in_root(rootfs, m.destination)
+            fd = in_root(kernel, rootfs, m.destination)
             try:
-                mountlib.mount(log, None, fd_path(fd), None, flag, None, m.destination)
+                mountlib.mount(kernel, log, None, fd_path(fd), None, flag, None, m.destination)
             finally:
-                os.close(fd)
+                kernel.close(fd)
         failpoint("create.linux.after-mount")
     return created

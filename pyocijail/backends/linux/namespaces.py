@@ -1,4 +1,7 @@
-"""Namespace types, joining by path, and the pid namespace for children."""
+"""Namespace types, joining by path, and the pid namespace for children.
+
+The joins and unshares go through the `kernel.NsKernel` passed in first.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from pyocijail.errors import KernelError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from pyocijail.backends.linux.kernel import NsKernel
 
 # namespace type (config) -> (clone flag, /proc/<pid>/ns name)
 NAMESPACES = {
@@ -27,20 +32,20 @@ NAMESPACES = {
 JOIN_ORDER = ("user", "cgroup", "ipc", "uts", "network", "pid", "time", "mount")
 
 
-def setns_path(path: str, kind: str) -> None:
+def setns_path(kernel: NsKernel, path: str, kind: str) -> None:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = kernel.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as err:
         raise KernelError(f"open {kind} namespace", err.errno, path) from None
     try:
-        libc.setns(fd, NAMESPACES[kind][0])
+        kernel.setns(fd, NAMESPACES[kind][0])
     except KernelError as err:
         raise KernelError(f"join {kind} namespace", err.errno, path) from None
     finally:
-        os.close(fd)
+        kernel.close(fd)
 
 
-def join_all(pid: int, kinds: set[str]) -> None:
+def join_all(kernel: NsKernel, pid: int, kinds: set[str]) -> None:
     """Enter init `pid`'s namespaces of `kinds` (see `setns_all`). The pid
     namespace is the one of our children: the caller forks after this."""
     fds = []
@@ -49,16 +54,16 @@ def join_all(pid: int, kinds: set[str]) -> None:
             if kind not in kinds:
                 continue
             path = f"/proc/{pid}/ns/{NAMESPACES[kind][1]}"
-            fds.append((kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC), path))
-        setns_all(fds)
+            fds.append((kind, kernel.open(path, os.O_RDONLY | os.O_CLOEXEC), path))
+        setns_all(kernel, fds)
     except OSError as err:
         raise KernelError("join container", err.errno, f"/proc/{pid}/ns") from None
     finally:
         for _, fd, _ in fds:
-            os.close(fd)
+            kernel.close(fd)
 
 
-def setns_all(fds: Sequence[tuple[str, int, str]]) -> None:
+def setns_all(kernel: NsKernel, fds: Sequence[tuple[str, int, str]]) -> None:
     """setns into each (kind, fd, where). With a user namespace among them, every other
     one that our present privileges allow is joined first (it may be owned by another
     user namespace than the one joined), then the user namespace, then the rest with
@@ -69,45 +74,45 @@ def setns_all(fds: Sequence[tuple[str, int, str]]) -> None:
         if kind == "user":
             continue
         try:
-            libc.setns(fd, NAMESPACES[kind][0])
+            kernel.setns(fd, NAMESPACES[kind][0])
         except KernelError as err:
             if not users or err.errno != errno.EPERM:  # maybe it belongs to the user ns
                 raise KernelError(f"join {kind} namespace", err.errno, where) from None
             later.append((kind, fd, where))
     for kind, fd, where in [*users, *later]:
         try:
-            libc.setns(fd, NAMESPACES[kind][0])
+            kernel.setns(fd, NAMESPACES[kind][0])
         except KernelError as err:
             raise KernelError(f"join {kind} namespace", err.errno, where) from None
 
 
-def pid_namespace_for_children(path: str | None) -> _PidNamespaceForChildren:
+def pid_namespace_for_children(kernel: NsKernel, path: str | None) -> _PidNamespaceForChildren:
     """Children forked inside get the new (or given) pid namespace; we keep ours."""
-    return _PidNamespaceForChildren(path)
+    return _PidNamespaceForChildren(kernel, path)
 
 
 class _PidNamespaceForChildren:
     """(A class, not @contextlib.contextmanager: contextlib costs `create` an import.)"""
 
-    def __init__(self, path: str | None) -> None:
-        self.path, self.own = path, -1
+    def __init__(self, kernel: NsKernel, path: str | None) -> None:
+        self.kernel, self.path, self.own = kernel, path, -1
 
     def __enter__(self) -> None:
-        self.own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        self.own = self.kernel.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         try:
             if self.path is None:
-                libc.unshare(libc.CLONE_NEWPID)
+                self.kernel.unshare(libc.CLONE_NEWPID)
             else:
-                setns_path(self.path, "pid")
+                setns_path(self.kernel, self.path, "pid")
         except BaseException:
-            os.close(self.own)
+            self.kernel.close(self.own)
             raise
 
     def __exit__(self, *exc_info: object) -> None:
         try:
-            libc.setns(self.own, libc.CLONE_NEWPID)
+            self.kernel.setns(self.own, libc.CLONE_NEWPID)
         finally:
-            os.close(self.own)
+            self.kernel.close(self.own)
 
 
 # <linux/sockios.h>, <net/if.h>

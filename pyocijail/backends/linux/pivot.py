@@ -3,12 +3,13 @@ paths, the read-only root, an unbindable root.
 
 After pivot_root nothing is resolved through the container's `/proc`. A masked
 or read-only path beneath a procfs or sysfs the runtime mounted is opened from
-the fd `procfs.Trees` kept of it, anything else with `rootpath.open_in_root`;
+the fd `procfs.Trees` kept of it, anything else with the kernel's `open_in_root`;
 the mask or read-only bind is made detached (fsmount, open_tree) and attached
 on that fd with move_mount, so nothing is resolved through the container's
 `/proc/self/fd` (CVE-2025-52881). Files are masked only with a `/dev/null`
 found to be the character device 1:3 (CVE-2025-31133). See `mounts` for the
-order of the whole set-up.
+order of the whole set-up; every kernel call but the sysctl writes (`procfs`)
+goes through the `kernel.NsKernel` each function takes first.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import errno
 import os
 import stat
 
-from pyocijail import rootpath
 from pyocijail.backends.linux import libc, mountlib, procfs
 from pyocijail.backends.linux.libc import (
     MNT_DETACH,
@@ -32,11 +32,14 @@ from pyocijail.errors import ConfigError, KernelError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+    from typing import Any
+
+    from pyocijail.backends.linux.kernel import NsKernel
 
 
 # --- pivot_root ----------------------------------------------------------------------
 
-def pivot_root(rootfs: str, *, bound: bool = False, log=None) -> None:
+def pivot_root(kernel: NsKernel, rootfs: str, *, bound: bool = False, log: Any = None) -> None:
     """Make `rootfs` the root of this mount namespace and drop the old root.
 
     Call in the container's own mount namespace after mount_all/setup_devices.
@@ -45,37 +48,39 @@ def pivot_root(rootfs: str, *, bound: bool = False, log=None) -> None:
     `bind_rootfs` made the rootfs a mount point (else it is bound here if needed).
     """
     real = os.path.realpath(rootfs)
-    if not bound and real not in {point for _i, _p, point, _o in mountlib.mountinfo()}:
+    if not bound and real not in {point for _i, _p, point, _o in mountlib.mountinfo(kernel)}:
         # pivot_root(2) needs a mount point: bind the rootfs onto itself.
-        mountlib.mount(log, real, real, None, MS_BIND | MS_REC, None, real)
-    old = os.open("/", os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
-    new = os.open(real, os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
+        mountlib.mount(kernel, log, real, real, None, MS_BIND | MS_REC, None, real)
+    old = kernel.open("/", os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
     try:
-        os.fchdir(new)
-        if log is not None:
-            log.debug(f"pivot_root {real}")
-        libc.pivot_root(".", ".")
-        # The old root is now stacked on "/"; our fd still names it.
-        os.fchdir(old)
-        mountlib.mount(log, None, ".", None, MS_SLAVE | MS_REC, None, "old root")
-        if log is not None:
-            log.debug("umount2 old root MNT_DETACH")
-        libc.umount2(".", MNT_DETACH)
-        os.chdir("/")
+        new = kernel.open(real, os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            kernel.fchdir(new)
+            if log is not None:
+                log.debug(f"pivot_root {real}")
+            kernel.pivot_root(".", ".")
+            # The old root is now stacked on "/"; our fd still names it.
+            kernel.fchdir(old)
+            mountlib.mount(kernel, log, None, ".", None, MS_SLAVE | MS_REC, None, "old root")
+            if log is not None:
+                log.debug("umount2 old root MNT_DETACH")
+            kernel.umount2(".", MNT_DETACH)
+            kernel.chdir("/")
+        finally:
+            kernel.close(new)
     finally:
-        os.close(old)
-        os.close(new)
+        kernel.close(old)
 
 
-def make_root_unbindable(*, log=None) -> None:
+def make_root_unbindable(kernel: NsKernel, *, log: Any = None) -> None:
     """`rootfsPropagation: unbindable`, last (read-only paths bind first): the
     container's "/" and its submounts can no longer be bound."""
-    mountlib.mount(log, None, "/", None, MS_UNBINDABLE | MS_REC, None, "/")
+    mountlib.mount(kernel, log, None, "/", None, MS_UNBINDABLE | MS_REC, None, "/")
 
 
-def remount_readonly_root(*, log=None) -> None:
+def remount_readonly_root(kernel: NsKernel, *, log: Any = None) -> None:
     """`root.readonly`: make "/" read-only (after pivot_root), keeping its other flags."""
-    mountlib.remount_bind(log, "/", MS_RDONLY, 0, "/")
+    mountlib.remount_bind(kernel, log, "/", MS_RDONLY, 0, "/")
 
 
 # --- after pivot --------------------------------------------------------------------
@@ -97,7 +102,7 @@ def check_sysctl(sysctl: Mapping[str, str]) -> None:
             raise ConfigError(f"sysctl {key!r} is not allowed in a container")
 
 
-def apply_sysctl(sysctl: Mapping[str, str], *, log=None,
+def apply_sysctl(sysctl: Mapping[str, str], *, log: Any = None,
                  trees: procfs.Trees | None = None) -> None:
     """Write each value to /proc/sys/<key with dots as slashes> (after pivot_root),
     through the procfs this init mounted (`procfs.open_proc`), no link followed."""
@@ -123,7 +128,8 @@ def apply_sysctl(sysctl: Mapping[str, str], *, log=None,
 
 # --- masked and read-only paths ------------------------------------------------------
 
-def _target(path: str, trees: procfs.Trees | None, expected: frozenset[str]) -> int | None:
+def _target(kernel: NsKernel, path: str, trees: procfs.Trees | None,
+            expected: frozenset[str]) -> int | None:
     """An O_PATH fd of a masked or read-only path, None to skip it.
 
     Beneath a procfs or sysfs the runtime mounted, it is opened from that
@@ -134,7 +140,7 @@ def _target(path: str, trees: procfs.Trees | None, expected: frozenset[str]) -> 
     where = trees.find(path) if trees is not None else None
     try:
         if where is None:
-            return rootpath.open_in_root("/", path, os.O_PATH, libc.open_in_root)
+            return kernel.open_in_root("/", path, os.O_PATH)
         return procfs.open_beneath(where[1], where[2], os.O_PATH)
     except KernelError as e:
         missing = e.errno in (errno.ENOENT, errno.ENOTDIR)
@@ -149,81 +155,82 @@ def _target(path: str, trees: procfs.Trees | None, expected: frozenset[str]) -> 
         raise KernelError("masked or read-only path", e.errno, path, detail) from None
 
 
-def _dev_null() -> int:
+def _dev_null(kernel: NsKernel) -> int:
     """The container's /dev/null, O_PATH|O_NOFOLLOW, checked to be the character
     device 1:3 (CVE-2025-31133: a symlink or another node there would be bound
     over every masked file)."""
     try:
-        fd = rootpath.open_in_root("/", "/dev/null", os.O_PATH | os.O_NOFOLLOW,
-                                   libc.open_in_root)
+        fd = kernel.open_in_root("/", "/dev/null", os.O_PATH | os.O_NOFOLLOW)
     except KernelError as e:
         raise KernelError("mask", e.errno, "/dev/null") from None
-    st = os.fstat(fd)
+    st = kernel.fstat(fd)
     if not stat.S_ISCHR(st.st_mode) or st.st_rdev != os.makedev(1, 3):
-        os.close(fd)
+        kernel.close(fd)
         raise KernelError("mask", None, "/dev/null", "/dev/null is not the character "
                           "device 1:3 (replaced after it was made?): refusing to bind it")
     return fd
 
 
-def _attach(log, tree: int, target: int, what: str, path: str) -> None:
+def _attach(kernel: NsKernel, log: Any, tree: int, target: int, what: str, path: str) -> None:
     """Attach the detached mount `tree` on `target` and close it."""
     if log is not None:
         log.debug(f"move_mount {what} -> {path}")
     try:
-        libc.move_mount(tree, target)
+        kernel.move_mount(tree, target)
     except KernelError as e:
         raise KernelError("mount", e.errno, path) from None
     finally:
-        os.close(tree)
+        kernel.close(tree)
 
 
-def mask_paths(paths: Iterable[str], *, log=None, trees: procfs.Trees | None = None,
-               expected: frozenset[str] = frozenset(), mount_label: str | None = None) -> None:
+def mask_paths(kernel: NsKernel, paths: Iterable[str], *, log: Any = None,
+               trees: procfs.Trees | None = None, expected: frozenset[str] = frozenset(),
+               mount_label: str | None = None) -> None:
     """Hide paths (after pivot_root): an empty read-only tmpfs over directories
     (with the SELinux mount label as its `context`, as runc), /dev/null over
     anything else, each mounted from fds (`procfs`)."""
     null = None
     try:
         for path in paths:
-            fd = _target(path, trees, expected)
+            fd = _target(kernel, path, trees, expected)
             if fd is None:
                 continue
             try:
-                if stat.S_ISDIR(os.fstat(fd).st_mode):
-                    tree = libc.fsmount_new("tmpfs", "tmpfs", readonly=True,
-                                            context=mount_label)
-                    _attach(log, tree, fd, "tmpfs (ro)", path)
+                if stat.S_ISDIR(kernel.fstat(fd).st_mode):
+                    tree = kernel.fsmount_new("tmpfs", "tmpfs", readonly=True,
+                                              context=mount_label)
+                    _attach(kernel, log, tree, fd, "tmpfs (ro)", path)
                 else:
                     if null is None:
-                        null = _dev_null()
-                    _attach(log, libc.open_tree(null, libc.OPEN_TREE_CLONE), fd,
+                        null = _dev_null(kernel)
+                    _attach(kernel, log, kernel.open_tree(null, libc.OPEN_TREE_CLONE), fd,
                             "/dev/null", path)
             finally:
-                os.close(fd)
+                kernel.close(fd)
     finally:
         if null is not None:
-            os.close(null)
+            kernel.close(null)
 
 
-def readonly_paths(paths: Iterable[str], *, log=None, trees: procfs.Trees | None = None,
+def readonly_paths(kernel: NsKernel, paths: Iterable[str], *, log: Any = None,
+                   trees: procfs.Trees | None = None,
                    expected: frozenset[str] = frozenset()) -> None:
     """Make paths read-only (after pivot_root): a recursive bind of the path onto
     itself with its top mount read-only (as runc: submounts stay as they are),
     made detached from the path's fd and then attached over it."""
     for path in paths:
-        fd = _target(path, trees, expected)
+        fd = _target(kernel, path, trees, expected)
         if fd is None:
             continue
         try:
-            tree = libc.open_tree(fd, libc.OPEN_TREE_CLONE | libc.AT_RECURSIVE)
+            tree = kernel.open_tree(fd, libc.OPEN_TREE_CLONE | libc.AT_RECURSIVE)
             try:
-                libc.mount_setattr(tree, libc.MOUNT_ATTR_RDONLY)
+                kernel.mount_setattr(tree, libc.MOUNT_ATTR_RDONLY)
             except BaseException:
-                os.close(tree)
+                kernel.close(tree)
                 raise
-            _attach(log, tree, fd, "rbind (ro)", path)
+            _attach(kernel, log, tree, fd, "rbind (ro)", path)
         except KernelError as e:
             raise KernelError("mount", e.errno, path) from None
         finally:
-            os.close(fd)
+            kernel.close(fd)

@@ -29,19 +29,24 @@ from __future__ import annotations
 import itertools
 import os
 
-from pyocijail.backends.linux import libc
+from pyocijail.backends.linux import libc, preload
 from pyocijail.backends.linux.namespaces import JOIN_ORDER, setns_all
 from pyocijail.errors import ConfigError, KernelError
-from pyocijail.process.setup import apply_rlimits
-from pyocijail.process.spawn import fork_child
-from pyocijail.process.sync import ERROR, MAPPED, PID, USERNS, Channel
+from pyocijail.process.sync import ERROR, MAPPED, PID, USERNS
 from pyocijail.spec.model import IdMapping
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from typing import Any
 
+    from pyocijail.backends.linux.kernel import NsKernel
     from pyocijail.backends.linux.plan import LinuxPlan
+    from pyocijail.process.sync import Channel
+    from pyocijail.spec.model import Rlimit
+
+    #: `fork(child)`: fork, run `child` in the child, return its pid (`process.spawn`)
+    Fork = Callable[[Callable[[], None]], int]
 
 MAX_LINES = 340  # user_namespaces(7): lines a uid_map/gid_map may hold (Linux >= 4.15)
 MAX_ID = (1 << 32) - 1  # (uid_t)-1 is never a valid id
@@ -85,18 +90,21 @@ def map_text(mappings: Sequence[IdMapping]) -> bytes:
 
 # --- both sides of the fork -----------------------------------------------------------
 
-def fork_init(plan: LinuxPlan, child: Callable[[], None], first: Callable[[], None],
-              log) -> int:
+def fork_init(kernel: NsKernel, plan: LinuxPlan, child: Callable[[], None],
+              first: Callable[[], None], log: Any, *, channels: tuple[Channel, Channel],
+              fork: Fork, set_rlimits: Callable[[Sequence[Rlimit]], None]) -> int:
     """In R: fork S, map its user namespace, return the pid of I, which runs `child`.
 
-    `first` runs in S before anything else (closing R-only descriptors)."""
-    ours, theirs = Channel.pair()
+    `first` runs in S before anything else (closing R-only descriptors). What
+    the stages share with the rest of the runtime comes from the caller: the
+    channel pair (R's end, S's end), the fork, and the rlimit setter S applies."""
+    ours, theirs = channels
 
     def stage1() -> None:
         ours.close()
         first()
         try:
-            _stage1(plan, theirs, child)
+            _stage1(kernel, plan, theirs, child, fork, set_rlimits)
         except BaseException as err:  # noqa: BLE001 - report, never return into R
             try:
                 theirs.send(ERROR, msg=str(err) or type(err).__name__)
@@ -105,7 +113,7 @@ def fork_init(plan: LinuxPlan, child: Callable[[], None], first: Callable[[], No
         os._exit(1)
 
     try:
-        pid = fork_child(stage1)
+        pid = fork(stage1)
     finally:
         theirs.close()
     log.debug(f"forked user namespace stage {pid}")
@@ -133,7 +141,7 @@ def _reap(pid: int) -> None:
 
 
 def write_maps(pid: int, uid_mappings: Sequence[IdMapping], gid_mappings: Sequence[IdMapping],
-               log) -> None:
+               log: Any) -> None:
     """In R: each map in one write(2), as the kernel requires."""
     for name, mappings in (("uid_map", uid_mappings), ("gid_map", gid_mappings)):
         path = f"/proc/{pid}/{name}"
@@ -149,41 +157,35 @@ def write_maps(pid: int, uid_mappings: Sequence[IdMapping], gid_mappings: Sequen
             raise KernelError("write", err.errno, path) from None
 
 
-def _stage1(plan: LinuxPlan, chan: Channel, child: Callable[[], None]) -> None:
+def _stage1(kernel: NsKernel, plan: LinuxPlan, chan: Channel, child: Callable[[], None],
+            fork: Fork, set_rlimits: Callable[[Sequence[Rlimit]], None]) -> None:
     """In S: see the module docstring. Never returns."""
-    _preload()
+    preload.load(plan)  # while S can still read the package's files
     # While S still has the host's privileges: in the user namespace a hard limit
     # can no longer be raised (runc sets them from its parent for this reason).
     # I inherits them; the init sets them again at start, which changes nothing.
-    apply_rlimits(plan.rlimits)
-    join(plan)
+    set_rlimits(plan.rlimits)
+    join(kernel, plan)
     if plan.new("user"):
-        libc.unshare(libc.CLONE_NEWUSER)
+        kernel.unshare(libc.CLONE_NEWUSER)
         chan.send(USERNS)
         msg = chan.recv()
         if not msg or msg.get("t") != MAPPED:
             os._exit(1)
     become_root()
     if plan.new("pid"):
-        libc.unshare(libc.CLONE_NEWPID)
+        kernel.unshare(libc.CLONE_NEWPID)
 
     def init() -> None:
         chan.close()
         child()
 
-    pid = fork_child(init)
+    pid = fork(init)
     chan.send(PID, pid=pid)
     os._exit(0)
 
 
-def _preload() -> None:
-    """Load what the init imports or looks up lazily until pivot_root while the
-    interpreter's files can still be read: the container's root may not read them
-    (an interpreter under /root, mode 0700, is out of reach in the namespace)."""
-    from pyocijail.backends.linux import cgroupmount, devices, mounts, pivot  # noqa: F401
-
-
-def join(plan: LinuxPlan) -> None:
+def join(kernel: NsKernel, plan: LinuxPlan) -> None:
     """In S: every namespace given by path (pid: for the children), user first in effect."""
     wanted = [(kind, path) for kind in JOIN_ORDER for k, path in plan.namespaces
               if k == kind and path]
@@ -191,13 +193,13 @@ def join(plan: LinuxPlan) -> None:
     try:
         for kind, path in wanted:
             try:
-                fds.append((kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC), path))
+                fds.append((kind, kernel.open(path, os.O_RDONLY | os.O_CLOEXEC), path))
             except OSError as err:
                 raise KernelError(f"open {kind} namespace", err.errno, path) from None
-        setns_all(fds)
+        setns_all(kernel, fds)
     finally:
         for _, fd, _ in fds:
-            os.close(fd)
+            kernel.close(fd)
 
 
 def become_root() -> None:

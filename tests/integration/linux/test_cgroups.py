@@ -301,7 +301,7 @@ def test_exec_forks_after_joining_the_warm_up_thread():
 
     code = ("import _thread, os\n"
             "from pyocijail.backends.linux.backend import LinuxBackend\n"
-            "b = LinuxBackend(None)\n"
+            "b = LinuxBackend(None, None)\n"
             "b.warm_up()\n"
             "first = b._primed\n"
             "b.warm_up()\n"

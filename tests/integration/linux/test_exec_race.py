@@ -20,10 +20,11 @@ CODE = """
 import os, signal, time
 from pyocijail.backends.linux import namespaces
 from pyocijail.backends.linux.backend import LinuxBackend
+from pyocijail.backends.linux.linuxkernel import LinuxKernel
 from pyocijail.errors import PyocijailError
 from pyocijail.process.spawn import fork_child
 
-with namespaces.pid_namespace_for_children(None):
+with namespaces.pid_namespace_for_children(LinuxKernel(), None):
     init = fork_child(lambda: time.sleep(60))
 os.kill(init, signal.SIGKILL)
 deadline = time.monotonic() + 10
@@ -34,7 +35,7 @@ while open(f"/proc/{init}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
 # helper, which forks into the pid namespace: that fork fails, reported on the channel.
 from pyocijail.process import exechelper
 
-backend = LinuxBackend(log=None)
+backend = LinuxBackend(None, log=None)
 state = {"namespaces": [["pid", None]]}
 r, w = os.pipe()
 

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from pyocijail.backends.linux import libc, lsm, mounts
+from pyocijail.backends.linux.linuxkernel import LinuxKernel
 from pyocijail.spec.model import Mount
 from tests.integration.linux.childns import run_in_child
 
@@ -82,7 +83,7 @@ def test_mount_label_is_passed_to_the_mounts_runc_labels(tmp_path):
             seen.append([fstype, data])
 
         libc.mount = record  # only in this child
-        mounts.mount_all(str(rootfs), [
+        mounts.mount_all(LinuxKernel(), str(rootfs), [
             Mount(destination="/proc", type="proc", source="proc"),
             Mount(destination="/tmp", type="tmpfs", source="tmpfs", options=("mode=1777",)),
             Mount(destination="/dev/pts", type="devpts", source="devpts"),
@@ -115,8 +116,8 @@ def test_mount_label_is_given_to_the_cgroup_v1_tmpfs(tmp_path):
             seen.append([fstype, data])
 
         libc.mount = record  # only in this child
-        cgroupmount.mount_cgroups(None, str(rootfs), "/sys/fs/cgroup", mountopts.MountOptions(),
-                                  groups, False, "u:object_r:t:s0")
+        cgroupmount.mount_cgroups(LinuxKernel(), None, str(rootfs), "/sys/fs/cgroup",
+                                  mountopts.MountOptions(), groups, False, "u:object_r:t:s0")
         return seen
 
     seen = run_in_child(child)

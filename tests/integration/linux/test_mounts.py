@@ -9,9 +9,12 @@ import stat
 import pytest
 
 from pyocijail.backends.linux import devices, libc, mountlib, mounts, pivot
+from pyocijail.backends.linux.linuxkernel import LinuxKernel
 from pyocijail.errors import ConfigError, KernelError
 from pyocijail.spec.model import Device, Mount
 from tests.integration.linux.childns import mountinfo_entry, run_in_child
+
+KERNEL = LinuxKernel()
 
 pytestmark = [pytest.mark.root, pytest.mark.linux]
 
@@ -43,9 +46,9 @@ def test_bind_relative_source_ro_nosuid(tmp_path, busybox_rootfs):
 
     def child():
         log = Log()
-        created = mounts.mount_all(busybox_rootfs, [Mount(destination="/mnt/data", type="bind",
-                                   source="data", options=("rbind", "ro", "nosuid"))],
-                                   str(bundle), log=log)
+        data = Mount(destination="/mnt/data", type="bind", source="data",
+                     options=("rbind", "ro", "nosuid"))
+        created = mounts.mount_all(KERNEL, busybox_rootfs, [data], str(bundle), log=log)
         dest = busybox_rootfs + "/mnt/data"
         entry = mountinfo_entry(dest)
         assert {"ro", "nosuid"} <= entry["opts"], entry
@@ -65,7 +68,7 @@ def test_bind_file_source_creates_file(tmp_path, busybox_rootfs):
     src.write_text("nameserver 10.0.0.1\n")
 
     def child():
-        created = mounts.mount_all(busybox_rootfs, [Mount(destination="/etc/x/resolv.conf",
+        created = mounts.mount_all(KERNEL, busybox_rootfs, [Mount(destination="/etc/x/resolv.conf",
                                    source=str(src), options=("bind", "ro"))], str(tmp_path))
         dest = busybox_rootfs + "/etc/x/resolv.conf"
         assert open(dest).read() == "nameserver 10.0.0.1\n"
@@ -90,7 +93,7 @@ def test_tmpfs_copyup_keeps_content_modes_and_links(tmp_path, busybox_rootfs):
     os.mkfifo(etc + "/fifo")
 
     def child():
-        mounts.mount_all(busybox_rootfs, [Mount(destination="/etc", type="tmpfs",
+        mounts.mount_all(KERNEL, busybox_rootfs, [Mount(destination="/etc", type="tmpfs",
                          source="tmpfs", options=("tmpcopyup", "ro", "nosuid", "size=1m"))],
                          str(tmp_path))
         entry = mountinfo_entry(etc)
@@ -122,7 +125,7 @@ def test_pseudo_filesystems(tmp_path, busybox_rootfs):
     ]
 
     def child():
-        created = mounts.mount_all(busybox_rootfs, ms, str(tmp_path))
+        created = mounts.mount_all(KERNEL, busybox_rootfs, ms, str(tmp_path))
         r = busybox_rootfs
         assert mountinfo_entry(r + "/proc")["fstype"] == "proc"
         sys_entry = mountinfo_entry(r + "/sys")
@@ -145,7 +148,7 @@ def test_cgroup_is_read_only_rbind_of_host_tree(tmp_path, busybox_rootfs):
     """type cgroup binds the host hierarchy with every controller mount read-only."""
 
     def child():
-        mounts.mount_all(busybox_rootfs, [Mount(destination="/sys/fs/cgroup", type="cgroup",
+        mounts.mount_all(KERNEL, busybox_rootfs, [Mount(destination="/sys/fs/cgroup", type="cgroup",
                          source="cgroup", options=("nosuid", "noexec", "nodev", "ro"))],
                          str(tmp_path))
         top = busybox_rootfs + "/sys/fs/cgroup"
@@ -161,7 +164,7 @@ def test_cgroup_is_read_only_rbind_of_host_tree(tmp_path, busybox_rootfs):
 def test_propagation_applied_after_mount(tmp_path, busybox_rootfs):
     """Propagation options are applied after the mount (rshared shows shared:N)."""
     def child():
-        mounts.mount_all(busybox_rootfs, [Mount(destination="/shared", type="tmpfs",
+        mounts.mount_all(KERNEL, busybox_rootfs, [Mount(destination="/shared", type="tmpfs",
                          source="tmpfs", options=("rshared",))], str(tmp_path))
         entry = mountinfo_entry(busybox_rootfs + "/shared")
         assert any(f.startswith("shared:") for f in entry["optional"]), entry
@@ -177,7 +180,7 @@ def test_destination_symlink_cannot_escape(tmp_path, busybox_rootfs):
     os.symlink("../../../../../../../../" + str(outside), busybox_rootfs + "/evil2")
 
     def child():
-        mounts.mount_all(busybox_rootfs, [
+        mounts.mount_all(KERNEL, busybox_rootfs, [
             Mount(destination="/evil", type="tmpfs", source="tmpfs"),
             Mount(destination="/evil2/sub", type="tmpfs", source="tmpfs")], str(tmp_path))
         assert mountinfo_entry(str(outside)) is None
@@ -192,7 +195,7 @@ def test_mount_error_names_destination(tmp_path, busybox_rootfs):
     """A failing mount raises KernelError naming the container destination."""
     def child():
         try:
-            mounts.mount_all(busybox_rootfs, [Mount(destination="/x", type="nosuchfs",
+            mounts.mount_all(KERNEL, busybox_rootfs, [Mount(destination="/x", type="nosuchfs",
                              source="none")], str(tmp_path))
         except KernelError as e:
             return [e.op, e.path, e.errno]
@@ -206,10 +209,10 @@ def test_unsupported_mounts_refused_before_any_change(tmp_path, busybox_rootfs):
     from pyocijail.spec.model import IdMapping
 
     with pytest.raises(ConfigError):
-        mounts.mount_all(busybox_rootfs, [Mount(destination="/a", type="bind", source="/tmp",
-                         options=("bind", "idmap"))], str(tmp_path))
+        mounts.mount_all(KERNEL, busybox_rootfs, [Mount(destination="/a", type="bind",
+                         source="/tmp", options=("bind", "idmap"))], str(tmp_path))
     with pytest.raises(ConfigError):
-        mounts.mount_all(busybox_rootfs, [Mount(
+        mounts.mount_all(KERNEL, busybox_rootfs, [Mount(
             destination="/a", type="bind", source="/tmp", options=("bind",),
             uid_mappings=(IdMapping(container_id=0, host_id=1000, size=1),))], str(tmp_path))
     assert not os.path.exists(busybox_rootfs + "/a")
@@ -228,9 +231,9 @@ def test_setup_devices_defaults_and_config(tmp_path, busybox_rootfs):
             Device(type="b", path="/dev/blk", major=7, minor=0)]
 
     def child():
-        mounts.mount_all(busybox_rootfs, [Mount(destination="/dev", type="tmpfs",
+        mounts.mount_all(KERNEL, busybox_rootfs, [Mount(destination="/dev", type="tmpfs",
                          source="tmpfs", options=("mode=755",))], str(tmp_path))
-        created = devices.setup_devices(busybox_rootfs, devs)
+        created = devices.setup_devices(KERNEL, busybox_rootfs, devs)
         d = busybox_rootfs + "/dev"
         info = {name: _dev_info(f"{d}/{name}") for name in
                 ("null", "zero", "full", "random", "urandom", "tty", "custom/mynull", "blk")}
@@ -258,7 +261,7 @@ def test_setup_devices_bind_fallback_on_eperm(tmp_path, busybox_rootfs):
             raise PermissionError(errno.EPERM, "mknod")
 
         os.mknod = refuse  # only in this child
-        devices.setup_devices(busybox_rootfs, [], default=True)
+        devices.setup_devices(KERNEL, busybox_rootfs, [], default=True)
         null = busybox_rootfs + "/dev/null"
         assert mountinfo_entry(null) is not None
         return _dev_info(null)[:3]
@@ -274,7 +277,7 @@ def test_setup_devices_keeps_the_device_replaces_anything_else(tmp_path, busybox
         f.write("image file")
 
     def child():
-        devices.setup_devices(busybox_rootfs, [])
+        devices.setup_devices(KERNEL, busybox_rootfs, [])
         null, zero = (os.lstat(busybox_rootfs + d) for d in ("/dev/null", "/dev/zero"))
         return stat.S_IMODE(null.st_mode), stat.S_ISCHR(zero.st_mode), zero.st_rdev
 
@@ -284,13 +287,13 @@ def test_setup_devices_keeps_the_device_replaces_anything_else(tmp_path, busybox
 
 
 def _container_setup(rootfs, bundle):
-    mounts.mount_all(rootfs, [
+    mounts.mount_all(KERNEL, rootfs, [
         Mount(destination="/proc", type="proc", source="proc"),
         Mount(destination="/dev", type="tmpfs", source="tmpfs", options=("mode=755",)),
         Mount(destination="/dev/pts", type="devpts", source="devpts"),
     ], bundle)
-    devices.setup_devices(rootfs, [])
-    pivot.pivot_root(rootfs)
+    devices.setup_devices(KERNEL, rootfs, [])
+    pivot.pivot_root(KERNEL, rootfs)
 
 
 def test_pivot_root_into_busybox(tmp_path, busybox_rootfs):
@@ -319,7 +322,7 @@ def test_pivot_root_into_busybox(tmp_path, busybox_rootfs):
 def test_pivot_root_binds_rootfs_when_not_a_mount_point(tmp_path, busybox_rootfs):
     """pivot_root works on a plain directory (it binds it onto itself first)."""
     def child():
-        pivot.pivot_root(busybox_rootfs)
+        pivot.pivot_root(KERNEL, busybox_rootfs)
         return sorted(os.listdir("/"))
 
     assert "bin" in run_in_child(child)
@@ -337,8 +340,8 @@ def test_mask_and_readonly_paths(tmp_path, busybox_rootfs):
 
     def child():
         _container_setup(busybox_rootfs, str(tmp_path))
-        pivot.mask_paths(["/secret/dir", "/secret/file", "/does/not/exist", "/proc/kcore"])
-        pivot.readonly_paths(["/ro", "/nope", "/proc/sys"])
+        pivot.mask_paths(KERNEL, ["/secret/dir", "/secret/file", "/does/not/exist", "/proc/kcore"])
+        pivot.readonly_paths(KERNEL, ["/ro", "/nope", "/proc/sys"])
         assert os.listdir("/secret/dir") == [] and not _writable("/secret/dir")
         assert open("/secret/file").read() == ""
         assert not _writable("/ro") and not _writable("/ro/sub")
@@ -355,7 +358,7 @@ def test_remount_readonly_root(tmp_path, busybox_rootfs):
     """remount_readonly_root makes "/" read-only but leaves other mounts writable."""
     def child():
         _container_setup(busybox_rootfs, str(tmp_path))
-        pivot.remount_readonly_root()
+        pivot.remount_readonly_root(KERNEL)
         assert "ro" in mountinfo_entry("/")["opts"]
         assert not _writable("/tmp")
         assert _writable("/dev")
@@ -386,7 +389,7 @@ def test_sysfs_falls_back_to_rbind_on_eperm(tmp_path, busybox_rootfs):
             return real(source, target, fstype, flags, data)
 
         libc.mount = mount  # only in this child
-        mounts.mount_all(busybox_rootfs, [Mount(destination="/sys", type="sysfs",
+        mounts.mount_all(KERNEL, busybox_rootfs, [Mount(destination="/sys", type="sysfs",
                          source="sysfs", options=("ro", "nosuid"))], str(tmp_path))
         entry = mountinfo_entry(busybox_rootfs + "/sys")
         assert entry["fstype"] == "sysfs" and {"ro", "nosuid"} <= entry["opts"]
@@ -398,9 +401,9 @@ def test_sysfs_falls_back_to_rbind_on_eperm(tmp_path, busybox_rootfs):
 def test_set_root_propagation():
     """set_root_propagation changes "/" recursively; unknown names are ConfigErrors."""
     def child():
-        mounts.set_root_propagation("rshared")
+        mounts.set_root_propagation(KERNEL, "rshared")
         shared = [mountinfo_entry(p)["optional"] for p in ("/", "/proc")]
-        mounts.set_root_propagation()  # rslave (a lone peer group becomes private)
+        mounts.set_root_propagation(KERNEL)  # rslave (a lone peer group becomes private)
         slave = [mountinfo_entry(p)["optional"] for p in ("/", "/proc")]
         return shared, slave
 
@@ -408,7 +411,7 @@ def test_set_root_propagation():
     assert all(any(f.startswith("shared:") for f in opt) for opt in shared)
     assert not any(f.startswith("shared:") for opt in slave for f in opt)
     with pytest.raises(ConfigError):
-        mounts.set_root_propagation("sideways")
+        mounts.set_root_propagation(KERNEL, "sideways")
 
 
 def test_sethostname_in_new_uts_namespace():
@@ -433,7 +436,7 @@ def test_mountinfo_reads_mount_points_with_escaped_characters(tmp_path, name):
 
     def child():
         libc.mount("tmpfs", str(point), "tmpfs", 0)
-        return [p for _, _, p, _ in mountlib.mountinfo() if p == str(point)]
+        return [p for _, _, p, _ in mountlib.mountinfo(KERNEL) if p == str(point)]
 
     assert run_in_child(child) == [str(point)]
 
