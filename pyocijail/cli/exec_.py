@@ -25,6 +25,9 @@ def add_arguments(parser, name):  # type: ignore[no-untyped-def]
 
 
 def run(args, ctx):  # type: ignore[no-untyped-def]
+    # First: the cgroup lock's warm-up (LinuxBackend.warm_up) then waits for the
+    # kernel while the imports, the process file and the state are read.
+    ctx.backend.warm_up()
     from pyocijail.lifecycle.exec_ import exec_process
     from pyocijail.lifecycle.process_args import build_process
 

@@ -39,7 +39,8 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
     backend = ctx.backend
     backend.check_process(process)  # (Linux: the LSMs)
     # As in create: the new process's cgroup attach (Linux) then finds the kernel's
-    # lock warm instead of waiting ~10 ms for it after the fork.
+    # lock warm instead of waiting ~10 ms for it after the fork. (The CLI starts it
+    # before its imports; a second call does nothing.)
     backend.warm_up()
     console_sock, relay = None, None
     if process.terminal:
