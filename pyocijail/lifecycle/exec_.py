@@ -50,10 +50,11 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
     elif process.terminal:
         relay, console_sock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     parent, child = Channel.pair()
+    # The forked process's code, imported here: it inherits it, and the import
+    # overlaps the warm-up's wait (joined before the fork) instead of following it.
+    from pyocijail.process.init import exec_main
 
     def run_in_container() -> None:
-        from pyocijail.process.init import exec_main
-
         parent.close()
         if relay is not None:
             relay.close()
