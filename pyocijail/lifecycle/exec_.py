@@ -52,7 +52,11 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
     parent, child = Channel.pair()
     # The forked process's code, imported here: it inherits it, and the import
     # overlaps the warm-up's wait (joined before the fork) instead of following it.
+    # So is the pid file's writer.
     from pyocijail.process.init import exec_main
+
+    if pid_file:
+        from pyocijail.lifecycle.pidfile import write_pid_file
 
     def run_in_container() -> None:
         parent.close()
@@ -75,8 +79,6 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
         parent.close()
     failpoint("exec.after-ready")
     if pid_file:
-        from pyocijail.lifecycle.pidfile import write_pid_file
-
         write_pid_file(pid_file, pid)
     if detach:
         return 0
