@@ -48,7 +48,10 @@ def run(args, ctx):  # type: ignore[no-untyped-def]
 
 
 def _run(args: Any, ctx: Context) -> int:
-    # First: the cgroup lock's warm-up (LinuxBackend.warm_up) then waits for the
+    from pyocijail.process.preserved import check_preserved_fds
+
+    check_preserved_fds(args.preserve_fds)  # before the warm-up thread opens its fds
+    # Then the cgroup lock's warm-up (LinuxBackend.warm_up): it waits for the
     # kernel while the imports, the process file and the state are read.
     ctx.backend.warm_up()
     from pyocijail.lifecycle.exec_ import exec_process
