@@ -168,10 +168,10 @@ def test_exec_detach_runs_without_the_cyclic_gc_and_gives_it_back(tmp_path, monk
     monkeypatch.setattr(process_args, "build_process", spy)
     proc = tmp_path / "process.json"
     proc.write_text(json.dumps({"args": ["/bin/true"], "cwd": "/", "user": {"uid": 0, "gid": 0}}))
-    assert gc.isenabled()
+    assert gc.isenabled() and not gc.get_freeze_count()
     for detach in (["--detach"], []):
         code = main(["--root", str(tmp_path / "state"), "exec", *detach, "--process", str(proc),
                      "nosuch"], backend=lambda platform, log: FreeBSDBackend(None, log))
         assert code == 1  # no such container
-        assert gc.isenabled()
+        assert gc.isenabled() and not gc.get_freeze_count()
     assert seen == [False, True]
