@@ -173,8 +173,9 @@ class BackendBase:
     forks_into_container = False
 
     def warm_up(self) -> None:
-        """First thing in create (before the config is read) and in exec (once the
-        container is running): start slow kernel work that depends on neither."""
+        """First thing in create (before the config is read) and in exec (before
+        the process file and the state are read): start slow kernel work that
+        depends on neither. Idempotent; exec's fork joins it (`fork_joined`)."""
 
     def check_process(self, process: "Process") -> None:
         """exec, before the fork: what the host cannot apply to the process file

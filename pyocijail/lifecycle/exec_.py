@@ -39,7 +39,8 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
     backend = ctx.backend
     backend.check_process(process)  # (Linux: the LSMs)
     # As in create: the new process's cgroup attach (Linux) then finds the kernel's
-    # lock warm instead of waiting ~10 ms for it after the fork.
+    # lock warm instead of waiting ~10 ms for it after the fork. (The CLI starts it
+    # before its imports; a second call does nothing.)
     backend.warm_up()
     console_sock, relay = None, None
     if process.terminal:
@@ -49,10 +50,15 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
     elif process.terminal:
         relay, console_sock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     parent, child = Channel.pair()
+    # The forked process's code, imported here: it inherits it, and the import
+    # overlaps the warm-up's wait (joined before the fork) instead of following it.
+    # So is the pid file's writer.
+    from pyocijail.process.init import exec_main
+
+    if pid_file:
+        from pyocijail.lifecycle.pidfile import write_pid_file
 
     def run_in_container() -> None:
-        from pyocijail.process.init import exec_main
-
         parent.close()
         if relay is not None:
             relay.close()
@@ -73,8 +79,6 @@ def exec_process(ctx: Context, container_id: str, process: Process, *, detach: b
         parent.close()
     failpoint("exec.after-ready")
     if pid_file:
-        from pyocijail.lifecycle.pidfile import write_pid_file
-
         write_pid_file(pid_file, pid)
     if detach:
         return 0

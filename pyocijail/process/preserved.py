@@ -15,7 +15,7 @@ before this check (the debug log), and counts as missing.
 
 from __future__ import annotations
 
-import os
+import posix  # not os (the same function): exec checks this before the warm-up starts
 
 from pyocijail.errors import ConfigError
 
@@ -27,7 +27,7 @@ def check_preserved_fds(count: int) -> None:
     for index in range(count):
         fd = 3 + index
         try:
-            inherited = os.get_inheritable(fd)
+            inherited = posix.get_inheritable(fd)
         except OSError as err:
             reason = (err.strerror or str(err)).lower()
         else:

@@ -145,3 +145,33 @@ def test_error_with_json_log_is_a_single_object(rt, tmp_path):
     assert res.code == 1
     obj = json.loads(log.read_text())
     assert obj["msg"] == 'container "ghost" does not exist' and obj["level"] == "error"
+
+
+def test_exec_detach_runs_without_the_cyclic_gc_and_gives_it_back(tmp_path, monkeypatch):
+    """exec --detach turns the cyclic GC off while it loads the process and forks
+    (cli/exec_.py) and back on for an in-process caller, also when exec fails; an
+    attached exec keeps it on. The backend is FreeBSD's planning-only one: no warm-up
+    thread is left in this process."""
+    import gc
+
+    from pyocijail.backends.freebsd.backend import FreeBSDBackend
+    from pyocijail.cli import main
+    from pyocijail.lifecycle import process_args
+
+    seen = []
+    build = process_args.build_process
+
+    def spy(*args, **kwargs):  # the real one, recording whether the GC is on
+        seen.append(gc.isenabled())
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(process_args, "build_process", spy)
+    proc = tmp_path / "process.json"
+    proc.write_text(json.dumps({"args": ["/bin/true"], "cwd": "/", "user": {"uid": 0, "gid": 0}}))
+    assert gc.isenabled() and not gc.get_freeze_count()
+    for detach in (["--detach"], []):
+        code = main(["--root", str(tmp_path / "state"), "exec", *detach, "--process", str(proc),
+                     "nosuch"], backend=lambda platform, log: FreeBSDBackend(None, log))
+        assert code == 1  # no such container
+        assert gc.isenabled() and not gc.get_freeze_count()
+    assert seen == [False, True]

@@ -456,12 +456,13 @@ class LinuxBackend(BackendBase):
         a child subreaper, so E becomes its child (waitpid, and conmon's once
         we exit). Returns E's pid, or P's if P failed before the helper forked
         (its error is then on `child`'s channel)."""
+        # join's modules too, before the warm-up's join (see lifecycle/exec_.py).
+        from pyocijail.backends.linux import capabilities, libc, namespaces, procfs  # noqa: F401
         from pyocijail.process.spawn import fork_child
 
         self._join_warm_up()
         if not _has(state, "pid"):
             return fork_child(child)
-        from pyocijail.backends.linux import libc
 
         libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
         r, w = posix.pipe2(posix.O_CLOEXEC)
