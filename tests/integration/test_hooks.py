@@ -180,6 +180,14 @@ def _status_ids(pid: int) -> tuple[str, str]:
     return fields["Uid"].split()[0], fields["Gid"].split()[0]
 
 
+def _wait_until_init_is(pid: int, ids: tuple[str, str]) -> None:
+    """The waiting init changes user on its own time after create returns."""
+    deadline = time.monotonic() + 10
+    while _status_ids(pid) != ids and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _status_ids(pid) == ids
+
+
 def test_without_start_container_hooks_the_init_waits_as_the_container_user(
         runtime, bundle, workdir):
     """runc's order: the user change is done while the init waits for start (so start
@@ -188,10 +196,7 @@ def test_without_start_container_hooks_the_init_waits_as_the_container_user(
                process={"user": {"uid": 1000, "gid": 1000}})
     runtime.ok("create", "--bundle", b, "c1")
     pid = runtime.state("c1")["pid"]
-    deadline = time.monotonic() + 10
-    while _status_ids(pid) != ("1000", "1000") and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert _status_ids(pid) == ("1000", "1000")
+    _wait_until_init_is(pid, ("1000", "1000"))
     assert runtime.status("c1") == "created"
     runtime.ok("start", "c1")
     reap(pid)
@@ -208,10 +213,7 @@ def test_start_container_hooks_run_after_the_user_change(runtime, bundle, workdi
                process={"user": {"uid": 1000, "gid": 1000}})
     runtime.ok("create", "--bundle", b, "c1")
     pid = runtime.state("c1")["pid"]
-    deadline = time.monotonic() + 10
-    while _status_ids(pid) != ("1000", "1000") and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert _status_ids(pid) == ("1000", "1000")
+    _wait_until_init_is(pid, ("1000", "1000"))
     runtime.ok("start", "c1")
     reap(pid)
     for name in ("hook", "uid"):
