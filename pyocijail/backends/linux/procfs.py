@@ -95,14 +95,14 @@ class Trees:
         finally:
             kernel.close(root)
         verify(kernel, fd, kind, dest)
-        dest = os.path.normpath("/" + dest)
+        dest = os.path.normpath("/" + dest.lstrip("/"))
         if dest in self.fds:  # mounted again over the first one: that one is hidden
             kernel.close(self.fds[dest][1])
         self.fds[dest] = (kind, fd)
 
     def find(self, path: str) -> tuple[str, int, str] | None:
         """(kind, fd, path beneath it) of the tree `path` lies in, the deepest one."""
-        path = os.path.normpath("/" + path)
+        path = os.path.normpath("/" + path.lstrip("/"))
         best = None
         for dest, (kind, fd) in self.fds.items():
             if (path == dest or path.startswith(dest.rstrip("/") + "/")) and (
