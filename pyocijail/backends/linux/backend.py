@@ -322,7 +322,7 @@ class LinuxBackend(BackendBase):
             _join_session_keyring(plan)
         mounts.set_root_propagation(kernel, plan.rootfs_propagation)
         if plan.has("user"):
-            _check_reachable(plan)
+            _check_reachable(kernel, plan)
         # Always (runc's prepareRoot too), before anything is mounted in it: were
         # pivot_root to bind it later, the procfs and sysfs fds kept by mount_all
         # would name mounts left behind, and unbindable mounts would be dropped.
@@ -624,11 +624,12 @@ def _has(state: "dict[str, Any]", kind: str) -> bool:
     return any(ns[0] == kind for ns in state.get("namespaces", []))
 
 
-def _check_reachable(plan: "LinuxPlan") -> None:
+def _check_reachable(kernel: "NsKernel", plan: "LinuxPlan") -> None:
     """In a user namespace the rootfs is reached as the container's root, which has
     no privilege over files of unmapped owners (runc has the same requirement)."""
     try:
-        posix.close(posix.open(plan.rootfs, posix.O_PATH | posix.O_DIRECTORY | posix.O_CLOEXEC))
+        kernel.close(kernel.open(plan.rootfs, posix.O_PATH | posix.O_DIRECTORY
+                                 | posix.O_CLOEXEC))
     except OSError as err:
         from pyocijail.backends.linux.userns import host_id
 
