@@ -224,3 +224,18 @@ def test_proc_and_slash_proc_are_one_destination_the_one_mounted_over_is_closed(
     assert trees.find("/proc/sys") == ("proc", trees.fds["/proc"][1], "sys")
     trees.close()
     assert k.open_fds() == []
+
+
+def test_on_host_names_the_paths_in_a_kept_tree_that_the_hosts_own_proc_and_sys_have():
+    """Before pivot_root: masked paths the host's /proc or /sys has (lstat, no link
+    followed) must be there in the container's; paths in no kept tree never count."""
+    k, trees = _mounted(_kernel())
+    k.add_file("/proc/kcore")
+    k.add_link("/sys/firmware", "../elsewhere")  # a link counts: lexists, not exists
+    k.add_file("/etc/hostname")
+    start = len(k.calls)
+    found = trees.on_host(["/proc/kcore", "/proc/acpi", "/sys/firmware", "/etc/hostname"])
+    assert found == frozenset({"/proc/kcore", "/sys/firmware"})
+    assert k.trace()[start:] == [("stat", (p, None, False))
+                                 for p in ("/proc/kcore", "/proc/acpi", "/sys/firmware")]
+    trees.close()
