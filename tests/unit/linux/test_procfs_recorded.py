@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import errno
 import os
+from types import SimpleNamespace
 
 import pytest
 
 from pyocijail.backends.linux import mounts, pivot, procfs
+from pyocijail.backends.linux.backend import LinuxBackend
 from pyocijail.backends.linux.libc import (
+    AT_RECURSIVE,
     MS_BIND,
     MS_NODEV,
     MS_NOEXEC,
@@ -19,6 +22,7 @@ from pyocijail.backends.linux.libc import (
     MS_RDONLY,
     MS_REC,
     MS_REMOUNT,
+    OPEN_TREE_CLONE,
     PROC_SUPER_MAGIC,
     RESOLVE_BENEATH,
     RESOLVE_IN_ROOT,
@@ -239,3 +243,41 @@ def test_on_host_names_the_paths_in_a_kept_tree_that_the_hosts_own_proc_and_sys_
     assert k.trace()[start:] == [("stat", (p, None, False))
                                  for p in ("/proc/kcore", "/proc/acpi", "/sys/firmware")]
     trees.close()
+
+
+class _Log:
+    def debug(self, text: str) -> None:
+        pass
+
+
+def test_isolate_keeps_the_proc_fd_enter_writes_sysctls_through_it_after_pivot_root():
+    """The whole init on the double: the procfs mounted in isolate is the one the
+    sysctls (after pivot_root, before the read-only and masked paths) and the
+    read-only /proc/sys go through; enter keeps one fd of it for oom_score_adj."""
+    k = RecordingNsKernel()
+    k.add_dir("/rootfs/dev")
+    k.add_dir("/rootfs/proc/sys/kernel")
+    k.add_file("/rootfs/proc/sys/kernel/msgmax")
+    k.add_dir("/proc/sys")  # the host has it: the container's must have it too
+    flags = {"mount": None, "ipc": None}
+    plan = SimpleNamespace(
+        namespaces=list(flags.items()), personality=None, hostname=None, domainname=None,
+        session_keyring=None, rootfs_propagation=None, rootfs="/rootfs", mounts=(PROC,),
+        bundle="/bundle", mount_label=None, devices=(), cgroups=(),
+        has=lambda kind: kind in flags, new=lambda kind: kind in flags,
+        sysctl={"kernel.msgmax": "4242"}, readonly_paths=("/proc/sys",), masked_paths=(),
+        readonly=False)
+    backend = LinuxBackend(k, _Log())
+    backend.isolate(plan, None)  # type: ignore[arg-type]
+    backend.enter(plan)  # type: ignore[arg-type]
+    names, trace = k.names(), k.trace()
+    sysctl = trace.index(("openat2", ("/rootfs/proc", "sys/kernel/msgmax",
+                                      os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC, STRICT)))
+    assert names.index("pivot_root") < sysctl < names.index("open_tree")
+    assert ("open_tree", ("/rootfs/proc/sys", OPEN_TREE_CLONE | AT_RECURSIVE)) in trace
+    assert trace[names.index("open_tree") - 1] == (
+        "openat2", ("/rootfs/proc", "sys", os.O_PATH | os.O_CLOEXEC, STRICT))
+    assert k.written == {"/rootfs/proc/sys/kernel/msgmax": [b"4242"]}
+    assert k.open_fds() == ["/rootfs/proc"]  # for become's oom_score_adj
+    assert backend._proc is not None and k.name_of(backend._proc) == "/rootfs/proc"
+    k.close(backend._proc)
