@@ -13,6 +13,14 @@ are tested without root (tests/unit/linux/test_*_recorded.py).
   `add_link`) that opens, stats, mknod, symlink, unlink and mount points read
   and change; `mountinfo` lines; `mount_flags` per host path. Paths are taken
   lexically (no link is followed on the way).
+- The checked procfs/sysfs fds (`procfs`): `openat2` walks that tree as
+  Linux's RESOLVE_IN_ROOT, RESOLVE_BENEATH, RESOLVE_NO_SYMLINKS and
+  RESOLVE_NO_XDEV do (openat2(2); `other_mounts`: the host paths where another
+  mount starts); `fstatfs_type` answers the magic of the filesystem a path is
+  on (`fs_types`: the host's /proc and /sys, then what `mount` put there, a
+  fresh proc or sysfs or a bind's source's). `write` keeps what was written
+  (`written`, per host path), `label_file` the labels (`labels`),
+  `loopback_up` sets `lo_up`; `list_symlinks` lists the links `add_link` made.
 - Strict: an argument of the wrong type, an fd that is not open (or not a
   detached mount where one is needed), a call on a missing parent, or anything
   the double does not model raises `UnexpectedCall` instead of passing.
@@ -34,6 +42,16 @@ if TYPE_CHECKING:
 #: What the root mount looks like to `mountinfo` unless a test says otherwise.
 ROOT_MOUNTINFO = "1 0 8:1 / / rw,relatime shared:1 - ext4 /dev/root rw"
 
+# <linux/openat2.h> RESOLVE_*, <linux/mount.h> MS_*, <linux/magic.h> (not from
+# `libc`, which loads ctypes)
+RESOLVE_NO_XDEV, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS = 0x01, 0x02, 0x04
+RESOLVE_BENEATH, RESOLVE_IN_ROOT = 0x08, 0x10
+_MS_REMOUNT, _MS_BIND = 0x20, 0x1000
+EXT4_SUPER_MAGIC = 0xEF53
+#: f_type of a fresh mount of each filesystem type (the others: unknown, 0).
+FS_MAGIC = {"proc": 0x9FA0, "sysfs": 0x62656572, "tmpfs": 0x01021994, "mqueue": 0x19800202,
+            "devpts": 0x1CD1, "cgroup2": 0x63677270}
+
 #: Calls that `libc` wraps: they fail with KernelError(op, errno, args[path index]).
 _KERNEL_ERRORS: dict[str, tuple[str, int | None]] = {
     "unshare": ("unshare", None), "setns": ("setns", None),
@@ -42,19 +60,24 @@ _KERNEL_ERRORS: dict[str, tuple[str, int | None]] = {
     "mount_flags_of": ("statvfs", 0), "open_tree": ("open_tree", None),
     "move_mount": ("move_mount", None), "mount_setattr": ("mount_setattr", None),
     "fsmount_new": ("fsopen", None), "open_in_root": ("openat2", 1),
+    "resolve_in_root": ("resolve", 1), "openat2": ("openat2", 1),
+    "fstatfs_type": ("fstatfs", None), "label_file": ("set SELinux label of mqueue", None),
+    "loopback_up": ("bring up lo", None),
 }
 #: Calls that `os` makes: they fail with OSError(errno, strerror, args[path index]).
 _OS_ERRORS: dict[str, int | None] = {
     "mountinfo": None, "ensure_mountpoint": 1, "copy_tree": None, "open": 0, "close": None,
     "fstat": None, "stat": 0, "mknod": 0, "symlink": 1, "chown": 0, "fchown": None,
-    "unlink": 0, "rmdir": 0, "fchdir": None, "chdir": 0,
+    "unlink": 0, "rmdir": 0, "fchdir": None, "chdir": 0, "readlink": 0, "write": None,
+    "dup": None, "list_symlinks": 0,
 }
 #: Which arguments are fds, for `trace` (dir_fd included: it is the last one).
 _FD_ARGS: dict[str, tuple[int, ...]] = {
     "setns": (0,), "open_tree": (0,), "move_mount": (0, 1), "mount_setattr": (0,),
     "copy_tree": (0, 1), "open": (3,), "close": (0,), "fstat": (0,), "stat": (1,),
     "mknod": (3,), "symlink": (2,), "chown": (3,), "fchown": (0,), "unlink": (1,),
-    "rmdir": (1,), "fchdir": (0,),
+    "rmdir": (1,), "fchdir": (0,), "readlink": (1,), "write": (0,), "dup": (0,),
+    "openat2": (0,), "fstatfs_type": (0,), "label_file": (0,),
 }
 _FD_PREFIX = "/proc/self/fd/"
 
@@ -82,11 +105,20 @@ class RecordingNsKernel:
         self.mountinfo_lines = list(mountinfo)
         #: MS_* flags `mount_flags_of` answers, per host path (default 0).
         self.mount_flags: dict[str, int] = {}
+        #: Filesystem magic per host path (the deepest one a path is under counts).
+        self.fs_types: dict[str, int] = {"/": EXT4_SUPER_MAGIC, "/proc": FS_MAGIC["proc"],
+                                         "/sys": FS_MAGIC["sysfs"]}
+        #: Host paths where another mount starts, for RESOLVE_NO_XDEV.
+        self.other_mounts: set[str] = set()
+        self.written: dict[str, list[bytes]] = {}
+        self.labels: dict[str, str] = {}
+        self.lo_up = False
         self.cwd = "/"
         self.mask = 0o022
         self._failures: dict[str, list[int]] = {}
         self._next_fd = 100
         self._open: dict[int, str] = {}  # fd -> host path, or "" for a detached mount
+        self._flags: dict[int, int] = {}  # fd -> its open flags
         self._names: dict[int, str] = {}  # every fd ever handed out -> what it names
 
     # --- set-up and reading, for tests -------------------------------------------------
@@ -166,9 +198,16 @@ class RecordingNsKernel:
             return self._names[int(number)]
         return path
 
-    def _new_fd(self, host: str, name: str | None = None) -> int:
+    def fs_type_of(self, host: str) -> int:
+        """The magic of the filesystem the host path is on (the deepest `fs_types` entry)."""
+        while host not in self.fs_types:
+            host = posixpath.dirname(host)
+        return self.fs_types[host]
+
+    def _new_fd(self, host: str, name: str | None = None, flags: int = 0) -> int:
         fd, self._next_fd = self._next_fd, self._next_fd + 1
         self._open[fd] = host
+        self._flags[fd] = flags
         self._names[fd] = name or host
         return fd
 
@@ -225,7 +264,14 @@ class RecordingNsKernel:
               data: str | None) -> None:
         self._call("mount", (source, target, fstype, flags, data),
                    (str | None, str, str | None, int, str | None))
-        self._entry(self._at(target, None, "mount"), "mount")  # (ENOENT if missing)
+        host = self._at(target, None, "mount")
+        self._entry(host, "mount")  # (ENOENT if missing)
+        if flags & _MS_REMOUNT:
+            return
+        if flags & _MS_BIND and source is not None:
+            self.fs_types[host] = self.fs_type_of(self._at(source, None, "mount"))
+        elif fstype is not None:
+            self.fs_types[host] = FS_MAGIC.get(fstype, 0)
 
     def umount2(self, target: str, flags: int) -> None:
         self._call("umount2", (target, flags), (str, int))
@@ -270,7 +316,7 @@ class RecordingNsKernel:
             raise UnexpectedCall(f"open_in_root: {host} is a link (not followed here)")
         if flags & os.O_DIRECTORY and entry.fmt != stat.S_IFDIR:
             raise KernelError("openat2", errnos.ENOTDIR, path)
-        return self._new_fd(host)
+        return self._new_fd(host, flags=flags)
 
     def ensure_mountpoint(self, root: str, path: str, *, directory: bool) -> list[str]:
         self._call("ensure_mountpoint", (root, path, directory), (str, str, bool))
@@ -306,7 +352,7 @@ class RecordingNsKernel:
             self._create(host, _Entry(stat.S_IFREG, mode=mode & ~self.mask), "open")
         else:
             self._entry(host, "open")
-        return self._new_fd(host)
+        return self._new_fd(host, flags=flags)
 
     def close(self, fd: int) -> None:
         self._call("close", (fd,), (int,))
@@ -381,3 +427,107 @@ class RecordingNsKernel:
         host = self._at(path, None, "chdir")
         self._entry(host, "chdir")
         self.cwd = host
+
+    def readlink(self, path: str, *, dir_fd: int | None = None) -> str:
+        self._call("readlink", (path, dir_fd), (str, int | None))
+        entry = self._entry(self._at(path, dir_fd, "readlink"), "readlink")
+        if entry.fmt != stat.S_IFLNK:
+            raise OSError(errnos.EINVAL, os.strerror(errnos.EINVAL), path)
+        return entry.target
+
+    def write(self, fd: int, data: bytes) -> int:
+        self._call("write", (fd, data), (int, bytes))
+        host = self._file_fd(fd, "write")
+        flags = self._flags[fd]
+        if flags & os.O_PATH or flags & os.O_ACCMODE == os.O_RDONLY:
+            raise OSError(errnos.EBADF, os.strerror(errnos.EBADF))  # not open for writing
+        self.written.setdefault(host, []).append(data)
+        return len(data)
+
+    def dup(self, fd: int) -> int:
+        self._call("dup", (fd,), (int,))
+        return self._new_fd(self._file_fd(fd, "dup"), self._names[fd], self._flags[fd])
+
+    def resolve_in_root(self, root: str, path: str) -> str:
+        self._call("resolve_in_root", (root, path), (str, str))
+        root = posixpath.normpath(root)
+        inside = posixpath.normpath("/" + path).lstrip("/")  # (".." clamped at the root)
+        host = posixpath.normpath(posixpath.join(root, inside))
+        step = root
+        for part in host[len(root):].split("/"):
+            step = posixpath.join(step, part) if part else step
+            entry = self.files.get(step)
+            if entry is not None and entry.fmt == stat.S_IFLNK:
+                raise UnexpectedCall(f"resolve_in_root: {step} is a link (not followed here)")
+        return host
+
+    def openat2(self, dir_fd: int, path: str, flags: int, resolve: int) -> int:
+        self._call("openat2", (dir_fd, path, flags, resolve), (int, str, int, int))
+        base = self._file_fd(dir_fd, "openat2")
+        if not flags & os.O_CLOEXEC:
+            raise UnexpectedCall(f"openat2 {path}: without O_CLOEXEC the fd reaches the container")
+        beneath = bool(resolve & RESOLVE_BENEATH)
+        if not beneath and not resolve & RESOLVE_IN_ROOT:
+            raise UnexpectedCall(f"openat2 {path}: only RESOLVE_IN_ROOT/BENEATH are modelled")
+        if beneath and path.startswith("/"):
+            raise KernelError("openat2", errnos.EXDEV, path)
+        parts: list[str] = []
+        comps = [c for c in path.split("/") if c not in ("", ".")]
+        host, entry = base, self._entry(base, "openat2")
+        for i, comp in enumerate(comps):
+            if comp == "..":
+                if parts:
+                    parts.pop()
+                elif beneath:
+                    raise KernelError("openat2", errnos.EXDEV, path)  # (IN_ROOT: clamped)
+                host = posixpath.join(base, *parts)
+                entry = self._entry(host, "openat2")
+                continue
+            if entry.fmt != stat.S_IFDIR:
+                raise KernelError("openat2", errnos.ENOTDIR, path)
+            parts.append(comp)
+            host = posixpath.join(base, *parts)
+            found = self.files.get(host)
+            if found is None:
+                raise KernelError("openat2", errnos.ENOENT, path)
+            entry = found
+            if resolve & RESOLVE_NO_XDEV and host in self.other_mounts:
+                raise KernelError("openat2", errnos.EXDEV, path)
+            if entry.fmt == stat.S_IFLNK:
+                _link_step(host, path, i == len(comps) - 1, flags, resolve)
+        if flags & os.O_DIRECTORY and entry.fmt != stat.S_IFDIR:
+            raise KernelError("openat2", errnos.ENOTDIR, path)
+        return self._new_fd(host, flags=flags)
+
+    def fstatfs_type(self, fd: int) -> int:
+        self._call("fstatfs_type", (fd,), (int,))
+        return self.fs_type_of(self._file_fd(fd, "fstatfs_type"))
+
+    def list_symlinks(self, path: str) -> list[str]:
+        self._call("list_symlinks", (path,), (str,))
+        host = self._at(path, None, "list_symlinks")
+        if self._entry(host, "list_symlinks").fmt != stat.S_IFDIR:
+            raise NotADirectoryError(errnos.ENOTDIR, os.strerror(errnos.ENOTDIR), path)
+        return [posixpath.basename(p) for p, e in self.files.items()
+                if p != host and posixpath.dirname(p) == host and e.fmt == stat.S_IFLNK]
+
+    def label_file(self, fd: int, label: str) -> None:
+        self._call("label_file", (fd, label), (int, str))
+        self.labels[self._file_fd(fd, "label_file")] = label
+
+    def loopback_up(self) -> None:
+        self._call("loopback_up", (), ())
+        self.lo_up = True
+
+
+def _link_step(host: str, path: str, last: bool, flags: int, resolve: int) -> None:
+    """openat2 meets a symlink: an O_PATH|O_NOFOLLOW fd of a trailing one, else
+    ELOOP under RESOLVE_NO_SYMLINKS or O_NOFOLLOW (openat2(2)); following it is
+    not modelled."""
+    if last and flags & os.O_NOFOLLOW:
+        if not flags & os.O_PATH:
+            raise KernelError("openat2", errnos.ELOOP, path)
+    elif resolve & RESOLVE_NO_SYMLINKS:
+        raise KernelError("openat2", errnos.ELOOP, path)
+    else:
+        raise UnexpectedCall(f"openat2: {host} is a link (not followed here)")

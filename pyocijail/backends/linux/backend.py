@@ -317,14 +317,12 @@ class LinuxBackend(BackendBase):
             if plan.domainname:
                 kernel.setdomainname(plan.domainname)
         if plan.new("network"):
-            from pyocijail.backends.linux.namespaces import loopback_up
-
-            loopback_up()
+            kernel.loopback_up()
         if plan.session_keyring:
             _join_session_keyring(plan)
         mounts.set_root_propagation(kernel, plan.rootfs_propagation)
         if plan.has("user"):
-            _check_reachable(plan)
+            _check_reachable(kernel, plan)
         # Always (runc's prepareRoot too), before anything is mounted in it: were
         # pivot_root to bind it later, the procfs and sysfs fds kept by mount_all
         # would name mounts left behind, and unbindable mounts would be dropped.
@@ -338,7 +336,7 @@ class LinuxBackend(BackendBase):
             cgroupmount.mount_cgroups(kernel, log, root, dest, opts, plan.cgroups,
                                       plan.new("cgroup"), plan.mount_label)
 
-        self._trees = procfs.Trees()
+        self._trees = procfs.Trees(kernel)
         mounts.mount_all(kernel, plan.rootfs, plan.mounts, plan.bundle, log=self.log,
                          cgroup_mount=cgroup_mount, trees=self._trees,
                          mount_label=plan.mount_label)
@@ -351,13 +349,13 @@ class LinuxBackend(BackendBase):
         from pyocijail.backends.linux import pivot, procfs
 
         kernel = self.kernel
-        trees = self._trees or procfs.Trees()
+        trees = self._trees or procfs.Trees(kernel)
         # What the host's /proc and /sys have must be there in the container's.
         expected = trees.on_host((*plan.readonly_paths, *plan.masked_paths))
         pivot.pivot_root(kernel, plan.rootfs, bound=True, log=self.log)  # (isolate bound it)
         # From here on the container's /proc is never walked: only `trees` (procfs).
         if plan.sysctl:
-            pivot.apply_sysctl(plan.sysctl, log=self.log, trees=trees)
+            pivot.apply_sysctl(kernel, plan.sysctl, log=self.log, trees=trees)
         # runc's order: a path both read-only and masked ends up masked either way,
         # but `mount` lists them as under runc.
         pivot.readonly_paths(kernel, plan.readonly_paths, log=self.log, trees=trees,
@@ -369,7 +367,7 @@ class LinuxBackend(BackendBase):
         if plan.rootfs_propagation in ("unbindable", "runbindable"):
             pivot.make_root_unbindable(kernel, log=self.log)
         kept = trees.proc()
-        self._proc = posix.dup(kept) if kept is not None else None
+        self._proc = kernel.dup(kept) if kept is not None else None
         trees.close()
         self._trees = None
 
@@ -380,11 +378,11 @@ class LinuxBackend(BackendBase):
         try:
             if process.oom_score_adj is not None:
                 if proc is None:  # no procfs mounted by the runtime: "/proc", checked
-                    proc = procfs.open_proc(None)
-                procfs.write_own(proc, "oom_score_adj", str(process.oom_score_adj))
+                    proc = procfs.open_proc(self.kernel, None)
+                procfs.write_own(self.kernel, proc, "oom_score_adj", str(process.oom_score_adj))
         finally:
             if proc is not None:
-                posix.close(proc)
+                self.kernel.close(proc)
         if self._filter is not None and not process.no_new_privileges:
             self._filter.load()  # needs CAP_SYS_ADMIN: before the capabilities go
             self._filter = None
@@ -520,7 +518,7 @@ class LinuxBackend(BackendBase):
             if self._filter is None:
                 self._filter = seccomp.Filter(profile)
         # The host's procfs, for oom_score_adj: the container's /proc is its own to redirect.
-        self._proc = procfs.open_proc(None)
+        self._proc = procfs.open_proc(self.kernel, None)
         kinds = {ns[0] for ns in state.get("namespaces", [])}
         if "pid" in kinds and self._handover is None:  # setns(pid) moves only children
             raise PyocijailError("join into a pid namespace outside fork_joined")
@@ -626,11 +624,12 @@ def _has(state: "dict[str, Any]", kind: str) -> bool:
     return any(ns[0] == kind for ns in state.get("namespaces", []))
 
 
-def _check_reachable(plan: "LinuxPlan") -> None:
+def _check_reachable(kernel: "NsKernel", plan: "LinuxPlan") -> None:
     """In a user namespace the rootfs is reached as the container's root, which has
     no privilege over files of unmapped owners (runc has the same requirement)."""
     try:
-        posix.close(posix.open(plan.rootfs, posix.O_PATH | posix.O_DIRECTORY | posix.O_CLOEXEC))
+        kernel.close(kernel.open(plan.rootfs, posix.O_PATH | posix.O_DIRECTORY
+                                 | posix.O_CLOEXEC))
     except OSError as err:
         from pyocijail.backends.linux.userns import host_id
 

@@ -73,15 +73,15 @@ def mount_cgroups(kernel: NsKernel, log: LogSink, rootfs: str, dest: str, opts: 
         mountlib.bind(kernel, log, group.dir, rootfs, sub, binds, opts.clear)
     top = os.path.dirname(groups[0].mountpoint) if groups else ""
     try:
-        links = [e for e in os.scandir(top) if e.is_symlink()] if top else []
+        links = kernel.list_symlinks(top) if top else []
     except OSError:
         links = []
-    for link in links:
-        target = os.readlink(link.path)
+    for name in links:
+        target = kernel.readlink(os.path.join(top, name))
         if "/" not in target:
             pfd = in_root(kernel, rootfs, dest, os.O_PATH | os.O_DIRECTORY)
             try:
-                kernel.symlink(target, link.name, dir_fd=pfd)
+                kernel.symlink(target, name, dir_fd=pfd)
             except FileExistsError:
                 pass
             finally:

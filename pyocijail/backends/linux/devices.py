@@ -12,7 +12,6 @@ import errno
 import os
 import stat
 
-from pyocijail import rootpath
 from pyocijail.backends.linux import mountlib
 from pyocijail.backends.linux.libc import MS_BIND
 from pyocijail.backends.linux.mountlib import fd_path
@@ -62,7 +61,7 @@ class _Dir:
         if make:
             created.extend(kernel.ensure_mountpoint(rootfs, path, directory=True))
         self.fd = kernel.open_in_root(rootfs, path, os.O_PATH | os.O_DIRECTORY)
-        self.host = rootpath.resolve(rootfs, path)
+        self.host = kernel.resolve_in_root(rootfs, path)
 
     def close(self) -> None:
         self.kernel.close(self.fd)

@@ -105,3 +105,34 @@ class NsKernel(Protocol):
     def fchdir(self, fd: int) -> None: ...
 
     def chdir(self, path: str) -> None: ...
+
+    def readlink(self, path: str, *, dir_fd: int | None = None) -> str: ...
+
+    def write(self, fd: int, data: bytes) -> int: ...
+
+    def dup(self, fd: int) -> int: ...
+
+    def resolve_in_root(self, root: str, path: str) -> str:
+        """The host path `path` names inside `root`, links followed and never
+        outside it (`rootpath.resolve`, KernelError "resolve"): for the undo list
+        and mountinfo, never for opening."""
+
+    # --- the checked procfs and sysfs fds (`procfs`) -------------------------------------
+    def openat2(self, dir_fd: int, path: str, flags: int, resolve: int) -> int:
+        """openat2(2) with RESOLVE_* `resolve` (KernelError "openat2"): how `procfs`
+        opens beneath a kept tree, no symlink followed."""
+
+    def fstatfs_type(self, fd: int) -> int:
+        """statfs.f_type of `fd`'s filesystem (PROC_SUPER_MAGIC...; KernelError "fstatfs")."""
+
+    # --- what else the set-up touches ----------------------------------------------------
+    def list_symlinks(self, path: str) -> list[str]:
+        """The names of the symlinks in the host directory `path`, in directory
+        order (`cgroupmount` reads the host's cgroup directory; OSError)."""
+
+    def label_file(self, fd: int, label: str) -> None:
+        """Set the SELinux label of the file `fd` (an mqueue mount's root, as runc's
+        label.SetFileLabel; KernelError "set SELinux label of mqueue")."""
+
+    def loopback_up(self) -> None:
+        """Bring `lo` up in this process's network namespace (KernelError "bring up lo")."""

@@ -114,6 +114,39 @@ class LinuxKernel:
     def chdir(self, path: str) -> None:
         os.chdir(path)
 
+    def readlink(self, path: str, *, dir_fd: int | None = None) -> str:
+        return os.readlink(path, dir_fd=dir_fd)
+
+    def write(self, fd: int, data: bytes) -> int:
+        return os.write(fd, data)
+
+    def dup(self, fd: int) -> int:
+        return os.dup(fd)
+
+    def resolve_in_root(self, root: str, path: str) -> str:
+        from pyocijail import rootpath  # (in `preload`'s list)
+
+        return rootpath.resolve(root, path)
+
+    def openat2(self, dir_fd: int, path: str, flags: int, resolve: int) -> int:
+        return libc.openat2(dir_fd, path, flags, resolve)
+
+    def fstatfs_type(self, fd: int) -> int:
+        return libc.fstatfs_type(fd)
+
+    def list_symlinks(self, path: str) -> list[str]:
+        return [e.name for e in os.scandir(path) if e.is_symlink()]
+
+    def label_file(self, fd: int, label: str) -> None:
+        from pyocijail.backends.linux import lsm  # (loaded by the plan, in R)
+
+        lsm.label_file(fd, label)
+
+    def loopback_up(self) -> None:
+        from pyocijail.backends.linux import namespaces  # (in `preload`'s list)
+
+        namespaces.loopback_up()
+
 
 def copy_tree(src: int, dst: int) -> None:
     """Copy a directory's content between two directory fds (for tmpcopyup):

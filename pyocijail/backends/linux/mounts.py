@@ -27,7 +27,7 @@ import errno
 import os
 import stat
 
-from pyocijail import rootpath, values
+from pyocijail import values
 from pyocijail.backends.linux import mountlib, procfs
 from pyocijail.backends.linux.libc import (
     MS_BIND,
@@ -151,7 +151,7 @@ def _cgroup(kernel: NsKernel, log: Any, rootfs: str, dest: str, opts: MountOptio
     extra = opts.flags & ~(MS_BIND | MS_REC | MS_REMOUNT)
     if not (extra or opts.clear):
         return
-    top = rootpath.resolve(rootfs, dest)
+    top = kernel.resolve_in_root(rootfs, dest)
     for _id, _parent, point, _opts in mountlib.mountinfo(kernel):
         if point.startswith(top + "/"):
             mountlib.remount_bind(kernel, log, point, extra, opts.clear, dest + point[len(top):])
@@ -230,7 +230,7 @@ def mount_all(kernel: NsKernel, rootfs: str, mounts: Sequence[model.Mount], bund
         else:
             source, is_dir = m.source or kind, True
         if kind in procfs.KINDS:
-            procfs.check_destination(rootfs, m.destination, kind)
+            procfs.check_destination(kernel, rootfs, m.destination, kind)
         made = kernel.ensure_mountpoint(rootfs, m.destination, directory=is_dir)
         created.extend(made)
         if kind == "tmpfs":
@@ -251,11 +251,9 @@ def mount_all(kernel: NsKernel, rootfs: str, mounts: Sequence[model.Mount], bund
             if kind in procfs.KINDS and trees is not None:
                 trees.keep(rootfs, m.destination, kind)
             if kind == "mqueue" and mount_label:  # runc: a file label, not context=
-                from pyocijail.backends.linux import lsm
-
                 fd = in_root(kernel, rootfs, m.destination, os.O_RDONLY | os.O_DIRECTORY)
                 try:
-                    lsm.label_file(fd, mount_label)
+                    kernel.label_file(fd, mount_label)
                 finally:
                     kernel.close(fd)
         for flag in opts.propagation:

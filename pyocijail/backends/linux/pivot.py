@@ -8,8 +8,8 @@ the mask or read-only bind is made detached (fsmount, open_tree) and attached
 on that fd with move_mount, so nothing is resolved through the container's
 `/proc/self/fd` (CVE-2025-52881). Files are masked only with a `/dev/null`
 found to be the character device 1:3 (CVE-2025-31133). See `mounts` for the
-order of the whole set-up; every kernel call but the sysctl writes (`procfs`)
-goes through the `kernel.NsKernel` each function takes first.
+order of the whole set-up; every kernel call, the sysctl writes too, goes
+through the `kernel.NsKernel` each function takes first.
 """
 
 from __future__ import annotations
@@ -102,29 +102,29 @@ def check_sysctl(sysctl: Mapping[str, str]) -> None:
             raise ConfigError(f"sysctl {key!r} is not allowed in a container")
 
 
-def apply_sysctl(sysctl: Mapping[str, str], *, log: Any = None,
+def apply_sysctl(kernel: NsKernel, sysctl: Mapping[str, str], *, log: Any = None,
                  trees: procfs.Trees | None = None) -> None:
     """Write each value to /proc/sys/<key with dots as slashes> (after pivot_root),
     through the procfs this init mounted (`procfs.open_proc`), no link followed."""
     check_sysctl(sysctl)
-    proc = procfs.open_proc(trees)
+    proc = procfs.open_proc(kernel, trees)
     try:
         for key, value in sysctl.items():
             if log is not None:
                 log.debug(f"sysctl {key}={value}")
             try:
-                fd = procfs.open_beneath(proc, "sys/" + key.replace(".", "/"),
+                fd = procfs.open_beneath(kernel, proc, "sys/" + key.replace(".", "/"),
                                          os.O_WRONLY | os.O_TRUNC)
                 try:
-                    os.write(fd, str(value).encode())
+                    kernel.write(fd, str(value).encode())
                 finally:
-                    os.close(fd)
+                    kernel.close(fd)
             except OSError as e:
                 raise KernelError("sysctl", e.errno, key) from None
             except KernelError as e:
                 raise KernelError("sysctl", e.errno, key) from None
     finally:
-        os.close(proc)
+        kernel.close(proc)
 
 # --- masked and read-only paths ------------------------------------------------------
 
@@ -141,7 +141,7 @@ def _target(kernel: NsKernel, path: str, trees: procfs.Trees | None,
     try:
         if where is None:
             return kernel.open_in_root("/", path, os.O_PATH)
-        return procfs.open_beneath(where[1], where[2], os.O_PATH)
+        return procfs.open_beneath(kernel, where[1], where[2], os.O_PATH)
     except KernelError as e:
         missing = e.errno in (errno.ENOENT, errno.ENOTDIR)
         if missing and path not in expected:

@@ -19,6 +19,7 @@ MODULES = (
     "pyocijail.backends.linux.devices",
     "pyocijail.backends.linux.libc",
     "pyocijail.backends.linux.linuxkernel",
+    "pyocijail.backends.linux.lsm",  # (loaded by the plan already: the mqueue label)
     "pyocijail.backends.linux.mounts",
     "pyocijail.backends.linux.namespaces",
     "pyocijail.backends.linux.pivot",

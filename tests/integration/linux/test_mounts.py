@@ -369,7 +369,7 @@ def test_remount_readonly_root(tmp_path, busybox_rootfs):
 def test_apply_sysctl_in_new_ipc_namespace():
     """sysctl values are written to /proc/sys (here in a fresh IPC namespace)."""
     def child():
-        pivot.apply_sysctl({"kernel.msgmax": "4242"})
+        pivot.apply_sysctl(KERNEL, {"kernel.msgmax": "4242"})
         return open("/proc/sys/kernel/msgmax").read().strip()
 
     before = open("/proc/sys/kernel/msgmax").read()

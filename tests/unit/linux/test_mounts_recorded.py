@@ -161,3 +161,45 @@ def test_the_double_refuses_what_the_code_must_not_do():
     fd = k.open("/", os.O_RDONLY)
     with pytest.raises(UnexpectedCall):
         k.move_mount(fd, fd)  # a file is no detached mount
+
+
+LABEL = "system_u:object_r:container_file_t:s0:c1,c2"
+
+
+def test_an_mqueue_mount_gets_the_selinux_label_on_its_root_not_a_context_option():
+    """As runc (label.SetFileLabel): mqueue takes no context=, its root is labelled
+    once mounted, through an fd of the new mount; a tmpfs takes the context=."""
+    k = _kernel()
+    mounts.mount_all(k, "/rootfs", [
+        Mount(destination="/dev/mqueue", type="mqueue", source="mqueue",
+              options=("nosuid", "nodev")),
+        Mount(destination="/tmp", type="tmpfs", source="tmpfs")], "/bundle",
+        mount_label=LABEL)
+    assert _mounts(k) == [
+        ("mqueue", "/rootfs/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV, None),
+        ("tmpfs", "/rootfs/tmp", "tmpfs", 0, f'context="{LABEL}"')]
+    trace = k.trace()
+    labelled = [i for i, (n, _a) in enumerate(trace) if n == "label_file"]
+    assert [trace[i] for i in labelled] == [("label_file", ("/rootfs/dev/mqueue", LABEL))]
+    assert trace[labelled[0] - 1] == ("open_in_root", ("/rootfs", "/dev/mqueue",
+                                                      os.O_RDONLY | os.O_DIRECTORY))
+    assert trace.index(("mount", _mounts(k)[0])) < labelled[0]  # after the mount
+    assert k.labels == {"/rootfs/dev/mqueue": LABEL}
+    assert k.open_fds() == []
+
+
+def test_without_a_label_an_mqueue_is_not_labelled():
+    k = _kernel()
+    mounts.mount_all(k, "/rootfs", [Mount(destination="/dev/mqueue", type="mqueue",
+                                          source="mqueue")], "/bundle")
+    assert "label_file" not in k.names() and k.labels == {}
+
+
+def test_a_refused_mqueue_label_is_an_error_and_leaves_no_fd():
+    k = _kernel()
+    k.fail_next("label_file", errno.EOPNOTSUPP)
+    with pytest.raises(KernelError) as e:
+        mounts.mount_all(k, "/rootfs", [Mount(destination="/dev/mqueue", type="mqueue",
+                                              source="mqueue")], "/bundle", mount_label=LABEL)
+    assert (e.value.op, e.value.errno) == ("set SELinux label of mqueue", errno.EOPNOTSUPP)
+    assert k.open_fds() == []

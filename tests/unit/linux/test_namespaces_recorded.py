@@ -124,3 +124,44 @@ def test_isolate_joins_then_unshares_names_the_host_and_then_mounts():
                           ("/rootfs", "/rootfs", None, MS_BIND | MS_REC, None)]
     assert names.index("mknod") > names.index("mount")  # /dev after the root is bound
     assert k.open_fds() == []
+
+
+@pytest.mark.parametrize(("network", "brought_up"), [
+    ([("network", None)], True),  # a new network namespace: lo is down in it
+    ([("network", "/run/netns/a")], False),  # joined: left as its owner set it up
+    ([], False)])  # the host's: never touched
+def test_lo_is_brought_up_only_in_a_new_network_namespace_right_after_unshare(
+        network: list[tuple[str, str | None]], brought_up: bool) -> None:
+    k = _kernel("/run/netns/a")
+    k.add_dir("/rootfs/dev")
+    plan = _plan([*network, ("mount", None), ("uts", None)])
+    LinuxBackend(k, _Log()).isolate(plan, None)  # type: ignore[arg-type]
+    names = k.names()
+    assert k.lo_up is brought_up and names.count("loopback_up") == int(brought_up)
+    if brought_up:  # in the namespace just made, before the mounts
+        assert names.index("unshare") < names.index("loopback_up") < names.index("mount")
+        assert k.calls[names.index("unshare")][1][0] & CLONE_NEWNET
+    assert k.open_fds() == []
+
+
+def test_with_a_user_namespace_an_unreachable_rootfs_is_named_before_it_is_bound():
+    """The container's root must reach the rootfs: checked by an open of it once
+    "/" is rslave, before the rootfs bind; refused, the error names the host uid."""
+    k = _kernel()
+    plan = _plan([("user", None), ("mount", None)])
+    plan.uid_mappings = (SimpleNamespace(container_id=0, host_id=100000, size=65536),)
+    k.add_dir("/rootfs/dev")
+    LinuxBackend(k, _Log()).isolate(plan, None)  # type: ignore[arg-type]
+    names = k.names()
+    assert k.calls[names.index("open")] == (
+        "open", ("/rootfs", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, 0o777, None))
+    assert names.index("mount") < names.index("open") < names.index("mountinfo")
+    k = _kernel()
+    k.add_dir("/rootfs/dev")
+    k.fail_next("open", errno.EACCES)
+    with pytest.raises(KernelError) as e:
+        LinuxBackend(k, _Log()).isolate(plan, None)  # type: ignore[arg-type]
+    assert (e.value.op, e.value.errno, e.value.path) == ("open rootfs", errno.EACCES, "/rootfs")
+    assert "host uid 100000" in str(e.value)
+    assert [n for n in k.names() if n == "mount"] == ["mount"]  # "/" rslave, nothing bound
+    assert k.open_fds() == []
