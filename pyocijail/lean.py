@@ -159,7 +159,8 @@ COLD = {
          "FreeBSDBackend._check_devfs_rulesets", "FreeBSDBackend._make_point",
          "FreeBSDBackend._mount", "FreeBSDBackend.fork", "FreeBSDBackend.fork_joined",
          "FreeBSDBackend._attach", "FreeBSDBackend.become", "FreeBSDBackend.execve",
-         "FreeBSDBackend.update", "FreeBSDBackend.apply_rlimits", "_links", "_copy_tree",
+         "FreeBSDBackend.update", "FreeBSDBackend.apply_rlimits",
+         "FreeBSDBackend.planned_process", "_links", "_copy_tree",
          "_anchor"),
         "create, exec and update"),
     "pyocijail.backends.freebsd.libc": (

@@ -444,3 +444,58 @@ def test_the_init_sets_the_planned_limits_through_setrlimit(env: dict[str, Any])
     finally:
         cli(env, "delete", "--force", "c1")
     assert_nothing_left(env)
+
+
+#: Runs the CLI on the simulated host, as `simhost.argv` does, with a plan whose
+#: process differs from what the spec gives: its args and env are replaced.
+_PATCHED_PLAN = """
+import sys
+from pyocijail import values
+from pyocijail.backends.freebsd import plan
+real = plan.process_plan
+def patched(process, release=plan.DEFAULT_RELEASE):
+    return values.evolve(real(process, release), env=("PATH=/bin", "FROM=plan"),
+                         args=("/bin/sh", "-c", "echo $FROM > /out"))
+plan.process_plan = patched
+from pyocijail.testing import simhost
+sys.exit(simhost.main())
+"""
+
+
+def patched_cli(env: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+    script = env["tmp"] / "patched.py"
+    script.write_text(_PATCHED_PLAN)
+    import sys
+
+    out, err = env["tmp"] / "out", env["tmp"] / "err"
+    with open(out, "w") as o, open(err, "w") as e:  # files: the container inherits them
+        proc = subprocess.run([sys.executable, str(script), env["sim"].path, "--root",
+                               str(env["tmp"] / "run"), *args], stdin=subprocess.DEVNULL,
+                              stdout=o, stderr=e, text=True, timeout=60)
+    proc.stdout = out.read_text()
+    assert proc.returncode == 0, err.read_text()
+    return proc
+
+
+@pytest.mark.root  # the simulator chroots only as root
+def test_the_init_runs_the_plans_process_not_the_specs(env: dict[str, Any]) -> None:
+    """The init execs the plan's args and env (here not what the spec gives), and
+    `pyocijail plan` prints those same args."""
+    config_file = env["tmp"] / "bundle/config.json"
+    config = json.loads(config_file.read_text())
+    config["process"]["args"] = ["/bin/sh", "-c", "echo spec > /out"]
+    config_file.write_text(json.dumps(config))
+    bundle = str(env["tmp"] / "bundle")
+    shown = json.loads(patched_cli(env, "plan", "--bundle", bundle, "c1").stdout)
+    assert shown["process"]["args"] == ["/bin/sh", "-c", "echo $FROM > /out"]
+    patched_cli(env, "create", "--bundle", bundle, "c1")
+    patched_cli(env, "start", "c1")
+    out = env["rootfs"] / "out"
+    deadline = time.time() + 10
+    while not out.exists() or not out.read_text():
+        assert time.time() < deadline
+        time.sleep(0.05)
+    assert out.read_text() == "plan\n"
+    cli(env, "delete", "--force", "c1")
+    out.unlink()
+    assert_nothing_left(env)
