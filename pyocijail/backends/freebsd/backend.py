@@ -373,14 +373,15 @@ class FreeBSDBackend(BackendBase):
                 raise KernelError(f"setrlimit {name} ({soft}, {hard})", err.errno) from None
 
     def become(self, process: "Process") -> None:
-        import os
+        """setgroups → setgid → setuid, through the kernel, with exactly the planned
+        ids (`planned_process`: the plan's groups beyond gid, each once). FreeBSD
+        before 15.0 takes groups[0] as the effective gid: gid goes first, so the
+        supplementary set is right on both old and new semantics."""
         user = process.user
-        # FreeBSD < 15 takes groups[0] as the effective gid: put gid first, so
-        # the supplementary set is right on both old and new semantics.
-        groups = [user.gid, *(g for g in user.additional_gids if g != user.gid)]
-        os.setgroups(groups)
-        os.setgid(user.gid)
-        os.setuid(user.uid)
+        k = self.kernel
+        k.setgroups((user.gid, *user.additional_gids))
+        k.setgid(user.gid)
+        k.setuid(user.uid)
 
     def before_exec(self, process: "Process") -> None:
         """Nothing: FreeBSD has no seccomp; capabilities do not apply to jails."""

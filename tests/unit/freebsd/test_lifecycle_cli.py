@@ -499,3 +499,46 @@ def test_the_init_runs_the_plans_process_not_the_specs(env: dict[str, Any]) -> N
     cli(env, "delete", "--force", "c1")
     out.unlink()
     assert_nothing_left(env)
+
+
+def _credential_calls(env: dict[str, Any]) -> list[list[Any]]:
+    return [c for c in env["sim"].snapshot()["calls"]
+            if c[0] in ("setgroups", "setgid", "setuid")]
+
+
+@pytest.mark.root  # the simulator chroots only as root
+def test_the_kernel_gets_the_ids_pyocijail_plan_prints(env: dict[str, Any]) -> None:
+    """setgroups, setgid and setuid get exactly the plan's ids (its groups beyond
+    gid, each once: not the spec's list), at start and for exec's process file."""
+    os.symlink("busybox", env["rootfs"] / "bin/id")
+    config_file = env["tmp"] / "bundle/config.json"
+    config = json.loads(config_file.read_text())
+    config["process"]["user"] = {"uid": 1000, "gid": 1000, "additionalGids": [1000, 5, 5]}
+    config["process"]["args"] = ["/bin/sh", "-c", "id -G > /out/ids; sleep 30"]
+    config_file.write_text(json.dumps(config))
+    (env["rootfs"] / "out").mkdir(mode=0o777)
+    os.chmod(env["rootfs"] / "out", 0o777)
+    bundle = str(env["tmp"] / "bundle")
+    planned = json.loads(cli(env, "plan", "--bundle", bundle, "c1").stdout)["process"]
+    assert (planned["gid"], planned["additionalGids"], planned["uid"]) == (1000, [5], 1000)
+    cli(env, "create", "--bundle", bundle, "c1")
+    cli(env, "start", "c1")
+    assert _credential_calls(env) == [["setgroups", [1000, 5]], ["setgid", 1000],
+                                      ["setuid", 1000]]
+    ids = env["rootfs"] / "out/ids"
+    deadline = time.time() + 10
+    while not ids.exists() or not ids.read_text():
+        assert time.time() < deadline
+        time.sleep(0.05)
+    assert ids.read_text().split() == ["1000", "5"]
+    proc_file = env["tmp"] / "proc.json"
+    proc_file.write_text(json.dumps({"args": ["/bin/id", "-G"], "cwd": "/",
+                                     "env": ["PATH=/bin"],
+                                     "user": {"uid": 7, "gid": 8, "additionalGids": [9, 8, 9]}}))
+    out = cli(env, "exec", "--process", str(proc_file), "c1")
+    assert out.stdout.split() == ["8", "9"]
+    assert _credential_calls(env)[3:] == [["setgroups", [8, 9]], ["setgid", 8], ["setuid", 7]]
+    cli(env, "delete", "--force", "c1")
+    shutil.rmtree(env["rootfs"] / "out")
+    os.unlink(env["rootfs"] / "bin/id")
+    assert_nothing_left(env)
