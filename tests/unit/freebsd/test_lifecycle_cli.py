@@ -542,3 +542,19 @@ def test_the_kernel_gets_the_ids_pyocijail_plan_prints(env: dict[str, Any]) -> N
     shutil.rmtree(env["rootfs"] / "out")
     os.unlink(env["rootfs"] / "bin/id")
     assert_nothing_left(env)
+
+
+def test_exec_plans_the_process_file_as_create_plans_the_config(env: dict[str, Any]) -> None:
+    """exec's process file goes through the plan's checks: a umask that is no file
+    mode is refused with the plan's words, and nothing runs."""
+    cli(env, "create", "--bundle", str(env["tmp"] / "bundle"), "c1")
+    cli(env, "start", "c1")
+    proc_file = env["tmp"] / "proc.json"
+    proc_file.write_text(json.dumps({"args": ["/bin/echo", "ran"], "cwd": "/",
+                                     "env": ["PATH=/bin"],
+                                     "user": {"uid": 0, "gid": 0, "umask": 0o1777}}))
+    out = cli(env, "exec", "--process", str(proc_file), "c1", check=False)
+    assert out.returncode != 0 and "ran" not in out.stdout
+    assert "process.user.umask 1023 is not a file mode" in out.stderr
+    cli(env, "delete", "--force", "c1")
+    assert_nothing_left(env)
