@@ -232,7 +232,9 @@ class JailPlan:
             proc = self.process
             out.append(f"process {list(proc.args)} cwd={proc.cwd} uid={proc.uid} gid={proc.gid} "
                        f"groups={list(proc.additional_gids)} umask="
-                       f"{'inherited' if proc.umask is None else oct(proc.umask)}")
+                       f"{'inherited' if proc.umask is None else oct(proc.umask)}"
+                       + (" terminal" if proc.terminal else ""))
+            out.extend(f"  env {e}" for e in proc.env)
             out.extend(f"  {t} soft={s} hard={h}" for t, s, h in proc.rlimits)
         out.extend(f"warning: {w}" for w in self.warnings)
         return "\n".join(out) + "\n"

@@ -455,7 +455,8 @@ from pyocijail.backends.freebsd import plan
 real = plan.process_plan
 def patched(process, release=plan.DEFAULT_RELEASE):
     return values.evolve(real(process, release), env=("PATH=/bin", "FROM=plan"),
-                         args=("/bin/sh", "-c", "echo $FROM > /out"))
+                         cwd="/etc", umask=0o027,
+                         args=("/bin/sh", "-c", "echo $FROM $(pwd) $(umask) > /out"))
 plan.process_plan = patched
 from pyocijail.testing import simhost
 sys.exit(simhost.main())
@@ -479,15 +480,16 @@ def patched_cli(env: dict[str, Any], *args: str) -> subprocess.CompletedProcess[
 
 @pytest.mark.root  # the simulator chroots only as root
 def test_the_init_runs_the_plans_process_not_the_specs(env: dict[str, Any]) -> None:
-    """The init execs the plan's args and env (here not what the spec gives), and
-    `pyocijail plan` prints those same args."""
+    """The init execs the plan's args and env in its cwd with its umask (here not
+    what the spec gives), and `pyocijail plan` prints those same values."""
     config_file = env["tmp"] / "bundle/config.json"
     config = json.loads(config_file.read_text())
     config["process"]["args"] = ["/bin/sh", "-c", "echo spec > /out"]
     config_file.write_text(json.dumps(config))
     bundle = str(env["tmp"] / "bundle")
     shown = json.loads(patched_cli(env, "plan", "--bundle", bundle, "c1").stdout)
-    assert shown["process"]["args"] == ["/bin/sh", "-c", "echo $FROM > /out"]
+    assert shown["process"]["args"] == ["/bin/sh", "-c", "echo $FROM $(pwd) $(umask) > /out"]
+    assert (shown["process"]["cwd"], shown["process"]["umask"]) == ("/etc", 0o027)
     patched_cli(env, "create", "--bundle", bundle, "c1")
     patched_cli(env, "start", "c1")
     out = env["rootfs"] / "out"
@@ -495,7 +497,7 @@ def test_the_init_runs_the_plans_process_not_the_specs(env: dict[str, Any]) -> N
     while not out.exists() or not out.read_text():
         assert time.time() < deadline
         time.sleep(0.05)
-    assert out.read_text() == "plan\n"
+    assert out.read_text() == "plan /etc 0027\n"
     cli(env, "delete", "--force", "c1")
     out.unlink()
     assert_nothing_left(env)
