@@ -58,9 +58,9 @@ HOST_ROOT = Mounted(fsid=(-16776958, 53), fstype="ufs", source="/dev/ada0p2",
                     target="/")
 #: sys/procctl.h trace states besides PROC_TRACE_CTL_DISABLE.
 PROC_TRACE_CTL_ENABLE, PROC_TRACE_CTL_DISABLE_EXEC = 1, 3
-#: sys/jail.h JAIL_DEFAULT_ALLOW: what a new jail gets (masked by its parent's).
-#: sys/sys/syslimits.h NGROUPS_MAX, kern.ngroups' default (kern_mib.c).
+#: sys/sys/syslimits.h NGROUPS_MAX: kern.ngroups' default (kern_prot.c's ngroups_max).
 NGROUPS_MAX = 1023
+#: sys/jail.h JAIL_DEFAULT_ALLOW: what a new jail gets (masked by its parent's).
 DEFAULT_ALLOW = ("allow.set_hostname", "allow.reserved_ports",
                  "allow.unprivileged_proc_debug", "allow.suser")
 #: jail_set(2) update cannot change these (kern_jail.c "cannot be changed after
@@ -1200,14 +1200,15 @@ class SimulatedKernel:
         return mine
 
     def setgroups(self, groups: list[int]) -> None:
-        """sys_setgroups: EINVAL past kern.ngroups (NGROUPS_MAX 1023; before 15.0
-        one more, the egid's slot), EPERM without PRIV_CRED_SETGROUPS (root, jailed
-        root too). Before 15.0 (14's sys_setgroups; 15.0 gives it to binaries built
-        for 14 as freebsd14_setgroups) groups[0] becomes the effective gid and the
-        rest the supplementary groups (an empty list keeps the egid); from 15.0
-        every entry is supplementary, sorted and without duplicates
-        (groups_normalize), and the egid is left alone. The
-        process is real: its Linux credentials are set to match."""
+        """kern_prot.c: EINVAL past kern.ngroups (NGROUPS_MAX; before 15.0 one
+        more, the egid's slot), then EPERM without PRIV_CRED_SETGROUPS (root,
+        jailed root too: kern_setgroups). Before 15.0 (14's sys_setgroups; 15.0
+        gives it to binaries built for 14 as freebsd14_setgroups) groups[0]
+        becomes the effective gid (cr_gid) and the rest the supplementary groups
+        (an empty list keeps the egid); from 15.0 (sys_setgroups) every entry is
+        supplementary and the egid is left alone. The supplementary set is kept
+        sorted, each once (kern_setgroups' groups_normalize). The process is real:
+        its Linux credentials are set to match."""
         with self._state() as state:
             self._enter(state, "setgroups", list(groups))
             release = int(state["config"].get("release", 14))
