@@ -158,8 +158,9 @@ COLD = {
         ("FreeBSDBackend.plan", "FreeBSDBackend.features", "FreeBSDBackend.prepare",
          "FreeBSDBackend._check_devfs_rulesets", "FreeBSDBackend._make_point",
          "FreeBSDBackend._mount", "FreeBSDBackend.fork", "FreeBSDBackend.fork_joined",
-         "FreeBSDBackend._attach", "FreeBSDBackend.become", "FreeBSDBackend.execve",
-         "FreeBSDBackend.update", "FreeBSDBackend.apply_rlimits", "_links", "_copy_tree",
+         "FreeBSDBackend._attach", "FreeBSDBackend.execve",
+         "FreeBSDBackend.update", "FreeBSDBackend.apply_rlimits",
+         "FreeBSDBackend.planned_process", "_links", "_copy_tree",
          "_anchor"),
         "create, exec and update"),
     "pyocijail.backends.freebsd.libc": (

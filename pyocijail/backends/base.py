@@ -17,6 +17,7 @@ Create, in order (hooks are run by the core between the steps):
     R  backend.fork(plan, init)        fork I  (Linux: new or joined pid namespace;
                                        with a user namespace I is the child of a
                                        stage process that has exited: sync.py)
+    I  backend.planned_process(plan, process)   what every later step runs (FreeBSD: the plan's)
     I  backend.isolate(plan, undo)     Linux: unshare namespaces, mount the rootfs
     R  prestart, createRuntime hooks
     H  backend.enter_hook(plan)        then exec the hook (FreeBSD: jail_attach)
@@ -130,6 +131,7 @@ if TYPE_CHECKING:
 
         def warm_up(self) -> None: ...
         def check_process(self, process: Process) -> None: ...
+        def planned_process(self, plan: PlanT | None, process: Process) -> Process: ...
         def apply_rlimits(self, plan: PlanT | None, process: Process) -> None: ...
         def recorded(self, plan: PlanT) -> dict[str, Any]: ...
         def created(self, plan: PlanT, data: dict[str, Any]) -> None: ...
@@ -180,6 +182,14 @@ class BackendBase:
     def check_process(self, process: "Process") -> None:
         """exec, before the fork: what the host cannot apply to the process file
         (Linux: AppArmor, SELinux)."""
+
+    def planned_process(self, plan: "Any", process: "Process") -> "Process":
+        """The process to run, first thing in the init (`plan`: the one create made)
+        and in an exec'd process (`plan` None: `process` is the process file).
+        Every later step (cwd, lookup, terminal, user, umask, env, execve) takes
+        what this returns. Default: `process` itself. FreeBSD returns its plan's
+        process, so what `pyocijail plan` prints is what runs."""
+        return process
 
     def apply_rlimits(self, plan: "Any", process: "Process") -> None:
         """setrlimit(2) for the process's limits: in the init at create (`plan`, the

@@ -84,8 +84,12 @@ def _setup_terminal(process: Process, console_sock: _socket.socket | None,
 def init_main(backend: Backend, plan: Plan, process: Process, hooks: dict[str, list[Any]],
               chan: Channel, barrier: _socket.socket, console_sock: _socket.socket | None,
               preserve_fds: int, undo: UndoLog) -> None:
-    """I: isolate, wait for the runtime hooks, enter, check, then block until start."""
+    """I: isolate, wait for the runtime hooks, enter, check, then block until start.
+
+    Every step takes the backend's `planned_process` (FreeBSD: the plan's), not
+    the spec's `process` it is given."""
     try:
+        process = backend.planned_process(plan, process)
         console = _console_module(process)
         _fresh_process()
         backend.isolate(plan, undo)
@@ -189,6 +193,8 @@ def exec_main(backend: Backend, state: dict[str, Any], pid: int, process: Proces
     forks the process that enters it (`LinuxBackend.fork_joined`): the new
     session and the controlling terminal are then the helper's to make."""
     try:
+        # Planned as create plans the init's (FreeBSD), while the package is in reach.
+        process = backend.planned_process(None, process)
         console = _console_module(process)
         # Before join: in a user namespace a hard limit can no longer be raised.
         backend.apply_rlimits(None, process)

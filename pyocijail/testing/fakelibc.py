@@ -62,8 +62,9 @@ def _int(value: Any) -> int:
 
 
 def _wide(value: Any, ctype: Any, what: str) -> int:
-    """An argument whose C type is wider than int (id_t, long): without argtypes,
-    ctypes passes a Python int as a C int, so the caller must pass `ctype`."""
+    """An argument whose C type is not int (id_t, long; unsigned uid_t, gid_t):
+    without argtypes, ctypes passes a Python int as a C int, so the caller must
+    pass `ctype`."""
     if not isinstance(value, ctype):
         raise TypeError(f"{what} must be passed as ctypes.{ctype.__name__}, "
                         f"not {type(value).__name__}")
@@ -385,6 +386,38 @@ class FakeLibc:
                 raise _Fail(errno.EFAULT)
             limit = Rlimit.from_address(address)
             self.sim.setrlimit(_int(resource), int(limit.rlim_cur), int(limit.rlim_max))
+            return 0
+
+        return self._call(run)
+
+    # --- credentials: sys/kern/kern_prot.c ----------------------------------------------
+    def setgroups(self, ngroups: Any, gidset: Any) -> int:
+        """sys_setgroups: copyin `ngroups` gid_t (uint32_t) from `gidset`."""
+        def run() -> int:
+            count = _int(ngroups)
+            address = _address(gidset)
+            if count < 0:
+                raise _Fail(errno.EINVAL)
+            groups: list[int] = []
+            if count:
+                if address is None:
+                    raise _Fail(errno.EFAULT)
+                groups = list((ctypes.c_uint32 * count).from_address(address))
+            self.sim.setgroups(groups)
+            return 0
+
+        return self._call(run)
+
+    def setgid(self, gid: Any) -> int:
+        def run() -> int:
+            self.sim.setgid(_wide(gid, ctypes.c_uint32, "setgid's gid_t"))
+            return 0
+
+        return self._call(run)
+
+    def setuid(self, uid: Any) -> int:
+        def run() -> int:
+            self.sim.setuid(_wide(uid, ctypes.c_uint32, "setuid's uid_t"))
             return 0
 
         return self._call(run)

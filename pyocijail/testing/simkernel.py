@@ -58,6 +58,8 @@ HOST_ROOT = Mounted(fsid=(-16776958, 53), fstype="ufs", source="/dev/ada0p2",
                     target="/")
 #: sys/procctl.h trace states besides PROC_TRACE_CTL_DISABLE.
 PROC_TRACE_CTL_ENABLE, PROC_TRACE_CTL_DISABLE_EXEC = 1, 3
+#: sys/sys/syslimits.h NGROUPS_MAX: kern.ngroups' default (kern_prot.c's ngroups_max).
+NGROUPS_MAX = 1023
 #: sys/jail.h JAIL_DEFAULT_ALLOW: what a new jail gets (masked by its parent's).
 DEFAULT_ALLOW = ("allow.set_hostname", "allow.reserved_ports",
                  "allow.unprivileged_proc_debug", "allow.suser")
@@ -1181,6 +1183,83 @@ class SimulatedKernel:
                     raise KernelError("setrlimit", code, str(resource),
                                       detail=f"this Linux host refused it: {err}") from None
             mine[str(resource)] = [soft, hard]
+
+    # --- credentials: sys/kern/kern_prot.c -----------------------------------------
+    def _creds(self, state: dict[str, Any]) -> dict[str, Any]:
+        """The calling process's ucred as FreeBSD keeps it, in `creds` (pid ->
+        ruid, euid, svuid, rgid, egid, svgid, groups: the supplementary ones),
+        first read from the real process."""
+        pid = str(os.getpid())
+        creds: dict[str, Any] = state.setdefault("creds", {})
+        if pid not in creds:
+            (ruid, euid, svuid), (rgid, egid, svgid) = os.getresuid(), os.getresgid()
+            creds[pid] = {"ruid": ruid, "euid": euid, "svuid": svuid, "rgid": rgid,
+                          "egid": egid, "svgid": svgid,
+                          "groups": sorted(set(os.getgroups()) - {egid})}
+        mine: dict[str, Any] = creds[pid]
+        return mine
+
+    def setgroups(self, groups: list[int]) -> None:
+        """kern_prot.c: EINVAL past kern.ngroups (NGROUPS_MAX; before 15.0 one
+        more, the egid's slot), then EPERM without PRIV_CRED_SETGROUPS (root,
+        jailed root too: kern_setgroups). Before 15.0 (14's sys_setgroups; 15.0
+        gives it to binaries built for 14 as freebsd14_setgroups) groups[0]
+        becomes the effective gid (cr_gid) and the rest the supplementary groups
+        (an empty list keeps the egid); from 15.0 (sys_setgroups) every entry is
+        supplementary and the egid is left alone. The supplementary set is kept
+        sorted, each once (kern_setgroups' groups_normalize). The process is real:
+        its Linux credentials are set to match."""
+        with self._state() as state:
+            self._enter(state, "setgroups", list(groups))
+            release = int(state["config"].get("release", 14))
+            limit = NGROUPS_MAX + (1 if release < 15 else 0)
+            if len(groups) > limit:
+                raise KernelError("setgroups", errno.EINVAL, None,
+                                  detail=f"{len(groups)} groups (at most {limit})")
+            cred = self._creds(state)
+            if cred["euid"] != 0:
+                raise KernelError("setgroups", errno.EPERM, None,
+                                  detail="needs PRIV_CRED_SETGROUPS")
+            if release < 15:
+                egid = groups[0] if groups else cred["egid"]
+                supplementary = sorted(set(groups[1:]))
+            else:
+                egid, supplementary = cred["egid"], sorted(set(groups))
+            os.setgroups(supplementary)
+            os.setresgid(-1, egid, -1)
+            cred["egid"], cred["groups"] = egid, supplementary
+
+    def setgid(self, gid: int) -> None:
+        """sys_setgid (POSIX_APPENDIX_B_4_2_2, no _POSIX_SAVED_IDS): the real gid or
+        the egid needs no privilege and sets the egid; any other needs
+        PRIV_CRED_SETGID (EPERM). With the privilege all three gids change."""
+        with self._state() as state:
+            self._enter(state, "setgid", gid)
+            cred = self._creds(state)
+            privileged = cred["euid"] == 0
+            if gid not in (cred["rgid"], cred["egid"]) and not privileged:
+                raise KernelError("setgid", errno.EPERM, str(gid),
+                                  detail="needs PRIV_CRED_SETGID")
+            if privileged or gid == cred["egid"]:
+                cred["rgid"] = cred["svgid"] = gid
+            cred["egid"] = gid
+            os.setresgid(cred["rgid"], gid, cred["svgid"])
+
+    def setuid(self, uid: int) -> None:
+        """sys_setuid, as sys_setgid for the uids (PRIV_CRED_SETUID). Recorded
+        before the real process changes uid: after it, the simulator's state
+        (root's files) is out of its reach."""
+        with self._state() as state:
+            self._enter(state, "setuid", uid)
+            cred = self._creds(state)
+            privileged = cred["euid"] == 0
+            if uid not in (cred["ruid"], cred["euid"]) and not privileged:
+                raise KernelError("setuid", errno.EPERM, str(uid),
+                                  detail="needs PRIV_CRED_SETUID")
+            if privileged or uid == cred["euid"]:
+                cred["ruid"] = cred["svuid"] = uid
+            cred["euid"] = uid
+        os.setresuid(cred["ruid"], uid, cred["svuid"])
 
     def kill(self, pid: int, signal: int) -> None:
         try:

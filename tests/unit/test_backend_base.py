@@ -64,3 +64,14 @@ def test_core_calls_backend_steps_directly() -> None:
     found = [hit for sub in ("lifecycle", "process")
              for path in sorted((PACKAGE / sub).rglob("*.py")) for hit in _backend_getattrs(path)]
     assert not found, found
+
+
+def test_the_default_planned_process_is_the_one_given() -> None:
+    """Linux keeps running the spec's process (and an exec's process file) as given:
+    only a backend that plans the process (FreeBSD) replaces it."""
+    from pyocijail.spec.model import Process
+
+    process = Process(cwd="/", args=("/bin/true",), env=("A=1", "A=2"))
+    assert "planned_process" not in vars(LinuxBackend)
+    assert BackendBase().planned_process(None, process) is process
+    assert BackendBase().planned_process(object(), process) is process

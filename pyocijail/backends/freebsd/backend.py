@@ -342,6 +342,18 @@ class FreeBSDBackend(BackendBase):
         self.kernel.procctl(P_PID, os.getpid(), PROC_TRACE_CTL, PROC_TRACE_CTL_DISABLE)
         self.kernel.jail_attach(jid)
 
+    def planned_process(self, plan: "JailPlan | None", process: "Process") -> "Process":
+        """Exactly the plan's process (`plan.ProcessPlan`, what `pyocijail plan`
+        prints): create's plan in the init; for exec the process file planned
+        the same way (`plan.process_plan`), so it is checked as create checks."""
+        if plan is not None:
+            if plan.process is None:  # create refuses a config without a process
+                raise ConfigError("config.json: process is required to create a container")
+            return plan.process.applied_to(process)
+        from pyocijail.backends.freebsd.plan import host_release, process_plan
+
+        return process_plan(process, lambda: host_release(self._kernel)).applied_to(process)
+
     def apply_rlimits(self, plan: "JailPlan | None", process: "Process") -> None:
         """setrlimit(2) with FreeBSD's numbers (`kernel.RLIMITS`): at create exactly
         the limits of the plan `pyocijail plan` prints, not the spec mapped again;
@@ -361,14 +373,15 @@ class FreeBSDBackend(BackendBase):
                 raise KernelError(f"setrlimit {name} ({soft}, {hard})", err.errno) from None
 
     def become(self, process: "Process") -> None:
-        import os
+        """setgroups → setgid → setuid, through the kernel, with exactly the planned
+        ids (`planned_process`: the plan's groups beyond gid, each once). FreeBSD
+        before 15.0 takes groups[0] as the effective gid: gid goes first, so the
+        supplementary set is right on both old and new semantics."""
         user = process.user
-        # FreeBSD < 15 takes groups[0] as the effective gid: put gid first, so
-        # the supplementary set is right on both old and new semantics.
-        groups = [user.gid, *(g for g in user.additional_gids if g != user.gid)]
-        os.setgroups(groups)
-        os.setgid(user.gid)
-        os.setuid(user.uid)
+        k = self.kernel
+        k.setgroups((user.gid, *user.additional_gids))
+        k.setgid(user.gid)
+        k.setuid(user.uid)
 
     def before_exec(self, process: "Process") -> None:
         """Nothing: FreeBSD has no seccomp; capabilities do not apply to jails."""

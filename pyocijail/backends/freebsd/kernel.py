@@ -193,5 +193,16 @@ class JailKernel(Protocol):
         """setrlimit(2) on the calling process, `resource` a sys/sys/resource.h
         number (`RLIMITS`), the limits rlim_t values (at most RLIM_INFINITY)."""
 
+    def setgroups(self, groups: "tuple[int, ...]") -> None:
+        """setgroups(2) on the calling process. Before 15.0 groups[0] becomes the
+        effective gid and the rest the supplementary groups; from 15.0 every entry
+        is supplementary (sys/kern/kern_prot.c sys_setgroups, freebsd14_setgroups)."""
+
+    def setgid(self, gid: int) -> None:
+        """setgid(2): as root, the real, effective and saved gid."""
+
+    def setuid(self, uid: int) -> None:
+        """setuid(2): as root, the real, effective and saved uid."""
+
     def kill(self, pid: int, signal: int) -> None:
         """kill(2); ESRCH when the process is gone."""

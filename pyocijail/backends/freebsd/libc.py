@@ -501,6 +501,19 @@ class LibcKernel:
         self._call("setrlimit", str(resource), "setrlimit", ctypes.c_int(resource),
                    ctypes.byref(limit))
 
+    def setgroups(self, groups: "tuple[int, ...]") -> None:
+        # int setgroups(int ngroups, const gid_t *gidset); gid_t is uint32_t
+        gidset = (ctypes.c_uint32 * len(groups))(*groups)
+        self._call("setgroups", None, "setgroups", ctypes.c_int(len(groups)), gidset)
+
+    def setgid(self, gid: int) -> None:
+        # int setgid(gid_t gid)
+        self._call("setgid", str(gid), "setgid", ctypes.c_uint32(gid))
+
+    def setuid(self, uid: int) -> None:
+        # int setuid(uid_t uid)
+        self._call("setuid", str(uid), "setuid", ctypes.c_uint32(uid))
+
     def kill(self, pid: int, signal: int) -> None:
         try:
             posix.kill(pid, signal)

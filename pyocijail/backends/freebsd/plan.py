@@ -22,14 +22,13 @@ from pyocijail.backends.freebsd.mounts import (
 from pyocijail.backends.freebsd.params import JailSettings, jail_settings
 from pyocijail.backends.freebsd.resources import RCTL_ANNOTATION, cpu_list, rctl_rules
 from pyocijail.errors import ConfigError, KernelError
-from pyocijail.spec.model import Process, Spec
+from pyocijail.process.setup import env_dict
+from pyocijail.spec.model import Process, Rlimit, Spec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
-
-    from pyocijail.spec.model import Rlimit
 
 
 #: The release assumed when no kernel can be asked (`pyocijail plan`, tests).
@@ -40,8 +39,12 @@ LINUX_ONLY_RLIMITS = frozenset({"RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSG
 
 @values.frozen(kw_only=True)
 class ProcessPlan:
-    """What init becomes: the core applies umask and env; `rlimits` are what the
-    init sets (`FreeBSDBackend.apply_rlimits`, with `kernel.RLIMITS`' numbers)."""
+    """What the init (or an exec'd process) runs, exactly: `FreeBSDBackend.planned_process`
+    hands it to the core, so what `pyocijail plan` prints is what runs. `env` holds
+    the entries the program gets (one per name, the last given value; HOME is added
+    from the jail's /etc/passwd when absent), `additional_gids` the groups beyond
+    `gid`, each once (setgroups gets gid first), `rlimits` what
+    `FreeBSDBackend.apply_rlimits` sets with `kernel.RLIMITS`' numbers."""
 
     args: tuple[str, ...]
     env: tuple[str, ...]
@@ -58,6 +61,16 @@ class ProcessPlan:
                 "uid": self.uid, "gid": self.gid, "additionalGids": list(self.additional_gids),
                 "umask": self.umask, "terminal": self.terminal,
                 "rlimits": [{"type": t, "soft": s, "hard": h} for t, s, h in self.rlimits]}
+
+    def applied_to(self, process: Process) -> Process:
+        """`process` (the spec's or an exec's process file) with this plan's values
+        in every field the plan holds; the rest (console size, ...) as given."""
+        user = values.evolve(process.user, uid=self.uid, gid=self.gid,
+                             additional_gids=self.additional_gids, umask=self.umask)
+        return values.evolve(process, args=self.args, env=self.env, cwd=self.cwd, user=user,
+                             terminal=self.terminal,
+                             rlimits=tuple(Rlimit(type=t, soft=s, hard=h)
+                                           for t, s, h in self.rlimits))
 
 
 def host_release(kernel: Any) -> int:
@@ -111,8 +124,10 @@ def process_plan(process: Process,
     umask = user.umask
     if umask is not None and not 0 <= umask <= 0o777:
         raise ConfigError(f"process.user.umask {umask} is not a file mode")
-    return ProcessPlan(args=process.args, env=process.env, cwd=process.cwd, uid=user.uid,
-                       gid=user.gid, additional_gids=user.additional_gids, umask=umask,
+    env = tuple(f"{k}={v}" for k, v in env_dict(process.env).items())
+    groups = tuple(dict.fromkeys(g for g in user.additional_gids if g != user.gid))
+    return ProcessPlan(args=process.args, env=env, cwd=process.cwd, uid=user.uid,
+                       gid=user.gid, additional_gids=groups, umask=umask,
                        rlimits=rlimits, terminal=process.terminal)
 
 
@@ -217,7 +232,9 @@ class JailPlan:
             proc = self.process
             out.append(f"process {list(proc.args)} cwd={proc.cwd} uid={proc.uid} gid={proc.gid} "
                        f"groups={list(proc.additional_gids)} umask="
-                       f"{'inherited' if proc.umask is None else oct(proc.umask)}")
+                       f"{'inherited' if proc.umask is None else oct(proc.umask)}"
+                       + (" terminal" if proc.terminal else ""))
+            out.extend(f"  env {e}" for e in proc.env)
             out.extend(f"  {t} soft={s} hard={h}" for t, s, h in proc.rlimits)
         out.extend(f"warning: {w}" for w in self.warnings)
         return "\n".join(out) + "\n"

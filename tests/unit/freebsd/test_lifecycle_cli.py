@@ -444,3 +444,119 @@ def test_the_init_sets_the_planned_limits_through_setrlimit(env: dict[str, Any])
     finally:
         cli(env, "delete", "--force", "c1")
     assert_nothing_left(env)
+
+
+#: Runs the CLI on the simulated host, as `simhost.argv` does, with a plan whose
+#: process differs from what the spec gives: its args and env are replaced.
+_PATCHED_PLAN = """
+import sys
+from pyocijail import values
+from pyocijail.backends.freebsd import plan
+real = plan.process_plan
+def patched(process, release=plan.DEFAULT_RELEASE):
+    return values.evolve(real(process, release), env=("PATH=/bin", "FROM=plan"),
+                         cwd="/etc", umask=0o027,
+                         args=("/bin/sh", "-c", "echo $FROM $(pwd) $(umask) > /out"))
+plan.process_plan = patched
+from pyocijail.testing import simhost
+sys.exit(simhost.main())
+"""
+
+
+def patched_cli(env: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+    script = env["tmp"] / "patched.py"
+    script.write_text(_PATCHED_PLAN)
+    import sys
+
+    out, err = env["tmp"] / "out", env["tmp"] / "err"
+    with open(out, "w") as o, open(err, "w") as e:  # files: the container inherits them
+        proc = subprocess.run([sys.executable, str(script), env["sim"].path, "--root",
+                               str(env["tmp"] / "run"), *args], stdin=subprocess.DEVNULL,
+                              stdout=o, stderr=e, text=True, timeout=60)
+    proc.stdout = out.read_text()
+    assert proc.returncode == 0, err.read_text()
+    return proc
+
+
+@pytest.mark.root  # the simulator chroots only as root
+def test_the_init_runs_the_plans_process_not_the_specs(env: dict[str, Any]) -> None:
+    """The init execs the plan's args and env in its cwd with its umask (here not
+    what the spec gives), and `pyocijail plan` prints those same values."""
+    config_file = env["tmp"] / "bundle/config.json"
+    config = json.loads(config_file.read_text())
+    config["process"]["args"] = ["/bin/sh", "-c", "echo spec > /out"]
+    config_file.write_text(json.dumps(config))
+    bundle = str(env["tmp"] / "bundle")
+    shown = json.loads(patched_cli(env, "plan", "--bundle", bundle, "c1").stdout)
+    assert shown["process"]["args"] == ["/bin/sh", "-c", "echo $FROM $(pwd) $(umask) > /out"]
+    assert (shown["process"]["cwd"], shown["process"]["umask"]) == ("/etc", 0o027)
+    patched_cli(env, "create", "--bundle", bundle, "c1")
+    patched_cli(env, "start", "c1")
+    out = env["rootfs"] / "out"
+    deadline = time.time() + 10
+    while not out.exists() or not out.read_text():
+        assert time.time() < deadline
+        time.sleep(0.05)
+    assert out.read_text() == "plan /etc 0027\n"
+    cli(env, "delete", "--force", "c1")
+    out.unlink()
+    assert_nothing_left(env)
+
+
+def _credential_calls(env: dict[str, Any]) -> list[list[Any]]:
+    return [c for c in env["sim"].snapshot()["calls"]
+            if c[0] in ("setgroups", "setgid", "setuid")]
+
+
+@pytest.mark.root  # the simulator chroots only as root
+def test_the_kernel_gets_the_ids_pyocijail_plan_prints(env: dict[str, Any]) -> None:
+    """setgroups, setgid and setuid get exactly the plan's ids (its groups beyond
+    gid, each once: not the spec's list), at start and for exec's process file."""
+    os.symlink("busybox", env["rootfs"] / "bin/id")
+    config_file = env["tmp"] / "bundle/config.json"
+    config = json.loads(config_file.read_text())
+    config["process"]["user"] = {"uid": 1000, "gid": 1000, "additionalGids": [1000, 5, 5]}
+    config["process"]["args"] = ["/bin/sh", "-c", "id -G > /out/ids; sleep 30"]
+    config_file.write_text(json.dumps(config))
+    (env["rootfs"] / "out").mkdir(mode=0o777)
+    os.chmod(env["rootfs"] / "out", 0o777)
+    bundle = str(env["tmp"] / "bundle")
+    planned = json.loads(cli(env, "plan", "--bundle", bundle, "c1").stdout)["process"]
+    assert (planned["gid"], planned["additionalGids"], planned["uid"]) == (1000, [5], 1000)
+    cli(env, "create", "--bundle", bundle, "c1")
+    cli(env, "start", "c1")
+    assert _credential_calls(env) == [["setgroups", [1000, 5]], ["setgid", 1000],
+                                      ["setuid", 1000]]
+    ids = env["rootfs"] / "out/ids"
+    deadline = time.time() + 10
+    while not ids.exists() or not ids.read_text():
+        assert time.time() < deadline
+        time.sleep(0.05)
+    assert ids.read_text().split() == ["1000", "5"]
+    proc_file = env["tmp"] / "proc.json"
+    proc_file.write_text(json.dumps({"args": ["/bin/id", "-G"], "cwd": "/",
+                                     "env": ["PATH=/bin"],
+                                     "user": {"uid": 7, "gid": 8, "additionalGids": [9, 8, 9]}}))
+    out = cli(env, "exec", "--process", str(proc_file), "c1")
+    assert out.stdout.split() == ["8", "9"]
+    assert _credential_calls(env)[3:] == [["setgroups", [8, 9]], ["setgid", 8], ["setuid", 7]]
+    cli(env, "delete", "--force", "c1")
+    shutil.rmtree(env["rootfs"] / "out")
+    os.unlink(env["rootfs"] / "bin/id")
+    assert_nothing_left(env)
+
+
+def test_exec_plans_the_process_file_as_create_plans_the_config(env: dict[str, Any]) -> None:
+    """exec's process file goes through the plan's checks: a umask that is no file
+    mode is refused with the plan's words, and nothing runs."""
+    cli(env, "create", "--bundle", str(env["tmp"] / "bundle"), "c1")
+    cli(env, "start", "c1")
+    proc_file = env["tmp"] / "proc.json"
+    proc_file.write_text(json.dumps({"args": ["/bin/echo", "ran"], "cwd": "/",
+                                     "env": ["PATH=/bin"],
+                                     "user": {"uid": 0, "gid": 0, "umask": 0o1777}}))
+    out = cli(env, "exec", "--process", str(proc_file), "c1", check=False)
+    assert out.returncode != 0 and "ran" not in out.stdout
+    assert "process.user.umask 1023 is not a file mode" in out.stderr
+    cli(env, "delete", "--force", "c1")
+    assert_nothing_left(env)

@@ -194,3 +194,42 @@ def test_release_is_asked_only_for_a_limit_that_depends_on_it(layout) -> None:
     process_plan(spec_from_json(with_rlimits(PIPEBUF)).process, release)
     assert asked == [1]
     assert host_release(None) == 14
+
+
+def test_env_and_groups_are_planned_as_the_process_gets_them(planner, layout) -> None:
+    """env: one entry per name with the last value, entries without `=` dropped;
+    additionalGids: the groups beyond gid, each once, in order."""
+    config = base_config()
+    config["process"]["env"] = ["PATH=/bin", "A=1", "JUNK", "A=2"]
+    config["process"]["user"] = {"uid": 7, "gid": 8, "additionalGids": [8, 9, 3, 9]}
+    proc = plan_of(planner, layout, config).process
+    assert proc.env == ("PATH=/bin", "A=2")
+    assert (proc.gid, proc.additional_gids) == (8, (9, 3))
+    text = plan_of(planner, layout, config).to_text()
+    assert "uid=7 gid=8 groups=[9, 3] umask=inherited\n  env PATH=/bin\n  env A=2\n" in text
+
+
+def test_the_planned_process_is_the_plans(planner, layout) -> None:
+    """`planned_process` gives the core the plan's values in place of the spec's,
+    keeping what the plan does not hold (console size); for exec (no plan) the
+    process file is planned, and refused as create would refuse it."""
+    from pyocijail import values
+    from pyocijail.spec.model import ConsoleSize
+
+    from .conftest import spec_of
+
+    config = base_config()
+    config["process"]["user"] = {"uid": 7, "gid": 8, "additionalGids": [8, 9]}
+    plan = plan_of(planner, layout, config)
+    plan = values.evolve(plan, process=values.evolve(plan.process, args=("/bin/planned",),
+                                                      cwd="/var", umask=0o022))
+    spec = values.evolve(spec_of(config).process, console_size=ConsoleSize(height=2, width=3))
+    run = planner.planned_process(plan, spec)
+    assert (run.args, run.cwd, run.user.umask) == (("/bin/planned",), "/var", 0o022)
+    assert (run.user.uid, run.user.gid, run.user.additional_gids) == (7, 8, (9,))
+    assert run.console_size == ConsoleSize(height=2, width=3)
+    exec_run = planner.planned_process(None, spec)
+    assert exec_run.args == spec.args and exec_run.user.additional_gids == (9,)
+    with pytest.raises(ConfigError, match="not a file mode"):
+        planner.planned_process(None, values.evolve(spec, user=values.evolve(
+            spec.user, umask=0o1000)))

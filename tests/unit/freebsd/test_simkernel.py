@@ -842,3 +842,49 @@ def test_rctl_refuses_what_the_kernel_refuses(racct: SimulatedKernel, rule: str,
     resource: EOPNOTSUPP)."""
     fails(err, racct.rctl_add, rule)
     assert racct.snapshot()["rctl"] == []
+
+
+def _in_child(run: Any) -> Any:
+    """`run()` in a forked child (credentials change for real); its result or the
+    errno of the KernelError it raised."""
+    import json
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        try:
+            result: Any = run()
+        except KernelError as err:
+            result = {"errno": err.errno}
+        except BaseException as err:  # noqa: BLE001 - the parent asserts on it
+            result = {"error": repr(err)}
+        os.write(write, json.dumps(result).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as f:
+        data = f.read()
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+
+@pytest.mark.root  # setgroups needs root on this host too
+@pytest.mark.parametrize(("release", "egid", "groups"), [(14, 1000, [5, 6]),
+                                                         (15, 0, [5, 6, 1000])])
+def test_setgroups_before_and_from_15(tmp_path: Path, release: int, egid: int,
+                                      groups: list[int]) -> None:
+    """kern_prot.c: on 14 groups[0] is the egid; on 15.0 all are supplementary
+    (sorted, once); setgid then sets all three gids, setuid all three uids."""
+    sim = SimulatedKernel.configure(str(tmp_path / "sim.json"), release=release)
+
+    def run() -> Any:
+        sim.setgroups([1000, 6, 5, 6])
+        after_groups = sim.snapshot()["creds"][str(os.getpid())]
+        real = [os.getresgid()[1], sorted(os.getgroups())]
+        sim.setgid(1000)
+        sim.setuid(1000)
+        return [after_groups["egid"], after_groups["groups"], real,
+                list(os.getresgid()), list(os.getresuid())]
+
+    assert _in_child(run) == [egid, groups, [egid, groups], [1000] * 3, [1000] * 3]
+
