@@ -36,11 +36,13 @@ class LogSink:
         self.format = "text"
         self.level = _LEVELS["error"]
         self._fd: int | None = None
+        self._unopenable: str | None = None  # why the log file could not be opened
         self._held: list[str] = []  # warnings for the log, once the command succeeded
         self._pid = posix.getpid()  # forked children (init, hooks) never write them
 
     def configure(self, path: str | None, fmt: str, level: str | None) -> None:
-        self.path, self.format = path, fmt
+        # `--log ''` is no log file, as runc reads its default ("" = stderr only)
+        self.path, self.format = path or None, fmt
         if level is not None:
             if level.lower() not in _LEVELS:
                 from pyocijail.errors import UsageError
@@ -84,7 +86,13 @@ class LogSink:
 
     def error(self, msg: str) -> None:
         self._held = []  # the error alone: podman parses the log as one object
-        sys.stderr.write(f"pyocijail: {msg}\n" if not msg.endswith("\n") else msg)
+        line = msg.rstrip("\n")
+        if self.path is not None and self._fd is None:
+            if self._unopenable is None:
+                self._open(quiet=True)
+            if self._unopenable is not None:  # still one line on stderr: callers parse it
+                line += f" (cannot open log {self.path}: {self._unopenable})"
+        sys.stderr.write(f"pyocijail: {line}\n" if not msg.endswith("\n") else line + "\n")
         sys.stderr.flush()
         self._write("error", msg)
 
@@ -97,22 +105,28 @@ class LogSink:
             line = json.dumps({"level": level, "msg": msg, "time": rfc3339()}) + "\n"
         else:
             line = f'time="{rfc3339()}" level={level} msg="{_escape(msg)}"\n'
-        fd = self._fd if self._fd is not None else self._open()
+        if self._fd is None and self._unopenable is None:
+            self._open()
+        fd = self._fd
         if fd is not None:
             try:
                 posix.write(fd, line.encode("utf-8", "replace"))
             except OSError:
                 pass  # closed under us (the init closes fds before exec)
 
-    def _open(self) -> int | None:
+    def _open(self, quiet: bool = False) -> str | None:
+        """Open the log file once; None, or why it cannot be opened (said on stderr
+        unless `quiet`: `error` says it on its own line). Not retried."""
         assert self.path is not None
         try:
             self._fd = posix.open(self.path, posix.O_WRONLY | posix.O_APPEND | posix.O_CREAT
                                   | posix.O_CLOEXEC, 0o600)
         except OSError as err:  # only the runtime opens lazily: stderr is ours
-            sys.stderr.write(f"pyocijail: cannot open log {self.path}: {err.strerror}\n")
-            return None
-        return self._fd
+            self._unopenable = err.strerror or str(err)
+            if not quiet:
+                sys.stderr.write(f"pyocijail: cannot open log {self.path}: {self._unopenable}\n")
+            return self._unopenable
+        return None
 
 
 def _escape(msg: str) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pyocijail.errors import ConfigError, InvalidId, PyocijailError
@@ -375,6 +375,8 @@ WORDS = st.one_of(st.sampled_from([*COMMANDS, "--all", "--force", "-f", "9", "KI
 
 @settings(max_examples=N, **SETTINGS)
 @given(argv=st.lists(WORDS, max_size=6))
+@example(argv=["--log", "", "state", "c1"])  # found by this test: two lines on stderr
+@example(argv=["--log", "/", "state", "c1"])
 def test_argv(argv: list[str], tmp_path_factory) -> None:
     """Any argv (minus the commands that build containers): exit 0, 1 or 2, no exception."""
     _count("test_argv")

@@ -50,3 +50,24 @@ def test_a_failure_after_warnings_leaves_one_object_in_the_log(tmp_path, capfd) 
     sink.warn("w")
     sink.flush()
     assert [json.loads(line)["level"] for line in ok.read_text().splitlines()] == ["warning"]
+
+
+def test_an_empty_log_path_is_no_log_file(tmp_path, capfd) -> None:
+    """`--log ''` is runc's default (stderr only), not a file named ''."""
+    sink = LogSink()
+    sink.configure("", "json", None)
+    sink.error("boom")
+    assert capfd.readouterr().err == "pyocijail: boom\n"
+    assert sink.path is None
+
+
+def test_a_log_that_cannot_be_opened_keeps_the_error_on_one_line(tmp_path, capfd) -> None:
+    """An unusable --log (a directory, a missing parent) is named on the error's own
+    line: callers read one line of stderr after exit 1 (conmon, the hostile-argv test)."""
+    for path, why in ((str(tmp_path), "Is a directory"),
+                      (str(tmp_path / "no" / "log"), "No such file or directory")):
+        sink = LogSink()
+        sink.configure(path, "json", None)
+        sink.warn("held back")
+        sink.error("boom")
+        assert capfd.readouterr().err == f"pyocijail: boom (cannot open log {path}: {why})\n"
