@@ -49,7 +49,7 @@ COMMANDS = {
     "help": "help",
 }
 
-#: Commands over in milliseconds, run without the cyclic GC (`GcPaused`). Not
+#: Commands over in milliseconds, run without the cyclic GC (`gc_pause`). Not
 #: `run`, `events` and an attached `exec`, which live as long as a container does
 #: (cli/exec_ pauses it for `exec --detach`).
 BRIEF = frozenset({"create", "start", "state", "kill", "delete", "list"})
@@ -210,32 +210,30 @@ def _run_command(command: str, opts: GlobalOptions, sink: LogSink,
     __import__(name)  # not importlib: its import is one more cost on every call
     module = sys.modules[name]
     ctx = Context(root=opts.root, log=sink, command=command, backend_factory=backend)
-    if getattr(module, "RAW", False):
-        return int(module.run(opts.rest, ctx) or 0)
-    args = parse(command, module.OPTIONS, opts.rest, module.__doc__)
-    if command not in BRIEF:
-        if program and not gc.isenabled():
-            gc_on()  # (the launcher turned it off)
+    paused = command in BRIEF and gc_pause()
+    if command not in BRIEF and program and not gc.isenabled():
+        gc_on()  # (the launcher turned it off)
+    try:
+        if getattr(module, "RAW", False):
+            return int(module.run(opts.rest, ctx) or 0)
+        args = parse(command, module.OPTIONS, opts.rest, module.__doc__)
         return int(module.run(args, ctx) or 0)
-    with GcPaused():
-        return int(module.run(args, ctx) or 0)
-
-
-class GcPaused:
-    """No cyclic garbage collection inside, for a command over in milliseconds: its
-    passes cost 1-4 % of a call's CPU (create's imports and plan, start's and delete's
-    imports; docs/performance.md) and, in a process forked inside (create's init),
-    copy the pages they touch. Nothing a brief command makes needs collecting before
-    it ends. The GC goes back on at the end for an in-process caller."""
-
-    def __enter__(self) -> None:
-        self.paused = gc.isenabled()
-        if self.paused:
-            gc.disable()
-
-    def __exit__(self, *exc: object) -> None:
-        if self.paused:
+    finally:
+        if paused:
             gc_on()
+
+
+def gc_pause() -> bool:
+    """The cyclic GC off, for a command over in milliseconds; True if it was on (then
+    `gc_on` gives it back to an in-process caller). Its passes cost 0.5-4 % of a
+    call's instructions (the imports, create's plan; docs/performance.md) and, in a
+    process forked meanwhile (create's init), copy the pages they touch; nothing a
+    brief command makes needs collecting before it ends. (Functions, not a context
+    manager class: each class a hot module defines costs ~50K instructions.)"""
+    if not gc.isenabled():
+        return False
+    gc.disable()
+    return True
 
 
 def gc_on() -> None:

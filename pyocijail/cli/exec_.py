@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyocijail.cli import ID, Args, Flag, GcPaused, Option, Rest
+from pyocijail.cli import ID, Args, Flag, Option, Rest, gc_on, gc_pause
 
 OPTIONS = (
     Option("--process", "-p", help="process.json (runtime-spec process object)"),
@@ -29,10 +29,12 @@ def run(args: Args, ctx: Context) -> int:
     # imports and forks (its passes were 5 % of the runtime's instructions, and one in
     # the forked process would copy the pages it touches). An attached exec, which
     # may relay a terminal for hours, keeps it.
-    if not args.detach:
+    paused = args.detach and gc_pause()
+    try:
         return _run(args, ctx)
-    with GcPaused():
-        return _run(args, ctx)
+    finally:
+        if paused:
+            gc_on()
 
 
 def _run(args: Args, ctx: Context) -> int:

@@ -235,7 +235,7 @@ sys.exit(main())
 
 @pytest.mark.parametrize("words, brief", [
     (["start", "c1"], True), (["delete", "c1"], True), (["run", "c1"], False),
-    (["events", "c1"], False),
+    (["events", "c1"], False), (["help"], False),
 ])
 def test_main_as_the_program_turns_the_gc_on_for_a_command_not_brief(tmp_path, words, brief):
     """The launcher starts with the GC off; main, as the program, leaves it off for

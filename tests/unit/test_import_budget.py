@@ -249,7 +249,7 @@ FREEBSD_STDLIB = {"ctypes", "_ctypes", "ctypes._endian", "struct", "_struct", "o
                   "select", "_json", "atexit", "errno", "fcntl", "_socket", "time", "gc"}
 #: state, start and kill: nothing beyond what the same commands load on Linux, and
 #: `_ctypes` (the C module, ~0.5 ms) for the sysctl; `gc` (built in: the brief
-#: commands run without the cyclic GC, cli.GcPaused).
+#: commands run without the cyclic GC, cli.gc_pause).
 FREEBSD_LEAN_STDLIB = {"_ctypes", "_json", "atexit", "errno", "fcntl", "_socket", "time",
                        "gc"}
 
