@@ -113,7 +113,7 @@ ENTRY_POINTS = {
 #: _signal, _thread, _io) and small C modules without Python-level imports.
 STDLIB = frozenset({
     "sys", "posix", "time", "_signal", "_thread",  # loaded before any code runs
-    "errno", "fcntl", "atexit",  # built into the interpreter
+    "errno", "fcntl", "atexit", "gc",  # built into the interpreter
     "_json", "_socket",  # the C halves of json and socket, without their enums and re
     "_ctypes",  # ~0.5 ms, FreeBSD's liveness sysctl only (procinfo): not the ctypes package
 })

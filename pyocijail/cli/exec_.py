@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
-
-from pyocijail.cli import ID, Args, Flag, Option, Rest
+from pyocijail.cli import ID, Args, Flag, Option, Rest, gc_on, gc_pause
 
 OPTIONS = (
     Option("--process", "-p", help="process.json (runtime-spec process object)"),
@@ -29,22 +27,14 @@ if TYPE_CHECKING:
 def run(args: Args, ctx: Context) -> int:
     # exec --detach is over in milliseconds: no cyclic garbage collection while it
     # imports and forks (its passes were 5 % of the runtime's instructions, and one in
-    # the forked process would copy the pages it touches). Restored for an in-process
-    # caller; an attached exec, which may relay a terminal for hours, keeps it.
-    paused = gc.isenabled() and args.detach
-    if paused:
-        gc.disable()
+    # the forked process would copy the pages it touches). An attached exec, which
+    # may relay a terminal for hours, keeps it.
+    paused = args.detach and gc_pause()
     try:
         return _run(args, ctx)
     finally:
         if paused:
-            if not gc.get_freeze_count():  # (a caller's frozen objects stay frozen)
-                # What was made meanwhile goes to the oldest generation, so the GC
-                # back on does not start at once a pass over all of it (~0.8 ms,
-                # just before the process ends).
-                gc.freeze()
-                gc.unfreeze()
-            gc.enable()
+            gc_on()
 
 
 def _run(args: Args, ctx: Context) -> int:

@@ -175,3 +175,77 @@ def test_exec_detach_runs_without_the_cyclic_gc_and_gives_it_back(tmp_path, monk
         assert code == 1  # no such container
         assert gc.isenabled() and not gc.get_freeze_count()
     assert seen == [False, True]
+
+
+@pytest.mark.parametrize("words, brief", [
+    (["create", "c1"], True), (["start", "c1"], True), (["state", "c1"], True),
+    (["kill", "c1"], True), (["delete", "c1"], True), (["list"], True),
+    (["run", "c1"], False), (["events", "c1"], False),
+])
+def test_brief_commands_run_without_the_cyclic_gc_and_give_it_back(tmp_path, monkeypatch,
+                                                                     words, brief):
+    """The commands over in milliseconds (cli.BRIEF) run without the cyclic GC and
+    turn it back on for an in-process caller, also when they fail; run and events,
+    which live as long as a container, keep it on."""
+    import gc
+    import importlib
+
+    from pyocijail.cli import COMMANDS, main
+    from pyocijail.errors import PyocijailError
+
+    module = importlib.import_module(f"pyocijail.cli.{COMMANDS[words[0]]}")
+    seen = []
+
+    def spy(args, ctx):
+        seen.append(gc.isenabled())
+        raise PyocijailError("spied")
+
+    monkeypatch.setattr(module, "run", spy)
+    assert gc.isenabled() and not gc.get_freeze_count()
+    assert main(["--root", str(tmp_path / "state"), *words]) == 1
+    assert seen == [not brief]
+    assert gc.isenabled() and not gc.get_freeze_count()
+
+
+def test_the_launcher_starts_without_the_cyclic_gc():
+    from pyocijail.launcher import launcher_text
+
+    for form in ("python", "sh"):
+        text = launcher_text("/x/pj", "/usr/bin/python3", ["/a"], form=form)
+        assert text.index("gc.disable()") < text.index("from pyocijail.cli import main")
+
+
+_AS_THE_LAUNCHER = """
+import gc
+gc.disable()
+import sys
+sys.argv[1:] = {argv!r}
+from pyocijail.cli import COMMANDS, main
+__import__("pyocijail.cli." + COMMANDS[sys.argv[3]])
+module = sys.modules["pyocijail.cli." + COMMANDS[sys.argv[3]]]
+
+def spy(args, ctx):
+    sys.stdout.write("on" if gc.isenabled() else "off")
+    return 0
+
+module.run = spy
+sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize("words, brief", [
+    (["start", "c1"], True), (["delete", "c1"], True), (["run", "c1"], False),
+    (["events", "c1"], False), (["help"], False),
+])
+def test_main_as_the_program_turns_the_gc_on_for_a_command_not_brief(tmp_path, words, brief):
+    """The launcher starts with the GC off; main, as the program, leaves it off for
+    a brief command and turns it on for one that lives as long as a container."""
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    code = _AS_THE_LAUNCHER.format(argv=["--root", str(tmp_path), *words])
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=root, env={"PYTHONPATH": root}, check=False)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == ("off" if brief else "on")

@@ -246,10 +246,12 @@ FREEBSD_ALLOWED = {"delete": _LIBC, "kill --all": _LIBC}
 #: own imports, `select` (run_tool's pipes), and what the Linux commands load.
 FREEBSD_STDLIB = {"ctypes", "_ctypes", "ctypes._endian", "struct", "_struct", "os", "os.path",
                   "posixpath", "genericpath", "stat", "_stat", "_collections_abc", "types",
-                  "select", "_json", "atexit", "errno", "fcntl", "_socket", "time"}
+                  "select", "_json", "atexit", "errno", "fcntl", "_socket", "time", "gc"}
 #: state, start and kill: nothing beyond what the same commands load on Linux, and
-#: `_ctypes` (the C module, ~0.5 ms) for the sysctl.
-FREEBSD_LEAN_STDLIB = {"_ctypes", "_json", "atexit", "errno", "fcntl", "_socket", "time"}
+#: `_ctypes` (the C module, ~0.5 ms) for the sysctl; `gc` (built in: the brief
+#: commands run without the cyclic GC, cli.gc_pause).
+FREEBSD_LEAN_STDLIB = {"_ctypes", "_json", "atexit", "errno", "fcntl", "_socket", "time",
+                       "gc"}
 
 
 def test_lean_stdlib_is_what_this_budget_allows(tmp_path):
