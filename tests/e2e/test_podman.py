@@ -317,8 +317,12 @@ def test_pod_shares_namespaces(podman):
         podman.ok("pod", "rm", "-f", "-t", "0", "pod1")
 
 
-CONNECT = ("for i in $(seq 50); do echo hello | nc -w 2 127.0.0.1 7777 2>/dev/null && exit 0; "
-           "sleep 0.1; done; exit 1")
+# From a file, not `echo hello |`: busybox nc exits once the peer's side ends, and
+# the listener (stdin /dev/null under -d) ends its side right after accept(); a
+# client reading a pipe could take that EOF before echo wrote, and exit 0 having
+# sent nothing. A regular file is readable at once, and nc reads stdin first.
+CONNECT = ("echo hello > /tmp/msg; for i in $(seq 50); do "
+           "nc -w 2 127.0.0.1 7777 < /tmp/msg 2>/dev/null && exit 0; sleep 0.1; done; exit 1")
 
 
 def test_localhost_in_a_network_none_pod(podman):
@@ -329,8 +333,8 @@ def test_localhost_in_a_network_none_pod(podman):
         podman.ok("run", "-d", "--pod", "lopod", "--name", "lo1", IMAGE, "nc", "-l", "-p",
                   "7777")
         podman.ok("run", "--rm", "--pod", "lopod", IMAGE, "sh", "-c", CONNECT)
-        # a generous wait: conmon writes the log asynchronously, and a CI-sim run under
-        # extra load once missed "hello" within 10 s although the connect had succeeded
+        # a generous wait: conmon writes the log asynchronously (a CI-sim run that once
+        # missed "hello" within 10 s after a successful connect was CONNECT's race)
         wait_for(lambda: "hello" in podman.ok("logs", "lo1").out, timeout=60.0,
                  what="hello in lo1's log")
     finally:

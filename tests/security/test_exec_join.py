@@ -2,9 +2,13 @@
 (nor with the host interpreter as its exe).
 
 A container given CAP_SYS_PTRACE runs a watcher (static C, `WATCHER_C`) as its
-init: it stops every new process of its pid namespace the moment it appears
-(SIGSTOP: the window is then as wide as the watcher wants), opens
-`/proc/PID/root/<a host file>` and lets it go. Before the fix the exec'd
+init: it stops every new process of its pid namespace it finds in /proc
+(SIGSTOP), opens `/proc/PID/root/<a host file>` and lets it go. Scanning
+/proc alone misses processes (the helper lives microseconds, and under load
+so does the runtime's window), so each `exec` runs under a tracer of ours
+(static C, `TRACER_C`) that follows every fork and holds each new process of
+a child pid namespace at its birth, before its first instruction, until the
+watcher has logged it: every exec'd process is caught as it was born. Before the fix the exec'd
 process was forked into the pid namespace with the host's root and joined
 the mount namespace ~10 ms later; now an intermediate process joins every
 namespace first and only then forks into the pid namespace, as runc does.
@@ -95,16 +99,125 @@ int main(int argc, char **argv) {
 """
 
 
-@pytest.fixture(scope="module")
-def watcher(tmp_path_factory):
+#: tracer LOG PROGRAM ARGS...: runs PROGRAM ptraced, following every fork, and
+#: keeps each new process of a child pid namespace stopped at its birth until
+#: LOG has a line "pid <its pid there>[ :]" (10 s at most); exits as PROGRAM.
+TRACER_C = r"""#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define OPTIONS (PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | \
+                 PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL)
+
+static char known[1 << 22];  /* pid_max is at most 2^22 */
+
+/* The pid `pid` has in the innermost pid namespace, if that is not ours; else 0. */
+static int inner_pid(pid_t pid) {
+    char path[64], line[256];
+    int inner = 0, levels = 0;
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "NSpid:", 6) != 0) continue;
+        for (char *tok = strtok(line + 6, " \t\n"); tok; tok = strtok(NULL, " \t\n")) {
+            inner = atoi(tok);
+            levels++;
+        }
+    }
+    fclose(f);
+    return levels > 1 ? inner : 0;
+}
+
+static int logged(const char *log, int pid) {
+    char want[32], line[4400];
+    int found = 0;
+    snprintf(want, sizeof want, "pid %d", pid);
+    FILE *f = fopen(log, "r");
+    if (f == NULL) return 0;
+    while (!found && fgets(line, sizeof line, f) != NULL)
+        found = strncmp(line, want, strlen(want)) == 0 && (line[strlen(want)] == ' ' ||
+                                                             line[strlen(want)] == ':');
+    fclose(f);
+    return found;
+}
+
+/* A new process stopped at its birth: if it is in a child pid namespace, keep it
+   stopped until the watcher's log names it (10 s at most). */
+static void hold(const char *log, pid_t pid) {
+    int inner = inner_pid(pid);
+    if (inner == 0) return;
+    struct timespec tick = {0, 2000000};
+    for (int i = 0; i < 5000 && !logged(log, inner); i++) nanosleep(&tick, NULL);
+    fprintf(stderr, "tracer: held pid %d (%d in its pid namespace): %s\n", pid, inner,
+            logged(log, inner) ? "logged" : "TIMED OUT");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) return 2;
+    pid_t root = fork();
+    if (root == 0) {
+        ptrace(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGSTOP);
+        execv(argv[2], argv + 2);
+        _exit(127);
+    }
+    int status, code = 1;
+    waitpid(root, &status, 0);
+    ptrace(PTRACE_SETOPTIONS, root, 0, OPTIONS);
+    known[root] = 1;
+    ptrace(PTRACE_CONT, root, 0, 0);
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, __WALL)) > 0) {
+        if (WIFEXITED(status) || WIFSIGNALED(status)) {
+            known[pid] = 0;
+            if (pid == root) code = WIFEXITED(status) ? WEXITSTATUS(status)
+                                                      : 128 + WTERMSIG(status);
+            continue;
+        }
+        int sig = WSTOPSIG(status);
+        if (status >> 16 != 0) {  /* a PTRACE_EVENT stop: no signal to pass on */
+            sig = 0;
+        } else if (!known[pid]) {  /* the SIGSTOP an auto-attached child starts with */
+            known[pid] = 1;
+            hold(argv[1], pid);
+            sig = 0;
+        } else if (sig == SIGSTOP) {  /* the watcher's: it ends with a SIGCONT anyway */
+            sig = 0;
+        }
+        ptrace(PTRACE_CONT, pid, 0, sig);
+    }
+    return code;
+}
+"""
+
+
+def _compile(tmp_path_factory, name: str, source: str) -> str:
     gcc = shutil.which("gcc")
     if gcc is None:
-        pytest.skip("needs gcc (the watcher is a static C program)")
-    src = tmp_path_factory.mktemp("watcher") / "watcher.c"
-    src.write_text(WATCHER_C)
+        pytest.skip(f"needs gcc (the {name} is a static C program)")
+    src = tmp_path_factory.mktemp(name) / f"{name}.c"
+    src.write_text(source)
     out = src.with_suffix("")
     subprocess.run([gcc, "-static", "-O1", "-o", str(out), str(src)], check=True)
     return str(out)
+
+
+@pytest.fixture(scope="module")
+def watcher(tmp_path_factory):
+    return _compile(tmp_path_factory, "watcher", WATCHER_C)
+
+
+@pytest.fixture(scope="module")
+def tracer(tmp_path_factory):
+    return _compile(tmp_path_factory, "tracer", TRACER_C)
 
 
 def _log(bundle: str) -> str:
@@ -121,10 +234,11 @@ def _wait_for(bundle: str, word: str, timeout: float = 20) -> str:
 
 
 def test_a_container_with_sys_ptrace_never_sees_the_host_root_or_exe_of_an_exec(
-        private_runtime, workdir, watcher):
+        private_runtime, workdir, watcher, tracer):
     """The watcher also keeps /proc/PID/exe of each process it caught and reopens
     it for writing at the end: the runtime runs from a private interpreter copy
-    (`private_runtime`), which must stay unchanged."""
+    (`private_runtime`), which must stay unchanged. Each exec'd process is caught
+    at its birth (`tracer`): what it is then is what the container first sees."""
     runtime = private_runtime
     secret = os.path.join(workdir, f"host-secret-{uuid.uuid4().hex}")
     with open(secret, "w") as f:
@@ -140,19 +254,24 @@ def test_a_container_with_sys_ptrace_never_sees_the_host_root_or_exe_of_an_exec(
     runtime.ok("create", "--bundle", path, "sec1b")
     runtime.ok("start", "sec1b")
     _wait_for(path, "ready")
+    held = []
     for _ in range(4):
-        runtime.ok("exec", "sec1b", "/bin/true")
+        res = subprocess.run([tracer, os.path.join(rootfs, "tmp", "watch.log"),
+                              *runtime.argv("exec", "sec1b", "/bin/true")],
+                             env=runtime.env, capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res
+        held += [line for line in res.stderr.splitlines() if line.startswith("tracer: held")]
     open(os.path.join(rootfs, "tmp", "stop"), "w").close()
     log = _wait_for(path, "done")
     runtime.ok("delete", "--force", "sec1b")
     caught = [line for line in log.splitlines() if line.startswith("pid ")]
-    assert caught, log  # (the helper lives microseconds: not every one is caught)
+    assert len(held) == 4 and all(line.endswith(": logged") for line in held), (held, log)
+    assert len(caught) == 4, log  # each exec'd process, caught at its birth
     assert "SAW THE HOST FILE" not in log, log
     assert sha256(runtime.private_python) == runtime.private_sha256, log
     written = {line.split(": ", 1)[1] for line in log.splitlines()
                if line.startswith("exe WRITTEN")}
     assert written <= {"/bin/busybox"}, log  # the container's own file: its to write
-    # what appears in the container is the sealed helper from birth (then the
-    # program, busybox), never the runtime
+    # what appears in the container is the sealed helper from birth, never the runtime
     exes = {line[line.index("(exe ") + 5:-1] for line in caught}
-    assert exes <= {"/memfd:pyocijail-exec (deleted)", "/bin/busybox", ""}, log  # "": gone
+    assert exes == {"/memfd:pyocijail-exec (deleted)"}, log

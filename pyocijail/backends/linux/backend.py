@@ -203,7 +203,13 @@ class LinuxBackend(BackendBase):
         try:
             cgroups.attach(plan.cgroups, pid)
             if gate is not None:
-                posix.write(gate, b"1")
+                try:
+                    posix.write(gate, b"1")
+                except BrokenPipeError:
+                    # The init died in its cgroup before the gate opened (the
+                    # memory limit's OOM kill: what it allocates from the attach
+                    # on is charged there): create's wait on the channel says why.
+                    pass
         finally:
             if gate is not None:
                 posix.close(gate)

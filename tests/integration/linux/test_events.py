@@ -37,8 +37,22 @@ def test_an_init_the_memory_limit_kills_gets_an_error_that_says_so(runtime, bund
     What the init allocates once it is in the cgroup varies from run to run (what
     it did before, while the runtime was still moving it, is charged to the
     runtime): 1 MiB let 1 create in 20 survive, and more once the init imported
-    one more module of its own before the gate; the least seen was ~540 KiB."""
-    b = make(bundle, ["true"], linux_section, {"memory": {"limit": INIT_LIMIT}})
+    one more module of its own before the gate; the least seen was ~540 KiB. So
+    the init is made to exceed the limit for certain: a tmpcopyup mount over a
+    directory holding 8 MiB, which the init copies into the new tmpfs before
+    READY (charged to the container's cgroup; shmem, so with swappiness 0 no
+    reclaim can make room: only the OOM killer)."""
+    b = make(bundle, ["true"], linux_section,
+             {"memory": {"limit": INIT_LIMIT, "swappiness": 0}})
+    with open(os.path.join(b, "config.json")) as f:
+        doc = json.load(f)
+    doc["mounts"].append({"destination": "/big", "type": "tmpfs", "source": "tmpfs",
+                          "options": ["tmpcopyup"]})
+    with open(os.path.join(b, "config.json"), "w") as f:
+        json.dump(doc, f)
+    os.mkdir(os.path.join(b, "rootfs", "big"))
+    with open(os.path.join(b, "rootfs", "big", "blob"), "wb") as f:
+        f.write(os.urandom(8 * MIB))
     log = os.path.join(workdir, "log.json")
     res = runtime("create", "--bundle", b, cid, globals_=("--log", log, "--log-format", "json"))
     assert res.code == 1 and res.err.count("\n") == 1, res

@@ -134,8 +134,13 @@ def test_tmpfs_on_an_existing_directory_takes_its_mode(runtime, bundle, cid):
     assert run(runtime, b, cid).split() == ["750", "750"]
 
 
-LO_CHECK = ("cat /sys/class/net/lo/flags; nc -l -p 7777 > /tmp/got & "
-            "for i in $(seq 50); do echo hello | nc -w 2 127.0.0.1 7777 2>/dev/null && break; "
+# busybox nc exits as soon as the peer's side ends. The listener's stdin is
+# /dev/null (an & job's), so it ends its side at once; a client reading a pipe
+# (`echo hello | nc`) could take that EOF before `echo` wrote, and exit 0 having
+# sent nothing. A regular file is readable at the client's first select, and
+# nc reads stdin before the socket: "hello" is always sent.
+LO_CHECK = ("cat /sys/class/net/lo/flags; echo hello > /tmp/msg; nc -l -p 7777 > /tmp/got & "
+            "for i in $(seq 50); do nc -w 2 127.0.0.1 7777 < /tmp/msg 2>/dev/null && break; "
             "sleep 0.1; done; wait; cat /tmp/got")
 
 
