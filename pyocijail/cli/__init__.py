@@ -49,9 +49,9 @@ COMMANDS = {
     "help": "help",
 }
 
-#: Commands over in milliseconds, run without the cyclic GC (`gc_pause`). Not
-#: `run`, `events` and an attached `exec`, which live as long as a container does
-#: (cli/exec_ pauses it for `exec --detach`).
+#: Commands over in milliseconds, run without the cyclic GC (`gc_pause`), as is
+#: `exec --detach`. Not `run`, `events` and an attached `exec`, which live as long
+#: as a container does.
 BRIEF = frozenset({"create", "start", "state", "kill", "delete", "list"})
 
 # Global flags taking a value; a value of None marks accepted-and-ignored ones.
@@ -210,13 +210,15 @@ def _run_command(command: str, opts: GlobalOptions, sink: LogSink,
     __import__(name)  # not importlib: its import is one more cost on every call
     module = sys.modules[name]
     ctx = Context(root=opts.root, log=sink, command=command, backend_factory=backend)
-    paused = command in BRIEF and gc_pause()
-    if command not in BRIEF and program and not gc.isenabled():
+    args: list[str] | Args = opts.rest
+    brief = command in BRIEF
+    if not getattr(module, "RAW", False):
+        args = parse(command, module.OPTIONS, opts.rest, module.__doc__)
+        brief = brief or (command == "exec" and args.detach)
+    paused = brief and gc_pause()
+    if not brief and program and not gc.isenabled():
         gc_on()  # (the launcher turned it off)
     try:
-        if getattr(module, "RAW", False):
-            return int(module.run(opts.rest, ctx) or 0)
-        args = parse(command, module.OPTIONS, opts.rest, module.__doc__)
         return int(module.run(args, ctx) or 0)
     finally:
         if paused:

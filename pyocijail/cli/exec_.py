@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyocijail.cli import ID, Args, Flag, Option, Rest, gc_on, gc_pause
+from pyocijail.cli import ID, Args, Flag, Option, Rest
 
 OPTIONS = (
     Option("--process", "-p", help="process.json (runtime-spec process object)"),
@@ -25,19 +25,6 @@ if TYPE_CHECKING:
 
 
 def run(args: Args, ctx: Context) -> int:
-    # exec --detach is over in milliseconds: no cyclic garbage collection while it
-    # imports and forks (its passes were 5 % of the runtime's instructions, and one in
-    # the forked process would copy the pages it touches). An attached exec, which
-    # may relay a terminal for hours, keeps it.
-    paused = args.detach and gc_pause()
-    try:
-        return _run(args, ctx)
-    finally:
-        if paused:
-            gc_on()
-
-
-def _run(args: Args, ctx: Context) -> int:
     from pyocijail.process.preserved import check_preserved_fds
 
     check_preserved_fds(args.preserve_fds)  # before the warm-up thread opens its fds
